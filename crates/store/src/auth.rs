@@ -1,0 +1,216 @@
+//! Sessions, API tokens and login throttling, all in the database so several app servers share them.
+//! Only SHA-256 hashes of session ids and tokens are stored.
+
+use chrono::{DateTime, Duration, Utc};
+use leadline_domain::UserId;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::users::User;
+use crate::{Db, Result, StoreError, db_run, now, users};
+
+/// A fresh random secret, hex-encoded (256 bits).
+pub fn random_secret() -> String {
+    let mut buf = [0u8; 32];
+    getrandom::fill(&mut buf).expect("the operating system's random source failed");
+    hex::encode(buf)
+}
+
+fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// How long a login lasts without being renewed.
+pub const SESSION_TTL: Duration = Duration::hours(12);
+/// Failed logins tolerated per username or client within [`THROTTLE_WINDOW`].
+pub const MAX_FAILURES: i64 = 5;
+pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Goes to the browser in a cookie; never stored.
+    pub id: String,
+    pub csrf_token: String,
+}
+
+pub async fn create_session(db: &Db, user: UserId) -> Result<NewSession> {
+    let id = random_secret();
+    let csrf_token = random_secret();
+    let at = now();
+    db_run!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(digest(&id))
+        .bind(user)
+        .bind(&csrf_token)
+        .bind(at)
+        .bind(at + SESSION_TTL)
+        .execute(pool)
+        .await?;
+    });
+    Ok(NewSession { id, csrf_token })
+}
+
+/// The active user behind a session cookie, with the session's CSRF token.
+pub async fn session_user(db: &Db, session_id: &str) -> Result<Option<(User, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        user_id: UserId,
+        csrf_token: String,
+    }
+    let row: Option<Row> = db_run!(db, |pool| {
+        sqlx::query_as(
+            "SELECT user_id, csrf_token FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(digest(session_id))
+        .bind(now())
+        .fetch_optional(pool)
+        .await?
+    });
+    let Some(row) = row else { return Ok(None) };
+    let user = users::get_user(db, row.user_id).await?;
+    Ok(user.active.then_some((user, row.csrf_token)))
+}
+
+pub async fn delete_session(db: &Db, session_id: &str) -> Result<()> {
+    db_run!(db, |pool| {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1 OR expires_at < $2")
+            .bind(digest(session_id))
+            .bind(now())
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Prefix that makes a leaked token recognisable in logs and secret scanners.
+pub const TOKEN_PREFIX: &str = "ll_";
+
+/// Issues a token; the secret is returned once and only its hash is kept.
+pub async fn create_token(db: &Db, user: UserId, name: &str) -> Result<(ApiToken, String)> {
+    let secret = format!("{TOKEN_PREFIX}{}", random_secret());
+    let name = if name.trim().is_empty() {
+        "api"
+    } else {
+        name.trim()
+    };
+    let at = now();
+    let token: ApiToken = db_run!(db, |pool| {
+        sqlx::query_as(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id, name, created_at, last_used_at, revoked_at",
+        )
+        .bind(user)
+        .bind(name)
+        .bind(digest(&secret))
+        .bind(at)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok((token, secret))
+}
+
+pub async fn list_tokens(db: &Db, user: UserId) -> Result<Vec<ApiToken>> {
+    Ok(db_run!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id",
+        )
+        .bind(user)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Revokes one of the user's own tokens; someone else's token is `NotFound`.
+pub async fn revoke_token(db: &Db, user: UserId, token_id: i64) -> Result<()> {
+    let done = db_run!(db, |pool| {
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(token_id)
+            .bind(user)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if done == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+/// The active user a bearer token belongs to.
+pub async fn token_user(db: &Db, secret: &str) -> Result<Option<User>> {
+    let at = now();
+    let row: Option<(i64, UserId, Option<DateTime<Utc>>)> = db_run!(db, |pool| {
+        sqlx::query_as("SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(digest(secret))
+            .fetch_optional(pool)
+            .await?
+    });
+    let Some((id, user_id, last_used)) = row else {
+        return Ok(None);
+    };
+    // Record use at most once a minute, so that reads do not become writes.
+    if last_used.is_none_or(|t| at - t > Duration::minutes(1)) {
+        db_run!(db, |pool| {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+    }
+    let user = users::get_user(db, user_id).await?;
+    Ok(user.active.then_some(user))
+}
+
+pub async fn record_login_failure(db: &Db, username: &str, client: &str) -> Result<()> {
+    db_run!(db, |pool| {
+        sqlx::query("INSERT INTO login_failures (username, client, at) VALUES ($1, $2, $3)")
+            .bind(username)
+            .bind(client)
+            .bind(now())
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Whether logins for this username or from this client are paused after too many failures.
+pub async fn login_throttled(db: &Db, username: &str, client: &str) -> Result<bool> {
+    let since = now() - THROTTLE_WINDOW;
+    let (by_user, by_client): (i64, i64) = db_run!(db, |pool| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM login_failures WHERE username = $1 AND at > $3), \
+                    (SELECT COUNT(*) FROM login_failures WHERE client = $2 AND at > $3)",
+        )
+        .bind(username)
+        .bind(client)
+        .bind(since)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(by_user >= MAX_FAILURES || by_client >= MAX_FAILURES * 4)
+}
+
+pub async fn clear_login_failures(db: &Db, username: &str) -> Result<()> {
+    db_run!(db, |pool| {
+        sqlx::query("DELETE FROM login_failures WHERE username = $1 OR at < $2")
+            .bind(username)
+            .bind(now() - THROTTLE_WINDOW)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}

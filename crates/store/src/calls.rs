@@ -1,0 +1,69 @@
+//! Call records (the agent-workspace issue grows this); the foundation keeps history for leads.
+
+use chrono::{DateTime, Utc};
+use leadline_domain::{LeadId, UserId};
+use serde::Serialize;
+
+use crate::{Db, Result, db_run};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct CallRecord {
+    pub id: i64,
+    pub lead_id: LeadId,
+    pub agent_id: UserId,
+    pub agent_name: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_s: i64,
+    pub disposition: String,
+    pub intent: Option<String>,
+    pub notes: String,
+    pub next_revisit_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCall {
+    pub lead_id: LeadId,
+    pub agent_id: UserId,
+    pub started_at: DateTime<Utc>,
+    pub duration_s: i64,
+    pub disposition: String,
+    pub intent: Option<String>,
+    pub notes: String,
+    pub next_revisit_at: Option<DateTime<Utc>>,
+}
+
+pub const INSERT: &str = "INSERT INTO calls (lead_id, agent_id, started_at, duration_s, disposition, intent, notes, next_revisit_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// Stores many calls in one transaction (demo data, imports of history).
+pub async fn insert_many(db: &Db, calls: &[NewCall]) -> Result<()> {
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for c in calls {
+            sqlx::query(INSERT)
+                .bind(c.lead_id)
+                .bind(c.agent_id)
+                .bind(c.started_at)
+                .bind(c.duration_s)
+                .bind(&c.disposition)
+                .bind(c.intent.as_deref())
+                .bind(&c.notes)
+                .bind(c.next_revisit_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// A lead's calls, newest first.
+pub async fn for_lead(db: &Db, lead: LeadId) -> Result<Vec<CallRecord>> {
+    const SQL: &str = "SELECT c.id, c.lead_id, c.agent_id, u.display_name AS agent_name, c.started_at, c.duration_s, \
+        c.disposition, c.intent, c.notes, c.next_revisit_at FROM calls c JOIN users u ON u.id = c.agent_id \
+        WHERE c.lead_id = $1 ORDER BY c.started_at DESC LIMIT 200";
+    Ok(db_run!(db, |pool| sqlx::query_as(SQL)
+        .bind(lead)
+        .fetch_all(pool)
+        .await?))
+}

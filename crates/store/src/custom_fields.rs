@@ -1,0 +1,119 @@
+//! Admin-defined custom fields for leads.
+
+use leadline_domain::{CustomFieldDef, FieldKind, UserId};
+use serde_json::json;
+use sqlx::types::Json;
+
+use crate::audit::AuditEntry;
+use crate::{Db, Result, StoreError, db_run, now, write_audit};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    key: String,
+    label_zh: String,
+    label_en: String,
+    kind: String,
+    required: bool,
+    options: Json<Vec<String>>,
+}
+
+/// All fields in display order.
+pub async fn list(db: &Db) -> Result<Vec<CustomFieldDef>> {
+    const SQL: &str = "SELECT key, label_zh, label_en, kind, required, options FROM custom_fields ORDER BY position, id";
+    let rows: Vec<Row> = db_run!(db, |pool| sqlx::query_as(SQL).fetch_all(pool).await?);
+    Ok(rows
+        .into_iter()
+        .map(|r| CustomFieldDef {
+            key: r.key,
+            label_zh: r.label_zh,
+            label_en: r.label_en,
+            kind: FieldKind::parse(&r.kind).unwrap_or(FieldKind::Text),
+            required: r.required,
+            options: r.options.0,
+        })
+        .collect())
+}
+
+/// Adds a field after checking its key, labels and options.
+pub async fn create(db: &Db, def: &CustomFieldDef, actor: Option<UserId>) -> Result<()> {
+    if !CustomFieldDef::valid_key(&def.key) {
+        return Err(StoreError::invalid("key", "bad_key"));
+    }
+    if def.label_zh.trim().is_empty() {
+        return Err(StoreError::invalid("label_zh", "required"));
+    }
+    if def.kind.has_options() && def.options.iter().all(|o| o.trim().is_empty()) {
+        return Err(StoreError::invalid("options", "required"));
+    }
+    let options: Vec<String> = def
+        .options
+        .iter()
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    let at = now();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO custom_fields (key, label_zh, label_en, kind, required, options, position, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(position), 0) + 1 FROM custom_fields), $7) RETURNING id",
+        )
+        .bind(&def.key)
+        .bind(def.label_zh.trim())
+        .bind(def.label_en.trim())
+        .bind(def.kind.code())
+        .bind(def.required)
+        .bind(Json(&options))
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StoreError::unique_as(e, "custom_field"))?;
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "custom_field",
+                entity_id: id,
+                actor,
+                action: "create",
+                before: None,
+                after: Some(
+                    json!({"key": def.key, "label_zh": def.label_zh, "label_en": def.label_en,
+                "kind": def.kind, "required": def.required, "options": options})
+                ),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// Removes a field definition; values already stored on leads are kept in their JSON.
+pub async fn delete(db: &Db, key: &str, actor: Option<UserId>) -> Result<()> {
+    let at = now();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let id: Option<i64> =
+            sqlx::query_scalar("DELETE FROM custom_fields WHERE key = $1 RETURNING id")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(id) = id else {
+            return Err(StoreError::NotFound);
+        };
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "custom_field",
+                entity_id: id,
+                actor,
+                action: "delete",
+                before: Some(json!({"key": key})),
+                after: None,
+                at,
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! The lead archive: create, read, change, soft-delete and restore leads, with duplicate-phone
+//! refusal, optimistic locking, search tokens and an audit entry for every change.
+
+mod filter;
+mod write;
+
+pub use filter::{CountRow, GROUPS, LeadFilter, MAX_LIMIT, OwnerFilter, Page, Sort, counts, list};
+pub use write::{CreateOptions, LeadPatch, bulk_insert, create, delete, restore, update};
+
+use chrono::{DateTime, Utc};
+use leadline_domain::{Access, IntentLevel, LeadDraft, LeadId, LeadStatus, TeamId, UserId, Viewer};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sqlx::types::Json;
+
+use crate::{Db, Result, StoreError, db_run};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LeadPhone {
+    pub raw: String,
+    pub e164: String,
+    /// Set when this number was knowingly recorded as a collision with another lead.
+    pub collision_with: Option<LeadId>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Lead {
+    pub id: LeadId,
+    pub name: String,
+    pub phones: Vec<LeadPhone>,
+    pub company: Option<String>,
+    pub title: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub source: Option<String>,
+    pub tags: Vec<String>,
+    pub status: LeadStatus,
+    pub intent: Option<IntentLevel>,
+    pub owner_id: Option<UserId>,
+    pub owner_name: Option<String>,
+    #[serde(skip)]
+    pub owner_team_id: Option<TeamId>,
+    pub created_by: Option<UserId>,
+    pub custom: Map<String, Value>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl Lead {
+    /// The lead as a draft, so that a patch can be applied and the whole re-checked.
+    pub fn to_draft(&self) -> LeadDraft {
+        LeadDraft {
+            name: self.name.clone(),
+            phones: self.phones.iter().map(|p| p.raw.clone()).collect(),
+            company: self.company.clone(),
+            title: self.title.clone(),
+            city: self.city.clone(),
+            region: self.region.clone(),
+            source: self.source.clone(),
+            tags: self.tags.clone(),
+            status: Some(self.status.code().to_string()),
+            intent: self.intent.map(|i| i.code().to_string()),
+            custom: self.custom.clone(),
+        }
+    }
+
+    /// What the audit trail keeps of a lead.
+    fn audit_view(&self) -> Value {
+        json!({
+            "name": self.name, "phones": self.phones.iter().map(|p| &p.raw).collect::<Vec<_>>(),
+            "company": self.company, "title": self.title, "city": self.city, "region": self.region,
+            "source": self.source, "tags": self.tags, "status": self.status, "intent": self.intent,
+            "owner_id": self.owner_id, "custom": self.custom, "version": self.version,
+            "deleted": self.deleted_at.is_some(),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LeadRow {
+    id: LeadId,
+    name: String,
+    company: Option<String>,
+    title: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    source: Option<String>,
+    status: String,
+    intent: Option<String>,
+    owner_id: Option<UserId>,
+    owner_name: Option<String>,
+    owner_team_id: Option<TeamId>,
+    created_by: Option<UserId>,
+    custom: Json<Map<String, Value>>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+const SELECT: &str = "SELECT l.id, l.name, l.company, l.title, l.city, l.region, l.source, l.status, l.intent, \
+    l.owner_id, o.display_name AS owner_name, o.team_id AS owner_team_id, l.created_by, l.custom, l.version, \
+    l.created_at, l.updated_at, l.deleted_at FROM leads l LEFT JOIN users o ON o.id = l.owner_id";
+
+/// Attaches phones and tags to rows fetched in one query: two more queries whatever the count.
+async fn hydrate(db: &Db, rows: Vec<LeadRow>) -> Result<Vec<Lead>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.0.to_string()).collect();
+    let id_list = ids.join(",");
+    let phone_sql = format!(
+        "SELECT lead_id, raw, e164, collision_with FROM lead_phones WHERE lead_id IN ({id_list}) ORDER BY lead_id, position"
+    );
+    let tag_sql = format!(
+        "SELECT lead_id, tag FROM lead_tags WHERE lead_id IN ({id_list}) ORDER BY lead_id, tag"
+    );
+    let (phones, tags): (
+        Vec<(LeadId, String, String, Option<LeadId>)>,
+        Vec<(LeadId, String)>,
+    ) = db_run!(db, |pool| {
+        (
+            sqlx::query_as(sqlx::AssertSqlSafe(phone_sql))
+                .fetch_all(pool)
+                .await?,
+            sqlx::query_as(sqlx::AssertSqlSafe(tag_sql))
+                .fetch_all(pool)
+                .await?,
+        )
+    });
+    Ok(rows
+        .into_iter()
+        .map(|r| Lead {
+            phones: phones
+                .iter()
+                .filter(|p| p.0 == r.id)
+                .map(|p| LeadPhone {
+                    raw: p.1.clone(),
+                    e164: p.2.clone(),
+                    collision_with: p.3,
+                })
+                .collect(),
+            tags: tags
+                .iter()
+                .filter(|t| t.0 == r.id)
+                .map(|t| t.1.clone())
+                .collect(),
+            id: r.id,
+            name: r.name,
+            company: r.company,
+            title: r.title,
+            city: r.city,
+            region: r.region,
+            source: r.source,
+            status: LeadStatus::parse(&r.status).unwrap_or(LeadStatus::New),
+            intent: r.intent.as_deref().and_then(IntentLevel::parse),
+            owner_id: r.owner_id,
+            owner_name: r.owner_name,
+            owner_team_id: r.owner_team_id,
+            created_by: r.created_by,
+            custom: r.custom.0,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
+        })
+        .collect())
+}
+
+/// Reads a lead regardless of who asks (internal use).
+async fn load(db: &Db, id: LeadId) -> Result<Lead> {
+    let sql = format!("{SELECT} WHERE l.id = $1");
+    let row: Option<LeadRow> = db_run!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    let row = row.ok_or(StoreError::NotFound)?;
+    Ok(hydrate(db, vec![row]).await?.remove(0))
+}
+
+/// Reads a lead the viewer may see; anything else, deleted leads included for non-managers, is
+/// `NotFound` so that existence is not revealed.
+pub async fn get(db: &Db, viewer: &Viewer, id: LeadId) -> Result<Lead> {
+    let lead = load(db, id).await?;
+    if viewer.access(lead.owner_id, lead.owner_team_id) == Access::Hidden
+        || (lead.deleted_at.is_some() && !viewer.role.manages_leads())
+    {
+        return Err(StoreError::NotFound);
+    }
+    Ok(lead)
+}
+
+/// The lead holding a normalised phone number (not counting recorded collisions).
+pub async fn find_by_phone(db: &Db, e164: &str) -> Result<Option<LeadId>> {
+    Ok(db_run!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT lead_id FROM lead_phones WHERE e164 = $1 AND collision_with IS NULL",
+        )
+        .bind(e164)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+/// Open collisions recorded against or by a lead: (other lead, phone, recorded at).
+pub async fn collisions(db: &Db, id: LeadId) -> Result<Vec<(LeadId, String, DateTime<Utc>)>> {
+    Ok(db_run!(db, |pool| {
+        sqlx::query_as(
+            "SELECT CASE WHEN lead_id = $1 THEN existing_lead_id ELSE lead_id END, phone_e164, created_at \
+             FROM collisions WHERE lead_id = $1 OR existing_lead_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Number of leads not deleted (for `/metrics`).
+pub async fn count_live(db: &Db) -> Result<i64> {
+    Ok(db_run!(db, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE deleted_at IS NULL")
+            .fetch_one(pool)
+            .await?
+    }))
+}

@@ -1,0 +1,590 @@
+//! Writing leads: every path checks fields, ownership, duplicate phones and the expected version,
+//! then writes the lead, its phones, tags, search tokens and audit entry in one transaction.
+
+use leadline_domain::{
+    Access, CustomFieldDef, LeadDraft, LeadFields, LeadId, TeamId, UserId, Viewer,
+    lead::normalise_company, search_tokens,
+};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+
+use super::{Lead, load};
+use crate::audit::AuditEntry;
+use crate::{Backend, Db, Result, StoreError, custom_fields, db_run, now, write_audit};
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// Put the lead in the public pool instead of giving it to its creator.
+    pub pool: bool,
+    /// Give the lead to this person (supervisors and admins; agents only themselves).
+    pub owner: Option<UserId>,
+    /// Keep a phone that another lead already has, recording the collision.
+    pub allow_collision: bool,
+}
+
+/// A change to some fields; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct LeadPatch {
+    pub name: Option<String>,
+    pub phones: Option<Vec<String>>,
+    pub company: Option<Option<String>>,
+    pub title: Option<Option<String>>,
+    pub city: Option<Option<String>>,
+    pub region: Option<Option<String>>,
+    pub source: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    pub status: Option<String>,
+    pub intent: Option<Option<String>>,
+    /// Custom values to set (null clears one); fields not named keep their value.
+    pub custom: Option<Map<String, Value>>,
+    /// `Some(None)` puts the lead in the pool.
+    pub owner: Option<Option<UserId>>,
+    /// The version the editor saw; a different current version is an edit conflict.
+    pub expected_version: Option<i64>,
+    pub allow_collision: bool,
+}
+
+impl LeadPatch {
+    fn apply(&self, draft: &mut LeadDraft) {
+        if let Some(v) = &self.name {
+            draft.name = v.clone();
+        }
+        if let Some(v) = &self.phones {
+            draft.phones = v.clone();
+        }
+        for (target, value) in [
+            (&mut draft.company, &self.company),
+            (&mut draft.title, &self.title),
+            (&mut draft.city, &self.city),
+            (&mut draft.region, &self.region),
+            (&mut draft.source, &self.source),
+            (&mut draft.intent, &self.intent),
+        ] {
+            if let Some(v) = value {
+                *target = v.clone();
+            }
+        }
+        if let Some(v) = &self.tags {
+            draft.tags = v.clone();
+        }
+        if let Some(v) = &self.status {
+            draft.status = Some(v.clone());
+        }
+        if let Some(custom) = &self.custom {
+            for (k, v) in custom {
+                if v.is_null() {
+                    draft.custom.remove(k);
+                } else {
+                    draft.custom.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+}
+
+async fn team_of(db: &Db, user: UserId) -> Result<Option<TeamId>> {
+    let team: Option<Option<TeamId>> = db_run!(db, |pool| {
+        sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1 AND active = $2")
+            .bind(user)
+            .bind(true)
+            .fetch_optional(pool)
+            .await?
+    });
+    team.ok_or_else(|| StoreError::invalid("owner_id", "unknown_user"))
+}
+
+async fn check_assignment(db: &Db, viewer: &Viewer, owner: Option<UserId>) -> Result<()> {
+    let team = match owner {
+        Some(o) => team_of(db, o).await?,
+        None => None,
+    };
+    if viewer.may_assign_to(owner, team) {
+        Ok(())
+    } else {
+        Err(StoreError::Forbidden)
+    }
+}
+
+fn tokens(f: &LeadFields) -> String {
+    let texts = [Some(f.name.as_str()), f.company.as_deref()];
+    search_tokens::lead_tokens(
+        texts.into_iter().flatten(),
+        f.phones.iter().map(|p| p.national_digits()),
+    )
+}
+
+/// What the audit trail keeps of a lead's fields (the same shape as [`Lead::audit_view`]).
+pub(super) fn audit_json(f: &LeadFields, owner: Option<UserId>, version: i64) -> Value {
+    serde_json::json!({
+        "name": f.name, "phones": f.phones.iter().map(|p| p.raw()).collect::<Vec<_>>(),
+        "company": f.company, "title": f.title, "city": f.city, "region": f.region,
+        "source": f.source, "tags": f.tags, "status": f.status, "intent": f.intent,
+        "owner_id": owner, "custom": f.custom, "version": version, "deleted": false,
+    })
+}
+
+fn parse(draft: &LeadDraft, defs: &[CustomFieldDef]) -> Result<LeadFields> {
+    LeadFields::parse(draft, defs).map_err(StoreError::Invalid)
+}
+
+/// The statements that replace a lead's search tokens; they take `$1` = id and `$2` = tokens.
+fn search_statements(backend: Backend) -> &'static [&'static str] {
+    match backend {
+        Backend::Sqlite => &[
+            "DELETE FROM lead_search WHERE rowid = $1 AND $2 IS NOT NULL",
+            "INSERT INTO lead_search (rowid, tokens) VALUES ($1, $2)",
+        ],
+        Backend::Postgres => &[
+            "UPDATE leads SET search_tokens = array_to_tsvector(string_to_array($2, ' ')) WHERE id = $1",
+        ],
+    }
+}
+
+/// The lead that already holds one of these phones, other than `except`.
+async fn duplicate_of(
+    db: &Db,
+    phones: &[&str],
+    except: Option<LeadId>,
+) -> Result<Option<StoreError>> {
+    for phone in phones {
+        let row: Option<(LeadId, String, Option<UserId>, Option<String>)> = db_run!(db, |pool| {
+            sqlx::query_as(
+                "SELECT l.id, l.name, l.owner_id, u.display_name FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
+                 LEFT JOIN users u ON u.id = l.owner_id WHERE p.e164 = $1 AND p.collision_with IS NULL AND p.lead_id <> $2",
+            )
+            .bind(*phone)
+            .bind(except.map(|l| l.0).unwrap_or(0))
+            .fetch_optional(pool)
+            .await?
+        });
+        if let Some((existing_lead, existing_name, existing_owner, existing_owner_name)) = row {
+            return Ok(Some(StoreError::DuplicatePhone {
+                phone: phone.to_string(),
+                existing_lead,
+                existing_name,
+                existing_owner,
+                existing_owner_name,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// The phones to write, each with the lead it knowingly collides with.
+async fn plan_phones(
+    db: &Db,
+    fields: &LeadFields,
+    except: Option<LeadId>,
+    allow_collision: bool,
+) -> Result<Vec<(String, String, Option<(LeadId, Option<UserId>)>)>> {
+    let mut out = Vec::new();
+    for p in &fields.phones {
+        let collision = match duplicate_of(db, &[p.e164()], except).await? {
+            None => None,
+            Some(StoreError::DuplicatePhone {
+                existing_lead,
+                existing_owner,
+                ..
+            }) if allow_collision => Some((existing_lead, existing_owner)),
+            Some(dup) => return Err(dup),
+        };
+        out.push((p.e164().to_string(), p.raw().to_string(), collision));
+    }
+    Ok(out)
+}
+
+/// Maps a unique violation on phones (two people saving the same number at once) to the
+/// duplicate error the loser would have got had it come second.
+async fn explain_unique(
+    db: &Db,
+    err: StoreError,
+    fields: &LeadFields,
+    except: Option<LeadId>,
+) -> StoreError {
+    if let StoreError::Database(sqlx::Error::Database(e)) = &err
+        && e.is_unique_violation()
+    {
+        let phones: Vec<&str> = fields.phones.iter().map(|p| p.e164()).collect();
+        if let Ok(Some(dup)) = duplicate_of(db, &phones, except).await {
+            return dup;
+        }
+    }
+    err
+}
+
+/// Creates a lead for `viewer`; owned by the creator unless put in the pool or assigned.
+pub async fn create(
+    db: &Db,
+    viewer: &Viewer,
+    draft: &LeadDraft,
+    opts: &CreateOptions,
+) -> Result<Lead> {
+    let defs = custom_fields::list(db).await?;
+    let fields = parse(draft, &defs)?;
+    let owner = if opts.pool {
+        None
+    } else {
+        Some(opts.owner.unwrap_or(viewer.user_id))
+    };
+    check_assignment(db, viewer, owner).await?;
+    let phones = plan_phones(db, &fields, None, opts.allow_collision).await?;
+    match write_new(db, viewer.user_id, owner, &fields, &phones).await {
+        Ok(id) => load(db, id).await,
+        Err(e) => Err(explain_unique(db, e, &fields, None).await),
+    }
+}
+
+async fn write_new(
+    db: &Db,
+    actor: UserId,
+    owner: Option<UserId>,
+    f: &LeadFields,
+    phones: &[(String, String, Option<(LeadId, Option<UserId>)>)],
+) -> Result<LeadId> {
+    let at = now();
+    let search = search_statements(db.backend());
+    let tokens = tokens(f);
+    let id = db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let id: LeadId = sqlx::query_scalar(
+            "INSERT INTO leads (name, company, company_norm, title, city, region, source, status, intent, owner_id, \
+             created_by, custom, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
+        )
+        .bind(&f.name)
+        .bind(&f.company)
+        .bind(f.company.as_deref().map(normalise_company))
+        .bind(&f.title)
+        .bind(&f.city)
+        .bind(&f.region)
+        .bind(&f.source)
+        .bind(f.status.code())
+        .bind(f.intent.map(|i| i.code()))
+        .bind(owner)
+        .bind(actor)
+        .bind(Json(&f.custom))
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (pos, (e164, raw, collision)) in phones.iter().enumerate() {
+            sqlx::query("INSERT INTO lead_phones (lead_id, e164, raw, position, collision_with) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(e164)
+                .bind(raw)
+                .bind(pos as i64)
+                .bind(collision.map(|c| c.0))
+                .execute(&mut *tx)
+                .await?;
+            if let Some((existing, existing_owner)) = collision {
+                sqlx::query(
+                    "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, \
+                     recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(id)
+                .bind(*existing)
+                .bind(e164)
+                .bind(*existing_owner)
+                .bind(owner)
+                .bind(actor)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for tag in &f.tags {
+            sqlx::query("INSERT INTO lead_tags (lead_id, tag) VALUES ($1, $2)")
+                .bind(id)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for stmt in search {
+            sqlx::query(*stmt)
+                .bind(id)
+                .bind(&tokens)
+                .execute(&mut *tx)
+                .await?;
+        }
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "lead",
+                entity_id: id.0,
+                actor: Some(actor),
+                action: "create",
+                before: None,
+                after: Some(audit_json(f, owner, 1)),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+        id
+    });
+    Ok(id)
+}
+
+/// Applies a patch: refused with `Forbidden` if the viewer may not edit the lead, `EditConflict`
+/// if it changed since the editor read it, `DuplicatePhone` for a number another lead holds.
+pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> Result<Lead> {
+    let before = load(db, id).await?;
+    if viewer.access(before.owner_id, before.owner_team_id) == Access::Hidden {
+        return Err(StoreError::Forbidden);
+    }
+    if before.deleted_at.is_some() {
+        return Err(StoreError::NotFound);
+    }
+    if let Some(v) = patch.expected_version
+        && v != before.version
+    {
+        return Err(StoreError::EditConflict {
+            current: before.version,
+        });
+    }
+    let owner = match patch.owner {
+        Some(new_owner) if new_owner != before.owner_id => {
+            check_assignment(db, viewer, new_owner).await?;
+            new_owner
+        }
+        _ => before.owner_id,
+    };
+    let defs = custom_fields::list(db).await?;
+    let mut draft = before.to_draft();
+    patch.apply(&mut draft);
+    let fields = parse(&draft, &defs)?;
+    // Numbers the lead already had keep their state; only new ones are checked.
+    let new_phones: Vec<_> = fields
+        .phones
+        .iter()
+        .filter(|p| !before.phones.iter().any(|b| b.e164 == p.e164()))
+        .cloned()
+        .collect();
+    let check = LeadFields {
+        phones: new_phones,
+        ..fields.clone()
+    };
+    let mut planned = plan_phones(db, &check, Some(id), patch.allow_collision).await?;
+    let mut phones = Vec::new();
+    for p in &fields.phones {
+        match before.phones.iter().find(|b| b.e164 == p.e164()) {
+            Some(old) => phones.push((
+                old.e164.clone(),
+                p.raw().to_string(),
+                old.collision_with.map(|c| (c, None)),
+            )),
+            None => phones.push(planned.remove(0)),
+        }
+    }
+    let at = now();
+    let search = search_statements(db.backend());
+    let tokens = tokens(&fields);
+    let result: Result<()> = db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE leads SET name = $1, company = $2, company_norm = $3, title = $4, city = $5, region = $6, \
+             source = $7, status = $8, intent = $9, owner_id = $10, custom = $11, version = version + 1, \
+             updated_at = $12 WHERE id = $13 AND version = $14 AND deleted_at IS NULL",
+        )
+        .bind(&fields.name)
+        .bind(&fields.company)
+        .bind(fields.company.as_deref().map(normalise_company))
+        .bind(&fields.title)
+        .bind(&fields.city)
+        .bind(&fields.region)
+        .bind(&fields.source)
+        .bind(fields.status.code())
+        .bind(fields.intent.map(|i| i.code()))
+        .bind(owner)
+        .bind(Json(&fields.custom))
+        .bind(at)
+        .bind(id)
+        .bind(before.version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            // Someone else saved in between; nothing of ours is written.
+            let current: i64 = sqlx::query_scalar("SELECT version FROM leads WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Err(StoreError::EditConflict { current });
+        }
+        sqlx::query("DELETE FROM lead_phones WHERE lead_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for (pos, (e164, raw, collision)) in phones.iter().enumerate() {
+            sqlx::query("INSERT INTO lead_phones (lead_id, e164, raw, position, collision_with) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(e164)
+                .bind(raw)
+                .bind(pos as i64)
+                .bind(collision.map(|c| c.0))
+                .execute(&mut *tx)
+                .await?;
+            let is_new = !before.phones.iter().any(|b| &b.e164 == e164);
+            if let (true, Some((existing, existing_owner))) = (is_new, collision) {
+                sqlx::query(
+                    "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, \
+                     recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(id)
+                .bind(*existing)
+                .bind(e164)
+                .bind(*existing_owner)
+                .bind(owner)
+                .bind(viewer.user_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query("DELETE FROM lead_tags WHERE lead_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for tag in &fields.tags {
+            sqlx::query("INSERT INTO lead_tags (lead_id, tag) VALUES ($1, $2)")
+                .bind(id)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for stmt in search {
+            sqlx::query(*stmt)
+                .bind(id)
+                .bind(&tokens)
+                .execute(&mut *tx)
+                .await?;
+        }
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "lead",
+                entity_id: id.0,
+                actor: Some(viewer.user_id),
+                action: "update",
+                before: Some(before.audit_view()),
+                after: Some(audit_json(&fields, owner, before.version + 1)),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+        Ok(())
+    });
+    if let Err(e) = result {
+        return Err(explain_unique(db, e, &fields, Some(id)).await);
+    }
+    load(db, id).await
+}
+
+async fn set_deleted(db: &Db, viewer: &Viewer, id: LeadId, deleted: bool) -> Result<Lead> {
+    let before = load(db, id).await?;
+    if viewer.access(before.owner_id, before.owner_team_id) == Access::Hidden {
+        return Err(StoreError::NotFound);
+    }
+    if !viewer.role.manages_leads() {
+        return Err(StoreError::Forbidden);
+    }
+    let at = now();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE leads SET deleted_at = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+            .bind(deleted.then_some(at))
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let after = {
+            let mut a = before.audit_view();
+            a["deleted"] = Value::Bool(deleted);
+            a["version"] = Value::from(before.version + 1);
+            a
+        };
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "lead",
+                entity_id: id.0,
+                actor: Some(viewer.user_id),
+                action: if deleted { "delete" } else { "restore" },
+                before: Some(before.audit_view()),
+                after: Some(after),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+    });
+    load(db, id).await
+}
+
+/// Soft-deletes a lead (supervisors and admins): it leaves lists but keeps its history.
+pub async fn delete(db: &Db, viewer: &Viewer, id: LeadId) -> Result<Lead> {
+    set_deleted(db, viewer, id, true).await
+}
+
+pub async fn restore(db: &Db, viewer: &Viewer, id: LeadId) -> Result<Lead> {
+    set_deleted(db, viewer, id, false).await
+}
+
+/// Inserts many already-checked leads in one transaction without per-lead audit entries
+/// (benchmarks and bulk loads); a phone held by another lead fails the whole batch.
+pub async fn bulk_insert(
+    db: &Db,
+    actor: UserId,
+    leads: &[(LeadFields, Option<UserId>)],
+) -> Result<()> {
+    let at = now();
+    let search = search_statements(db.backend());
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for (f, owner) in leads {
+            let id: LeadId = sqlx::query_scalar(
+                "INSERT INTO leads (name, company, company_norm, title, city, region, source, status, intent, owner_id, \
+                 created_by, custom, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
+            )
+            .bind(&f.name)
+            .bind(&f.company)
+            .bind(f.company.as_deref().map(normalise_company))
+            .bind(&f.title)
+            .bind(&f.city)
+            .bind(&f.region)
+            .bind(&f.source)
+            .bind(f.status.code())
+            .bind(f.intent.map(|i| i.code()))
+            .bind(*owner)
+            .bind(actor)
+            .bind(Json(&f.custom))
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?;
+            for (pos, p) in f.phones.iter().enumerate() {
+                sqlx::query("INSERT INTO lead_phones (lead_id, e164, raw, position) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(p.e164())
+                    .bind(p.raw())
+                    .bind(pos as i64)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for tag in &f.tags {
+                sqlx::query("INSERT INTO lead_tags (lead_id, tag) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let tokens = tokens(f);
+            for stmt in search {
+                sqlx::query(*stmt)
+                    .bind(id)
+                    .bind(&tokens)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! Leadline storage: one `Db` handle over SQLite or PostgreSQL, repositories per aggregate, and the
+//! embedded migrations for both backends.
+
+pub mod audit;
+pub mod auth;
+pub mod calls;
+pub mod custom_fields;
+pub mod db;
+mod error;
+pub mod leads;
+pub mod sql;
+pub mod users;
+pub mod views;
+
+pub use db::{Backend, Db};
+pub use error::StoreError;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The current time, truncated to microseconds so that it reads back equal on both backends.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    let t = chrono::Utc::now();
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}

@@ -1,0 +1,61 @@
+//! SQL assembled at run time (filters, sorts) with `$n` placeholders and typed arguments that bind
+//! on either backend.
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    I64(i64),
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+/// A statement under construction: text plus the arguments its placeholders refer to.
+#[derive(Debug, Default, Clone)]
+pub struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Sql {
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `arg` and returns its `$n` text.
+    pub fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    /// Appends `text` with `?` replaced by a placeholder for `arg`.
+    pub fn push_bind(&mut self, text: &str, arg: Arg) -> &mut Self {
+        let p = self.arg(arg);
+        self.text.push_str(&text.replacen('?', &p, 1));
+        self
+    }
+}
+
+/// Binds every argument of `$sql` onto a `query`/`query_as`/`query_scalar` built from its text.
+#[macro_export]
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args.iter() {
+            q = match a {
+                $crate::sql::Arg::I64(v) => q.bind(*v),
+                $crate::sql::Arg::Text(v) => q.bind(v.clone()),
+                $crate::sql::Arg::Time(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}

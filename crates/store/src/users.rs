@@ -1,0 +1,417 @@
+//! People and teams: accounts, roles, team membership and supervision, password hashes.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Utc};
+use leadline_domain::{Role, TeamId, UserId, Viewer};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::AuditEntry;
+use crate::{Db, Result, StoreError, db_run, now, write_audit};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub team_id: Option<TeamId>,
+    pub active: bool,
+    pub locale: String,
+    pub time_zone: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: UserId,
+    username: String,
+    display_name: String,
+    role: String,
+    team_id: Option<TeamId>,
+    active: bool,
+    locale: String,
+    time_zone: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> User {
+        User {
+            id: r.id,
+            username: r.username,
+            display_name: r.display_name,
+            role: Role::parse(&r.role).unwrap_or(Role::Agent),
+            team_id: r.team_id,
+            active: r.active,
+            locale: r.locale,
+            time_zone: r.time_zone,
+            created_at: r.created_at,
+        }
+    }
+}
+
+impl User {
+    fn audit_view(&self) -> serde_json::Value {
+        json!({"username": self.username, "display_name": self.display_name, "role": self.role,
+            "team_id": self.team_id, "active": self.active, "locale": self.locale})
+    }
+}
+
+const COLUMNS: &str =
+    "id, username, display_name, role, team_id, active, locale, time_zone, created_at";
+
+/// Hashes a password with argon2id and a fresh random salt.
+pub fn hash_password(password: &str) -> String {
+    let mut salt_bytes = [0u8; 16];
+    getrandom::fill(&mut salt_bytes).expect("the operating system's random source failed");
+    let Ok(salt) = SaltString::encode_b64(&salt_bytes) else {
+        return String::new();
+    };
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+/// Checks a password against a stored hash; a malformed hash never matches.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Shortest password accepted for a new or changed account.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub team_id: Option<TeamId>,
+    pub password_hash: String,
+}
+
+pub fn valid_username(name: &str) -> bool {
+    (2..=40).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+pub async fn create_user(db: &Db, new: &NewUser, actor: Option<UserId>) -> Result<User> {
+    if !valid_username(&new.username) {
+        return Err(StoreError::invalid("username", "bad_username"));
+    }
+    if new.display_name.trim().is_empty() {
+        return Err(StoreError::invalid("display_name", "required"));
+    }
+    let at = now();
+    let sql = format!(
+        "INSERT INTO users (username, display_name, role, team_id, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {COLUMNS}"
+    );
+    let user: User = db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&new.username)
+            .bind(new.display_name.trim())
+            .bind(new.role.as_str())
+            .bind(new.team_id)
+            .bind(&new.password_hash)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| StoreError::unique_as(e, "username"))?;
+        let user = User::from(row);
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "user",
+                entity_id: user.id.0,
+                actor,
+                action: "create",
+                before: None,
+                after: Some(user.audit_view()),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+        user
+    });
+    Ok(user)
+}
+
+pub async fn get_user(db: &Db, id: UserId) -> Result<User> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    let row: Option<UserRow> = db_run!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    row.map(User::from).ok_or(StoreError::NotFound)
+}
+
+/// The account and its password hash, for login.
+pub async fn find_for_login(db: &Db, username: &str) -> Result<Option<(User, String)>> {
+    let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE username = $1");
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: UserRow,
+        password_hash: String,
+    }
+    let row: Option<Row> = db_run!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(row.map(|r| (User::from(r.user), r.password_hash)))
+}
+
+pub async fn list_users(db: &Db) -> Result<Vec<User>> {
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY role, username");
+    let rows: Vec<UserRow> = db_run!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows.into_iter().map(User::from).collect())
+}
+
+pub async fn user_count(db: &Db) -> Result<i64> {
+    Ok(db_run!(db, |pool| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+            .fetch_one(pool)
+            .await?
+    }))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub team_id: Option<Option<TeamId>>,
+    pub active: Option<bool>,
+    pub locale: Option<String>,
+    pub time_zone: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+/// Changes an account; deactivating it or changing its password ends its sessions and tokens.
+pub async fn update_user(
+    db: &Db,
+    id: UserId,
+    patch: &UserPatch,
+    actor: Option<UserId>,
+) -> Result<User> {
+    let before = get_user(db, id).await?;
+    let mut after = before.clone();
+    if let Some(n) = &patch.display_name {
+        if n.trim().is_empty() {
+            return Err(StoreError::invalid("display_name", "required"));
+        }
+        after.display_name = n.trim().to_string();
+    }
+    if let Some(r) = patch.role {
+        after.role = r;
+    }
+    if let Some(t) = patch.team_id {
+        after.team_id = t;
+    }
+    if let Some(a) = patch.active {
+        after.active = a;
+    }
+    if let Some(l) = &patch.locale {
+        after.locale = if l.starts_with("en") {
+            "en".into()
+        } else {
+            "zh-CN".into()
+        };
+    }
+    if let Some(z) = &patch.time_zone {
+        after.time_zone = z.clone();
+    }
+    let at = now();
+    let ends_sessions = !after.active || patch.password_hash.is_some();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "UPDATE users SET display_name = $1, role = $2, team_id = $3, active = $4, locale = $5, \
+             time_zone = $6, password_hash = COALESCE($7, password_hash), updated_at = $8 WHERE id = $9",
+        )
+        .bind(&after.display_name)
+        .bind(after.role.as_str())
+        .bind(after.team_id)
+        .bind(after.active)
+        .bind(&after.locale)
+        .bind(&after.time_zone)
+        .bind(patch.password_hash.as_deref())
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if ends_sessions {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut after_view = after.audit_view();
+        if patch.password_hash.is_some() {
+            after_view["password"] = json!("changed");
+        }
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "user",
+                entity_id: id.0,
+                actor,
+                action: "update",
+                before: Some(before.audit_view()),
+                after: Some(after_view),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(after)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+    pub member_count: i64,
+}
+
+pub async fn create_team(db: &Db, name: &str, actor: Option<UserId>) -> Result<TeamId> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 60 {
+        return Err(StoreError::invalid("name", "required"));
+    }
+    let at = now();
+    Ok(db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let id: TeamId =
+            sqlx::query_scalar("INSERT INTO teams (name, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(name)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| StoreError::unique_as(e, "team"))?;
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "team",
+                entity_id: id.0,
+                actor,
+                action: "create",
+                before: None,
+                after: Some(json!({"name": name})),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+        id
+    }))
+}
+
+pub async fn list_teams(db: &Db) -> Result<Vec<Team>> {
+    const SQL: &str = "SELECT t.id, t.name, (SELECT COUNT(*) FROM users u WHERE u.team_id = t.id) AS member_count \
+        FROM teams t ORDER BY t.name";
+    Ok(db_run!(db, |pool| sqlx::query_as::<_, Team>(SQL)
+        .fetch_all(pool)
+        .await?))
+}
+
+/// (team, supervisor) pairs.
+pub async fn team_supervisors(db: &Db) -> Result<Vec<(TeamId, UserId)>> {
+    const SQL: &str = "SELECT team_id, user_id FROM team_supervisors ORDER BY team_id, user_id";
+    Ok(db_run!(db, |pool| sqlx::query_as::<_, (TeamId, UserId)>(
+        SQL
+    )
+    .fetch_all(pool)
+    .await?))
+}
+
+/// Makes `user` a supervisor of `team` (or removes it).
+pub async fn set_supervisor(
+    db: &Db,
+    team: TeamId,
+    user: UserId,
+    supervises: bool,
+    actor: Option<UserId>,
+) -> Result<()> {
+    let at = now();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        if supervises {
+            sqlx::query("INSERT INTO team_supervisors (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(team)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query("DELETE FROM team_supervisors WHERE team_id = $1 AND user_id = $2")
+                .bind(team)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+        }
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "team",
+                entity_id: team.0,
+                actor,
+                action: if supervises {
+                    "add_supervisor"
+                } else {
+                    "remove_supervisor"
+                },
+                before: None,
+                after: Some(json!({"supervisor_id": user})),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// The viewer a user acts as: its role and the teams it supervises.
+pub async fn viewer(db: &Db, user: &User) -> Result<Viewer> {
+    let supervised_teams = if user.role == Role::Supervisor {
+        db_run!(db, |pool| {
+            sqlx::query_scalar::<_, TeamId>(
+                "SELECT team_id FROM team_supervisors WHERE user_id = $1",
+            )
+            .bind(user.id)
+            .fetch_all(pool)
+            .await?
+        })
+    } else {
+        Vec::new()
+    };
+    Ok(Viewer {
+        user_id: user.id,
+        role: user.role,
+        supervised_teams,
+    })
+}
