@@ -1,1 +1,157 @@
-fn main() {}
+//! The `leadline` command: serve, migrate, seed demo data, benchmark.
+
+mod bench;
+mod config;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use leadline_store::{Db, db::redact_url, demo, users};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "leadline", version, about = "Leadline telemarketing CRM")]
+struct Cli {
+    /// Configuration file (defaults to ./leadline.toml when present).
+    #[arg(long, global = true, env = "LEADLINE_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    /// Database: a SQLite file path, or postgres://user@host/db.
+    #[arg(long, global = true, env = "LEADLINE_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web server (migrations run first).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Seed the demo organisation into an empty database.
+    Demo,
+    /// Benchmarks that print figures against a baseline measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        which: bench::BenchCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "LEADLINE_BIND")]
+    bind: Option<String>,
+    /// Seed demo data first when the database is empty.
+    #[arg(long)]
+    demo: bool,
+    /// Password for the first `admin` account (otherwise a random one is printed once).
+    #[arg(long, env = "LEADLINE_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_env("LEADLINE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    let file = config::FileConfig::load(cli.config.as_deref())?;
+    let database_url = cli
+        .database_url
+        .clone()
+        .or(file.database_url.clone())
+        .unwrap_or_else(|| config::DEFAULT_DATABASE.into());
+    match cli.command {
+        Command::Serve(args) => serve(&database_url, args, &file).await,
+        Command::Migrate => {
+            let db = open(&database_url).await?;
+            db.close().await;
+            println!("migrations applied to {}", redact_url(&database_url));
+            Ok(())
+        }
+        Command::Demo => {
+            let db = open(&database_url).await?;
+            let s = demo::seed(&db)
+                .await
+                .context("seeding demo data (the database must be empty)")?;
+            println!(
+                "demo data: {} users, {} teams, {} leads, {} calls",
+                s.users, s.teams, s.leads, s.calls
+            );
+            print_demo_accounts();
+            Ok(())
+        }
+        Command::Bench { which } => bench::run(which).await,
+    }
+}
+
+async fn open(url: &str) -> anyhow::Result<Db> {
+    tracing::info!(database = %redact_url(url), "opening database");
+    let db = Db::connect(url)
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(url)))?;
+    db.migrate().await.context("applying migrations")?;
+    Ok(db)
+}
+
+fn print_demo_accounts() {
+    println!(
+        "demo accounts (password `{}`): admin, supervisor1, supervisor2, agent1…agent8, sales1…sales3",
+        demo::DEMO_PASSWORD
+    );
+}
+
+async fn serve(
+    database_url: &str,
+    args: ServeArgs,
+    file: &config::FileConfig,
+) -> anyhow::Result<()> {
+    let bind = args
+        .bind
+        .or(file.bind.clone())
+        .unwrap_or_else(|| config::DEFAULT_BIND.into());
+    let db = open(database_url).await?;
+    let empty = users::user_count(&db).await? == 0;
+    if args.demo && empty {
+        let s = demo::seed(&db).await.context("seeding demo data")?;
+        println!(
+            "seeded demo data: {} users, {} leads, {} calls",
+            s.users, s.leads, s.calls
+        );
+        print_demo_accounts();
+    } else if args.demo {
+        println!("database already has users; demo data not added");
+        print_demo_accounts();
+    } else if empty {
+        let password = args
+            .admin_password
+            .unwrap_or_else(|| leadline_store::auth::random_secret()[..20].to_string());
+        let hash = users::hash_password(&password);
+        let new = users::NewUser {
+            username: "admin".into(),
+            display_name: "管理员".into(),
+            role: leadline_domain::Role::Admin,
+            team_id: None,
+            password_hash: hash,
+        };
+        users::create_user(&db, &new, None).await?;
+        // Printed once, to the operator's terminal only; never logged.
+        println!("created the first account: admin / {password}  (change it after signing in)");
+    }
+    let mut state = leadline_web::AppState::new(db.clone());
+    state.secure_cookies = file.secure_cookies.unwrap_or(false);
+    let app = leadline_web::App::bind(&bind, state)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    println!("Leadline is listening on http://{}", app.local_addr());
+    app.serve(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    db.close().await;
+    Ok(())
+}

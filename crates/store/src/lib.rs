@@ -6,6 +6,7 @@ pub mod auth;
 pub mod calls;
 pub mod custom_fields;
 pub mod db;
+pub mod demo;
 mod error;
 pub mod leads;
 pub mod sql;

@@ -1,1 +1,67 @@
-//! placeholder
+//! Leadline's HTTP server: the JSON API under `/api/v1`, the server-rendered pages, sessions,
+//! CSRF protection and role checks.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod pages;
+mod router;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use leadline_store::Db;
+use tokio::net::TcpListener;
+
+pub use router::router;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Mark cookies `Secure` (when served over HTTPS behind a proxy).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(db: Db) -> AppState {
+        AppState {
+            db,
+            metrics: Arc::default(),
+            secure_cookies: false,
+        }
+    }
+}
+
+/// A bound, not yet serving, application: tests bind port 0 and read the address.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    pub async fn bind(addr: &str, state: AppState) -> std::io::Result<App> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(App { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

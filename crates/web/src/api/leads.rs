@@ -1,0 +1,318 @@
+//! Leads over JSON: create, read, patch, soft-delete/restore, list with filters and cursor
+//! pagination, grouped counts and history.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use leadline_domain::{LeadDraft, LeadId, UserId};
+use leadline_store::leads::{self, CreateOptions, LeadFilter, LeadPatch, Sort};
+use leadline_store::{StoreError, audit, calls, custom_fields, views};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{JsonBody, pair, query_pairs};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiResult, AppError};
+
+/// Tags may come as a list or as one comma-separated string.
+#[derive(Deserialize, serde::Serialize, Default, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum TagsInput {
+    #[default]
+    None,
+    List(Vec<String>),
+    Text(String),
+}
+
+impl TagsInput {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            TagsInput::None => Vec::new(),
+            TagsInput::List(v) => v,
+            TagsInput::Text(s) => vec![s],
+        }
+    }
+}
+
+#[derive(Deserialize, serde::Serialize, Default, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LeadCreate {
+    pub name: String,
+    /// One phone; or use `phones`.
+    pub phone: Option<String>,
+    pub phones: Vec<String>,
+    pub company: Option<String>,
+    pub title: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub source: Option<String>,
+    #[schema(value_type = Vec<String>)]
+    pub tags: TagsInput,
+    pub status: Option<String>,
+    pub intent: Option<String>,
+    #[schema(value_type = Object)]
+    pub custom: Map<String, Value>,
+    pub owner_id: Option<i64>,
+    /// Put the lead in the public pool (no owner).
+    pub pool: bool,
+    /// Keep a phone another lead holds and record the collision.
+    pub allow_collision: bool,
+}
+
+/// Creates a lead; 409 `duplicate_phone` names the lead that holds the number.
+#[utoipa::path(post, path = "/api/v1/leads", request_body = LeadCreate,
+    responses((status = 201, description = "The lead"), (status = 409, description = "duplicate_phone"), (status = 422)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<LeadCreate>,
+) -> ApiResult<impl IntoResponse> {
+    let mut phones = body.phones;
+    if let Some(p) = body.phone {
+        phones.insert(0, p);
+    }
+    let draft = LeadDraft {
+        name: body.name,
+        phones,
+        company: body.company,
+        title: body.title,
+        city: body.city,
+        region: body.region,
+        source: body.source,
+        tags: body.tags.into_vec(),
+        status: body.status,
+        intent: body.intent,
+        custom: body.custom,
+    };
+    let opts = CreateOptions {
+        pool: body.pool,
+        owner: body.owner_id.map(UserId),
+        allow_collision: body.allow_collision,
+    };
+    let lead = leads::create(&state.db, &caller.viewer, &draft, &opts).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/leads/{}", lead.id))],
+        Json(lead),
+    ))
+}
+
+/// One lead; 404 when it does not exist or the caller may not see it.
+#[utoipa::path(get, path = "/api/v1/leads/{id}", responses((status = 200), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(
+        leads::get(&state.db, &caller.viewer, LeadId(id)).await?,
+    ))
+}
+
+fn text(field: &str, v: &Value) -> Result<Option<String>, StoreError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        _ => Err(StoreError::invalid(field, "not_text")),
+    }
+}
+
+fn text_list(field: &str, v: &Value) -> Result<Vec<String>, StoreError> {
+    match v {
+        Value::Null => Ok(Vec::new()),
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| text(field, i).map(Option::unwrap_or_default))
+            .collect(),
+        _ => Err(StoreError::invalid(field, "not_text")),
+    }
+}
+
+/// Reads a JSON patch object: absent keys keep their value, `null` clears.
+pub fn patch_from_json(
+    body: &Map<String, Value>,
+    if_match: Option<i64>,
+) -> Result<LeadPatch, StoreError> {
+    let mut patch = LeadPatch {
+        expected_version: if_match,
+        ..Default::default()
+    };
+    for (key, v) in body {
+        match key.as_str() {
+            "name" => patch.name = Some(text(key, v)?.unwrap_or_default()),
+            "phone" => patch.phones = Some(text_list(key, v)?),
+            "phones" => patch.phones = Some(text_list(key, v)?),
+            "company" => patch.company = Some(text(key, v)?),
+            "title" => patch.title = Some(text(key, v)?),
+            "city" => patch.city = Some(text(key, v)?),
+            "region" => patch.region = Some(text(key, v)?),
+            "source" => patch.source = Some(text(key, v)?),
+            "tags" => patch.tags = Some(text_list(key, v)?),
+            "status" => patch.status = Some(text(key, v)?.unwrap_or_default()),
+            "intent" => patch.intent = Some(text(key, v)?),
+            "custom" => match v {
+                Value::Object(m) => patch.custom = Some(m.clone()),
+                _ => return Err(StoreError::invalid(key, "not_an_option")),
+            },
+            "owner_id" => match v {
+                Value::Null => patch.owner = Some(None),
+                Value::Number(n) => patch.owner = Some(n.as_i64().map(UserId)),
+                _ => return Err(StoreError::invalid(key, "unknown_user")),
+            },
+            "pool" => {
+                if v == &Value::Bool(true) {
+                    patch.owner = Some(None);
+                }
+            }
+            "version" => match v.as_i64() {
+                Some(n) => patch.expected_version = Some(n),
+                None => return Err(StoreError::invalid(key, "not_a_number")),
+            },
+            "allow_collision" => patch.allow_collision = v == &Value::Bool(true),
+            "id" | "created_at" | "updated_at" | "owner_name" | "created_by" | "deleted_at" => {}
+            _ => return Err(StoreError::invalid(key, "unknown_field")),
+        }
+    }
+    Ok(patch)
+}
+
+/// Changes some fields. Send the `version` you read (or `If-Match`); a stale one gets 409
+/// `edit_conflict` and nothing is written. Editing another's lead is 403.
+#[utoipa::path(patch, path = "/api/v1/leads/{id}", responses((status = 200), (status = 403), (status = 404), (status = 409)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> ApiResult<impl IntoResponse> {
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.trim_matches(|c| c == '"' || c == 'W' || c == '/')
+                .parse::<i64>()
+                .ok()
+        });
+    let patch = patch_from_json(&body, if_match)?;
+    Ok(Json(
+        leads::update(&state.db, &caller.viewer, LeadId(id), &patch).await?,
+    ))
+}
+
+/// Soft-deletes a lead (supervisors and admins).
+#[utoipa::path(delete, path = "/api/v1/leads/{id}", responses((status = 200), (status = 403), (status = 404)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(
+        leads::delete(&state.db, &caller.viewer, LeadId(id)).await?,
+    ))
+}
+
+/// Restores a soft-deleted lead (supervisors and admins).
+#[utoipa::path(post, path = "/api/v1/leads/{id}/restore", responses((status = 200), (status = 403), (status = 404)))]
+pub async fn restore(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(
+        leads::restore(&state.db, &caller.viewer, LeadId(id)).await?,
+    ))
+}
+
+/// The filter for a request: a saved view's pairs (`view=<id>`) then the request's own.
+pub async fn filter_for(
+    state: &AppState,
+    caller: &Caller,
+    pairs: &[(String, String)],
+) -> ApiResult<LeadFilter> {
+    let mut all: Vec<(String, String)> = Vec::new();
+    if let Some(view_id) = pair(pairs, "view").filter(|v| !v.is_empty()) {
+        let id = view_id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+        let view = views::get(&state.db, caller.user.id, id).await?;
+        if let Some(obj) = view.filter.0.as_object() {
+            for (k, v) in obj {
+                match v {
+                    Value::String(s) => all.push((k.clone(), s.clone())),
+                    other => all.push((k.clone(), other.to_string())),
+                }
+            }
+        }
+    }
+    all.extend(pairs.iter().cloned());
+    let defs = custom_fields::list(&state.db).await?;
+    Ok(LeadFilter::from_pairs(&all, &defs, caller.user.id)?)
+}
+
+/// Lists leads the caller may see: filters (`status`, `intent`, `owner`, `source`, `city`,
+/// `region`, `company`, `tag`, `created_from`, `created_to`, `cf.<key>`, `q`, `view`), `sort`,
+/// `limit` and `cursor`. Answers `{"items": [...], "next_cursor": …}`.
+#[utoipa::path(get, path = "/api/v1/leads", responses((status = 200, description = "`{\"items\": [...], \"next_cursor\": …}`"), (status = 422)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> ApiResult<impl IntoResponse> {
+    let pairs = query_pairs(query.as_deref());
+    let filter = filter_for(&state, &caller, &pairs).await?;
+    let sort = match pair(&pairs, "sort") {
+        None | Some("") => Sort::default(),
+        Some(s) => Sort::parse(s).ok_or_else(|| StoreError::invalid("sort", "not_an_option"))?,
+    };
+    let limit = match pair(&pairs, "limit") {
+        None | Some("") => 50,
+        Some(l) => l
+            .parse::<i64>()
+            .map_err(|_| StoreError::invalid("limit", "not_a_number"))?,
+    };
+    let page = leads::list(
+        &state.db,
+        &caller.viewer,
+        &filter,
+        sort,
+        limit,
+        pair(&pairs, "cursor"),
+    )
+    .await?;
+    Ok(Json(page))
+}
+
+/// Counts of the matching leads grouped by `group_by` (`status`, `intent`, `owner`, `source`,
+/// `city`, `region`, `tag`, `created_month` or `cf.<key>`), with the same filters as the list.
+#[utoipa::path(get, path = "/api/v1/leads/counts", responses((status = 200), (status = 422)))]
+pub async fn counts(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> ApiResult<impl IntoResponse> {
+    let pairs = query_pairs(query.as_deref());
+    let filter = filter_for(&state, &caller, &pairs).await?;
+    let group_by = pair(&pairs, "group_by").unwrap_or("status");
+    let defs = custom_fields::list(&state.db).await?;
+    let groups = leads::counts(&state.db, &caller.viewer, &filter, group_by, &defs).await?;
+    let total: i64 = groups.iter().map(|g| g.count).sum();
+    Ok(Json(
+        json!({ "group_by": group_by, "groups": groups, "total": total }),
+    ))
+}
+
+/// The lead's audit trail (oldest first) and its calls.
+#[utoipa::path(get, path = "/api/v1/leads/{id}/history", responses((status = 200), (status = 404)))]
+pub async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let lead = leads::get(&state.db, &caller.viewer, LeadId(id)).await?;
+    let changes = audit::history(&state.db, "lead", lead.id.0).await?;
+    let calls = calls::for_lead(&state.db, lead.id).await?;
+    Ok(Json(json!({ "changes": changes, "calls": calls })))
+}

@@ -1,0 +1,40 @@
+//! The OpenAPI document served at `/api/v1/openapi.json`.
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Leadline API", description = "Telemarketing CRM: leads, views, people. Authenticate with `Authorization: Bearer <token>` from `POST /api/v1/auth/token`."),
+    paths(
+        super::session::create_token, super::session::list_tokens, super::session::revoke_token, super::session::me,
+        super::leads::create, super::leads::get, super::leads::patch, super::leads::delete, super::leads::restore,
+        super::leads::list, super::leads::counts, super::leads::history,
+        super::views::list, super::views::create, super::views::delete,
+        super::admin::list_users, super::admin::create_user, super::admin::update_user,
+        super::admin::list_teams, super::admin::create_team, super::admin::set_supervisor,
+        super::admin::list_fields, super::admin::create_field, super::admin::delete_field,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}

@@ -1,0 +1,137 @@
+//! The one mapping from failures to HTTP: a status and a stable snake_case code the UI translates.
+//! 5xx responses log the cause and say nothing internal.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use leadline_domain::FieldProblem;
+use leadline_store::StoreError;
+use serde_json::{Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("too many failed attempts; try again later")]
+    Throttled,
+    #[error("the form expired or did not come from this site")]
+    Csrf,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("request too large")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Csrf | AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Store(e) => match e {
+                StoreError::NotFound => StatusCode::NOT_FOUND,
+                StoreError::Forbidden => StatusCode::FORBIDDEN,
+                StoreError::EditConflict { .. }
+                | StoreError::DuplicatePhone { .. }
+                | StoreError::AlreadyExists(_) => StatusCode::CONFLICT,
+                StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            },
+        }
+    }
+
+    /// The stable code clients and the interface key on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Throttled => "too_many_attempts",
+            AppError::Csrf => "csrf_failed",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::BadRequest(code) => code,
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::Internal(_) => "internal_error",
+            AppError::Store(e) => match e {
+                StoreError::NotFound => "not_found",
+                StoreError::Forbidden => "forbidden",
+                StoreError::EditConflict { .. } => "edit_conflict",
+                StoreError::DuplicatePhone { .. } => "duplicate_phone",
+                StoreError::AlreadyExists(_) => "already_exists",
+                StoreError::Invalid(_) => "invalid_input",
+                StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {
+                    "internal_error"
+                }
+            },
+        }
+    }
+
+    /// Details a client can act on: which fields are wrong, which lead holds a phone.
+    pub fn details(&self) -> Value {
+        match self {
+            AppError::Store(StoreError::Invalid(problems)) => json!({ "problems": problems }),
+            AppError::Store(StoreError::EditConflict { current }) => {
+                json!({ "current_version": current })
+            }
+            AppError::Store(StoreError::DuplicatePhone {
+                phone,
+                existing_lead,
+                existing_name,
+                existing_owner,
+                existing_owner_name,
+            }) => json!({
+                "phone": phone,
+                "existing_lead": { "id": existing_lead, "name": existing_name,
+                    "owner_id": existing_owner, "owner_name": existing_owner_name },
+            }),
+            AppError::Store(StoreError::AlreadyExists(what)) => json!({ "what": what }),
+            _ => Value::Null,
+        }
+    }
+
+    pub fn problems(&self) -> &[FieldProblem] {
+        match self {
+            AppError::Store(StoreError::Invalid(p)) => p,
+            _ => &[],
+        }
+    }
+
+    /// Logs server-side failures once, with their cause.
+    pub fn log(&self) {
+        if self.status().is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let message = crate::i18n::Lang::En.error_message(&self);
+        let body = json!({
+            "code": self.code(),
+            "error": self.code(),
+            "message": message,
+            "details": self.details(),
+        });
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, AppError>;

@@ -1,0 +1,133 @@
+//! Every route in one place: the API under `/api/v1`, the pages, health and metrics.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::api::{self, admin, leads, session, views};
+use crate::pages;
+use crate::{AppState, metrics};
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/token", post(session::create_token))
+        .route("/auth/tokens", get(session::list_tokens))
+        .route(
+            "/auth/tokens/{id}",
+            axum::routing::delete(session::revoke_token),
+        )
+        .route("/me", get(session::me))
+        .route("/leads", get(leads::list).post(leads::create))
+        .route("/leads/counts", get(leads::counts))
+        .route(
+            "/leads/{id}",
+            get(leads::get).patch(leads::patch).delete(leads::delete),
+        )
+        .route("/leads/{id}/restore", post(leads::restore))
+        .route("/leads/{id}/history", get(leads::history))
+        .route("/views", get(views::list).post(views::create))
+        .route("/views/{id}", axum::routing::delete(views::delete))
+        .route("/users", get(admin::list_users).post(admin::create_user))
+        .route("/users/{id}", axum::routing::patch(admin::update_user))
+        .route("/teams", get(admin::list_teams).post(admin::create_team))
+        .route("/teams/{id}/supervisors", post(admin::set_supervisor))
+        .route(
+            "/custom-fields",
+            get(admin::list_fields).post(admin::create_field),
+        )
+        .route(
+            "/custom-fields/{key}",
+            axum::routing::delete(admin::delete_field),
+        )
+        .route("/openapi.json", get(api::openapi::document))
+        .fallback(|| async { crate::error::AppError::NotFound });
+
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/", get(pages::home))
+        .route(
+            "/login",
+            get(pages::session::login_page).post(pages::session::login_submit),
+        )
+        .route("/logout", post(pages::session::logout))
+        .route("/lang/{code}", get(pages::session::switch_lang))
+        .route("/leads", get(pages::leads::list).post(pages::leads::create))
+        .route("/leads/new", get(pages::leads::new_form))
+        .route(
+            "/leads/{id}",
+            get(pages::leads::detail).post(pages::leads::update),
+        )
+        .route("/leads/{id}/edit", get(pages::leads::edit_form))
+        .route("/leads/{id}/delete", post(pages::leads::delete))
+        .route("/leads/{id}/restore", post(pages::leads::restore))
+        .route("/views", post(pages::leads::save_view))
+        .route("/views/{id}/delete", post(pages::leads::delete_view))
+        .route(
+            "/admin/fields",
+            get(pages::admin::fields).post(pages::admin::create_field),
+        )
+        .route(
+            "/admin/fields/{key}/delete",
+            post(pages::admin::delete_field),
+        )
+        .route(
+            "/admin/users",
+            get(pages::admin::users).post(pages::admin::create_user),
+        )
+        .route("/admin/users/{id}", post(pages::admin::update_user))
+        .route(
+            "/admin/teams",
+            get(pages::admin::teams).post(pages::admin::create_team),
+        )
+        .route(
+            "/admin/teams/{id}/supervisors",
+            post(pages::admin::set_supervisor),
+        )
+        .route(
+            "/tokens",
+            get(pages::session::tokens).post(pages::session::create_token),
+        )
+        .route("/tokens/{id}/revoke", post(pages::session::revoke_token))
+        .route("/static/app.css", get(stylesheet))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(api::MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/app.css"),
+    )
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    let leads = leadline_store::leads::count_live(&state.db)
+        .await
+        .unwrap_or(-1);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(leads),
+    )
+}
