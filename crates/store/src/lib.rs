@@ -10,6 +10,7 @@ pub mod demo;
 mod error;
 pub mod leads;
 pub mod sql;
+pub mod test_db;
 pub mod users;
 pub mod views;
 

@@ -1,0 +1,158 @@
+//! Leads through the API: creation, phones, duplicates, visibility, conflicts, lists.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, mobile};
+
+#[tokio::test]
+async fn an_agent_creates_a_lead_that_it_owns_with_normalised_phones() {
+    let app = TestApp::spawn().await;
+    let a1 = app.api("agent_a1").await;
+    let lead = a1
+        .create_lead(json!({"name": "王小明", "phones": ["010-6552 9988", "(0755)86013388", "+1 650 253 0000"],
+            "company": "北京星河科技有限公司", "tags": "展会, VIP", "intent": "有意向"}))
+        .await;
+    let phones: Vec<(&str, &str)> = lead["phones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["raw"].as_str().unwrap(), p["e164"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        phones,
+        [
+            ("010-6552 9988", "+861065529988"),
+            ("(0755)86013388", "+8675586013388"),
+            ("+1 650 253 0000", "+16502530000")
+        ]
+    );
+    assert_eq!(lead["owner_id"], json!(app.org.agent_a1.0));
+    assert_eq!(lead["intent"], "interested");
+    assert_eq!(lead["tags"], json!(["VIP", "展会"]));
+    assert_eq!(lead["version"], 1);
+    let (status, fetched) = a1.get_json(&format!("/api/v1/leads/{}", lead["id"])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fetched["name"], "王小明");
+}
+
+#[tokio::test]
+async fn a_duplicate_phone_is_refused_naming_the_lead_and_its_owner_unless_recorded_as_collision() {
+    let app = TestApp::spawn().await;
+    let a1 = app.api("agent_a1").await;
+    let b1 = app.api("agent_b1").await;
+    let first = a1
+        .create_lead(json!({"name": "刘先生", "phone": "138 0013 8000"}))
+        .await;
+    let res = b1
+        .post(
+            "/api/v1/leads",
+            json!({"name": "刘总", "phone": "+86 138-0013-8000"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["code"], "duplicate_phone");
+    assert_eq!(err["details"]["existing_lead"]["id"], first["id"]);
+    assert_eq!(err["details"]["existing_lead"]["owner_name"], "张伟");
+    assert!(err["message"].as_str().unwrap().contains("张伟"));
+    // Nothing was stored by the refused request.
+    let (_, list) = b1.get_json("/api/v1/leads?owner=me").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    let kept = b1
+        .create_lead(json!({"name": "刘总", "phone": "13800138000", "allow_collision": true}))
+        .await;
+    assert_eq!(kept["phones"][0]["collision_with"], first["id"]);
+}
+
+#[tokio::test]
+async fn bad_fields_are_refused_with_every_problem_named() {
+    let app = TestApp::spawn().await;
+    let a1 = app.api("agent_a1").await;
+    let res = a1
+        .post(
+            "/api/v1/leads",
+            json!({"name": "", "phone": "12345", "status": "sold"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let err: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = err["details"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "phones", "status"]);
+    let res = a1
+        .http
+        .post(format!("{}/api/v1/leads", app.base))
+        .bearer_auth(a1.token.as_ref().unwrap())
+        .header("content-type", "application/json")
+        .body("{\"name\": \"broken")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "bad_json");
+    let huge = "王".repeat(2 * 1024 * 1024);
+    let res = a1.post("/api/v1/leads", json!({"name": huge})).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_stale_version_gets_edit_conflict_and_nothing_is_overwritten() {
+    let app = TestApp::spawn().await;
+    let a1 = app.api("agent_a1").await;
+    let lead = a1
+        .create_lead(json!({"name": "陈女士", "phone": mobile(1)}))
+        .await;
+    let path = format!("/api/v1/leads/{}", lead["id"]);
+    let res = a1
+        .patch(&path, json!({"company": "第一次", "version": 1}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["version"], 2);
+    let res = a1
+        .patch(&path, json!({"company": "第二次", "version": 1}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "edit_conflict");
+    let (_, now) = a1.get_json(&path).await;
+    assert_eq!(now["company"], "第一次");
+}
+
+#[tokio::test]
+async fn quick_search_finds_by_one_character_last_four_digits_and_company_fragment() {
+    let app = TestApp::spawn().await;
+    let a1 = app.api("agent_a1").await;
+    a1.create_lead(
+        json!({"name": "王建国", "phone": "13912345678", "company": "杭州云帆网络有限公司"}),
+    )
+    .await;
+    a1.create_lead(json!({"name": "李四", "phone": "13787654321", "company": "上海启明教育"}))
+        .await;
+    for (q, expected) in [
+        ("王", "王建国"),
+        ("5678", "王建国"),
+        ("云帆", "王建国"),
+        ("4321", "李四"),
+        ("启明教", "李四"),
+    ] {
+        let (status, page) = a1
+            .get_json(&format!("/api/v1/leads?q={}", urlencode(q)))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let names: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, [expected], "query {q}");
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

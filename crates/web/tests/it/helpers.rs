@@ -1,0 +1,260 @@
+//! The test harness: `TestApp::spawn()` starts Leadline on a fresh database with a small
+//! organisation, and hands out API clients and browser-like sessions per user.
+
+use std::sync::OnceLock;
+
+use leadline_domain::{Role, TeamId, UserId};
+use leadline_store::test_db::TestDb;
+use leadline_store::{Db, users};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct-horse-9";
+
+/// One hash for every fixture account: argon2 is deliberately slow.
+fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| users::hash_password(PASSWORD)).clone()
+}
+
+/// The fixture organisation: two teams, each with a supervisor and agents.
+pub struct Org {
+    pub admin: UserId,
+    pub sup_a: UserId,
+    pub sup_b: UserId,
+    pub agent_a1: UserId,
+    pub agent_a2: UserId,
+    pub agent_b1: UserId,
+    pub sales: UserId,
+    pub team_a: TeamId,
+    pub team_b: TeamId,
+}
+
+async fn user(db: &Db, username: &str, name: &str, role: Role, team: Option<TeamId>) -> UserId {
+    let new = users::NewUser {
+        username: username.into(),
+        display_name: name.into(),
+        role,
+        team_id: team,
+        password_hash: password_hash(),
+    };
+    users::create_user(db, &new, None).await.unwrap().id
+}
+
+pub async fn seed_org(db: &Db) -> Org {
+    let team_a = users::create_team(db, "电销一组", None).await.unwrap();
+    let team_b = users::create_team(db, "电销二组", None).await.unwrap();
+    let org = Org {
+        admin: user(db, "admin", "管理员", Role::Admin, None).await,
+        sup_a: user(db, "sup_a", "王主管", Role::Supervisor, Some(team_a)).await,
+        sup_b: user(db, "sup_b", "李主管", Role::Supervisor, Some(team_b)).await,
+        agent_a1: user(db, "agent_a1", "张伟", Role::Agent, Some(team_a)).await,
+        agent_a2: user(db, "agent_a2", "李娜", Role::Agent, Some(team_a)).await,
+        agent_b1: user(db, "agent_b1", "赵磊", Role::Agent, Some(team_b)).await,
+        sales: user(db, "sales1", "黄磊", Role::Sales, None).await,
+        team_a,
+        team_b,
+    };
+    users::set_supervisor(db, team_a, org.sup_a, true, None)
+        .await
+        .unwrap();
+    users::set_supervisor(db, team_b, org.sup_b, true, None)
+        .await
+        .unwrap();
+    org
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub org: Org,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _test_db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let test_db = TestDb::fresh().await.expect("a fresh test database");
+        let db = test_db.db.clone();
+        let org = seed_org(&db).await;
+        let app = leadline_web::App::bind("127.0.0.1:0", leadline_web::AppState::new(db.clone()))
+            .await
+            .unwrap();
+        let base = format!("http://{}", app.local_addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.serve(async {
+            let _ = rx.await;
+        }));
+        TestApp {
+            base,
+            db,
+            org,
+            shutdown: Some(tx),
+            _test_db: test_db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// An API client authenticated with a fresh bearer token for `username`.
+    pub async fn api(&self, username: &str) -> Api {
+        let http = Client::new();
+        let res = http
+            .post(self.url("/api/v1/auth/token"))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "token for {username}");
+        let token = res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Api {
+            http,
+            base: self.base.clone(),
+            token: Some(token),
+        }
+    }
+
+    /// A client with no credentials.
+    pub fn anonymous(&self) -> Api {
+        Api {
+            http: Client::new(),
+            base: self.base.clone(),
+            token: None,
+        }
+    }
+
+    /// A browser-like client (cookie jar, no redirects followed) signed in through the login form.
+    pub async fn browser(&self, username: &str) -> Browser {
+        let http = Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let res = http
+            .post(self.url("/login"))
+            .form(&[
+                ("username", username),
+                ("password", PASSWORD),
+                ("next", "/leads"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "login for {username}");
+        Browser {
+            http,
+            base: self.base.clone(),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub struct Api {
+    pub http: Client,
+    pub base: String,
+    pub token: Option<String>,
+}
+
+impl Api {
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.req(reqwest::Method::GET, path).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.req(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Response {
+        self.req(reqwest::Method::PATCH, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.req(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a lead and returns its JSON, asserting success.
+    pub async fn create_lead(&self, body: Value) -> Value {
+        let res = self.post("/api/v1/leads", body.clone()).await;
+        let status = res.status();
+        let json: Value = res.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "creating {body}: {json}");
+        json
+    }
+
+    /// GET returning (status, JSON body).
+    pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        let res = self.get(path).await;
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+pub struct Browser {
+    pub http: Client,
+    pub base: String,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+
+    /// The CSRF token embedded in a page's forms.
+    pub async fn csrf(&self, path: &str) -> String {
+        let (_, html) = self.get(path).await;
+        let marker = "name=\"_csrf\" value=\"";
+        let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+        html[start..start + 64].to_string()
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// A unique, valid mainland mobile number for test leads.
+pub fn mobile(n: u32) -> String {
+    format!("139{:08}", n)
+}

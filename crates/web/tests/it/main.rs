@@ -1,0 +1,9 @@
+//! Integration tests: the real server on port 0 over a fresh database per test — SQLite by
+//! default, PostgreSQL (a fresh schema per test) when `LEADLINE_TEST_POSTGRES_URL` is set.
+
+mod api_auth;
+mod api_leads;
+mod api_rules;
+mod browser;
+mod helpers;
+mod pages;
