@@ -132,7 +132,7 @@ impl CustomFieldDef {
             }
             FieldKind::Select => {
                 let s = text.ok_or("not_an_option")?;
-                if self.options.iter().any(|o| *o == s) {
+                if self.options.contains(&s) {
                     Ok(Some(Value::String(s)))
                 } else {
                     Err("not_an_option")

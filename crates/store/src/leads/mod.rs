@@ -104,6 +104,9 @@ const SELECT: &str = "SELECT l.id, l.name, l.company, l.title, l.city, l.region,
     l.owner_id, o.display_name AS owner_name, o.team_id AS owner_team_id, l.created_by, l.custom, l.version, \
     l.created_at, l.updated_at, l.deleted_at FROM leads l LEFT JOIN users o ON o.id = l.owner_id";
 
+/// (lead, raw, e164, collides with) as read from `lead_phones`.
+type PhoneRow = (LeadId, String, String, Option<LeadId>);
+
 /// Attaches phones and tags to rows fetched in one query: two more queries whatever the count.
 async fn hydrate(db: &Db, rows: Vec<LeadRow>) -> Result<Vec<Lead>> {
     if rows.is_empty() {
@@ -117,10 +120,7 @@ async fn hydrate(db: &Db, rows: Vec<LeadRow>) -> Result<Vec<Lead>> {
     let tag_sql = format!(
         "SELECT lead_id, tag FROM lead_tags WHERE lead_id IN ({id_list}) ORDER BY lead_id, tag"
     );
-    let (phones, tags): (
-        Vec<(LeadId, String, String, Option<LeadId>)>,
-        Vec<(LeadId, String)>,
-    ) = db_run!(db, |pool| {
+    let (phones, tags): (Vec<PhoneRow>, Vec<(LeadId, String)>) = db_run!(db, |pool| {
         (
             sqlx::query_as(sqlx::AssertSqlSafe(phone_sql))
                 .fetch_all(pool)

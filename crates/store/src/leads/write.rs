@@ -170,13 +170,16 @@ async fn duplicate_of(
     Ok(None)
 }
 
+/// A phone to write: (e164, raw, the lead and owner it knowingly collides with).
+type PlannedPhone = (String, String, Option<(LeadId, Option<UserId>)>);
+
 /// The phones to write, each with the lead it knowingly collides with.
 async fn plan_phones(
     db: &Db,
     fields: &LeadFields,
     except: Option<LeadId>,
     allow_collision: bool,
-) -> Result<Vec<(String, String, Option<(LeadId, Option<UserId>)>)>> {
+) -> Result<Vec<PlannedPhone>> {
     let mut out = Vec::new();
     for p in &fields.phones {
         let collision = match duplicate_of(db, &[p.e164()], except).await? {
@@ -239,7 +242,7 @@ async fn write_new(
     actor: UserId,
     owner: Option<UserId>,
     f: &LeadFields,
-    phones: &[(String, String, Option<(LeadId, Option<UserId>)>)],
+    phones: &[PlannedPhone],
 ) -> Result<LeadId> {
     let at = now();
     let search = search_statements(db.backend());
