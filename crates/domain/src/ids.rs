@@ -32,3 +32,5 @@ macro_rules! typed_id {
 typed_id!(LeadId);
 typed_id!(UserId);
 typed_id!(TeamId);
+typed_id!(ScriptId);
+typed_id!(ArticleId);

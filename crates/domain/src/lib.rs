@@ -1,16 +1,20 @@
 //! Leadline's value types and business rules: pure functions, no I/O.
 
 pub mod access;
+pub mod article;
 pub mod custom_field;
 pub mod ids;
 pub mod lead;
 pub mod phone;
 pub mod role;
+pub mod script;
 pub mod search_tokens;
 
 pub use access::{Access, Viewer};
+pub use article::ArticleFields;
 pub use custom_field::{CustomFieldDef, FieldKind, FieldProblem};
-pub use ids::{LeadId, TeamId, UserId};
+pub use ids::{ArticleId, LeadId, ScriptId, TeamId, UserId};
 pub use lead::{IntentLevel, LeadDraft, LeadFields, LeadStatus};
 pub use phone::{PhoneError, PhoneNumber};
 pub use role::Role;
+pub use script::{ScriptAccess, ScriptFields};

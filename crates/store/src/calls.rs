@@ -1,10 +1,11 @@
 //! Call records (the agent-workspace issue grows this); the foundation keeps history for leads.
 
 use chrono::{DateTime, Utc};
-use leadline_domain::{LeadId, UserId};
+use leadline_domain::{LeadId, ScriptId, UserId};
 use serde::Serialize;
 
-use crate::{Db, Result, db_run};
+use crate::search::{DocKind, IndexDoc};
+use crate::{Db, Result, db_run, index_doc};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CallRecord {
@@ -18,6 +19,8 @@ pub struct CallRecord {
     pub intent: Option<String>,
     pub notes: String,
     pub next_revisit_at: Option<DateTime<Utc>>,
+    /// The script the agent used, if any (script usage and outcome are counted from this).
+    pub script_id: Option<ScriptId>,
 }
 
 #[derive(Debug, Clone)]
@@ -30,17 +33,32 @@ pub struct NewCall {
     pub intent: Option<String>,
     pub notes: String,
     pub next_revisit_at: Option<DateTime<Utc>>,
+    pub script_id: Option<ScriptId>,
 }
 
-pub const INSERT: &str = "INSERT INTO calls (lead_id, agent_id, started_at, duration_s, disposition, intent, notes, next_revisit_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const INSERT: &str = "INSERT INTO calls (lead_id, agent_id, started_at, duration_s, disposition, intent, notes, next_revisit_at, script_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
 
-/// Stores many calls in one transaction (demo data, imports of history).
+/// The search document for a call's notes (none for an empty note); it is found through the
+/// lead, so whoever may see the lead may find the note.
+pub fn note_doc(call_id: i64, call: &NewCall) -> Option<IndexDoc> {
+    if call.notes.trim().is_empty() {
+        return None;
+    }
+    let mut doc = IndexDoc::new(DocKind::CallNote, call_id, "", "", &call.notes);
+    doc.lead_id = Some(call.lead_id);
+    doc.at = call.started_at;
+    Some(doc)
+}
+
+/// Stores many calls in one transaction (demo data, imports of history), their notes indexed
+/// for search.
 pub async fn insert_many(db: &Db, calls: &[NewCall]) -> Result<()> {
+    let backend = db.backend();
     db_run!(db, |pool| {
         let mut tx = pool.begin().await?;
         for c in calls {
-            sqlx::query(INSERT)
+            let id: i64 = sqlx::query_scalar(INSERT)
                 .bind(c.lead_id)
                 .bind(c.agent_id)
                 .bind(c.started_at)
@@ -49,8 +67,12 @@ pub async fn insert_many(db: &Db, calls: &[NewCall]) -> Result<()> {
                 .bind(c.intent.as_deref())
                 .bind(&c.notes)
                 .bind(c.next_revisit_at)
-                .execute(&mut *tx)
+                .bind(c.script_id)
+                .fetch_one(&mut *tx)
                 .await?;
+            if let Some(doc) = note_doc(id, c) {
+                index_doc!(&mut *tx, backend, doc)?;
+            }
         }
         tx.commit().await?;
     });
@@ -60,7 +82,7 @@ pub async fn insert_many(db: &Db, calls: &[NewCall]) -> Result<()> {
 /// A lead's calls, newest first.
 pub async fn for_lead(db: &Db, lead: LeadId) -> Result<Vec<CallRecord>> {
     const SQL: &str = "SELECT c.id, c.lead_id, c.agent_id, u.display_name AS agent_name, c.started_at, c.duration_s, \
-        c.disposition, c.intent, c.notes, c.next_revisit_at FROM calls c JOIN users u ON u.id = c.agent_id \
+        c.disposition, c.intent, c.notes, c.next_revisit_at, c.script_id FROM calls c JOIN users u ON u.id = c.agent_id \
         WHERE c.lead_id = $1 ORDER BY c.started_at DESC LIMIT 200";
     Ok(db_run!(db, |pool| sqlx::query_as(SQL)
         .bind(lead)

@@ -356,6 +356,13 @@ pub async fn seed(db: &Db) -> Result<DemoSummary> {
         };
         history.extend(plan_calls(&mut rng, lead, p, &agents, started));
     }
+    // Two leads in three were called with one of the shared scripts, so script stats show.
+    let scripts = crate::demo_kb::seed_demo(db, &admin, &teams).await?;
+    for c in history.iter_mut() {
+        c.script_id = scripts
+            .get(c.lead_id.0 as usize % (scripts.len() + 1))
+            .copied();
+    }
     for chunk in history.chunks(BATCH) {
         calls::insert_many(db, chunk).await?;
     }
@@ -821,6 +828,7 @@ fn call(
         intent: intent.map(|i| i.code().to_string()),
         notes: one(rng, notes).to_string(),
         next_revisit_at,
+        script_id: None,
     }
 }
 

@@ -8,6 +8,9 @@ pub enum Arg {
     I64(i64),
     Text(String),
     Time(DateTime<Utc>),
+    OptI64(Option<i64>),
+    OptText(Option<String>),
+    Json(serde_json::Value),
 }
 
 /// A statement under construction: text plus the arguments its placeholders refer to.
@@ -36,6 +39,22 @@ impl Sql {
         format!("${}", self.args.len())
     }
 
+    /// Appends `(…), (…)` rows of placeholders for a multi-row `VALUES`.
+    pub fn push_rows(&mut self, rows: impl IntoIterator<Item = Vec<Arg>>) -> &mut Self {
+        let mut first = true;
+        for row in rows {
+            let ps: Vec<String> = row.into_iter().map(|a| self.arg(a)).collect();
+            if !first {
+                self.text.push_str(", ");
+            }
+            first = false;
+            self.text.push('(');
+            self.text.push_str(&ps.join(", "));
+            self.text.push(')');
+        }
+        self
+    }
+
     /// Appends `text` with `?` replaced by a placeholder for `arg`.
     pub fn push_bind(&mut self, text: &str, arg: Arg) -> &mut Self {
         let p = self.arg(arg);
@@ -54,6 +73,9 @@ macro_rules! bind_args {
                 $crate::sql::Arg::I64(v) => q.bind(*v),
                 $crate::sql::Arg::Text(v) => q.bind(v.clone()),
                 $crate::sql::Arg::Time(v) => q.bind(*v),
+                $crate::sql::Arg::OptI64(v) => q.bind(*v),
+                $crate::sql::Arg::OptText(v) => q.bind(v.clone()),
+                $crate::sql::Arg::Json(v) => q.bind(sqlx::types::Json(v.clone())),
             };
         }
         q

@@ -77,6 +77,15 @@ impl Lang {
     }
 
     pub fn error_message(self, err: &AppError) -> String {
+        self.error_message_labelled(err, |_| None)
+    }
+
+    /// `error_message`, naming the fields `label` knows (custom fields) by that label.
+    pub fn error_message_labelled(
+        self,
+        err: &AppError,
+        label: impl Fn(&str) -> Option<String>,
+    ) -> String {
         use leadline_store::StoreError;
         match err {
             AppError::Store(StoreError::DuplicatePhone {
@@ -105,7 +114,7 @@ impl Lang {
                     .map(|p| {
                         format!(
                             "{}: {}",
-                            self.field_label(&p.field),
+                            label(&p.field).unwrap_or_else(|| self.field_label(&p.field)),
                             self.t(&format!("problem.{}", p.code))
                         )
                     })

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod i18n;
+pub mod markdown;
 pub mod metrics;
 pub mod pages;
 mod router;
@@ -45,6 +46,8 @@ pub struct App {
 impl App {
     pub async fn bind(addr: &str, state: AppState) -> std::io::Result<App> {
         let listener = TcpListener::bind(addr).await?;
+        // Load the segmenter's dictionary now, not inside the first search.
+        leadline_search::warm_up();
         Ok(App { listener, state })
     }
 

@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
-use crate::api::{self, admin, leads, session, views};
+use crate::api::{self, admin, kb, leads, scripts, search, session, views};
 use crate::pages;
 use crate::{AppState, metrics};
 
@@ -41,6 +41,38 @@ pub fn router(state: AppState) -> Router {
             "/custom-fields/{key}",
             axum::routing::delete(admin::delete_field),
         )
+        // Scripts, the knowledge base and search (issue 5).
+        .route("/search", get(search::search))
+        .route("/scripts", get(scripts::list).post(scripts::create))
+        .route(
+            "/scripts/{id}",
+            get(scripts::get)
+                .patch(scripts::patch)
+                .delete(scripts::delete),
+        )
+        .route("/scripts/{id}/share", post(scripts::share))
+        .route(
+            "/scripts/{id}/pin",
+            post(scripts::pin).delete(scripts::unpin),
+        )
+        .route("/scripts/{id}/versions", get(scripts::versions))
+        .route("/scripts/{id}/versions/{version}", get(scripts::version))
+        .route(
+            "/scripts/{id}/versions/{version}/restore",
+            post(scripts::restore),
+        )
+        .route("/scripts/{id}/render", get(scripts::render))
+        .route("/scripts/{id}/history", get(scripts::history))
+        .route(
+            "/kb/categories",
+            get(kb::categories).post(kb::create_category),
+        )
+        .route("/kb/articles", get(kb::list).post(kb::create))
+        .route(
+            "/kb/articles/{id}",
+            get(kb::get).patch(kb::patch).delete(kb::delete),
+        )
+        .route("/kb/articles/{id}/history", get(kb::history))
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 
@@ -90,6 +122,32 @@ pub fn router(state: AppState) -> Router {
             get(pages::session::tokens).post(pages::session::create_token),
         )
         .route("/tokens/{id}/revoke", post(pages::session::revoke_token))
+        // Scripts, the knowledge base and search (issue 5).
+        .route("/search", get(pages::search::page))
+        .route("/static/search.js", get(search_script))
+        .route(
+            "/scripts",
+            get(pages::scripts::list).post(pages::scripts::create),
+        )
+        .route("/scripts/new", get(pages::scripts::new_form))
+        .route(
+            "/scripts/{id}",
+            get(pages::scripts::detail).post(pages::scripts::update),
+        )
+        .route("/scripts/{id}/share", post(pages::scripts::share))
+        .route("/scripts/{id}/pin", post(pages::scripts::pin))
+        .route("/scripts/{id}/unpin", post(pages::scripts::unpin))
+        .route("/scripts/{id}/restore", post(pages::scripts::restore))
+        .route("/scripts/{id}/delete", post(pages::scripts::delete))
+        .route("/kb", get(pages::kb::index))
+        .route("/kb/articles", post(pages::kb::create))
+        .route("/kb/articles/new", get(pages::kb::new_form))
+        .route(
+            "/kb/articles/{id}",
+            get(pages::kb::article).post(pages::kb::update),
+        )
+        .route("/kb/articles/{id}/edit", get(pages::kb::edit_form))
+        .route("/kb/articles/{id}/delete", post(pages::kb::delete))
         .route("/static/app.css", get(stylesheet))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
@@ -109,6 +167,17 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../static/app.css"),
+    )
+}
+
+/// The few lines of search-as-you-type used by the search page and the lead page.
+async fn search_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/search.js"),
     )
 }
 

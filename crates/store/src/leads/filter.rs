@@ -197,8 +197,17 @@ impl LeadFilter {
         }
     }
 
-    /// Adds `AND …` conditions for this filter and what `viewer` may see.
-    fn push_where(&self, sql: &mut Sql, viewer: &Viewer, backend: Backend) {
+    /// Whether the filter has a usable quick-search query.
+    fn searches(&self) -> bool {
+        self.q
+            .as_deref()
+            .and_then(search_tokens::parse_query)
+            .is_some()
+    }
+
+    /// Adds `AND …` conditions for this filter and what `viewer` may see. `fts_joined`: the SQLite
+    /// statement reads `FROM lead_search s JOIN leads l …`, so search is a plain `MATCH`.
+    fn push_where(&self, sql: &mut Sql, viewer: &Viewer, backend: Backend, fts_joined: bool) {
         sql.push(if self.deleted && viewer.role.manages_leads() {
             " WHERE l.deleted_at IS NOT NULL"
         } else {
@@ -234,6 +243,12 @@ impl LeadFilter {
             match search_tokens::parse_query(q) {
                 None => {}
                 Some(terms) => match backend {
+                    Backend::Sqlite if fts_joined => {
+                        sql.push_bind(
+                            " AND lead_search MATCH ?",
+                            Arg::Text(search_tokens::fts5_match(&terms)),
+                        );
+                    }
                     Backend::Sqlite => {
                         sql.push_bind(
                             " AND l.id IN (SELECT rowid FROM lead_search WHERE lead_search MATCH ?)",
@@ -379,16 +394,40 @@ pub async fn list(
     limit: i64,
     cursor: Option<&str>,
 ) -> Result<Page> {
-    let limit = limit.clamp(1, MAX_LIMIT);
-    let mut sql = Sql::new(SELECT);
-    filter.push_where(&mut sql, viewer, db.backend());
+    list_page(db, viewer, filter, sort, limit.clamp(1, MAX_LIMIT), cursor).await
+}
+
+/// A page of any size (walks use pages larger than callers may ask for).
+async fn list_page(
+    db: &Db,
+    viewer: &Viewer,
+    filter: &LeadFilter,
+    sort: Sort,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page> {
     let (column, desc) = sort.column();
+    // A SQLite search in id order lets the FTS index drive: it yields matches newest (or oldest)
+    // first and stops at the page, where `l.id IN (SELECT … MATCH …)` collects every match first
+    // (15 ms for 王 over 1M leads, against 0.5 ms). Its rowid is the lead id and carries the order
+    // and the cursor.
+    let fts_joined = db.backend() == Backend::Sqlite && column == "l.id" && filter.searches();
+    let (mut sql, id_column) = if fts_joined {
+        let from = "FROM lead_search s JOIN leads l ON l.id = s.rowid";
+        (
+            Sql::new(&SELECT.replacen("FROM leads l", from, 1)),
+            "s.rowid",
+        )
+    } else {
+        (Sql::new(SELECT), "l.id")
+    };
+    filter.push_where(&mut sql, viewer, db.backend(), fts_joined);
     let cmp = if desc { "<" } else { ">" };
     if let Some(c) = cursor.filter(|c| !c.is_empty()) {
         let (value, id) = decode_cursor(sort, c)?;
         match value {
             None => {
-                sql.push_bind(&format!(" AND l.id {cmp} ?"), Arg::I64(id));
+                sql.push_bind(&format!(" AND {id_column} {cmp} ?"), Arg::I64(id));
             }
             Some(v) => {
                 let pv = sql.arg(v);
@@ -399,7 +438,7 @@ pub async fn list(
     }
     let dir = if desc { "DESC" } else { "ASC" };
     if column == "l.id" {
-        sql.push(&format!(" ORDER BY l.id {dir}"));
+        sql.push(&format!(" ORDER BY {id_column} {dir}"));
     } else {
         sql.push(&format!(" ORDER BY {column} {dir}, l.id {dir}"));
     }
@@ -491,7 +530,7 @@ pub async fn counts(
     let mut sql = Sql::new(&format!(
         "SELECT {expr} AS value, COUNT(*) AS count FROM leads l{join}"
     ));
-    filter.push_where(&mut sql, viewer, backend);
+    filter.push_where(&mut sql, viewer, backend, false);
     sql.push(" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 100");
     let rows: Vec<(Option<String>, i64)> = db_run!(db, |pool| {
         bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
@@ -502,4 +541,34 @@ pub async fn counts(
         .into_iter()
         .map(|(value, count)| CountRow { value, count })
         .collect())
+}
+
+/// Rows fetched per page when walking a whole selection (exports).
+pub const WALK_PAGE: i64 = 1000;
+
+/// Walks every lead `viewer` may see matching `filter`, oldest first, a page at a time, so that a
+/// million leads never sit in memory; `visit` may stop the walk by returning `false`.
+pub async fn walk(
+    db: &Db,
+    viewer: &Viewer,
+    filter: &LeadFilter,
+    mut visit: impl AsyncFnMut(Vec<Lead>) -> bool,
+) -> Result<()> {
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = list_page(
+            db,
+            viewer,
+            filter,
+            Sort::Oldest,
+            WALK_PAGE,
+            cursor.as_deref(),
+        )
+        .await?;
+        let done = page.next_cursor.is_none();
+        if !visit(page.items).await || done {
+            return Ok(());
+        }
+        cursor = page.next_cursor;
+    }
 }

@@ -2,9 +2,11 @@
 //! refusal, optimistic locking, search tokens and an audit entry for every change.
 
 mod filter;
-mod write;
+pub(crate) mod write;
 
-pub use filter::{CountRow, GROUPS, LeadFilter, MAX_LIMIT, OwnerFilter, Page, Sort, counts, list};
+pub use filter::{
+    CountRow, GROUPS, LeadFilter, MAX_LIMIT, OwnerFilter, Page, Sort, counts, list, walk,
+};
 pub use write::{CreateOptions, LeadPatch, bulk_insert, create, delete, restore, update};
 
 use chrono::{DateTime, Utc};

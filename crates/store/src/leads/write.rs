@@ -105,7 +105,7 @@ async fn check_assignment(db: &Db, viewer: &Viewer, owner: Option<UserId>) -> Re
     }
 }
 
-fn tokens(f: &LeadFields) -> String {
+pub(crate) fn tokens(f: &LeadFields) -> String {
     let texts = [Some(f.name.as_str()), f.company.as_deref()];
     search_tokens::lead_tokens(
         texts.into_iter().flatten(),
@@ -114,7 +114,7 @@ fn tokens(f: &LeadFields) -> String {
 }
 
 /// What the audit trail keeps of a lead's fields (the same shape as [`Lead::audit_view`]).
-pub(super) fn audit_json(f: &LeadFields, owner: Option<UserId>, version: i64) -> Value {
+pub(crate) fn audit_json(f: &LeadFields, owner: Option<UserId>, version: i64) -> Value {
     serde_json::json!({
         "name": f.name, "phones": f.phones.iter().map(|p| p.raw()).collect::<Vec<_>>(),
         "company": f.company, "title": f.title, "city": f.city, "region": f.region,

@@ -1,8 +1,11 @@
 //! The JSON API under `/api/v1`.
 
 pub mod admin;
+pub mod kb;
 pub mod leads;
 pub mod openapi;
+pub mod scripts;
+pub mod search;
 pub mod session;
 pub mod views;
 

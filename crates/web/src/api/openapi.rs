@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Leadline API", description = "Telemarketing CRM: leads, views, people. Authenticate with `Authorization: Bearer <token>` from `POST /api/v1/auth/token`."),
+    info(title = "Leadline API", description = "Telemarketing CRM: leads, views, people, call scripts, knowledge base and search. Authenticate with `Authorization: Bearer <token>` from `POST /api/v1/auth/token`."),
     paths(
         super::session::create_token, super::session::list_tokens, super::session::revoke_token, super::session::me,
         super::leads::create, super::leads::get, super::leads::patch, super::leads::delete, super::leads::restore,
@@ -14,6 +14,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::admin::list_users, super::admin::create_user, super::admin::update_user,
         super::admin::list_teams, super::admin::create_team, super::admin::set_supervisor,
         super::admin::list_fields, super::admin::create_field, super::admin::delete_field,
+        super::search::search,
+        super::scripts::create, super::scripts::list, super::scripts::get, super::scripts::patch, super::scripts::delete,
+        super::scripts::share, super::scripts::pin, super::scripts::unpin, super::scripts::versions,
+        super::scripts::version, super::scripts::restore, super::scripts::render, super::scripts::history,
+        super::kb::create, super::kb::get, super::kb::list, super::kb::patch, super::kb::delete, super::kb::history,
+        super::kb::categories, super::kb::create_category,
     ),
     modifiers(&BearerAuth),
 )]

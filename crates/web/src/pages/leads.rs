@@ -547,7 +547,13 @@ async fn form_page(
         ),
         owners: owner_choices(state, caller, owner).await?,
         custom,
-        error: error.map(|e| l.error_message(e)),
+        error: error.map(|e| {
+            l.error_message_labelled(e, |field| {
+                defs.iter()
+                    .find(|d| d.key == field)
+                    .map(|d| d.label(lang).to_string())
+            })
+        }),
         bad_fields,
     })
 }
@@ -710,6 +716,8 @@ struct DetailPage {
     timeline: Vec<TimelineEntry>,
     calls: Vec<CallLine>,
     collisions: Vec<(i64, String, String)>,
+    /// The script pane and knowledge search (`lead_knowledge.html`).
+    knowledge: super::scripts::LeadPane,
 }
 
 fn show_value(v: &Value) -> String {
@@ -721,10 +729,82 @@ fn show_value(v: &Value) -> String {
     }
 }
 
+/// One audited change as lines of (label, before, after) in the viewer's words; a change to the
+/// custom values becomes one line per custom field that changed.
+fn change_lines(
+    nav: &Nav,
+    defs: &[CustomFieldDef],
+    people: &[User],
+    field: &str,
+    before: &Value,
+    after: &Value,
+) -> Vec<(String, String, String)> {
+    let l = nav.lang;
+    let shown = |v: String| {
+        if v.is_empty() {
+            l.t("lead.empty").to_string()
+        } else {
+            v
+        }
+    };
+    if field == "custom" {
+        let empty = Map::new();
+        let b = before.as_object().unwrap_or(&empty);
+        let a = after.as_object().unwrap_or(&empty);
+        let mut keys: Vec<&String> = defs.iter().map(|d| &d.key).collect();
+        for k in b.keys().chain(a.keys()) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        return keys
+            .into_iter()
+            .filter_map(|k| {
+                let (x, y) = (
+                    b.get(k).unwrap_or(&Value::Null),
+                    a.get(k).unwrap_or(&Value::Null),
+                );
+                (x != y).then(|| {
+                    let label = defs
+                        .iter()
+                        .find(|d| d.key == *k)
+                        .map(|d| d.label(l.code()).to_string())
+                        .unwrap_or_else(|| k.clone());
+                    (label, shown(show_value(x)), shown(show_value(y)))
+                })
+            })
+            .collect();
+    }
+    let (b, a) = match field {
+        "status" => (
+            status_label(nav, before.as_str().unwrap_or("")),
+            status_label(nav, after.as_str().unwrap_or("")),
+        ),
+        "intent" => (
+            intent_label(nav, before.as_str().unwrap_or("")),
+            intent_label(nav, after.as_str().unwrap_or("")),
+        ),
+        "owner_id" => {
+            let name = |v: &Value| match v.as_i64() {
+                None => l.t("lead.pool").to_string(),
+                Some(id) => people
+                    .iter()
+                    .find(|u| u.id.0 == id)
+                    .map(|u| u.display_name.clone())
+                    .unwrap_or_else(|| format!("#{id}")),
+            };
+            (name(before), name(after))
+        }
+        _ => (show_value(before), show_value(after)),
+    };
+    vec![(l.field_label(field), shown(b), shown(a))]
+}
+
 pub async fn detail(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
     Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
 ) -> PageResult {
     let l = caller.lang;
     let lang = l.code();
@@ -744,6 +824,7 @@ pub async fn detail(
     let history = audit::history(&state.db, "lead", lead.id.0)
         .await
         .or_page(l)?;
+    let people = users::list_users(&state.db).await.or_page(l)?;
     let timeline = history
         .iter()
         .rev()
@@ -754,29 +835,8 @@ pub async fn detail(
             changes: if h.action == "update" {
                 h.changes()
                     .into_iter()
-                    .map(|(field, before, after)| {
-                        let label = defs
-                            .iter()
-                            .find(|d| d.key == field)
-                            .map(|d| d.label(lang).to_string())
-                            .unwrap_or_else(|| l.field_label(&field));
-                        let (b, a) = match field.as_str() {
-                            "status" => (
-                                status_label(&nav, before.as_str().unwrap_or("")),
-                                status_label(&nav, after.as_str().unwrap_or("")),
-                            ),
-                            "intent" => (
-                                intent_label(&nav, before.as_str().unwrap_or("")),
-                                intent_label(&nav, after.as_str().unwrap_or("")),
-                            ),
-                            _ => (show_value(&before), show_value(&after)),
-                        };
-                        let empty = l.t("lead.empty");
-                        (
-                            label,
-                            if b.is_empty() { empty.to_string() } else { b },
-                            if a.is_empty() { empty.to_string() } else { a },
-                        )
+                    .flat_map(|(field, before, after)| {
+                        change_lines(&nav, &defs, &people, &field, &before, &after)
                     })
                     .collect()
             } else {
@@ -807,7 +867,12 @@ pub async fn detail(
         .into_iter()
         .map(|(other, phone, at)| (other.0, phone, nav.time(&at)))
         .collect();
+    let chosen_script = pair(&query_pairs(query.as_deref()), "script").and_then(|s| s.parse().ok());
+    let knowledge = super::scripts::lead_pane(&state, &caller, &lead, chosen_script)
+        .await
+        .or_page(l)?;
     let page = DetailPage {
+        knowledge,
         status: lead.status.label(lang).to_string(),
         intent: lead
             .intent

@@ -1,7 +1,10 @@
 //! Server-rendered pages: plain HTML from askama templates, Chinese by default, no build step.
 
 pub mod admin;
+pub mod kb;
 pub mod leads;
+pub mod scripts;
+pub mod search;
 pub mod session;
 
 use askama::Template;

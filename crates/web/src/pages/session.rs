@@ -25,10 +25,19 @@ struct LoginPage {
     error: Option<String>,
 }
 
-/// Only local paths may be a post-login destination.
+/// Only local paths may be a post-login destination. Control characters are refused too: a line
+/// break cannot go in a `Location` header (a 500), and browsers drop tabs, so `/<tab>/evil.example`
+/// would lead off-site.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_string()
+        }
         _ => "/leads".to_string(),
     }
 }

@@ -6,4 +6,6 @@ mod api_leads;
 mod api_rules;
 mod browser;
 mod helpers;
+mod kb;
+mod kb_browser;
 mod pages;

@@ -1,0 +1,445 @@
+//! The search index over knowledge articles, scripts and call notes: one `search_docs` row per
+//! searchable thing holding tokens from leadline-search; SQLite indexes them with FTS5 (kept in
+//! step by triggers) and ranks with bm25, PostgreSQL with a GIN index over
+//! `array_to_tsvector(string_to_array(tokens, ' '))` and ts_rank. Results respect the same
+//! visibility rules as lists: private scripts and notes on hidden leads never come back.
+
+use chrono::{DateTime, Utc};
+use leadline_domain::{LeadId, Role, Viewer};
+use leadline_search::{Query, highlight, index_tokens, markdown_text, snippet};
+use serde::Serialize;
+
+use crate::sql::{Arg, Sql};
+use crate::{Backend, Db, Result, bind_args, db_run};
+
+/// Most results one search returns.
+pub const MAX_RESULTS: i64 = 50;
+/// Characters of context in a snippet.
+pub const SNIPPET_CHARS: usize = 120;
+/// The newest this many documents of each kind matching a query are ranked. A knowledge base rarely has more
+/// matches for one question, and then the ranking is exact; for a word in tens of thousands of
+/// documents (call notes, mostly) it bounds the work of a search, since both databases compute
+/// the score for every row they consider.
+pub const MAX_CANDIDATES: i64 = 1_000;
+/// Weight of a hit in the title against one in the body (FTS5 column weight; PostgreSQL bonus).
+const TITLE_WEIGHT: f64 = 3.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    Article,
+    Script,
+    CallNote,
+}
+
+impl DocKind {
+    pub const ALL: [DocKind; 3] = [DocKind::Article, DocKind::Script, DocKind::CallNote];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Article => "article",
+            DocKind::Script => "script",
+            DocKind::CallNote => "call_note",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocKind> {
+        DocKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The id range of this kind's documents: `[start, end)`.
+    pub fn id_range(self) -> (i64, i64) {
+        let block = match self {
+            DocKind::Article => 1,
+            DocKind::Script => 2,
+            DocKind::CallNote => 3,
+        };
+        (block << KIND_BITS, (block + 1) << KIND_BITS)
+    }
+
+    /// The search document id of thing `ref_id` of this kind.
+    pub fn doc_id(self, ref_id: i64) -> i64 {
+        self.id_range().0 + ref_id
+    }
+}
+
+/// Ids of one kind's documents share the bits above these (room for 10^12 things per kind).
+const KIND_BITS: u32 = 40;
+
+/// The statement that upserts one document; binds kind, ref id, category, lead, title tokens,
+/// tokens, time and the document id. PostgreSQL turns the token strings into tsvectors without its parser.
+pub fn upsert_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "INSERT INTO search_docs (id, kind, ref_id, category, lead_id, title_tokens, tokens, updated_at) \
+             VALUES ($8, $1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, ref_id) DO UPDATE SET category = excluded.category, \
+             lead_id = excluded.lead_id, title_tokens = excluded.title_tokens, tokens = excluded.tokens, \
+             updated_at = excluded.updated_at"
+        }
+        Backend::Postgres => {
+            "INSERT INTO search_docs (id, kind, ref_id, category, lead_id, title_tokens, tokens, updated_at) \
+             VALUES ($8, $1, $2, $3, $4, array_to_tsvector(string_to_array($5, ' ')), \
+             array_to_tsvector(string_to_array($6, ' ')), $7) ON CONFLICT (kind, ref_id) DO UPDATE SET \
+             category = excluded.category, lead_id = excluded.lead_id, title_tokens = excluded.title_tokens, \
+             tokens = excluded.tokens, updated_at = excluded.updated_at"
+        }
+    }
+}
+/// Removes one document; binds kind and ref id.
+pub const REMOVE: &str = "DELETE FROM search_docs WHERE kind = $1 AND ref_id = $2";
+
+/// What is indexed for one thing: segmented once, written in the caller's transaction.
+#[derive(Debug, Clone)]
+pub struct IndexDoc {
+    pub kind: DocKind,
+    pub ref_id: i64,
+    pub category: String,
+    pub lead_id: Option<LeadId>,
+    pub title_tokens: String,
+    /// Title and body tokens together (what the GIN and FTS5 indexes match on).
+    pub tokens: String,
+    pub at: DateTime<Utc>,
+}
+
+impl IndexDoc {
+    /// Segments a title and a plain-text body (Markdown is read with [`markdown_text`] first).
+    pub fn new(kind: DocKind, ref_id: i64, category: &str, title: &str, body: &str) -> IndexDoc {
+        let title_tokens = index_tokens(title);
+        let body_tokens = index_tokens(body);
+        let tokens = match (title_tokens.is_empty(), body_tokens.is_empty()) {
+            (_, true) => title_tokens.clone(),
+            (true, false) => body_tokens,
+            (false, false) => format!("{title_tokens} {body_tokens}"),
+        };
+        IndexDoc {
+            kind,
+            ref_id,
+            category: category.to_string(),
+            lead_id: None,
+            title_tokens,
+            tokens,
+            at: crate::now(),
+        }
+    }
+
+    /// A knowledge article: its Markdown read as text, its tags as words.
+    pub fn article(
+        id: i64,
+        category_path: &str,
+        title: &str,
+        body_md: &str,
+        tags: &[String],
+    ) -> IndexDoc {
+        let text = format!("{} {}", tags.join(" "), markdown_text(body_md));
+        IndexDoc::new(DocKind::Article, id, category_path, title, &text)
+    }
+}
+
+/// Writes an [`IndexDoc`] on a connection or transaction of either backend.
+#[macro_export]
+macro_rules! index_doc {
+    ($conn:expr, $backend:expr, $doc:expr) => {{
+        let d: &$crate::search::IndexDoc = &$doc;
+        sqlx::query($crate::search::upsert_sql($backend))
+            .bind(d.kind.as_str())
+            .bind(d.ref_id)
+            .bind(&d.category)
+            .bind(d.lead_id)
+            .bind(&d.title_tokens)
+            .bind(&d.tokens)
+            .bind(d.at)
+            .bind(d.kind.doc_id(d.ref_id))
+            .execute($conn)
+            .await
+    }};
+}
+
+/// Removes a document (deleted article or script) on a connection or transaction.
+#[macro_export]
+macro_rules! unindex_doc {
+    ($conn:expr, $kind:expr, $ref_id:expr) => {{
+        let kind: $crate::search::DocKind = $kind;
+        sqlx::query($crate::search::REMOVE)
+            .bind(kind.as_str())
+            .bind($ref_id)
+            .execute($conn)
+            .await
+    }};
+}
+
+/// A search as asked: the text, and optional kind and category (a category also finds its
+/// sub-categories).
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub q: String,
+    pub kind: Option<DocKind>,
+    pub category: Option<String>,
+    pub limit: i64,
+}
+
+/// One result, best first; `snippet` and `title_html` are escaped HTML with hits in `<mark>`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub kind: DocKind,
+    pub id: i64,
+    pub title: String,
+    pub title_html: String,
+    pub snippet: String,
+    pub category: String,
+    /// The lead a call note belongs to.
+    pub lead_id: Option<LeadId>,
+    pub url: String,
+    pub score: f64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Ranked {
+    kind: String,
+    ref_id: i64,
+    category: String,
+    lead_id: Option<LeadId>,
+    score: f64,
+}
+
+/// Adds what `viewer` may see: every article; shared scripts, their own and those they manage;
+/// notes on leads they may see (the rule of [`Viewer::access`], written as SQL).
+fn push_visibility(sql: &mut Sql, viewer: &Viewer) {
+    if viewer.role == Role::Admin {
+        sql.push(" AND (d.kind <> 'call_note' OR l.deleted_at IS NULL)");
+        return;
+    }
+    let me = sql.arg(Arg::I64(viewer.user_id.0));
+    let teams = if viewer.supervised_teams.is_empty() {
+        "0".to_string()
+    } else {
+        viewer
+            .supervised_teams
+            .iter()
+            .map(|t| t.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let (script_mgr, lead_mgr) = match viewer.role {
+        Role::Supervisor => (
+            format!(" OR so.team_id IN ({teams})"),
+            format!(" OR lo.team_id IN ({teams})"),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    sql.push(&format!(
+        " AND (d.kind = 'article' \
+         OR (d.kind = 'script' AND (s.shared = TRUE OR s.owner_id = {me}{script_mgr})) \
+         OR (d.kind = 'call_note' AND l.deleted_at IS NULL AND (l.owner_id IS NULL OR l.owner_id = {me}{lead_mgr})))"
+    ));
+}
+
+/// BM25's term-frequency saturation and length normalisation (the usual values; FTS5's too).
+const BM25_K1: f64 = 1.2;
+const BM25_B: f64 = 0.75;
+
+/// The PostgreSQL ranking: BM25 computed in SQL over the newest [`MAX_CANDIDATES`] matching
+/// rows. Every candidate holding any query term matches the OR query, so counting, over the
+/// candidates, the rows that hold term *i* gives its document frequency — exact when the matches
+/// are fewer than the cap, an estimate from the newest ones otherwise — IDF without a statistics
+/// table. The tsvectors have no positions, so a term counts once per document (ts_rank alone
+/// would weigh every term the same, and 客户, in nearly every article, would decide the order).
+fn postgres_rank_head(sql: &mut Sql, query: &Query, kinds: &[DocKind], joins: &str) {
+    let all = sql.arg(Arg::Text(query.tsquery()));
+    let mut hits = String::new();
+    for (i, t) in query.terms().iter().enumerate() {
+        let p = sql.arg(Arg::Text(t.tsquery()));
+        hits.push_str(&format!(
+            ", d.tokens @@ CAST({p} AS tsquery) AS h{i}, d.title_tokens @@ CAST({p} AS tsquery) AS t{i}"
+        ));
+    }
+    let candidates: Vec<String> = kinds
+        .iter()
+        .map(|k| {
+            let (lo, hi) = k.id_range();
+            format!(
+                "(SELECT d.id FROM search_docs d WHERE d.tokens @@ CAST({all} AS tsquery) \
+                 AND d.id >= {lo} AND d.id < {hi} ORDER BY d.id DESC LIMIT {MAX_CANDIDATES})"
+            )
+        })
+        .collect();
+    sql.push(&format!(
+        "WITH c AS ({}), \
+         m AS (SELECT d.id, d.kind, d.ref_id, d.category, d.lead_id, \
+         CAST(GREATEST(length(d.tokens), 1) AS DOUBLE PRECISION) AS len{hits} \
+         FROM c JOIN search_docs d ON d.id = c.id{joins} WHERE 1 = 1",
+        candidates.join(" UNION ALL ")
+    ));
+}
+
+/// Closes [`postgres_rank_head`]: document frequencies over the matches, then the score.
+fn postgres_rank_tail(query: &Query, limit: i64) -> String {
+    let mut dfs = String::new();
+    let mut score = Vec::new();
+    for (i, t) in query.terms().iter().enumerate() {
+        dfs.push_str(&format!(
+            ", COUNT(*) FILTER (WHERE m.h{i}) OVER () AS df{i}"
+        ));
+        score.push(format!(
+            "{w:.2} * ln(1 + (r.n - r.df{i} + 0.5) / (r.df{i} + 0.5)) * \
+             ((CASE WHEN r.h{i} THEN {k1p1} / (1 + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * r.len / r.avglen)) ELSE 0 END) \
+             + (CASE WHEN r.t{i} THEN {TITLE_WEIGHT:.1} ELSE 0 END))",
+            w = t.weight(),
+            k1p1 = BM25_K1 + 1.0,
+        ));
+    }
+    format!(
+        "), r AS (SELECT m.*, GREATEST(CAST(COUNT(*) OVER () AS DOUBLE PRECISION), \
+         (SELECT CAST(reltuples AS DOUBLE PRECISION) FROM pg_class WHERE oid = CAST('search_docs' AS regclass))) AS n, \
+         AVG(m.len) OVER () AS avglen{dfs} FROM m) \
+         SELECT r.kind, r.ref_id, r.category, r.lead_id, CAST({} AS DOUBLE PRECISION) AS score \
+         FROM r ORDER BY score DESC, r.id DESC LIMIT {limit}",
+        score.join(" + ")
+    )
+}
+
+/// The ranked (kind, id) pairs for a query, best first.
+async fn rank(db: &Db, viewer: &Viewer, query: &Query, req: &SearchRequest) -> Result<Vec<Ranked>> {
+    let joins = " LEFT JOIN scripts s ON d.kind = 'script' AND s.id = d.ref_id \
+        LEFT JOIN users so ON so.id = s.owner_id \
+        LEFT JOIN leads l ON l.id = d.lead_id \
+        LEFT JOIN users lo ON lo.id = l.owner_id";
+    let backend = db.backend();
+    let mut sql = Sql::default();
+    let kinds: Vec<DocKind> = match req.kind {
+        Some(k) => vec![k],
+        None => DocKind::ALL.to_vec(),
+    };
+    match backend {
+        Backend::Sqlite => {
+            let m = sql.arg(Arg::Text(query.fts5_match()));
+            // Each kind's newest candidates separately, so thousands of call notes cannot crowd
+            // out the articles; the rowid range keeps each scan inside its kind.
+            let candidates: Vec<String> = kinds
+                .iter()
+                .map(|k| {
+                    let (lo, hi) = k.id_range();
+                    format!(
+                        "SELECT * FROM (SELECT rowid AS id, -bm25(search_fts, {TITLE_WEIGHT}, 1.0) AS score \
+                         FROM search_fts WHERE search_fts MATCH {m} AND rowid >= {lo} AND rowid < {hi} \
+                         ORDER BY rowid DESC LIMIT {MAX_CANDIDATES})"
+                    )
+                })
+                .collect();
+            sql.push(&format!(
+                "SELECT d.kind, d.ref_id, d.category, d.lead_id, c.score FROM ({}) c \
+                 JOIN search_docs d ON d.id = c.id{joins} WHERE 1 = 1",
+                candidates.join(" UNION ALL ")
+            ));
+        }
+        Backend::Postgres => postgres_rank_head(&mut sql, query, &kinds, joins),
+    }
+    if let Some(c) = req
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let c = c.trim_matches('/').to_string();
+        let p = sql.arg(Arg::Text(c.clone()));
+        let prefix = sql.arg(Arg::Text(format!("{c}/")));
+        sql.push(&format!(
+            " AND (d.category = {p} OR substr(d.category, 1, length({prefix})) = {prefix})"
+        ));
+    }
+    push_visibility(&mut sql, viewer);
+    let limit = req.limit.clamp(1, MAX_RESULTS);
+    match backend {
+        Backend::Sqlite => sql.push(&format!(" ORDER BY score DESC, d.id DESC LIMIT {limit}")),
+        Backend::Postgres => sql.push(&postgres_rank_tail(query, limit)),
+    };
+    Ok(db_run!(db, |pool| {
+        bind_args!(
+            sqlx::query_as::<_, Ranked>(sqlx::AssertSqlSafe(sql.text)),
+            sql.args
+        )
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// (id, title, text to snippet) of the ranked things of one kind.
+async fn texts(db: &Db, kind: DocKind, ids: &[i64]) -> Result<Vec<(i64, String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let sql = match kind {
+        DocKind::Article => format!("SELECT id, title, body FROM kb_articles WHERE id IN ({list})"),
+        DocKind::Script => format!("SELECT id, title, body FROM scripts WHERE id IN ({list})"),
+        DocKind::CallNote => format!(
+            "SELECT c.id, l.name, c.notes FROM calls c JOIN leads l ON l.id = c.lead_id WHERE c.id IN ({list})"
+        ),
+    };
+    let rows: Vec<(i64, String, String)> = db_run!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(id, title, body)| match kind {
+            DocKind::Article => (id, title, markdown_text(&body)),
+            _ => (id, title, body),
+        })
+        .collect())
+}
+
+/// Searches what `viewer` may see; an empty or stop-word-only query finds nothing.
+pub async fn search(db: &Db, viewer: &Viewer, req: &SearchRequest) -> Result<Vec<SearchHit>> {
+    let Some(query) = Query::parse(&req.q) else {
+        return Ok(Vec::new());
+    };
+    let ranked = rank(db, viewer, &query, req).await?;
+    let mut found: Vec<(DocKind, i64, String, String)> = Vec::new();
+    for kind in DocKind::ALL {
+        let ids: Vec<i64> = ranked
+            .iter()
+            .filter(|r| r.kind == kind.as_str())
+            .map(|r| r.ref_id)
+            .collect();
+        found.extend(
+            texts(db, kind, &ids)
+                .await?
+                .into_iter()
+                .map(|(id, title, text)| (kind, id, title, text)),
+        );
+    }
+    Ok(ranked
+        .into_iter()
+        .filter_map(|r| {
+            let kind = DocKind::parse(&r.kind)?;
+            let (_, _, title, text) = found.iter().find(|f| f.0 == kind && f.1 == r.ref_id)?;
+            let url = match (kind, r.lead_id) {
+                (DocKind::Article, _) => format!("/kb/articles/{}", r.ref_id),
+                (DocKind::Script, _) => format!("/scripts/{}", r.ref_id),
+                (DocKind::CallNote, Some(lead)) => format!("/leads/{lead}#call-{}", r.ref_id),
+                (DocKind::CallNote, None) => return None,
+            };
+            Some(SearchHit {
+                kind,
+                id: r.ref_id,
+                title_html: highlight(title, &query),
+                title: title.clone(),
+                snippet: snippet(text, &query, SNIPPET_CHARS),
+                category: r.category,
+                lead_id: r.lead_id,
+                url,
+                score: r.score,
+            })
+        })
+        .collect())
+}
+
+/// Number of indexed documents (for `/metrics` and the benchmark).
+pub async fn count_docs(db: &Db) -> Result<i64> {
+    Ok(db_run!(db, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM search_docs")
+            .fetch_one(pool)
+            .await?
+    }))
+}
