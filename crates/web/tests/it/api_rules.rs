@@ -1585,13 +1585,19 @@ async fn sqlite_schema(db: &leadline_store::Db) -> Schema {
     .fetch_all(pool)
     .await
     .unwrap();
+    let fts: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    assert!(fts.iter().any(|t| t == "lead_search"), "the lead search index exists");
     let mut schema = Schema::new();
     for (table, column) in rows {
-        // sqlx's bookkeeping, SQLite's own tables, and the FTS5 index (PostgreSQL keeps the
-        // same tokens in `leads.search_tokens` instead).
+        // sqlx's bookkeeping, SQLite's own tables, and the FTS5 indexes with their shadow
+        // tables (PostgreSQL keeps the same tokens in tsvector columns instead).
         if table == "_sqlx_migrations"
             || table.starts_with("sqlite_")
-            || table.starts_with("lead_search")
+            || fts.iter().any(|f| table == *f || table.starts_with(&format!("{f}_")))
         {
             continue;
         }
