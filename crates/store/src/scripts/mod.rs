@@ -92,6 +92,9 @@ const SELECT: &str = "SELECT s.id, s.title, s.category, s.body, s.owner_id, o.di
     o.team_id AS owner_team_id, s.shared, s.version, s.created_at, s.updated_at, s.updated_by \
     FROM scripts s JOIN users o ON o.id = s.owner_id";
 
+/// (script, uses, connected, qualified) as counted from calls.
+type UsageRow = (ScriptId, i64, i64, i64);
+
 /// Adds pins and usage to rows read in one query: two more queries whatever the count.
 async fn hydrate(db: &Db, rows: Vec<ScriptRow>) -> Result<Vec<Script>> {
     if rows.is_empty() {
@@ -111,17 +114,16 @@ async fn hydrate(db: &Db, rows: Vec<ScriptRow>) -> Result<Vec<Script>> {
          SUM(CASE WHEN disposition = 'qualified' THEN 1 ELSE 0 END) \
          FROM calls WHERE script_id IN ({list}) GROUP BY script_id"
     );
-    let (pins, usage): (Vec<(ScriptId, TeamId)>, Vec<(ScriptId, i64, i64, i64)>) =
-        db_run!(db, |pool| {
-            (
-                sqlx::query_as(sqlx::AssertSqlSafe(pin_sql))
-                    .fetch_all(pool)
-                    .await?,
-                sqlx::query_as(sqlx::AssertSqlSafe(usage_sql))
-                    .fetch_all(pool)
-                    .await?,
-            )
-        });
+    let (pins, usage): (Vec<(ScriptId, TeamId)>, Vec<UsageRow>) = db_run!(db, |pool| {
+        (
+            sqlx::query_as(sqlx::AssertSqlSafe(pin_sql))
+                .fetch_all(pool)
+                .await?,
+            sqlx::query_as(sqlx::AssertSqlSafe(usage_sql))
+                .fetch_all(pool)
+                .await?,
+        )
+    });
     Ok(rows
         .into_iter()
         .map(|r| Script {

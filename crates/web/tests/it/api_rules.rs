@@ -1590,14 +1590,19 @@ async fn sqlite_schema(db: &leadline_store::Db) -> Schema {
             .fetch_all(pool)
             .await
             .unwrap();
-    assert!(fts.iter().any(|t| t == "lead_search"), "the lead search index exists");
+    assert!(
+        fts.iter().any(|t| t == "lead_search"),
+        "the lead search index exists"
+    );
     let mut schema = Schema::new();
     for (table, column) in rows {
         // sqlx's bookkeeping, SQLite's own tables, and the FTS5 indexes with their shadow
         // tables (PostgreSQL keeps the same tokens in tsvector columns instead).
         if table == "_sqlx_migrations"
             || table.starts_with("sqlite_")
-            || fts.iter().any(|f| table == *f || table.starts_with(&format!("{f}_")))
+            || fts
+                .iter()
+                .any(|f| table == *f || table.starts_with(&format!("{f}_")))
         {
             continue;
         }
