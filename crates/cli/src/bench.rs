@@ -610,6 +610,9 @@ struct Variant {
     pairs: Vec<(String, String)>,
     sql: Arc<str>,
     args: Vec<Arg>,
+    /// Whether the statement is prepared once and cached, as the store does (PostgreSQL searches
+    /// are not, so that each is planned for its own term).
+    persistent: bool,
 }
 
 /// One measured case: a label, whose token it runs with, and the requests it cycles through.
@@ -656,7 +659,8 @@ impl Params {
         let pairs = url.query_pairs().into_owned().collect();
         let terms = self.q.as_deref().and_then(search_tokens::parse_query);
         // On SQLite a search in id order is driven by the FTS index, whose rowid is the lead id.
-        let fts_joined = backend == Backend::Sqlite && terms.is_some();
+        let fts_searched = terms.is_some();
+        let fts_joined = backend == Backend::Sqlite && fts_searched;
         let (from, id_column) = if fts_joined {
             ("lead_search s JOIN leads l ON l.id = s.rowid", "s.rowid")
         } else {
@@ -700,6 +704,7 @@ impl Params {
         Ok(Variant {
             url,
             pairs,
+            persistent: !(backend == Backend::Postgres && fts_searched),
             sql: sql.into(),
             args,
         })
@@ -903,6 +908,7 @@ async fn bare_ids(db: &Db, v: &Variant) -> anyhow::Result<Vec<i64>> {
     let ids = leadline_store::db_run!(db, |pool| {
         let rows =
             leadline_store::bind_args!(sqlx::query(sqlx::AssertSqlSafe(v.sql.clone())), v.args)
+                .persistent(v.persistent)
                 .fetch_all(pool)
                 .await?;
         rows.iter()
