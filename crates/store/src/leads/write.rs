@@ -140,6 +140,77 @@ fn search_statements(backend: Backend) -> &'static [&'static str] {
     }
 }
 
+/// Inserts a lead's own row on `$tx` (a transaction of either backend) and yields its id.
+macro_rules! insert_lead_row {
+    ($tx:ident, $fields:expr, $owner:expr, $actor:expr, $at:expr) => {{
+        let f: &LeadFields = $fields;
+        sqlx::query_scalar::<_, LeadId>(
+            "INSERT INTO leads (name, company, company_norm, title, city, region, source, status, intent, owner_id, \
+             created_by, custom, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
+        )
+        .bind(&f.name)
+        .bind(&f.company)
+        .bind(f.company.as_deref().map(normalise_company))
+        .bind(&f.title)
+        .bind(&f.city)
+        .bind(&f.region)
+        .bind(&f.source)
+        .bind(f.status.code())
+        .bind(f.intent.map(|i| i.code()))
+        .bind($owner)
+        .bind($actor)
+        .bind(Json(&f.custom))
+        .bind($at)
+        .fetch_one(&mut *$tx)
+        .await
+    }};
+}
+
+/// Writes a lead's phones, the collisions of those `$record(e164)` accepts, its tags and its
+/// search tokens on `$tx`; the caller has removed any previous phones and tags.
+macro_rules! insert_lead_parts {
+    ($tx:ident, $id:expr, $phones:expr, $tags:expr, $tokens:expr, $search:expr, $record:expr, $owner:expr, $actor:expr, $at:expr) => {{
+        let phones: &[PlannedPhone] = $phones;
+        let record = $record;
+        for (pos, (e164, raw, collision)) in phones.iter().enumerate() {
+            sqlx::query("INSERT INTO lead_phones (lead_id, e164, raw, position, collision_with) VALUES ($1, $2, $3, $4, $5)")
+                .bind($id)
+                .bind(e164)
+                .bind(raw)
+                .bind(pos as i64)
+                .bind(collision.map(|c| c.0))
+                .execute(&mut *$tx)
+                .await?;
+            if let (true, Some((existing, existing_owner))) = (record(e164.as_str()), collision) {
+                sqlx::query(
+                    "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, \
+                     recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind($id)
+                .bind(*existing)
+                .bind(e164)
+                .bind(*existing_owner)
+                .bind($owner)
+                .bind($actor)
+                .bind($at)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+        for tag in $tags {
+            sqlx::query("INSERT INTO lead_tags (lead_id, tag) VALUES ($1, $2)")
+                .bind($id)
+                .bind(tag)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for stmt in $search {
+            sqlx::query(*stmt).bind($id).bind($tokens).execute(&mut *$tx).await?;
+        }
+    }};
+}
+
 /// The lead that already holds one of these phones, other than `except`.
 async fn duplicate_of(
     db: &Db,
@@ -249,65 +320,19 @@ async fn write_new(
     let tokens = tokens(f);
     let id = db_run!(db, |pool| {
         let mut tx = pool.begin().await?;
-        let id: LeadId = sqlx::query_scalar(
-            "INSERT INTO leads (name, company, company_norm, title, city, region, source, status, intent, owner_id, \
-             created_by, custom, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
-        )
-        .bind(&f.name)
-        .bind(&f.company)
-        .bind(f.company.as_deref().map(normalise_company))
-        .bind(&f.title)
-        .bind(&f.city)
-        .bind(&f.region)
-        .bind(&f.source)
-        .bind(f.status.code())
-        .bind(f.intent.map(|i| i.code()))
-        .bind(owner)
-        .bind(actor)
-        .bind(Json(&f.custom))
-        .bind(at)
-        .fetch_one(&mut *tx)
-        .await?;
-        for (pos, (e164, raw, collision)) in phones.iter().enumerate() {
-            sqlx::query("INSERT INTO lead_phones (lead_id, e164, raw, position, collision_with) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id)
-                .bind(e164)
-                .bind(raw)
-                .bind(pos as i64)
-                .bind(collision.map(|c| c.0))
-                .execute(&mut *tx)
-                .await?;
-            if let Some((existing, existing_owner)) = collision {
-                sqlx::query(
-                    "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, \
-                     recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(id)
-                .bind(*existing)
-                .bind(e164)
-                .bind(*existing_owner)
-                .bind(owner)
-                .bind(actor)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        for tag in &f.tags {
-            sqlx::query("INSERT INTO lead_tags (lead_id, tag) VALUES ($1, $2)")
-                .bind(id)
-                .bind(tag)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for stmt in search {
-            sqlx::query(*stmt)
-                .bind(id)
-                .bind(&tokens)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let id = insert_lead_row!(tx, f, owner, actor, at)?;
+        insert_lead_parts!(
+            tx,
+            id,
+            phones,
+            &f.tags,
+            &tokens,
+            search,
+            |_: &str| true,
+            owner,
+            actor,
+            at
+        );
         write_audit!(
             &mut *tx,
             AuditEntry {
@@ -416,50 +441,24 @@ pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> 
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        for (pos, (e164, raw, collision)) in phones.iter().enumerate() {
-            sqlx::query("INSERT INTO lead_phones (lead_id, e164, raw, position, collision_with) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id)
-                .bind(e164)
-                .bind(raw)
-                .bind(pos as i64)
-                .bind(collision.map(|c| c.0))
-                .execute(&mut *tx)
-                .await?;
-            let is_new = !before.phones.iter().any(|b| &b.e164 == e164);
-            if let (true, Some((existing, existing_owner))) = (is_new, collision) {
-                sqlx::query(
-                    "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, \
-                     recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(id)
-                .bind(*existing)
-                .bind(e164)
-                .bind(*existing_owner)
-                .bind(owner)
-                .bind(viewer.user_id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
         sqlx::query("DELETE FROM lead_tags WHERE lead_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        for tag in &fields.tags {
-            sqlx::query("INSERT INTO lead_tags (lead_id, tag) VALUES ($1, $2)")
-                .bind(id)
-                .bind(tag)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for stmt in search {
-            sqlx::query(*stmt)
-                .bind(id)
-                .bind(&tokens)
-                .execute(&mut *tx)
-                .await?;
-        }
+        // Collisions are recorded once, when a number is added.
+        let is_new = |e164: &str| !before.phones.iter().any(|b| b.e164 == e164);
+        insert_lead_parts!(
+            tx,
+            id,
+            &phones,
+            &fields.tags,
+            &tokens,
+            search,
+            is_new,
+            owner,
+            viewer.user_id,
+            at
+        );
         write_audit!(
             &mut *tx,
             AuditEntry {
@@ -542,50 +541,25 @@ pub async fn bulk_insert(
     db_run!(db, |pool| {
         let mut tx = pool.begin().await?;
         for (f, owner) in leads {
-            let id: LeadId = sqlx::query_scalar(
-                "INSERT INTO leads (name, company, company_norm, title, city, region, source, status, intent, owner_id, \
-                 created_by, custom, version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
-            )
-            .bind(&f.name)
-            .bind(&f.company)
-            .bind(f.company.as_deref().map(normalise_company))
-            .bind(&f.title)
-            .bind(&f.city)
-            .bind(&f.region)
-            .bind(&f.source)
-            .bind(f.status.code())
-            .bind(f.intent.map(|i| i.code()))
-            .bind(*owner)
-            .bind(actor)
-            .bind(Json(&f.custom))
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
-            for (pos, p) in f.phones.iter().enumerate() {
-                sqlx::query("INSERT INTO lead_phones (lead_id, e164, raw, position) VALUES ($1, $2, $3, $4)")
-                    .bind(id)
-                    .bind(p.e164())
-                    .bind(p.raw())
-                    .bind(pos as i64)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for tag in &f.tags {
-                sqlx::query("INSERT INTO lead_tags (lead_id, tag) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(tag)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let id = insert_lead_row!(tx, f, *owner, actor, at)?;
+            let phones: Vec<PlannedPhone> = f
+                .phones
+                .iter()
+                .map(|p| (p.e164().to_string(), p.raw().to_string(), None))
+                .collect();
             let tokens = tokens(f);
-            for stmt in search {
-                sqlx::query(*stmt)
-                    .bind(id)
-                    .bind(&tokens)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            insert_lead_parts!(
+                tx,
+                id,
+                &phones,
+                &f.tags,
+                &tokens,
+                search,
+                |_: &str| false,
+                *owner,
+                actor,
+                at
+            );
         }
         tx.commit().await?;
     });
