@@ -2,10 +2,14 @@
 
 pub mod access;
 pub mod article;
+pub mod calling_hours;
 pub mod custom_field;
+pub mod disposition;
 pub mod ids;
 pub mod lead;
+pub mod next_call;
 pub mod phone;
+pub mod revisit;
 pub mod role;
 pub mod script;
 pub mod search_tokens;
