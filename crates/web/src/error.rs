@@ -134,4 +134,19 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Import failures: a file or option problem is the client's (its stable code), storage is ours.
+impl From<crate::import_run::RunError> for AppError {
+    fn from(e: crate::import_run::RunError) -> AppError {
+        use crate::import_run::RunError;
+        use leadline_import::ImportError;
+        match e {
+            RunError::Store(e) => AppError::Store(e),
+            RunError::BadOptions(code) => AppError::BadRequest(code),
+            RunError::Import(ImportError::Io(io)) => AppError::Internal(io.to_string()),
+            RunError::Import(ImportError::FileTooLarge { .. }) => AppError::PayloadTooLarge,
+            RunError::Import(e) => AppError::BadRequest(e.code()),
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, AppError>;

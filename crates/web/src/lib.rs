@@ -4,7 +4,9 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod export_run;
 pub mod i18n;
+pub mod import_run;
 pub mod markdown;
 pub mod metrics;
 pub mod pages;

@@ -1,0 +1,190 @@
+//! The one export engine behind the command line and the web: walks every lead a viewer may see
+//! in a filter, a page at a time, and streams it into a CSV (UTF-8 with BOM, or GBK) or .xlsx.
+//! Pages are fetched on the async side and written on a blocking thread, so the writer may
+//! block (a file, or a channel feeding an HTTP body via `blocking_send`).
+//!
+//! The header uses the names the importer recognises, so an export imports back unchanged.
+
+use std::io::Write;
+
+use leadline_domain::{CustomFieldDef, Viewer};
+use leadline_import::{CsvExport, ExportEncoding, ImportError, XlsxExport};
+use leadline_store::leads::{Lead, LeadFilter, walk};
+use leadline_store::{Db, StoreError, custom_fields};
+
+use crate::import_run::RunError;
+
+/// What file an export makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// UTF-8 with a byte-order mark (Excel shows Chinese correctly).
+    Csv,
+    /// GBK, for older software.
+    CsvGbk,
+    Xlsx,
+}
+
+impl ExportFormat {
+    /// `csv`, `csv-gbk` (or `gbk`), `xlsx`.
+    pub fn parse(s: &str) -> Option<ExportFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "csv" | "csv-utf8" | "utf8" => Some(ExportFormat::Csv),
+            "csv-gbk" | "gbk" => Some(ExportFormat::CsvGbk),
+            "xlsx" | "excel" => Some(ExportFormat::Xlsx),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv | ExportFormat::CsvGbk => "csv",
+            ExportFormat::Xlsx => "xlsx",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=UTF-8",
+            ExportFormat::CsvGbk => "text/csv; charset=GBK",
+            ExportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        }
+    }
+}
+
+/// The exported columns' headers: standard fields, then custom fields by Chinese label.
+pub fn headers(defs: &[CustomFieldDef]) -> Vec<String> {
+    let mut h: Vec<String> = [
+        "姓名",
+        "电话",
+        "公司",
+        "职位",
+        "城市",
+        "地区",
+        "来源",
+        "标签",
+        "状态",
+        "意向",
+        "负责人",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    h.extend(defs.iter().map(|d| {
+        if d.label_zh.trim().is_empty() {
+            d.key.clone()
+        } else {
+            d.label_zh.clone()
+        }
+    }));
+    h.push("创建时间".into());
+    h
+}
+
+/// One lead's cells, in [`headers`] order.
+pub fn cells(lead: &Lead, defs: &[CustomFieldDef]) -> Vec<String> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut c = vec![
+        lead.name.clone(),
+        lead.phones
+            .iter()
+            .map(|p| p.raw.as_str())
+            .collect::<Vec<_>>()
+            .join("，"),
+        text(&lead.company),
+        text(&lead.title),
+        text(&lead.city),
+        text(&lead.region),
+        text(&lead.source),
+        lead.tags.join("，"),
+        lead.status.label("zh").to_string(),
+        lead.intent
+            .map(|i| i.label("zh").to_string())
+            .unwrap_or_default(),
+        text(&lead.owner_name),
+    ];
+    for d in defs {
+        c.push(match lead.custom.get(&d.key) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        });
+    }
+    c.push(
+        lead.created_at
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+    );
+    c
+}
+
+enum Sink<W: Write + Send> {
+    Csv(CsvExport<W>),
+    Xlsx(XlsxExport<W>),
+}
+
+impl<W: Write + Send> Sink<W> {
+    fn row(&mut self, cells: &[String]) -> Result<(), ImportError> {
+        match self {
+            Sink::Csv(c) => Ok(c.write_row(cells)?),
+            Sink::Xlsx(x) => x.write_row(cells),
+        }
+    }
+}
+
+/// Writes every lead `viewer` may see in `filter` to `writer` and returns how many. The writer
+/// is driven from a blocking thread.
+pub async fn export<W: Write + Send + 'static>(
+    db: &Db,
+    viewer: &Viewer,
+    filter: &LeadFilter,
+    format: ExportFormat,
+    writer: W,
+) -> Result<u64, RunError> {
+    let defs = custom_fields::list(db).await?;
+    let header = headers(&defs);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Lead>>(2);
+    let writer_defs = defs.clone();
+    let write = tokio::task::spawn_blocking(move || -> Result<u64, ImportError> {
+        let mut sink = match format {
+            ExportFormat::Csv => Sink::Csv(CsvExport::new(writer, ExportEncoding::Utf8Bom)?),
+            ExportFormat::CsvGbk => Sink::Csv(CsvExport::new(writer, ExportEncoding::Gbk)?),
+            ExportFormat::Xlsx => Sink::Xlsx(XlsxExport::new(writer, "线索 Leads")?),
+        };
+        match &mut sink {
+            Sink::Csv(c) => c.write_header(&header)?,
+            Sink::Xlsx(x) => x.write_header(&header)?,
+        }
+        let mut rows = 0u64;
+        while let Some(page) = rx.blocking_recv() {
+            for lead in &page {
+                sink.row(&cells(lead, &writer_defs))?;
+                rows += 1;
+            }
+        }
+        match sink {
+            Sink::Csv(c) => {
+                c.finish()?.flush()?;
+            }
+            Sink::Xlsx(x) => {
+                x.finish()?.flush()?;
+            }
+        }
+        Ok(rows)
+    });
+    // A plain closure returning an owning future (not an `async` closure borrowing `tx`) keeps
+    // this future `Send` for `tokio::spawn`.
+    let walked = walk(db, viewer, filter, |page: Vec<Lead>| {
+        let tx = tx.clone();
+        async move { tx.send(page).await.is_ok() }
+    })
+    .await;
+    drop(tx);
+    let written = write
+        .await
+        .map_err(|e| StoreError::Internal(format!("export thread: {e}")))?;
+    walked?;
+    Ok(written?)
+}

@@ -1,0 +1,614 @@
+//! The one import engine behind the three doors (command line, web page, API): checks the options,
+//! registers a job, then streams the file in batches into the store, resuming where a killed run
+//! stopped. Reading and row checking run on a blocking thread that hands whole batches over a
+//! bounded channel, so memory stays flat however long the file is.
+//!
+//! Final signatures (for the web door):
+//! ```text
+//! pub fn preview(path: &Path, file_name: &str, encoding: Option<&str>, sheet: Option<&str>,
+//!     defs: &[CustomFieldDef], saved: Option<&Mapping>) -> Result<Preview, RunError>   // blocking
+//! pub async fn start(db: &Db, actor: UserId, file_name: &str, path: &Path, options: &ImportOptions)
+//!     -> Result<ImportJob, RunError>
+//! pub async fn run(db: &Db, job_id: i64, progress: impl FnMut(&Progress) + Send)
+//!     -> Result<ImportJob, RunError>
+//! pub async fn error_report(db: &Db, job: &ImportJob)
+//!     -> Result<(Vec<u8>, String /* content type */, String /* file name */), RunError>
+//! ```
+//! `file_name` is the name the user gave the file: its extension is checked against the content
+//! (the stored `path` may be a temporary name).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use leadline_domain::{CustomFieldDef, Role, TeamId, UserId};
+use leadline_import::{
+    ErrorReport, ImportError, Mapping, MappingProblem, ReadOptions, Reader, ReportFormat,
+    SourceInfo, Target,
+};
+use leadline_store::imports::{self, BatchCounts, BatchRow, ImportJob, JobStatus, OnDuplicate};
+use leadline_store::{Db, StoreError, custom_fields, users};
+use serde::{Deserialize, Serialize};
+
+/// Rows per committed batch: large enough for multi-row inserts to pay, small enough that a
+/// killed import loses little work and memory stays flat.
+pub const BATCH_ROWS: usize = 5_000;
+
+/// Where imported leads go.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Assign {
+    /// The public pool (no owner).
+    Pool,
+    /// One owner for every row.
+    Owner { user_id: UserId },
+    /// The column mapped to [`Target::Owner`], by username or display name; an unknown name
+    /// rejects the row.
+    OwnerColumn,
+    /// Round-robin over the team's active agents (in id order), by row.
+    RoundRobin { team_id: TeamId },
+}
+
+/// Everything an import needs besides the file; kept with the job so a resume uses the same.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct ImportOptions {
+    pub mapping: Mapping,
+    pub on_duplicate: OnDuplicate,
+    pub assign: Assign,
+    /// Manual encoding override, e.g. `gbk` (CSV only).
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// Worksheet by name (.xlsx only).
+    #[serde(default)]
+    pub sheet: Option<String>,
+    /// Delimiter override (CSV only).
+    #[serde(default)]
+    pub delimiter: Option<char>,
+}
+
+/// What the job keeps in `imports.options`: the options, and what was resolved when it started.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+struct StoredOptions {
+    #[serde(flatten)]
+    options: ImportOptions,
+    /// Round-robin: the team's agents when the job started, so a resume rotates the same way.
+    #[serde(default)]
+    agents: Vec<UserId>,
+    /// How the error report is written (the file's kind, encoding, delimiter, headers).
+    report: ReportFormat,
+}
+
+/// The first rows of a file and the mapping proposed for it.
+#[derive(Serialize, Clone, Debug)]
+pub struct Preview {
+    pub info: SourceInfo,
+    pub headers: Vec<String>,
+    /// The first (up to) ten data rows, good or bad, as read.
+    pub rows: Vec<Vec<String>>,
+    /// Guessed from the headers, or a saved mapping applied to them.
+    pub mapping: Mapping,
+    pub problems: Vec<MappingProblem>,
+}
+
+/// Progress of a running import, reported after each committed batch.
+#[derive(Serialize, Clone, Debug, Default)]
+pub struct Progress {
+    /// Data rows processed (good and bad), committed.
+    pub rows_done: i64,
+    /// Outcome counts so far (including earlier runs of a resumed job).
+    pub counts: BatchCounts,
+    pub bytes_read: u64,
+    pub bytes_total: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Import(#[from] ImportError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The options cannot work; the code says why (`mapping_problem`, `unknown_owner`,
+    /// `unknown_team`, `empty_team`, `owner_column_unmapped`, `bad_delimiter`, `bad_options`,
+    /// `job_not_running`).
+    #[error("bad import options: {0}")]
+    BadOptions(&'static str),
+}
+
+impl RunError {
+    /// Stable code for the interface.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RunError::Import(e) => e.code(),
+            RunError::Store(_) => "internal_error",
+            RunError::BadOptions(code) => code,
+        }
+    }
+}
+
+fn read_options(
+    encoding: Option<&str>,
+    sheet: Option<&str>,
+    delimiter: Option<char>,
+) -> Result<ReadOptions, RunError> {
+    let delimiter = match delimiter {
+        None => None,
+        Some(c) if c.is_ascii() => Some(c as u8),
+        Some(_) => return Err(RunError::BadOptions("bad_delimiter")),
+    };
+    Ok(ReadOptions {
+        encoding: encoding
+            .map(str::to_string)
+            .filter(|e| !e.trim().is_empty()),
+        sheet: sheet.map(str::to_string).filter(|s| !s.trim().is_empty()),
+        delimiter,
+        ..ReadOptions::default()
+    })
+}
+
+/// Counts how far into the file the reader has got, for the progress bar.
+struct Counting {
+    file: File,
+    pos: Arc<AtomicU64>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.pos.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl Seek for Counting {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let p = self.file.seek(to)?;
+        self.pos.store(p, Ordering::Relaxed);
+        Ok(p)
+    }
+}
+
+/// Opens `path` as the file the user named `file_name`; also returns its size and a live count
+/// of the bytes read.
+fn open_file(
+    path: &Path,
+    file_name: &str,
+    opts: &ReadOptions,
+) -> Result<(Reader, u64, Arc<AtomicU64>), ImportError> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > opts.limits.max_file_bytes {
+        return Err(ImportError::FileTooLarge {
+            size,
+            limit: opts.limits.max_file_bytes,
+        });
+    }
+    let pos = Arc::new(AtomicU64::new(0));
+    let reader = leadline_import::open_reader(
+        Counting {
+            file,
+            pos: pos.clone(),
+        },
+        file_name,
+        opts,
+    )?;
+    Ok((reader, size, pos))
+}
+
+/// Reads a file's header and first ten rows and proposes a mapping (a saved one reapplied by
+/// header name, else guessed). Blocking: call it through `spawn_blocking`.
+pub fn preview(
+    path: &Path,
+    file_name: &str,
+    encoding: Option<&str>,
+    sheet: Option<&str>,
+    defs: &[CustomFieldDef],
+    saved: Option<&Mapping>,
+) -> Result<Preview, RunError> {
+    let opts = read_options(encoding, sheet, None)?;
+    let (mut reader, _, _) = open_file(path, file_name, &opts)?;
+    let info = reader.info().clone();
+    let mut rows = Vec::new();
+    while rows.len() < 10 {
+        match reader.next_row()? {
+            None => break,
+            Some(Ok(row)) => rows.push(row.cells),
+            Some(Err(bad)) => rows.push(bad.cells),
+        }
+    }
+    let mapping = match saved {
+        Some(saved) => Mapping::reuse(saved, &info.headers, defs),
+        None => Mapping::auto(&info.headers, defs),
+    };
+    let problems = mapping.problems(defs);
+    Ok(Preview {
+        headers: info.headers.clone(),
+        info,
+        rows,
+        mapping,
+        problems,
+    })
+}
+
+/// The mapping to use for a file with `headers`: the given one if it was made for these
+/// headers, else the given one reapplied by header name.
+fn fit_mapping(mapping: &Mapping, headers: &[String], defs: &[CustomFieldDef]) -> Mapping {
+    let same = mapping.columns.len() == headers.len()
+        && mapping
+            .columns
+            .iter()
+            .zip(headers)
+            .all(|(c, h)| &c.header == h);
+    if same {
+        mapping.clone()
+    } else {
+        Mapping::reuse(mapping, headers, defs)
+    }
+}
+
+/// The active agents of a team, in id order: the round-robin rotation.
+async fn team_agents(db: &Db, team: TeamId) -> Result<Vec<UserId>, RunError> {
+    let teams = users::list_teams(db).await?;
+    if !teams.iter().any(|t| t.id == team) {
+        return Err(RunError::BadOptions("unknown_team"));
+    }
+    let mut agents: Vec<UserId> = users::list_users(db)
+        .await?
+        .into_iter()
+        .filter(|u| u.active && u.team_id == Some(team) && u.role == Role::Agent)
+        .map(|u| u.id)
+        .collect();
+    agents.sort();
+    if agents.is_empty() {
+        return Err(RunError::BadOptions("empty_team"));
+    }
+    Ok(agents)
+}
+
+/// Checks the options against the file and the database and registers the job (not yet run).
+pub async fn start(
+    db: &Db,
+    actor: UserId,
+    file_name: &str,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<ImportJob, RunError> {
+    let defs = custom_fields::list(db).await?;
+    let opts = read_options(
+        options.encoding.as_deref(),
+        options.sheet.as_deref(),
+        options.delimiter,
+    )?;
+    let info = {
+        let (path, file_name) = (path.to_path_buf(), file_name.to_string());
+        tokio::task::spawn_blocking(move || {
+            open_file(&path, &file_name, &opts).map(|(r, _, _)| r.info().clone())
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("reader thread: {e}")))??
+    };
+    let mapping = fit_mapping(&options.mapping, &info.headers, &defs);
+    if !mapping.problems(&defs).is_empty() {
+        return Err(RunError::BadOptions("mapping_problem"));
+    }
+    let mut agents = Vec::new();
+    match &options.assign {
+        Assign::Pool => {}
+        Assign::Owner { user_id } => match users::get_user(db, *user_id).await {
+            Ok(u) if u.active => {}
+            Ok(_) | Err(StoreError::NotFound) => return Err(RunError::BadOptions("unknown_owner")),
+            Err(e) => return Err(e.into()),
+        },
+        Assign::OwnerColumn => {
+            if !mapping.columns.iter().any(|c| c.target == Target::Owner) {
+                return Err(RunError::BadOptions("owner_column_unmapped"));
+            }
+        }
+        Assign::RoundRobin { team_id } => agents = team_agents(db, *team_id).await?,
+    }
+    let stored = StoredOptions {
+        options: ImportOptions {
+            mapping,
+            ..options.clone()
+        },
+        agents,
+        report: info.report_format(),
+    };
+    let value = serde_json::to_value(&stored)
+        .map_err(|e| StoreError::Internal(format!("import options: {e}")))?;
+    Ok(imports::create_job(db, actor, file_name, &path.to_string_lossy(), &value).await?)
+}
+
+fn stored_options(job: &ImportJob) -> Result<StoredOptions, RunError> {
+    serde_json::from_value(job.options.0.clone()).map_err(|_| RunError::BadOptions("bad_options"))
+}
+
+/// How rows get their owner.
+enum Owners {
+    Pool,
+    One(UserId),
+    /// Lower-cased username or display name → user (usernames win over display names).
+    Column(HashMap<String, UserId>),
+    Rotate(Vec<UserId>),
+}
+
+async fn owners(db: &Db, stored: &StoredOptions) -> Result<Owners, RunError> {
+    Ok(match &stored.options.assign {
+        Assign::Pool => Owners::Pool,
+        Assign::Owner { user_id } => Owners::One(*user_id),
+        Assign::RoundRobin { .. } => {
+            if stored.agents.is_empty() {
+                return Err(RunError::BadOptions("empty_team"));
+            }
+            Owners::Rotate(stored.agents.clone())
+        }
+        Assign::OwnerColumn => {
+            let all = users::list_users(db).await?;
+            let mut map = HashMap::new();
+            for u in all.iter().filter(|u| u.active) {
+                map.entry(u.display_name.trim().to_lowercase())
+                    .or_insert(u.id);
+            }
+            for u in all.iter().filter(|u| u.active) {
+                map.insert(u.username.to_lowercase(), u.id);
+            }
+            Owners::Column(map)
+        }
+    })
+}
+
+/// One batch handed from the reading thread to the writer.
+struct Batch {
+    rows: Vec<BatchRow>,
+    /// Data rows read once this batch is written (the job's new `rows_done`).
+    rows_done: i64,
+    bytes_read: u64,
+}
+
+const NEEDS_PHONE_OR_COMPANY: &str = "需要电话或公司 / needs a phone or a company";
+const UNKNOWN_OWNER: &str = "负责人不存在或已停用 / no active user by that name";
+
+/// Reads, checks and assigns rows; runs on a blocking thread. Returns the file's size.
+#[allow(clippy::too_many_arguments)]
+fn read_rows(
+    path: PathBuf,
+    file_name: String,
+    opts: ReadOptions,
+    mapping: Mapping,
+    defs: Vec<CustomFieldDef>,
+    owners: Owners,
+    skip: i64,
+    size_tx: tokio::sync::oneshot::Sender<u64>,
+    tx: tokio::sync::mpsc::Sender<Result<Batch, ImportError>>,
+) {
+    let (mut reader, size, pos) = match open_file(&path, &file_name, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
+    };
+    let _ = size_tx.send(size);
+    let headers = reader.info().headers.clone();
+    let mut rows = Vec::with_capacity(BATCH_ROWS);
+    loop {
+        let next = match reader.next_row() {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        let ordinal = reader.rows_read() as i64;
+        match next {
+            None => break,
+            Some(_) if ordinal <= skip => continue,
+            Some(Err(bad)) => rows.push(BatchRow::Invalid {
+                number: bad.number as i64,
+                reason: bad.reason(&headers),
+                cells: bad.cells,
+            }),
+            Some(Ok(row)) => rows.push(match mapping.parse_row(&row, &defs) {
+                Err(bad) => BatchRow::Invalid {
+                    number: bad.number as i64,
+                    reason: bad.reason(&headers),
+                    cells: bad.cells,
+                },
+                Ok(parsed)
+                    if parsed.fields.phones.is_empty() && parsed.fields.company.is_none() =>
+                {
+                    BatchRow::Invalid {
+                        number: row.number as i64,
+                        cells: row.cells,
+                        reason: format!("第 {n} 行：{NEEDS_PHONE_OR_COMPANY}", n = row.number),
+                    }
+                }
+                Ok(parsed) => {
+                    let owner = match &owners {
+                        Owners::Pool => Ok(None),
+                        Owners::One(u) => Ok(Some(*u)),
+                        Owners::Rotate(agents) => {
+                            Ok(Some(agents[((ordinal - 1) as usize) % agents.len()]))
+                        }
+                        Owners::Column(map) => match parsed.owner.as_deref().map(str::trim) {
+                            None | Some("") => Ok(None),
+                            Some(name) => {
+                                map.get(&name.to_lowercase()).copied().map(Some).ok_or(())
+                            }
+                        },
+                    };
+                    match owner {
+                        Ok(owner) => BatchRow::Lead {
+                            number: parsed.number as i64,
+                            fields: Box::new(parsed.fields),
+                            owner,
+                        },
+                        Err(()) => BatchRow::Invalid {
+                            number: row.number as i64,
+                            cells: row.cells,
+                            reason: format!("第 {n} 行：{UNKNOWN_OWNER}", n = row.number),
+                        },
+                    }
+                }
+            }),
+        }
+        if rows.len() >= BATCH_ROWS {
+            let batch = Batch {
+                rows: std::mem::replace(&mut rows, Vec::with_capacity(BATCH_ROWS)),
+                rows_done: ordinal,
+                bytes_read: pos.load(Ordering::Relaxed),
+            };
+            if tx.blocking_send(Ok(batch)).is_err() {
+                return;
+            }
+        }
+    }
+    let rows_done = (reader.rows_read() as i64).max(skip);
+    if !rows.is_empty() || rows_done > skip {
+        let _ = tx.blocking_send(Ok(Batch {
+            rows,
+            rows_done,
+            bytes_read: size,
+        }));
+    }
+}
+
+/// Runs a registered job, or resumes one that was interrupted (from its `rows_done`), and
+/// finishes it as done or failed. `progress` is called after each committed batch. A job that
+/// is already done is returned as it is.
+pub async fn run(
+    db: &Db,
+    job_id: i64,
+    mut progress: impl FnMut(&Progress) + Send,
+) -> Result<ImportJob, RunError> {
+    let job = imports::get_job(db, job_id).await?;
+    if job.status == "done" {
+        return Ok(job);
+    }
+    if job.status != "running" {
+        imports::reopen_job(db, job_id).await?;
+    }
+    let outcome = run_inner(db, &job, &mut progress).await;
+    match &outcome {
+        Ok(()) => imports::finish_job(db, job_id, JobStatus::Done, None).await?,
+        Err(e) => {
+            let text = format!("{}: {e}", e.code());
+            imports::finish_job(db, job_id, JobStatus::Failed, Some(&text)).await?;
+        }
+    }
+    outcome?;
+    Ok(imports::get_job(db, job_id).await?)
+}
+
+async fn run_inner(
+    db: &Db,
+    job: &ImportJob,
+    progress: &mut (impl FnMut(&Progress) + Send),
+) -> Result<(), RunError> {
+    let stored = stored_options(job)?;
+    let defs = custom_fields::list(db).await?;
+    let owners = owners(db, &stored).await?;
+    let opts = read_options(
+        stored.options.encoding.as_deref(),
+        stored.options.sheet.as_deref(),
+        stored.options.delimiter,
+    )?;
+    let policy = stored.options.on_duplicate;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let (size_tx, size_rx) = tokio::sync::oneshot::channel();
+    let reader = {
+        let path = PathBuf::from(&job.file_path);
+        let file_name = job.file_name.clone();
+        let mapping = stored.options.mapping.clone();
+        let skip = job.rows_done;
+        tokio::task::spawn_blocking(move || {
+            read_rows(
+                path, file_name, opts, mapping, defs, owners, skip, size_tx, tx,
+            )
+        })
+    };
+    let bytes_total = size_rx.await.unwrap_or(0);
+    let mut state = Progress {
+        rows_done: job.rows_done,
+        counts: BatchCounts {
+            imported: job.imported,
+            updated: job.updated,
+            skipped: job.skipped,
+            collisions: job.collisions,
+            failed: job.failed,
+        },
+        bytes_read: 0,
+        bytes_total,
+    };
+    let mut result = Ok(());
+    while let Some(batch) = rx.recv().await {
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
+        };
+        let counts = match imports::apply_batch(
+            db,
+            job.id,
+            job.created_by,
+            policy,
+            batch.rows,
+            batch.rows_done,
+        )
+        .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
+        };
+        state.rows_done = batch.rows_done;
+        state.bytes_read = batch.bytes_read;
+        let c = &mut state.counts;
+        c.imported += counts.imported;
+        c.updated += counts.updated;
+        c.skipped += counts.skipped;
+        c.collisions += counts.collisions;
+        c.failed += counts.failed;
+        progress(&state);
+    }
+    drop(rx);
+    reader
+        .await
+        .map_err(|e| StoreError::Internal(format!("reader thread: {e}")))?;
+    result
+}
+
+/// The rows a job refused, each with its reason, in the file's own format and encoding:
+/// (bytes, content type, file name).
+pub async fn error_report(db: &Db, job: &ImportJob) -> Result<(Vec<u8>, String, String), RunError> {
+    let stored = stored_options(job)?;
+    let rows = imports::errors(db, job.id).await?;
+    let format = stored.report;
+    let stem = job
+        .file_name
+        .rsplit_once('.')
+        .map(|(s, _)| s)
+        .unwrap_or(&job.file_name)
+        .to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut report = ErrorReport::new(Vec::new(), &format)?;
+        for (_, cells, reason) in &rows {
+            let reason = match reason.as_str() {
+                "needs_phone_or_company" => NEEDS_PHONE_OR_COMPANY,
+                r => r,
+            };
+            report.write_row(cells, reason)?;
+        }
+        let (ext, content_type) = report.file_type();
+        let bytes = report.finish()?;
+        Ok((bytes, content_type, format!("{stem}.errors.{ext}")))
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("report thread: {e}")))?
+}
