@@ -18,6 +18,8 @@ pub mod sql;
 pub mod test_db;
 pub mod users;
 pub mod views;
+// The agent's day: dispositions, revisit rules, calling hours, DNC, record call, next call (issue 4).
+pub mod workday;
 
 pub use db::{Backend, Db};
 pub use error::StoreError;

@@ -1,0 +1,713 @@
+//! What the admin configures for the agent's day: dispositions, revisit rules, calling windows,
+//! holidays, the do-not-call list, and the reservation time.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use leadline_domain::calling_hours::{self, CallingHours, DayKind, Holiday, Window};
+use leadline_domain::disposition::Disposition;
+use leadline_domain::revisit::{AfterLast, DelayUnit, RevisitRule};
+use leadline_domain::{IntentLevel, LeadStatus, PhoneNumber, TeamId, UserId};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::AuditEntry;
+use crate::{Db, Result, StoreError, db_run, now, write_audit};
+
+/// Minutes a served lead stays reserved to its agent when the setting is absent.
+pub const DEFAULT_RESERVE_MINUTES: i64 = 10;
+/// Attempts after which no path serves a lead, when the setting is absent.
+pub const DEFAULT_MAX_ATTEMPTS: i64 = 10;
+pub const RESERVE_KEY: &str = "workday.reserve_minutes";
+pub const MAX_ATTEMPTS_KEY: &str = "workday.max_attempts";
+
+// ---------------------------------------------------------------------------------------------
+// Dispositions
+// ---------------------------------------------------------------------------------------------
+
+#[derive(sqlx::FromRow)]
+struct DispositionRow {
+    id: i64,
+    code: String,
+    label_zh: String,
+    label_en: String,
+    sets_status: Option<String>,
+    connected: bool,
+    valid_conversation: bool,
+    qualified: bool,
+    adds_dnc: bool,
+    hotkey: Option<String>,
+    position: i64,
+    active: bool,
+}
+
+/// A stored disposition with its id.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredDisposition {
+    pub id: i64,
+    #[serde(flatten)]
+    pub d: Disposition,
+}
+
+impl From<DispositionRow> for StoredDisposition {
+    fn from(r: DispositionRow) -> Self {
+        StoredDisposition {
+            id: r.id,
+            d: Disposition {
+                code: r.code,
+                label_zh: r.label_zh,
+                label_en: r.label_en,
+                sets_status: r.sets_status.as_deref().and_then(LeadStatus::parse),
+                connected: r.connected,
+                valid_conversation: r.valid_conversation,
+                qualified: r.qualified,
+                adds_dnc: r.adds_dnc,
+                hotkey: r.hotkey.and_then(|h| h.chars().next()),
+                position: r.position,
+                active: r.active,
+            },
+        }
+    }
+}
+
+const D_COLUMNS: &str = "id, code, label_zh, label_en, sets_status, connected, valid_conversation, qualified, adds_dnc, hotkey, position, active";
+
+/// All dispositions (inactive ones too), in form order.
+pub async fn dispositions(db: &Db) -> Result<Vec<StoredDisposition>> {
+    let sql = format!("SELECT {D_COLUMNS} FROM dispositions ORDER BY position, id");
+    let rows: Vec<DispositionRow> = db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await?);
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn disposition(db: &Db, code: &str) -> Result<Option<StoredDisposition>> {
+    let sql = format!("SELECT {D_COLUMNS} FROM dispositions WHERE code = $1");
+    let row: Option<DispositionRow> = db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(code)
+        .fetch_optional(pool)
+        .await?);
+    Ok(row.map(Into::into))
+}
+
+fn disposition_problem(e: leadline_domain::disposition::DispositionProblem) -> StoreError {
+    use leadline_domain::disposition::DispositionProblem as P;
+    match e {
+        P::Code => StoreError::invalid("code", "invalid"),
+        P::Label => StoreError::invalid("label", "required"),
+        P::Hotkey => StoreError::invalid("hotkey", "invalid"),
+        P::HotkeyTaken(..) => StoreError::invalid("hotkey", "taken"),
+        P::NotConnected => StoreError::invalid("connected", "required"),
+    }
+}
+
+/// Creates (no id) or replaces (id) a disposition after checking it against the others.
+pub async fn save_disposition(
+    db: &Db,
+    actor: UserId,
+    id: Option<i64>,
+    d: &Disposition,
+) -> Result<StoredDisposition> {
+    let all = dispositions(db).await?;
+    let others: Vec<Disposition> = all
+        .iter()
+        .filter(|o| Some(o.id) != id)
+        .map(|o| o.d.clone())
+        .collect();
+    d.validate(&others).map_err(disposition_problem)?;
+    let before = match id {
+        Some(id) => Some(
+            all.iter()
+                .find(|o| o.id == id)
+                .ok_or(StoreError::NotFound)?
+                .clone(),
+        ),
+        None => None,
+    };
+    if before.as_ref().is_some_and(|b| b.d.code != d.code) {
+        // Calls keep the code they were recorded with; a code is renamed by a new disposition.
+        return Err(StoreError::invalid("code", "immutable"));
+    }
+    let at = now();
+    let hotkey = d.hotkey.map(|c| c.to_string());
+    let status = d.sets_status.map(|s| s.code());
+    let id: i64 = db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let id: i64 = match id {
+            None => sqlx::query_scalar(
+                "INSERT INTO dispositions (code, label_zh, label_en, sets_status, connected, valid_conversation, qualified, adds_dnc, hotkey, position, active) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(&d.code)
+            .bind(d.label_zh.trim())
+            .bind(d.label_en.trim())
+            .bind(status)
+            .bind(d.connected)
+            .bind(d.valid_conversation)
+            .bind(d.qualified)
+            .bind(d.adds_dnc)
+            .bind(&hotkey)
+            .bind(d.position)
+            .bind(d.active)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| StoreError::unique_as(e, "disposition"))?,
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE dispositions SET label_zh = $2, label_en = $3, sets_status = $4, connected = $5, valid_conversation = $6, \
+                     qualified = $7, adds_dnc = $8, hotkey = $9, position = $10, active = $11 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(d.label_zh.trim())
+                .bind(d.label_en.trim())
+                .bind(status)
+                .bind(d.connected)
+                .bind(d.valid_conversation)
+                .bind(d.qualified)
+                .bind(d.adds_dnc)
+                .bind(&hotkey)
+                .bind(d.position)
+                .bind(d.active)
+                .execute(&mut *tx)
+                .await?;
+                id
+            }
+        };
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "disposition",
+                entity_id: id,
+                actor: Some(actor),
+                action: if before.is_some() { "update" } else { "create" },
+                before: before.as_ref().map(|b| json!(b.d)),
+                after: Some(json!(d)),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+        id
+    });
+    Ok(StoredDisposition { id, d: d.clone() })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revisit rules
+// ---------------------------------------------------------------------------------------------
+
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    id: i64,
+    disposition: Option<String>,
+    intent: Option<String>,
+    attempt_from: i64,
+    attempt_to: Option<i64>,
+    delay_amount: Option<i64>,
+    delay_unit: String,
+    max_attempts: Option<i64>,
+    after_last: String,
+    position: i64,
+    active: bool,
+}
+
+impl From<RuleRow> for RevisitRule {
+    fn from(r: RuleRow) -> Self {
+        RevisitRule {
+            id: r.id,
+            disposition: r.disposition,
+            intent: r.intent.as_deref().and_then(IntentLevel::parse),
+            attempt_from: r.attempt_from,
+            attempt_to: r.attempt_to,
+            delay: r.delay_amount.map(|a| {
+                (
+                    a,
+                    DelayUnit::parse(&r.delay_unit).unwrap_or(DelayUnit::Hours),
+                )
+            }),
+            max_attempts: r.max_attempts,
+            after_last: AfterLast::parse(&r.after_last).unwrap_or(AfterLast::Stop),
+            position: r.position,
+            active: r.active,
+        }
+    }
+}
+
+pub async fn revisit_rules(db: &Db) -> Result<Vec<RevisitRule>> {
+    let rows: Vec<RuleRow> = db_run!(db, |pool| {
+        sqlx::query_as(
+        "SELECT id, disposition, intent, attempt_from, attempt_to, delay_amount, delay_unit, max_attempts, after_last, position, active \
+         FROM revisit_rules ORDER BY position, id"
+    )
+    .fetch_all(pool)
+    .await?
+    });
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Creates (`rule.id == 0`) or replaces a revisit rule.
+pub async fn save_revisit_rule(db: &Db, actor: UserId, rule: &RevisitRule) -> Result<RevisitRule> {
+    use leadline_domain::revisit::RuleProblem as P;
+    rule.validate().map_err(|e| match e {
+        P::Attempts => StoreError::invalid("attempt_from", "invalid"),
+        P::Delay => StoreError::invalid("delay_amount", "invalid"),
+        P::MaxAttempts => StoreError::invalid("max_attempts", "invalid"),
+    })?;
+    if let Some(code) = &rule.disposition
+        && disposition(db, code).await?.is_none()
+    {
+        return Err(StoreError::invalid("disposition", "unknown"));
+    }
+    let existing = revisit_rules(db).await?;
+    let before = existing.iter().find(|r| r.id == rule.id).cloned();
+    if rule.id != 0 && before.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let at = now();
+    let (amount, unit) = match rule.delay {
+        Some((a, u)) => (Some(a), u.code()),
+        None => (None, DelayUnit::Hours.code()),
+    };
+    let intent = rule.intent.map(|i| i.code());
+    let id: i64 = db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let id: i64 = if rule.id == 0 {
+            sqlx::query_scalar(
+                "INSERT INTO revisit_rules (disposition, intent, attempt_from, attempt_to, delay_amount, delay_unit, max_attempts, after_last, position, active) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            )
+            .bind(&rule.disposition)
+            .bind(intent)
+            .bind(rule.attempt_from)
+            .bind(rule.attempt_to)
+            .bind(amount)
+            .bind(unit)
+            .bind(rule.max_attempts)
+            .bind(rule.after_last.code())
+            .bind(rule.position)
+            .bind(rule.active)
+            .fetch_one(&mut *tx)
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE revisit_rules SET disposition = $2, intent = $3, attempt_from = $4, attempt_to = $5, delay_amount = $6, delay_unit = $7, \
+                 max_attempts = $8, after_last = $9, position = $10, active = $11 WHERE id = $1",
+            )
+            .bind(rule.id)
+            .bind(&rule.disposition)
+            .bind(intent)
+            .bind(rule.attempt_from)
+            .bind(rule.attempt_to)
+            .bind(amount)
+            .bind(unit)
+            .bind(rule.max_attempts)
+            .bind(rule.after_last.code())
+            .bind(rule.position)
+            .bind(rule.active)
+            .execute(&mut *tx)
+            .await?;
+            rule.id
+        };
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "revisit_rule",
+                entity_id: id,
+                actor: Some(actor),
+                action: if before.is_some() { "update" } else { "create" },
+                before: before.as_ref().map(|b| json!(b)),
+                after: Some(json!(rule)),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+        id
+    });
+    Ok(RevisitRule { id, ..rule.clone() })
+}
+
+pub async fn delete_revisit_rule(db: &Db, actor: UserId, id: i64) -> Result<()> {
+    let at = now();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query("DELETE FROM revisit_rules WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "revisit_rule",
+                entity_id: id,
+                actor: Some(actor),
+                action: "delete",
+                before: None,
+                after: None,
+                at
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calling windows and holidays
+// ---------------------------------------------------------------------------------------------
+
+/// The windows of a team: its own if it has any, else the default (team NULL).
+pub async fn windows(db: &Db, team: Option<TeamId>) -> Result<Vec<Window>> {
+    let rows: Vec<(Option<TeamId>, i64, i64, i64)> = db_run!(db, |pool| sqlx::query_as(
+        "SELECT team_id, weekday, start_minute, end_minute FROM calling_windows \
+         WHERE team_id IS NULL OR team_id = $1 ORDER BY weekday, start_minute"
+    )
+    .bind(team)
+    .fetch_all(pool)
+    .await?);
+    let own = team.is_some() && rows.iter().any(|r| r.0 == team);
+    Ok(rows
+        .into_iter()
+        .filter(|r| if own { r.0 == team } else { r.0.is_none() })
+        .map(|r| Window {
+            weekday: r.1 as u8,
+            start_minute: r.2 as u16,
+            end_minute: r.3 as u16,
+        })
+        .collect())
+}
+
+/// Replaces a team's windows (None: the default); an empty list for a team falls back to the
+/// default.
+pub async fn set_windows(
+    db: &Db,
+    actor: UserId,
+    team: Option<TeamId>,
+    list: &[Window],
+) -> Result<()> {
+    calling_hours::validate_windows(list).map_err(|e| {
+        use leadline_domain::calling_hours::WindowProblem as P;
+        match e {
+            P::Weekday => StoreError::invalid("weekday", "invalid"),
+            P::Range => StoreError::invalid("start", "invalid"),
+            P::Overlap => StoreError::invalid("start", "overlap"),
+        }
+    })?;
+    let at = now();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query("DELETE FROM calling_windows WHERE team_id IS NOT DISTINCT FROM $1")
+            .bind(team)
+            .execute(&mut *tx)
+            .await?;
+        for w in list {
+            sqlx::query("INSERT INTO calling_windows (team_id, weekday, start_minute, end_minute) VALUES ($1, $2, $3, $4)")
+                .bind(team)
+                .bind(i64::from(w.weekday))
+                .bind(i64::from(w.start_minute))
+                .bind(i64::from(w.end_minute))
+                .execute(&mut *tx)
+                .await?;
+        }
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "calling_hours",
+                entity_id: team.map(|t| t.0).unwrap_or(0),
+                actor: Some(actor),
+                action: "update",
+                before: None,
+                after: Some(json!(list)),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+pub async fn holidays(db: &Db) -> Result<Vec<Holiday>> {
+    let rows: Vec<(String, String, String)> = db_run!(db, |pool| sqlx::query_as(
+        "SELECT day, name, kind FROM holidays ORDER BY day"
+    )
+    .fetch_all(pool)
+    .await?);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(day, name, kind)| {
+            Some(Holiday {
+                day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok()?,
+                kind: DayKind::parse(&kind)?,
+                name,
+            })
+        })
+        .collect())
+}
+
+/// Adds or replaces the exception for one day.
+pub async fn put_holiday(db: &Db, actor: UserId, h: &Holiday) -> Result<()> {
+    let at = now();
+    let day = h.day.format("%Y-%m-%d").to_string();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO holidays (day, name, kind) VALUES ($1, $2, $3) \
+             ON CONFLICT (day) DO UPDATE SET name = excluded.name, kind = excluded.kind",
+        )
+        .bind(&day)
+        .bind(h.name.trim())
+        .bind(h.kind.code())
+        .execute(&mut *tx)
+        .await?;
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "holiday",
+                entity_id: 0,
+                actor: Some(actor),
+                action: "update",
+                before: None,
+                after: Some(json!(h)),
+                at
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+pub async fn delete_holiday(db: &Db, actor: UserId, day: NaiveDate) -> Result<()> {
+    let at = now();
+    let day = day.format("%Y-%m-%d").to_string();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query("DELETE FROM holidays WHERE day = $1")
+            .bind(&day)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "holiday",
+                entity_id: 0,
+                actor: Some(actor),
+                action: "delete",
+                before: Some(json!({ "day": day })),
+                after: None,
+                at
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// The calendar that applies to calls made by members of `team`.
+pub async fn calling_hours_for(db: &Db, team: Option<TeamId>) -> Result<CallingHours> {
+    Ok(CallingHours::new(
+        &windows(db, team).await?,
+        &holidays(db).await?,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Do-not-call list
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DncEntry {
+    pub id: i64,
+    pub e164: String,
+    pub reason: String,
+    pub added_by: Option<UserId>,
+    pub added_at: DateTime<Utc>,
+}
+
+pub async fn dnc_list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<DncEntry>, i64)> {
+    Ok(db_run!(db, |pool| {
+        let rows = sqlx::query_as(
+            "SELECT id, e164, reason, added_by, added_at FROM dnc_numbers ORDER BY id DESC LIMIT $1 OFFSET $2",
+        )
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dnc_numbers")
+            .fetch_one(pool)
+            .await?;
+        (rows, total)
+    }))
+}
+
+pub async fn is_dnc(db: &Db, e164: &str) -> Result<bool> {
+    let n: i64 = db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM dnc_numbers WHERE e164 = $1"
+    )
+    .bind(e164)
+    .fetch_one(pool)
+    .await?);
+    Ok(n > 0)
+}
+
+/// Result of adding numbers: how many were new, already listed, or not phone numbers (with the
+/// line numbers of the bad ones, 1-based).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DncImport {
+    pub added: usize,
+    pub already: usize,
+    pub invalid: Vec<usize>,
+}
+
+/// Adds numbers as typed by people (any common spelling), each normalised; bad lines are
+/// reported, the good ones kept.
+pub async fn dnc_add(
+    db: &Db,
+    actor: UserId,
+    raw_numbers: &[String],
+    reason: &str,
+) -> Result<DncImport> {
+    let mut report = DncImport::default();
+    let mut numbers = Vec::new();
+    for (i, raw) in raw_numbers.iter().enumerate() {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        match PhoneNumber::parse(raw) {
+            Ok(p) => numbers.push(p.e164().to_string()),
+            Err(_) => report.invalid.push(i + 1),
+        }
+    }
+    numbers.sort();
+    numbers.dedup();
+    let at = now();
+    let reason = reason.trim();
+    let added: usize = db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let mut added = 0usize;
+        for chunk in numbers.chunks(500) {
+            for n in chunk {
+                added += sqlx::query(
+                    "INSERT INTO dnc_numbers (e164, reason, added_by, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT (e164) DO NOTHING",
+                )
+                .bind(n)
+                .bind(reason)
+                .bind(actor)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() as usize;
+            }
+        }
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "dnc",
+                entity_id: 0,
+                actor: Some(actor),
+                action: "add",
+                before: None,
+                after: Some(json!({ "numbers": numbers.len(), "added": added, "reason": reason })),
+                at,
+            }
+        )?;
+        tx.commit().await?;
+        added
+    });
+    report.added = added;
+    report.already = numbers.len() - added;
+    Ok(report)
+}
+
+pub async fn dnc_remove(db: &Db, actor: UserId, raw: &str) -> Result<()> {
+    let e164 = PhoneNumber::parse(raw.trim())
+        .map(|p| p.e164().to_string())
+        .map_err(|_| StoreError::invalid("e164", "invalid"))?;
+    let at = now();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query("DELETE FROM dnc_numbers WHERE e164 = $1")
+            .bind(&e164)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "dnc",
+                entity_id: 0,
+                actor: Some(actor),
+                action: "remove",
+                before: Some(json!({ "e164": e164 })),
+                after: None,
+                at
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------------------
+
+/// An integer setting, or `default` when unset or not a number.
+pub async fn int_setting(db: &Db, key: &str, default: i64) -> Result<i64> {
+    let v: Option<sqlx::types::Json<serde_json::Value>> = db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT value FROM settings WHERE key = $1"
+    )
+    .bind(key)
+    .fetch_optional(pool)
+    .await?);
+    Ok(v.and_then(|j| j.0.as_i64()).unwrap_or(default))
+}
+
+pub async fn set_int_setting(db: &Db, actor: UserId, key: &str, value: i64) -> Result<()> {
+    let at = now();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(sqlx::types::Json(json!(value)))
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "setting",
+                entity_id: 0,
+                actor: Some(actor),
+                action: "update",
+                before: None,
+                after: Some(json!({ key: value })),
+                at
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+pub async fn reserve_minutes(db: &Db) -> Result<i64> {
+    Ok(int_setting(db, RESERVE_KEY, DEFAULT_RESERVE_MINUTES)
+        .await?
+        .clamp(1, 240))
+}
+
+pub async fn max_attempts(db: &Db) -> Result<i64> {
+    Ok(int_setting(db, MAX_ATTEMPTS_KEY, DEFAULT_MAX_ATTEMPTS)
+        .await?
+        .max(1))
+}

@@ -1,0 +1,290 @@
+//! Serving the next lead: select and reserve in one statement, so that two agents never hold
+//! the same lead. Tiers are tried in order — due revisits (oldest first), today's plan (plan
+//! order), fresh leads (priority, then id) — each tier one atomic select-and-reserve:
+//! PostgreSQL `FOR UPDATE SKIP LOCKED` in a CTE with `UPDATE … RETURNING`; SQLite a single
+//! `UPDATE … WHERE id = (SELECT …) RETURNING` (SQLite has one writer).
+
+use chrono::{DateTime, Duration, Utc};
+use leadline_domain::calling_hours::{self, CallingHours, DEFAULT_TZ};
+use leadline_domain::next_call::{CLOSED, Tier};
+use leadline_domain::{LeadId, Role, TeamId, UserId, Viewer};
+use serde::Serialize;
+
+use crate::leads::{self, Lead};
+use crate::workday::config;
+use crate::{Backend, Db, Result, db_run};
+
+/// A lead served to an agent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Served {
+    pub lead: Lead,
+    pub reserved_until: DateTime<Utc>,
+    pub tier: Tier,
+    pub next_revisit_at: Option<DateTime<Utc>>,
+    pub attempts: i64,
+}
+
+/// Everything next-call needs that does not change from call to call (windows, zones, limits);
+/// callers serving many agents may keep it a short while.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub hours: CallingHours,
+    pub max_attempts: i64,
+    pub reserve_minutes: i64,
+    /// Zones other than the default that leads name.
+    pub zones: Vec<String>,
+}
+
+impl Plan {
+    pub async fn load(db: &Db, team: Option<TeamId>) -> Result<Plan> {
+        let zones: Vec<String> = db_run!(db, |pool| sqlx::query_scalar(
+            "SELECT DISTINCT timezone FROM leads WHERE timezone IS NOT NULL"
+        )
+        .fetch_all(pool)
+        .await?);
+        Ok(Plan {
+            hours: config::calling_hours_for(db, team).await?,
+            max_attempts: config::max_attempts(db).await?,
+            reserve_minutes: config::reserve_minutes(db).await?,
+            zones,
+        })
+    }
+
+    /// (default zone open now, other zones open now).
+    fn open_zones(&self, now: DateTime<Utc>) -> (bool, Vec<String>) {
+        let default_open = self.hours.is_callable(now, DEFAULT_TZ);
+        let others = self
+            .zones
+            .iter()
+            .filter(|z| self.hours.is_callable(now, calling_hours::zone(Some(z))))
+            .cloned()
+            .collect();
+        (default_open, others)
+    }
+}
+
+async fn team_of(db: &Db, user: UserId) -> Result<Option<TeamId>> {
+    Ok(db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT team_id FROM users WHERE id = $1"
+    )
+    .bind(user)
+    .fetch_optional(pool)
+    .await?)
+    .flatten())
+}
+
+/// The SQL condition for "the viewer may see lead `l`" (the `Viewer` rule), with its binds
+/// written into the text as numbers (ids only).
+fn visible_sql(viewer: &Viewer) -> String {
+    let me = viewer.user_id.0;
+    match viewer.role {
+        Role::Admin => "TRUE".into(),
+        Role::Supervisor if !viewer.supervised_teams.is_empty() => {
+            let teams: Vec<String> = viewer
+                .supervised_teams
+                .iter()
+                .map(|t| t.0.to_string())
+                .collect();
+            format!(
+                "(l.owner_id IS NULL OR l.owner_id = {me} OR l.owner_id IN (SELECT id FROM users WHERE team_id IN ({})))",
+                teams.join(",")
+            )
+        }
+        _ => format!("(l.owner_id IS NULL OR l.owner_id = {me})"),
+    }
+}
+
+/// Builds the select-and-reserve statement of one tier. Binds: $1 agent, $2 now, $3 reserved
+/// until, $4 max attempts, $5 plan date, then the open zones.
+fn tier_sql(
+    backend: Backend,
+    viewer: &Viewer,
+    tier: Tier,
+    default_open: bool,
+    zones: usize,
+) -> String {
+    let closed: Vec<String> = CLOSED.iter().map(|s| format!("'{}'", s.code())).collect();
+    let mut zone_terms = Vec::new();
+    if default_open {
+        zone_terms.push("l.timezone IS NULL".to_string());
+    }
+    if zones > 0 {
+        let ps: Vec<String> = (0..zones).map(|i| format!("${}", 6 + i)).collect();
+        zone_terms.push(format!("l.timezone IN ({})", ps.join(", ")));
+    }
+    let vis = visible_sql(viewer);
+    let common = format!(
+        "l.deleted_at IS NULL AND l.status NOT IN ({closed}) AND l.attempts < $4 \
+         AND (l.reserved_until IS NULL OR l.reserved_until <= $2 OR l.reserved_by = $1) \
+         AND ({zones}) \
+         AND NOT EXISTS (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id)",
+        closed = closed.join(", "),
+        zones = zone_terms.join(" OR "),
+    );
+    let (from, cond, order) = match tier {
+        Tier::DueRevisit => (
+            "leads l".to_string(),
+            format!("l.next_revisit_at <= $2 AND (l.revisit_agent_id = $1 OR (l.revisit_agent_id IS NULL AND {vis}))"),
+            "l.next_revisit_at, l.id",
+        ),
+        Tier::Plan => (
+            "leads l JOIN plan_items pi ON pi.lead_id = l.id AND pi.agent_id = $1 AND pi.plan_date = $5 AND pi.done_at IS NULL".to_string(),
+            format!("({vis} OR l.revisit_agent_id = $1)"),
+            "pi.position, l.id",
+        ),
+        Tier::Fresh => ("leads l".to_string(), format!("l.status = 'new' AND {vis}"), "l.priority DESC, l.id"),
+    };
+    let select =
+        format!("SELECT l.id FROM {from} WHERE {cond} AND {common} ORDER BY {order} LIMIT 1");
+    match backend {
+        Backend::Sqlite => format!(
+            "UPDATE leads SET reserved_by = $1, reserved_until = $3 WHERE id = ({select}) \
+             AND CAST($5 AS TEXT) IS NOT NULL RETURNING id, next_revisit_at, attempts"
+        ),
+        Backend::Postgres => format!(
+            "WITH pick AS ({select} FOR UPDATE OF l SKIP LOCKED) \
+             UPDATE leads SET reserved_by = $1, reserved_until = $3 FROM pick WHERE leads.id = pick.id \
+             AND CAST($5 AS TEXT) IS NOT NULL RETURNING leads.id, leads.next_revisit_at, leads.attempts"
+        ),
+    }
+}
+
+/// The lead this agent holds now, if its reservation has not run out.
+pub async fn held(
+    db: &Db,
+    agent: UserId,
+    now: DateTime<Utc>,
+) -> Result<Option<(LeadId, DateTime<Utc>)>> {
+    Ok(db_run!(db, |pool| {
+        sqlx::query_as(
+        "SELECT id, reserved_until FROM leads WHERE reserved_by = $1 AND reserved_until > $2 AND deleted_at IS NULL ORDER BY id LIMIT 1"
+    )
+    .bind(agent)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?
+    }))
+}
+
+/// Serves and reserves the next lead for `viewer`, or None when nothing is callable now. An
+/// agent who already holds a lead gets it again (a double click does not take two leads);
+/// `release` gives it back.
+pub async fn next_call(db: &Db, viewer: &Viewer, now: DateTime<Utc>) -> Result<Option<Served>> {
+    let plan = Plan::load(db, team_of(db, viewer.user_id).await?).await?;
+    next_call_with(db, viewer, now, &plan).await
+}
+
+pub async fn next_call_with(
+    db: &Db,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    plan: &Plan,
+) -> Result<Option<Served>> {
+    let agent = viewer.user_id;
+    let admin = Viewer {
+        user_id: agent,
+        role: Role::Admin,
+        supervised_teams: Vec::new(),
+    };
+    if let Some((id, until)) = held(db, agent, now).await? {
+        let (next_revisit_at, attempts): (Option<DateTime<Utc>>, i64) =
+            db_run!(db, |pool| sqlx::query_as(
+                "SELECT next_revisit_at, attempts FROM leads WHERE id = $1"
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await?);
+        let tier = if next_revisit_at.is_some_and(|t| t <= now) {
+            Tier::DueRevisit
+        } else {
+            Tier::Fresh
+        };
+        let lead = leads::get(db, &admin, id).await?;
+        return Ok(Some(Served {
+            lead,
+            reserved_until: until,
+            tier,
+            next_revisit_at,
+            attempts,
+        }));
+    }
+    let (default_open, zones) = plan.open_zones(now);
+    if !default_open && zones.is_empty() {
+        return Ok(None);
+    }
+    let until = now + Duration::minutes(plan.reserve_minutes);
+    let today = calling_hours::local_day(now, DEFAULT_TZ);
+    let backend = db.backend();
+    for tier in [Tier::DueRevisit, Tier::Plan, Tier::Fresh] {
+        let sql = tier_sql(backend, viewer, tier, default_open, zones.len());
+        let row: Option<(LeadId, Option<DateTime<Utc>>, i64)> = db_run!(db, |pool| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(agent)
+                .bind(now)
+                .bind(until)
+                .bind(plan.max_attempts)
+                .bind(&today);
+            for z in &zones {
+                q = q.bind(z);
+            }
+            q.fetch_optional(pool).await?
+        });
+        if let Some((id, next_revisit_at, attempts)) = row {
+            let lead = leads::get(db, &admin, id).await?;
+            return Ok(Some(Served {
+                lead,
+                reserved_until: until,
+                tier,
+                next_revisit_at,
+                attempts,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Gives the agent's reserved lead(s) back (one lead, or all when `lead` is None); returns how
+/// many were released.
+pub async fn release(db: &Db, agent: UserId, lead: Option<LeadId>) -> Result<u64> {
+    Ok(db_run!(db, |pool| {
+        sqlx::query(
+        "UPDATE leads SET reserved_by = NULL, reserved_until = NULL WHERE reserved_by = $1 AND ($2 IS NULL OR id = $2)"
+    )
+    .bind(agent)
+    .bind(lead)
+    .execute(pool)
+    .await?
+    .rows_affected()
+    }))
+}
+
+/// A revisit due (or overdue) for an agent.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DueRevisit {
+    pub lead_id: LeadId,
+    pub name: String,
+    pub company: Option<String>,
+    pub status: String,
+    pub next_revisit_at: DateTime<Utc>,
+    pub attempts: i64,
+}
+
+/// The agent's revisits due up to `until` (overdue first), at most `limit`.
+pub async fn due_revisits(
+    db: &Db,
+    agent: UserId,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<DueRevisit>> {
+    Ok(db_run!(db, |pool| {
+        sqlx::query_as(
+        "SELECT id AS lead_id, name, company, status, next_revisit_at, attempts FROM leads \
+         WHERE revisit_agent_id = $1 AND next_revisit_at <= $2 AND deleted_at IS NULL ORDER BY next_revisit_at, id LIMIT $3"
+    )
+    .bind(agent)
+    .bind(until)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    }))
+}
