@@ -3,6 +3,7 @@
 mod bench;
 mod bench_search;
 mod config;
+mod import_cmd;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -35,6 +36,10 @@ enum Command {
         #[command(subcommand)]
         which: bench::BenchCommand,
     },
+    /// Import leads from a CSV or .xlsx file (or resume / show an import job).
+    Import(import_cmd::ImportArgs),
+    /// Export leads (a saved view or a filter) to CSV, GBK CSV or .xlsx.
+    Export(import_cmd::ExportArgs),
 }
 
 #[derive(clap::Args)]
@@ -87,6 +92,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench { which } => bench::run(which).await,
+        Command::Import(args) => {
+            let db = open(&database_url).await?;
+            let result = import_cmd::import(&db, args).await;
+            db.close().await;
+            result
+        }
+        Command::Export(args) => {
+            let db = open(&database_url).await?;
+            let result = import_cmd::export(&db, args).await;
+            db.close().await;
+            result
+        }
     }
 }
 

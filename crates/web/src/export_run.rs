@@ -122,7 +122,7 @@ pub fn cells(lead: &Lead, defs: &[CustomFieldDef]) -> Vec<String> {
 
 enum Sink<W: Write + Send> {
     Csv(CsvExport<W>),
-    Xlsx(XlsxExport<W>),
+    Xlsx(Box<XlsxExport<W>>),
 }
 
 impl<W: Write + Send> Sink<W> {
@@ -151,7 +151,7 @@ pub async fn export<W: Write + Send + 'static>(
         let mut sink = match format {
             ExportFormat::Csv => Sink::Csv(CsvExport::new(writer, ExportEncoding::Utf8Bom)?),
             ExportFormat::CsvGbk => Sink::Csv(CsvExport::new(writer, ExportEncoding::Gbk)?),
-            ExportFormat::Xlsx => Sink::Xlsx(XlsxExport::new(writer, "线索 Leads")?),
+            ExportFormat::Xlsx => Sink::Xlsx(Box::new(XlsxExport::new(writer, "线索 Leads")?)),
         };
         match &mut sink {
             Sink::Csv(c) => c.write_header(&header)?,
