@@ -6,6 +6,7 @@ mod api_leads;
 mod api_rules;
 mod browser;
 mod helpers;
+mod import_run;
 mod kb;
 mod kb_browser;
 mod pages;

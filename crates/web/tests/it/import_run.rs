@@ -1,0 +1,529 @@
+//! The import engine itself (the code path behind the command line, the page and the API): each
+//! kind of file offices produce, duplicates within the file and against stored leads under each
+//! policy, each way of assigning owners, repeat runs, refused rows and limits.
+
+use std::path::{Path, PathBuf};
+
+use leadline_domain::UserId;
+use leadline_import::{Mapping, Target};
+use leadline_store::imports::{ImportJob, OnDuplicate};
+use leadline_store::test_db::TestDb;
+use leadline_store::{Db, db_run};
+use leadline_web::import_run::{self, Assign, ImportOptions, RunError};
+
+use crate::helpers::{Org, seed_org};
+
+struct Fixture {
+    tdb: TestDb,
+    org: Org,
+    dir: PathBuf,
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let tdb = TestDb::fresh().await.unwrap();
+        let org = seed_org(&tdb.db).await;
+        let dir = std::env::temp_dir().join(format!(
+            "leadline-import-run-{}-{}",
+            std::process::id(),
+            &leadline_store::auth::random_secret()[..8]
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Fixture { tdb, org, dir }
+    }
+
+    fn db(&self) -> &Db {
+        &self.tdb.db
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// Imports with the guessed mapping.
+    async fn import(&self, path: &Path, policy: OnDuplicate, assign: Assign) -> ImportJob {
+        let job = self.start(path, policy, assign).await.unwrap();
+        import_run::run(self.db(), job.id, |_| {}).await.unwrap()
+    }
+
+    async fn start(
+        &self,
+        path: &Path,
+        policy: OnDuplicate,
+        assign: Assign,
+    ) -> Result<ImportJob, RunError> {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let preview = import_run::preview(path, &name, None, None, &[], None)?;
+        let options = ImportOptions {
+            mapping: preview.mapping,
+            on_duplicate: policy,
+            assign,
+            encoding: None,
+            sheet: None,
+            delimiter: None,
+        };
+        import_run::start(self.db(), self.org.admin, &name, path, &options).await
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn scalar(db: &Db, sql: &str) -> i64 {
+    db_run!(db, |pool| sqlx::query_scalar::<_, i64>(
+        sqlx::AssertSqlSafe(sql.to_string())
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+/// (name, company, city, owner) of the lead holding this E.164 phone.
+async fn lead_by_phone(
+    db: &Db,
+    e164: &str,
+) -> Option<(String, Option<String>, Option<String>, Option<UserId>)> {
+    db_run!(db, |pool| {
+        sqlx::query_as(
+        "SELECT l.name, l.company, l.city, l.owner_id FROM leads l JOIN lead_phones p ON p.lead_id = l.id \
+         WHERE p.e164 = $1 AND p.collision_with IS NULL"
+    )
+    .bind(e164)
+    .fetch_optional(pool)
+    .await
+    .unwrap()
+    })
+}
+
+fn counts(job: &ImportJob) -> [i64; 5] {
+    [
+        job.imported,
+        job.updated,
+        job.skipped,
+        job.collisions,
+        job.failed,
+    ]
+}
+
+fn gbk(text: &str) -> Vec<u8> {
+    encoding_rs::GBK.encode(text).0.into_owned()
+}
+
+#[tokio::test]
+async fn a_gbk_csv_with_semicolons_imports_and_its_refused_rows_come_back_in_gbk() {
+    let f = Fixture::new().await;
+    let text = "姓名;手机;公司;城市\r\n\
+                张三;13800138000;星河科技有限公司;上海\r\n\
+                李四;139 0013 9000;\"云帆;贸易\";北京\r\n\
+                ;13700137000;无名公司;广州\r\n\
+                王五;12345;坏号码公司;深圳\r\n";
+    let path = f.file("客户名单.csv", &gbk(text));
+    let job = f.import(&path, OnDuplicate::Skip, Assign::Pool).await;
+    assert_eq!(job.status, "done");
+    assert_eq!(job.rows_done, 4);
+    assert_eq!(counts(&job), [2, 0, 0, 0, 2]);
+    let (name, company, city, owner) = lead_by_phone(f.db(), "+8613800138000").await.unwrap();
+    assert_eq!(
+        (name.as_str(), company.as_deref(), city.as_deref(), owner),
+        ("张三", Some("星河科技有限公司"), Some("上海"), None)
+    );
+    assert_eq!(
+        lead_by_phone(f.db(), "+8613900139000")
+            .await
+            .unwrap()
+            .1
+            .as_deref(),
+        Some("云帆;贸易")
+    );
+    // Refused rows stored nothing.
+    assert!(lead_by_phone(f.db(), "+8613700137000").await.is_none());
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 2);
+
+    let (bytes, content_type, name) = import_run::error_report(f.db(), &job).await.unwrap();
+    assert_eq!(name, "客户名单.errors.csv");
+    assert!(content_type.contains("csv"), "{content_type}");
+    let (report, _, bad) = encoding_rs::GB18030.decode(&bytes);
+    assert!(!bad, "the report is in the file's own (GBK) encoding");
+    assert!(std::str::from_utf8(&bytes).is_err(), "not UTF-8: GBK bytes");
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 3, "{report}");
+    assert!(lines[0].starts_with("姓名;手机;公司;城市;"), "{report}");
+    assert!(
+        lines[1].starts_with(";13700137000;无名公司;广州;"),
+        "{report}"
+    );
+    assert!(
+        lines[1].contains("姓名") && lines[1].contains("必填"),
+        "{report}"
+    );
+    assert!(
+        lines[2].starts_with("王五;12345;坏号码公司;深圳;"),
+        "{report}"
+    );
+    assert!(lines[2].contains("号码无效"), "{report}");
+}
+
+#[tokio::test]
+async fn a_bom_csv_with_tabs_and_quoted_newlines_imports_whole_rows() {
+    let f = Fixture::new().await;
+    let text = "\u{FEFF}name\tphone\tcompany\ttags\n\
+                Alice\t13800138001\t\"Acme\nEast branch\"\tvip，新客户\n\
+                Bob\t+86 139-0013-9001\tBeta\t\n\
+                \"Unclosed\t13800138002\tGamma\t\n";
+    let path = f.file("bom.csv", text.as_bytes());
+    let job = f.import(&path, OnDuplicate::Skip, Assign::Pool).await;
+    assert_eq!(job.status, "done");
+    // The unclosed quote is refused (never half a row), the two good rows imported.
+    assert_eq!(job.imported, 2, "{job:?}");
+    assert!(job.failed >= 1, "{job:?}");
+    let (name, company, ..) = lead_by_phone(f.db(), "+8613800138001").await.unwrap();
+    assert_eq!(name, "Alice");
+    assert_eq!(company.as_deref(), Some("Acme\nEast branch"));
+    assert_eq!(
+        scalar(f.db(), "SELECT COUNT(*) FROM lead_tags").await,
+        2,
+        "tags split on the Chinese comma"
+    );
+    assert!(lead_by_phone(f.db(), "+8613800138002").await.is_none());
+    let (bytes, _, _) = import_run::error_report(f.db(), &job).await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM kept in the report");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.starts_with("name\tphone\tcompany\ttags\t"), "{text}");
+}
+
+/// Writes one cell at (row, column).
+type Cell<'a> = &'a dyn Fn(&mut rust_xlsxwriter::Worksheet, u32, u16);
+
+fn xlsx(rows: &[&[Cell]]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("客户").unwrap();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            cell(ws, r as u32, c as u16);
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn an_xlsx_with_phones_typed_as_numbers_keeps_every_digit() {
+    let f = Fixture::new().await;
+    let s = |v: &'static str| {
+        move |ws: &mut rust_xlsxwriter::Worksheet, r: u32, c: u16| {
+            ws.write_string(r, c, v).unwrap();
+        }
+    };
+    let n = |v: f64| {
+        move |ws: &mut rust_xlsxwriter::Worksheet, r: u32, c: u16| {
+            ws.write_number(r, c, v).unwrap();
+        }
+    };
+    let (h1, h2, h3) = (s("姓名"), s("手机号码"), s("单位"));
+    let (a1, a2, a3) = (s("赵六"), n(13_800_138_003.0), s("宏图集团"));
+    let (b1, b2, b3) = (s("钱七"), n(8_613_900_139_003.0), s("远景公司"));
+    let (c1, c2, c3) = (s("孙八"), n(12345.0), s(""));
+    let bytes = xlsx(&[
+        &[&h1, &h2, &h3],
+        &[&a1, &a2, &a3],
+        &[&b1, &b2, &b3],
+        &[&c1, &c2, &c3],
+    ]);
+    let path = f.file("名单.xlsx", &bytes);
+    let job = f.import(&path, OnDuplicate::Skip, Assign::Pool).await;
+    assert_eq!(counts(&job), [2, 0, 0, 0, 1], "{job:?}");
+    assert_eq!(
+        lead_by_phone(f.db(), "+8613800138003").await.unwrap().0,
+        "赵六"
+    );
+    assert_eq!(
+        lead_by_phone(f.db(), "+8613900139003").await.unwrap().0,
+        "钱七",
+        "86 before a number typed as a number is the country code"
+    );
+    let (bytes, content_type, name) = import_run::error_report(f.db(), &job).await.unwrap();
+    assert_eq!(name, "名单.errors.xlsx");
+    assert!(content_type.contains("spreadsheetml"));
+    assert!(bytes.starts_with(b"PK"));
+}
+
+fn people_csv(rows: &[&str]) -> Vec<u8> {
+    let mut s = String::from("姓名,手机,公司,城市,职位,负责人\n");
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s.into_bytes()
+}
+
+#[tokio::test]
+async fn duplicates_in_the_file_and_in_storage_are_skipped_and_a_rerun_adds_nothing() {
+    let f = Fixture::new().await;
+    let first = f.file(
+        "a.csv",
+        &people_csv(&["甲,13800000001,甲公司,上海,,", "乙,,乙科技有限公司,北京,,"]),
+    );
+    f.import(&first, OnDuplicate::Skip, Assign::Pool).await;
+    let second = f.file(
+        "b.csv",
+        &people_csv(&[
+            "甲二,+86 138 0000 0001,别的公司,,,",   // stored phone
+            "乙二,,乙科技,,,",                      // stored company (normalised)
+            "丙,13800000003,丙公司,,,",             // new
+            "丙二,13800000003,,,,",                 // same phone earlier in the file
+            "丁,13800000004;13800000001,丁公司,,,", // second phone is stored
+        ]),
+    );
+    let job = f.import(&second, OnDuplicate::Skip, Assign::Pool).await;
+    assert_eq!(counts(&job), [1, 0, 4, 0, 0], "{job:?}");
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 3);
+    let again = f.import(&second, OnDuplicate::Skip, Assign::Pool).await;
+    assert_eq!(counts(&again), [0, 0, 5, 0, 0], "{again:?}");
+    let again = f.import(&first, OnDuplicate::Skip, Assign::Pool).await;
+    assert_eq!(counts(&again), [0, 0, 2, 0, 0]);
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 3);
+    assert_eq!(
+        scalar(
+            f.db(),
+            "SELECT COUNT(*) FROM (SELECT e164 FROM lead_phones GROUP BY e164 HAVING COUNT(*) > 1) d"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn update_fills_only_the_empty_fields_of_the_stored_lead() {
+    let f = Fixture::new().await;
+    let first = f.file("a.csv", &people_csv(&["甲,13800000001,甲公司,,,"]));
+    f.import(&first, OnDuplicate::Skip, Assign::Pool).await;
+    let second = f.file(
+        "b.csv",
+        &people_csv(&["新名字,13800000001,另一家公司,杭州,经理,"]),
+    );
+    let job = f.import(&second, OnDuplicate::Update, Assign::Pool).await;
+    assert_eq!(counts(&job), [0, 1, 0, 0, 0], "{job:?}");
+    let (name, company, city, _) = lead_by_phone(f.db(), "+8613800000001").await.unwrap();
+    assert_eq!(name, "甲", "the name is not replaced");
+    assert_eq!(company.as_deref(), Some("甲公司"), "a filled field is kept");
+    assert_eq!(city.as_deref(), Some("杭州"), "an empty field is filled");
+    assert_eq!(
+        scalar(f.db(), "SELECT COUNT(*) FROM leads WHERE title = '经理'").await,
+        1
+    );
+    // Once filled, the same file changes nothing more.
+    let again = f.import(&second, OnDuplicate::Update, Assign::Pool).await;
+    assert_eq!(counts(&again), [0, 0, 1, 0, 0], "{again:?}");
+}
+
+#[tokio::test]
+async fn collision_imports_the_row_and_records_both_owners() {
+    let f = Fixture::new().await;
+    let first = f.file("a.csv", &people_csv(&["甲,13800000001,,,,"]));
+    f.import(
+        &first,
+        OnDuplicate::Skip,
+        Assign::Owner {
+            user_id: f.org.agent_a1,
+        },
+    )
+    .await;
+    let second = f.file("b.csv", &people_csv(&["甲另报,13800000001,,,,"]));
+    let job = f
+        .import(
+            &second,
+            OnDuplicate::Collision,
+            Assign::Owner {
+                user_id: f.org.agent_b1,
+            },
+        )
+        .await;
+    assert_eq!(counts(&job), [1, 0, 0, 1, 0], "{job:?}");
+    let (existing, new): (Option<i64>, Option<i64>) = db_run!(f.db(), |pool| sqlx::query_as(
+        "SELECT existing_owner_id, new_owner_id FROM collisions"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(existing, Some(f.org.agent_a1.0));
+    assert_eq!(new, Some(f.org.agent_b1.0));
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 2);
+    assert_eq!(
+        lead_by_phone(f.db(), "+8613800000001").await.unwrap().3,
+        Some(f.org.agent_a1),
+        "the phone still finds the first lead"
+    );
+}
+
+#[tokio::test]
+async fn owners_come_from_the_owner_column_or_round_robin_over_the_teams_agents() {
+    let f = Fixture::new().await;
+    let path = f.file(
+        "owners.csv",
+        &people_csv(&[
+            "甲,13800000001,,,,agent_a1",
+            "乙,13800000002,,,,李娜",
+            "丙,13800000003,,,,",
+            "丁,13800000004,,,,nobody",
+        ]),
+    );
+    let job = f
+        .import(&path, OnDuplicate::Skip, Assign::OwnerColumn)
+        .await;
+    assert_eq!(counts(&job), [3, 0, 0, 0, 1], "{job:?}");
+    let owner = async |p: &str| lead_by_phone(f.db(), p).await.unwrap().3;
+    assert_eq!(owner("+8613800000001").await, Some(f.org.agent_a1));
+    assert_eq!(
+        owner("+8613800000002").await,
+        Some(f.org.agent_a2),
+        "by display name"
+    );
+    assert_eq!(
+        owner("+8613800000003").await,
+        None,
+        "an empty cell goes to the pool"
+    );
+    assert!(lead_by_phone(f.db(), "+8613800000004").await.is_none());
+    let (bytes, _, _) = import_run::error_report(f.db(), &job).await.unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains("nobody") && text.contains("负责人"), "{text}");
+
+    let rr = f.file(
+        "rr.csv",
+        &people_csv(&[
+            "戊,13800000005,,,,",
+            "己,13800000006,,,,",
+            "庚,13800000007,,,,",
+        ]),
+    );
+    let job = f
+        .import(
+            &rr,
+            OnDuplicate::Skip,
+            Assign::RoundRobin {
+                team_id: f.org.team_a,
+            },
+        )
+        .await;
+    assert_eq!(job.imported, 3);
+    // Team A's agents in id order (its supervisor takes no share).
+    assert_eq!(owner("+8613800000005").await, Some(f.org.agent_a1));
+    assert_eq!(owner("+8613800000006").await, Some(f.org.agent_a2));
+    assert_eq!(owner("+8613800000007").await, Some(f.org.agent_a1));
+}
+
+#[tokio::test]
+async fn options_that_cannot_work_are_refused_before_anything_is_stored() {
+    let f = Fixture::new().await;
+    let path = f.file("p.csv", &people_csv(&["甲,13800000001,,,,"]));
+    let code = |r: Result<ImportJob, RunError>| r.err().map(|e| e.code());
+    assert_eq!(
+        code(
+            f.start(
+                &path,
+                OnDuplicate::Skip,
+                Assign::Owner {
+                    user_id: UserId(9999)
+                }
+            )
+            .await
+        ),
+        Some("unknown_owner")
+    );
+    let empty_team = leadline_store::users::create_team(f.db(), "空组", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        code(
+            f.start(
+                &path,
+                OnDuplicate::Skip,
+                Assign::RoundRobin {
+                    team_id: empty_team
+                }
+            )
+            .await
+        ),
+        Some("empty_team")
+    );
+    let no_owner = f.file("n.csv", "姓名,手机\n甲,13800000001\n".as_bytes());
+    assert_eq!(
+        code(
+            f.start(&no_owner, OnDuplicate::Skip, Assign::OwnerColumn)
+                .await
+        ),
+        Some("owner_column_unmapped")
+    );
+    let headers = vec!["姓名".to_string(), "手机".to_string()];
+    let options = ImportOptions {
+        mapping: Mapping::new(&headers, vec![Target::Ignore, Target::Phone]),
+        on_duplicate: OnDuplicate::Skip,
+        assign: Assign::Pool,
+        encoding: None,
+        sheet: None,
+        delimiter: None,
+    };
+    let r = import_run::start(f.db(), f.org.admin, "n.csv", &no_owner, &options).await;
+    assert_eq!(code(r), Some("mapping_problem"));
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM imports").await, 0);
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 0);
+}
+
+#[tokio::test]
+async fn files_that_lie_or_overflow_get_clear_errors() {
+    let f = Fixture::new().await;
+    // Text named .xlsx.
+    let fake = f.file("fake.xlsx", "姓名,手机\n甲,13800000001\n".as_bytes());
+    let err = import_run::preview(&fake, "fake.xlsx", None, None, &[], None).unwrap_err();
+    assert_eq!(err.code(), "name_mismatch");
+    // A PDF named .csv.
+    let pdf = f.file("list.csv", b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj\n");
+    let err = import_run::preview(&pdf, "list.csv", None, None, &[], None).unwrap_err();
+    assert_eq!(err.code(), "binary_file");
+    // An unknown encoding asked for.
+    let ok = f.file("ok.csv", "姓名,手机\n甲,13800000001\n".as_bytes());
+    let err = import_run::preview(&ok, "ok.csv", Some("klingon"), None, &[], None).unwrap_err();
+    assert_eq!(err.code(), "unsupported_encoding");
+    // A single huge cell rejects its row, not the file.
+    let huge = format!(
+        "姓名,手机,备注\n甲,13800000001,{}\n乙,13800000002,短\n",
+        "长".repeat(20_000)
+    );
+    let path = f.file("huge.csv", huge.as_bytes());
+    let job = f.import(&path, OnDuplicate::Skip, Assign::Pool).await;
+    assert_eq!(counts(&job), [1, 0, 0, 0, 1], "{job:?}");
+    assert!(lead_by_phone(f.db(), "+8613800000001").await.is_none());
+}
+
+#[tokio::test]
+async fn a_zip_bomb_named_xlsx_is_refused() {
+    let f = Fixture::new().await;
+    // A real workbook whose sheet is padded with 40 MB of spaces (over 100× its size): tiny compressed, huge unpacked.
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file("[Content_Types].xml", opts).unwrap();
+        zip.write_all(br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#)
+            .unwrap();
+        zip.start_file("xl/workbook.xml", opts).unwrap();
+        zip.write_all(b"<workbook/>").unwrap();
+        zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..40 {
+            zip.write_all(&chunk).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    let path = f.file("bomb.xlsx", buf.get_ref());
+    let err = import_run::preview(&path, "bomb.xlsx", None, None, &[], None).unwrap_err();
+    assert_eq!(err.code(), "zip_bomb", "{err}");
+}
