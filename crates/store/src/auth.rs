@@ -6,8 +6,8 @@ use leadline_domain::UserId;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::users::User;
-use crate::{Db, Result, StoreError, db_run, now, users};
+use crate::users::{U_COLUMNS, User, UserRow};
+use crate::{Db, Result, StoreError, db_run, now};
 
 /// A fresh random secret, hex-encoded (256 bits).
 pub fn random_secret() -> String {
@@ -56,21 +56,25 @@ pub async fn create_session(db: &Db, user: UserId) -> Result<NewSession> {
 pub async fn session_user(db: &Db, session_id: &str) -> Result<Option<(User, String)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
-        user_id: UserId,
+        #[sqlx(flatten)]
+        user: UserRow,
         csrf_token: String,
     }
+    // One round trip: the session and its user together.
+    let sql = format!(
+        "SELECT {U_COLUMNS}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id_hash = $1 AND s.expires_at > $2"
+    );
     let row: Option<Row> = db_run!(db, |pool| {
-        sqlx::query_as(
-            "SELECT user_id, csrf_token FROM sessions WHERE id_hash = $1 AND expires_at > $2",
-        )
-        .bind(digest(session_id))
-        .bind(now())
-        .fetch_optional(pool)
-        .await?
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(digest(session_id))
+            .bind(now())
+            .fetch_optional(pool)
+            .await?
     });
-    let Some(row) = row else { return Ok(None) };
-    let user = users::get_user(db, row.user_id).await?;
-    Ok(user.active.then_some((user, row.csrf_token)))
+    Ok(row
+        .map(|r| (User::from(r.user), r.csrf_token))
+        .filter(|(user, _)| user.active))
 }
 
 pub async fn delete_session(db: &Db, session_id: &str) -> Result<()> {
@@ -151,27 +155,42 @@ pub async fn revoke_token(db: &Db, user: UserId, token_id: i64) -> Result<()> {
 
 /// The active user a bearer token belongs to.
 pub async fn token_user(db: &Db, secret: &str) -> Result<Option<User>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: UserRow,
+        token_id: i64,
+        last_used_at: Option<DateTime<Utc>>,
+    }
     let at = now();
-    let row: Option<(i64, UserId, Option<DateTime<Utc>>)> = db_run!(db, |pool| {
-        sqlx::query_as("SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+    // One round trip: the token and its user together.
+    let sql = format!(
+        "SELECT {U_COLUMNS}, t.id AS token_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+    );
+    let row: Option<Row> = db_run!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(digest(secret))
             .fetch_optional(pool)
             .await?
     });
-    let Some((id, user_id, last_used)) = row else {
+    let Some(row) = row else {
         return Ok(None);
     };
     // Record use at most once a minute, so that reads do not become writes.
-    if last_used.is_none_or(|t| at - t > Duration::minutes(1)) {
+    if row
+        .last_used_at
+        .is_none_or(|t| at - t > Duration::minutes(1))
+    {
         db_run!(db, |pool| {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(at)
-                .bind(id)
+                .bind(row.token_id)
                 .execute(pool)
                 .await?;
         });
     }
-    let user = users::get_user(db, user_id).await?;
+    let user = User::from(row.user);
     Ok(user.active.then_some(user))
 }
 

@@ -24,7 +24,7 @@ pub struct User {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: UserId,
     username: String,
     display_name: String,
@@ -61,6 +61,9 @@ impl User {
 
 const COLUMNS: &str =
     "id, username, display_name, role, team_id, active, locale, time_zone, created_at";
+
+/// The same columns read through the alias `u`, for queries that join a user to its session or token.
+pub(crate) const U_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.team_id, u.active, u.locale, u.time_zone, u.created_at";
 
 /// Hashes a password with argon2id and a fresh random salt.
 pub fn hash_password(password: &str) -> String {

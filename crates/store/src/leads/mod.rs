@@ -106,32 +106,30 @@ const SELECT: &str = "SELECT l.id, l.name, l.company, l.title, l.city, l.region,
     l.owner_id, o.display_name AS owner_name, o.team_id AS owner_team_id, l.created_by, l.custom, l.version, \
     l.created_at, l.updated_at, l.deleted_at FROM leads l LEFT JOIN users o ON o.id = l.owner_id";
 
-/// (lead, raw, e164, collides with) as read from `lead_phones`.
-type PhoneRow = (LeadId, String, String, Option<LeadId>);
+/// (lead, is a tag, raw phone or tag, e164, collides with) as read from `lead_phones` and `lead_tags`.
+type PartRow = (LeadId, i64, String, String, Option<LeadId>);
 
-/// Attaches phones and tags to rows fetched in one query: two more queries whatever the count.
+/// Attaches phones and tags to rows fetched in one query: one more query whatever the count.
 async fn hydrate(db: &Db, rows: Vec<LeadRow>) -> Result<Vec<Lead>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.0.to_string()).collect();
     let id_list = ids.join(",");
-    let phone_sql = format!(
-        "SELECT lead_id, raw, e164, collision_with FROM lead_phones WHERE lead_id IN ({id_list}) ORDER BY lead_id, position"
+    let sql = format!(
+        "SELECT lead_id, CAST(0 AS BIGINT) AS is_tag, raw, e164, collision_with, position FROM lead_phones WHERE lead_id IN ({id_list}) \
+         UNION ALL SELECT lead_id, 1, tag, '', CAST(NULL AS BIGINT), 0 FROM lead_tags WHERE lead_id IN ({id_list}) \
+         ORDER BY 1, 2, 6, 3"
     );
-    let tag_sql = format!(
-        "SELECT lead_id, tag FROM lead_tags WHERE lead_id IN ({id_list}) ORDER BY lead_id, tag"
-    );
-    let (phones, tags): (Vec<PhoneRow>, Vec<(LeadId, String)>) = db_run!(db, |pool| {
-        (
-            sqlx::query_as(sqlx::AssertSqlSafe(phone_sql))
-                .fetch_all(pool)
-                .await?,
-            sqlx::query_as(sqlx::AssertSqlSafe(tag_sql))
-                .fetch_all(pool)
-                .await?,
-        )
+    let parts: Vec<PartRow> = db_run!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await?
     });
+    let (tags, phones): (Vec<PartRow>, Vec<PartRow>) = parts.into_iter().partition(|p| p.1 == 1);
+    let phones: Vec<(LeadId, String, String, Option<LeadId>)> =
+        phones.into_iter().map(|p| (p.0, p.2, p.3, p.4)).collect();
+    let tags: Vec<(LeadId, String)> = tags.into_iter().map(|t| (t.0, t.2)).collect();
     Ok(rows
         .into_iter()
         .map(|r| Lead {

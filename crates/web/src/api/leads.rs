@@ -248,7 +248,12 @@ pub async fn filter_for(
         }
     }
     all.extend(pairs.iter().cloned());
-    let defs = custom_fields::list(&state.db).await?;
+    // Custom-field definitions are read only when a `cf.` filter needs them.
+    let defs = if all.iter().any(|(k, _)| k.starts_with("cf.")) {
+        custom_fields::list(&state.db).await?
+    } else {
+        Vec::new()
+    };
     Ok(LeadFilter::from_pairs(&all, &defs, caller.user.id)?)
 }
 
