@@ -366,6 +366,8 @@ pub async fn seed(db: &Db) -> Result<DemoSummary> {
     for chunk in history.chunks(BATCH) {
         calls::insert_many(db, chunk).await?;
     }
+    // Targets, ticker sentences and revisits coming due for the workspace (issue 4).
+    crate::workspace::demo::seed(db, &admin, &agents).await?;
 
     Ok(DemoSummary {
         users: 1 + PEOPLE.len(),

@@ -20,6 +20,12 @@ pub mod users;
 pub mod views;
 // The agent's day: dispositions, revisit rules, calling hours, DNC, record call, next call (issue 4).
 pub mod workday;
+// The agent workspace: job queue, plans and targets, ticker, live view (issue 4).
+pub mod jobs;
+pub mod live;
+pub mod plans;
+pub mod ticker;
+pub mod workspace;
 
 pub use db::{Backend, Db};
 pub use error::StoreError;

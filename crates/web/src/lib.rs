@@ -7,6 +7,7 @@ pub mod error;
 pub mod export_run;
 pub mod i18n;
 pub mod import_run;
+pub mod jobs_runner;
 pub mod markdown;
 pub mod metrics;
 pub mod pages;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Mark cookies `Secure` (when served over HTTPS behind a proxy).
     pub secure_cookies: bool,
+    /// The reminder worker, event streams and shutdown signal of this server (issue 4).
+    pub hub: jobs_runner::Hub,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
             db,
             metrics: Arc::default(),
             secure_cookies: false,
+            hub: jobs_runner::Hub::new(),
         }
     }
 }
@@ -64,9 +68,20 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // The reminder worker runs beside the server; stopping the hub also ends the open event
+        // streams, which graceful shutdown would otherwise wait for.
+        let hub = self.state.hub.clone();
+        let worker = tokio::spawn(jobs_runner::run(self.state.db.clone(), hub.clone()));
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let stopping = hub.clone();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                stopping.stop();
+            })
+            .await;
+        hub.stop();
+        let _ = worker.await;
+        served
     }
 }

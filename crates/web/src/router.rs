@@ -73,6 +73,31 @@ pub fn router(state: AppState) -> Router {
             get(kb::get).patch(kb::patch).delete(kb::delete),
         )
         .route("/kb/articles/{id}/history", get(kb::history))
+        // The agent's workspace: today, live events, plan, targets, ticker, live view (issue 4).
+        .route("/agent/today", get(api::workspace::today))
+        .route("/agent/events", get(api::workspace::events))
+        .route(
+            "/agent/plan",
+            get(api::workspace::plan).post(api::workspace::pick),
+        )
+        .route("/agent/plan/fill", post(api::workspace::fill))
+        .route(
+            "/agent/plan/{lead_id}",
+            axum::routing::delete(api::workspace::unplan),
+        )
+        .route(
+            "/agents/{id}/target",
+            axum::routing::put(api::workspace::set_target),
+        )
+        .route(
+            "/ticker",
+            get(api::workspace::ticker).post(api::workspace::create_ticker),
+        )
+        .route(
+            "/ticker/{id}",
+            axum::routing::delete(api::workspace::delete_ticker),
+        )
+        .route("/supervisor/live", get(api::workspace::supervisor_live))
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 
@@ -148,6 +173,31 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/kb/articles/{id}/edit", get(pages::kb::edit_form))
         .route("/kb/articles/{id}/delete", post(pages::kb::delete))
+        // The agent's workspace, plan, live view and ticker admin (issue 4).
+        .route("/workspace", get(pages::workspace::page))
+        .route("/static/workspace.js", get(workspace_script))
+        .route(
+            "/workspace/plan",
+            get(pages::workspace::plan).post(pages::workspace::plan_pick),
+        )
+        .route("/workspace/plan/fill", post(pages::workspace::plan_fill))
+        .route(
+            "/workspace/plan/remove",
+            post(pages::workspace::plan_remove),
+        )
+        .route("/supervisor/live", get(pages::workspace::live))
+        .route(
+            "/supervisor/targets/{id}",
+            post(pages::workspace::set_target),
+        )
+        .route(
+            "/admin/ticker",
+            get(pages::workspace::ticker_admin).post(pages::workspace::ticker_create),
+        )
+        .route(
+            "/admin/ticker/{id}/delete",
+            post(pages::workspace::ticker_delete),
+        )
         .route("/static/app.css", get(stylesheet))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
@@ -178,6 +228,17 @@ async fn search_script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../static/search.js"),
+    )
+}
+
+/// The agent workspace's script: next call, the call form with its hotkeys, live events.
+async fn workspace_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/workspace.js"),
     )
 }
 

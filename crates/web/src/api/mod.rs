@@ -8,6 +8,7 @@ pub mod scripts;
 pub mod search;
 pub mod session;
 pub mod views;
+pub mod workspace;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

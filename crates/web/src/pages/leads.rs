@@ -800,6 +800,54 @@ fn change_lines(
     vec![(l.field_label(field), shown(b), shown(a))]
 }
 
+/// A lead's audit trail as timeline entries in the viewer's words, newest first (the lead page
+/// and the agent workspace show the same history).
+pub(crate) async fn timeline(
+    nav: &Nav,
+    db: &leadline_store::Db,
+    history: &[audit::AuditRecord],
+) -> leadline_store::Result<Vec<TimelineEntry>> {
+    let l = nav.lang;
+    let defs = custom_fields::list(db).await?;
+    let people = users::list_users(db).await?;
+    Ok(history
+        .iter()
+        .rev()
+        .map(|h| TimelineEntry {
+            when: nav.time(&h.at),
+            who: h.actor_name.clone().unwrap_or_default(),
+            action: l.t(&format!("lead.action.{}", h.action)),
+            changes: if h.action == "update" {
+                h.changes()
+                    .into_iter()
+                    .flat_map(|(field, before, after)| {
+                        change_lines(nav, &defs, &people, &field, &before, &after)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        })
+        .collect())
+}
+
+/// One recorded call as the history table shows it.
+pub(crate) fn call_line(nav: &Nav, c: calls::CallRecord) -> CallLine {
+    let l = nav.lang;
+    CallLine {
+        when: nav.time(&c.started_at),
+        agent: c.agent_name,
+        duration: c.duration_s,
+        disposition: l.t(&format!("disp.{}", c.disposition)).to_string(),
+        intent: c
+            .intent
+            .as_deref()
+            .map(|i| intent_label(nav, i))
+            .unwrap_or_default(),
+        notes: c.notes,
+    }
+}
+
 pub async fn detail(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
@@ -824,42 +872,12 @@ pub async fn detail(
     let history = audit::history(&state.db, "lead", lead.id.0)
         .await
         .or_page(l)?;
-    let people = users::list_users(&state.db).await.or_page(l)?;
-    let timeline = history
-        .iter()
-        .rev()
-        .map(|h| TimelineEntry {
-            when: nav.time(&h.at),
-            who: h.actor_name.clone().unwrap_or_default(),
-            action: l.t(&format!("lead.action.{}", h.action)),
-            changes: if h.action == "update" {
-                h.changes()
-                    .into_iter()
-                    .flat_map(|(field, before, after)| {
-                        change_lines(&nav, &defs, &people, &field, &before, &after)
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
-        })
-        .collect();
+    let timeline = timeline(&nav, &state.db, &history).await.or_page(l)?;
     let calls = calls::for_lead(&state.db, lead.id)
         .await
         .or_page(l)?
         .into_iter()
-        .map(|c| CallLine {
-            when: nav.time(&c.started_at),
-            agent: c.agent_name,
-            duration: c.duration_s,
-            disposition: l.t(&format!("disp.{}", c.disposition)).to_string(),
-            intent: c
-                .intent
-                .as_deref()
-                .map(|i| intent_label(&nav, i))
-                .unwrap_or_default(),
-            notes: c.notes,
-        })
+        .map(|c| call_line(&nav, c))
         .collect();
     let collisions = leads::collisions(&state.db, lead.id)
         .await

@@ -6,6 +6,7 @@ pub mod leads;
 pub mod scripts;
 pub mod search;
 pub mod session;
+pub mod workspace;
 
 use askama::Template;
 use axum::body::Bytes;

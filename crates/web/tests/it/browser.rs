@@ -171,7 +171,7 @@ fn capabilities(profile: &Path) -> Result<ChromeCapabilities> {
 
 /// Runs `body` in a fresh headless browser, then quits the browser and stops chromedriver,
 /// whatever happened. A failing body's error is reported with the page it was on.
-async fn in_browser<F, Fut>(test: &str, body: F)
+pub(crate) async fn in_browser<F, Fut>(test: &str, body: F)
 where
     F: FnOnce(WebDriver) -> Fut,
     Fut: Future<Output = Result<()>>,
@@ -236,7 +236,7 @@ async fn where_we_were(driver: &WebDriver) -> String {
 }
 
 /// Waits for an element by id.
-async fn by_id(driver: &WebDriver, id: &str) -> Result<WebElement> {
+pub(crate) async fn by_id(driver: &WebDriver, id: &str) -> Result<WebElement> {
     Ok(driver
         .query(By::Id(id))
         .desc(&format!("#{id}"))
@@ -245,7 +245,11 @@ async fn by_id(driver: &WebDriver, id: &str) -> Result<WebElement> {
 }
 
 /// Waits for an element by id whose text is exactly `text`.
-async fn by_id_with_text(driver: &WebDriver, id: &str, text: &str) -> Result<WebElement> {
+pub(crate) async fn by_id_with_text(
+    driver: &WebDriver,
+    id: &str,
+    text: &str,
+) -> Result<WebElement> {
     Ok(driver
         .query(By::Id(id))
         .with_text(text.to_string())
@@ -255,7 +259,7 @@ async fn by_id_with_text(driver: &WebDriver, id: &str, text: &str) -> Result<Web
 }
 
 /// Types into an empty text field (or replaces its contents).
-async fn fill(driver: &WebDriver, id: &str, text: &str) -> Result<()> {
+pub(crate) async fn fill(driver: &WebDriver, id: &str, text: &str) -> Result<()> {
     let field = by_id(driver, id).await?;
     field.clear().await?;
     field.send_keys(text).await?;
@@ -281,7 +285,7 @@ async fn field_value(driver: &WebDriver, id: &str) -> Result<String> {
 }
 
 /// Waits until the browser has navigated to a URL satisfying `ok` and the page has loaded.
-async fn wait_for_url(
+pub(crate) async fn wait_for_url(
     driver: &WebDriver,
     what: &str,
     ok: impl Fn(&reqwest::Url) -> bool,
@@ -319,7 +323,7 @@ async fn page_status(driver: &WebDriver) -> Result<u16> {
 }
 
 /// Signs in through the login page and waits for the lead list.
-async fn log_in(driver: &WebDriver, app: &TestApp, username: &str) -> Result<()> {
+pub(crate) async fn log_in(driver: &WebDriver, app: &TestApp, username: &str) -> Result<()> {
     driver.goto(app.url("/login")).await?;
     fill(driver, "username", username).await?;
     fill(driver, "password", PASSWORD).await?;

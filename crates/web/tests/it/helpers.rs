@@ -258,3 +258,77 @@ impl Browser {
 pub fn mobile(n: u32) -> String {
     format!("139{:08}", n)
 }
+
+// ---------------------------------------------------------------------------------------------
+// More app servers on one database (the agent workspace's job tests, issue 4)
+// ---------------------------------------------------------------------------------------------
+
+/// One more app server on an existing database, as a second machine would run; `stop` shuts it
+/// down gracefully (its job worker and event streams end too).
+pub struct Server {
+    pub base: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub async fn start_server(db: &Db) -> Server {
+    let app = leadline_web::App::bind("127.0.0.1:0", leadline_web::AppState::new(db.clone()))
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(app.serve(async {
+        let _ = rx.await;
+    }));
+    Server {
+        base,
+        shutdown: Some(tx),
+        served: Some(served),
+    }
+}
+
+impl Server {
+    /// Stops the server and waits until it has stopped.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(served) = self.served.take() {
+            served.await.unwrap().unwrap();
+        }
+    }
+
+    /// An API client of this server for `username` (bearer token).
+    pub async fn api(&self, username: &str) -> Api {
+        api_client(&self.base, username).await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// An API client of the server at `base` with a fresh bearer token for `username`.
+pub async fn api_client(base: &str, username: &str) -> Api {
+    let http = Client::new();
+    let res = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED, "token for {username}");
+    let token = res.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Api {
+        http,
+        base: base.to_string(),
+        token: Some(token),
+    }
+}

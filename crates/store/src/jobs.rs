@@ -1,0 +1,134 @@
+//! The durable job queue: due jobs are claimed atomically by one worker (PostgreSQL
+//! `FOR UPDATE SKIP LOCKED`; SQLite has one writer), run, then marked done; a claim left behind by
+//! a server that died is taken back after [`STALE_AFTER`].
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+
+use crate::{Backend, Db, Result, db_run};
+
+/// A job claimed this long ago and still running is assumed lost (its server died) and is
+/// claimed again.
+pub const STALE_AFTER: TimeDelta = TimeDelta::minutes(5);
+/// After this many failed runs a job is left as `failed` for an administrator to look at.
+pub const MAX_ATTEMPTS: i64 = 5;
+/// How long a failed job waits before its next try.
+pub const RETRY_AFTER: TimeDelta = TimeDelta::minutes(1);
+
+/// The job kind that reminds an agent of a due revisit (enqueued by `record_call`).
+pub const REVISIT_REMINDER: &str = "revisit_reminder";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub run_at: DateTime<Utc>,
+    pub payload: Json<Value>,
+    pub attempts: i64,
+}
+
+/// Queues a job; with a `dedup_key` already queued, nothing is added and `None` comes back.
+pub async fn enqueue(
+    db: &Db,
+    kind: &str,
+    run_at: DateTime<Utc>,
+    payload: &Value,
+    dedup_key: Option<&str>,
+) -> Result<Option<i64>> {
+    const SQL: &str = "INSERT INTO jobs (kind, run_at, payload, status, attempts, created_at, dedup_key) \
+        VALUES ($1, $2, $3, 'pending', 0, $4, $5) ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
+    Ok(db_run!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(kind)
+        .bind(run_at)
+        .bind(Json(payload))
+        .bind(crate::now())
+        .bind(dedup_key)
+        .fetch_optional(pool)
+        .await?))
+}
+
+/// Claims up to `limit` due jobs of `kind` for `worker`; every job is handed to exactly one
+/// claimer. Stale claims (older than [`STALE_AFTER`]) are released first so that they are claimed
+/// again.
+pub async fn claim(
+    db: &Db,
+    kind: &str,
+    worker: &str,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Job>> {
+    const RELEASE: &str = "UPDATE jobs SET status = 'pending', claimed_by = NULL \
+        WHERE status = 'running' AND claimed_at < $1 AND kind = $2";
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let claim = format!(
+        "UPDATE jobs SET status = 'running', claimed_by = $1, claimed_at = $2, attempts = attempts + 1 \
+         WHERE status = 'pending' AND id IN (SELECT id FROM jobs WHERE status = 'pending' AND kind = $4 \
+         AND run_at <= $2 ORDER BY run_at, id LIMIT $3{lock}) RETURNING id, kind, run_at, payload, attempts"
+    );
+    let mut jobs: Vec<Job> = db_run!(db, |pool| {
+        sqlx::query(RELEASE)
+            .bind(now - STALE_AFTER)
+            .bind(kind)
+            .execute(pool)
+            .await?;
+        sqlx::query_as(sqlx::AssertSqlSafe(claim))
+            .bind(worker)
+            .bind(now)
+            .bind(limit)
+            .bind(kind)
+            .fetch_all(pool)
+            .await?
+    });
+    jobs.sort_by_key(|j| (j.run_at, j.id));
+    Ok(jobs)
+}
+
+/// Marks a claimed job done; `false` if the claim was lost meanwhile (taken back as stale).
+pub async fn complete(db: &Db, id: i64, worker: &str, now: DateTime<Utc>) -> Result<bool> {
+    const SQL: &str = "UPDATE jobs SET status = 'done', done_at = $3 \
+        WHERE id = $1 AND claimed_by = $2 AND status = 'running'";
+    let n = db_run!(db, |pool| sqlx::query(SQL)
+        .bind(id)
+        .bind(worker)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+/// Records a failed run: the job is tried again after [`RETRY_AFTER`], or left `failed` after
+/// [`MAX_ATTEMPTS`].
+pub async fn fail(db: &Db, job: &Job, worker: &str, error: &str, now: DateTime<Utc>) -> Result<()> {
+    const SQL: &str = "UPDATE jobs SET status = $4, run_at = $5, last_error = $3, claimed_by = NULL \
+        WHERE id = $1 AND claimed_by = $2 AND status = 'running'";
+    let status = if job.attempts >= MAX_ATTEMPTS {
+        "failed"
+    } else {
+        "pending"
+    };
+    db_run!(db, |pool| sqlx::query(SQL)
+        .bind(job.id)
+        .bind(worker)
+        .bind(error)
+        .bind(status)
+        .bind(now + RETRY_AFTER)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// A job's status (`pending`, `running`, `done`, `failed`), for tests and the admin.
+pub async fn status(db: &Db, id: i64) -> Result<Option<String>> {
+    Ok(db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT status FROM jobs WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?))
+}

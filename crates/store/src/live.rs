@@ -1,0 +1,121 @@
+//! The supervisor's live view: each agent's counters for today against the target, per-team
+//! totals, and the overdue revisits to chase.
+
+use leadline_domain::{Role, TeamId, UserId, Viewer};
+use serde::Serialize;
+
+use crate::workspace::today::{DEFAULT_DAILY_TARGET, DayStats};
+use crate::{Db, Result, StoreError, db_run};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AgentToday {
+    pub agent_id: UserId,
+    pub name: String,
+    pub team_id: Option<TeamId>,
+    pub team_name: Option<String>,
+    pub target: i64,
+    pub calls: i64,
+    pub connected: i64,
+    pub valid_conversations: i64,
+    pub qualified: i64,
+    pub talk_s: i64,
+}
+
+impl AgentToday {
+    /// Calls made as a share of the target, in whole percent.
+    pub fn progress_pct(&self) -> i64 {
+        if self.target <= 0 {
+            0
+        } else {
+            self.calls * 100 / self.target
+        }
+    }
+
+    pub fn stats(&self) -> DayStats {
+        DayStats {
+            calls: self.calls,
+            connected: self.connected,
+            valid_conversations: self.valid_conversations,
+            qualified: self.qualified,
+            talk_s: self.talk_s,
+        }
+    }
+}
+
+/// The teams a viewer watches: every team for the admin, the supervised ones for a supervisor;
+/// anyone else is refused.
+pub fn watched_teams(viewer: &Viewer) -> Result<Option<Vec<TeamId>>> {
+    match viewer.role {
+        Role::Admin => Ok(None),
+        Role::Supervisor => Ok(Some(viewer.supervised_teams.clone())),
+        Role::Agent | Role::Sales => Err(StoreError::Forbidden),
+    }
+}
+
+/// Every active agent of the watched teams with today's counters (`day` in Asia/Shanghai).
+pub async fn agents_today(db: &Db, viewer: &Viewer, day: &str) -> Result<Vec<AgentToday>> {
+    let teams = watched_teams(viewer)?;
+    // Team ids are integers: formatting them into the text cannot inject anything.
+    let only = match &teams {
+        None => String::new(),
+        Some(t) if t.is_empty() => return Ok(Vec::new()),
+        Some(t) => {
+            let list: Vec<String> = t.iter().map(|i| i.0.to_string()).collect();
+            format!(" AND u.team_id IN ({})", list.join(","))
+        }
+    };
+    let sql = format!(
+        "SELECT u.id AS agent_id, u.display_name AS name, u.team_id, t.name AS team_name, \
+         COALESCE(g.daily_calls, {DEFAULT_DAILY_TARGET}) AS target, \
+         COALESCE(s.calls, 0) AS calls, COALESCE(s.connected, 0) AS connected, \
+         COALESCE(s.valid_conversations, 0) AS valid_conversations, COALESCE(s.qualified, 0) AS qualified, \
+         COALESCE(s.talk_s, 0) AS talk_s \
+         FROM users u LEFT JOIN teams t ON t.id = u.team_id \
+         LEFT JOIN agent_targets g ON g.agent_id = u.id \
+         LEFT JOIN agent_daily_stats s ON s.agent_id = u.id AND s.day = $1 \
+         WHERE u.role = 'agent' AND u.active{only} ORDER BY t.name, u.display_name, u.id"
+    );
+    Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(day)
+        .fetch_all(pool)
+        .await?))
+}
+
+/// A team's sums over its agents' rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamTotals {
+    pub team_id: Option<TeamId>,
+    pub team_name: Option<String>,
+    pub agents: usize,
+    pub target: i64,
+    pub stats: DayStats,
+}
+
+/// Sums the agent rows per team, in the order the teams first appear.
+pub fn team_totals(agents: &[AgentToday]) -> Vec<TeamTotals> {
+    let mut out: Vec<TeamTotals> = Vec::new();
+    for a in agents {
+        let i = match out.iter().position(|t| t.team_id == a.team_id) {
+            Some(i) => i,
+            None => {
+                out.push(TeamTotals {
+                    team_id: a.team_id,
+                    team_name: a.team_name.clone(),
+                    agents: 0,
+                    target: 0,
+                    stats: DayStats::default(),
+                });
+                out.len() - 1
+            }
+        };
+        let t = &mut out[i];
+        t.agents += 1;
+        t.target += a.target;
+        t.stats.calls += a.calls;
+        t.stats.connected += a.connected;
+        t.stats.valid_conversations += a.valid_conversations;
+        t.stats.qualified += a.qualified;
+        t.stats.talk_s += a.talk_s;
+    }
+    out
+}

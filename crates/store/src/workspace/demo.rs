@@ -1,0 +1,69 @@
+//! Demo data for the workspace: daily targets, ticker sentences and a few revisits coming due, so
+//! that `serve --demo` shows a living workspace.
+
+use chrono::TimeDelta;
+use leadline_domain::{LeadId, Role, UserId, Viewer};
+use serde_json::json;
+
+use crate::jobs::{self, REVISIT_REMINDER};
+use crate::users::User;
+use crate::{Db, Result, db_run, now, plans, ticker};
+
+const SENTENCES: &[&str] = &[
+    "每一个电话都是一次机会，今天也要加油！",
+    "被拒绝不可怕，可怕的是不再拨下一个。",
+    "微笑着拨号，客户听得见你的笑容。",
+    "今天的坚持，是明天的业绩。",
+];
+
+/// Targets for every agent, the ticker, and per agent three revisits: overdue, due, later today.
+pub async fn seed(db: &Db, admin: &User, agents: &[UserId]) -> Result<()> {
+    let boss = Viewer {
+        user_id: admin.id,
+        role: Role::Admin,
+        supervised_teams: Vec::new(),
+    };
+    for (i, agent) in agents.iter().enumerate() {
+        plans::set_target(db, &boss, *agent, 60 + 10 * (i as i64 % 4)).await?;
+    }
+    for s in SENTENCES {
+        ticker::create(db, admin.id, s).await?;
+    }
+    let t = now();
+    for agent in agents {
+        let leads: Vec<LeadId> = db_run!(db, |pool| {
+            sqlx::query_scalar(
+            "SELECT id FROM leads WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT 3"
+        )
+        .bind(agent)
+        .fetch_all(pool)
+        .await?
+        });
+        let offsets = [
+            TimeDelta::hours(-2),
+            TimeDelta::minutes(-5),
+            TimeDelta::hours(2),
+        ];
+        for (lead, offset) in leads.iter().zip(offsets) {
+            let at = t + offset;
+            db_run!(db, |pool| sqlx::query(
+                "UPDATE leads SET next_revisit_at = $1, revisit_agent_id = $2 WHERE id = $3"
+            )
+            .bind(at)
+            .bind(agent)
+            .bind(lead)
+            .execute(pool)
+            .await?
+            .rows_affected());
+            jobs::enqueue(
+                db,
+                REVISIT_REMINDER,
+                at,
+                &json!({ "lead_id": lead, "agent_id": agent, "call_id": null }),
+                Some(&format!("revisit:{}:demo", lead.0)),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,515 @@
+//! The agent's workspace API: today's numbers and revisits, the live event stream (reminders,
+//! recorded calls), daily plans, targets, the motivation ticker and the supervisor's live view.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use leadline_domain::{LeadId, UserId};
+use leadline_store::workspace::{notifications, today};
+use leadline_store::{Db, live, now, plans, ticker};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{JsonBody, pair, query_pairs};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiResult, AppError};
+use crate::jobs_runner::POLL_EVERY;
+
+/// Daily statistics are kept per calendar day in China.
+pub const STATS_ZONE: Tz = chrono_tz::Asia::Shanghai;
+
+/// How many days of coming revisits the workspace lists after today's.
+pub const REVISIT_DAYS_AHEAD: u64 = 7;
+
+/// The statistics day ('YYYY-MM-DD', Asia/Shanghai) of an instant.
+pub fn stats_day(at: DateTime<Utc>) -> String {
+    at.with_timezone(&STATS_ZONE).format("%Y-%m-%d").to_string()
+}
+
+/// The caller's time zone.
+pub fn zone_of(caller: &Caller) -> Tz {
+    caller.user.time_zone.parse().unwrap_or(STATS_ZONE)
+}
+
+/// The caller's calendar date of an instant.
+pub fn local_date(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&tz).date_naive()
+}
+
+/// The first instant of `date` in `tz`, in UTC.
+pub fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+}
+
+/// The first instant after `date` in `tz`, in UTC.
+pub fn day_end(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    day_start(tz, date.checked_add_days(Days::new(1)).unwrap_or(date))
+}
+
+#[derive(Debug, Serialize)]
+pub struct RevisitView {
+    pub lead_id: LeadId,
+    pub name: String,
+    pub company: Option<String>,
+    pub due_at: DateTime<Utc>,
+    /// Due now (its time has come).
+    pub due: bool,
+    /// Past its time by more than the grace period; the supervisor sees it too.
+    pub overdue: bool,
+}
+
+/// What the workspace header shows.
+#[derive(Debug, Serialize)]
+pub struct TodayView {
+    pub day: String,
+    pub target: i64,
+    pub done: i64,
+    pub remaining: i64,
+    pub stats: today::DayStats,
+    pub revisits: Vec<RevisitView>,
+}
+
+pub async fn today_view(db: &Db, caller: &Caller) -> leadline_store::Result<TodayView> {
+    let at = now();
+    let agent = caller.user.id;
+    let day = stats_day(at);
+    let stats = today::stats(db, agent, &day).await?;
+    let target = today::target(db, agent).await?;
+    let tz = zone_of(caller);
+    // Due and overdue revisits, and the week's coming ones so the agent sees what is scheduled.
+    let today_date = local_date(tz, at);
+    let until = day_end(
+        tz,
+        today_date
+            .checked_add_days(Days::new(REVISIT_DAYS_AHEAD))
+            .unwrap_or(today_date),
+    );
+    let revisits = today::revisits(db, agent, until)
+        .await?
+        .into_iter()
+        .map(|r| RevisitView {
+            due: r.due_at <= at,
+            overdue: r.is_overdue(at),
+            lead_id: r.lead_id,
+            name: r.name,
+            company: r.company,
+            due_at: r.due_at,
+        })
+        .collect();
+    Ok(TodayView {
+        day,
+        target,
+        done: stats.calls,
+        remaining: (target - stats.calls).max(0),
+        stats,
+        revisits,
+    })
+}
+
+/// GET /api/v1/agent/today
+pub async fn today(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<TodayView>> {
+    Ok(Json(today_view(&state.db, &caller).await?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live events
+// ---------------------------------------------------------------------------------------------
+
+/// One open event stream: what it has sent so far and where news comes from.
+struct Feed {
+    db: Db,
+    caller: Caller,
+    wake: tokio::sync::broadcast::Receiver<UserId>,
+    stop: tokio::sync::watch::Receiver<bool>,
+    /// The newest notification already sent.
+    cursor: i64,
+    /// The newest call of this user already announced.
+    last_call: i64,
+    last_poll: Instant,
+    queue: VecDeque<Event>,
+}
+
+fn event(name: &str, data: &Value) -> Event {
+    Event::default().event(name).data(data.to_string())
+}
+
+impl Feed {
+    /// Queues what is new since the last look: reminders, then a recorded call.
+    async fn poll(&mut self) -> leadline_store::Result<()> {
+        self.last_poll = Instant::now();
+        let user = self.caller.user.id;
+        let fresh = notifications::after(&self.db, user, self.cursor).await?;
+        if !fresh.is_empty() {
+            let ids: Vec<i64> = fresh.iter().map(|n| n.id).collect();
+            for n in &fresh {
+                self.cursor = self.cursor.max(n.id);
+                self.queue
+                    .push_back(event("reminder", &notifications::event_json(n)));
+            }
+            notifications::mark_delivered(&self.db, user, &ids, now()).await?;
+        }
+        let last = today::latest_call_id(&self.db, user).await?;
+        if last > self.last_call {
+            self.last_call = last;
+            let t = today_view(&self.db, &self.caller).await?;
+            self.queue.push_back(event(
+                "call_recorded",
+                &json!({ "call_id": last, "done": t.done, "remaining": t.remaining, "target": t.target }),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Feed)> {
+        loop {
+            if let Some(e) = self.queue.pop_front() {
+                return Some((Ok(e), self));
+            }
+            if *self.stop.borrow() {
+                return None;
+            }
+            let wait = POLL_EVERY.saturating_sub(self.last_poll.elapsed());
+            tokio::select! {
+                _ = self.stop.changed() => return None,
+                woken = self.wake.recv() => match woken {
+                    Ok(u) if u != self.caller.user.id && self.last_poll.elapsed() < POLL_EVERY => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    _ => {}
+                },
+                _ = tokio::time::sleep(wait) => {}
+            }
+            if let Err(e) = self.poll().await {
+                tracing::warn!(error = %e, "event stream poll failed");
+            }
+        }
+    }
+}
+
+/// GET /api/v1/agent/events — server-sent events: `ready` once, then `reminder` for each due
+/// revisit and `call_recorded` with the new counters after each recorded call.
+pub async fn events(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    let user = caller.user.id;
+    let wake = state.hub.subscribe();
+    let db = state.db.clone();
+    // Reminders written while no screen was open are shown now; later ones as they come.
+    let waiting = notifications::undelivered(&db, user).await?;
+    let latest = notifications::latest_id(&db, user).await?;
+    let last_call = today::latest_call_id(&db, user).await?;
+    let t = today_view(&db, &caller).await?;
+    let mut queue = VecDeque::new();
+    queue.push_back(event(
+        "ready",
+        &json!({ "done": t.done, "remaining": t.remaining, "target": t.target }),
+    ));
+    for n in &waiting {
+        queue.push_back(event("reminder", &notifications::event_json(n)));
+    }
+    let ids: Vec<i64> = waiting.iter().map(|n| n.id).collect();
+    notifications::mark_delivered(&db, user, &ids, now()).await?;
+    let feed = Feed {
+        db,
+        caller,
+        stop: state.hub.stopping(),
+        wake,
+        cursor: latest,
+        last_call,
+        last_poll: Instant::now(),
+        queue,
+    };
+    let stream = futures_util::stream::unfold(feed, Feed::next);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Daily plan and targets
+// ---------------------------------------------------------------------------------------------
+
+/// The plan date asked for, or the caller's today.
+fn plan_date(caller: &Caller, asked: Option<&str>) -> ApiResult<NaiveDate> {
+    match asked.filter(|s| !s.is_empty()) {
+        None => Ok(local_date(zone_of(caller), now())),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            AppError::Store(leadline_store::StoreError::invalid("date", "invalid_date"))
+        }),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    pub date: String,
+    pub target: i64,
+    pub items: Vec<plans::PlanItem>,
+}
+
+async fn plan_view(db: &Db, caller: &Caller, date: NaiveDate) -> ApiResult<PlanView> {
+    let d = date.format("%Y-%m-%d").to_string();
+    Ok(PlanView {
+        items: plans::list(db, caller.user.id, &d).await?,
+        target: today::target(db, caller.user.id).await?,
+        date: d,
+    })
+}
+
+/// GET /api/v1/agent/plan?date=YYYY-MM-DD
+pub async fn plan(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<PlanView>> {
+    let pairs = query_pairs(q.as_deref());
+    let date = plan_date(&caller, pair(&pairs, "date"))?;
+    Ok(Json(plan_view(&state.db, &caller, date).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PickBody {
+    #[serde(default)]
+    pub date: Option<String>,
+    pub lead_ids: Vec<i64>,
+}
+
+/// POST /api/v1/agent/plan — adds the picked leads (ones the caller may see) to the plan.
+pub async fn pick(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<PickBody>,
+) -> ApiResult<impl IntoResponse> {
+    let date = plan_date(&caller, body.date.as_deref())?;
+    let ids: Vec<LeadId> = body.lead_ids.iter().map(|i| LeadId(*i)).collect();
+    let d = date.format("%Y-%m-%d").to_string();
+    let added = plans::pick(&state.db, &caller.viewer, &d, &ids).await?;
+    let view = plan_view(&state.db, &caller, date).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "added": added, "plan": view })),
+    ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct FillBody {
+    #[serde(default)]
+    pub date: Option<String>,
+}
+
+/// POST /api/v1/agent/plan/fill — fills the plan up to the target from due revisits, then
+/// fresh leads.
+pub async fn fill(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<FillBody>,
+) -> ApiResult<Json<Value>> {
+    let date = plan_date(&caller, body.date.as_deref())?;
+    let filled = fill_plan(&state.db, &caller, date).await?;
+    let view = plan_view(&state.db, &caller, date).await?;
+    Ok(Json(json!({ "filled": filled, "plan": view })))
+}
+
+pub async fn fill_plan(
+    db: &Db,
+    caller: &Caller,
+    date: NaiveDate,
+) -> leadline_store::Result<plans::Filled> {
+    let target = today::target(db, caller.user.id).await?;
+    let end = day_end(zone_of(caller), date);
+    let d = date.format("%Y-%m-%d").to_string();
+    plans::fill(db, caller.user.id, &d, target, end, now()).await
+}
+
+/// DELETE /api/v1/agent/plan/{lead_id}?date=YYYY-MM-DD
+pub async fn unplan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(lead): Path<i64>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let pairs = query_pairs(q.as_deref());
+    let date = plan_date(&caller, pair(&pairs, "date"))?;
+    let d = date.format("%Y-%m-%d").to_string();
+    plans::remove(&state.db, caller.user.id, &d, LeadId(lead)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TargetBody {
+    pub daily_calls: i64,
+}
+
+/// PUT /api/v1/agents/{id}/target — the admin or a supervisor of the agent's team.
+pub async fn set_target(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(agent): Path<i64>,
+    JsonBody(body): JsonBody<TargetBody>,
+) -> ApiResult<Json<Value>> {
+    let daily =
+        plans::set_target(&state.db, &caller.viewer, UserId(agent), body.daily_calls).await?;
+    Ok(Json(json!({ "agent_id": agent, "daily_calls": daily })))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ticker
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct TickerView {
+    pub messages: Vec<ticker::TickerMessage>,
+    pub achievements: Vec<Value>,
+    pub team_today: today::DayStats,
+    /// Every line to scroll, in the caller's language.
+    pub lines: Vec<String>,
+}
+
+pub async fn ticker_view(db: &Db, caller: &Caller) -> leadline_store::Result<TickerView> {
+    let at = now();
+    let team = caller.user.team_id;
+    let messages = ticker::list(db).await?;
+    let since = day_start(STATS_ZONE, local_date(STATS_ZONE, at));
+    let wins = ticker::achievements(db, team, since).await?;
+    let team_today = ticker::team_totals(db, team, &stats_day(at)).await?;
+    let l = caller.lang;
+    let mut lines: Vec<String> = wins
+        .iter()
+        .map(|w| l.tf("ticker.achievement", &[("name", &w.agent_name)]))
+        .collect();
+    if team_today.calls > 0 {
+        lines.push(l.tf(
+            "ticker.team_today",
+            &[
+                ("calls", &team_today.calls.to_string()),
+                ("connected", &team_today.connected.to_string()),
+                ("qualified", &team_today.qualified.to_string()),
+            ],
+        ));
+    }
+    lines.extend(messages.iter().map(|m| m.body.clone()));
+    Ok(TickerView {
+        achievements: wins
+            .iter()
+            .map(|w| json!({ "agent_id": w.agent_id, "agent_name": w.agent_name, "at": w.at }))
+            .collect(),
+        messages,
+        team_today,
+        lines,
+    })
+}
+
+/// GET /api/v1/ticker
+pub async fn ticker(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<TickerView>> {
+    Ok(Json(ticker_view(&state.db, &caller).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TickerBody {
+    pub body: String,
+}
+
+/// POST /api/v1/ticker — admin only.
+pub async fn create_ticker(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<TickerBody>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require_admin()?;
+    let m = ticker::create(&state.db, caller.user.id, &body.body).await?;
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+/// DELETE /api/v1/ticker/{id} — admin only.
+pub async fn delete_ticker(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    caller.require_admin()?;
+    ticker::delete(&state.db, caller.user.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Supervisor live view
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct LiveAgent {
+    #[serde(flatten)]
+    pub agent: live::AgentToday,
+    pub progress_pct: i64,
+    pub overdue_revisits: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OverdueView {
+    pub lead_id: LeadId,
+    pub name: String,
+    pub agent_id: UserId,
+    pub agent_name: String,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LiveView {
+    pub day: String,
+    pub agents: Vec<LiveAgent>,
+    pub teams: Vec<live::TeamTotals>,
+    pub overdue: Vec<OverdueView>,
+}
+
+pub async fn live_view(db: &Db, caller: &Caller) -> leadline_store::Result<LiveView> {
+    let at = now();
+    let day = stats_day(at);
+    let agents = live::agents_today(db, &caller.viewer, &day).await?;
+    let ids: Vec<UserId> = agents.iter().map(|a| a.agent_id).collect();
+    let overdue = today::overdue(db, Some(&ids), at).await?;
+    let teams = live::team_totals(&agents);
+    let name_of = |id: UserId| {
+        agents
+            .iter()
+            .find(|a| a.agent_id == id)
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    };
+    let overdue_views = overdue
+        .iter()
+        .map(|r| OverdueView {
+            lead_id: r.lead_id,
+            name: r.name.clone(),
+            agent_id: r.agent_id,
+            agent_name: name_of(r.agent_id),
+            due_at: r.due_at,
+        })
+        .collect();
+    Ok(LiveView {
+        day,
+        agents: agents
+            .into_iter()
+            .map(|a| LiveAgent {
+                progress_pct: a.progress_pct(),
+                overdue_revisits: overdue.iter().filter(|r| r.agent_id == a.agent_id).count(),
+                agent: a,
+            })
+            .collect(),
+        teams,
+        overdue: overdue_views,
+    })
+}
+
+/// GET /api/v1/supervisor/live — supervisors (their teams) and the admin (everyone).
+pub async fn supervisor_live(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<LiveView>> {
+    Ok(Json(live_view(&state.db, &caller).await?))
+}

@@ -1,0 +1,383 @@
+//! The agent's workspace page (the screen an agent lives in all day), the daily plan page, the
+//! supervisor's live view and the ticker admin page.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Redirect};
+use chrono::{Days, NaiveDate};
+use leadline_domain::{IntentLevel, LeadId, Role, UserId};
+use leadline_store::leads::{self, Lead};
+use leadline_store::workspace::today;
+use leadline_store::{audit, calls, plans, ticker};
+
+use super::{Nav, OrPage, PageForm, PageResult, render};
+use crate::AppState;
+use crate::api::workspace::{
+    LiveView, TodayView, fill_plan, live_view, local_date, ticker_view, today_view, zone_of,
+};
+use crate::api::{pair, query_pairs};
+use crate::auth::{Caller, PageCaller};
+use crate::error::AppError;
+use crate::pages::leads::{CallLine, TimelineEntry};
+
+pub struct DispButton {
+    pub code: String,
+    pub label: String,
+    pub hotkey: String,
+}
+
+/// A call in the lead card: the lead page's line plus the revisit it scheduled.
+pub struct WsCall {
+    pub when: String,
+    pub agent: String,
+    pub duration: i64,
+    pub disposition: String,
+    pub intent: String,
+    pub notes: String,
+    pub revisit: String,
+}
+
+impl From<(CallLine, String)> for WsCall {
+    fn from((c, revisit): (CallLine, String)) -> WsCall {
+        WsCall {
+            when: c.when,
+            agent: c.agent,
+            duration: c.duration,
+            disposition: c.disposition,
+            intent: c.intent,
+            notes: c.notes,
+            revisit,
+        }
+    }
+}
+
+/// The current lead with its whole history and its script pane.
+pub struct LeadCard {
+    pub lead: Lead,
+    pub status: String,
+    pub intent: String,
+    pub calls: Vec<WsCall>,
+    pub timeline: Vec<TimelineEntry>,
+    pub knowledge: super::scripts::LeadPane,
+}
+
+#[derive(Template)]
+#[template(path = "workspace.html")]
+struct WorkspacePage {
+    nav: Nav,
+    today: TodayView,
+    ticker: Vec<String>,
+    card: Option<LeadCard>,
+    reserved_until: Option<String>,
+    dispositions: Vec<DispButton>,
+    intents: Vec<(&'static str, &'static str)>,
+}
+
+async fn lead_card(
+    state: &AppState,
+    caller: &Caller,
+    nav: &Nav,
+    id: LeadId,
+    chosen_script: Option<i64>,
+) -> Result<LeadCard, AppError> {
+    let l = caller.lang;
+    let lang = l.code();
+    let lead = leads::get(&state.db, &caller.viewer, id).await?;
+    let history = audit::history(&state.db, "lead", lead.id.0).await?;
+    let timeline = super::leads::timeline(nav, &state.db, &history).await?;
+    let calls = calls::for_lead(&state.db, lead.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let revisit = c.next_revisit_at.map(|t| nav.time(&t)).unwrap_or_default();
+            WsCall::from((super::leads::call_line(nav, c), revisit))
+        })
+        .collect();
+    let knowledge = super::scripts::lead_pane(state, caller, &lead, chosen_script).await?;
+    Ok(LeadCard {
+        status: lead.status.label(lang).to_string(),
+        intent: lead
+            .intent
+            .map(|i| i.label(lang).to_string())
+            .unwrap_or_default(),
+        lead,
+        calls,
+        timeline,
+        knowledge,
+    })
+}
+
+/// GET /workspace?lead=…&script=…
+pub async fn page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    RawQuery(query): RawQuery,
+) -> PageResult {
+    let l = caller.lang;
+    let pairs = query_pairs(query.as_deref());
+    let nav = Nav::new(&caller, "/workspace");
+    let lead_id = pair(&pairs, "lead").and_then(|s| s.parse::<i64>().ok());
+    let chosen_script = pair(&pairs, "script").and_then(|s| s.parse().ok());
+    let card = match lead_id {
+        Some(id) => Some(
+            lead_card(&state, &caller, &nav, LeadId(id), chosen_script)
+                .await
+                .or_page(l)?,
+        ),
+        None => None,
+    };
+    let reserved_until = pair(&pairs, "until")
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| nav.time(&t.with_timezone(&chrono::Utc)));
+    let dispositions = today::disposition_buttons(&state.db)
+        .await
+        .or_page(l)?
+        .into_iter()
+        .map(|(code, zh, en, hotkey)| DispButton {
+            code,
+            label: if l.code().starts_with("en") { en } else { zh },
+            hotkey: hotkey.unwrap_or_default(),
+        })
+        .collect();
+    let page = WorkspacePage {
+        today: today_view(&state.db, &caller).await.or_page(l)?,
+        ticker: ticker_view(&state.db, &caller).await.or_page(l)?.lines,
+        card,
+        reserved_until,
+        dispositions,
+        intents: IntentLevel::ALL
+            .iter()
+            .map(|i| (i.code(), i.label(l.code())))
+            .collect(),
+        nav,
+    };
+    Ok(render(&page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+struct PlanPage {
+    nav: Nav,
+    date: String,
+    target: i64,
+    items: Vec<plans::PlanItem>,
+    /// Leads the agent may add: (id, name, company).
+    candidates: Vec<(i64, String, String)>,
+    message: Option<String>,
+}
+
+fn date_param(caller: &Caller, asked: Option<&str>) -> NaiveDate {
+    asked
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .unwrap_or_else(|| {
+            let today = local_date(zone_of(caller), leadline_store::now());
+            today.checked_add_days(Days::new(1)).unwrap_or(today)
+        })
+}
+
+async fn plan_page(
+    state: &AppState,
+    caller: &Caller,
+    date: NaiveDate,
+    message: Option<String>,
+) -> PageResult {
+    let l = caller.lang;
+    let d = date.format("%Y-%m-%d").to_string();
+    let items = plans::list(&state.db, caller.user.id, &d)
+        .await
+        .or_page(l)?;
+    let filter = leads::LeadFilter {
+        statuses: vec![leadline_domain::LeadStatus::New],
+        ..Default::default()
+    };
+    let listed = leads::list(
+        &state.db,
+        &caller.viewer,
+        &filter,
+        leads::Sort::Oldest,
+        50,
+        None,
+    )
+    .await
+    .or_page(l)?;
+    let candidates = listed
+        .items
+        .into_iter()
+        .filter(|x| !items.iter().any(|i| i.lead_id == x.id))
+        .map(|x| (x.id.0, x.name, x.company.unwrap_or_default()))
+        .collect();
+    let page = PlanPage {
+        nav: Nav::new(caller, "/workspace/plan"),
+        target: today::target(&state.db, caller.user.id).await.or_page(l)?,
+        date: d,
+        items,
+        candidates,
+        message,
+    };
+    Ok(render(&page))
+}
+
+/// GET /workspace/plan?date=… (tomorrow by default: the plan is made before leaving)
+pub async fn plan(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    RawQuery(query): RawQuery,
+) -> PageResult {
+    let pairs = query_pairs(query.as_deref());
+    let date = date_param(&caller, pair(&pairs, "date"));
+    plan_page(&state, &caller, date, None).await
+}
+
+/// POST /workspace/plan — picks the checked leads.
+pub async fn plan_pick(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let caller = &form.caller;
+    let l = caller.lang;
+    let date = date_param(caller, form.get("date"));
+    let d = date.format("%Y-%m-%d").to_string();
+    let ids: Vec<LeadId> = form
+        .all("lead_id")
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .map(LeadId)
+        .collect();
+    let message = match plans::pick(&state.db, &caller.viewer, &d, &ids).await {
+        Ok(n) => l.tf("plan.added", &[("n", &n.to_string())]),
+        Err(e) => l.error_message(&AppError::from(e)),
+    };
+    plan_page(&state, caller, date, Some(message)).await
+}
+
+/// POST /workspace/plan/fill
+pub async fn plan_fill(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let caller = &form.caller;
+    let l = caller.lang;
+    let date = date_param(caller, form.get("date"));
+    let filled = fill_plan(&state.db, caller, date).await.or_page(l)?;
+    let message = l.tf(
+        "plan.filled",
+        &[
+            ("revisits", &filled.revisits.to_string()),
+            ("fresh", &filled.fresh.to_string()),
+        ],
+    );
+    plan_page(&state, caller, date, Some(message)).await
+}
+
+/// POST /workspace/plan/remove
+pub async fn plan_remove(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let caller = &form.caller;
+    let l = caller.lang;
+    let date = date_param(caller, form.get("date"));
+    let d = date.format("%Y-%m-%d").to_string();
+    let lead = form.text("lead_id").parse().unwrap_or(0);
+    plans::remove(&state.db, caller.user.id, &d, LeadId(lead))
+        .await
+        .or_page(l)?;
+    Ok(Redirect::to(&format!("/workspace/plan?date={d}")).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Supervisor live view and targets
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "supervisor_live.html")]
+struct LivePage {
+    nav: Nav,
+    live: LiveView,
+}
+
+impl LivePage {
+    fn minutes(&self, seconds: &i64) -> String {
+        format!("{}:{:02}", seconds / 60, seconds % 60)
+    }
+}
+
+/// GET /supervisor/live
+pub async fn live(State(state): State<AppState>, PageCaller(caller): PageCaller) -> PageResult {
+    let l = caller.lang;
+    let live = live_view(&state.db, &caller).await.or_page(l)?;
+    let page = LivePage {
+        nav: Nav::new(&caller, "/supervisor/live"),
+        live,
+    };
+    Ok(render(&page))
+}
+
+/// POST /supervisor/targets/{id}
+pub async fn set_target(
+    State(state): State<AppState>,
+    Path(agent): Path<i64>,
+    form: PageForm,
+) -> PageResult {
+    let caller = &form.caller;
+    let l = caller.lang;
+    let daily = form.text("daily_calls").parse().unwrap_or(0);
+    plans::set_target(&state.db, &caller.viewer, UserId(agent), daily)
+        .await
+        .or_page(l)?;
+    Ok(Redirect::to("/supervisor/live").into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ticker admin
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "ticker_admin.html")]
+struct TickerPage {
+    nav: Nav,
+    messages: Vec<ticker::TickerMessage>,
+    error: Option<String>,
+}
+
+async fn ticker_page(state: &AppState, caller: &Caller, error: Option<String>) -> PageResult {
+    let l = caller.lang;
+    if caller.user.role != Role::Admin {
+        return Err(super::PageError(l, AppError::Forbidden));
+    }
+    let page = TickerPage {
+        nav: Nav::new(caller, "/admin/ticker"),
+        messages: ticker::list(&state.db).await.or_page(l)?,
+        error,
+    };
+    Ok(render(&page))
+}
+
+/// GET /admin/ticker
+pub async fn ticker_admin(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+) -> PageResult {
+    ticker_page(&state, &caller, None).await
+}
+
+/// POST /admin/ticker
+pub async fn ticker_create(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let caller = &form.caller;
+    let l = caller.lang;
+    caller.require_admin().or_page(l)?;
+    match ticker::create(&state.db, caller.user.id, &form.text("body")).await {
+        Ok(_) => Ok(Redirect::to("/admin/ticker").into_response()),
+        Err(e) => ticker_page(&state, caller, Some(l.error_message(&AppError::from(e)))).await,
+    }
+}
+
+/// POST /admin/ticker/{id}/delete
+pub async fn ticker_delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    form: PageForm,
+) -> PageResult {
+    let caller = &form.caller;
+    let l = caller.lang;
+    caller.require_admin().or_page(l)?;
+    ticker::delete(&state.db, caller.user.id, id)
+        .await
+        .or_page(l)?;
+    Ok(Redirect::to("/admin/ticker").into_response())
+}

@@ -1,0 +1,225 @@
+// The agent workspace: "next call" (key N) asks /api/v1/agent/next-call and opens the served lead;
+// disposition buttons have hotkeys; the call form is saved with fetch (session cookie + CSRF
+// header), then the counters and the revisit list update without reloading; reminders and
+// recorded calls arrive over server-sent events. The supervisor's live view refreshes itself.
+(function () {
+  "use strict";
+
+  var live = document.getElementById("live");
+  if (live) {
+    setTimeout(function () { window.location.reload(); }, (Number(live.dataset.refresh) || 15) * 1000);
+  }
+  var root = document.getElementById("workspace");
+  if (!root) return;
+
+  var csrf = root.dataset.csrf;
+  var statusLine = document.getElementById("ws-status");
+  var nextButton = document.getElementById("next-call");
+  var form = document.getElementById("call-form");
+  var buttons = form ? Array.prototype.slice.call(form.querySelectorAll("button.disp")) : [];
+  var saving = false;
+
+  function say(text, bad) {
+    statusLine.textContent = text || "";
+    statusLine.className = bad ? "error" : "muted";
+  }
+
+  function api(method, url, body) {
+    var headers = { Accept: "application/json", "X-CSRF-Token": csrf };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  function setText(id, value) {
+    var el = document.getElementById(id);
+    if (el && value !== undefined && value !== null) el.textContent = String(value);
+  }
+
+  function setCounts(d) {
+    setText("ws-target", d.target);
+    setText("ws-done", d.done);
+    setText("ws-remaining", d.remaining);
+  }
+
+  function localTime(iso) {
+    var t = new Date(iso);
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return t.getFullYear() + "-" + two(t.getMonth() + 1) + "-" + two(t.getDate()) + " " + two(t.getHours()) + ":" + two(t.getMinutes());
+  }
+
+  // The revisit list, rebuilt from /api/v1/agent/today (which also carries the counters).
+  function refreshToday() {
+    return fetch("/api/v1/agent/today", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) {
+        if (!d) return;
+        setCounts(d);
+        var list = document.getElementById("ws-revisits");
+        if (!list) return;
+        list.replaceChildren();
+        if (!d.revisits.length) {
+          var none = document.createElement("li");
+          none.className = "muted";
+          none.textContent = list.dataset.empty || "";
+          list.appendChild(none);
+        }
+        d.revisits.forEach(function (r) {
+          var li = document.createElement("li");
+          li.dataset.lead = r.lead_id;
+          if (r.overdue) li.className = "overdue"; else if (r.due) li.className = "due";
+          var a = document.createElement("a");
+          a.href = "/workspace?lead=" + r.lead_id;
+          a.textContent = r.name;
+          var time = document.createElement("time");
+          time.dataset.utc = r.due_at;
+          time.textContent = localTime(r.due_at);
+          li.append(a, " ", time);
+          if (r.overdue || r.due) {
+            var tag = document.createElement("span");
+            tag.className = r.overdue ? "tag bad" : "tag";
+            tag.textContent = r.overdue ? list.dataset.overdue : list.dataset.due;
+            li.append(" ", tag);
+          }
+          list.appendChild(li);
+        });
+      })
+      .catch(function () {});
+  }
+
+  function nextCall() {
+    if (nextButton.disabled) return;
+    nextButton.disabled = true;
+    api("POST", "/api/v1/agent/next-call")
+      .then(function (r) {
+        if (r.status === 204) {
+          say(root.dataset.msgNothing);
+          nextButton.disabled = false;
+          return;
+        }
+        if (!r.ok) throw new Error(String(r.status));
+        return r.json().then(function (d) {
+          var url = "/workspace?lead=" + encodeURIComponent(d.lead.id);
+          if (d.reserved_until) url += "&until=" + encodeURIComponent(d.reserved_until);
+          window.location.href = url;
+        });
+      })
+      .catch(function () {
+        say(root.dataset.msgFailed, true);
+        nextButton.disabled = false;
+      });
+  }
+
+  function choose(code) {
+    buttons.forEach(function (b) {
+      b.setAttribute("aria-pressed", b.dataset.code === code ? "true" : "false");
+    });
+    document.getElementById("call-disposition").value = code;
+  }
+
+  function newRequestId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+
+  function save() {
+    if (!form || saving) return;
+    var disposition = document.getElementById("call-disposition").value;
+    if (!disposition) {
+      say(root.dataset.msgPickDisposition, true);
+      return;
+    }
+    var revisit = document.getElementById("call-revisit").value;
+    var script = document.getElementById("call-script").value;
+    var body = {
+      disposition: disposition,
+      intent: document.getElementById("call-intent").value || null,
+      duration_s: Number(document.getElementById("call-duration").value) || 0,
+      notes: document.getElementById("call-notes").value,
+      next_revisit_at: revisit ? new Date(revisit).toISOString() : null,
+      script_id: script ? Number(script) : null,
+      request_id: form.dataset.requestId || (form.dataset.requestId = newRequestId()),
+    };
+    saving = true;
+    api("POST", "/api/v1/leads/" + encodeURIComponent(form.dataset.lead) + "/calls", body)
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (d) {
+          if (!r.ok) throw new Error(d.message || String(r.status));
+          return d;
+        });
+      })
+      .then(function (d) {
+        // Count the call at once; the refresh below brings the server's numbers.
+        var done = document.getElementById("ws-done");
+        var remaining = document.getElementById("ws-remaining");
+        if (done) done.textContent = String(Number(done.textContent) + 1);
+        if (remaining) remaining.textContent = String(Math.max(0, Number(remaining.textContent) - 1));
+        form.dataset.requestId = "";
+        form.classList.add("saved");
+        var revisitAt = d.next_revisit_at || (d.call && d.call.next_revisit_at);
+        say(root.dataset.msgSaved + (revisitAt ? " · " + localTime(revisitAt) : ""));
+        refreshToday();
+        nextButton.focus();
+      })
+      .catch(function (e) { say(root.dataset.msgFailed + ": " + e.message, true); })
+      .then(function () { saving = false; });
+  }
+
+  nextButton.addEventListener("click", nextCall);
+  buttons.forEach(function (b) {
+    b.addEventListener("click", function () { choose(b.dataset.code); });
+  });
+  if (form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      save();
+    });
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && form) {
+      e.preventDefault();
+      save();
+      return;
+    }
+    var t = e.target;
+    if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    if (t && t.closest && t.closest("input, textarea, select, [contenteditable]")) return;
+    var key = (e.key || "").toLowerCase();
+    var hit = buttons.filter(function (b) { return b.dataset.hotkey && b.dataset.hotkey.toLowerCase() === key; })[0];
+    if (hit) {
+      e.preventDefault();
+      choose(hit.dataset.code);
+      return;
+    }
+    if (key === "n") {
+      e.preventDefault();
+      nextCall();
+    }
+  });
+
+  // Reminders and recorded calls (from this tab or another) arrive live.
+  if (window.EventSource) {
+    var events = new EventSource("/api/v1/agent/events");
+    events.addEventListener("ready", function (e) { setCounts(JSON.parse(e.data)); });
+    events.addEventListener("call_recorded", function (e) { setCounts(JSON.parse(e.data)); });
+    events.addEventListener("reminder", function (e) {
+      var n = JSON.parse(e.data);
+      var card = document.getElementById("ws-reminders-card");
+      var list = document.getElementById("ws-reminders");
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = "/workspace?lead=" + n.lead_id;
+      a.textContent = (n.lead_name || "#" + n.lead_id);
+      li.append(root.dataset.msgReminder + ": ", a, n.due_at ? " " + localTime(n.due_at) : "");
+      list.prepend(li);
+      card.hidden = false;
+      refreshToday();
+    });
+  }
+})();

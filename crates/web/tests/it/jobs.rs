@@ -1,0 +1,325 @@
+//! Reminder jobs: each due revisit notifies its agent exactly once, with two app servers on one
+//! database, across a restart, after a lost claim, and live over server-sent events.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use leadline_domain::{LeadId, UserId};
+use leadline_store::jobs::{self, REVISIT_REMINDER};
+use leadline_store::test_db::TestDb;
+use leadline_store::workspace::notifications;
+use leadline_store::{Db, now};
+use serde_json::{Value, json};
+
+use crate::helpers::{Api, TestApp, mobile, seed_org, start_server};
+
+/// A lead of `agent` with a revisit due `ago` in the past, and its reminder job queued.
+async fn due_revisit(api: &Api, db: &Db, agent: UserId, n: u32, ago: TimeDelta) -> (LeadId, i64) {
+    let lead = api
+        .create_lead(json!({"name": format!("回访客户{n}"), "phones": [mobile(7000 + n)]}))
+        .await;
+    let lead_id = LeadId(lead["id"].as_i64().unwrap());
+    (lead_id, queue_reminder(db, lead_id, agent, n, ago).await)
+}
+
+/// Sets the lead's revisit `ago` in the past and queues its reminder job, as `record_call` does.
+async fn queue_reminder(db: &Db, lead_id: LeadId, agent: UserId, n: u32, ago: TimeDelta) -> i64 {
+    let at = now() - ago;
+    leadline_store::db_run!(db, |pool| sqlx::query(
+        "UPDATE leads SET next_revisit_at = $1, revisit_agent_id = $2 WHERE id = $3"
+    )
+    .bind(at)
+    .bind(agent)
+    .bind(lead_id)
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
+    jobs::enqueue(
+        db,
+        REVISIT_REMINDER,
+        at,
+        &json!({"lead_id": lead_id, "agent_id": agent, "call_id": null}),
+        Some(&format!("revisit:{}:test{n}", lead_id.0)),
+    )
+    .await
+    .unwrap()
+    .expect("a new job")
+}
+
+/// Waits (bounded, so a bug fails instead of hanging) until every job is done.
+async fn until_done(db: &Db, ids: &[i64]) {
+    for _ in 0..300 {
+        let mut all = true;
+        for id in ids {
+            if jobs::status(db, *id).await.unwrap().as_deref() != Some("done") {
+                all = false;
+            }
+        }
+        if all {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("jobs {ids:?} were not all run");
+}
+
+async fn notifications_of(db: &Db, user: UserId) -> Vec<notifications::Notification> {
+    notifications::after(db, user, 0).await.unwrap()
+}
+
+#[tokio::test]
+async fn each_reminder_is_delivered_once_with_two_servers_on_one_database() {
+    let app = TestApp::spawn().await;
+    let second = start_server(&app.db).await;
+    let agent = app.org.agent_a1;
+    let api = app.api("agent_a1").await;
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        ids.push(
+            due_revisit(&api, &app.db, agent, n, TimeDelta::minutes(5))
+                .await
+                .1,
+        );
+    }
+    until_done(&app.db, &ids).await;
+    for id in &ids {
+        assert_eq!(
+            notifications::count_for_job(&app.db, *id).await.unwrap(),
+            1,
+            "job {id} notified once"
+        );
+    }
+    assert_eq!(notifications_of(&app.db, agent).await.len(), 12);
+    // Running the workers again finds nothing more to do.
+    let hub = leadline_web::jobs_runner::Hub::new();
+    assert_eq!(
+        leadline_web::jobs_runner::run_due(&app.db, &hub)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(notifications_of(&app.db, agent).await.len(), 12);
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn two_workers_racing_over_the_same_jobs_deliver_each_once() {
+    let test_db = TestDb::fresh().await.unwrap();
+    let db = test_db.db.clone();
+    let org = seed_org(&db).await;
+    let server = start_server(&db).await;
+    let api = server.api("agent_a1").await;
+    let mut leads = Vec::new();
+    for n in 0..5 {
+        let lead = api
+            .create_lead(json!({"name": format!("并发客户{n}"), "phones": [mobile(7200 + n)]}))
+            .await;
+        leads.push(LeadId(lead["id"].as_i64().unwrap()));
+    }
+    // The server is stopped so that only the racing workers below run the jobs.
+    server.stop().await;
+    let mut ids = Vec::new();
+    for (n, lead) in leads.iter().enumerate() {
+        ids.push(queue_reminder(&db, *lead, org.agent_a1, n as u32, TimeDelta::zero()).await);
+    }
+    let (a, b) = (
+        leadline_web::jobs_runner::Hub::new(),
+        leadline_web::jobs_runner::Hub::new(),
+    );
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        let (da, db2, ha, hb) = (db.clone(), db.clone(), a.clone(), b.clone());
+        runs.push(tokio::spawn(async move {
+            leadline_web::jobs_runner::run_due(&da, &ha).await
+        }));
+        runs.push(tokio::spawn(async move {
+            leadline_web::jobs_runner::run_due(&db2, &hb).await
+        }));
+    }
+    for r in runs {
+        r.await.unwrap().unwrap();
+    }
+    for id in &ids {
+        assert_eq!(
+            notifications::count_for_job(&db, *id).await.unwrap(),
+            1,
+            "job {id} notified once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_pending_reminder_is_delivered_by_the_next_server_after_a_restart() {
+    let test_db = TestDb::fresh().await.unwrap();
+    let db = test_db.db.clone();
+    let org = seed_org(&db).await;
+    let first = start_server(&db).await;
+    let api = first.api("agent_a1").await;
+    let lead = api
+        .create_lead(json!({"name": "重启后客户", "phones": [mobile(7301)]}))
+        .await;
+    let lead = LeadId(lead["id"].as_i64().unwrap());
+    first.stop().await;
+    // The server is down; the revisit comes due and its job waits in the table.
+    let job = queue_reminder(&db, lead, org.agent_a1, 1, TimeDelta::minutes(1)).await;
+    assert_eq!(
+        jobs::status(&db, job).await.unwrap().as_deref(),
+        Some("pending")
+    );
+    assert!(notifications_of(&db, org.agent_a1).await.is_empty());
+    let second = start_server(&db).await;
+    until_done(&db, &[job]).await;
+    let got = notifications_of(&db, org.agent_a1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].lead_id, Some(lead));
+    assert_eq!(got[0].kind, "revisit_due");
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn a_claim_lost_with_its_server_is_taken_back_and_still_notifies_once() {
+    let test_db = TestDb::fresh().await.unwrap();
+    let db = test_db.db.clone();
+    let org = seed_org(&db).await;
+    let server = start_server(&db).await;
+    let api = server.api("agent_a1").await;
+    let lead = api
+        .create_lead(json!({"name": "丢失认领客户", "phones": [mobile(7302)]}))
+        .await;
+    server.stop().await;
+    let lead = LeadId(lead["id"].as_i64().unwrap());
+    let job = queue_reminder(&db, lead, org.agent_a1, 2, TimeDelta::minutes(30)).await;
+    // A server claimed it long ago and died before finishing.
+    let long_ago = now() - jobs::STALE_AFTER - TimeDelta::minutes(1);
+    let claimed = jobs::claim(&db, REVISIT_REMINDER, "dead-server", long_ago, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let hub = leadline_web::jobs_runner::Hub::new();
+    assert_eq!(
+        leadline_web::jobs_runner::run_due(&db, &hub).await.unwrap(),
+        1,
+        "the stale claim is taken back"
+    );
+    assert_eq!(
+        jobs::status(&db, job).await.unwrap().as_deref(),
+        Some("done")
+    );
+    assert_eq!(notifications::count_for_job(&db, job).await.unwrap(), 1);
+    // The dead server cannot complete it any more.
+    assert!(
+        !jobs::complete(&db, job, "dead-server", now())
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_made_obsolete_by_a_later_call_notifies_nobody() {
+    let app = TestApp::spawn().await;
+    let api = app.api("agent_a1").await;
+    let lead = api
+        .create_lead(json!({"name": "已回访客户", "phones": [mobile(7100)]}))
+        .await;
+    let lead_id = lead["id"].as_i64().unwrap();
+    leadline_store::calls::insert_many(
+        &app.db,
+        &[leadline_store::calls::NewCall {
+            lead_id: LeadId(lead_id),
+            agent_id: app.org.agent_a1,
+            started_at: now(),
+            duration_s: 30,
+            disposition: "connected".into(),
+            intent: None,
+            notes: String::new(),
+            next_revisit_at: None,
+            script_id: None,
+        }],
+    )
+    .await
+    .unwrap();
+    let job = jobs::enqueue(
+        &app.db,
+        REVISIT_REMINDER,
+        now(),
+        &json!({"lead_id": lead_id, "agent_id": app.org.agent_a1, "call_id": 0}),
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    until_done(&app.db, &[job]).await;
+    assert_eq!(notifications::count_for_job(&app.db, job).await.unwrap(), 0);
+}
+
+/// Reads server-sent events until one named `name` arrives; returns its data.
+async fn next_event(res: &mut reqwest::Response, buf: &mut String, name: &str) -> Value {
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let mut event = "";
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim());
+                }
+            }
+            if event == name {
+                return serde_json::from_str(&data).unwrap();
+            }
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(30), res.chunk())
+            .await
+            .expect("an event within the time limit")
+            .unwrap()
+            .expect("the stream stays open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn the_connected_agent_gets_the_reminder_over_server_sent_events_on_either_server() {
+    let app = TestApp::spawn().await;
+    let second = start_server(&app.db).await;
+    let api = app.api("agent_a1").await;
+    // The agent's screen is connected to the second server.
+    let on_second = second.api("agent_a1").await;
+    let mut res = on_second
+        .http
+        .get(format!("{}/api/v1/agent/events", second.base))
+        .bearer_auth(on_second.token.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut buf = String::new();
+    let ready = next_event(&mut res, &mut buf, "ready").await;
+    assert_eq!(ready["done"], 0);
+    let (lead, _) = due_revisit(&api, &app.db, app.org.agent_a1, 3, TimeDelta::zero()).await;
+    let reminder = next_event(&mut res, &mut buf, "reminder").await;
+    assert_eq!(reminder["lead_id"], lead.0);
+    assert_eq!(reminder["lead_name"], "回访客户3");
+    assert_eq!(reminder["kind"], "revisit_due");
+    // Another agent's stream hears nothing of it.
+    let other = app.api("agent_a2").await;
+    let (_, body) = other.get_json("/api/v1/agent/today").await;
+    assert!(body["revisits"].as_array().unwrap().is_empty());
+    drop(res);
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn events_need_a_signed_in_user() {
+    let app = TestApp::spawn().await;
+    let res = app.anonymous().get("/api/v1/agent/events").await;
+    assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
+}

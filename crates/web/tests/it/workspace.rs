@@ -1,0 +1,332 @@
+//! The agent's workspace API: today's numbers and revisits, daily plans, targets, the ticker and
+//! the supervisor's live view, with the refusals each role meets.
+
+use chrono::TimeDelta;
+use leadline_domain::{LeadId, UserId};
+use leadline_store::{Db, now};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Api, TestApp, mobile};
+
+async fn put(api: &Api, path: &str, body: Value) -> (StatusCode, Value) {
+    let res = api
+        .http
+        .put(format!("{}{path}", api.base))
+        .bearer_auth(api.token.clone().unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(api: &Api, path: &str, body: Value) -> (StatusCode, Value) {
+    let res = api.post(path, body).await;
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn lead(api: &Api, name: &str, n: u32) -> LeadId {
+    let v = api
+        .create_lead(json!({"name": name, "phones": [mobile(n)]}))
+        .await;
+    LeadId(v["id"].as_i64().unwrap())
+}
+
+/// Gives the lead a revisit for `agent` at `at` (what a recorded call leaves behind).
+async fn revisit(db: &Db, lead: LeadId, agent: UserId, at: chrono::DateTime<chrono::Utc>) {
+    leadline_store::db_run!(db, |pool| sqlx::query(
+        "UPDATE leads SET next_revisit_at = $1, revisit_agent_id = $2 WHERE id = $3"
+    )
+    .bind(at)
+    .bind(agent)
+    .bind(lead)
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
+}
+
+#[tokio::test]
+async fn the_supervisor_of_the_team_sets_targets_and_others_are_refused() {
+    let app = TestApp::spawn().await;
+    let agent = app.org.agent_a1.0;
+    let path = format!("/api/v1/agents/{agent}/target");
+    let sup_a = app.api("sup_a").await;
+    let (status, body) = put(&sup_a, &path, json!({"daily_calls": 120})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["daily_calls"], 120);
+    for who in ["agent_a1", "agent_a2", "sup_b", "sales1"] {
+        let api = app.api(who).await;
+        let (status, _) = put(&api, &path, json!({"daily_calls": 5})).await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{who} may not set the target"
+        );
+    }
+    let (status, body) = put(&sup_a, &path, json!({"daily_calls": 0})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["details"]["problems"][0]["field"], "daily_calls");
+    let (status, _) = put(&sup_a, &path, json!({"daily_calls": "many"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let admin = app.api("admin").await;
+    let (status, _) = put(&admin, &path, json!({"daily_calls": 80})).await;
+    assert_eq!(status, StatusCode::OK);
+    // The agent sees the target that stuck; the refused and bad attempts changed nothing.
+    let me = app.api("agent_a1").await;
+    let (_, today) = me.get_json("/api/v1/agent/today").await;
+    assert_eq!(today["target"], 80);
+    assert_eq!(today["done"], 0);
+    assert_eq!(today["remaining"], 80);
+    let (_, other) = app
+        .api("agent_a2")
+        .await
+        .get_json("/api/v1/agent/today")
+        .await;
+    assert_eq!(
+        other["target"],
+        leadline_store::workspace::today::DEFAULT_DAILY_TARGET
+    );
+    let (status, _) = put(
+        &admin,
+        &format!("/api/v1/agents/{}/target", app.org.sup_a.0),
+        json!({"daily_calls": 10}),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "targets are for agents"
+    );
+}
+
+#[tokio::test]
+async fn the_plan_is_picked_or_filled_from_due_revisits_then_fresh_leads_up_to_the_target() {
+    let app = TestApp::spawn().await;
+    let agent = app.api("agent_a1").await;
+    let sup = app.api("sup_a").await;
+    let (status, _) = put(
+        &sup,
+        &format!("/api/v1/agents/{}/target", app.org.agent_a1.0),
+        json!({"daily_calls": 4}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let date = "2031-03-04";
+    // Two revisits of this agent due that day, fresh leads, and another agent's lead.
+    let r1 = lead(&agent, "回访甲", 8001).await;
+    let r2 = lead(&agent, "回访乙", 8002).await;
+    let day = chrono::NaiveDate::from_ymd_opt(2031, 3, 4)
+        .unwrap()
+        .and_hms_opt(2, 0, 0)
+        .unwrap()
+        .and_utc();
+    revisit(&app.db, r2, app.org.agent_a1, day).await;
+    revisit(&app.db, r1, app.org.agent_a1, day - TimeDelta::hours(30)).await;
+    let mut fresh = Vec::new();
+    for n in 0..5 {
+        fresh.push(lead(&agent, &format!("新客户{n}"), 8100 + n).await);
+    }
+    let b_lead = lead(&app.api("agent_b1").await, "别组客户", 8200).await;
+
+    let (status, body) = agent
+        .get_json(&format!("/api/v1/agent/plan?date={date}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["items"], json!([]));
+    assert_eq!(body["target"], 4);
+
+    // Picking: a lead the agent may see goes in; another team's lead is not found.
+    let (status, body) = post(
+        &agent,
+        "/api/v1/agent/plan",
+        json!({"date": date, "lead_ids": [fresh[4].0]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["added"], 1);
+    let (status, _) = post(
+        &agent,
+        "/api/v1/agent/plan",
+        json!({"date": date, "lead_ids": [b_lead.0]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = post(
+        &agent,
+        "/api/v1/agent/plan",
+        json!({"date": "tomorrow", "lead_ids": [fresh[0].0]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Filling: the revisits (oldest first), then fresh leads, to 4 in all.
+    let (status, body) = post(&agent, "/api/v1/agent/plan/fill", json!({"date": date})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["filled"]["revisits"], 2);
+    assert_eq!(body["filled"]["fresh"], 1);
+    let items = body["plan"]["items"].as_array().unwrap();
+    let ids: Vec<i64> = items
+        .iter()
+        .map(|i| i["lead_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![fresh[4].0, r1.0, r2.0, fresh[0].0]);
+    let sources: Vec<&str> = items
+        .iter()
+        .map(|i| i["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, vec!["picked", "revisit", "revisit", "fresh"]);
+    // Full: filling again adds nothing; another agent's fill does not take planned leads.
+    let (_, body) = post(&agent, "/api/v1/agent/plan/fill", json!({"date": date})).await;
+    assert_eq!(body["filled"]["fresh"], 0);
+    assert_eq!(body["plan"]["items"].as_array().unwrap().len(), 4);
+    let a2 = app.api("agent_a2").await;
+    let (_, body) = post(&a2, "/api/v1/agent/plan/fill", json!({"date": date})).await;
+    let theirs: Vec<i64> = body["plan"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["lead_id"].as_i64().unwrap())
+        .collect();
+    assert!(theirs.iter().all(|id| !ids.contains(id)), "{theirs:?}");
+    // Removing one.
+    let res = agent
+        .delete(&format!("/api/v1/agent/plan/{}?date={date}", fresh[0].0))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (_, body) = agent
+        .get_json(&format!("/api/v1/agent/plan?date={date}"))
+        .await;
+    assert_eq!(body["items"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn only_the_admin_manages_ticker_sentences_and_everyone_reads_them() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    for who in ["agent_a1", "sup_a", "sales1"] {
+        let (status, _) = post(
+            &app.api(who).await,
+            "/api/v1/ticker",
+            json!({"body": "我也想加一句"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}");
+    }
+    let (status, _) = post(&admin, "/api/v1/ticker", json!({"body": "  "})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, m) = post(
+        &admin,
+        "/api/v1/ticker",
+        json!({"body": "每一个电话都是机会！"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let agent = app.api("agent_a1").await;
+    let (status, t) = agent.get_json("/api/v1/ticker").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(t["messages"][0]["body"], "每一个电话都是机会！");
+    assert!(
+        t["lines"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("每一个电话都是机会！"))
+    );
+    let path = format!("/api/v1/ticker/{}", m["id"]);
+    assert_eq!(agent.delete(&path).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(admin.delete(&path).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(admin.delete(&path).await.status(), StatusCode::NOT_FOUND);
+    let (_, t) = agent.get_json("/api/v1/ticker").await;
+    assert_eq!(t["messages"], json!([]));
+}
+
+#[tokio::test]
+async fn today_lists_due_and_overdue_revisits_and_the_supervisor_sees_the_overdue_ones() {
+    let app = TestApp::spawn().await;
+    let agent = app.api("agent_a1").await;
+    let overdue = lead(&agent, "逾期客户", 8301).await;
+    let due = lead(&agent, "到期客户", 8302).await;
+    let later = lead(&agent, "稍后客户", 8303).await;
+    let t = now();
+    revisit(&app.db, overdue, app.org.agent_a1, t - TimeDelta::hours(3)).await;
+    revisit(&app.db, due, app.org.agent_a1, t - TimeDelta::minutes(1)).await;
+    revisit(&app.db, later, app.org.agent_a1, t + TimeDelta::days(2)).await;
+    let (_, today) = agent.get_json("/api/v1/agent/today").await;
+    let r = today["revisits"].as_array().unwrap();
+    let names: Vec<&str> = r.iter().map(|x| x["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["逾期客户", "到期客户", "稍后客户"]);
+    assert_eq!(
+        (r[0]["due"].clone(), r[0]["overdue"].clone()),
+        (json!(true), json!(true))
+    );
+    assert_eq!(
+        (r[1]["due"].clone(), r[1]["overdue"].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(
+        (r[2]["due"].clone(), r[2]["overdue"].clone()),
+        (json!(false), json!(false))
+    );
+
+    let (status, live) = app
+        .api("sup_a")
+        .await
+        .get_json("/api/v1/supervisor/live")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let flagged: Vec<&str> = live["overdue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged, vec!["逾期客户"]);
+    assert_eq!(live["overdue"][0]["agent_name"], "张伟");
+    let row = live["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent_id"] == app.org.agent_a1.0)
+        .unwrap()
+        .clone();
+    assert_eq!(row["overdue_revisits"], 1);
+    // The other team's supervisor does not see this team's overdue revisits.
+    let (_, other) = app
+        .api("sup_b")
+        .await
+        .get_json("/api/v1/supervisor/live")
+        .await;
+    assert_eq!(other["overdue"], json!([]));
+}
+
+#[tokio::test]
+async fn the_live_view_is_refused_to_agents_and_shows_each_supervisor_their_teams() {
+    let app = TestApp::spawn().await;
+    for who in ["agent_a1", "sales1"] {
+        let (status, _) = app.api(who).await.get_json("/api/v1/supervisor/live").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}");
+    }
+    let (_, live) = app
+        .api("sup_a")
+        .await
+        .get_json("/api/v1/supervisor/live")
+        .await;
+    let names: Vec<&str> = live["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"张伟") && names.contains(&"李娜"));
+    let (_, all) = app
+        .api("admin")
+        .await
+        .get_json("/api/v1/supervisor/live")
+        .await;
+    assert_eq!(all["agents"].as_array().unwrap().len(), 3);
+    assert_eq!(all["teams"].as_array().unwrap().len(), 2);
+}
