@@ -98,6 +98,54 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(api::workspace::delete_ticker),
         )
         .route("/supervisor/live", get(api::workspace::supervisor_live))
+        // Calls, next call and the agent's-day configuration (issue 4, calls core).
+        .route(
+            "/leads/{id}/calls",
+            get(api::calls::list).post(api::calls::create),
+        )
+        .route("/agent/next-call", post(api::agent::next_call))
+        .route("/agent/release", post(api::agent::release))
+        .route(
+            "/dispositions",
+            get(api::workday_admin::list_dispositions).post(api::workday_admin::create_disposition),
+        )
+        .route(
+            "/dispositions/{id}",
+            axum::routing::patch(api::workday_admin::patch_disposition),
+        )
+        .route(
+            "/revisit-rules",
+            get(api::workday_admin::list_rules).post(api::workday_admin::create_rule),
+        )
+        .route(
+            "/revisit-rules/{id}",
+            axum::routing::patch(api::workday_admin::patch_rule)
+                .delete(api::workday_admin::delete_rule),
+        )
+        .route(
+            "/calling-hours",
+            get(api::workday_admin::get_hours).put(api::workday_admin::put_hours),
+        )
+        .route(
+            "/holidays",
+            get(api::workday_admin::list_holidays).post(api::workday_admin::put_holiday),
+        )
+        .route(
+            "/holidays/{day}",
+            axum::routing::delete(api::workday_admin::delete_holiday),
+        )
+        .route(
+            "/dnc",
+            get(api::workday_admin::list_dnc).post(api::workday_admin::add_dnc),
+        )
+        .route(
+            "/dnc/{number}",
+            axum::routing::delete(api::workday_admin::remove_dnc),
+        )
+        .route(
+            "/workday-settings",
+            get(api::workday_admin::get_settings).put(api::workday_admin::put_settings),
+        )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 

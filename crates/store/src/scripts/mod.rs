@@ -16,8 +16,9 @@ use crate::{Db, Result, StoreError, db_run};
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
 pub struct ScriptUsage {
     pub uses: i64,
-    /// Calls where someone answered (anything but no answer, busy or a wrong number).
+    /// Calls whose disposition the admin flagged as connected (someone answered).
     pub connected: i64,
+    /// Calls whose disposition is flagged qualified.
     pub qualified: i64,
     pub connected_rate: f64,
     pub qualified_rate: f64,
@@ -109,10 +110,11 @@ async fn hydrate(db: &Db, rows: Vec<ScriptRow>) -> Result<Vec<Script>> {
         "SELECT script_id, team_id FROM script_pins WHERE script_id IN ({list}) ORDER BY team_id"
     );
     let usage_sql = format!(
-        "SELECT script_id, COUNT(*), \
-         SUM(CASE WHEN disposition IN ('no_answer', 'busy', 'wrong_number') THEN 0 ELSE 1 END), \
-         SUM(CASE WHEN disposition = 'qualified' THEN 1 ELSE 0 END) \
-         FROM calls WHERE script_id IN ({list}) GROUP BY script_id"
+        "SELECT c.script_id, COUNT(*), \
+         SUM(CASE WHEN d.connected THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN d.qualified THEN 1 ELSE 0 END) \
+         FROM calls c LEFT JOIN dispositions d ON d.code = c.disposition \
+         WHERE c.script_id IN ({list}) GROUP BY c.script_id"
     );
     let (pins, usage): (Vec<(ScriptId, TeamId)>, Vec<UsageRow>) = db_run!(db, |pool| {
         (

@@ -1,6 +1,8 @@
 //! The JSON API under `/api/v1`.
 
 pub mod admin;
+pub mod agent;
+pub mod calls;
 pub mod kb;
 pub mod leads;
 pub mod openapi;
@@ -9,6 +11,7 @@ pub mod search;
 pub mod session;
 pub mod views;
 pub mod workspace;
+pub mod workday_admin;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

@@ -20,6 +20,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::scripts::version, super::scripts::restore, super::scripts::render, super::scripts::history,
         super::kb::create, super::kb::get, super::kb::list, super::kb::patch, super::kb::delete, super::kb::history,
         super::kb::categories, super::kb::create_category,
+        super::calls::create, super::calls::list, super::agent::next_call, super::agent::release,
+        super::workday_admin::list_dispositions, super::workday_admin::create_disposition, super::workday_admin::patch_disposition,
+        super::workday_admin::list_rules, super::workday_admin::create_rule, super::workday_admin::patch_rule, super::workday_admin::delete_rule,
+        super::workday_admin::get_hours, super::workday_admin::put_hours, super::workday_admin::list_holidays,
+        super::workday_admin::put_holiday, super::workday_admin::delete_holiday,
+        super::workday_admin::list_dnc, super::workday_admin::add_dnc, super::workday_admin::remove_dnc,
+        super::workday_admin::get_settings, super::workday_admin::put_settings,
     ),
     modifiers(&BearerAuth),
 )]

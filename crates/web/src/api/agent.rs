@@ -1,0 +1,63 @@
+//! The agent's next-call button over JSON: serve and reserve the next lead, give it back.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use leadline_domain::LeadId;
+use leadline_store::workday;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiResult, AppError};
+
+/// Serves the next lead to call — due revisits first (oldest first), then today's plan, then
+/// fresh leads by priority — skipping leads outside their calling window, on the do-not-call
+/// list, over their attempt limit or reserved by another agent, and reserves it to the caller.
+/// 200 `{"lead": {...}, "reserved_until": …, "tier": "revisit"|"plan"|"fresh"}`; 204 when
+/// nothing is callable now. Asking again while holding a lead returns the same lead.
+#[utoipa::path(post, path = "/api/v1/agent/next-call",
+    responses((status = 200, description = "The reserved lead"), (status = 204, description = "Nothing callable now")))]
+pub async fn next_call(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    let served = workday::next_call(&state.db, &caller.viewer, leadline_store::now()).await?;
+    Ok(match served {
+        None => StatusCode::NO_CONTENT.into_response(),
+        Some(s) => Json(json!({
+            "lead": s.lead,
+            "reserved_until": s.reserved_until,
+            "tier": s.tier.code(),
+            "attempts": s.attempts,
+            "next_revisit_at": s.next_revisit_at,
+        }))
+        .into_response(),
+    })
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBody {
+    /// The lead to give back (default: every lead the caller holds).
+    pub lead_id: Option<i64>,
+}
+
+/// Gives the caller's reserved lead back to the queue. 200 `{"released": n}`.
+#[utoipa::path(post, path = "/api/v1/agent/release", request_body = ReleaseBody,
+    responses((status = 200, description = "`{\"released\": n}`")))]
+pub async fn release(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let lead = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<ReleaseBody>(&body)
+            .map_err(|_| AppError::BadRequest("bad_json"))?
+            .lead_id
+            .map(LeadId)
+    };
+    let n = workday::release(&state.db, caller.user.id, lead).await?;
+    Ok(Json(json!({ "released": n })))
+}
