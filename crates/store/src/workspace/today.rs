@@ -59,19 +59,6 @@ impl Revisit {
     }
 }
 
-/// The agent's revisits due before `until` (the end of today), oldest first: overdue ones,
-/// then due ones, then those later today.
-pub async fn revisits(db: &Db, agent: UserId, until: DateTime<Utc>) -> Result<Vec<Revisit>> {
-    const SQL: &str = "SELECT id AS lead_id, name, company, next_revisit_at AS due_at, revisit_agent_id AS agent_id \
-        FROM leads WHERE revisit_agent_id = $1 AND next_revisit_at IS NOT NULL AND next_revisit_at < $2 \
-        AND deleted_at IS NULL ORDER BY next_revisit_at, id LIMIT 200";
-    Ok(db_run!(db, |pool| sqlx::query_as(SQL)
-        .bind(agent)
-        .bind(until)
-        .fetch_all(pool)
-        .await?))
-}
-
 /// Every overdue revisit of the given agents (all agents when `agents` is `None`), oldest first.
 pub async fn overdue(
     db: &Db,
@@ -107,18 +94,4 @@ pub async fn latest_call_id(db: &Db, agent: UserId) -> Result<i64> {
     .fetch_one(pool)
     .await?
     .unwrap_or(0)))
-}
-
-/// A disposition button of the call form: (code, Chinese label, English label, hotkey).
-pub type DispositionButton = (String, String, String, Option<String>);
-
-/// The active dispositions in the admin's order, as the call form shows them.
-pub async fn disposition_buttons(db: &Db) -> Result<Vec<DispositionButton>> {
-    Ok(db_run!(db, |pool| {
-        sqlx::query_as(
-        "SELECT code, label_zh, label_en, hotkey FROM dispositions WHERE active ORDER BY position, id"
-    )
-    .fetch_all(pool)
-    .await?
-    }))
 }

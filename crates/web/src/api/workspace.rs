@@ -27,12 +27,14 @@ use crate::jobs_runner::POLL_EVERY;
 /// Daily statistics are kept per calendar day in China.
 pub const STATS_ZONE: Tz = chrono_tz::Asia::Shanghai;
 
+/// The most revisits the workspace lists.
+pub const REVISIT_LIMIT: i64 = 200;
 /// How many days of coming revisits the workspace lists after today's.
 pub const REVISIT_DAYS_AHEAD: u64 = 7;
 
-/// The statistics day ('YYYY-MM-DD', Asia/Shanghai) of an instant.
+/// The statistics day ('YYYY-MM-DD', Asia/Shanghai) of an instant: the day `record_call` counts in.
 pub fn stats_day(at: DateTime<Utc>) -> String {
-    at.with_timezone(&STATS_ZONE).format("%Y-%m-%d").to_string()
+    leadline_store::workday::stats_day(at)
 }
 
 /// The caller's time zone.
@@ -97,16 +99,16 @@ pub async fn today_view(db: &Db, caller: &Caller) -> leadline_store::Result<Toda
             .checked_add_days(Days::new(REVISIT_DAYS_AHEAD))
             .unwrap_or(today_date),
     );
-    let revisits = today::revisits(db, agent, until)
+    let revisits = leadline_store::workday::due_revisits(db, agent, until, REVISIT_LIMIT)
         .await?
         .into_iter()
         .map(|r| RevisitView {
-            due: r.due_at <= at,
-            overdue: r.is_overdue(at),
+            due: r.next_revisit_at <= at,
+            overdue: r.next_revisit_at < at - today::OVERDUE_AFTER,
             lead_id: r.lead_id,
             name: r.name,
             company: r.company,
-            due_at: r.due_at,
+            due_at: r.next_revisit_at,
         })
         .collect();
     Ok(TodayView {

@@ -129,14 +129,15 @@ pub async fn page(
     let reserved_until = pair(&pairs, "until")
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|t| nav.time(&t.with_timezone(&chrono::Utc)));
-    let dispositions = today::disposition_buttons(&state.db)
+    let dispositions = leadline_store::workday::config::dispositions(&state.db)
         .await
         .or_page(l)?
         .into_iter()
-        .map(|(code, zh, en, hotkey)| DispButton {
-            code,
-            label: if l.code().starts_with("en") { en } else { zh },
-            hotkey: hotkey.unwrap_or_default(),
+        .filter(|d| d.d.active)
+        .map(|d| DispButton {
+            label: d.d.label(l.code()).to_string(),
+            hotkey: d.d.hotkey.map(String::from).unwrap_or_default(),
+            code: d.d.code,
         })
         .collect();
     let page = WorkspacePage {

@@ -323,3 +323,33 @@ async fn events_need_a_signed_in_user() {
     let res = app.anonymous().get("/api/v1/agent/events").await;
     assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_recorded_call_is_announced_on_the_agents_event_stream_with_the_new_counters() {
+    let app = TestApp::spawn().await;
+    crate::workspace::open_all_hours(&app).await;
+    let api = app.api("agent_a1").await;
+    let lead = api
+        .create_lead(json!({"name": "通话客户", "phones": [mobile(7400)]}))
+        .await;
+    let mut res = api
+        .http
+        .get(format!("{}/api/v1/agent/events", app.base))
+        .bearer_auth(api.token.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    let ready = next_event(&mut res, &mut buf, "ready").await;
+    let target = ready["target"].as_i64().unwrap();
+    let recorded = api
+        .post(
+            &format!("/api/v1/leads/{}/calls", lead["id"]),
+            json!({"disposition": "connected", "intent": "interested", "duration_s": 40}),
+        )
+        .await;
+    assert_eq!(recorded.status(), reqwest::StatusCode::CREATED);
+    let event = next_event(&mut res, &mut buf, "call_recorded").await;
+    assert_eq!(event["done"], 1);
+    assert_eq!(event["remaining"], target - 1);
+}

@@ -330,3 +330,258 @@ async fn the_live_view_is_refused_to_agents_and_shows_each_supervisor_their_team
     assert_eq!(all["agents"].as_array().unwrap().len(), 3);
     assert_eq!(all["teams"].as_array().unwrap().len(), 2);
 }
+
+/// Opens every calling window (all day, every day), so the test runs at any hour.
+pub(crate) async fn open_all_hours(app: &TestApp) {
+    leadline_store::db_run!(&app.db, |pool| {
+        sqlx::query("DELETE FROM calling_windows")
+            .execute(pool)
+            .await
+            .unwrap();
+        for weekday in 1..=7i64 {
+            sqlx::query(
+                "INSERT INTO calling_windows (team_id, weekday, start_minute, end_minute) VALUES (NULL, $1, 0, 1440)",
+            )
+            .bind(weekday)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+    });
+}
+
+async fn record(api: &Api, lead: LeadId, body: Value) -> Value {
+    let (status, v) = post(api, &format!("/api/v1/leads/{}/calls", lead.0), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    v
+}
+
+async fn next_call(api: &Api) -> Option<i64> {
+    let res = api.post("/api/v1/agent/next-call", json!({})).await;
+    match res.status() {
+        StatusCode::NO_CONTENT => None,
+        StatusCode::OK => res.json::<Value>().await.unwrap()["lead"]["id"].as_i64(),
+        other => panic!("next-call answered {other}"),
+    }
+}
+
+#[tokio::test]
+async fn next_call_serves_due_revisits_first_then_the_plan_the_agent_filled() {
+    let app = TestApp::spawn().await;
+    open_all_hours(&app).await;
+    let agent = app.api("agent_a1").await;
+    let sup = app.api("sup_a").await;
+    put(
+        &sup,
+        &format!("/api/v1/agents/{}/target", app.org.agent_a1.0),
+        json!({"daily_calls": 3}),
+    )
+    .await;
+    let fresh_1 = lead(&agent, "新线索一", 8401).await;
+    let fresh_2 = lead(&agent, "新线索二", 8402).await;
+    let picked = lead(&agent, "自选客户", 8403).await;
+    let due = lead(&agent, "到期回访", 8404).await;
+    revisit(
+        &app.db,
+        due,
+        app.org.agent_a1,
+        now() - TimeDelta::minutes(10),
+    )
+    .await;
+    // Today's plan: the picked lead, then the fill (the due revisit, then one fresh lead).
+    let (status, _) = post(
+        &agent,
+        "/api/v1/agent/plan",
+        json!({"lead_ids": [picked.0]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, filled) = post(&agent, "/api/v1/agent/plan/fill", json!({})).await;
+    let planned: Vec<i64> = filled["plan"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["lead_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(planned, vec![picked.0, due.0, fresh_1.0]);
+
+    // The due revisit first, then the plan in its order; the unplanned fresh lead last.
+    let mut served = Vec::new();
+    while let Some(id) = next_call(&agent).await {
+        served.push(id);
+        record(&agent, LeadId(id), json!({"disposition": "wrong_number"})).await;
+        assert!(served.len() <= 4, "{served:?}");
+    }
+    assert_eq!(served, vec![due.0, picked.0, fresh_1.0, fresh_2.0]);
+    let (_, plan) = agent.get_json("/api/v1/agent/plan").await;
+    assert!(
+        plan["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| !i["done_at"].is_null()),
+        "every planned lead is done: {plan}"
+    );
+    let (_, today) = agent.get_json("/api/v1/agent/today").await;
+    assert_eq!(today["done"], 4);
+    assert_eq!(today["remaining"], 0);
+}
+
+#[tokio::test]
+async fn live_view_numbers_equal_the_recorded_calls() {
+    let app = TestApp::spawn().await;
+    open_all_hours(&app).await;
+    let a1 = app.api("agent_a1").await;
+    let a2 = app.api("agent_a2").await;
+    let b1 = app.api("agent_b1").await;
+    let l1 = lead(&a1, "客户一", 8501).await;
+    let l2 = lead(&a1, "客户二", 8502).await;
+    let l3 = lead(&a1, "客户三", 8503).await;
+    let l4 = lead(&a2, "客户四", 8504).await;
+    let l5 = lead(&b1, "客户五", 8505).await;
+    let calls = [
+        (&a1, l1, "connected", Some("interested"), 60),
+        (&a1, l2, "no_answer", None, 0),
+        (&a1, l3, "qualified", Some("strong_demand"), 120),
+        (&a2, l4, "busy", None, 0),
+        (&b1, l5, "connected", None, 30),
+    ];
+    for (api, lead, disposition, intent, duration) in calls {
+        record(
+            api,
+            lead,
+            json!({"disposition": disposition, "intent": intent, "duration_s": duration}),
+        )
+        .await;
+    }
+    // What the recorded calls add up to, by the dispositions' own flags.
+    let (_, d) = a1.get_json("/api/v1/dispositions").await;
+    let flags = |code: &str, flag: &str| {
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["code"] == code)
+            .map(|x| x[flag] == true)
+            .unwrap()
+    };
+    let expect = |agent: &Api| {
+        let mine: Vec<_> = calls.iter().filter(|c| std::ptr::eq(c.0, agent)).collect();
+        let count = |flag: &str| mine.iter().filter(|c| flags(c.2, flag)).count() as i64;
+        json!({
+            "calls": mine.len(),
+            "connected": count("connected"),
+            "valid_conversations": count("valid_conversation"),
+            "qualified": count("qualified"),
+            "talk_s": mine.iter().filter(|c| flags(c.2, "connected")).map(|c| c.4).sum::<i64>(),
+        })
+    };
+    let (status, live) = app
+        .api("sup_a")
+        .await
+        .get_json("/api/v1/supervisor/live")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let row = |id: UserId| {
+        live["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["agent_id"] == id.0)
+            .cloned()
+            .unwrap()
+    };
+    for (api, id) in [(&a1, app.org.agent_a1), (&a2, app.org.agent_a2)] {
+        let r = row(id);
+        let e = expect(api);
+        for k in [
+            "calls",
+            "connected",
+            "valid_conversations",
+            "qualified",
+            "talk_s",
+        ] {
+            assert_eq!(r[k], e[k], "{k} of agent {}", id.0);
+        }
+    }
+    let a1_row = row(app.org.agent_a1);
+    assert_eq!(
+        a1_row["progress_pct"],
+        3 * 100 / a1_row["target"].as_i64().unwrap()
+    );
+    // Team A's totals are its two agents' sums; team B's agent is not in this view.
+    assert_eq!(live["teams"].as_array().unwrap().len(), 1);
+    assert_eq!(live["teams"][0]["stats"]["calls"], 4);
+    assert_eq!(live["teams"][0]["stats"]["qualified"], 1);
+    assert!(
+        live["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["agent_id"] != app.org.agent_b1.0)
+    );
+    // The agent's own header agrees.
+    let (_, today) = a1.get_json("/api/v1/agent/today").await;
+    assert_eq!(today["done"], 3);
+    // The qualified call is the team's achievement on the ticker, in the reader's language.
+    let (_, ticker) = a2.get_json("/api/v1/ticker").await;
+    let lines: Vec<&str> = ticker["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(lines.contains(&"张伟 刚刚转出一个合格客户"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("通话 4 个")), "{lines:?}");
+    let (_, other_team) = b1.get_json("/api/v1/ticker").await;
+    assert_eq!(other_team["achievements"], json!([]));
+}
+
+#[tokio::test]
+async fn workspace_pages_show_the_day_and_refuse_the_wrong_roles() {
+    let app = TestApp::spawn().await;
+    let agent = app.browser("agent_a1").await;
+    let (status, html) = agent.get("/workspace").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"next-call\""));
+    assert!(html.contains("src=\"/static/workspace.js\""));
+    assert!(!html.contains("<script>"), "no inline script");
+    let (status, html) = agent.get("/workspace/plan").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"plan-fill\""));
+    for path in ["/supervisor/live", "/admin/ticker"] {
+        let (status, _) = agent.get(path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let sup = app.browser("sup_a").await;
+    let (status, html) = sup.get("/supervisor/live").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("张伟") && !html.contains("赵磊"));
+    // A supervisor sets a target from the live view's form.
+    let csrf = sup.csrf("/supervisor/live").await;
+    let res = sup
+        .post_form(
+            &format!("/supervisor/targets/{}", app.org.agent_a1.0),
+            &[("_csrf", &csrf), ("daily_calls", "90")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, today) = app
+        .api("agent_a1")
+        .await
+        .get_json("/api/v1/agent/today")
+        .await;
+    assert_eq!(today["target"], 90);
+    // The admin adds a ticker sentence; the agent's workspace scrolls it.
+    let admin = app.browser("admin").await;
+    let csrf = admin.csrf("/admin/ticker").await;
+    let res = admin
+        .post_form(
+            "/admin/ticker",
+            &[("_csrf", &csrf), ("body", "坚持就是胜利")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = agent.get("/workspace").await;
+    assert!(html.contains("坚持就是胜利"));
+}

@@ -10,25 +10,7 @@ use thirtyfour::prelude::*;
 
 use crate::browser::{by_id, fill, in_browser, log_in, wait_for_url};
 use crate::helpers::{TestApp, mobile};
-
-/// Opens every calling window (all day, every day), so the test runs at any hour.
-async fn open_all_hours(app: &TestApp) {
-    leadline_store::db_run!(&app.db, |pool| {
-        sqlx::query("DELETE FROM calling_windows")
-            .execute(pool)
-            .await
-            .unwrap();
-        for weekday in 1..=7i64 {
-            sqlx::query(
-                "INSERT INTO calling_windows (team_id, weekday, start_minute, end_minute) VALUES (NULL, $1, 0, 1440)",
-            )
-            .bind(weekday)
-            .execute(pool)
-            .await
-            .unwrap();
-        }
-    });
-}
+use crate::workspace::open_all_hours;
 
 #[tokio::test]
 async fn an_agent_calls_the_next_lead_records_the_call_by_keyboard_and_sees_the_counters_move() {
