@@ -36,6 +36,9 @@ pub enum BenchCommand {
     },
     /// Knowledge-base search over 100,000 generated Chinese articles against a `LIKE` scan.
     Search(crate::bench_search::SearchArgs),
+    /// Next call and call records: 1,000,000 leads, 100 concurrent agents over HTTP, against the
+    /// bare select-and-reserve SQL.
+    NextCall(crate::bench_next_call::NextCallArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -47,6 +50,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             requests,
         } => list(leads, postgres.as_deref(), requests).await,
         BenchCommand::Search(args) => crate::bench_search::run(args).await,
+        BenchCommand::NextCall(args) => crate::bench_next_call::run(args).await,
     }
 }
 
