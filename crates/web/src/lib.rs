@@ -28,6 +28,10 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Mark cookies `Secure` (when served over HTTPS behind a proxy).
     pub secure_cookies: bool,
+    /// Where uploaded import files are kept until their import is done (issue 3).
+    pub upload_dir: std::path::PathBuf,
+    /// Largest import file accepted over HTTP, in bytes.
+    pub max_upload_bytes: u64,
     /// The reminder worker, event streams and shutdown signal of this server (issue 4).
     pub hub: jobs_runner::Hub,
 }
@@ -38,6 +42,8 @@ impl AppState {
             db,
             metrics: Arc::default(),
             secure_cookies: false,
+            upload_dir: std::env::temp_dir().join("leadline-uploads"),
+            max_upload_bytes: api::uploads::MAX_UPLOAD_BYTES,
             hub: jobs_runner::Hub::new(),
         }
     }

@@ -11,6 +11,10 @@ use crate::pages;
 use crate::{AppState, metrics};
 
 pub fn router(state: AppState) -> Router {
+    // An upload's body: the file and the few fields around it.
+    let upload_limit = usize::try_from(state.max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(api::uploads::FORM_OVERHEAD);
     let api = Router::new()
         .route("/auth/token", post(session::create_token))
         .route("/auth/tokens", get(session::list_tokens))
@@ -21,6 +25,25 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(session::me))
         .route("/leads", get(leads::list).post(leads::create))
         .route("/leads/counts", get(leads::counts))
+        // Import and export (issue 3).
+        .route("/leads/export", get(api::exports::export))
+        .route(
+            "/imports",
+            get(api::imports::list)
+                .post(api::imports::create)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/imports/preview",
+            post(api::imports::preview).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/imports/{id}", get(api::imports::get))
+        .route("/imports/{id}/errors", get(api::imports::errors))
+        .route("/imports/{id}/resume", post(api::imports::resume))
+        .route(
+            "/import-mappings",
+            get(api::imports::list_mappings).post(api::imports::save_mapping),
+        )
         .route(
             "/leads/{id}",
             get(leads::get).patch(leads::patch).delete(leads::delete),
@@ -198,6 +221,17 @@ pub fn router(state: AppState) -> Router {
         // Scripts, the knowledge base and search (issue 5).
         .route("/search", get(pages::search::page))
         .route("/static/search.js", get(search_script))
+        // Import pages (issue 3).
+        .route(
+            "/imports",
+            get(pages::imports::index)
+                .post(pages::imports::upload)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/imports/preview", get(pages::imports::preview))
+        .route("/imports/start", post(pages::imports::start))
+        .route("/imports/{id}", get(pages::imports::job))
+        .route("/static/import.js", get(pages::imports::script))
         .route(
             "/scripts",
             get(pages::scripts::list).post(pages::scripts::create),

@@ -1,6 +1,8 @@
 //! The JSON API under `/api/v1`.
 
 pub mod admin;
+pub mod exports;
+pub mod imports;
 pub mod agent;
 pub mod calls;
 pub mod kb;
@@ -9,6 +11,7 @@ pub mod openapi;
 pub mod scripts;
 pub mod search;
 pub mod session;
+pub mod uploads;
 pub mod views;
 pub mod workspace;
 pub mod workday_admin;

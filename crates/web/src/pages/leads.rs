@@ -77,6 +77,8 @@ struct ListPage {
     next_href: Option<String>,
     views: Vec<SavedView>,
     current_query: String,
+    /// The filter (and saved view) for the export links.
+    export_query: String,
     counts: Vec<CountLine>,
     total: i64,
     show_deleted: bool,
@@ -333,6 +335,13 @@ pub async fn list(
             &pairs
                 .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "cursor" | "view"))
+                .cloned()
+                .collect::<Vec<_>>(),
+        ),
+        export_query: query_string(
+            &pairs
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "cursor" | "group_by" | "format"))
                 .cloned()
                 .collect::<Vec<_>>(),
         ),

@@ -74,10 +74,17 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// `spawn` with the application's state adjusted first (limits, directories).
+    pub async fn spawn_with(configure: impl FnOnce(&mut leadline_web::AppState)) -> TestApp {
         let test_db = TestDb::fresh().await.expect("a fresh test database");
         let db = test_db.db.clone();
         let org = seed_org(&db).await;
-        let app = leadline_web::App::bind("127.0.0.1:0", leadline_web::AppState::new(db.clone()))
+        let mut state = leadline_web::AppState::new(db.clone());
+        configure(&mut state);
+        let app = leadline_web::App::bind("127.0.0.1:0", state)
             .await
             .unwrap();
         let base = format!("http://{}", app.local_addr());

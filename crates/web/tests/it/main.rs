@@ -2,11 +2,14 @@
 //! default, PostgreSQL (a fresh schema per test) when `LEADLINE_TEST_POSTGRES_URL` is set.
 
 mod api_auth;
+mod api_imports;
 mod api_leads;
 mod api_rules;
 mod browser;
+mod exports;
 mod calls;
 mod helpers;
+mod import_browser;
 mod import_run;
 mod jobs;
 mod kb;
