@@ -184,6 +184,7 @@ pub async fn save_disposition(
             }
         )?;
         tx.commit().await?;
+        invalidate();
         id
     });
     Ok(StoredDisposition { id, d: d.clone() })
@@ -318,6 +319,7 @@ pub async fn save_revisit_rule(db: &Db, actor: UserId, rule: &RevisitRule) -> Re
             }
         )?;
         tx.commit().await?;
+        invalidate();
         id
     });
     Ok(RevisitRule { id, ..rule.clone() })
@@ -348,6 +350,7 @@ pub async fn delete_revisit_rule(db: &Db, actor: UserId, id: i64) -> Result<()> 
             }
         )?;
         tx.commit().await?;
+        invalidate();
     });
     Ok(())
 }
@@ -422,6 +425,7 @@ pub async fn set_windows(
             }
         )?;
         tx.commit().await?;
+        invalidate();
     });
     Ok(())
 }
@@ -472,6 +476,7 @@ pub async fn put_holiday(db: &Db, actor: UserId, h: &Holiday) -> Result<()> {
             }
         )?;
         tx.commit().await?;
+        invalidate();
     });
     Ok(())
 }
@@ -502,6 +507,7 @@ pub async fn delete_holiday(db: &Db, actor: UserId, day: NaiveDate) -> Result<()
             }
         )?;
         tx.commit().await?;
+        invalidate();
     });
     Ok(())
 }
@@ -616,6 +622,7 @@ pub async fn dnc_add(
             }
         )?;
         tx.commit().await?;
+        invalidate();
         added
     });
     report.added = added;
@@ -651,6 +658,7 @@ pub async fn dnc_remove(db: &Db, actor: UserId, raw: &str) -> Result<()> {
             }
         )?;
         tx.commit().await?;
+        invalidate();
     });
     Ok(())
 }
@@ -696,6 +704,7 @@ pub async fn set_int_setting(db: &Db, actor: UserId, key: &str, value: i64) -> R
             }
         )?;
         tx.commit().await?;
+        invalidate();
     });
     Ok(())
 }
@@ -711,3 +720,116 @@ pub async fn max_attempts(db: &Db) -> Result<i64> {
         .await?
         .max(1))
 }
+
+// ---------------------------------------------------------------------------------------------
+// A short-lived snapshot of the configuration (every call and next-call reads it)
+// ---------------------------------------------------------------------------------------------
+
+/// How long a snapshot is used before it is read again. Changes made through this module clear
+/// it at once in this process; another app server sees them within this time.
+pub const SNAPSHOT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The configuration the call paths need, read in one go.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub dispositions: Vec<StoredDisposition>,
+    pub rules: Vec<RevisitRule>,
+    default_windows: Vec<Window>,
+    team_windows: Vec<(TeamId, Vec<Window>)>,
+    pub holidays: Vec<Holiday>,
+    pub reserve_minutes: i64,
+    pub max_attempts: i64,
+    /// Zones other than the default that leads name.
+    pub zones: Vec<String>,
+}
+
+impl Snapshot {
+    pub fn disposition(&self, code: &str) -> Option<&StoredDisposition> {
+        self.dispositions.iter().find(|d| d.d.code == code)
+    }
+
+    pub fn windows(&self, team: Option<TeamId>) -> &[Window] {
+        team.and_then(|t| self.team_windows.iter().find(|(id, _)| *id == t))
+            .map(|(_, w)| w.as_slice())
+            .unwrap_or(&self.default_windows)
+    }
+
+    pub fn calling_hours(&self, team: Option<TeamId>) -> CallingHours {
+        CallingHours::new(self.windows(team), &self.holidays)
+    }
+}
+
+type Cached = (String, std::time::Instant, std::sync::Arc<Snapshot>);
+static SNAPSHOTS: std::sync::Mutex<Vec<Cached>> = std::sync::Mutex::new(Vec::new());
+
+fn db_key(db: &Db) -> String {
+    match db {
+        Db::Sqlite(p) => format!("sqlite:{}", p.connect_options().get_filename().display()),
+        Db::Postgres(p) => format!("pg:{:?}", p.connect_options()),
+    }
+}
+
+/// Forgets every snapshot (after a configuration change).
+pub fn invalidate() {
+    if let Ok(mut s) = SNAPSHOTS.lock() {
+        s.clear();
+    }
+}
+
+/// The configuration, at most [`SNAPSHOT_TTL`] old.
+pub async fn snapshot(db: &Db) -> Result<std::sync::Arc<Snapshot>> {
+    let key = db_key(db);
+    if let Ok(s) = SNAPSHOTS.lock()
+        && let Some((_, at, snap)) = s.iter().find(|(k, _, _)| *k == key)
+        && at.elapsed() < SNAPSHOT_TTL
+    {
+        return Ok(snap.clone());
+    }
+    let rows: Vec<(Option<TeamId>, i64, i64, i64)> = db_run!(db, |pool| {
+        sqlx::query_as(
+        "SELECT team_id, weekday, start_minute, end_minute FROM calling_windows ORDER BY weekday, start_minute"
+    )
+    .fetch_all(pool)
+    .await?
+    });
+    let mut default_windows = Vec::new();
+    let mut team_windows: Vec<(TeamId, Vec<Window>)> = Vec::new();
+    for (team, weekday, start, end) in rows {
+        let w = Window {
+            weekday: weekday as u8,
+            start_minute: start as u16,
+            end_minute: end as u16,
+        };
+        match team {
+            None => default_windows.push(w),
+            Some(t) => match team_windows.iter_mut().find(|(id, _)| *id == t) {
+                Some((_, list)) => list.push(w),
+                None => team_windows.push((t, vec![w])),
+            },
+        }
+    }
+    let zones: Vec<String> = db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT DISTINCT timezone FROM leads WHERE timezone IS NOT NULL"
+    )
+    .fetch_all(pool)
+    .await?);
+    let snap = std::sync::Arc::new(Snapshot {
+        dispositions: dispositions(db).await?,
+        rules: revisit_rules(db).await?,
+        default_windows,
+        team_windows,
+        holidays: holidays(db).await?,
+        reserve_minutes: reserve_minutes(db).await?,
+        max_attempts: max_attempts(db).await?,
+        zones,
+    });
+    if let Ok(mut s) = SNAPSHOTS.lock() {
+        s.retain(|(k, at, _)| *k != key && at.elapsed() < SNAPSHOT_TTL);
+        s.push((key, std::time::Instant::now(), snap.clone()));
+    }
+    Ok(snap)
+}
+
+/// SQLite has one writer: the call paths of this process queue here for it, in order, instead of
+/// meeting `SQLITE_BUSY` and sleeping in SQLite's busy handler.
+pub static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -37,16 +37,12 @@ pub struct Plan {
 
 impl Plan {
     pub async fn load(db: &Db, team: Option<TeamId>) -> Result<Plan> {
-        let zones: Vec<String> = db_run!(db, |pool| sqlx::query_scalar(
-            "SELECT DISTINCT timezone FROM leads WHERE timezone IS NOT NULL"
-        )
-        .fetch_all(pool)
-        .await?);
+        let snap = config::snapshot(db).await?;
         Ok(Plan {
-            hours: config::calling_hours_for(db, team).await?,
-            max_attempts: config::max_attempts(db).await?,
-            reserve_minutes: config::reserve_minutes(db).await?,
-            zones,
+            hours: snap.calling_hours(team),
+            max_attempts: snap.max_attempts,
+            reserve_minutes: snap.reserve_minutes,
+            zones: snap.zones.clone(),
         })
     }
 
@@ -102,7 +98,7 @@ fn tier_sql(
     tier: Tier,
     default_open: bool,
     zones: usize,
-) -> String {
+) -> (String, String) {
     let closed: Vec<String> = CLOSED.iter().map(|s| format!("'{}'", s.code())).collect();
     let mut zone_terms = Vec::new();
     if default_open {
@@ -136,7 +132,12 @@ fn tier_sql(
     };
     let select =
         format!("SELECT l.id FROM {from} WHERE {cond} AND {common} ORDER BY {order} LIMIT 1");
-    match backend {
+    // The same select on its own (every bind referenced), to look before taking the writer.
+    let precheck = format!(
+        "SELECT l.id FROM {from} WHERE {cond} AND {common} \
+         AND CAST($3 AS TEXT) IS NOT NULL AND CAST($5 AS TEXT) IS NOT NULL LIMIT 1"
+    );
+    let update = match backend {
         Backend::Sqlite => format!(
             "UPDATE leads SET reserved_by = $1, reserved_until = $3 WHERE id = ({select}) \
              AND CAST($5 AS TEXT) IS NOT NULL RETURNING id, next_revisit_at, attempts"
@@ -146,7 +147,8 @@ fn tier_sql(
              UPDATE leads SET reserved_by = $1, reserved_until = $3 FROM pick WHERE leads.id = pick.id \
              AND CAST($5 AS TEXT) IS NOT NULL RETURNING leads.id, leads.next_revisit_at, leads.attempts"
         ),
-    }
+    };
+    (precheck, update)
 }
 
 /// The lead this agent holds now, if its reservation has not run out.
@@ -216,19 +218,48 @@ pub async fn next_call_with(
     let today = calling_hours::local_day(now, DEFAULT_TZ);
     let backend = db.backend();
     for tier in [Tier::DueRevisit, Tier::Plan, Tier::Fresh] {
-        let sql = tier_sql(backend, viewer, tier, default_open, zones.len());
-        let row: Option<(LeadId, Option<DateTime<Utc>>, i64)> = db_run!(db, |pool| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(agent)
-                .bind(now)
-                .bind(until)
-                .bind(plan.max_attempts)
-                .bind(&today);
-            for z in &zones {
-                q = q.bind(z);
+        let (precheck, sql) = tier_sql(backend, viewer, tier, default_open, zones.len());
+        let row: Option<(LeadId, Option<DateTime<Utc>>, i64)> = match db {
+            // SQLite: look without the writer (WAL readers run side by side), then select and
+            // reserve in one statement while holding it.
+            Db::Sqlite(pool) => {
+                let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(precheck))
+                    .bind(agent)
+                    .bind(now)
+                    .bind(until)
+                    .bind(plan.max_attempts)
+                    .bind(&today);
+                for z in &zones {
+                    q = q.bind(z);
+                }
+                if q.fetch_optional(pool).await?.is_none() {
+                    continue;
+                }
+                let _writer = config::SQLITE_WRITER.lock().await;
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(agent)
+                    .bind(now)
+                    .bind(until)
+                    .bind(plan.max_attempts)
+                    .bind(&today);
+                for z in &zones {
+                    q = q.bind(z);
+                }
+                q.fetch_optional(pool).await?
             }
-            q.fetch_optional(pool).await?
-        });
+            Db::Postgres(pool) => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(agent)
+                    .bind(now)
+                    .bind(until)
+                    .bind(plan.max_attempts)
+                    .bind(&today);
+                for z in &zones {
+                    q = q.bind(z);
+                }
+                q.fetch_optional(pool).await?
+            }
+        };
         if let Some((id, next_revisit_at, attempts)) = row {
             let lead = leads::get(db, &admin, id).await?;
             return Ok(Some(Served {

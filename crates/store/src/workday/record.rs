@@ -154,13 +154,11 @@ pub async fn record_call(
             return Ok(done);
         }
     }
-    let Some(disp) = config::disposition(db, &input.disposition)
-        .await?
-        .filter(|d| d.d.active)
-    else {
+    let snap = config::snapshot(db).await?;
+    let Some(disp) = snap.disposition(&input.disposition).filter(|d| d.d.active) else {
         return Err(StoreError::invalid("disposition", "unknown"));
     };
-    let disp = disp.d;
+    let disp = disp.d.clone();
     if !(0..=6 * 3600).contains(&input.duration_s) {
         return Err(StoreError::invalid("duration_s", "invalid"));
     }
@@ -183,8 +181,8 @@ pub async fn record_call(
     .fetch_optional(pool)
     .await?)
     .flatten();
-    let hours = config::calling_hours_for(db, team).await?;
-    let rules = config::revisit_rules(db).await?;
+    let hours = snap.calling_hours(team);
+    let rules = &snap.rules;
     let backend = db.backend();
     let begin = match backend {
         Backend::Sqlite => "BEGIN IMMEDIATE",
@@ -201,6 +199,11 @@ pub async fn record_call(
         }
     };
     let day = stats_day(started_at);
+    // SQLite: queue for the one writer here rather than in SQLite's busy handler.
+    let _writer = match backend {
+        Backend::Sqlite => Some(config::SQLITE_WRITER.lock().await),
+        Backend::Postgres => None,
+    };
     let result: std::result::Result<Recorded, StoreError> = db_run!(db, |pool| {
         let mut tx = pool.begin_with(begin).await?;
         let lead: Option<LeadState> = sqlx::query_as(lock_lead)
@@ -231,7 +234,7 @@ pub async fn record_call(
         let outside_window = !hours.is_callable(started_at, tz);
         let attempt = lead.attempts + 1;
         let outcome = revisit::next_revisit(
-            &rules,
+            rules,
             &disp.code,
             input.intent,
             attempt,

@@ -380,7 +380,8 @@ async fn a_hundred_agents_never_share_a_lead_and_every_call_is_counted() {
         tasks.push(tokio::spawn(async move {
             let viewer = Viewer { user_id: agent, role: Role::Agent, supervised_teams: vec![] };
             let mut n = 0usize;
-            while tokio::time::Instant::now() < deadline {
+            // Each agent calls at least once, then until the time is up.
+            while n == 0 || tokio::time::Instant::now() < deadline {
                 let served = match &http {
                     Some(api) => next_id(api).await,
                     None => workday::next_call(&db, &viewer, leadline_store::now()).await.unwrap().map(|s| s.lead.id.0),
@@ -435,7 +436,7 @@ async fn a_hundred_agents_never_share_a_lead_and_every_call_is_counted() {
         violations.lock().unwrap()
     );
     let recorded = recorded.load(std::sync::atomic::Ordering::SeqCst);
-    assert!(recorded > 100, "the crowd recorded calls ({recorded})");
+    assert!(recorded >= 100, "every agent recorded a call ({recorded})");
     let (calls, distinct, stats_calls, stats_connected, connected, stats_talk): (
         i64,
         i64,
