@@ -105,6 +105,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/agent/plan/fill", post(api::workspace::fill))
         .route(
+            "/agent/revisit-preview",
+            get(api::workspace::revisit_preview),
+        )
+        .route(
             "/agent/plan/{lead_id}",
             axum::routing::delete(api::workspace::unplan),
         )

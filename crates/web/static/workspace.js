@@ -114,11 +114,42 @@
       });
   }
 
+  // The revisit the rules would schedule fills the field until the agent changes it; an
+  // untouched field is sent empty, so the server applies the same rule when recording.
+  var revisitField = document.getElementById("call-revisit");
+  function localInput(iso) {
+    var t = new Date(iso);
+    t.setMinutes(t.getMinutes() - t.getTimezoneOffset());
+    return t.toISOString().slice(0, 16);
+  }
+  function previewRevisit() {
+    var disposition = document.getElementById("call-disposition").value;
+    if (!form || !disposition || revisitField.dataset.touched) return;
+    var params = new URLSearchParams({
+      lead_id: form.dataset.lead,
+      disposition: disposition,
+      intent: document.getElementById("call-intent").value,
+    });
+    fetch("/api/v1/agent/revisit-preview?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (p) {
+        if (!p || revisitField.dataset.touched) return;
+        revisitField.value = p.next_revisit_at ? localInput(p.next_revisit_at) : "";
+        revisitField.dataset.rule = p.next_revisit_at || "";
+      })
+      .catch(function () {});
+  }
+  if (revisitField) {
+    revisitField.addEventListener("input", function () { revisitField.dataset.touched = "1"; });
+    document.getElementById("call-intent").addEventListener("change", previewRevisit);
+  }
+
   function choose(code) {
     buttons.forEach(function (b) {
       b.setAttribute("aria-pressed", b.dataset.code === code ? "true" : "false");
     });
     document.getElementById("call-disposition").value = code;
+    previewRevisit();
   }
 
   function newRequestId() {
@@ -134,7 +165,7 @@
       say(root.dataset.msgPickDisposition, true);
       return;
     }
-    var revisit = document.getElementById("call-revisit").value;
+    var revisit = revisitField.dataset.touched ? revisitField.value : "";
     var script = document.getElementById("call-script").value;
     var body = {
       disposition: disposition,

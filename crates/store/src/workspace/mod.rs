@@ -3,4 +3,5 @@
 
 pub mod demo;
 pub mod notifications;
+pub mod revisit_preview;
 pub mod today;

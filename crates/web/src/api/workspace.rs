@@ -515,3 +515,40 @@ pub async fn supervisor_live(
 ) -> ApiResult<Json<LiveView>> {
     Ok(Json(live_view(&state.db, &caller).await?))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Revisit preview
+// ---------------------------------------------------------------------------------------------
+
+/// GET /api/v1/agent/revisit-preview?lead_id=…&disposition=…&intent=… — the revisit the rules
+/// would schedule, to prefill the call form.
+pub async fn revisit_preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<leadline_store::workspace::revisit_preview::Preview>> {
+    let pairs = query_pairs(q.as_deref());
+    let lead = pair(&pairs, "lead_id")
+        .and_then(|s| s.parse().ok())
+        .ok_or(AppError::BadRequest("lead_id_required"))?;
+    let disposition = pair(&pairs, "disposition")
+        .filter(|s| !s.is_empty())
+        .ok_or(AppError::BadRequest("disposition_required"))?;
+    let intent = match pair(&pairs, "intent").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            leadline_domain::IntentLevel::parse(s).ok_or(AppError::BadRequest("intent_invalid"))?,
+        ),
+    };
+    Ok(Json(
+        leadline_store::workspace::revisit_preview::preview(
+            &state.db,
+            &caller.viewer,
+            LeadId(lead),
+            disposition,
+            intent,
+            now(),
+        )
+        .await?,
+    ))
+}

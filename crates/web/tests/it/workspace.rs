@@ -585,3 +585,52 @@ async fn workspace_pages_show_the_day_and_refuse_the_wrong_roles() {
     let (_, html) = agent.get("/workspace").await;
     assert!(html.contains("坚持就是胜利"));
 }
+
+#[tokio::test]
+async fn the_call_form_is_prefilled_with_the_revisit_the_rule_then_schedules() {
+    let app = TestApp::spawn().await;
+    open_all_hours(&app).await;
+    let agent = app.api("agent_a1").await;
+    let l = lead(&agent, "预填客户", 8601).await;
+    let path = format!(
+        "/api/v1/agent/revisit-preview?lead_id={}&disposition=connected&intent=interested",
+        l.0
+    );
+    let (status, preview) = agent.get_json(&path).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["attempt"], 1);
+    let predicted: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(preview["next_revisit_at"].clone()).unwrap();
+    // Connected and interested: the default rule calls again a day later.
+    let ahead = predicted - now();
+    assert!(
+        ahead > TimeDelta::hours(23) && ahead <= TimeDelta::days(1),
+        "{ahead}"
+    );
+    let recorded = record(
+        &agent,
+        l,
+        json!({"disposition": "connected", "intent": "interested"}),
+    )
+    .await;
+    assert_eq!(recorded["rule_id"], preview["rule_id"]);
+    let scheduled: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(recorded["next_revisit_at"].clone()).unwrap();
+    assert!(scheduled >= predicted && scheduled - predicted < TimeDelta::minutes(1));
+    // Bad questions get clear answers; another agent's lead is not found.
+    let (status, body) = agent
+        .get_json(&format!("/api/v1/agent/revisit-preview?lead_id={}", l.0))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "disposition_required");
+    let (status, body) = agent
+        .get_json(&format!(
+            "/api/v1/agent/revisit-preview?lead_id={}&disposition=connected&intent=maybe",
+            l.0
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "intent_invalid");
+    let (status, _) = app.api("agent_b1").await.get_json(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

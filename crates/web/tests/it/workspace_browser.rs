@@ -76,6 +76,17 @@ async fn an_agent_calls_the_next_lead_records_the_call_by_keyboard_and_sees_the_
             .await?
             .select_by_value("interested")
             .await?;
+        // The rule's revisit is prefilled once disposition and intent are chosen.
+        let field = by_id(&driver, "call-revisit").await?;
+        let mut prefilled = String::new();
+        for _ in 0..100 {
+            prefilled = field.prop("value").await?.unwrap_or_default();
+            if !prefilled.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        ensure!(!prefilled.is_empty(), "the revisit field was not prefilled");
         fill(&driver, "call-duration", "95").await?;
         by_id(&driver, "call-save").await?.click().await?;
 
