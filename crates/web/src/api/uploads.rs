@@ -177,10 +177,35 @@ pub async fn receive(
     }
 }
 
+/// How long an upload is kept: time enough to map it, start it, and resume a failed import.
+pub const KEEP_UPLOADS: std::time::Duration = std::time::Duration::from_secs(3 * 24 * 3600);
+
+/// Removes uploads older than [`KEEP_UPLOADS`] (previewed and abandoned, or of failed imports
+/// never resumed); a done import removes its own at once.
+async fn sweep(dir: &Path) {
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return;
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let old = entry
+            .metadata()
+            .await
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > KEEP_UPLOADS);
+        if old {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
+}
+
 async fn new_upload(state: &AppState, user: UserId, file_name: &str) -> Result<Upload, AppError> {
     tokio::fs::create_dir_all(&state.upload_dir)
         .await
         .map_err(io_error)?;
+    let dir = state.upload_dir.clone();
+    tokio::spawn(async move { sweep(&dir).await });
     let token = leadline_store::auth::random_secret();
     let extension = safe_extension(file_name);
     let path = state.upload_dir.join(format!("{token}.{extension}"));

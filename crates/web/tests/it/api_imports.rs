@@ -426,3 +426,49 @@ async fn the_upload_form_needs_its_csrf_token() {
     let (_, leads) = agent.get("/leads").await;
     assert!(!leads.contains("nav-import"));
 }
+
+#[tokio::test]
+async fn an_owner_column_assigns_by_name_for_admins_only() {
+    let app = TestApp::spawn().await;
+    let file = bom_csv(&format!(
+        "姓名,电话,负责人\r\n甲客户,{},agent_a1\r\n乙客户,{},赵磊\r\n丙客户,{},\r\n",
+        mobile(9201),
+        mobile(9202),
+        mobile(9203)
+    ));
+    let sup = app.api("sup_a").await;
+    let (status, body) =
+        start_import(&sup, "o.csv", file.clone(), &[("into", "owner_column")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let admin = app.api("admin").await;
+    let job = import_done(&admin, "o.csv", file, &[("into", "owner_column")]).await;
+    assert_eq!(counts(&job), [3, 0, 0, 0, 0], "{job}");
+    let owner = |name: &'static str| {
+        let admin = &admin;
+        async move { leads_named(admin, name).await[0]["owner_id"].clone() }
+    };
+    assert_eq!(owner("甲客户").await, json!(app.org.agent_a1.0));
+    assert_eq!(
+        owner("乙客户").await,
+        json!(app.org.agent_b1.0),
+        "by display name"
+    );
+    assert_eq!(owner("丙客户").await, Value::Null, "no owner: the pool");
+}
+
+#[tokio::test]
+async fn a_done_job_is_not_resumed() {
+    let app = TestApp::spawn().await;
+    let sup = app.api("sup_a").await;
+    let job = import_done(&sup, "a.csv", bom_csv(&list_with_one_bad_row()), &[]).await;
+    let res = sup
+        .post(&format!("/api/v1/imports/{}/resume", job["id"]), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "job_done");
+    let other = app.api("sup_b").await;
+    let res = other
+        .post(&format!("/api/v1/imports/{}/resume", job["id"]), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
