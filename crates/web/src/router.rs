@@ -284,6 +284,21 @@ pub fn router(state: AppState) -> Router {
             "/admin/ticker/{id}/delete",
             post(pages::workspace::ticker_delete),
         )
+        // The agent's-day settings page (issue 4, calls core).
+        .route("/admin/workday", get(pages::workday_admin::index))
+        .route("/admin/workday/dnc", post(pages::workday_admin::dnc_add))
+        .route(
+            "/admin/workday/dnc/remove",
+            post(pages::workday_admin::dnc_remove),
+        )
+        .route(
+            "/admin/workday/holidays",
+            post(pages::workday_admin::holiday),
+        )
+        .route(
+            "/admin/workday/dispositions/toggle",
+            post(pages::workday_admin::toggle_disposition),
+        )
         .route("/static/app.css", get(stylesheet))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))

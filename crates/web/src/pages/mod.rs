@@ -7,6 +7,7 @@ pub mod leads;
 pub mod scripts;
 pub mod search;
 pub mod session;
+pub mod workday_admin;
 pub mod workspace;
 
 use askama::Template;

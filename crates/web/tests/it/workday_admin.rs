@@ -444,3 +444,96 @@ async fn supervisors_keep_the_do_not_call_list() {
     .unwrap());
     assert_eq!(audits, 3, "two additions and one removal");
 }
+
+#[tokio::test]
+async fn the_settings_page_keeps_holidays_dispositions_and_the_do_not_call_list() {
+    let app = TestApp::spawn().await;
+    let agent = app.browser("agent_a1").await;
+    let (status, _) = agent.get("/admin/workday").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A supervisor keeps the do-not-call list but does not see the admin sections.
+    let sup = app.browser("sup_a").await;
+    let (status, html) = sup.get("/admin/workday").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("勿扰名单") && !html.contains("id=\"dispositions\""));
+    let csrf = sup.csrf("/admin/workday").await;
+    let res = sup
+        .post_form(
+            "/admin/workday/dnc",
+            &[
+                ("_csrf", &csrf),
+                ("numbers", "13900000009\nxx"),
+                ("reason", "投诉"),
+            ],
+        )
+        .await;
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("新增 1 个") && html.contains("无法识别的行：2"),
+        "{html}"
+    );
+    assert!(html.contains("+8613900000009"));
+    let res = sup
+        .post_form(
+            "/admin/workday/holidays",
+            &[("_csrf", &csrf), ("day", "2026-10-01")],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "holidays are the admin's"
+    );
+    // The admin adds a holiday and retires a disposition.
+    let admin = app.browser("admin").await;
+    let (_, html) = admin.get("/admin/workday").await;
+    assert!(
+        html.contains("id=\"dispositions\"")
+            && html.contains("已接通")
+            && html.contains("09:00–12:00, 14:00–18:00")
+    );
+    let csrf = admin.csrf("/admin/workday").await;
+    let res = admin
+        .post_form(
+            "/admin/workday/holidays",
+            &[
+                ("_csrf", &csrf),
+                ("day", "2026-10-01"),
+                ("name", "国庆"),
+                ("kind", "holiday"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = admin.get("/admin/workday").await;
+    assert!(html.contains("2026-10-01 国庆"));
+    let api = app.api("admin").await;
+    let (_, list) = api.get_json("/api/v1/dispositions").await;
+    let busy = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "busy")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let res = admin
+        .post_form(
+            "/admin/workday/dispositions/toggle",
+            &[("_csrf", &csrf), ("id", &busy.to_string())],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, list) = api.get_json("/api/v1/dispositions").await;
+    let busy = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "busy")
+        .unwrap()
+        .clone();
+    assert_eq!(busy["active"], false);
+    // The holiday is there for the API too.
+    let (_, holidays) = api.get_json("/api/v1/holidays").await;
+    assert_eq!(holidays["items"][0]["name"], "国庆");
+}
