@@ -445,8 +445,14 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     ))
 }
 
-/// Resumes a failed or interrupted job from its last committed batch (202).
-#[utoipa::path(post, path = "/api/v1/imports/{id}/resume", responses((status = 202), (status = 403), (status = 404), (status = 409)))]
+/// A running job that has committed nothing for this long is taken for interrupted (its
+/// server stopped): a live one commits a batch every few seconds.
+pub const STALLED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// Resumes a failed or interrupted job from its last committed batch (202). A job still
+/// running (it committed within [`STALLED_AFTER`]) is refused with `job_running`, so two
+/// runners never work one file.
+#[utoipa::path(post, path = "/api/v1/imports/{id}/resume", responses((status = 202), (status = 400, description = "`job_done`, `job_running`, `upload_gone`"), (status = 403), (status = 404)))]
 pub async fn resume(
     State(state): State<AppState>,
     caller: Caller,
@@ -455,6 +461,9 @@ pub async fn resume(
     let job = visible_job(&state, &caller, id).await?;
     if job.status == "done" {
         return Err(AppError::BadRequest("job_done"));
+    }
+    if job.status == "running" && chrono::Utc::now() - job.updated_at < STALLED_AFTER {
+        return Err(AppError::BadRequest("job_running"));
     }
     if !std::path::Path::new(&job.file_path).exists() {
         return Err(AppError::BadRequest("upload_gone"));
