@@ -122,6 +122,7 @@ pub async fn today_view(db: &Db, caller: &Caller) -> leadline_store::Result<Toda
 }
 
 /// GET /api/v1/agent/today
+#[utoipa::path(get, path = "/api/v1/agent/today", responses((status = 200, description = "Target, done, remaining, counters and the due, overdue and coming revisits")))]
 pub async fn today(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<TodayView>> {
     Ok(Json(today_view(&state.db, &caller).await?))
 }
@@ -202,6 +203,7 @@ impl Feed {
 
 /// GET /api/v1/agent/events — server-sent events: `ready` once, then `reminder` for each due
 /// revisit and `call_recorded` with the new counters after each recorded call.
+#[utoipa::path(get, path = "/api/v1/agent/events", responses((status = 200, description = "text/event-stream: `ready`, `reminder`, `call_recorded`")))]
 pub async fn events(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let user = caller.user.id;
     let wake = state.hub.subscribe();
@@ -266,6 +268,7 @@ async fn plan_view(db: &Db, caller: &Caller, date: NaiveDate) -> ApiResult<PlanV
 }
 
 /// GET /api/v1/agent/plan?date=YYYY-MM-DD
+#[utoipa::path(get, path = "/api/v1/agent/plan", params(("date" = Option<String>, Query, description = "YYYY-MM-DD, default today")), responses((status = 200, description = "The plan for the day")))]
 pub async fn plan(
     State(state): State<AppState>,
     caller: Caller,
@@ -284,6 +287,7 @@ pub struct PickBody {
 }
 
 /// POST /api/v1/agent/plan — adds the picked leads (ones the caller may see) to the plan.
+#[utoipa::path(post, path = "/api/v1/agent/plan", request_body(content = String, description = "`{\"date\": \"YYYY-MM-DD\", \"lead_ids\": [1, 2]}`"), responses((status = 201, description = "Added"), (status = 404, description = "A lead the caller may not see")))]
 pub async fn pick(
     State(state): State<AppState>,
     caller: Caller,
@@ -308,6 +312,7 @@ pub struct FillBody {
 
 /// POST /api/v1/agent/plan/fill — fills the plan up to the target from due revisits, then
 /// fresh leads.
+#[utoipa::path(post, path = "/api/v1/agent/plan/fill", request_body(content = String, description = "`{\"date\": \"YYYY-MM-DD\"}`"), responses((status = 200, description = "Filled from due revisits, then fresh leads, up to the target")))]
 pub async fn fill(
     State(state): State<AppState>,
     caller: Caller,
@@ -331,6 +336,7 @@ pub async fn fill_plan(
 }
 
 /// DELETE /api/v1/agent/plan/{lead_id}?date=YYYY-MM-DD
+#[utoipa::path(delete, path = "/api/v1/agent/plan/{lead_id}", params(("lead_id" = i64, Path, description = "Lead"), ("date" = Option<String>, Query, description = "YYYY-MM-DD")), responses((status = 204, description = "Removed")))]
 pub async fn unplan(
     State(state): State<AppState>,
     caller: Caller,
@@ -350,6 +356,7 @@ pub struct TargetBody {
 }
 
 /// PUT /api/v1/agents/{id}/target — the admin or a supervisor of the agent's team.
+#[utoipa::path(put, path = "/api/v1/agents/{id}/target", params(("id" = i64, Path, description = "Agent")), request_body(content = String, description = "`{\"daily_calls\": 80}`"), responses((status = 200, description = "Set"), (status = 403, description = "Not the admin or a supervisor of the agent's team")))]
 pub async fn set_target(
     State(state): State<AppState>,
     caller: Caller,
@@ -409,6 +416,7 @@ pub async fn ticker_view(db: &Db, caller: &Caller) -> leadline_store::Result<Tic
 }
 
 /// GET /api/v1/ticker
+#[utoipa::path(get, path = "/api/v1/ticker", responses((status = 200, description = "Sentences, team achievements and today's team totals")))]
 pub async fn ticker(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<TickerView>> {
     Ok(Json(ticker_view(&state.db, &caller).await?))
 }
@@ -419,6 +427,7 @@ pub struct TickerBody {
 }
 
 /// POST /api/v1/ticker — admin only.
+#[utoipa::path(post, path = "/api/v1/ticker", request_body(content = String, description = "`{\"body\": \"…\"}`"), responses((status = 201, description = "Created"), (status = 403, description = "Admin only")))]
 pub async fn create_ticker(
     State(state): State<AppState>,
     caller: Caller,
@@ -430,6 +439,7 @@ pub async fn create_ticker(
 }
 
 /// DELETE /api/v1/ticker/{id} — admin only.
+#[utoipa::path(delete, path = "/api/v1/ticker/{id}", params(("id" = i64, Path, description = "Sentence")), responses((status = 204, description = "Deleted"), (status = 403, description = "Admin only")))]
 pub async fn delete_ticker(
     State(state): State<AppState>,
     caller: Caller,
@@ -509,6 +519,7 @@ pub async fn live_view(db: &Db, caller: &Caller) -> leadline_store::Result<LiveV
 }
 
 /// GET /api/v1/supervisor/live — supervisors (their teams) and the admin (everyone).
+#[utoipa::path(get, path = "/api/v1/supervisor/live", responses((status = 200, description = "Per agent today, per team totals, overdue revisits"), (status = 403, description = "Agents and sales")))]
 pub async fn supervisor_live(
     State(state): State<AppState>,
     caller: Caller,
@@ -522,6 +533,7 @@ pub async fn supervisor_live(
 
 /// GET /api/v1/agent/revisit-preview?lead_id=…&disposition=…&intent=… — the revisit the rules
 /// would schedule, to prefill the call form.
+#[utoipa::path(get, path = "/api/v1/agent/revisit-preview", params(("lead_id" = i64, Query, description = "Lead"), ("disposition" = String, Query, description = "Disposition code"), ("intent" = Option<String>, Query, description = "Intent level")), responses((status = 200, description = "The revisit the rules would schedule")))]
 pub async fn revisit_preview(
     State(state): State<AppState>,
     caller: Caller,

@@ -634,3 +634,21 @@ async fn the_call_form_is_prefilled_with_the_revisit_the_rule_then_schedules() {
     let (status, _) = app.api("agent_b1").await.get_json(&path).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_workspace_endpoints() {
+    let app = TestApp::spawn().await;
+    let (_, doc) = app.anonymous().get_json("/api/v1/openapi.json").await;
+    for path in [
+        "/api/v1/agent/today",
+        "/api/v1/agent/events",
+        "/api/v1/agent/plan",
+        "/api/v1/agent/plan/fill",
+        "/api/v1/agents/{id}/target",
+        "/api/v1/ticker",
+        "/api/v1/supervisor/live",
+        "/api/v1/agent/revisit-preview",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+}
