@@ -199,6 +199,21 @@ pub async fn record_call(
         }
     };
     let day = stats_day(started_at);
+    // The note is segmented for search before the writer is taken (the call id comes later).
+    let note = note_doc(
+        0,
+        &NewCall {
+            lead_id: input.lead_id,
+            agent_id: agent,
+            started_at,
+            duration_s: input.duration_s,
+            disposition: disp.code.clone(),
+            intent: None,
+            notes: input.notes.trim().to_string(),
+            next_revisit_at: None,
+            script_id: input.script_id,
+        },
+    );
     // SQLite: queue for the one writer here rather than in SQLite's busy handler.
     let _writer = match backend {
         Backend::Sqlite => Some(config::SQLITE_WRITER.lock().await),
@@ -376,7 +391,8 @@ pub async fn record_call(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        if let Some(doc) = note_doc(call_id, &call) {
+        if let Some(mut doc) = note.clone() {
+            doc.ref_id = call_id;
             index_doc!(&mut *tx, backend, doc)?;
         }
         write_audit!(
