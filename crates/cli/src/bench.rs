@@ -39,6 +39,9 @@ pub enum BenchCommand {
     /// Next call and call records: 1,000,000 leads, 100 concurrent agents over HTTP, against the
     /// bare select-and-reserve SQL.
     NextCall(crate::bench_next_call::NextCallArgs),
+    /// Import of 1,000,000 generated CSV rows and a 100,000-row .xlsx through `leadline import`,
+    /// against `sqlite3 .import` and PostgreSQL `COPY`; peak memory; export speed.
+    Import(crate::bench_import::ImportBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -50,6 +53,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             requests,
         } => list(leads, postgres.as_deref(), requests).await,
         BenchCommand::Search(args) => crate::bench_search::run(args).await,
+        BenchCommand::Import(args) => crate::bench_import::run(args).await,
         BenchCommand::NextCall(args) => crate::bench_next_call::run(args).await,
     }
 }

@@ -122,6 +122,24 @@ fn target_text(t: &Target) -> String {
     }
 }
 
+/// With `LEADLINE_PRINT_PEAK_RSS` set (by `leadline bench import`), prints this process's peak
+/// resident memory (VmHWM).
+pub fn print_peak_rss() {
+    if std::env::var_os("LEADLINE_PRINT_PEAK_RSS").is_none() {
+        return;
+    }
+    let kb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        });
+    if let Some(kb) = kb {
+        println!("peak RSS: {:.0} MB", kb / 1024.0);
+    }
+}
+
 pub async fn import(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
     if let Some(id) = args.status {
         let job = imports::get_job(db, id)
@@ -208,6 +226,7 @@ pub async fn import(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
             path.display()
         );
     }
+    print_peak_rss();
     Ok(())
 }
 
@@ -398,5 +417,6 @@ pub async fn export(db: &Db, args: ExportArgs) -> anyhow::Result<()> {
         args.out.display(),
         rows as f64 / secs.max(1e-9)
     );
+    print_peak_rss();
     Ok(())
 }
