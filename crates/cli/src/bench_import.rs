@@ -105,9 +105,11 @@ fn row(i: usize, rng: &mut StdRng) -> Row {
         )
     };
     let (city, region) = *CITIES.choose(rng).unwrap_or(&("北京", "北京"));
+    // Unique per row (the store treats the same company as a duplicate where no phone matches).
     let company = format!(
-        "{city}{}{}有限公司",
+        "{city}{}{}{}有限公司",
         WORDS.choose(rng).unwrap_or(&"星河"),
+        i,
         TRADES.choose(rng).unwrap_or(&"科技")
     );
     // A unique number per row from its index (a bijection on 0..10^8 by an odd multiplier).

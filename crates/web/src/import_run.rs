@@ -329,12 +329,13 @@ fn stored_options(job: &ImportJob) -> Result<StoredOptions, RunError> {
 enum Owners {
     Pool,
     One(UserId),
-    /// Lower-cased username or display name → user (usernames win over display names).
-    Column(HashMap<String, UserId>),
+    /// Lower-cased username or display name → user, and whether the importing user may assign
+    /// leads to them (usernames win over display names).
+    Column(HashMap<String, (UserId, bool)>),
     Rotate(Vec<UserId>),
 }
 
-async fn owners(db: &Db, stored: &StoredOptions) -> Result<Owners, RunError> {
+async fn owners(db: &Db, actor: UserId, stored: &StoredOptions) -> Result<Owners, RunError> {
     Ok(match &stored.options.assign {
         Assign::Pool => Owners::Pool,
         Assign::Owner { user_id } => Owners::One(*user_id),
@@ -346,13 +347,15 @@ async fn owners(db: &Db, stored: &StoredOptions) -> Result<Owners, RunError> {
         }
         Assign::OwnerColumn => {
             let all = users::list_users(db).await?;
+            let viewer = users::viewer(db, &users::get_user(db, actor).await?).await?;
+            let entry = |u: &users::User| (u.id, viewer.may_assign_to(Some(u.id), u.team_id));
             let mut map = HashMap::new();
             for u in all.iter().filter(|u| u.active) {
                 map.entry(u.display_name.trim().to_lowercase())
-                    .or_insert(u.id);
+                    .or_insert_with(|| entry(u));
             }
             for u in all.iter().filter(|u| u.active) {
-                map.insert(u.username.to_lowercase(), u.id);
+                map.insert(u.username.to_lowercase(), entry(u));
             }
             Owners::Column(map)
         }
@@ -369,6 +372,7 @@ struct Batch {
 
 const NEEDS_PHONE_OR_COMPANY: &str = "需要电话或公司 / needs a phone or a company";
 const UNKNOWN_OWNER: &str = "负责人不存在或已停用 / no active user by that name";
+const NOT_YOURS_TO_ASSIGN: &str = "无权分配给该负责人 / you may not assign leads to this user";
 
 /// Reads, checks and assigns rows; runs on a blocking thread. Returns the file's size.
 #[allow(clippy::too_many_arguments)]
@@ -427,16 +431,18 @@ fn read_rows(
                 }
                 Ok(parsed) => {
                     let owner = match &owners {
-                        Owners::Pool => Ok(None),
+                        Owners::Pool => Ok::<_, &str>(None),
                         Owners::One(u) => Ok(Some(*u)),
                         Owners::Rotate(agents) => {
                             Ok(Some(agents[((ordinal - 1) as usize) % agents.len()]))
                         }
                         Owners::Column(map) => match parsed.owner.as_deref().map(str::trim) {
                             None | Some("") => Ok(None),
-                            Some(name) => {
-                                map.get(&name.to_lowercase()).copied().map(Some).ok_or(())
-                            }
+                            Some(name) => match map.get(&name.to_lowercase()) {
+                                Some((id, true)) => Ok(Some(*id)),
+                                Some((_, false)) => Err(NOT_YOURS_TO_ASSIGN),
+                                None => Err(UNKNOWN_OWNER),
+                            },
                         },
                     };
                     match owner {
@@ -445,10 +451,10 @@ fn read_rows(
                             fields: Box::new(parsed.fields),
                             owner,
                         },
-                        Err(()) => BatchRow::Invalid {
+                        Err(why) => BatchRow::Invalid {
                             number: row.number as i64,
                             cells: row.cells,
-                            reason: format!("第 {n} 行：{UNKNOWN_OWNER}", n = row.number),
+                            reason: format!("第 {n} 行：{why}", n = row.number),
                         },
                     }
                 }
@@ -509,7 +515,7 @@ async fn run_inner(
 ) -> Result<(), RunError> {
     let stored = stored_options(job)?;
     let defs = custom_fields::list(db).await?;
-    let owners = owners(db, &stored).await?;
+    let owners = owners(db, job.created_by, &stored).await?;
     let opts = read_options(
         stored.options.encoding.as_deref(),
         stored.options.sheet.as_deref(),

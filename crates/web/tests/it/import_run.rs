@@ -527,3 +527,37 @@ async fn a_zip_bomb_named_xlsx_is_refused() {
     let err = import_run::preview(&path, "bomb.xlsx", None, None, &[], None).unwrap_err();
     assert_eq!(err.code(), "zip_bomb", "{err}");
 }
+
+#[tokio::test]
+async fn a_supervisor_may_name_only_owners_of_the_teams_they_supervise() {
+    let f = Fixture::new().await;
+    let path = f.file(
+        "sup.csv",
+        &people_csv(&["甲,13800000001,,,,agent_a1", "乙,13800000002,,,,agent_b1"]),
+    );
+    let preview = import_run::preview(&path, "sup.csv", None, None, &[], None).unwrap();
+    let options = ImportOptions {
+        mapping: preview.mapping,
+        on_duplicate: OnDuplicate::Skip,
+        assign: Assign::OwnerColumn,
+        encoding: None,
+        sheet: None,
+        delimiter: None,
+    };
+    let job = import_run::start(f.db(), f.org.sup_a, "sup.csv", &path, &options)
+        .await
+        .unwrap();
+    let job = import_run::run(f.db(), job.id, |_| {}).await.unwrap();
+    assert_eq!(counts(&job), [1, 0, 0, 0, 1], "{job:?}");
+    assert_eq!(
+        lead_by_phone(f.db(), "+8613800000001").await.unwrap().3,
+        Some(f.org.agent_a1)
+    );
+    assert!(lead_by_phone(f.db(), "+8613800000002").await.is_none());
+    let (bytes, _, _) = import_run::error_report(f.db(), &job).await.unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        text.contains("agent_b1") && text.contains("无权分配"),
+        "{text}"
+    );
+}
