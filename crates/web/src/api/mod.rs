@@ -1,10 +1,10 @@
 //! The JSON API under `/api/v1`.
 
 pub mod admin;
-pub mod exports;
-pub mod imports;
 pub mod agent;
 pub mod calls;
+pub mod exports;
+pub mod imports;
 pub mod kb;
 pub mod leads;
 pub mod openapi;
@@ -13,8 +13,8 @@ pub mod search;
 pub mod session;
 pub mod uploads;
 pub mod views;
-pub mod workspace;
 pub mod workday_admin;
+pub mod workspace;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

@@ -84,9 +84,7 @@ impl TestApp {
         let org = seed_org(&db).await;
         let mut state = leadline_web::AppState::new(db.clone());
         configure(&mut state);
-        let app = leadline_web::App::bind("127.0.0.1:0", state)
-            .await
-            .unwrap();
+        let app = leadline_web::App::bind("127.0.0.1:0", state).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.serve(async {
