@@ -72,6 +72,8 @@ struct LeadState {
     deleted_at: Option<DateTime<Utc>>,
     version: i64,
     revisit_agent_id: Option<UserId>,
+    /// How many of the lead's numbers are on the do-not-call list.
+    dnc: i64,
 }
 
 const CALL_SELECT: &str = "SELECT c.id, c.lead_id, c.agent_id, u.display_name AS agent_name, c.started_at, c.duration_s, \
@@ -174,13 +176,13 @@ pub async fn record_call(
     {
         return Err(StoreError::invalid("next_revisit_at", "invalid"));
     }
-    let team: Option<TeamId> = db_run!(db, |pool| sqlx::query_scalar(
-        "SELECT team_id FROM users WHERE id = $1"
+    // The agent's team (calling hours) and name (the answer), read before the writer is taken.
+    let (team, agent_name): (Option<TeamId>, String) = db_run!(db, |pool| sqlx::query_as(
+        "SELECT team_id, display_name FROM users WHERE id = $1"
     )
     .bind(agent)
-    .fetch_optional(pool)
-    .await?)
-    .flatten();
+    .fetch_one(pool)
+    .await?);
     let hours = snap.calling_hours(team);
     let rules = &snap.rules;
     let backend = db.backend();
@@ -190,11 +192,13 @@ pub async fn record_call(
     };
     let lock_lead = match backend {
         Backend::Sqlite => {
-            "SELECT l.owner_id, o.team_id AS owner_team_id, l.status, l.attempts, l.timezone, l.deleted_at, l.version, l.revisit_agent_id \
+            "SELECT l.owner_id, o.team_id AS owner_team_id, l.status, l.attempts, l.timezone, l.deleted_at, l.version, l.revisit_agent_id, \
+             (SELECT COUNT(*) FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id) AS dnc \
              FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1"
         }
         Backend::Postgres => {
-            "SELECT l.owner_id, o.team_id AS owner_team_id, l.status, l.attempts, l.timezone, l.deleted_at, l.version, l.revisit_agent_id \
+            "SELECT l.owner_id, o.team_id AS owner_team_id, l.status, l.attempts, l.timezone, l.deleted_at, l.version, l.revisit_agent_id, \
+             (SELECT COUNT(*) FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id) AS dnc \
              FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1 FOR UPDATE OF l"
         }
     };
@@ -236,13 +240,7 @@ pub async fn record_call(
         {
             return Err(StoreError::NotFound);
         }
-        let dnc: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = $1",
-        )
-        .bind(input.lead_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if dnc > 0 {
+        if lead.dnc > 0 {
             return Err(StoreError::Forbidden);
         }
         let tz: Tz = calling_hours::zone(lead.timezone.as_deref());
@@ -441,11 +439,6 @@ pub async fn record_call(
         })
     });
     let mut r = result?;
-    r.call.agent_name = db_run!(db, |pool| sqlx::query_scalar(
-        "SELECT display_name FROM users WHERE id = $1"
-    )
-    .bind(agent)
-    .fetch_one(pool)
-    .await?);
+    r.call.agent_name = agent_name;
     Ok(r)
 }
