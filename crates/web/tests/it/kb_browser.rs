@@ -1,121 +1,22 @@
-//! Browser test of the agent's knowledge panes: headless Chromium (through chromedriver and
-//! thirtyfour) opens a lead, sees its script filled in with the lead's name, searches the
-//! knowledge base as it types and opens the article it found. Needs the Debian packages
-//! `chromium` and `chromium-driver`; `CHROMEDRIVER` and `CHROME_BIN` override their paths.
+//! Browser test of the agent's knowledge panes: headless Chromium (the shared harness in
+//! `browser.rs`) opens a lead, sees its script filled in with the lead's name, searches the
+//! knowledge base as it types and opens the article it found.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Result, ensure};
 use serde_json::json;
-use thirtyfour::extensions::query::ElementPollerWithTimeout;
 use thirtyfour::prelude::*;
 
-use crate::helpers::{PASSWORD, TestApp, mobile};
+use crate::browser::{by_id, in_browser, log_in};
+use crate::helpers::{TestApp, mobile};
 
 const WAIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(50);
 
-/// chromedriver on a free port, with its own Chromium profile directory; both cleaned up on drop.
-struct Driver {
-    child: Child,
-    url: String,
-    profile: PathBuf,
-}
-
-impl Driver {
-    async fn start() -> Result<Driver> {
-        let exe = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = Command::new(&exe)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {exe}: install chromium and chromium-driver"))?;
-        let profile =
-            std::env::temp_dir().join(format!("leadline-kb-browser-{}-{port}", std::process::id()));
-        let mut driver = Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            profile,
-        };
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = driver.child.try_wait()? {
-                bail!("chromedriver exited early ({status})");
-            }
-            if let Ok(res) = http.get(format!("{}/status", driver.url)).send().await
-                && res.status().is_success()
-            {
-                return Ok(driver);
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "chromedriver not ready after {WAIT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn browser(&self) -> Result<WebDriver> {
-        let chromium = std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let mut caps = DesiredCapabilities::chrome();
-        caps.set_binary(&chromium)?;
-        for arg in [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--no-first-run",
-            "--window-size=1280,1024",
-        ] {
-            caps.add_arg(arg)?;
-        }
-        caps.add_arg(&format!("--user-data-dir={}", self.profile.display()))?;
-        Ok(WebDriver::builder(&self.url, caps)
-            .poller(Arc::new(ElementPollerWithTimeout::new(WAIT, POLL)))
-            .request_timeout(Duration::from_secs(60))
-            .await?)
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
-}
-
-async fn by_id(driver: &WebDriver, id: &str) -> Result<WebElement> {
-    Ok(driver.query(By::Id(id)).desc(id).first().await?)
-}
-
 /// The steps of the test, run while the browser is open.
 async fn agent_uses_the_panes(driver: &WebDriver, app: &TestApp, lead_id: i64) -> Result<()> {
-    driver.goto(app.url("/login")).await?;
-    by_id(driver, "username")
-        .await?
-        .send_keys("agent_a1")
-        .await?;
-    by_id(driver, "password").await?.send_keys(PASSWORD).await?;
-    by_id(driver, "login-submit").await?.click().await?;
-    driver
-        .query(By::Id("filters"))
-        .desc("the lead list after signing in")
-        .first()
-        .await?;
+    log_in(driver, app, "agent_a1").await?;
 
     driver.goto(app.url(&format!("/leads/{lead_id}"))).await?;
     let script = by_id(driver, "lead-script").await?;
@@ -204,21 +105,9 @@ async fn an_agent_reads_the_script_and_finds_an_article_from_the_lead_page() {
         .await;
     let lead_id = lead["id"].as_i64().unwrap();
 
-    let driver = Driver::start().await.expect("chromedriver");
-    let browser = driver.browser().await.expect("headless Chromium");
-    let outcome = agent_uses_the_panes(&browser, &app, lead_id).await;
-    let page = match &outcome {
-        Ok(()) => String::new(),
-        Err(_) => browser
-            .current_url()
-            .await
-            .map(|u| u.to_string())
-            .unwrap_or_default(),
-    };
-    // Always quit the browser, whatever happened.
-    let quit = browser.quit().await;
-    if let Err(e) = outcome {
-        panic!("{e:#} (at {page})");
-    }
-    quit.expect("quitting the browser");
+    let app = &app;
+    in_browser("knowledge panes", |driver| async move {
+        agent_uses_the_panes(&driver, app, lead_id).await
+    })
+    .await;
 }
