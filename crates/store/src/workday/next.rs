@@ -11,8 +11,9 @@ use leadline_domain::{LeadId, Role, TeamId, UserId, Viewer};
 use serde::Serialize;
 
 use crate::leads::{self, Lead};
+use crate::sql::Arg;
 use crate::workday::config;
-use crate::{Backend, Db, Result, db_run};
+use crate::{Backend, Db, Result, bind_args, db_run};
 
 /// A lead served to an agent.
 #[derive(Debug, Clone, Serialize)]
@@ -219,45 +220,31 @@ pub async fn next_call_with(
     let backend = db.backend();
     for tier in [Tier::DueRevisit, Tier::Plan, Tier::Fresh] {
         let (precheck, sql) = tier_sql(backend, viewer, tier, default_open, zones.len());
+        let args: Vec<Arg> = [
+            Arg::I64(agent.0),
+            Arg::Time(now),
+            Arg::Time(until),
+            Arg::I64(plan.max_attempts),
+            Arg::Text(today.clone()),
+        ]
+        .into_iter()
+        .chain(zones.iter().map(|z| Arg::Text(z.to_string())))
+        .collect();
         let row: Option<(LeadId, Option<DateTime<Utc>>, i64)> = match db {
             // SQLite: look without the writer (WAL readers run side by side), then select and
             // reserve in one statement while holding it.
             Db::Sqlite(pool) => {
-                let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(precheck))
-                    .bind(agent)
-                    .bind(now)
-                    .bind(until)
-                    .bind(plan.max_attempts)
-                    .bind(&today);
-                for z in &zones {
-                    q = q.bind(z);
-                }
-                if q.fetch_optional(pool).await?.is_none() {
+                let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(precheck));
+                if bind_args!(q, args).fetch_optional(pool).await?.is_none() {
                     continue;
                 }
                 let _writer = config::SQLITE_WRITER.lock().await;
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(agent)
-                    .bind(now)
-                    .bind(until)
-                    .bind(plan.max_attempts)
-                    .bind(&today);
-                for z in &zones {
-                    q = q.bind(z);
-                }
-                q.fetch_optional(pool).await?
+                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                bind_args!(q, args).fetch_optional(pool).await?
             }
             Db::Postgres(pool) => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(agent)
-                    .bind(now)
-                    .bind(until)
-                    .bind(plan.max_attempts)
-                    .bind(&today);
-                for z in &zones {
-                    q = q.bind(z);
-                }
-                q.fetch_optional(pool).await?
+                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                bind_args!(q, args).fetch_optional(pool).await?
             }
         };
         if let Some((id, next_revisit_at, attempts)) = row {
