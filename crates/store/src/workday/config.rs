@@ -7,10 +7,11 @@ use leadline_domain::disposition::Disposition;
 use leadline_domain::revisit::{AfterLast, DelayUnit, RevisitRule};
 use leadline_domain::{IntentLevel, LeadStatus, PhoneNumber, TeamId, UserId};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::audit::AuditEntry;
-use crate::{Db, Result, StoreError, db_run, now, write_audit};
+use crate::sql::Arg;
+use crate::{Db, Result, StoreError, bind_args, db_run, now, write_audit};
 
 /// Minutes a served lead stays reserved to its agent when the setting is absent.
 pub const DEFAULT_RESERVE_MINUTES: i64 = 10;
@@ -326,11 +327,30 @@ pub async fn save_revisit_rule(db: &Db, actor: UserId, rule: &RevisitRule) -> Re
 }
 
 pub async fn delete_revisit_rule(db: &Db, actor: UserId, id: i64) -> Result<()> {
+    delete_audited(
+        db,
+        "DELETE FROM revisit_rules WHERE id = $1",
+        Arg::I64(id),
+        ("revisit_rule", id, "delete", None),
+        actor,
+    )
+    .await
+}
+
+/// Deletes what `delete` names by its one argument, audits it as (entity, id, action, before)
+/// and drops the cached configuration, in one transaction; `NotFound` when nothing matched.
+async fn delete_audited(
+    db: &Db,
+    delete: &'static str,
+    key: Arg,
+    (entity, entity_id, action, before): (&'static str, i64, &'static str, Option<Value>),
+    actor: UserId,
+) -> Result<()> {
     let at = now();
+    let args = [key];
     db_run!(db, |pool| {
         let mut tx = pool.begin().await?;
-        let n = sqlx::query("DELETE FROM revisit_rules WHERE id = $1")
-            .bind(id)
+        let n = bind_args!(sqlx::query(delete), args)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -340,11 +360,11 @@ pub async fn delete_revisit_rule(db: &Db, actor: UserId, id: i64) -> Result<()> 
         write_audit!(
             &mut *tx,
             AuditEntry {
-                entity: "revisit_rule",
-                entity_id: id,
+                entity,
+                entity_id,
                 actor: Some(actor),
-                action: "delete",
-                before: None,
+                action,
+                before: before.clone(),
                 after: None,
                 at
             }
@@ -482,34 +502,16 @@ pub async fn put_holiday(db: &Db, actor: UserId, h: &Holiday) -> Result<()> {
 }
 
 pub async fn delete_holiday(db: &Db, actor: UserId, day: NaiveDate) -> Result<()> {
-    let at = now();
     let day = day.format("%Y-%m-%d").to_string();
-    db_run!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let n = sqlx::query("DELETE FROM holidays WHERE day = $1")
-            .bind(&day)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        write_audit!(
-            &mut *tx,
-            AuditEntry {
-                entity: "holiday",
-                entity_id: 0,
-                actor: Some(actor),
-                action: "delete",
-                before: Some(json!({ "day": day })),
-                after: None,
-                at
-            }
-        )?;
-        tx.commit().await?;
-        invalidate();
-    });
-    Ok(())
+    let before = Some(json!({ "day": day }));
+    delete_audited(
+        db,
+        "DELETE FROM holidays WHERE day = $1",
+        Arg::Text(day),
+        ("holiday", 0, "delete", before),
+        actor,
+    )
+    .await
 }
 
 /// The calendar that applies to calls made by members of `team`.
@@ -634,33 +636,15 @@ pub async fn dnc_remove(db: &Db, actor: UserId, raw: &str) -> Result<()> {
     let e164 = PhoneNumber::parse(raw.trim())
         .map(|p| p.e164().to_string())
         .map_err(|_| StoreError::invalid("e164", "invalid"))?;
-    let at = now();
-    db_run!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let n = sqlx::query("DELETE FROM dnc_numbers WHERE e164 = $1")
-            .bind(&e164)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        write_audit!(
-            &mut *tx,
-            AuditEntry {
-                entity: "dnc",
-                entity_id: 0,
-                actor: Some(actor),
-                action: "remove",
-                before: Some(json!({ "e164": e164 })),
-                after: None,
-                at
-            }
-        )?;
-        tx.commit().await?;
-        invalidate();
-    });
-    Ok(())
+    let before = Some(json!({ "e164": e164 }));
+    delete_audited(
+        db,
+        "DELETE FROM dnc_numbers WHERE e164 = $1",
+        Arg::Text(e164),
+        ("dnc", 0, "remove", before),
+        actor,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
