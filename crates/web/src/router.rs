@@ -299,6 +299,15 @@ pub fn router(state: AppState) -> Router {
             "/admin/workday/dispositions/toggle",
             post(pages::workday_admin::toggle_disposition),
         )
+        .route(
+            "/admin/workday/rules",
+            post(pages::workday_admin::rule_save),
+        )
+        .route(
+            "/admin/workday/rules/delete",
+            post(pages::workday_admin::rule_delete),
+        )
+        .route("/admin/workday/hours", post(pages::workday_admin::hours))
         .route("/static/app.css", get(stylesheet))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))

@@ -196,7 +196,8 @@ fn yes() -> bool {
     true
 }
 
-fn rule_from(id: i64, b: RuleBody) -> Result<RevisitRule, AppError> {
+/// The rule a request describes (the settings page's form builds the same body).
+pub(crate) fn rule_from(id: i64, b: RuleBody) -> Result<RevisitRule, AppError> {
     let blank = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let intent = match blank(b.intent) {
         None => None,

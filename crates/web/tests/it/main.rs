@@ -17,5 +17,6 @@ mod kb_browser;
 mod next_call;
 mod pages;
 mod workday_admin;
+mod workday_forms;
 mod workspace;
 mod workspace_browser;
