@@ -52,17 +52,24 @@ pub fn watched_teams(viewer: &Viewer) -> Result<Option<Vec<TeamId>>> {
     }
 }
 
-/// Every active agent of the watched teams with today's counters (`day` in Asia/Shanghai).
-pub async fn agents_today(db: &Db, viewer: &Viewer, day: &str) -> Result<Vec<AgentToday>> {
-    let teams = watched_teams(viewer)?;
+/// The condition on `u.team_id` that keeps the viewer's teams (empty for the admin), or `None`
+/// when the viewer watches no team at all.
+fn team_condition(viewer: &Viewer) -> Result<Option<String>> {
     // Team ids are integers: formatting them into the text cannot inject anything.
-    let only = match &teams {
-        None => String::new(),
-        Some(t) if t.is_empty() => return Ok(Vec::new()),
+    Ok(match watched_teams(viewer)? {
+        None => Some(String::new()),
+        Some(t) if t.is_empty() => None,
         Some(t) => {
             let list: Vec<String> = t.iter().map(|i| i.0.to_string()).collect();
-            format!(" AND u.team_id IN ({})", list.join(","))
+            Some(format!(" AND u.team_id IN ({})", list.join(",")))
         }
+    })
+}
+
+/// Every active agent of the watched teams with today's counters (`day` in Asia/Shanghai).
+pub async fn agents_today(db: &Db, viewer: &Viewer, day: &str) -> Result<Vec<AgentToday>> {
+    let Some(only) = team_condition(viewer)? else {
+        return Ok(Vec::new());
     };
     let sql = format!(
         "SELECT u.id AS agent_id, u.display_name AS name, u.team_id, t.name AS team_name, \
@@ -78,6 +85,43 @@ pub async fn agents_today(db: &Db, viewer: &Viewer, day: &str) -> Result<Vec<Age
     Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(day)
         .fetch_all(pool)
+        .await?))
+}
+
+/// A cheap fingerprint of what the live view shows for a viewer: the watched agents, their
+/// targets and today's counters, summed. Any recorded call, new target or agent joining or
+/// leaving changes it; the live stream reads it about once a second and rebuilds the view only
+/// when it moved. It lives in the database, so every app server sees the same marker.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct LiveMarker {
+    pub agents: i64,
+    pub agent_ids: i64,
+    pub targets: i64,
+    pub calls: i64,
+    pub connected: i64,
+    pub valid_conversations: i64,
+    pub qualified: i64,
+    pub talk_s: i64,
+}
+
+/// The viewer's [`LiveMarker`] for `day` (refused to agents and sales reps, as the view is).
+pub async fn change_marker(db: &Db, viewer: &Viewer, day: &str) -> Result<LiveMarker> {
+    let Some(only) = team_condition(viewer)? else {
+        return Ok(LiveMarker::default());
+    };
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS agents, CAST(COALESCE(SUM(u.id), 0) AS BIGINT) AS agent_ids, \
+         CAST(COALESCE(SUM(COALESCE(g.daily_calls, {DEFAULT_DAILY_TARGET})), 0) AS BIGINT) AS targets, \
+         CAST(COALESCE(SUM(s.calls), 0) AS BIGINT) AS calls, CAST(COALESCE(SUM(s.connected), 0) AS BIGINT) AS connected, \
+         CAST(COALESCE(SUM(s.valid_conversations), 0) AS BIGINT) AS valid_conversations, \
+         CAST(COALESCE(SUM(s.qualified), 0) AS BIGINT) AS qualified, CAST(COALESCE(SUM(s.talk_s), 0) AS BIGINT) AS talk_s \
+         FROM users u LEFT JOIN agent_targets g ON g.agent_id = u.id \
+         LEFT JOIN agent_daily_stats s ON s.agent_id = u.id AND s.day = $1 \
+         WHERE u.role = 'agent' AND u.active{only}"
+    );
+    Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(day)
+        .fetch_one(pool)
         .await?))
 }
 

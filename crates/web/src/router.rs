@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(api::workspace::delete_ticker),
         )
         .route("/supervisor/live", get(api::workspace::supervisor_live))
+        .route("/supervisor/live/events", get(api::live_events::stream))
         // Calls, next call and the agent's-day configuration (issue 4, calls core).
         .route(
             "/leads/{id}/calls",
@@ -272,6 +273,7 @@ pub fn router(state: AppState) -> Router {
             post(pages::workspace::plan_remove),
         )
         .route("/supervisor/live", get(pages::workspace::live))
+        .route("/static/live.js", get(pages::workspace::live_script))
         .route(
             "/supervisor/targets/{id}",
             post(pages::workspace::set_target),

@@ -1,14 +1,10 @@
 // The agent workspace: "next call" (key N) asks /api/v1/agent/next-call and opens the served lead;
 // disposition buttons have hotkeys; the call form is saved with fetch (session cookie + CSRF
 // header), then the counters and the revisit list update without reloading; reminders and
-// recorded calls arrive over server-sent events. The supervisor's live view refreshes itself.
+// recorded calls arrive over server-sent events. (The supervisor's live view has live.js.)
 (function () {
   "use strict";
 
-  var live = document.getElementById("live");
-  if (live) {
-    setTimeout(function () { window.location.reload(); }, (Number(live.dataset.refresh) || 15) * 1000);
-  }
   var root = document.getElementById("workspace");
   if (!root) return;
 

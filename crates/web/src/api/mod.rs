@@ -7,6 +7,7 @@ pub mod exports;
 pub mod imports;
 pub mod kb;
 pub mod leads;
+pub mod live_events;
 pub mod openapi;
 pub mod scripts;
 pub mod search;

@@ -33,7 +33,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::workspace::today, super::workspace::events, super::workspace::plan, super::workspace::pick,
         super::workspace::fill, super::workspace::unplan, super::workspace::set_target, super::workspace::ticker,
         super::workspace::create_ticker, super::workspace::delete_ticker, super::workspace::supervisor_live,
-        super::workspace::revisit_preview,
+        super::workspace::revisit_preview, super::live_events::stream,
     ),
     modifiers(&BearerAuth),
 )]

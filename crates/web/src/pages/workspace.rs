@@ -309,6 +309,20 @@ pub async fn live(State(state): State<AppState>, PageCaller(caller): PageCaller)
     Ok(render(&page))
 }
 
+/// GET /static/live.js — the live view's script: the table follows the pushed numbers.
+pub async fn live_script() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/live.js"),
+    )
+}
+
 /// POST /supervisor/targets/{id}
 pub async fn set_target(
     State(state): State<AppState>,

@@ -14,6 +14,8 @@ mod import_run;
 mod jobs;
 mod kb;
 mod kb_browser;
+mod live_browser;
+mod live_stream;
 mod next_call;
 mod pages;
 mod workday_admin;
