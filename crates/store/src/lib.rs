@@ -15,6 +15,7 @@ pub mod leads;
 pub mod scripts;
 pub mod search;
 pub mod sql;
+pub mod sqlite_writer;
 pub mod test_db;
 pub mod users;
 pub mod views;

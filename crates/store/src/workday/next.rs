@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::leads::{self, Lead};
 use crate::sql::Arg;
 use crate::workday::config;
-use crate::{Backend, Db, Result, bind_args, db_run};
+use crate::{Backend, Db, Result, bind_args, db_run, sqlite_writer};
 
 /// A lead served to an agent.
 #[derive(Debug, Clone, Serialize)]
@@ -38,13 +38,16 @@ pub struct Plan {
 
 impl Plan {
     pub async fn load(db: &Db, team: Option<TeamId>) -> Result<Plan> {
-        let snap = config::snapshot(db).await?;
-        Ok(Plan {
+        Ok(Plan::from_snapshot(&*config::snapshot(db).await?, team))
+    }
+
+    pub fn from_snapshot(snap: &config::Snapshot, team: Option<TeamId>) -> Plan {
+        Plan {
             hours: snap.calling_hours(team),
             max_attempts: snap.max_attempts,
             reserve_minutes: snap.reserve_minutes,
             zones: snap.zones.clone(),
-        })
+        }
     }
 
     /// (default zone open now, other zones open now).
@@ -70,10 +73,11 @@ async fn team_of(db: &Db, user: UserId) -> Result<Option<TeamId>> {
     .flatten())
 }
 
-/// The SQL condition for "the viewer may see lead `l`" (the `Viewer` rule), with its binds
-/// written into the text as numbers (ids only).
+/// The SQL condition for "the viewer may see lead `l`" (the `Viewer` rule). The viewer is `$1`
+/// (so that every agent shares one prepared statement); a supervisor's teams are written into
+/// the text as numbers (ids only).
 fn visible_sql(viewer: &Viewer) -> String {
-    let me = viewer.user_id.0;
+    let me = "$1";
     match viewer.role {
         Role::Admin => "TRUE".into(),
         Role::Supervisor if !viewer.supervised_teams.is_empty() => {
@@ -99,7 +103,7 @@ fn tier_sql(
     tier: Tier,
     default_open: bool,
     zones: usize,
-) -> (String, String) {
+) -> String {
     let closed: Vec<String> = CLOSED.iter().map(|s| format!("'{}'", s.code())).collect();
     let mut zone_terms = Vec::new();
     if default_open {
@@ -133,12 +137,7 @@ fn tier_sql(
     };
     let select =
         format!("SELECT l.id FROM {from} WHERE {cond} AND {common} ORDER BY {order} LIMIT 1");
-    // The same select on its own (every bind referenced), to look before taking the writer.
-    let precheck = format!(
-        "SELECT l.id FROM {from} WHERE {cond} AND {common} \
-         AND CAST($3 AS TEXT) IS NOT NULL AND CAST($5 AS TEXT) IS NOT NULL LIMIT 1"
-    );
-    let update = match backend {
+    match backend {
         Backend::Sqlite => format!(
             "UPDATE leads SET reserved_by = $1, reserved_until = $3 WHERE id = ({select}) \
              AND CAST($5 AS TEXT) IS NOT NULL RETURNING id, next_revisit_at, attempts"
@@ -148,8 +147,7 @@ fn tier_sql(
              UPDATE leads SET reserved_by = $1, reserved_until = $3 FROM pick WHERE leads.id = pick.id \
              AND CAST($5 AS TEXT) IS NOT NULL RETURNING leads.id, leads.next_revisit_at, leads.attempts"
         ),
-    };
-    (precheck, update)
+    }
 }
 
 /// The lead this agent holds now, if its reservation has not run out.
@@ -173,22 +171,160 @@ pub async fn held(
 /// agent who already holds a lead gets it again (a double click does not take two leads);
 /// `release` gives it back.
 pub async fn next_call(db: &Db, viewer: &Viewer, now: DateTime<Utc>) -> Result<Option<Served>> {
-    let plan = Plan::load(db, team_of(db, viewer.user_id).await?).await?;
-    next_call_with(db, viewer, now, &plan).await
+    let picked = match db {
+        // SQLite: the whole pick runs on the one writer, one hand-off for all its statements.
+        Db::Sqlite(pool) => {
+            let snap = config::snapshot(db).await?;
+            let viewer = viewer.clone();
+            sqlite_writer::run(pool, move |conn| pick_sqlite(conn, &viewer, &snap, now)).await?
+        }
+        Db::Postgres(_) => {
+            let plan = Plan::load(db, team_of(db, viewer.user_id).await?).await?;
+            pick_postgres(db, viewer, now, &plan).await?
+        }
+    };
+    let Some(p) = picked else { return Ok(None) };
+    let admin = Viewer {
+        user_id: viewer.user_id,
+        role: Role::Admin,
+        supervised_teams: Vec::new(),
+    };
+    let lead = leads::get(db, &admin, p.id).await?;
+    Ok(Some(Served {
+        lead,
+        reserved_until: p.until,
+        tier: p.tier,
+        next_revisit_at: p.next_revisit_at,
+        attempts: p.attempts,
+    }))
 }
 
-pub async fn next_call_with(
+/// The lead a pick reserved.
+struct Picked {
+    id: LeadId,
+    until: DateTime<Utc>,
+    tier: Tier,
+    next_revisit_at: Option<DateTime<Utc>>,
+    attempts: i64,
+}
+
+/// The tier of a lead an agent already holds: a due revisit, or fresh.
+fn held_tier(next_revisit_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Tier {
+    if next_revisit_at.is_some_and(|t| t <= now) {
+        Tier::DueRevisit
+    } else {
+        Tier::Fresh
+    }
+}
+
+/// The arguments of every tier statement (see [`tier_sql`]).
+fn tier_args(
+    agent: UserId,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    plan: &Plan,
+    zones: &[String],
+) -> Vec<Arg> {
+    [
+        Arg::I64(agent.0),
+        Arg::Time(now),
+        Arg::Time(until),
+        Arg::I64(plan.max_attempts),
+        Arg::Text(calling_hours::local_day(now, DEFAULT_TZ)),
+    ]
+    .into_iter()
+    .chain(zones.iter().map(|z| Arg::Text(z.to_string())))
+    .collect()
+}
+
+const HELD: &str = "SELECT id, reserved_until, next_revisit_at, attempts FROM leads \
+    WHERE reserved_by = $1 AND reserved_until > $2 AND deleted_at IS NULL ORDER BY id LIMIT 1";
+
+/// The pick on SQLite, inside the writer's transaction: nobody else writes meanwhile, so each
+/// tier is one `UPDATE … WHERE id = (SELECT …) RETURNING` with no look beforehand.
+fn pick_sqlite(
+    conn: &sqlite_writer::Connection,
+    viewer: &Viewer,
+    snap: &config::Snapshot,
+    now: DateTime<Utc>,
+) -> Result<Option<Picked>> {
+    use sqlite_writer::{parse_time, prepare, value};
+    let agent = viewer.user_id;
+    let opt_time = |s: Option<String>| s.as_deref().map(parse_time).transpose();
+    let held = prepare(
+        conn,
+        HELD,
+        &[value(&Arg::I64(agent.0)), value(&Arg::Time(now))],
+    )?
+    .raw_query()
+    .next()?
+    .map(|r| -> rusqlite::Result<_> {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })
+    .transpose()?;
+    if let Some((id, until, next_revisit_at, attempts)) = held {
+        let next_revisit_at = opt_time(next_revisit_at)?;
+        return Ok(Some(Picked {
+            id: LeadId(id),
+            until: parse_time(&until)?,
+            tier: held_tier(next_revisit_at, now),
+            next_revisit_at,
+            attempts,
+        }));
+    }
+    let team: Option<TeamId> = prepare(
+        conn,
+        "SELECT team_id FROM users WHERE id = $1",
+        &[value(&Arg::I64(agent.0))],
+    )?
+    .raw_query()
+    .next()?
+    .map(|r| r.get::<_, Option<i64>>(0))
+    .transpose()?
+    .flatten()
+    .map(TeamId);
+    let plan = Plan::from_snapshot(snap, team);
+    let (default_open, zones) = plan.open_zones(now);
+    if !default_open && zones.is_empty() {
+        return Ok(None);
+    }
+    let until = now + Duration::minutes(plan.reserve_minutes);
+    let args: Vec<_> = tier_args(agent, now, until, &plan, &zones)
+        .iter()
+        .map(value)
+        .collect();
+    for tier in [Tier::DueRevisit, Tier::Plan, Tier::Fresh] {
+        let sql = tier_sql(Backend::Sqlite, viewer, tier, default_open, zones.len());
+        let mut stmt = prepare(conn, &sql, &args)?;
+        let mut rows = stmt.raw_query();
+        if let Some(r) = rows.next()? {
+            let next_revisit_at = opt_time(r.get(1)?)?;
+            return Ok(Some(Picked {
+                id: LeadId(r.get(0)?),
+                until,
+                tier,
+                next_revisit_at,
+                attempts: r.get(2)?,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// The pick on PostgreSQL: each tier one `FOR UPDATE SKIP LOCKED` select-and-reserve, so that
+/// concurrent agents (on any server) skip each other's leads instead of waiting.
+async fn pick_postgres(
     db: &Db,
     viewer: &Viewer,
     now: DateTime<Utc>,
     plan: &Plan,
-) -> Result<Option<Served>> {
+) -> Result<Option<Picked>> {
     let agent = viewer.user_id;
-    let admin = Viewer {
-        user_id: agent,
-        role: Role::Admin,
-        supervised_teams: Vec::new(),
-    };
     if let Some((id, until)) = held(db, agent, now).await? {
         let (next_revisit_at, attempts): (Option<DateTime<Utc>>, i64) =
             db_run!(db, |pool| sqlx::query_as(
@@ -197,16 +333,10 @@ pub async fn next_call_with(
             .bind(id)
             .fetch_one(pool)
             .await?);
-        let tier = if next_revisit_at.is_some_and(|t| t <= now) {
-            Tier::DueRevisit
-        } else {
-            Tier::Fresh
-        };
-        let lead = leads::get(db, &admin, id).await?;
-        return Ok(Some(Served {
-            lead,
-            reserved_until: until,
-            tier,
+        return Ok(Some(Picked {
+            id,
+            until,
+            tier: held_tier(next_revisit_at, now),
             next_revisit_at,
             attempts,
         }));
@@ -216,42 +346,17 @@ pub async fn next_call_with(
         return Ok(None);
     }
     let until = now + Duration::minutes(plan.reserve_minutes);
-    let today = calling_hours::local_day(now, DEFAULT_TZ);
-    let backend = db.backend();
+    let args = tier_args(agent, now, until, plan, &zones);
     for tier in [Tier::DueRevisit, Tier::Plan, Tier::Fresh] {
-        let (precheck, sql) = tier_sql(backend, viewer, tier, default_open, zones.len());
-        let args: Vec<Arg> = [
-            Arg::I64(agent.0),
-            Arg::Time(now),
-            Arg::Time(until),
-            Arg::I64(plan.max_attempts),
-            Arg::Text(today.clone()),
-        ]
-        .into_iter()
-        .chain(zones.iter().map(|z| Arg::Text(z.to_string())))
-        .collect();
-        let row: Option<(LeadId, Option<DateTime<Utc>>, i64)> = match db {
-            // SQLite: look without the writer (WAL readers run side by side), then select and
-            // reserve in one statement while holding it.
-            Db::Sqlite(pool) => {
-                let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(precheck));
-                if bind_args!(q, args).fetch_optional(pool).await?.is_none() {
-                    continue;
-                }
-                let _writer = config::SQLITE_WRITER.lock().await;
-                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                bind_args!(q, args).fetch_optional(pool).await?
-            }
-            Db::Postgres(pool) => {
-                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                bind_args!(q, args).fetch_optional(pool).await?
-            }
-        };
+        let sql = tier_sql(Backend::Postgres, viewer, tier, default_open, zones.len());
+        let row: Option<(LeadId, Option<DateTime<Utc>>, i64)> = db_run!(db, |pool| {
+            let q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            bind_args!(q, args).fetch_optional(pool).await?
+        });
         if let Some((id, next_revisit_at, attempts)) = row {
-            let lead = leads::get(db, &admin, id).await?;
-            return Ok(Some(Served {
-                lead,
-                reserved_until: until,
+            return Ok(Some(Picked {
+                id,
+                until,
                 tier,
                 next_revisit_at,
                 attempts,

@@ -1,0 +1,216 @@
+//! SQLite's one writer, owned by one thread. The hot write paths (next call, record call) hand
+//! it closures over a plain rusqlite connection instead of taking turns on sqlx's pool, where each
+//! statement is two thread hand-offs (task → connection worker → task). Here a statement is a
+//! function call on a cached prepared statement, and the thread commits whatever is queued
+//! together (group commit): under load one transaction carries many calls, each in its own
+//! savepoint, so that a refused call undoes only itself and nobody hears back before the commit.
+//!
+//! There is one writer per database file, started on first use and stopped after a while idle.
+//! Other writers (sqlx) still work beside it: SQLite's busy timeout makes them wait their turn.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::types::Value;
+use sqlx::SqlitePool;
+
+use crate::sql::Arg;
+use crate::{Result, StoreError};
+
+pub use rusqlite::Connection;
+
+/// Calls committed together at most.
+const MAX_GROUP: usize = 64;
+/// The thread stops (and closes its connection) after this long without work.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// What to do once the group's fate is known (`true`: committed).
+type Answer = Box<dyn FnOnce(bool) + Send>;
+/// A job runs in the group transaction (`None`: there is none, the job must not run) and
+/// returns its answer.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Answer + Send>;
+
+type Registry = Vec<(PathBuf, mpsc::Sender<Job>)>;
+static WRITERS: Mutex<Registry> = Mutex::new(Vec::new());
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Internal(format!("sqlite: {e}"))
+    }
+}
+
+/// True when `e` is a unique-constraint violation.
+pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// Runs `f` on the writer of `pool`'s database inside the writer's transaction (in a savepoint
+/// of its own): `Ok` is committed before it is returned, `Err` leaves nothing behind.
+pub async fn run<T, F>(pool: &SqlitePool, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
+    let job: Job = Box::new(move |conn: Option<&Connection>| {
+        let result = match conn {
+            Some(conn) => in_savepoint(conn, f),
+            None => Err(StoreError::Internal("sqlite: could not begin".into())),
+        };
+        Box::new(move |committed: bool| {
+            let result = match result {
+                Ok(_) if !committed => Err(StoreError::Internal(
+                    "sqlite: the transaction did not commit".into(),
+                )),
+                other => other,
+            };
+            let _ = tx.send(result);
+        })
+    });
+    send(pool.connect_options().get_filename(), job)?;
+    rx.await
+        .map_err(|_| StoreError::Internal("sqlite: the writer stopped".into()))?
+}
+
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    conn.execute_batch("SAVEPOINT job")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("RELEASE job")?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(e)
+        }
+    }
+}
+
+/// Hands `job` to the file's writer, starting one if there is none (or the last one stopped).
+fn send(path: &Path, mut job: Job) -> Result<()> {
+    let mut writers = WRITERS
+        .lock()
+        .map_err(|_| StoreError::Internal("sqlite: writer registry poisoned".into()))?;
+    for _ in 0..2 {
+        if let Some(pos) = writers.iter().position(|(p, _)| p == path) {
+            match writers[pos].1.send(job) {
+                Ok(()) => return Ok(()),
+                // The writer stopped while idle: start another.
+                Err(mpsc::SendError(back)) => {
+                    job = back;
+                    writers.remove(pos);
+                }
+            }
+        }
+        let conn = open(path)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || serve(conn, rx))
+            .map_err(|e| StoreError::Internal(format!("sqlite: writer thread: {e}")))?;
+        writers.push((path.to_path_buf(), tx));
+    }
+    Err(StoreError::Internal("sqlite: no writer".into()))
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA cache_size = -65536; PRAGMA temp_store = memory;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+/// The writer's loop: take the first job, then whatever else is queued (up to [`MAX_GROUP`]),
+/// run them all in one transaction, commit, and only then answer each.
+fn serve(conn: Connection, rx: mpsc::Receiver<Job>) {
+    loop {
+        let first = match rx.recv_timeout(IDLE) {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "sqlite writer: BEGIN failed");
+            for job in group {
+                job(None)(false);
+            }
+            continue;
+        }
+        let answers: Vec<Answer> = group.into_iter().map(|job| job(Some(&conn))).collect();
+        let committed = match conn.execute_batch("COMMIT") {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "sqlite writer: COMMIT failed");
+                let _ = conn.execute_batch("ROLLBACK");
+                false
+            }
+        };
+        for answer in answers {
+            answer(committed);
+        }
+    }
+}
+
+/// The text sqlx writes for a time on SQLite (so that both writers' values compare as text).
+pub fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// Reads back a time written by either writer.
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%F %T%.f").map(|n| n.and_utc()))
+        .map_err(|_| StoreError::Internal(format!("sqlite: bad time {s:?}")))
+}
+
+/// A value for a statement of the writer.
+pub fn value(arg: &Arg) -> Value {
+    match arg {
+        Arg::I64(v) => Value::Integer(*v),
+        Arg::Text(v) => Value::Text(v.clone()),
+        Arg::Time(t) => Value::Text(time_text(*t)),
+        Arg::OptI64(v) => v.map_or(Value::Null, Value::Integer),
+        Arg::OptText(v) => v.clone().map_or(Value::Null, Value::Text),
+        Arg::Json(v) => Value::Text(v.to_string()),
+    }
+}
+
+/// Prepares (cached) `sql`, written with `$1, $2, …` like the sqlx statements, and binds `args`
+/// by those names: SQLite numbers `$N` parameters by first appearance, not by N.
+pub fn prepare<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    args: &[Value],
+) -> Result<rusqlite::CachedStatement<'c>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut name = String::with_capacity(4);
+    for (i, v) in args.iter().enumerate() {
+        name.clear();
+        name.push('$');
+        name.push_str(&(i + 1).to_string());
+        if let Some(index) = stmt.parameter_index(&name)? {
+            stmt.raw_bind_parameter(index, v)?;
+        }
+    }
+    Ok(stmt)
+}
+
+/// Runs a statement that returns no rows; the number of rows it changed.
+pub fn execute(conn: &Connection, sql: &str, args: &[Value]) -> Result<usize> {
+    Ok(prepare(conn, sql, args)?.raw_execute()?)
+}
