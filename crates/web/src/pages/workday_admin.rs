@@ -506,7 +506,12 @@ pub async fn hours(State(state): State<AppState>, form: PageForm) -> PageResult 
         Some(t) => format!("/admin/workday?team={}", t.0),
         None => "/admin/workday".to_string(),
     };
-    if team.is_some() && form.get("reset").is_some() {
+    if form.get("reset").is_some() {
+        // Only a team falls back to the default; the default itself has nothing to fall to.
+        if team.is_none() {
+            let e = AppError::from(StoreError::invalid("team", "required"));
+            return page(&state, caller, Shown::refused(l, &e)).await;
+        }
         config::set_windows(&state.db, caller.user.id, team, &[])
             .await
             .or_page(l)?;

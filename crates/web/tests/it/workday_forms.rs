@@ -317,6 +317,16 @@ async fn the_admin_edits_a_teams_calling_hours_and_bad_spans_change_nothing() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(windows(&api, None).await, default);
 
+    // Resetting the default itself is refused: it would leave no calling hours at all.
+    refused(
+        &admin,
+        "/admin/workday/hours",
+        &[("_csrf", &csrf), ("team_id", ""), ("reset", "1")],
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(windows(&api, None).await, default);
+
     // The team goes back to the default hours.
     let res = admin
         .post_form(
