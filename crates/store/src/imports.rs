@@ -15,7 +15,8 @@ use sqlx::types::Json;
 use crate::audit::AuditEntry;
 use crate::leads::write::{audit_json, tokens};
 use crate::sql::{Arg, Sql};
-use crate::{Backend, Db, Result, StoreError, bind_args, db_run, now, write_audit};
+use crate::sqlite_writer::{self, Connection, time_text};
+use crate::{Db, Result, StoreError, bind_args, db_run, now, write_audit};
 
 /// What to do with a row whose phone (or company) is already known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -160,12 +161,54 @@ pub enum BatchRow {
         number: i64,
         fields: Box<LeadFields>,
         owner: Option<UserId>,
+        /// What the writer derives from the fields; made by [`BatchRow::lead`] on the thread
+        /// that builds the batch, so the writer only writes.
+        prepared: Box<Prepared>,
     },
     Invalid {
         number: i64,
         cells: Vec<String>,
         reason: String,
     },
+}
+
+impl BatchRow {
+    /// A lead row, with its [`Prepared`] parts worked out here.
+    pub fn lead(number: i64, fields: LeadFields, owner: Option<UserId>) -> BatchRow {
+        let prepared = Box::new(Prepared::new(&fields, owner));
+        BatchRow::Lead {
+            number,
+            fields: Box::new(fields),
+            owner,
+            prepared,
+        }
+    }
+}
+
+/// What a new lead's rows hold besides its fields: the normalised company, the search tokens,
+/// the custom fields and the audit entry as text.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    company_norm: Option<String>,
+    tokens: String,
+    custom: String,
+    audit: String,
+}
+
+impl Prepared {
+    pub fn new(fields: &LeadFields, owner: Option<UserId>) -> Prepared {
+        Prepared {
+            company_norm: fields.company.as_deref().map(normalise_company),
+            tokens: tokens(fields),
+            custom: Value::Object(fields.custom.clone()).to_string(),
+            audit: audit_json(fields, owner, 1).to_string(),
+        }
+    }
+
+    /// The normalised company when it is not empty: the duplicate key.
+    fn company_key(&self) -> Option<&str> {
+        self.company_norm.as_deref().filter(|c| !c.is_empty())
+    }
 }
 
 /// What one batch did.
@@ -185,6 +228,13 @@ enum Known {
     New(usize),
 }
 
+struct Candidate {
+    number: i64,
+    fields: LeadFields,
+    owner: Option<UserId>,
+    prepared: Prepared,
+}
+
 struct NewLead {
     id: LeadId,
     fields: LeadFields,
@@ -192,6 +242,9 @@ struct NewLead {
     /// Collisions recorded for this lead: (what matched, other lead, its owner); what matched is a
     /// phone index, or `None` for the company.
     collides: Vec<(Option<usize>, LeadId, Option<UserId>)>,
+    prepared: Prepared,
+    /// Filled from a later row of the batch: `prepared` must be made again.
+    filled: bool,
 }
 
 /// Stands for "the new lead at this index of the batch" until ids are allocated.
@@ -199,28 +252,41 @@ fn placeholder(index: usize) -> LeadId {
     LeadId(-(index as i64) - 1)
 }
 
-/// Rows per multi-row INSERT (14 parameters a lead stays far below both backends' limits).
+/// Rows per multi-row INSERT of the rarer PostgreSQL rows (collisions, tags, refused rows).
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// Writes one batch and advances the job to `rows_done` in the same transaction.
-pub async fn apply_batch(
-    db: &Db,
-    job_id: i64,
-    actor: UserId,
-    policy: OnDuplicate,
-    rows: Vec<BatchRow>,
-    rows_done: i64,
-) -> Result<BatchCounts> {
-    let mut counts = BatchCounts::default();
-    let mut invalid: Vec<(i64, Vec<String>, String)> = Vec::new();
-    let mut candidates: Vec<(i64, LeadFields, Option<UserId>)> = Vec::new();
+/// (key, lead, owner) of stored leads found by phone or company.
+type Stored = Vec<(String, LeadId, Option<UserId>)>;
+
+/// A refused row: (row number, original cells, reason).
+type Refused = (i64, Vec<String>, String);
+
+/// What a batch will do, decided before anything is written.
+struct Plan {
+    counts: BatchCounts,
+    new_leads: Vec<NewLead>,
+    /// Stored leads whose empty fields a row fills ("update" policy).
+    fills: Vec<(LeadId, LeadFields)>,
+    invalid: Vec<Refused>,
+}
+
+/// Splits a batch into lead candidates and refused rows.
+fn split(rows: Vec<BatchRow>) -> (Vec<Candidate>, Vec<Refused>) {
+    let mut invalid = Vec::new();
+    let mut candidates = Vec::with_capacity(rows.len());
     for row in rows {
         match row {
             BatchRow::Lead {
                 number,
                 fields,
                 owner,
-            } => candidates.push((number, *fields, owner)),
+                prepared,
+            } => candidates.push(Candidate {
+                number,
+                fields: *fields,
+                owner,
+                prepared: *prepared,
+            }),
             BatchRow::Invalid {
                 number,
                 cells,
@@ -228,31 +294,32 @@ pub async fn apply_batch(
             } => invalid.push((number, cells, reason)),
         }
     }
-    // Look up every phone and company of the batch at once.
-    let phones: Vec<String> = candidates
-        .iter()
-        .flat_map(|c| c.1.phones.iter().map(|p| p.e164().to_string()))
-        .collect();
-    let companies: Vec<String> = candidates
-        .iter()
-        .filter_map(|c| c.1.company.as_deref().map(normalise_company))
-        .filter(|c| !c.is_empty())
-        .collect();
-    let stored_phones = lookup(
-        db,
-        "SELECT p.e164, l.id, l.owner_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
-        WHERE p.collision_with IS NULL AND p.e164 IN",
-        &phones,
-    )
-    .await?;
-    let stored_companies = lookup(
-        db,
-        "SELECT l.company_norm, l.id, l.owner_id FROM leads l \
-        WHERE l.deleted_at IS NULL AND l.company_norm IN",
-        &companies,
-    )
-    .await?;
+    (candidates, invalid)
+}
 
+/// Every phone and company key of the candidates, to look up at once.
+fn keys(candidates: &[Candidate]) -> (Vec<&str>, Vec<&str>) {
+    let phones = candidates
+        .iter()
+        .flat_map(|c| c.fields.phones.iter().map(|p| p.e164()))
+        .collect();
+    let companies = candidates
+        .iter()
+        .filter_map(|c| c.prepared.company_key())
+        .collect();
+    (phones, companies)
+}
+
+/// Finds the duplicates (any known phone, else the same normalised company; stored or earlier in
+/// the batch) and applies the policy to them.
+fn plan(
+    candidates: Vec<Candidate>,
+    mut invalid: Vec<Refused>,
+    stored_phones: Stored,
+    stored_companies: Stored,
+    policy: OnDuplicate,
+) -> Plan {
+    let mut counts = BatchCounts::default();
     let mut known_phone: HashMap<String, Known> = stored_phones
         .into_iter()
         .map(|(k, id, o)| (k, Known::Stored(id, o)))
@@ -261,27 +328,27 @@ pub async fn apply_batch(
     for (k, id, o) in stored_companies {
         known_company.entry(k).or_insert(Known::Stored(id, o));
     }
-    let mut new_leads: Vec<NewLead> = Vec::new();
+    let mut new_leads: Vec<NewLead> = Vec::with_capacity(candidates.len());
     let mut fills: Vec<(LeadId, LeadFields)> = Vec::new();
-    for (number, fields, owner) in candidates {
+    for Candidate {
+        number,
+        fields,
+        owner,
+        prepared,
+    } in candidates
+    {
         if fields.phones.is_empty() && fields.company.is_none() {
             counts.failed += 1;
             invalid.push((number, Vec::new(), "needs_phone_or_company".into()));
             continue;
         }
-        let company_key = fields
-            .company
-            .as_deref()
-            .map(normalise_company)
-            .filter(|c| !c.is_empty());
+        let company_key = prepared.company_key();
         // Any known phone, else (where no phone matches) the same normalised company.
         let hit_phone = fields
             .phones
             .iter()
             .find_map(|p| known_phone.get(p.e164()).copied());
-        let hit_company = company_key
-            .as_ref()
-            .and_then(|c| known_company.get(c).copied());
+        let hit_company = company_key.and_then(|c| known_company.get(c).copied());
         let hit = hit_phone.or(hit_company);
         match (hit, policy) {
             (None, _) => {}
@@ -295,6 +362,7 @@ pub async fn apply_batch(
             }
             (Some(Known::New(i)), OnDuplicate::Update) => {
                 fill_empty(&mut new_leads[i].fields, &fields);
+                new_leads[i].filled = true;
                 counts.updated += 1;
                 continue;
             }
@@ -320,8 +388,10 @@ pub async fn apply_batch(
                 None => {}
             }
         }
-        if let Some(c) = company_key {
-            known_company.entry(c).or_insert(Known::New(index));
+        if let Some(c) = company_key
+            && !known_company.contains_key(c)
+        {
+            known_company.insert(c.to_string(), Known::New(index));
         }
         if !collides.is_empty() {
             counts.collisions += 1;
@@ -331,184 +401,658 @@ pub async fn apply_batch(
             fields,
             owner,
             collides,
+            prepared,
+            filled: false,
         });
+    }
+    for lead in new_leads.iter_mut().filter(|l| l.filled) {
+        lead.prepared = Prepared::new(&lead.fields, lead.owner);
     }
     counts.imported = new_leads.len() as i64;
     counts.failed += invalid
         .iter()
         .filter(|r| r.2 != "needs_phone_or_company")
         .count() as i64;
+    Plan {
+        counts,
+        new_leads,
+        fills,
+        invalid,
+    }
+}
 
+/// Gives the new leads the ids `first..` and points collisions with earlier rows of the batch at
+/// those ids.
+fn assign_ids(new_leads: &mut [NewLead], ids: impl IntoIterator<Item = i64>) {
+    for (lead, id) in new_leads.iter_mut().zip(ids) {
+        lead.id = LeadId(id);
+    }
+    let ids: Vec<LeadId> = new_leads.iter().map(|l| l.id).collect();
+    for lead in new_leads.iter_mut() {
+        for c in lead.collides.iter_mut() {
+            if c.1.0 < 0 {
+                c.1 = ids[(-c.1.0 - 1) as usize];
+            }
+        }
+    }
+}
+
+/// The phone, or `company:<normalised>`, a collision was recorded on.
+fn collision_key(lead: &NewLead, matched: Option<usize>) -> String {
+    match matched {
+        Some(i) => lead.fields.phones[i].e164().to_string(),
+        None => format!(
+            "company:{}",
+            lead.prepared.company_norm.as_deref().unwrap_or_default()
+        ),
+    }
+}
+
+/// Writes one batch and advances the job to `rows_done` in the same transaction.
+///
+/// SQLite: the whole batch (look-ups included) runs on the database's one writer
+/// ([`sqlite_writer`]) with cached prepared statements, a row at a time: a function call per
+/// row instead of sqlx's thread hand-offs and thousands of bound parameters. PostgreSQL: the
+/// leads (search tokens included), their phones and audit entries go in by `COPY`.
+pub async fn apply_batch(
+    db: &Db,
+    job_id: i64,
+    actor: UserId,
+    policy: OnDuplicate,
+    rows: Vec<BatchRow>,
+    rows_done: i64,
+) -> Result<BatchCounts> {
+    let (candidates, invalid) = split(rows);
     let at = now();
-    let backend = db.backend();
-    let existing_for_fill = load_fill_targets(db, &fills).await?;
-    db_run!(db, |pool| {
-        let mut tx = match backend {
-            Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => pool.begin().await?,
-        };
-        // Allocate ids up front so multi-row inserts can reference them.
-        if !new_leads.is_empty() {
-            let n = new_leads.len() as i64;
-            let ids: Vec<i64> = match backend {
-                Backend::Sqlite => {
-                    let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM leads").fetch_one(&mut *tx).await?;
-                    (max + 1..=max + n).collect()
-                }
-                Backend::Postgres => sqlx::query_scalar(
-                    "SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, $1)",
-                )
-                .bind(n)
-                .fetch_all(&mut *tx)
-                .await?,
-            };
-            for (lead, id) in new_leads.iter_mut().zip(ids) {
-                lead.id = LeadId(id);
-            }
-            let ids: Vec<LeadId> = new_leads.iter().map(|l| l.id).collect();
-            for lead in new_leads.iter_mut() {
-                for c in lead.collides.iter_mut() {
-                    if c.1.0 < 0 {
-                        c.1 = ids[(-c.1.0 - 1) as usize];
-                    }
-                }
-            }
-            for chunk in new_leads.chunks(ROWS_PER_STATEMENT) {
-                for sql in insert_statements(chunk, actor, at, backend) {
-                    bind_args!(
-                        sqlx::query(sqlx::AssertSqlSafe(positional(backend, sql.text))),
-                        sql.args
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                }
+    let job = JobStep {
+        job_id,
+        actor,
+        rows_done,
+        at,
+    };
+    match db {
+        Db::Sqlite(pool) => {
+            sqlite_writer::run(pool, move |conn| {
+                sqlite_batch(conn, &job, policy, candidates, invalid)
+            })
+            .await
+        }
+        Db::Postgres(pool) => pg_batch(pool, &job, policy, candidates, invalid).await,
+    }
+}
+
+/// The job a batch belongs to and where it leaves the job.
+struct JobStep {
+    job_id: i64,
+    actor: UserId,
+    rows_done: i64,
+    at: DateTime<Utc>,
+}
+
+fn sqlite_batch(
+    conn: &Connection,
+    job: &JobStep,
+    policy: OnDuplicate,
+    candidates: Vec<Candidate>,
+    invalid: Vec<Refused>,
+) -> Result<BatchCounts> {
+    let (mut stored_phones, mut stored_companies) = (Stored::new(), Stored::new());
+    {
+        let (phones, companies) = keys(&candidates);
+        let mut by_phone = conn.prepare_cached(
+            "SELECT l.id, l.owner_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
+             WHERE p.collision_with IS NULL AND p.e164 = ?1",
+        )?;
+        for phone in phones {
+            let mut rows = by_phone.query([phone])?;
+            while let Some(r) = rows.next()? {
+                stored_phones.push((
+                    phone.to_string(),
+                    LeadId(r.get(0)?),
+                    r.get::<_, Option<i64>>(1)?.map(UserId),
+                ));
             }
         }
-        for (id, before, after) in &existing_for_fill {
-            let changed = sqlx::query(
-                "UPDATE leads SET company = $1, company_norm = $2, title = $3, city = $4, region = $5, source = $6, \
-                 custom = $7, version = version + 1, updated_at = $8 WHERE id = $9 AND deleted_at IS NULL",
-            )
-            .bind(&after.company)
-            .bind(after.company.as_deref().map(normalise_company))
-            .bind(&after.title)
-            .bind(&after.city)
-            .bind(&after.region)
-            .bind(&after.source)
-            .bind(Json(&after.custom))
-            .bind(at)
-            .bind(*id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let mut by_company = conn.prepare_cached(
+            "SELECT l.id, l.owner_id FROM leads l WHERE l.deleted_at IS NULL AND l.company_norm = ?1 \
+             ORDER BY l.id LIMIT 1",
+        )?;
+        for company in companies {
+            let mut rows = by_company.query([company])?;
+            if let Some(r) = rows.next()? {
+                stored_companies.push((
+                    company.to_string(),
+                    LeadId(r.get(0)?),
+                    r.get::<_, Option<i64>>(1)?.map(UserId),
+                ));
+            }
+        }
+    }
+    let Plan {
+        mut counts,
+        mut new_leads,
+        fills,
+        invalid,
+    } = plan(candidates, invalid, stored_phones, stored_companies, policy);
+    let at = time_text(job.at);
+    let actor = job.actor.0;
+    if !new_leads.is_empty() {
+        let max: i64 =
+            conn.query_row("SELECT COALESCE(MAX(id), 0) FROM leads", [], |r| r.get(0))?;
+        assign_ids(&mut new_leads, max + 1..);
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO leads (id, name, company, company_norm, title, city, region, source, status, intent, \
+             owner_id, created_by, custom, version, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?14)",
+        )?;
+        for l in &new_leads {
+            let f = &l.fields;
+            stmt.execute(rusqlite::params![
+                l.id.0,
+                f.name,
+                f.company,
+                l.prepared.company_norm,
+                f.title,
+                f.city,
+                f.region,
+                f.source,
+                f.status.code(),
+                f.intent.map(|i| i.code()),
+                l.owner.map(|o| o.0),
+                actor,
+                l.prepared.custom,
+                at,
+            ])?;
+        }
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO lead_phones (lead_id, e164, raw, position, collision_with) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for l in &new_leads {
+            for (i, p) in l.fields.phones.iter().enumerate() {
+                let collision = l.collides.iter().find(|c| c.0 == Some(i)).map(|c| c.1.0);
+                stmt.execute(rusqlite::params![
+                    l.id.0,
+                    p.e164(),
+                    p.raw(),
+                    i as i64,
+                    collision
+                ])?;
+            }
+        }
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, \
+             recorded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for l in new_leads.iter().filter(|l| !l.collides.is_empty()) {
+            for (i, other, other_owner) in &l.collides {
+                stmt.execute(rusqlite::params![
+                    l.id.0,
+                    other.0,
+                    collision_key(l, *i),
+                    other_owner.map(|o| o.0),
+                    l.owner.map(|o| o.0),
+                    actor,
+                    at,
+                ])?;
+            }
+        }
+        let mut stmt =
+            conn.prepare_cached("INSERT INTO lead_tags (lead_id, tag) VALUES (?1, ?2)")?;
+        for l in &new_leads {
+            for t in &l.fields.tags {
+                stmt.execute(rusqlite::params![l.id.0, t])?;
+            }
+        }
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO audit_log (entity, entity_id, actor_id, action, before, after, at) \
+             VALUES ('lead', ?1, ?2, 'import', 'null', ?3, ?4)",
+        )?;
+        for l in &new_leads {
+            stmt.execute(rusqlite::params![l.id.0, actor, l.prepared.audit, at])?;
+        }
+        // Last: FTS5 keeps these in memory until the transaction (or a statement journal) asks.
+        let mut stmt =
+            conn.prepare_cached("INSERT INTO lead_search (rowid, tokens) VALUES (?1, ?2)")?;
+        for l in &new_leads {
+            stmt.execute(rusqlite::params![l.id.0, l.prepared.tokens])?;
+        }
+    }
+    if !fills.is_empty() {
+        let mut current = HashMap::new();
+        let mut stmt = conn.prepare_cached(
+            "SELECT company, title, city, region, source, custom FROM leads WHERE id = ?1",
+        )?;
+        for (id, _) in &fills {
+            if current.contains_key(id) {
+                continue;
+            }
+            let mut rows = stmt.query([id.0])?;
+            if let Some(r) = rows.next()? {
+                let custom: String = r.get(5)?;
+                current.insert(
+                    *id,
+                    FillRow {
+                        company: r.get(0)?,
+                        title: r.get(1)?,
+                        city: r.get(2)?,
+                        region: r.get(3)?,
+                        source: r.get(4)?,
+                        custom: serde_json::from_str(&custom).unwrap_or_default(),
+                    },
+                );
+            }
+        }
+        let targets = fill_targets(&fills, &current);
+        let mut update = conn.prepare_cached(
+            "UPDATE leads SET company = ?1, company_norm = ?2, title = ?3, city = ?4, region = ?5, source = ?6, \
+             custom = ?7, version = version + 1, updated_at = ?8 WHERE id = ?9 AND deleted_at IS NULL",
+        )?;
+        let mut audit = conn.prepare_cached(
+            "INSERT INTO audit_log (entity, entity_id, actor_id, action, before, after, at) \
+             VALUES ('lead', ?1, ?2, 'update', ?3, ?4, ?5)",
+        )?;
+        for (id, before, after) in &targets {
+            let changed = update.execute(rusqlite::params![
+                after.company,
+                after.company.as_deref().map(normalise_company),
+                after.title,
+                after.city,
+                after.region,
+                after.source,
+                Value::Object(after.custom.clone()).to_string(),
+                at,
+                id.0,
+            ])?;
             if changed == 1 {
-                write_audit!(
-                    &mut *tx,
-                    AuditEntry {
-                        entity: "lead",
-                        entity_id: id.0,
-                        actor: Some(actor),
-                        action: "update",
-                        before: Some(before.clone()),
-                        after: Some(json!({"import": job_id, "filled": fill_view(after)})),
-                        at,
-                    }
-                )?;
+                audit.execute(rusqlite::params![
+                    id.0,
+                    actor,
+                    before.to_string(),
+                    json!({"import": job.job_id, "filled": fill_view(after)}).to_string(),
+                    at,
+                ])?;
             }
         }
-        counts.updated += existing_for_fill.len() as i64;
-        counts.skipped += (fills.len() - existing_for_fill.len()) as i64;
-        for chunk in invalid.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = Sql::new(
-                "INSERT INTO import_errors (import_id, row_number, cells, reason) VALUES ",
-            );
-            sql.push_rows(chunk.iter().map(|(n, cells, reason)| {
-                vec![
-                    Arg::I64(job_id),
-                    Arg::I64(*n),
-                    Arg::Json(json!(cells)),
-                    Arg::Text(reason.clone()),
-                ]
-            }));
-            bind_args!(
-                sqlx::query(sqlx::AssertSqlSafe(positional(backend, sql.text))),
-                sql.args
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(
-            "UPDATE imports SET rows_done = $1, imported = imported + $2, updated = updated + $3, skipped = skipped + $4, \
-             collisions = collisions + $5, failed = failed + $6, updated_at = $7 WHERE id = $8",
-        )
-        .bind(rows_done)
-        .bind(counts.imported)
-        .bind(counts.updated)
-        .bind(counts.skipped)
-        .bind(counts.collisions)
-        .bind(counts.failed)
-        .bind(at)
-        .bind(job_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-    });
+        counts.updated += targets.len() as i64;
+        counts.skipped += (fills.len() - targets.len()) as i64;
+    }
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO import_errors (import_id, row_number, cells, reason) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (n, cells, reason) in &invalid {
+        stmt.execute(rusqlite::params![
+            job.job_id,
+            n,
+            json!(cells).to_string(),
+            reason
+        ])?;
+    }
+    conn.prepare_cached(
+        "UPDATE imports SET rows_done = ?1, imported = imported + ?2, updated = updated + ?3, skipped = skipped + ?4, \
+         collisions = collisions + ?5, failed = failed + ?6, updated_at = ?7 WHERE id = ?8",
+    )?
+    .execute(rusqlite::params![
+        job.rows_done,
+        counts.imported,
+        counts.updated,
+        counts.skipped,
+        counts.collisions,
+        counts.failed,
+        at,
+        job.job_id,
+    ])?;
     Ok(counts)
 }
 
-/// For SQLite, `$1, $2, …` numbered in order become anonymous `?`. sqlx binds each argument
-/// after asking SQLite for its parameter's name, which walks the statement's list of named
-/// parameters: quadratic in their number, and 70% of an import's time with 8,000 parameters a
-/// statement. Anonymous parameters have no names to walk. Text whose numbers are not exactly
-/// 1, 2, 3… in order is left alone.
-fn positional(backend: Backend, text: String) -> String {
-    if backend != Backend::Sqlite {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut next = 1usize;
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let digits = rest[i + 1..]
-            .find(|c: char| !c.is_ascii_digit())
-            .map_or(rest.len() - i - 1, |n| n);
-        if digits == 0 || rest[i + 1..i + 1 + digits].parse::<usize>() != Ok(next) {
-            return text;
+async fn pg_batch(
+    pool: &sqlx::PgPool,
+    job: &JobStep,
+    policy: OnDuplicate,
+    candidates: Vec<Candidate>,
+    invalid: Vec<Refused>,
+) -> Result<BatchCounts> {
+    let (stored_phones, stored_companies) = {
+        let (phones, companies) = keys(&candidates);
+        let phones: Stored = if phones.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT p.e164, l.id, l.owner_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
+                 WHERE p.collision_with IS NULL AND p.e164 = ANY($1)",
+            )
+            .bind(phones)
+            .fetch_all(pool)
+            .await?
+        };
+        let companies: Stored = if companies.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT l.company_norm, l.id, l.owner_id FROM leads l \
+                 WHERE l.deleted_at IS NULL AND l.company_norm = ANY($1) ORDER BY l.id",
+            )
+            .bind(companies)
+            .fetch_all(pool)
+            .await?
+        };
+        (phones, companies)
+    };
+    let Plan {
+        mut counts,
+        mut new_leads,
+        fills,
+        invalid,
+    } = plan(candidates, invalid, stored_phones, stored_companies, policy);
+    let targets = if fills.is_empty() {
+        Vec::new()
+    } else {
+        let ids: Vec<i64> = fills.iter().map(|f| f.0.0).collect();
+        let rows: Vec<(LeadId, FillRow)> = sqlx::query_as::<
+            _,
+            (
+                LeadId,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Json<serde_json::Map<String, Value>>,
+            ),
+        >(
+            "SELECT id, company, title, city, region, source, custom FROM leads WHERE id = ANY($1)",
+        )
+        .bind(ids)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.0,
+                FillRow {
+                    company: r.1,
+                    title: r.2,
+                    city: r.3,
+                    region: r.4,
+                    source: r.5,
+                    custom: r.6.0,
+                },
+            )
+        })
+        .collect();
+        fill_targets(&fills, &rows.into_iter().collect())
+    };
+    let at = job.at;
+    let actor = job.actor;
+    let mut tx = pool.begin().await?;
+    if !new_leads.is_empty() {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, $1)",
+        )
+        .bind(new_leads.len() as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        assign_ids(&mut new_leads, ids);
+        let stamp = at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
+        let mut buf = String::with_capacity(new_leads.len() * 700);
+        for l in &new_leads {
+            let f = &l.fields;
+            copy_row(
+                &mut buf,
+                &[
+                    Some(&l.id.0.to_string()),
+                    Some(&f.name),
+                    f.company.as_deref(),
+                    l.prepared.company_norm.as_deref(),
+                    f.title.as_deref(),
+                    f.city.as_deref(),
+                    f.region.as_deref(),
+                    f.source.as_deref(),
+                    Some(f.status.code()),
+                    f.intent.map(|i| i.code()),
+                    l.owner.map(|o| o.0.to_string()).as_deref(),
+                    Some(&actor.0.to_string()),
+                    Some(&l.prepared.custom),
+                    Some("1"),
+                    Some(&stamp),
+                    Some(&stamp),
+                    Some(&tsvector_text(&l.prepared.tokens)),
+                ],
+            );
         }
-        out.push('?');
-        next += 1;
-        rest = &rest[i + 1 + digits..];
+        copy_in(
+            &mut tx,
+            "COPY leads (id, name, company, company_norm, title, city, region, source, status, intent, owner_id, \
+             created_by, custom, version, created_at, updated_at, search_tokens) FROM STDIN",
+            buf,
+        )
+        .await?;
+        let mut buf = String::with_capacity(new_leads.len() * 60);
+        for l in &new_leads {
+            for (i, p) in l.fields.phones.iter().enumerate() {
+                let collision = l.collides.iter().find(|c| c.0 == Some(i)).map(|c| c.1.0);
+                copy_row(
+                    &mut buf,
+                    &[
+                        Some(&l.id.0.to_string()),
+                        Some(p.e164()),
+                        Some(p.raw()),
+                        Some(&i.to_string()),
+                        collision.map(|c| c.to_string()).as_deref(),
+                    ],
+                );
+            }
+        }
+        if !buf.is_empty() {
+            copy_in(
+                &mut tx,
+                "COPY lead_phones (lead_id, e164, raw, position, collision_with) FROM STDIN",
+                buf,
+            )
+            .await?;
+        }
+        let collision_rows: Vec<Vec<Arg>> = new_leads
+            .iter()
+            .flat_map(|l| {
+                l.collides.iter().map(move |(i, other, other_owner)| {
+                    vec![
+                        Arg::I64(l.id.0),
+                        Arg::I64(other.0),
+                        Arg::Text(collision_key(l, *i)),
+                        Arg::OptI64(other_owner.map(|o| o.0)),
+                        Arg::OptI64(l.owner.map(|o| o.0)),
+                        Arg::I64(actor.0),
+                        Arg::Time(at),
+                    ]
+                })
+            })
+            .collect();
+        for chunk in collision_rows.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new(
+                "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, recorded_by, created_at) VALUES ",
+            );
+            sql.push_rows(chunk.iter().cloned());
+            bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let tag_rows: Vec<Vec<Arg>> = new_leads
+            .iter()
+            .flat_map(|l| {
+                l.fields
+                    .tags
+                    .iter()
+                    .map(move |t| vec![Arg::I64(l.id.0), Arg::Text(t.clone())])
+            })
+            .collect();
+        for chunk in tag_rows.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new("INSERT INTO lead_tags (lead_id, tag) VALUES ");
+            sql.push_rows(chunk.iter().cloned());
+            bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut buf = String::with_capacity(new_leads.len() * 500);
+        let actor_text = actor.0.to_string();
+        for l in &new_leads {
+            copy_row(
+                &mut buf,
+                &[
+                    Some("lead"),
+                    Some(&l.id.0.to_string()),
+                    Some(&actor_text),
+                    Some("import"),
+                    Some("null"),
+                    Some(&l.prepared.audit),
+                    Some(&stamp),
+                ],
+            );
+        }
+        copy_in(
+            &mut tx,
+            "COPY audit_log (entity, entity_id, actor_id, action, before, after, at) FROM STDIN",
+            buf,
+        )
+        .await?;
     }
-    out.push_str(rest);
+    for (id, before, after) in &targets {
+        let changed = sqlx::query(
+            "UPDATE leads SET company = $1, company_norm = $2, title = $3, city = $4, region = $5, source = $6, \
+             custom = $7, version = version + 1, updated_at = $8 WHERE id = $9 AND deleted_at IS NULL",
+        )
+        .bind(&after.company)
+        .bind(after.company.as_deref().map(normalise_company))
+        .bind(&after.title)
+        .bind(&after.city)
+        .bind(&after.region)
+        .bind(&after.source)
+        .bind(Json(&after.custom))
+        .bind(at)
+        .bind(*id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            write_audit!(
+                &mut *tx,
+                AuditEntry {
+                    entity: "lead",
+                    entity_id: id.0,
+                    actor: Some(actor),
+                    action: "update",
+                    before: Some(before.clone()),
+                    after: Some(json!({"import": job.job_id, "filled": fill_view(after)})),
+                    at,
+                }
+            )?;
+        }
+    }
+    counts.updated += targets.len() as i64;
+    counts.skipped += (fills.len() - targets.len()) as i64;
+    for chunk in invalid.chunks(ROWS_PER_STATEMENT) {
+        let mut sql =
+            Sql::new("INSERT INTO import_errors (import_id, row_number, cells, reason) VALUES ");
+        sql.push_rows(chunk.iter().map(|(n, cells, reason)| {
+            vec![
+                Arg::I64(job.job_id),
+                Arg::I64(*n),
+                Arg::Json(json!(cells)),
+                Arg::Text(reason.clone()),
+            ]
+        }));
+        bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(
+        "UPDATE imports SET rows_done = $1, imported = imported + $2, updated = updated + $3, skipped = skipped + $4, \
+         collisions = collisions + $5, failed = failed + $6, updated_at = $7 WHERE id = $8",
+    )
+    .bind(job.rows_done)
+    .bind(counts.imported)
+    .bind(counts.updated)
+    .bind(counts.skipped)
+    .bind(counts.collisions)
+    .bind(counts.failed)
+    .bind(at)
+    .bind(job.job_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// Sends `data` (rows in COPY's text format) through `statement` (a `COPY … FROM STDIN`).
+async fn copy_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    statement: &str,
+    data: String,
+) -> Result<()> {
+    let mut copy = tx.copy_in_raw(statement).await?;
+    if let Err(e) = copy.send(data.into_bytes()).await {
+        let _ = copy.abort("import batch failed").await;
+        return Err(e.into());
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+/// Appends one row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
+fn copy_row(buf: &mut String, cells: &[Option<&str>]) {
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            buf.push('\t');
+        }
+        match cell {
+            None => buf.push_str("\\N"),
+            Some(text) => {
+                if text.contains(['\\', '\t', '\n', '\r']) {
+                    for c in text.chars() {
+                        match c {
+                            '\\' => buf.push_str("\\\\"),
+                            '\t' => buf.push_str("\\t"),
+                            '\n' => buf.push_str("\\n"),
+                            '\r' => buf.push_str("\\r"),
+                            c => buf.push(c),
+                        }
+                    }
+                } else {
+                    buf.push_str(text);
+                }
+            }
+        }
+    }
+    buf.push('\n');
+}
+
+/// A space-separated token string as `tsvector` input text: each token quoted, so that it is
+/// taken as one lexeme exactly as `array_to_tsvector(string_to_array(tokens, ' '))` takes it.
+fn tsvector_text(tokens: &str) -> String {
+    let mut out = String::with_capacity(tokens.len() * 2);
+    for t in tokens.split(' ').filter(|t| !t.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push('\'');
+        for c in t.chars() {
+            match c {
+                '\'' => out.push_str("''"),
+                '\\' => out.push_str("\\\\"),
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+    }
     out
 }
 
-/// (key, lead, owner) for every stored lead matching one of `keys` in the column `prefix` selects.
-async fn lookup(
-    db: &Db,
-    prefix: &str,
-    keys: &[String],
-) -> Result<Vec<(String, LeadId, Option<UserId>)>> {
-    let mut out = Vec::new();
-    for chunk in keys.chunks(ROWS_PER_STATEMENT * 4) {
-        let mut sql = Sql::new(prefix);
-        let ps: Vec<String> = chunk
-            .iter()
-            .map(|k| sql.arg(Arg::Text(k.clone())))
-            .collect();
-        sql.push(&format!(" ({})", ps.join(", ")));
-        let rows: Vec<(String, LeadId, Option<UserId>)> = db_run!(db, |pool| {
-            bind_args!(
-                sqlx::query_as(sqlx::AssertSqlSafe(positional(db.backend(), sql.text))),
-                sql.args
-            )
-            .fetch_all(pool)
-            .await?
-        });
-        out.extend(rows);
-    }
-    Ok(out)
+/// A stored lead's fields that an "update" duplicate may fill.
+struct FillRow {
+    company: Option<String>,
+    title: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    source: Option<String>,
+    custom: serde_json::Map<String, Value>,
 }
 
 /// Copies into `target` the fields it lacks from `source`.
@@ -533,22 +1077,12 @@ fn fill_view(f: &LeadFields) -> Value {
     json!({"company": f.company, "title": f.title, "city": f.city, "region": f.region, "source": f.source, "custom": f.custom})
 }
 
-/// For "update" duplicates: each stored lead's current fields, and those fields with the gaps filled;
-/// leads where nothing would change are left out.
-async fn load_fill_targets(
-    db: &Db,
+/// For "update" duplicates: each stored lead's current fields (from `current`), and those fields
+/// with the gaps filled; leads where nothing would change are left out.
+fn fill_targets(
     fills: &[(LeadId, LeadFields)],
-) -> Result<Vec<(LeadId, Value, LeadFields)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: LeadId,
-        company: Option<String>,
-        title: Option<String>,
-        city: Option<String>,
-        region: Option<String>,
-        source: Option<String>,
-        custom: Json<serde_json::Map<String, Value>>,
-    }
+    current: &HashMap<LeadId, FillRow>,
+) -> Vec<(LeadId, Value, LeadFields)> {
     let mut out: Vec<(LeadId, Value, LeadFields)> = Vec::new();
     for (id, row_fields) in fills {
         if let Some(pos) = out.iter().position(|(i, _, _)| i == id) {
@@ -557,178 +1091,26 @@ async fn load_fill_targets(
             out[pos].2 = merged;
             continue;
         }
-        let row: Option<Row> = db_run!(db, |pool| {
-            sqlx::query_as(
-                "SELECT id, company, title, city, region, source, custom FROM leads WHERE id = $1",
-            )
-            .bind(*id)
-            .fetch_optional(pool)
-            .await?
-        });
-        let Some(row) = row else { continue };
-        let mut current = row_fields.clone();
-        current.company = row.company;
-        current.title = row.title;
-        current.city = row.city;
-        current.region = row.region;
-        current.source = row.source;
-        current.custom = row.custom.0;
-        let before = fill_view(&current);
-        let mut after = current.clone();
+        let Some(row) = current.get(id) else { continue };
+        let mut now = row_fields.clone();
+        now.company.clone_from(&row.company);
+        now.title.clone_from(&row.title);
+        now.city.clone_from(&row.city);
+        now.region.clone_from(&row.region);
+        now.source.clone_from(&row.source);
+        now.custom.clone_from(&row.custom);
+        let before = fill_view(&now);
+        let mut after = now.clone();
         fill_empty(&mut after, row_fields);
         if fill_view(&after) != before {
-            out.push((row.id, before, after));
+            out.push((*id, before, after));
         }
     }
-    Ok(out)
-}
-
-/// The multi-row inserts for a chunk of new leads: leads, phones, collisions, tags, search, audit.
-fn insert_statements(
-    chunk: &[NewLead],
-    actor: UserId,
-    at: DateTime<Utc>,
-    backend: Backend,
-) -> Vec<Sql> {
-    let mut out = Vec::new();
-    let mut leads = Sql::new(
-        "INSERT INTO leads (id, name, company, company_norm, title, city, region, source, status, intent, owner_id, \
-         created_by, custom, version, created_at, updated_at) VALUES ",
-    );
-    leads.push_rows(chunk.iter().map(|l| {
-        let f = &l.fields;
-        vec![
-            Arg::I64(l.id.0),
-            Arg::Text(f.name.clone()),
-            Arg::OptText(f.company.clone()),
-            Arg::OptText(f.company.as_deref().map(normalise_company)),
-            Arg::OptText(f.title.clone()),
-            Arg::OptText(f.city.clone()),
-            Arg::OptText(f.region.clone()),
-            Arg::OptText(f.source.clone()),
-            Arg::Text(f.status.code().to_string()),
-            Arg::OptText(f.intent.map(|i| i.code().to_string())),
-            Arg::OptI64(l.owner.map(|o| o.0)),
-            Arg::I64(actor.0),
-            Arg::Json(Value::Object(f.custom.clone())),
-            Arg::I64(1),
-            Arg::Time(at),
-            Arg::Time(at),
-        ]
-    }));
-    out.push(leads);
-    let phone_rows: Vec<Vec<Arg>> = chunk
-        .iter()
-        .flat_map(|l| {
-            l.fields.phones.iter().enumerate().map(move |(i, p)| {
-                let collision = l.collides.iter().find(|c| c.0 == Some(i)).map(|c| c.1.0);
-                vec![
-                    Arg::I64(l.id.0),
-                    Arg::Text(p.e164().to_string()),
-                    Arg::Text(p.raw().to_string()),
-                    Arg::I64(i as i64),
-                    Arg::OptI64(collision),
-                ]
-            })
-        })
-        .collect();
-    if !phone_rows.is_empty() {
-        let mut sql = Sql::new(
-            "INSERT INTO lead_phones (lead_id, e164, raw, position, collision_with) VALUES ",
-        );
-        sql.push_rows(phone_rows);
-        out.push(sql);
-    }
-    let collision_rows: Vec<Vec<Arg>> = chunk
-        .iter()
-        .flat_map(|l| {
-            l.collides.iter().map(move |(i, other, other_owner)| {
-                vec![
-                    Arg::I64(l.id.0),
-                    Arg::I64(other.0),
-                    Arg::Text(match i {
-                        Some(i) => l.fields.phones[*i].e164().to_string(),
-                        None => format!(
-                            "company:{}",
-                            l.fields
-                                .company
-                                .as_deref()
-                                .map(normalise_company)
-                                .unwrap_or_default()
-                        ),
-                    }),
-                    Arg::OptI64(other_owner.map(|o| o.0)),
-                    Arg::OptI64(l.owner.map(|o| o.0)),
-                    Arg::I64(actor.0),
-                    Arg::Time(at),
-                ]
-            })
-        })
-        .collect();
-    if !collision_rows.is_empty() {
-        let mut sql = Sql::new(
-            "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, recorded_by, created_at) VALUES ",
-        );
-        sql.push_rows(collision_rows);
-        out.push(sql);
-    }
-    let tag_rows: Vec<Vec<Arg>> = chunk
-        .iter()
-        .flat_map(|l| {
-            l.fields
-                .tags
-                .iter()
-                .map(move |t| vec![Arg::I64(l.id.0), Arg::Text(t.clone())])
-        })
-        .collect();
-    if !tag_rows.is_empty() {
-        let mut sql = Sql::new("INSERT INTO lead_tags (lead_id, tag) VALUES ");
-        sql.push_rows(tag_rows);
-        out.push(sql);
-    }
-    match backend {
-        Backend::Sqlite => {
-            let mut sql = Sql::new("INSERT INTO lead_search (rowid, tokens) VALUES ");
-            sql.push_rows(
-                chunk
-                    .iter()
-                    .map(|l| vec![Arg::I64(l.id.0), Arg::Text(tokens(&l.fields))]),
-            );
-            out.push(sql);
-        }
-        Backend::Postgres => {
-            let mut sql = Sql::new(
-                "UPDATE leads SET search_tokens = array_to_tsvector(string_to_array(v.tokens, ' ')) FROM (VALUES ",
-            );
-            sql.push_rows(
-                chunk
-                    .iter()
-                    .map(|l| vec![Arg::I64(l.id.0), Arg::Text(tokens(&l.fields))]),
-            );
-            sql.push(") AS v(id, tokens) WHERE leads.id = v.id");
-            out.push(sql);
-        }
-    }
-    let mut audit = Sql::new(
-        "INSERT INTO audit_log (entity, entity_id, actor_id, action, before, after, at) VALUES ",
-    );
-    audit.push_rows(chunk.iter().map(|l| {
-        vec![
-            Arg::Text("lead".into()),
-            Arg::I64(l.id.0),
-            Arg::I64(actor.0),
-            Arg::Text("import".into()),
-            Arg::Json(Value::Null),
-            Arg::Json(audit_json(&l.fields, l.owner, 1)),
-            Arg::Time(at),
-        ]
-    }));
-    out.push(audit);
     out
 }
 
 /// The rows a job refused, in file order: (row number, original cells, reason code).
-pub async fn errors(db: &Db, job_id: i64) -> Result<Vec<(i64, Vec<String>, String)>> {
+pub async fn errors(db: &Db, job_id: i64) -> Result<Vec<Refused>> {
     let rows: Vec<(i64, Json<Vec<String>>, String)> = db_run!(db, |pool| {
         sqlx::query_as("SELECT row_number, cells, reason FROM import_errors WHERE import_id = $1 ORDER BY row_number")
             .bind(job_id)
@@ -782,19 +1164,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sqlite_placeholders_become_anonymous_only_when_in_order() {
-        assert_eq!(
-            positional(Backend::Sqlite, "VALUES ($1, $2), ($3, $4)".into()),
-            "VALUES (?, ?), (?, ?)"
-        );
-        assert_eq!(
-            positional(Backend::Sqlite, "SET a = $2 WHERE b = $1".into()),
-            "SET a = $2 WHERE b = $1"
-        );
-        assert_eq!(
-            positional(Backend::Sqlite, "a = $1 OR b = $1".into()),
-            "a = $1 OR b = $1"
-        );
-        assert_eq!(positional(Backend::Postgres, "($1)".into()), "($1)");
+    fn copy_rows_escape_what_copy_text_format_reads_specially() {
+        let mut buf = String::new();
+        copy_row(&mut buf, &[Some("a\\b"), None, Some("x\ty\n"), Some("")]);
+        assert_eq!(buf, "a\\\\b\t\\N\tx\\ty\\n\t\n");
+    }
+
+    #[test]
+    fn tsvector_text_quotes_each_token() {
+        assert_eq!(tsvector_text("王 王伟 138"), "'王' '王伟' '138'");
+        assert_eq!(tsvector_text("it's a\\b"), "'it''s' 'a\\\\b'");
+        assert_eq!(tsvector_text(""), "");
     }
 }

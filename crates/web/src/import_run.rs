@@ -446,11 +446,7 @@ fn read_rows(
                         },
                     };
                     match owner {
-                        Ok(owner) => BatchRow::Lead {
-                            number: parsed.number as i64,
-                            fields: Box::new(parsed.fields),
-                            owner,
-                        },
+                        Ok(owner) => BatchRow::lead(parsed.number as i64, parsed.fields, owner),
                         Err(why) => BatchRow::Invalid {
                             number: row.number as i64,
                             cells: row.cells,
