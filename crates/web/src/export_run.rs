@@ -1,15 +1,19 @@
 //! The one export engine behind the command line and the web: walks every lead a viewer may see
-//! in a filter, a page at a time, and streams it into a CSV (UTF-8 with BOM, or GBK) or .xlsx.
+//! in a filter, in pages of flat rows, and streams it into a CSV (UTF-8 with BOM, or GBK) or .xlsx.
 //! Pages are fetched on the async side and written on a blocking thread, so the writer may
 //! block (a file, or a channel feeding an HTTP body via `blocking_send`).
 //!
 //! The header uses the names the importer recognises, so an export imports back unchanged.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::Write;
+
+use chrono::{Datelike, Timelike};
 
 use leadline_domain::{CustomFieldDef, Viewer};
 use leadline_import::{CsvExport, ExportEncoding, ImportError, XlsxExport};
-use leadline_store::leads::{Lead, LeadFilter, walk};
+use leadline_store::leads::{ExportRow, LeadFilter, walk_export};
 use leadline_store::{Db, StoreError, custom_fields};
 
 use crate::import_run::RunError;
@@ -82,42 +86,54 @@ pub fn headers(defs: &[CustomFieldDef]) -> Vec<String> {
     h
 }
 
-/// One lead's cells, in [`headers`] order.
-pub fn cells(lead: &Lead, defs: &[CustomFieldDef]) -> Vec<String> {
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let mut c = vec![
-        lead.name.clone(),
-        lead.phones
-            .iter()
-            .map(|p| p.raw.as_str())
-            .collect::<Vec<_>>()
-            .join("，"),
+/// One lead's cells, in [`headers`] order, into `out` (cleared first); `created` is scratch
+/// space for the creation time's text.
+pub fn cells<'a>(
+    lead: &'a ExportRow,
+    defs: &[CustomFieldDef],
+    created: &'a mut String,
+    out: &mut Vec<Cow<'a, str>>,
+) {
+    out.clear();
+    let text = |v: &'a Option<String>| Cow::Borrowed(v.as_deref().unwrap_or(""));
+    out.extend([
+        Cow::Borrowed(lead.name.as_str()),
+        Cow::Borrowed(lead.phones.as_str()),
         text(&lead.company),
         text(&lead.title),
         text(&lead.city),
         text(&lead.region),
         text(&lead.source),
-        lead.tags.join("，"),
-        lead.status.label("zh").to_string(),
-        lead.intent
-            .map(|i| i.label("zh").to_string())
-            .unwrap_or_default(),
+        Cow::Borrowed(lead.tags.as_str()),
+        Cow::Borrowed(lead.status.label("zh")),
+        Cow::Borrowed(lead.intent.map(|i| i.label("zh")).unwrap_or("")),
         text(&lead.owner_name),
-    ];
-    for d in defs {
-        c.push(match lead.custom.get(&d.key) {
-            None | Some(serde_json::Value::Null) => String::new(),
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-        });
+    ]);
+    if !defs.is_empty() {
+        let custom: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&lead.custom).unwrap_or_default();
+        for d in defs {
+            out.push(Cow::Owned(match custom.get(&d.key) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+            }));
+        }
     }
-    c.push(
-        lead.created_at
-            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string(),
+    // Beijing time (UTC+8, no daylight saving), as the office reads it.
+    let t = lead.created_at.naive_utc() + chrono::TimeDelta::hours(8);
+    created.clear();
+    let _ = write!(
+        created,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     );
-    c
+    out.push(Cow::Borrowed(created.as_str()));
 }
 
 enum Sink<W: Write + Send> {
@@ -126,7 +142,7 @@ enum Sink<W: Write + Send> {
 }
 
 impl<W: Write + Send> Sink<W> {
-    fn row(&mut self, cells: &[String]) -> Result<(), ImportError> {
+    fn row(&mut self, cells: &[Cow<'_, str>]) -> Result<(), ImportError> {
         match self {
             Sink::Csv(c) => Ok(c.write_row(cells)?),
             Sink::Xlsx(x) => x.write_row(cells),
@@ -145,7 +161,7 @@ pub async fn export<W: Write + Send + 'static>(
 ) -> Result<u64, RunError> {
     let defs = custom_fields::list(db).await?;
     let header = headers(&defs);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Lead>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ExportRow>>(2);
     let writer_defs = defs.clone();
     let write = tokio::task::spawn_blocking(move || -> Result<u64, ImportError> {
         let mut sink = match format {
@@ -158,9 +174,13 @@ pub async fn export<W: Write + Send + 'static>(
             Sink::Xlsx(x) => x.write_header(&header)?,
         }
         let mut rows = 0u64;
+        let mut created = String::with_capacity(24);
+        let width = header.len();
         while let Some(page) = rx.blocking_recv() {
             for lead in &page {
-                sink.row(&cells(lead, &writer_defs))?;
+                let mut row = Vec::with_capacity(width);
+                cells(lead, &writer_defs, &mut created, &mut row);
+                sink.row(&row)?;
                 rows += 1;
             }
         }
@@ -176,7 +196,7 @@ pub async fn export<W: Write + Send + 'static>(
     });
     // A plain closure returning an owning future (not an `async` closure borrowing `tx`) keeps
     // this future `Send` for `tokio::spawn`.
-    let walked = walk(db, viewer, filter, |page: Vec<Lead>| {
+    let walked = walk_export(db, viewer, filter, |page: Vec<ExportRow>| {
         let tx = tx.clone();
         async move { tx.send(page).await.is_ok() }
     })

@@ -198,7 +198,7 @@ impl LeadFilter {
     }
 
     /// Whether the filter has a usable quick-search query.
-    fn searches(&self) -> bool {
+    pub(super) fn searches(&self) -> bool {
         self.q
             .as_deref()
             .and_then(search_tokens::parse_query)
@@ -207,7 +207,13 @@ impl LeadFilter {
 
     /// Adds `AND …` conditions for this filter and what `viewer` may see. `fts_joined`: the SQLite
     /// statement reads `FROM lead_search s JOIN leads l …`, so search is a plain `MATCH`.
-    fn push_where(&self, sql: &mut Sql, viewer: &Viewer, backend: Backend, fts_joined: bool) {
+    pub(super) fn push_where(
+        &self,
+        sql: &mut Sql,
+        viewer: &Viewer,
+        backend: Backend,
+        fts_joined: bool,
+    ) {
         sql.push(if self.deleted && viewer.role.manages_leads() {
             " WHERE l.deleted_at IS NOT NULL"
         } else {

@@ -2,11 +2,13 @@
 //! refusal, optimistic locking, search tokens and an audit entry for every change.
 
 mod filter;
+mod walk;
 pub(crate) mod write;
 
 pub use filter::{
     CountRow, GROUPS, LeadFilter, MAX_LIMIT, OwnerFilter, Page, Sort, counts, list, walk,
 };
+pub use walk::{EXPORT_JOIN, EXPORT_PAGE, ExportRow, walk_export};
 pub use write::{CreateOptions, LeadPatch, bulk_insert, create, delete, restore, update};
 
 use chrono::{DateTime, Utc};
