@@ -7,7 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::users::{U_COLUMNS, User, UserRow};
-use crate::{Db, Result, StoreError, db_run, now};
+use crate::{Db, Result, StoreError, db_run, now, sqlite_writer};
 
 /// A fresh random secret, hex-encoded (256 bits).
 pub fn random_secret() -> String {
@@ -168,12 +168,32 @@ pub async fn token_user(db: &Db, secret: &str) -> Result<Option<User>> {
         "SELECT {U_COLUMNS}, t.id AS token_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
     );
-    let row: Option<Row> = db_run!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(digest(secret))
-            .fetch_optional(pool)
-            .await?
-    });
+    let row: Option<Row> = match db {
+        // Every API request asks this: a point read on the calling thread.
+        Db::Sqlite(pool) => sqlite_writer::read(pool, |conn| {
+            let hash = rusqlite::types::Value::Text(digest(secret));
+            let mut stmt = sqlite_writer::prepare(conn, &sql, &[hash])?;
+            let mut rows = stmt.raw_query();
+            let Some(r) = rows.next()? else {
+                return Ok(None);
+            };
+            Ok(Some(Row {
+                user: UserRow::from_sqlite(r)?,
+                token_id: r.get(9)?,
+                last_used_at: r
+                    .get::<_, Option<String>>(10)?
+                    .as_deref()
+                    .map(sqlite_writer::parse_time)
+                    .transpose()?,
+            }))
+        })?,
+        Db::Postgres(pool) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(digest(secret))
+                .fetch_optional(pool)
+                .await?
+        }
+    };
     let Some(row) = row else {
         return Ok(None);
     };

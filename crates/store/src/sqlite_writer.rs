@@ -7,7 +7,12 @@
 //!
 //! There is one writer per database file, started on first use and stopped after a while idle.
 //! Other writers (sqlx) still work beside it: SQLite's busy timeout makes them wait their turn.
+//!
+//! [`read`] serves the hot point reads (a token, a lead by id) the same way: on a read-only
+//! connection kept by the calling thread, so that a read of a few pages costs microseconds
+//! instead of two thread hand-offs.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 use std::time::Duration;
@@ -77,17 +82,55 @@ where
 }
 
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch("SAVEPOINT job")?;
+    control(conn, "SAVEPOINT job")?;
     match f(conn) {
         Ok(v) => {
-            conn.execute_batch("RELEASE job")?;
+            control(conn, "RELEASE job")?;
             Ok(v)
         }
         Err(e) => {
-            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            control(conn, "ROLLBACK TO job")?;
+            control(conn, "RELEASE job")?;
             Err(e)
         }
     }
+}
+
+/// A transaction-control statement, prepared once.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.raw_execute().map(|_| ())
+}
+
+thread_local! {
+    /// This thread's read connections, one per database file.
+    static READERS: RefCell<Vec<(PathBuf, Connection)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs the point read `f` on this thread's read connection to `pool`'s database, in one read
+/// transaction (one snapshot). Meant for reads of a few rows by key: it runs on the caller's
+/// thread, without yielding.
+pub fn read<T>(pool: &SqlitePool, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let options = pool.connect_options();
+    let path = options.get_filename();
+    READERS.with(|readers| {
+        let mut readers = readers
+            .try_borrow_mut()
+            .map_err(|_| StoreError::Internal("sqlite: nested read".into()))?;
+        let pos = match readers.iter().position(|(p, _)| p == path) {
+            Some(pos) => pos,
+            None => {
+                let conn = open(path)?;
+                conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -2048;")?;
+                readers.push((path.to_path_buf(), conn));
+                readers.len() - 1
+            }
+        };
+        let conn = &readers[pos].1;
+        control(conn, "BEGIN")?;
+        let result = f(conn);
+        control(conn, "COMMIT")?;
+        result
+    })
 }
 
 /// Hands `job` to the file's writer, starting one if there is none (or the last one stopped).
@@ -107,11 +150,23 @@ fn send(path: &Path, mut job: Job) -> Result<()> {
             }
         }
         let conn = open(path)?;
+        // Commits never stop to copy the log back into the database: a checkpointer beside
+        // the writer does that, without holding the writer up.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let (done, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(conn, rx))
+            .spawn(move || {
+                serve(conn, rx);
+                drop(done);
+            })
             .map_err(|e| StoreError::Internal(format!("sqlite: writer thread: {e}")))?;
+        let file = path.to_path_buf();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint(&file, stopped))
+            .map_err(|e| StoreError::Internal(format!("sqlite: checkpoint thread: {e}")))?;
         writers.push((path.to_path_buf(), tx));
     }
     Err(StoreError::Internal("sqlite: no writer".into()))
@@ -125,7 +180,27 @@ fn open(path: &Path) -> Result<Connection> {
          PRAGMA cache_size = -65536; PRAGMA temp_store = memory;",
     )?;
     conn.set_prepared_statement_cache_capacity(128);
+    // Plan each statement once: with STAT4 statistics SQLite would otherwise re-plan a cached
+    // statement whenever a bound time changes (every call).
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(conn)
+}
+
+/// How often the checkpointer copies the log back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies committed log frames into the database (`PASSIVE`: never waits for or blocks the
+/// writer or readers) until the writer stops.
+fn checkpoint(path: &Path, stopped: mpsc::Receiver<()>) {
+    let Ok(conn) = open(path) else { return };
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "sqlite checkpoint failed");
+        }
+    }
 }
 
 /// The writer's loop: take the first job, then whatever else is queued (up to [`MAX_GROUP`]),
@@ -143,7 +218,7 @@ fn serve(conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "sqlite writer: BEGIN failed");
             for job in group {
                 job(None)(false);
@@ -151,7 +226,7 @@ fn serve(conn: Connection, rx: mpsc::Receiver<Job>) {
             continue;
         }
         let answers: Vec<Answer> = group.into_iter().map(|job| job(Some(&conn))).collect();
-        let committed = match conn.execute_batch("COMMIT") {
+        let committed = match control(&conn, "COMMIT") {
             Ok(()) => true,
             Err(e) => {
                 tracing::error!(error = %e, "sqlite writer: COMMIT failed");

@@ -63,6 +63,23 @@ const COLUMNS: &str =
     "id, username, display_name, role, team_id, active, locale, time_zone, created_at";
 
 /// The same columns read through the alias `u`, for queries that join a user to its session or token.
+impl UserRow {
+    /// A row of [`U_COLUMNS`] read by the direct SQLite reader, starting at column 0.
+    pub(crate) fn from_sqlite(r: &rusqlite::Row) -> Result<UserRow> {
+        Ok(UserRow {
+            id: UserId(r.get(0)?),
+            username: r.get(1)?,
+            display_name: r.get(2)?,
+            role: r.get(3)?,
+            team_id: r.get::<_, Option<i64>>(4)?.map(TeamId),
+            active: r.get(5)?,
+            locale: r.get(6)?,
+            time_zone: r.get(7)?,
+            created_at: crate::sqlite_writer::parse_time(&r.get::<_, String>(8)?)?,
+        })
+    }
+}
+
 pub(crate) const U_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.team_id, u.active, u.locale, u.time_zone, u.created_at";
 
 /// Hashes a password with argon2id and a fresh random salt.

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sqlx::types::Json;
 
-use crate::{Db, Result, StoreError, db_run};
+use crate::{Db, Result, StoreError, db_run, sqlite_writer};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LeadPhone {
@@ -128,12 +128,16 @@ async fn hydrate(db: &Db, rows: Vec<LeadRow>) -> Result<Vec<Lead>> {
             .fetch_all(pool)
             .await?
     });
+    Ok(assemble(rows, parts))
+}
+
+/// Leads from their rows and their phone and tag rows (ordered as [`hydrate`] reads them).
+fn assemble(rows: Vec<LeadRow>, parts: Vec<PartRow>) -> Vec<Lead> {
     let (tags, phones): (Vec<PartRow>, Vec<PartRow>) = parts.into_iter().partition(|p| p.1 == 1);
     let phones: Vec<(LeadId, String, String, Option<LeadId>)> =
         phones.into_iter().map(|p| (p.0, p.2, p.3, p.4)).collect();
     let tags: Vec<(LeadId, String)> = tags.into_iter().map(|t| (t.0, t.2)).collect();
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| Lead {
             phones: phones
                 .iter()
@@ -168,11 +172,67 @@ async fn hydrate(db: &Db, rows: Vec<LeadRow>) -> Result<Vec<Lead>> {
             updated_at: r.updated_at,
             deleted_at: r.deleted_at,
         })
-        .collect())
+        .collect()
+}
+
+/// One lead's phones and tags, as [`hydrate`] reads them for many.
+const PARTS_OF_ONE: &str = "SELECT lead_id, 0, raw, e164, collision_with, position FROM lead_phones WHERE lead_id = $1 \
+    UNION ALL SELECT lead_id, 1, tag, '', NULL, 0 FROM lead_tags WHERE lead_id = $1 ORDER BY 1, 2, 6, 3";
+
+/// [`load`] on SQLite's direct reader.
+fn load_sqlite(conn: &sqlite_writer::Connection, id: LeadId) -> Result<Lead> {
+    use sqlite_writer::{parse_time, prepare};
+    let key = [rusqlite::types::Value::Integer(id.0)];
+    let opt_time = |s: Option<String>| s.as_deref().map(parse_time).transpose();
+    let row = {
+        let mut stmt = prepare(conn, &format!("{SELECT} WHERE l.id = $1"), &key)?;
+        let mut rows = stmt.raw_query();
+        let Some(r) = rows.next()? else {
+            return Err(StoreError::NotFound);
+        };
+        let custom: String = r.get(13)?;
+        LeadRow {
+            id: LeadId(r.get(0)?),
+            name: r.get(1)?,
+            company: r.get(2)?,
+            title: r.get(3)?,
+            city: r.get(4)?,
+            region: r.get(5)?,
+            source: r.get(6)?,
+            status: r.get(7)?,
+            intent: r.get(8)?,
+            owner_id: r.get::<_, Option<i64>>(9)?.map(UserId),
+            owner_name: r.get(10)?,
+            owner_team_id: r.get::<_, Option<i64>>(11)?.map(TeamId),
+            created_by: r.get::<_, Option<i64>>(12)?.map(UserId),
+            custom: Json(serde_json::from_str(&custom).unwrap_or_default()),
+            version: r.get(14)?,
+            created_at: parse_time(&r.get::<_, String>(15)?)?,
+            updated_at: parse_time(&r.get::<_, String>(16)?)?,
+            deleted_at: opt_time(r.get(17)?)?,
+        }
+    };
+    let mut parts: Vec<PartRow> = Vec::new();
+    let mut stmt = prepare(conn, PARTS_OF_ONE, &key)?;
+    let mut rows = stmt.raw_query();
+    while let Some(r) = rows.next()? {
+        parts.push((
+            LeadId(r.get(0)?),
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get::<_, Option<i64>>(4)?.map(LeadId),
+        ));
+    }
+    Ok(assemble(vec![row], parts).remove(0))
 }
 
 /// Reads a lead regardless of who asks (internal use).
 async fn load(db: &Db, id: LeadId) -> Result<Lead> {
+    if let Db::Sqlite(pool) = db {
+        // Every served call shows its lead: a point read on the calling thread.
+        return sqlite_writer::read(pool, |conn| load_sqlite(conn, id));
+    }
     let sql = format!("{SELECT} WHERE l.id = $1");
     let row: Option<LeadRow> = db_run!(db, |pool| {
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
