@@ -12,6 +12,9 @@ use clap::{Parser, Subcommand};
 use leadline_store::{Db, db::redact_url, demo, users};
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "leadline", version, about = "Leadline telemarketing CRM")]
 struct Cli {
