@@ -150,9 +150,10 @@ fn send(path: &Path, mut job: Job) -> Result<()> {
             }
         }
         let conn = open(path)?;
-        // A smaller cache than the pool's: SQLite walks the whole page cache's hash table at
-        // every commit, and the writer commits often.
-        conn.execute_batch("PRAGMA cache_size = -16384")?;
+        // A smaller cache than the pool's: SQLite walks the page cache's hash table at every
+        // commit (pcache1TruncateUnsafe), and the writer commits often. 4 MB measured best of
+        // 64, 16 and 4 MB; the pages it misses come from the OS page cache.
+        conn.execute_batch("PRAGMA cache_size = -4096")?;
         // Commits never stop to copy the log back into the database: a checkpointer beside
         // the writer does that, without holding the writer up.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
