@@ -8,7 +8,7 @@ use leadline_domain::{IntentLevel, LeadId, LeadStatus, Viewer};
 
 use super::LeadFilter;
 use crate::sql::{Arg, Sql};
-use crate::{Backend, Db, Result, bind_args, db_run};
+use crate::{Backend, Db, Result, StoreError, bind_args, sqlite_writer};
 
 /// Rows fetched per page of an export walk: large enough that a statement's fixed cost vanishes,
 /// small enough that a page is a few MB and no read snapshot is held for long.
@@ -77,7 +77,9 @@ fn select(backend: Backend) -> String {
 
 /// Walks every lead `viewer` may see matching `filter`, oldest first, [`EXPORT_PAGE`] rows at a
 /// time, so that a million leads never sit in memory; `visit` may stop the walk by returning
-/// `false`.
+/// `false`. On SQLite each page is read on a blocking thread's own read connection
+/// ([`sqlite_writer::read`]): no per-row hand-off between threads, and the next page is read
+/// while the caller writes the last one.
 pub async fn walk_export(
     db: &Db,
     viewer: &Viewer,
@@ -94,38 +96,82 @@ pub async fn walk_export(
         filter.push_where(&mut sql, viewer, backend, false);
         sql.push_bind(" AND l.id > ?", Arg::I64(after));
         sql.push(&format!(" ORDER BY l.id LIMIT {EXPORT_PAGE}"));
-        let rows: Vec<Row> = db_run!(db, |pool| {
-            bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                .persistent(persistent)
-                .fetch_all(pool)
-                .await?
-        });
-        let full = rows.len() as i64 == EXPORT_PAGE;
-        let Some(last) = rows.last() else {
+        let page: Vec<ExportRow> = match db {
+            Db::Sqlite(pool) => {
+                let pool = pool.clone();
+                tokio::task::spawn_blocking(move || {
+                    sqlite_writer::read(&pool, |conn| page_sqlite(conn, &sql))
+                })
+                .await
+                .map_err(|e| StoreError::Internal(format!("export read: {e}")))??
+            }
+            Db::Postgres(pool) => {
+                let rows: Vec<Row> =
+                    bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                        .persistent(persistent)
+                        .fetch_all(pool)
+                        .await?;
+                rows.into_iter().map(Row::into_export).collect()
+            }
+        };
+        let full = page.len() as i64 == EXPORT_PAGE;
+        let Some(last) = page.last() else {
             return Ok(());
         };
         after = last.id.0;
-        let page: Vec<ExportRow> = rows
-            .into_iter()
-            .map(|r| ExportRow {
-                id: r.id,
-                name: r.name,
-                phones: r.phones.unwrap_or_default(),
-                company: r.company,
-                title: r.title,
-                city: r.city,
-                region: r.region,
-                source: r.source,
-                tags: r.tags.unwrap_or_default(),
-                status: LeadStatus::parse(&r.status).unwrap_or(LeadStatus::New),
-                intent: r.intent.as_deref().and_then(IntentLevel::parse),
-                owner_name: r.owner_name,
-                custom: r.custom,
-                created_at: r.created_at,
-            })
-            .collect();
         if !visit(page).await || !full {
             return Ok(());
+        }
+    }
+}
+
+/// One page on SQLite's read connection.
+fn page_sqlite(conn: &sqlite_writer::Connection, sql: &Sql) -> Result<Vec<ExportRow>> {
+    let args: Vec<rusqlite::types::Value> = sql.args.iter().map(sqlite_writer::value).collect();
+    let mut stmt = sqlite_writer::prepare(conn, &sql.text, &args)?;
+    let mut rows = stmt.raw_query();
+    let mut page = Vec::with_capacity(EXPORT_PAGE as usize);
+    while let Some(r) = rows.next()? {
+        page.push(
+            Row {
+                id: LeadId(r.get(0)?),
+                name: r.get(1)?,
+                phones: r.get(2)?,
+                company: r.get(3)?,
+                title: r.get(4)?,
+                city: r.get(5)?,
+                region: r.get(6)?,
+                source: r.get(7)?,
+                tags: r.get(8)?,
+                status: r.get(9)?,
+                intent: r.get(10)?,
+                owner_name: r.get(11)?,
+                custom: r.get(12)?,
+                created_at: sqlite_writer::parse_time(&r.get::<_, String>(13)?)?,
+            }
+            .into_export(),
+        );
+    }
+    Ok(page)
+}
+
+impl Row {
+    fn into_export(self) -> ExportRow {
+        ExportRow {
+            id: self.id,
+            name: self.name,
+            phones: self.phones.unwrap_or_default(),
+            company: self.company,
+            title: self.title,
+            city: self.city,
+            region: self.region,
+            source: self.source,
+            tags: self.tags.unwrap_or_default(),
+            status: LeadStatus::parse(&self.status).unwrap_or(LeadStatus::New),
+            intent: self.intent.as_deref().and_then(IntentLevel::parse),
+            owner_name: self.owner_name,
+            custom: self.custom,
+            created_at: self.created_at,
         }
     }
 }
