@@ -38,6 +38,9 @@ use serde::{Deserialize, Serialize};
 /// [`MAX_BATCH_ROWS`], so every batch boundary stays a multiple of this.
 pub const BATCH_ROWS: usize = 5_000;
 
+/// New leads in one run of a job after which the planner's statistics are refreshed.
+const ANALYZE_AFTER: i64 = 50_000;
+
 /// Rows of the largest batch (a multiple of [`BATCH_ROWS`]). Each batch rewrites every page of
 /// the randomly ordered phone indexes that its rows touch, which near a million leads is most of
 /// them whatever the batch's size, so fewer, larger batches write each page fewer times (1M-row
@@ -505,6 +508,12 @@ pub async fn run(
         imports::reopen_job(db, job_id).await?;
     }
     let outcome = run_inner(db, &job, &mut progress).await;
+    // A large load leaves the planner's statistics stale (see `refresh_statistics`).
+    if let Ok(now) = imports::get_job(db, job_id).await
+        && now.imported - job.imported >= ANALYZE_AFTER
+    {
+        imports::refresh_statistics(db).await?;
+    }
     match &outcome {
         Ok(()) => imports::finish_job(db, job_id, JobStatus::Done, None).await?,
         Err(e) => {
