@@ -293,3 +293,79 @@ pub fn prepare<'c>(
 pub fn execute(conn: &Connection, sql: &str, args: &[Value]) -> Result<usize> {
     Ok(prepare(conn, sql, args)?.raw_execute()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_db::TestDb;
+
+    const INSERT: &str =
+        "INSERT INTO login_failures (username, client, at) VALUES ($1, 'test', $2)";
+    const COUNT: &str = "SELECT COUNT(*) FROM login_failures WHERE username = $1";
+
+    /// Many concurrent jobs share group transactions: a job that fails after writing leaves
+    /// nothing, its neighbours' rows stay, and every `Ok` is committed (visible to other
+    /// connections, sqlx's and the direct reader) by the time it is answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_job_undoes_only_itself_and_answers_come_after_the_commit() {
+        let t = TestDb::sqlite().await.unwrap();
+        let crate::Db::Sqlite(pool) = t.db.clone() else {
+            unreachable!("TestDb::sqlite is SQLite")
+        };
+        let mut tasks = Vec::new();
+        for i in 0..200i64 {
+            let pool = pool.clone();
+            tasks.push(tokio::spawn(async move {
+                let name = format!("user{i}");
+                let job_name = name.clone();
+                let result = run(&pool, move |conn| {
+                    let at = value(&Arg::Time(crate::now()));
+                    execute(conn, INSERT, &[Value::Text(job_name), at])?;
+                    if i % 4 == 0 {
+                        return Err(StoreError::Forbidden);
+                    }
+                    Ok(i)
+                })
+                .await;
+                let seen: i64 = sqlx::query_scalar(COUNT)
+                    .bind(&name)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                let read_back: i64 = read(&pool, |conn| {
+                    let mut stmt = prepare(conn, COUNT, &[Value::Text(name.clone())])?;
+                    let mut rows = stmt.raw_query();
+                    Ok(rows.next()?.map(|r| r.get(0)).transpose()?.unwrap_or(-1))
+                })
+                .unwrap();
+                (i, result.is_ok(), seen, read_back)
+            }));
+        }
+        let mut ok = 0;
+        for task in tasks {
+            let (i, is_ok, seen, read_back) = task.await.unwrap();
+            assert_eq!(is_ok, i % 4 != 0, "job {i}");
+            let expected = i64::from(is_ok);
+            assert_eq!(seen, expected, "job {i} as sqlx sees it after the answer");
+            assert_eq!(read_back, expected, "job {i} as the direct reader sees it");
+            ok += usize::from(is_ok);
+        }
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(ok, 150);
+        assert_eq!(total, 150);
+    }
+
+    #[test]
+    fn times_are_written_as_sqlx_writes_them_and_read_back_from_either_form() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-28T01:02:03.456789Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(time_text(t), "2026-11-28T01:02:03.456789+00:00");
+        assert_eq!(parse_time(&time_text(t)).unwrap(), t);
+        assert_eq!(parse_time("2026-11-28 01:02:03.456789").unwrap(), t);
+        assert!(parse_time("yesterday").is_err());
+    }
+}
