@@ -237,6 +237,17 @@ fn outcome_line(output: &str) -> &str {
         .unwrap_or("")
 }
 
+/// A new migrated SQLite database at `path` (any old one removed) with the importing admin.
+async fn fresh_sqlite(path: &Path) -> anyhow::Result<String> {
+    for s in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{s}", path.display()));
+    }
+    let url = path.to_string_lossy().into_owned();
+    setup_db(&url)?;
+    create_admin(&url).await?;
+    Ok(url)
+}
+
 fn setup_db(url: &str) -> anyhow::Result<()> {
     leadline(&["--database-url", url, "migrate"])?;
     Ok(())
@@ -379,13 +390,7 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
     let xlsx_s = xlsx.to_string_lossy().into_owned();
 
     println!("\nSQLite");
-    let db = dir.join("bench.db");
-    for s in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{s}", db.display()));
-    }
-    let url = db.to_string_lossy().into_owned();
-    setup_db(&url)?;
-    create_admin(&url).await?;
+    let url = fresh_sqlite(&dir.join("bench.db")).await?;
     let m = leadline(&["--database-url", &url, "import", &csv_s, "--quiet"])?;
     report("leadline import (CSV, 1M)", &m);
     println!("    {}", outcome_line(&m.output));
@@ -416,13 +421,7 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         &out,
     ])?;
     report("leadline export (CSV)", &e);
-    let xdb = dir.join("bench-xlsx.db");
-    for s in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{s}", xdb.display()));
-    }
-    let xurl = xdb.to_string_lossy().into_owned();
-    setup_db(&xurl)?;
-    create_admin(&xurl).await?;
+    let xurl = fresh_sqlite(&dir.join("bench-xlsx.db")).await?;
     let m = leadline(&["--database-url", &xurl, "import", &xlsx_s, "--quiet"])?;
     report("leadline import (.xlsx, 100k)", &m);
     println!("    {}", outcome_line(&m.output));

@@ -513,6 +513,35 @@ struct JobStep {
     at: DateTime<Utc>,
 }
 
+// Statements both backends run. Their `$N` placeholders appear in order, which is what lets
+// rusqlite bind them by position: SQLite numbers parameters by first appearance.
+
+/// Fills a stored lead's empty fields ("update" duplicates).
+const FILL_LEAD: &str = "UPDATE leads SET company = $1, company_norm = $2, title = $3, city = $4, region = $5, \
+    source = $6, custom = $7, version = version + 1, updated_at = $8 WHERE id = $9 AND deleted_at IS NULL";
+/// Advances the job to the end of the batch, in the batch's transaction.
+const PROGRESS: &str = "UPDATE imports SET rows_done = $1, imported = imported + $2, updated = updated + $3, \
+    skipped = skipped + $4, collisions = collisions + $5, failed = failed + $6, updated_at = $7 WHERE id = $8";
+
+/// (key, lead, owner) for each key that `stmt` (binding the key, selecting lead and owner) finds.
+fn find_each(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    keys: &[&str],
+    found: &mut Stored,
+) -> rusqlite::Result<()> {
+    for key in keys {
+        let mut rows = stmt.query([key])?;
+        while let Some(r) = rows.next()? {
+            found.push((
+                key.to_string(),
+                LeadId(r.get(0)?),
+                r.get::<_, Option<i64>>(1)?.map(UserId),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn sqlite_batch(
     conn: &Connection,
     job: &JobStep,
@@ -527,30 +556,12 @@ fn sqlite_batch(
             "SELECT l.id, l.owner_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
              WHERE p.collision_with IS NULL AND p.e164 = ?1",
         )?;
-        for phone in phones {
-            let mut rows = by_phone.query([phone])?;
-            while let Some(r) = rows.next()? {
-                stored_phones.push((
-                    phone.to_string(),
-                    LeadId(r.get(0)?),
-                    r.get::<_, Option<i64>>(1)?.map(UserId),
-                ));
-            }
-        }
+        find_each(&mut by_phone, &phones, &mut stored_phones)?;
         let mut by_company = conn.prepare_cached(
             "SELECT l.id, l.owner_id FROM leads l WHERE l.deleted_at IS NULL AND l.company_norm = ?1 \
              ORDER BY l.id LIMIT 1",
         )?;
-        for company in companies {
-            let mut rows = by_company.query([company])?;
-            if let Some(r) = rows.next()? {
-                stored_companies.push((
-                    company.to_string(),
-                    LeadId(r.get(0)?),
-                    r.get::<_, Option<i64>>(1)?.map(UserId),
-                ));
-            }
-        }
+        find_each(&mut by_company, &companies, &mut stored_companies)?;
     }
     let Plan {
         mut counts,
@@ -667,14 +678,8 @@ fn sqlite_batch(
             }
         }
         let targets = fill_targets(&fills, &current);
-        let mut update = conn.prepare_cached(
-            "UPDATE leads SET company = ?1, company_norm = ?2, title = ?3, city = ?4, region = ?5, source = ?6, \
-             custom = ?7, version = version + 1, updated_at = ?8 WHERE id = ?9 AND deleted_at IS NULL",
-        )?;
-        let mut audit = conn.prepare_cached(
-            "INSERT INTO audit_log (entity, entity_id, actor_id, action, before, after, at) \
-             VALUES ('lead', ?1, ?2, 'update', ?3, ?4, ?5)",
-        )?;
+        let mut update = conn.prepare_cached(FILL_LEAD)?;
+        let mut audit = conn.prepare_cached(crate::audit::INSERT)?;
         for (id, before, after) in &targets {
             let changed = update.execute(rusqlite::params![
                 after.company,
@@ -689,8 +694,10 @@ fn sqlite_batch(
             ])?;
             if changed == 1 {
                 audit.execute(rusqlite::params![
+                    "lead",
                     id.0,
                     actor,
+                    "update",
                     before.to_string(),
                     json!({"import": job.job_id, "filled": fill_view(after)}).to_string(),
                     at,
@@ -711,11 +718,7 @@ fn sqlite_batch(
             reason
         ])?;
     }
-    conn.prepare_cached(
-        "UPDATE imports SET rows_done = ?1, imported = imported + ?2, updated = updated + ?3, skipped = skipped + ?4, \
-         collisions = collisions + ?5, failed = failed + ?6, updated_at = ?7 WHERE id = ?8",
-    )?
-    .execute(rusqlite::params![
+    conn.prepare_cached(PROGRESS)?.execute(rusqlite::params![
         job.rows_done,
         counts.imported,
         counts.updated,
@@ -939,22 +942,19 @@ async fn pg_batch(
         .await?;
     }
     for (id, before, after) in &targets {
-        let changed = sqlx::query(
-            "UPDATE leads SET company = $1, company_norm = $2, title = $3, city = $4, region = $5, source = $6, \
-             custom = $7, version = version + 1, updated_at = $8 WHERE id = $9 AND deleted_at IS NULL",
-        )
-        .bind(&after.company)
-        .bind(after.company.as_deref().map(normalise_company))
-        .bind(&after.title)
-        .bind(&after.city)
-        .bind(&after.region)
-        .bind(&after.source)
-        .bind(Json(&after.custom))
-        .bind(at)
-        .bind(*id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let changed = sqlx::query(FILL_LEAD)
+            .bind(&after.company)
+            .bind(after.company.as_deref().map(normalise_company))
+            .bind(&after.title)
+            .bind(&after.city)
+            .bind(&after.region)
+            .bind(&after.source)
+            .bind(Json(&after.custom))
+            .bind(at)
+            .bind(*id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if changed == 1 {
             write_audit!(
                 &mut *tx,
@@ -987,20 +987,17 @@ async fn pg_batch(
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query(
-        "UPDATE imports SET rows_done = $1, imported = imported + $2, updated = updated + $3, skipped = skipped + $4, \
-         collisions = collisions + $5, failed = failed + $6, updated_at = $7 WHERE id = $8",
-    )
-    .bind(job.rows_done)
-    .bind(counts.imported)
-    .bind(counts.updated)
-    .bind(counts.skipped)
-    .bind(counts.collisions)
-    .bind(counts.failed)
-    .bind(at)
-    .bind(job.job_id)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(PROGRESS)
+        .bind(job.rows_done)
+        .bind(counts.imported)
+        .bind(counts.updated)
+        .bind(counts.skipped)
+        .bind(counts.collisions)
+        .bind(counts.failed)
+        .bind(at)
+        .bind(job.job_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(counts)
 }

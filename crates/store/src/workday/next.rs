@@ -150,23 +150,6 @@ fn tier_sql(
     }
 }
 
-/// The lead this agent holds now, if its reservation has not run out.
-pub async fn held(
-    db: &Db,
-    agent: UserId,
-    now: DateTime<Utc>,
-) -> Result<Option<(LeadId, DateTime<Utc>)>> {
-    Ok(db_run!(db, |pool| {
-        sqlx::query_as(
-        "SELECT id, reserved_until FROM leads WHERE reserved_by = $1 AND reserved_until > $2 AND deleted_at IS NULL ORDER BY id LIMIT 1"
-    )
-    .bind(agent)
-    .bind(now)
-    .fetch_optional(pool)
-    .await?
-    }))
-}
-
 /// Serves and reserves the next lead for `viewer`, or None when nothing is callable now. An
 /// agent who already holds a lead gets it again (a double click does not take two leads);
 /// `release` gives it back.
@@ -237,6 +220,11 @@ fn tier_args(
     .collect()
 }
 
+/// A row of [`HELD`].
+type HeldRow = (LeadId, DateTime<Utc>, Option<DateTime<Utc>>, i64);
+
+/// The lead the agent holds now, if its reservation has not run out: id, reserved until, next
+/// revisit, attempts.
 const HELD: &str = "SELECT id, reserved_until, next_revisit_at, attempts FROM leads \
     WHERE reserved_by = $1 AND reserved_until > $2 AND deleted_at IS NULL ORDER BY id LIMIT 1";
 
@@ -325,14 +313,12 @@ async fn pick_postgres(
     plan: &Plan,
 ) -> Result<Option<Picked>> {
     let agent = viewer.user_id;
-    if let Some((id, until)) = held(db, agent, now).await? {
-        let (next_revisit_at, attempts): (Option<DateTime<Utc>>, i64) =
-            db_run!(db, |pool| sqlx::query_as(
-                "SELECT next_revisit_at, attempts FROM leads WHERE id = $1"
-            )
-            .bind(id)
-            .fetch_one(pool)
-            .await?);
+    let held: Option<HeldRow> = db_run!(db, |pool| sqlx::query_as(HELD)
+        .bind(agent)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?);
+    if let Some((id, until, next_revisit_at, attempts)) = held {
         return Ok(Some(Picked {
             id,
             until,

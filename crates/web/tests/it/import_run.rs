@@ -316,6 +316,17 @@ async fn update_fills_only_the_empty_fields_of_the_stored_lead() {
         scalar(f.db(), "SELECT COUNT(*) FROM leads WHERE title = '经理'").await,
         1
     );
+    // The lead's history shows the fill: one update entry by the importer, naming the import.
+    assert_eq!(
+        scalar(
+            f.db(),
+            "SELECT COUNT(*) FROM audit_log a JOIN lead_phones p ON p.lead_id = a.entity_id \
+             WHERE a.entity = 'lead' AND a.action = 'update' AND a.actor_id IS NOT NULL \
+             AND p.e164 = '+8613800000001' AND CAST(a.after AS TEXT) LIKE '%\"filled\"%'"
+        )
+        .await,
+        1
+    );
     // Once filled, the same file changes nothing more.
     let again = f.import(&second, OnDuplicate::Update, Assign::Pool).await;
     assert_eq!(counts(&again), [0, 0, 1, 0, 0], "{again:?}");
