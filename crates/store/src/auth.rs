@@ -6,6 +6,7 @@ use leadline_domain::UserId;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::sql::Arg;
 use crate::users::{U_COLUMNS, User, UserRow};
 use crate::{Db, Result, StoreError, db_run, now, sqlite_writer};
 
@@ -202,13 +203,12 @@ pub async fn token_user(db: &Db, secret: &str) -> Result<Option<User>> {
         .last_used_at
         .is_none_or(|t| at - t > Duration::minutes(1))
     {
-        db_run!(db, |pool| {
-            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(at)
-                .bind(row.token_id)
-                .execute(pool)
-                .await?;
-        });
+        crate::sql::execute(
+            db,
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+            vec![Arg::Time(at), Arg::I64(row.token_id)],
+        )
+        .await?;
     }
     let user = User::from(row.user);
     Ok(user.active.then_some(user))

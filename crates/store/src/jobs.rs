@@ -6,7 +6,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 
-use crate::{Backend, Db, Result, db_run};
+use crate::sql::{Arg, execute};
+use crate::{Backend, Db, Result, db_run, sqlite_writer};
 
 /// A job claimed this long ago and still running is assumed lost (its server died) and is
 /// claimed again.
@@ -69,20 +70,57 @@ pub async fn claim(
          WHERE status = 'pending' AND id IN (SELECT id FROM jobs WHERE status = 'pending' AND kind = $4 \
          AND run_at <= $2 ORDER BY run_at, id LIMIT $3{lock}) RETURNING id, kind, run_at, payload, attempts"
     );
-    let mut jobs: Vec<Job> = db_run!(db, |pool| {
-        sqlx::query(RELEASE)
-            .bind(now - STALE_AFTER)
-            .bind(kind)
-            .execute(pool)
-            .await?;
-        sqlx::query_as(sqlx::AssertSqlSafe(claim))
-            .bind(worker)
-            .bind(now)
-            .bind(limit)
-            .bind(kind)
-            .fetch_all(pool)
+    let mut jobs: Vec<Job> = match db {
+        // On the one writer, so that the poll never waits for (or holds up) the call paths.
+        Db::Sqlite(pool) => {
+            let kind = kind.to_string();
+            let worker = worker.to_string();
+            sqlite_writer::run(pool, move |conn| {
+                use rusqlite::types::Value as V;
+                let at = |t: DateTime<Utc>| V::Text(sqlite_writer::time_text(t));
+                sqlite_writer::execute(
+                    conn,
+                    RELEASE,
+                    &[at(now - STALE_AFTER), V::Text(kind.clone())],
+                )?;
+                let mut stmt = sqlite_writer::prepare(
+                    conn,
+                    &claim,
+                    &[V::Text(worker), at(now), V::Integer(limit), V::Text(kind)],
+                )?;
+                let mut rows = stmt.raw_query();
+                let mut jobs = Vec::new();
+                while let Some(r) = rows.next()? {
+                    let payload: String = r.get(3)?;
+                    jobs.push(Job {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        run_at: sqlite_writer::parse_time(&r.get::<_, String>(2)?)?,
+                        payload: Json(serde_json::from_str(&payload).map_err(|e| {
+                            crate::StoreError::Internal(format!("job payload: {e}"))
+                        })?),
+                        attempts: r.get(4)?,
+                    });
+                }
+                Ok(jobs)
+            })
             .await?
-    });
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(RELEASE)
+                .bind(now - STALE_AFTER)
+                .bind(kind)
+                .execute(pool)
+                .await?;
+            sqlx::query_as(sqlx::AssertSqlSafe(claim))
+                .bind(worker)
+                .bind(now)
+                .bind(limit)
+                .bind(kind)
+                .fetch_all(pool)
+                .await?
+        }
+    };
     jobs.sort_by_key(|j| (j.run_at, j.id));
     Ok(jobs)
 }
@@ -91,13 +129,12 @@ pub async fn claim(
 pub async fn complete(db: &Db, id: i64, worker: &str, now: DateTime<Utc>) -> Result<bool> {
     const SQL: &str = "UPDATE jobs SET status = 'done', done_at = $3 \
         WHERE id = $1 AND claimed_by = $2 AND status = 'running'";
-    let n = db_run!(db, |pool| sqlx::query(SQL)
-        .bind(id)
-        .bind(worker)
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected());
+    let n = execute(
+        db,
+        SQL,
+        vec![Arg::I64(id), Arg::Text(worker.into()), Arg::Time(now)],
+    )
+    .await?;
     Ok(n == 1)
 }
 
@@ -111,15 +148,18 @@ pub async fn fail(db: &Db, job: &Job, worker: &str, error: &str, now: DateTime<U
     } else {
         "pending"
     };
-    db_run!(db, |pool| sqlx::query(SQL)
-        .bind(job.id)
-        .bind(worker)
-        .bind(error)
-        .bind(status)
-        .bind(now + RETRY_AFTER)
-        .execute(pool)
-        .await?
-        .rows_affected());
+    execute(
+        db,
+        SQL,
+        vec![
+            Arg::I64(job.id),
+            Arg::Text(worker.into()),
+            Arg::Text(error.into()),
+            Arg::Text(status.into()),
+            Arg::Time(now + RETRY_AFTER),
+        ],
+    )
+    .await?;
     Ok(())
 }
 

@@ -81,3 +81,23 @@ macro_rules! bind_args {
         q
     }};
 }
+
+/// Runs one writing statement of `sql` with `args` and returns the rows it changed. On SQLite
+/// it goes through the database's one writer ([`crate::sqlite_writer`]): a write of its own on
+/// another connection would wait for the writer's lock in SQLite's busy handler (sleeps of
+/// milliseconds) and then hold the writer up the same way.
+pub async fn execute(db: &crate::Db, sql: &'static str, args: Vec<Arg>) -> crate::Result<u64> {
+    match db {
+        crate::Db::Sqlite(pool) => {
+            crate::sqlite_writer::run(pool, move |conn| {
+                let values: Vec<_> = args.iter().map(crate::sqlite_writer::value).collect();
+                Ok(crate::sqlite_writer::execute(conn, sql, &values)? as u64)
+            })
+            .await
+        }
+        crate::Db::Postgres(pool) => Ok(crate::bind_args!(sqlx::query(sql), args)
+            .execute(pool)
+            .await?
+            .rows_affected()),
+    }
+}
