@@ -745,6 +745,17 @@ impl Snapshot {
 
 type Cached = (String, std::time::Instant, std::sync::Arc<Snapshot>);
 static SNAPSHOTS: std::sync::Mutex<Vec<Cached>> = std::sync::Mutex::new(Vec::new());
+/// Bumped by [`invalidate`]: a snapshot read while it changed is not kept.
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Databases whose snapshot is being read again in the background.
+static REFRESHING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+/// Per database, one reader at a time when its snapshot has run out; the others wait for it.
+type ReadLock = std::sync::Arc<tokio::sync::Mutex<()>>;
+static READING: std::sync::Mutex<Vec<(String, ReadLock)>> = std::sync::Mutex::new(Vec::new());
+
+/// A snapshot this old is read again in the background while callers go on using it, so that
+/// under steady use it never runs out and no call waits for the configuration.
+const REFRESH_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn db_key(db: &Db) -> String {
     match db {
@@ -755,20 +766,75 @@ fn db_key(db: &Db) -> String {
 
 /// Forgets every snapshot (after a configuration change).
 pub fn invalidate() {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     if let Ok(mut s) = SNAPSHOTS.lock() {
         s.clear();
     }
 }
 
-/// The configuration, at most [`SNAPSHOT_TTL`] old.
+/// The cached snapshot of `key` and its age.
+fn cached(key: &str) -> Option<(std::time::Duration, std::sync::Arc<Snapshot>)> {
+    let s = SNAPSHOTS.lock().ok()?;
+    s.iter()
+        .find(|(k, _, _)| k == key)
+        .map(|(_, at, snap)| (at.elapsed(), snap.clone()))
+}
+
+/// The configuration, at most [`SNAPSHOT_TTL`] old. When many calls find it run out at once,
+/// one reads it and the rest wait for that read instead of each reading it again.
 pub async fn snapshot(db: &Db) -> Result<std::sync::Arc<Snapshot>> {
     let key = db_key(db);
-    if let Ok(s) = SNAPSHOTS.lock()
-        && let Some((_, at, snap)) = s.iter().find(|(k, _, _)| *k == key)
-        && at.elapsed() < SNAPSHOT_TTL
-    {
-        return Ok(snap.clone());
+    match cached(&key) {
+        Some((age, snap)) if age < REFRESH_AFTER => return Ok(snap),
+        Some((age, snap)) if age < SNAPSHOT_TTL => {
+            let claimed = REFRESHING.lock().is_ok_and(|mut r| {
+                let free = !r.contains(&key);
+                if free {
+                    r.push(key.clone());
+                }
+                free
+            });
+            if claimed {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = read_snapshot(&db, &key).await {
+                        tracing::warn!(error = %e, "reading the call configuration failed");
+                    }
+                    if let Ok(mut r) = REFRESHING.lock() {
+                        r.retain(|k| *k != key);
+                    }
+                });
+            }
+            return Ok(snap);
+        }
+        _ => {}
     }
+    let lock = {
+        let mut locks = READING
+            .lock()
+            .map_err(|_| StoreError::Internal("configuration lock poisoned".into()))?;
+        match locks.iter().find(|(k, _)| *k == key) {
+            Some((_, l)) => l.clone(),
+            None => {
+                let l = ReadLock::default();
+                locks.push((key.clone(), l.clone()));
+                l
+            }
+        }
+    };
+    let _reading = lock.lock().await;
+    if let Some((age, snap)) = cached(&key)
+        && age < SNAPSHOT_TTL
+    {
+        return Ok(snap);
+    }
+    read_snapshot(db, &key).await
+}
+
+/// Reads the configuration and keeps it for `key`, unless it changed meanwhile.
+async fn read_snapshot(db: &Db, key: &str) -> Result<std::sync::Arc<Snapshot>> {
+    let generation = GENERATION.load(std::sync::atomic::Ordering::SeqCst);
+    let started = std::time::Instant::now();
     let rows: Vec<(Option<TeamId>, i64, i64, i64)> = db_run!(db, |pool| {
         sqlx::query_as(
         "SELECT team_id, weekday, start_minute, end_minute FROM calling_windows ORDER BY weekday, start_minute"
@@ -807,9 +873,11 @@ pub async fn snapshot(db: &Db) -> Result<std::sync::Arc<Snapshot>> {
         max_attempts: max_attempts(db).await?,
         zones,
     });
-    if let Ok(mut s) = SNAPSHOTS.lock() {
-        s.retain(|(k, at, _)| *k != key && at.elapsed() < SNAPSHOT_TTL);
-        s.push((key, std::time::Instant::now(), snap.clone()));
+    if let Ok(mut s) = SNAPSHOTS.lock()
+        && GENERATION.load(std::sync::atomic::Ordering::SeqCst) == generation
+    {
+        s.retain(|(k, at, _)| k != key && at.elapsed() < SNAPSHOT_TTL);
+        s.push((key.to_string(), started, snap.clone()));
     }
     Ok(snap)
 }
