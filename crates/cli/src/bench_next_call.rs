@@ -85,7 +85,9 @@ pub async fn run(args: NextCallArgs) -> anyhow::Result<()> {
 
 struct Lat {
     p50: f64,
+    p90: f64,
     p99: f64,
+    p999: f64,
     n: usize,
 }
 
@@ -100,7 +102,9 @@ fn lat(mut v: Vec<Duration>) -> Lat {
     };
     Lat {
         p50: at(50.0),
+        p90: at(90.0),
         p99: at(99.0),
+        p999: at(99.9),
         n: v.len(),
     }
 }
@@ -220,19 +224,23 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
                 .unwrap_or_default()
         ));
         out.push_str(&format!(
-            "  next-call:   {:>7} requests, {:>7.0}/s, p50 {:>6.2} ms, p99 {:>6.2} ms ({} × 204)\n",
+            "  next-call:   {:>7} requests, {:>7.0}/s, p50 {:>6.2} ms, p90 {:>6.2} ms, p99 {:>6.2} ms, p99.9 {:>6.2} ms ({} × 204)\n",
             r.next.n,
             r.next.n as f64 / r.elapsed,
             r.next.p50,
+            r.next.p90,
             r.next.p99,
+            r.next.p999,
             r.nothing
         ));
         out.push_str(&format!(
-            "  record-call: {:>7} requests, {:>7.0}/s, p50 {:>6.2} ms, p99 {:>6.2} ms\n",
+            "  record-call: {:>7} requests, {:>7.0}/s, p50 {:>6.2} ms, p90 {:>6.2} ms, p99 {:>6.2} ms, p99.9 {:>6.2} ms\n",
             r.record.n,
             r.record.n as f64 / r.elapsed,
             r.record.p50,
-            r.record.p99
+            r.record.p90,
+            r.record.p99,
+            r.record.p999
         ));
     }
     out.push_str(&format!(
