@@ -1,4 +1,4 @@
-//! Kills a real `leadline import` with SIGKILL part-way through a 40,000-row file (8 batches), checks that
+//! Kills a real `leadline import` with SIGKILL part-way through a 40,000-row file (batches of 5,000, 10,000, 15,000 and 10,000 rows), checks that
 //! only whole batches were kept, resumes it and checks every row landed exactly once. On SQLite,
 //! or on a fresh PostgreSQL database instead when `LEADLINE_TEST_POSTGRES_URL` is set.
 
@@ -11,7 +11,8 @@ use leadline_domain::Role;
 use leadline_store::{Db, db_run, users};
 
 const ROWS: usize = 40_000;
-/// Rows per committed batch in the engine (`leadline_web::import_run::BATCH_ROWS`).
+/// Every committed batch boundary is a multiple of this (`leadline_web::import_run::BATCH_ROWS`;
+/// batches grow from 5,000 to 15,000 rows).
 const BATCH: i64 = 5_000;
 
 /// Every 1,000th row has a bad phone; every 700th repeats the phone of the row before it.
