@@ -351,12 +351,13 @@ async fn write_new(
     Ok(id)
 }
 
-/// Applies a patch: refused with `Forbidden` if the viewer may not edit the lead, `EditConflict`
-/// if it changed since the editor read it, `DuplicatePhone` for a number another lead holds.
+/// Applies a patch: refused with `NotFound` if the viewer may not see the lead (as a read would
+/// be, so that existence is not revealed), `EditConflict` if it changed since the editor read
+/// it, `DuplicatePhone` for a number another lead holds.
 pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> Result<Lead> {
     let before = load(db, id).await?;
     if viewer.access(before.owner_id, before.owner_team_id) == Access::Hidden {
-        return Err(StoreError::Forbidden);
+        return Err(StoreError::NotFound);
     }
     if before.deleted_at.is_some() {
         return Err(StoreError::NotFound);

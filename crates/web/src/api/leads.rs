@@ -181,7 +181,8 @@ pub fn patch_from_json(
 }
 
 /// Changes some fields. Send the `version` you read (or `If-Match`); a stale one gets 409
-/// `edit_conflict` and nothing is written. Editing another's lead is 403.
+/// `edit_conflict` and nothing is written. A lead the caller may not see is 404, as for a read;
+/// an assignment the caller may not make is 403.
 #[utoipa::path(patch, path = "/api/v1/leads/{id}", responses((status = 200), (status = 403), (status = 404), (status = 409)))]
 pub async fn patch(
     State(state): State<AppState>,

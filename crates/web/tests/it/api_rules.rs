@@ -238,8 +238,9 @@ async fn every_role_sees_lists_and_edits_exactly_its_own_its_teams_and_the_pool(
                 assert_eq!(status, StatusCode::OK, "{viewer} edits {owner}'s: {body}");
                 assert_eq!(body["title"], format!("{viewer}改"));
             } else {
-                assert_eq!(status, StatusCode::FORBIDDEN, "{viewer} edits {owner}'s");
-                assert_eq!(body["code"], "forbidden");
+                // Refused as a read is: no sign that the lead exists.
+                assert_eq!(status, StatusCode::NOT_FOUND, "{viewer} edits {owner}'s");
+                assert_eq!(body["code"], "not_found");
                 assert!(!body.to_string().contains(name.as_str()), "no data leaks");
             }
         }
@@ -320,6 +321,15 @@ async fn agents_cannot_hand_leads_to_others_and_supervisors_only_within_their_te
         StatusCode::NOT_FOUND,
         "the agent no longer sees a lead handed to a colleague"
     );
+    let res = a1.patch(&path, json!({"city": "杭州"})).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "nor may change it, and is not told it exists"
+    );
+    let (_, kept) = sup_a.get_json(&path).await;
+    assert_eq!(kept["owner_id"], a2_id);
+    assert!(kept["city"].is_null(), "nothing written: {kept}");
     let res = sup_a.patch(&path, json!({"owner_id": b1_id})).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = admin.patch(&path, json!({"owner_id": b1_id})).await;

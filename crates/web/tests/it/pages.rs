@@ -994,9 +994,13 @@ async fn an_agent_can_neither_see_nor_change_another_agents_lead() {
             ],
         )
         .await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "a change is refused as the page is: the lead's existence is not revealed"
+    );
     let html = res.text().await.unwrap();
-    assert_eq!(text_of(&html, "error-message"), "您没有权限执行此操作");
+    assert_eq!(text_of(&html, "error-message"), "找不到该记录");
     assert!(!html.contains("赵秘密客户"));
     let (_, now) = b1_api.get_json(&format!("/api/v1/leads/{id}")).await;
     assert_eq!(now["name"], "赵秘密客户");
