@@ -25,6 +25,25 @@ pub struct Caller {
     /// The session's CSRF token; `None` when authenticated by bearer token.
     pub csrf: Option<String>,
     pub lang: Lang,
+    /// What the caller signed in with, so that a long response (an event stream) can end once
+    /// it is no longer good.
+    pub credential: Credential,
+}
+
+/// A bearer token or a session id. Its `Debug` never shows the secret.
+#[derive(Clone)]
+pub enum Credential {
+    Token(String),
+    Session(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Credential::Token(_) => "Token(***)",
+            Credential::Session(_) => "Session(***)",
+        })
+    }
 }
 
 impl Caller {
@@ -38,6 +57,16 @@ impl Caller {
 
     pub fn require_admin(&self) -> Result<(), AppError> {
         self.require(Role::is_admin)
+    }
+
+    /// Whether the caller's token or session still signs in the same active user (not revoked,
+    /// logged out, expired or deactivated since the request began).
+    pub async fn still_signed_in(&self, db: &leadline_store::Db) -> leadline_store::Result<bool> {
+        let user = match &self.credential {
+            Credential::Token(t) => store_auth::token_user(db, t).await?,
+            Credential::Session(s) => store_auth::session_user(db, s).await?.map(|(u, _)| u),
+        };
+        Ok(user.is_some_and(|u| u.id == self.user.id && u.active))
     }
 }
 
@@ -100,17 +129,17 @@ async fn caller_from(parts: &Parts, state: &AppState) -> Result<Caller, AppError
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    let (user, csrf) = if let Some(token) = bearer {
+    let (user, csrf, credential) = if let Some(token) = bearer {
         let user = store_auth::token_user(&state.db, token)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        (user, None)
+        (user, None, Credential::Token(token.to_string()))
     } else {
         let sid = cookie(headers, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
         let (user, csrf) = store_auth::session_user(&state.db, &sid)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        (user, Some(csrf))
+        (user, Some(csrf), Credential::Session(sid))
     };
     let viewer = users::viewer(&state.db, &user).await?;
     let lang = request_lang(headers, Some(&user));
@@ -119,6 +148,7 @@ async fn caller_from(parts: &Parts, state: &AppState) -> Result<Caller, AppError
         viewer,
         csrf,
         lang,
+        credential,
     })
 }
 

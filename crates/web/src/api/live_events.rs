@@ -57,6 +57,10 @@ impl LiveFeed {
 
     /// The view to send now, if it changed.
     async fn look(&mut self) -> leadline_store::Result<Option<Event>> {
+        // Logged out, token revoked or session expired: the stream ends within a poll.
+        if !self.caller.still_signed_in(&self.db).await? {
+            return Err(StoreError::Forbidden);
+        }
         let full = self.last_full.elapsed() >= FULL_EVERY;
         if full {
             self.recheck_user().await?;
@@ -99,7 +103,8 @@ impl LiveFeed {
             match self.look().await {
                 Ok(Some(e)) => return Some((Ok(e), self)),
                 Ok(None) => {}
-                // The user may no longer watch (deactivated, or no longer a supervisor).
+                // The user may no longer watch (signed out, deactivated, or no longer a
+                // supervisor).
                 Err(StoreError::Forbidden | StoreError::NotFound) => return None,
                 Err(e) => tracing::warn!(error = %e, "live stream poll failed"),
             }

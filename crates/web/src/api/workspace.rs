@@ -153,6 +153,10 @@ impl Feed {
     /// Queues what is new since the last look: reminders, then a recorded call.
     async fn poll(&mut self) -> leadline_store::Result<()> {
         self.last_poll = Instant::now();
+        // Logged out, token revoked, session expired or deactivated: the stream ends.
+        if !self.caller.still_signed_in(&self.db).await? {
+            return Err(leadline_store::StoreError::Forbidden);
+        }
         let user = self.caller.user.id;
         let fresh = notifications::after(&self.db, user, self.cursor).await?;
         if !fresh.is_empty() {
@@ -194,8 +198,10 @@ impl Feed {
                 },
                 _ = tokio::time::sleep(wait) => {}
             }
-            if let Err(e) = self.poll().await {
-                tracing::warn!(error = %e, "event stream poll failed");
+            match self.poll().await {
+                Ok(()) => {}
+                Err(leadline_store::StoreError::Forbidden) => return None,
+                Err(e) => tracing::warn!(error = %e, "event stream poll failed"),
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The supervisor's live view pushed over server-sent events (issue 4): a recorded call reaches
 //! the stream with the new counts, also on another app server over the same database; each
-//! viewer sees only their teams; agents and sales reps are refused the stream.
+//! viewer sees only their teams; agents and sales reps are refused the stream; a stream (the
+//! live view or the agent's events) ends once its token is revoked or its session signed out.
 
 use std::time::Duration;
 
@@ -151,4 +152,69 @@ async fn each_viewer_streams_their_teams_and_agents_and_sales_reps_are_refused()
     let view = next_view(&mut res, &mut buf).await;
     assert_eq!(names(&view), vec!["张伟", "李娜", "赵磊"]);
     assert_eq!(view["teams"].as_array().unwrap().len(), 2);
+}
+
+/// Reads `res` until the server ends it; panics if it is still open after `limit`.
+async fn read_to_end(res: &mut reqwest::Response, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, res.chunk()).await {
+            Err(_) => panic!("the stream is still open after {limit:?}"),
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None) | Err(_)) => return,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_ends_its_live_stream() {
+    let app = TestApp::spawn().await;
+    let sup = app.api("sup_a").await;
+    let mut res = open(&sup, &app.base).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut buf = String::new();
+    next_view(&mut res, &mut buf).await;
+
+    let (_, tokens) = sup.get_json("/api/v1/auth/tokens").await;
+    for t in tokens["items"].as_array().unwrap() {
+        let del = sup
+            .http
+            .delete(format!("{}/api/v1/auth/tokens/{}", app.base, t["id"]))
+            .bearer_auth(sup.token.clone().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(del.status(), StatusCode::NO_CONTENT);
+    }
+    // The stream polls every second; it must not outlive the token by much.
+    read_to_end(&mut res, Duration::from_secs(10)).await;
+    assert_eq!(
+        open(&sup, &app.base).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "and cannot be opened again"
+    );
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_agents_event_stream() {
+    let app = TestApp::spawn().await;
+    let a1 = app.browser("agent_a1").await;
+    let mut res = a1
+        .http
+        .get(format!("{}/api/v1/agent/events", a1.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let first = tokio::time::timeout(Duration::from_secs(10), res.chunk())
+        .await
+        .expect("the ready event")
+        .unwrap()
+        .expect("the stream is open");
+    assert!(String::from_utf8_lossy(&first).contains("ready"));
+
+    let csrf = a1.csrf("/leads").await;
+    let out = a1.post_form("/logout", &[("_csrf", csrf.as_str())]).await;
+    assert!(out.status().is_redirection() || out.status().is_success());
+    read_to_end(&mut res, Duration::from_secs(10)).await;
 }
