@@ -59,14 +59,17 @@ impl Caller {
         self.require(Role::is_admin)
     }
 
-    /// Whether the caller's token or session still signs in the same active user (not revoked,
-    /// logged out, expired or deactivated since the request began).
-    pub async fn still_signed_in(&self, db: &leadline_store::Db) -> leadline_store::Result<bool> {
+    /// The caller as their token or session signs them in now, or `None` once it no longer
+    /// does (revoked, logged out, expired or deactivated since the request began).
+    pub async fn signed_in_now(
+        &self,
+        db: &leadline_store::Db,
+    ) -> leadline_store::Result<Option<User>> {
         let user = match &self.credential {
             Credential::Token(t) => store_auth::token_user(db, t).await?,
             Credential::Session(s) => store_auth::session_user(db, s).await?.map(|(u, _)| u),
         };
-        Ok(user.is_some_and(|u| u.id == self.user.id && u.active))
+        Ok(user.filter(|u| u.id == self.user.id && u.active))
     }
 }
 

@@ -747,9 +747,8 @@ type Cached = (String, std::time::Instant, std::sync::Arc<Snapshot>);
 static SNAPSHOTS: std::sync::Mutex<Vec<Cached>> = std::sync::Mutex::new(Vec::new());
 /// Bumped by [`invalidate`]: a snapshot read while it changed is not kept.
 static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-/// Databases whose snapshot is being read again in the background.
-static REFRESHING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-/// Per database, one reader at a time when its snapshot has run out; the others wait for it.
+/// Per database, one read of the configuration at a time (in the background or not); the
+/// callers that find the snapshot run out wait for it.
 type ReadLock = std::sync::Arc<tokio::sync::Mutex<()>>;
 static READING: std::sync::Mutex<Vec<(String, ReadLock)>> = std::sync::Mutex::new(Vec::new());
 
@@ -784,51 +783,45 @@ fn cached(key: &str) -> Option<(std::time::Duration, std::sync::Arc<Snapshot>)> 
 /// one reads it and the rest wait for that read instead of each reading it again.
 pub async fn snapshot(db: &Db) -> Result<std::sync::Arc<Snapshot>> {
     let key = db_key(db);
-    match cached(&key) {
-        Some((age, snap)) if age < REFRESH_AFTER => return Ok(snap),
-        Some((age, snap)) if age < SNAPSHOT_TTL => {
-            let claimed = REFRESHING.lock().is_ok_and(|mut r| {
-                let free = !r.contains(&key);
-                if free {
-                    r.push(key.clone());
+    if let Some((age, snap)) = cached(&key)
+        && age < SNAPSHOT_TTL
+    {
+        // Old enough to read again, unless a read is under way already.
+        if age >= REFRESH_AFTER
+            && let Ok(reading) = read_lock(&key)?.try_lock_owned()
+        {
+            let db = db.clone();
+            tokio::spawn(async move {
+                if let Err(e) = read_snapshot(&db, &key).await {
+                    tracing::warn!(error = %e, "reading the call configuration failed");
                 }
-                free
+                drop(reading);
             });
-            if claimed {
-                let db = db.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = read_snapshot(&db, &key).await {
-                        tracing::warn!(error = %e, "reading the call configuration failed");
-                    }
-                    if let Ok(mut r) = REFRESHING.lock() {
-                        r.retain(|k| *k != key);
-                    }
-                });
-            }
-            return Ok(snap);
         }
-        _ => {}
+        return Ok(snap);
     }
-    let lock = {
-        let mut locks = READING
-            .lock()
-            .map_err(|_| StoreError::Internal("configuration lock poisoned".into()))?;
-        match locks.iter().find(|(k, _)| *k == key) {
-            Some((_, l)) => l.clone(),
-            None => {
-                let l = ReadLock::default();
-                locks.push((key.clone(), l.clone()));
-                l
-            }
-        }
-    };
-    let _reading = lock.lock().await;
+    let _reading = read_lock(&key)?.lock_owned().await;
     if let Some((age, snap)) = cached(&key)
         && age < SNAPSHOT_TTL
     {
         return Ok(snap);
     }
     read_snapshot(db, &key).await
+}
+
+/// The read lock of the database `key`.
+fn read_lock(key: &str) -> Result<ReadLock> {
+    let mut locks = READING
+        .lock()
+        .map_err(|_| StoreError::Internal("configuration lock poisoned".into()))?;
+    Ok(match locks.iter().find(|(k, _)| k == key) {
+        Some((_, l)) => l.clone(),
+        None => {
+            let l = ReadLock::default();
+            locks.push((key.to_string(), l.clone()));
+            l
+        }
+    })
 }
 
 /// Reads the configuration and keeps it for `key`, unless it changed meanwhile.
@@ -885,3 +878,54 @@ async fn read_snapshot(db: &Db, key: &str) -> Result<std::sync::Arc<Snapshot>> {
 /// SQLite has one writer: the call paths of this process queue here for it, in order, instead of
 /// meeting `SQLITE_BUSY` and sleeping in SQLite's busy handler.
 pub static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_db::TestDb;
+
+    /// Changes the attempt limit as another app server would: in the database only.
+    async fn change_behind_the_cache(db: &Db, value: i64) -> Result<()> {
+        db_run!(db, |pool| sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
+        .bind(MAX_ATTEMPTS_KEY)
+        .bind(sqlx::types::Json(json!(value)))
+        .bind(now())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// A snapshot in steady use is read again in the background once it is [`REFRESH_AFTER`]
+    /// old, so another server's change arrives before the snapshot would run out; and once it
+    /// has run out, the next call reads the change itself.
+    #[tokio::test]
+    async fn another_servers_change_arrives_before_the_snapshot_runs_out() {
+        let t = TestDb::fresh().await.unwrap();
+        let db = &t.db;
+        let first = snapshot(db).await.unwrap();
+        let read_at = std::time::Instant::now();
+        let changed = first.max_attempts + 3;
+        change_behind_the_cache(db, changed).await.unwrap();
+        tokio::time::sleep(REFRESH_AFTER + std::time::Duration::from_millis(100)).await;
+        loop {
+            if snapshot(db).await.unwrap().max_attempts == changed {
+                break;
+            }
+            // Well before the snapshot runs out (when any call would read it again).
+            assert!(
+                read_at.elapsed() < (REFRESH_AFTER + SNAPSHOT_TTL) / 2,
+                "the change was not read in the background"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+
+        let again = changed + 2;
+        change_behind_the_cache(db, again).await.unwrap();
+        tokio::time::sleep(SNAPSHOT_TTL).await;
+        assert_eq!(snapshot(db).await.unwrap().max_attempts, again);
+    }
+}

@@ -43,27 +43,19 @@ fn live_event(json: &str) -> Event {
 }
 
 impl LiveFeed {
-    /// Reloads the user, so a stream ends once its user is deactivated and follows a change of
-    /// role or teams.
-    async fn recheck_user(&mut self) -> leadline_store::Result<()> {
-        let user = users::get_user(&self.db, self.caller.user.id).await?;
-        if !user.active {
-            return Err(StoreError::Forbidden);
-        }
-        self.caller.viewer = users::viewer(&self.db, &user).await?;
-        self.caller.user = user;
-        Ok(())
-    }
-
     /// The view to send now, if it changed.
     async fn look(&mut self) -> leadline_store::Result<Option<Event>> {
-        // Logged out, token revoked or session expired: the stream ends within a poll.
-        if !self.caller.still_signed_in(&self.db).await? {
-            return Err(StoreError::Forbidden);
-        }
+        // Logged out, token revoked, session expired or deactivated: the stream ends.
+        let user = self
+            .caller
+            .signed_in_now(&self.db)
+            .await?
+            .ok_or(StoreError::Forbidden)?;
         let full = self.last_full.elapsed() >= FULL_EVERY;
         if full {
-            self.recheck_user().await?;
+            // Follows a change of role or teams.
+            self.caller.viewer = users::viewer(&self.db, &user).await?;
+            self.caller.user = user;
         }
         let day = stats_day(now());
         let marker = live::change_marker(&self.db, &self.caller.viewer, &day).await?;

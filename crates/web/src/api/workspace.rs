@@ -154,7 +154,7 @@ impl Feed {
     async fn poll(&mut self) -> leadline_store::Result<()> {
         self.last_poll = Instant::now();
         // Logged out, token revoked, session expired or deactivated: the stream ends.
-        if !self.caller.still_signed_in(&self.db).await? {
+        if self.caller.signed_in_now(&self.db).await?.is_none() {
             return Err(leadline_store::StoreError::Forbidden);
         }
         let user = self.caller.user.id;
