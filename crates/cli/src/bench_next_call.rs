@@ -35,6 +35,11 @@ pub struct NextCallArgs {
     /// call's scheduled start, so a server that falls behind shows it.
     #[arg(long, default_value_t = 2_000.0)]
     rate: f64,
+    /// Rows of the CSV imported (through the server's own import path) while the agents call at
+    /// the paced rate: once with the import's long batches, once with batches cut short while
+    /// calls come, to show what an office's import costs its agents (SQLite only; 0 skips).
+    #[arg(long, default_value_t = 300_000)]
+    import_rows: usize,
     /// Bare select-and-reserve statements timed for the baseline.
     #[arg(long, default_value_t = 5_000)]
     bare: usize,
@@ -194,12 +199,29 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
         let tokens = sign_in(&base, args).await?;
         let flat_out = agents_loop(&base, args, &tokens, None).await?;
         let paced = agents_loop(&base, args, &tokens, Some(args.rate)).await?;
-        anyhow::Ok((flat_out, paced))
+        let mut during = Vec::new();
+        if db.backend() == Backend::Sqlite && args.import_rows > 0 {
+            for (label, short, first) in [
+                (
+                    "paced during an import, short batches while calls come",
+                    true,
+                    40_000_000,
+                ),
+                ("paced during an import, long batches", false, 20_000_000),
+            ] {
+                let r =
+                    paced_during_import(db, admin.id, &base, args, &tokens, short, first).await?;
+                during.push((label, r));
+                // The stopped import's last batch finishes before the next phase starts.
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+        }
+        anyhow::Ok((flat_out, paced, during))
     }
     .await;
     let _ = stop.send(());
     server.await??;
-    let (flat_out, paced) = result?;
+    let (flat_out, paced, during) = result?;
 
     let (calls, stats): (i64, i64) = db_run!(db, |pool| {
         sqlx::query_as(
@@ -214,7 +236,10 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
         args.agents,
         args.leads as f64 / load_s
     );
-    for (phase, r) in [("flat out", &flat_out), ("paced", &paced)] {
+    let phases = [("flat out", &flat_out), ("paced", &paced)]
+        .into_iter()
+        .chain(during.iter().map(|(label, (r, _))| (*label, r)));
+    for (phase, r) in phases {
         out.push_str(&format!(
             "{phase}: {:.1} s, {:.0} call records/s{}\n",
             r.elapsed,
@@ -241,6 +266,29 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
             r.record.p90,
             r.record.p99,
             r.record.p999
+        ));
+    }
+    for (label, (_, import)) in &during {
+        out.push_str(&format!(
+            "  import beside them ({label}): {} rows in {:.1} s, {:.0} rows/s\n",
+            import.rows,
+            import.secs,
+            import.rows as f64 / import.secs.max(1e-9)
+        ));
+    }
+    if let [(_, (short, short_import)), (_, (long, long_import))] = during.as_slice() {
+        out.push_str(&format!(
+            "during an import, short batches / long: next-call p99 {:.1} / {:.1} ms ({:.2}×), record-call p99 {:.1} / {:.1} ms ({:.2}×), import {:.0} / {:.0} rows/s ({:.2}×)\n",
+            short.next.p99,
+            long.next.p99,
+            short.next.p99 / long.next.p99,
+            short.record.p99,
+            long.record.p99,
+            short.record.p99 / long.record.p99,
+            short_import.rows as f64 / short_import.secs,
+            long_import.rows as f64 / long_import.secs,
+            (short_import.rows as f64 / short_import.secs)
+                / (long_import.rows as f64 / long_import.secs)
         ));
     }
     out.push_str(&format!(
@@ -279,7 +327,9 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
             format!("goal MISSED: {}\n", missed.join("; "))
         });
     }
-    let recorded = (flat_out.record.n + paced.record.n) as i64;
+    let recorded = (flat_out.record.n
+        + paced.record.n
+        + during.iter().map(|(_, (r, _))| r.record.n).sum::<usize>()) as i64;
     if calls != recorded || stats != calls {
         out.push_str(&format!(
             "CHECK FAILED: {recorded} recorded responses, {calls} call rows, {stats} counted\n"
@@ -287,6 +337,73 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
     }
     println!("{out}");
     Ok(out)
+}
+
+/// Rows an import committed in a phase.
+struct ImportDone {
+    rows: i64,
+    secs: f64,
+}
+
+/// Agents calling at the paced rate while `import_rows` generated rows are imported into the
+/// pool through the server's import path (the web page's and the API's), with batches cut short
+/// while calls come (`short`) or not. The import is stopped when the agents stop.
+async fn paced_during_import(
+    db: &Db,
+    admin: leadline_domain::ids::UserId,
+    base: &str,
+    args: &NextCallArgs,
+    tokens: &[String],
+    short: bool,
+    first: usize,
+) -> anyhow::Result<(LoopResult, ImportDone)> {
+    use leadline_web::import_run::{self, Assign, ImportOptions};
+    let dir = std::env::temp_dir().join(format!("leadline-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let name = format!("名单-{first}.csv");
+    let path = dir.join(&name);
+    crate::bench_import::write_csv(&path, args.import_rows, first)?;
+    let defs = leadline_store::custom_fields::list(db).await?;
+    let preview = {
+        let (path, name) = (path.clone(), name.clone());
+        tokio::task::spawn_blocking(move || {
+            import_run::preview(&path, &name, None, None, &defs, None)
+        })
+        .await??
+    };
+    let options = ImportOptions {
+        mapping: preview.mapping,
+        on_duplicate: leadline_store::imports::OnDuplicate::Skip,
+        assign: Assign::Pool,
+        encoding: None,
+        sheet: None,
+        delimiter: None,
+    };
+    import_run::YIELD_TO_WRITERS.store(short, std::sync::atomic::Ordering::Relaxed);
+    let job = import_run::start(db, admin, &name, &path, &options).await?;
+    let started = Instant::now();
+    let importer = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let done = import_run::run(&db, job.id, |_| {}).await;
+            (done, started.elapsed().as_secs_f64())
+        })
+    };
+    let calls = agents_loop(base, args, tokens, Some(args.rate)).await;
+    let secs = if importer.is_finished() {
+        let (done, secs) = importer.await?;
+        done?;
+        secs
+    } else {
+        importer.abort();
+        started.elapsed().as_secs_f64()
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    import_run::YIELD_TO_WRITERS.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rows = leadline_store::imports::get_job(db, job.id)
+        .await?
+        .rows_done;
+    Ok((calls?, ImportDone { rows, secs }))
 }
 
 /// Fresh pool leads with one phone each, many rows per statement.

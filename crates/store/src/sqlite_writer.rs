@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::types::Value;
@@ -38,7 +38,8 @@ type Answer = Box<dyn FnOnce(bool) + Send>;
 /// returns its answer.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> Answer + Send>;
 
-type Registry = Vec<(PathBuf, mpsc::Sender<Job>)>;
+/// Each file's writer, and when a job other than a bulk one was last handed to it.
+type Registry = Vec<(PathBuf, mpsc::Sender<(Kind, Job)>, Option<Instant>)>;
 static WRITERS: Mutex<Registry> = Mutex::new(Vec::new());
 
 impl From<rusqlite::Error> for StoreError {
@@ -61,6 +62,43 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T> + Send + 'static,
 {
+    run_job(pool, f, Kind::Quick).await
+}
+
+/// [`run`] for a long job (an import batch): it does not count as someone waiting on the
+/// writer in [`others_writing`].
+pub async fn run_bulk<T, F>(pool: &SqlitePool, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+{
+    run_job(pool, f, Kind::Bulk).await
+}
+
+/// True when a job other than a bulk one was handed to the writer of `pool`'s database within
+/// `within`: somebody (an agent's call, an edit) is waiting on the writer now and then, so
+/// a bulk writer should keep each of its jobs short.
+pub fn others_writing(pool: &SqlitePool, within: Duration) -> bool {
+    let options = pool.connect_options();
+    let path = options.get_filename();
+    WRITERS.lock().is_ok_and(|writers| {
+        writers
+            .iter()
+            .any(|(p, _, last)| p == path && last.is_some_and(|t| t.elapsed() < within))
+    })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Quick,
+    Bulk,
+}
+
+async fn run_job<T, F>(pool: &SqlitePool, f: F, kind: Kind) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+{
     let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
     let job: Job = Box::new(move |conn: Option<&Connection>| {
         let result = match conn {
@@ -77,7 +115,7 @@ where
             let _ = tx.send(result);
         })
     });
-    send(pool.connect_options().get_filename(), job)?;
+    send(pool.connect_options().get_filename(), job, kind)?;
     rx.await
         .map_err(|_| StoreError::Internal("sqlite: the writer stopped".into()))?
 }
@@ -135,16 +173,21 @@ pub fn read<T>(pool: &SqlitePool, f: impl FnOnce(&Connection) -> Result<T>) -> R
 }
 
 /// Hands `job` to the file's writer, starting one if there is none (or the last one stopped).
-fn send(path: &Path, mut job: Job) -> Result<()> {
+fn send(path: &Path, mut job: Job, kind: Kind) -> Result<()> {
     let mut writers = WRITERS
         .lock()
         .map_err(|_| StoreError::Internal("sqlite: writer registry poisoned".into()))?;
     for _ in 0..2 {
-        if let Some(pos) = writers.iter().position(|(p, _)| p == path) {
-            match writers[pos].1.send(job) {
-                Ok(()) => return Ok(()),
+        if let Some(pos) = writers.iter().position(|(p, _, _)| p == path) {
+            match writers[pos].1.send((kind, job)) {
+                Ok(()) => {
+                    if kind == Kind::Quick {
+                        writers[pos].2 = Some(Instant::now());
+                    }
+                    return Ok(());
+                }
                 // The writer stopped while idle: start another.
-                Err(mpsc::SendError(back)) => {
+                Err(mpsc::SendError((_, back))) => {
                     job = back;
                     writers.remove(pos);
                 }
@@ -159,7 +202,7 @@ fn send(path: &Path, mut job: Job) -> Result<()> {
         // the writer does that, without holding the writer up. A log that grew long while
         // calls kept coming is cut back to 128 MB when it starts over.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 134217728")?;
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::channel::<(Kind, Job)>();
         let (done, stopped) = mpsc::channel::<()>();
         let catch_up = Arc::new(AtomicBool::new(false));
         let wanted = catch_up.clone();
@@ -175,7 +218,7 @@ fn send(path: &Path, mut job: Job) -> Result<()> {
             .name("sqlite-checkpoint".into())
             .spawn(move || checkpoint(&file, stopped, &catch_up))
             .map_err(|e| StoreError::Internal(format!("sqlite: checkpoint thread: {e}")))?;
-        writers.push((path.to_path_buf(), tx));
+        writers.push((path.to_path_buf(), tx, None));
     }
     Err(StoreError::Internal("sqlite: no writer".into()))
 }
@@ -245,9 +288,17 @@ fn checkpoint(path: &Path, stopped: mpsc::Receiver<()>, catch_up: &AtomicBool) {
     }
 }
 
-/// The writer's loop: take the first job, then whatever else is queued (up to [`MAX_GROUP`]),
-/// run them all in one transaction, commit, and only then answer each.
-fn serve(conn: Connection, rx: mpsc::Receiver<Job>, catch_up: &AtomicBool) {
+/// A bulk job waits at most this long for quick jobs to stop coming.
+const BULK_MAX_WAIT: Duration = Duration::from_millis(500);
+
+/// The writer's loop: take whatever quick jobs are queued (up to [`MAX_GROUP`]), run them all in
+/// one transaction, commit, and only then answer each. A bulk job (an import batch) runs alone,
+/// in a transaction of its own, once no quick job is waiting (or it has waited
+/// [`BULK_MAX_WAIT`]): a call recorded during an import waits for at most the batch being
+/// written, never for a queue of batches, and never commits with one.
+fn serve(conn: Connection, rx: mpsc::Receiver<(Kind, Job)>, catch_up: &AtomicBool) {
+    let mut bulk: std::collections::VecDeque<(Instant, Job)> = std::collections::VecDeque::new();
+    let mut quick: Vec<Job> = Vec::new();
     loop {
         // The checkpointer has copied nearly all of a long log: copy the rest, so that the
         // next transaction starts the log over.
@@ -256,36 +307,55 @@ fn serve(conn: Connection, rx: mpsc::Receiver<Job>, catch_up: &AtomicBool) {
         {
             tracing::warn!(error = %e, "sqlite checkpoint failed");
         }
-        let first = match rx.recv_timeout(IDLE) {
-            Ok(job) => job,
-            Err(_) => return,
-        };
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
+        if quick.is_empty() && bulk.is_empty() {
+            match rx.recv_timeout(IDLE) {
+                Ok((Kind::Quick, job)) => quick.push(job),
+                Ok((Kind::Bulk, job)) => bulk.push_back((Instant::now(), job)),
+                Err(_) => return,
+            }
+        }
+        while quick.len() < MAX_GROUP {
             match rx.try_recv() {
-                Ok(job) => group.push(job),
+                Ok((Kind::Quick, job)) => quick.push(job),
+                Ok((Kind::Bulk, job)) => bulk.push_back((Instant::now(), job)),
                 Err(_) => break,
             }
         }
-        if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
-            tracing::error!(error = %e, "sqlite writer: BEGIN failed");
-            for job in group {
-                job(None)(false);
+        let bulk_due = bulk
+            .front()
+            .is_some_and(|(queued, _)| quick.is_empty() || queued.elapsed() >= BULK_MAX_WAIT);
+        let group = match bulk.pop_front() {
+            Some((_, job)) if bulk_due => vec![job],
+            Some(waiting) => {
+                bulk.push_front(waiting);
+                std::mem::take(&mut quick)
             }
-            continue;
-        }
-        let answers: Vec<Answer> = group.into_iter().map(|job| job(Some(&conn))).collect();
-        let committed = match control(&conn, "COMMIT") {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, "sqlite writer: COMMIT failed");
-                let _ = conn.execute_batch("ROLLBACK");
-                false
-            }
+            None => std::mem::take(&mut quick),
         };
-        for answer in answers {
-            answer(committed);
+        run_group(&conn, group);
+    }
+}
+
+/// Runs `group` in one transaction and answers each job once its fate is known.
+fn run_group(conn: &Connection, group: Vec<Job>) {
+    if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "sqlite writer: BEGIN failed");
+        for job in group {
+            job(None)(false);
         }
+        return;
+    }
+    let answers: Vec<Answer> = group.into_iter().map(|job| job(Some(conn))).collect();
+    let committed = match control(conn, "COMMIT") {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "sqlite writer: COMMIT failed");
+            let _ = conn.execute_batch("ROLLBACK");
+            false
+        }
+    };
+    for answer in answers {
+        answer(committed);
     }
 }
 
@@ -347,6 +417,69 @@ mod tests {
     const INSERT: &str =
         "INSERT INTO login_failures (username, client, at) VALUES ($1, 'test', $2)";
     const COUNT: &str = "SELECT COUNT(*) FROM login_failures WHERE username = $1";
+
+    /// An import batch queued behind another does not hold up a call: the writer runs the
+    /// quick job first. Only quick jobs count as others writing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_quick_job_goes_before_a_queued_bulk_job() {
+        let t = TestDb::sqlite().await.unwrap();
+        let crate::Db::Sqlite(pool) = t.db.clone() else {
+            unreachable!("TestDb::sqlite is SQLite")
+        };
+        let order = Arc::new(Mutex::new(Vec::<&str>::new()));
+        let (release, held) = mpsc::channel::<()>();
+        let log = |order: &Arc<Mutex<Vec<&'static str>>>, what: &'static str| {
+            order.lock().unwrap().push(what);
+        };
+        let first = tokio::spawn({
+            let (pool, order) = (pool.clone(), order.clone());
+            async move {
+                run_bulk(&pool, move |_| {
+                    log(&order, "bulk 1 starts");
+                    held.recv().ok();
+                    Ok(())
+                })
+                .await
+            }
+        });
+        while order.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(!others_writing(&pool, Duration::from_secs(60)));
+        let second = tokio::spawn({
+            let (pool, order) = (pool.clone(), order.clone());
+            async move {
+                run_bulk(&pool, move |_| {
+                    log(&order, "bulk 2 starts");
+                    Ok(())
+                })
+                .await
+            }
+        });
+        // The second batch is queued before the call.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let call = tokio::spawn({
+            let (pool, order) = (pool.clone(), order.clone());
+            async move {
+                run(&pool, move |conn| {
+                    log(&order, "call runs");
+                    let at = value(&Arg::Time(crate::now()));
+                    execute(conn, INSERT, &[Value::Text("agent".into()), at])
+                })
+                .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(others_writing(&pool, Duration::from_secs(60)));
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        call.await.unwrap().unwrap();
+        second.await.unwrap().unwrap();
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["bulk 1 starts", "call runs", "bulk 2 starts"]
+        );
+    }
 
     /// Many concurrent jobs share group transactions: a job that fails after writing leaves
     /// nothing, its neighbours' rows stay, and every `Ok` is committed (visible to other

@@ -22,7 +22,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use leadline_domain::{CustomFieldDef, Role, TeamId, UserId};
 use leadline_import::{
@@ -48,6 +49,19 @@ const ANALYZE_AFTER: i64 = 50_000;
 /// 20,000). Memory stays flat: at most three batches live (one read ahead, one being written,
 /// one being read); 20,000 took peak RSS to 286 MB, hence this smaller cap.
 pub const MAX_BATCH_ROWS: usize = 15_000;
+
+/// How long one batch may hold SQLite's one writer while others are writing beside the import
+/// ([`imports::others_writing`]): an agent's call recorded meanwhile waits for the batch being
+/// written (a 15,000-row batch holds it about a second). Each batch is timed, and while others
+/// write, batches are cut to the rows that fit in this time, at the cost of a slower import.
+pub const BUSY_BATCH_TIME: Duration = Duration::from_millis(40);
+/// Rows of a short batch before the import has timed one (and its least).
+const BUSY_BATCH_ROWS: usize = 500;
+const MIN_BUSY_BATCH_ROWS: usize = 100;
+
+/// Whether imports shorten their batches while others are writing (on unless a benchmark
+/// switches it off to measure what it saves).
+pub static YIELD_TO_WRITERS: AtomicBool = AtomicBool::new(true);
 
 /// Where imported leads go.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -396,6 +410,8 @@ fn read_rows(
     defs: Vec<CustomFieldDef>,
     owners: Owners,
     skip: i64,
+    busy: impl Fn() -> bool,
+    short_rows: Arc<AtomicUsize>,
     size_tx: tokio::sync::oneshot::Sender<u64>,
     tx: tokio::sync::mpsc::Sender<Result<Batch, ImportError>>,
 ) {
@@ -469,7 +485,11 @@ fn read_rows(
                 }
             }),
         }
-        if rows.len() >= batch_rows {
+        // Whether others are writing is looked at once per fifty rows, and only once a short
+        // batch is full.
+        let full = rows.len() >= batch_rows
+            || (rows.len() >= short_rows.load(Ordering::Relaxed) && rows.len() % 50 == 0 && busy());
+        if full {
             let batch = Batch {
                 rows: std::mem::take(&mut rows),
                 rows_done: ordinal,
@@ -542,14 +562,18 @@ async fn run_inner(
     // One batch read ahead while one is written (see `MAX_BATCH_ROWS`).
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
     let (size_tx, size_rx) = tokio::sync::oneshot::channel();
+    let short_rows = Arc::new(AtomicUsize::new(BUSY_BATCH_ROWS));
     let reader = {
         let path = PathBuf::from(&job.file_path);
         let file_name = job.file_name.clone();
         let mapping = stored.options.mapping.clone();
         let skip = job.rows_done;
+        let db = db.clone();
+        let busy = move || YIELD_TO_WRITERS.load(Ordering::Relaxed) && imports::others_writing(&db);
+        let short_rows = short_rows.clone();
         tokio::task::spawn_blocking(move || {
             read_rows(
-                path, file_name, opts, mapping, defs, owners, skip, size_tx, tx,
+                path, file_name, opts, mapping, defs, owners, skip, busy, short_rows, size_tx, tx,
             )
         })
     };
@@ -575,6 +599,7 @@ async fn run_inner(
                 break;
             }
         };
+        let rows = batch.rows.len();
         let counts = match imports::apply_batch(
             db,
             job.id,
@@ -585,7 +610,20 @@ async fn run_inner(
         )
         .await
         {
-            Ok(c) => c,
+            Ok((c, took)) => {
+                let secs = took.as_secs_f64().max(1e-6);
+                let fit = (rows as f64 * BUSY_BATCH_TIME.as_secs_f64() / secs) as usize;
+                short_rows.store(
+                    fit.clamp(MIN_BUSY_BATCH_ROWS, MAX_BATCH_ROWS),
+                    Ordering::Relaxed,
+                );
+                // While people work beside it, the import takes at most half of the writer
+                // (and of the machine): it rests as long as its batch took.
+                if YIELD_TO_WRITERS.load(Ordering::Relaxed) && imports::others_writing(db) {
+                    tokio::time::sleep(took.min(Duration::from_secs(1))).await;
+                }
+                c
+            }
             Err(e) => {
                 result = Err(e.into());
                 break;

@@ -572,3 +572,73 @@ async fn a_supervisor_may_name_only_owners_of_the_teams_they_supervise() {
         "{text}"
     );
 }
+
+/// While agents write beside it (here: a write every few milliseconds), an import on SQLite,
+/// where every write waits for the batch being written, commits in short batches; every row is
+/// still imported exactly once. PostgreSQL writers do not wait for each other: its batches stay
+/// whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_beside_working_agents_commits_short_batches_and_loses_no_row() {
+    let f = Fixture::new().await;
+    let rows: Vec<String> = (0..3_000)
+        .map(|i| format!("客户{i},139{i:08},公司{i},上海,,"))
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let path = f.file("big.csv", &people_csv(&rows));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let agents = tokio::spawn({
+        let (db, stop) = (f.db().clone(), stop.clone());
+        async move {
+            let mut writes = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                leadline_store::sql::execute(
+                    &db,
+                    "INSERT INTO login_failures (username, client, at) VALUES ($1, 'agent', $2)",
+                    vec![
+                        leadline_store::sql::Arg::Text(format!("agent{writes}")),
+                        leadline_store::sql::Arg::Time(leadline_store::now()),
+                    ],
+                )
+                .await
+                .unwrap();
+                writes += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+            }
+            writes
+        }
+    });
+    // The agents are at work before the import starts.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let job = f
+        .start(&path, OnDuplicate::Skip, Assign::Pool)
+        .await
+        .unwrap();
+    let mut steps = Vec::new();
+    let job = import_run::run(f.db(), job.id, |p| steps.push(p.rows_done))
+        .await
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let writes = agents.await.unwrap();
+    assert_eq!(job.status, "done");
+    assert_eq!(counts(&job), [3_000, 0, 0, 0, 0], "{job:?}");
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 3_000);
+    assert_eq!(
+        scalar(f.db(), "SELECT COUNT(DISTINCT e164) FROM lead_phones").await,
+        3_000
+    );
+    assert_eq!(
+        scalar(
+            f.db(),
+            "SELECT COUNT(*) FROM login_failures WHERE client = 'agent'"
+        )
+        .await,
+        writes
+    );
+    assert_eq!(steps.last(), Some(&3_000));
+    match f.db().backend() {
+        leadline_store::Backend::Sqlite => {
+            assert!(steps.len() > 2, "batches while agents write: {steps:?}")
+        }
+        leadline_store::Backend::Postgres => assert_eq!(steps, [3_000]),
+    }
+}
