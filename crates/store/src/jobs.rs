@@ -71,11 +71,12 @@ pub async fn claim(
          AND run_at <= $2 ORDER BY run_at, id LIMIT $3{lock}) RETURNING id, kind, run_at, payload, attempts"
     );
     let mut jobs: Vec<Job> = match db {
-        // On the one writer, so that the poll never waits for (or holds up) the call paths.
+        // On the one writer, so that the poll never waits for (or holds up) the call paths; a
+        // background job, so that the poll alone does not make an import cut its batches short.
         Db::Sqlite(pool) => {
             let kind = kind.to_string();
             let worker = worker.to_string();
-            sqlite_writer::run(pool, move |conn| {
+            sqlite_writer::run_background(pool, move |conn| {
                 use rusqlite::types::Value as V;
                 let at = |t: DateTime<Utc>| V::Text(sqlite_writer::time_text(t));
                 sqlite_writer::execute(
