@@ -478,7 +478,6 @@ pub async fn apply_batch(
     rows_done: i64,
 ) -> Result<(BatchCounts, std::time::Duration)> {
     let (candidates, invalid) = split(rows);
-    let started = std::time::Instant::now();
     let at = now();
     let job = JobStep {
         job_id,
@@ -501,15 +500,17 @@ pub async fn apply_batch(
             .await
         }
         Db::Postgres(pool) => {
+            let started = std::time::Instant::now();
             let done = pg_batch(pool, &job, policy, candidates, invalid).await?;
             Ok((done, started.elapsed()))
         }
     }
 }
 
-/// True when, on SQLite, people are writing beside the import (a call recorded, a lead served
-/// or edited within the last two seconds): each of them waits for the batch being written, so
-/// the import should write short batches. PostgreSQL writers do not wait for each other.
+/// True when, on SQLite, people are writing beside the import through the writer (a lead served
+/// or a call recorded within the last two seconds): each of them waits for the batch being
+/// written, so the import should write short batches. PostgreSQL writers do not wait for each
+/// other.
 pub fn others_writing(db: &Db) -> bool {
     match db {
         Db::Sqlite(pool) => sqlite_writer::others_writing(pool, std::time::Duration::from_secs(2)),

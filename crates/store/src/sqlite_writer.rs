@@ -38,7 +38,7 @@ type Answer = Box<dyn FnOnce(bool) + Send>;
 /// returns its answer.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> Answer + Send>;
 
-/// Each file's writer, and when a job other than a bulk one was last handed to it.
+/// Each file's writer, and when a quick job (someone waiting) was last handed to it.
 type Registry = Vec<(PathBuf, mpsc::Sender<(Kind, Job)>, Option<Instant>)>;
 static WRITERS: Mutex<Registry> = Mutex::new(Vec::new());
 
@@ -75,8 +75,8 @@ where
     run_job(pool, f, Kind::Bulk).await
 }
 
-/// True when a job other than a bulk one was handed to the writer of `pool`'s database within
-/// `within`: somebody (an agent's call, an edit) is waiting on the writer now and then, so
+/// True when a quick job was handed to the writer of `pool`'s database within `within`:
+/// somebody (an agent serving a lead or recording a call) waits on the writer now and then, so
 /// a bulk writer should keep each of its jobs short.
 pub fn others_writing(pool: &SqlitePool, within: Duration) -> bool {
     let options = pool.connect_options();
@@ -100,7 +100,7 @@ where
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
-    /// Someone is waiting for it (a call, an edit).
+    /// Someone is waiting for it (a lead served, a call recorded).
     Quick,
     /// Like `Quick`, but nobody is waiting.
     Background,

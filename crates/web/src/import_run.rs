@@ -63,6 +63,11 @@ const MIN_BUSY_BATCH_ROWS: usize = 100;
 /// switches it off to measure what it saves).
 pub static YIELD_TO_WRITERS: AtomicBool = AtomicBool::new(true);
 
+/// True when the import should give way to others writing: short batches, rests between them.
+fn give_way(db: &Db) -> bool {
+    YIELD_TO_WRITERS.load(Ordering::Relaxed) && imports::others_writing(db)
+}
+
 /// Where imported leads go.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -569,7 +574,7 @@ async fn run_inner(
         let mapping = stored.options.mapping.clone();
         let skip = job.rows_done;
         let db = db.clone();
-        let busy = move || YIELD_TO_WRITERS.load(Ordering::Relaxed) && imports::others_writing(&db);
+        let busy = move || give_way(&db);
         let short_rows = short_rows.clone();
         tokio::task::spawn_blocking(move || {
             read_rows(
@@ -619,7 +624,7 @@ async fn run_inner(
                 );
                 // While people work beside it, the import takes at most half of the writer
                 // (and of the machine): it rests as long as its batch took.
-                if YIELD_TO_WRITERS.load(Ordering::Relaxed) && imports::others_writing(db) {
+                if give_way(db) {
                     tokio::time::sleep(took.min(Duration::from_secs(1))).await;
                 }
                 c

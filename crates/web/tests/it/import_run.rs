@@ -642,3 +642,39 @@ async fn an_import_beside_working_agents_commits_short_batches_and_loses_no_row(
         leadline_store::Backend::Postgres => assert_eq!(steps, [3_000]),
     }
 }
+
+/// The reminder worker polls the writer every second on a running server; nobody waits on that
+/// poll, so alone it leaves an import's batches whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reminder_workers_poll_alone_leaves_import_batches_whole() {
+    let f = Fixture::new().await;
+    let rows: Vec<String> = (0..3_000)
+        .map(|i| format!("客户{i},137{i:08},公司{i},上海,,"))
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let path = f.file("quiet.csv", &people_csv(&rows));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = tokio::spawn({
+        let (db, stop) = (f.db().clone(), stop.clone());
+        async move {
+            let hub = leadline_web::jobs_runner::Hub::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                leadline_web::jobs_runner::run_due(&db, &hub).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+            }
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let job = f
+        .start(&path, OnDuplicate::Skip, Assign::Pool)
+        .await
+        .unwrap();
+    let mut steps = Vec::new();
+    let job = import_run::run(f.db(), job.id, |p| steps.push(p.rows_done))
+        .await
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    poller.await.unwrap();
+    assert_eq!(counts(&job), [3_000, 0, 0, 0, 0], "{job:?}");
+    assert_eq!(steps, [3_000]);
+}
