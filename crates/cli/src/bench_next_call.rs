@@ -35,9 +35,10 @@ pub struct NextCallArgs {
     /// call's scheduled start, so a server that falls behind shows it.
     #[arg(long, default_value_t = 2_000.0)]
     rate: f64,
-    /// Rows of the CSV imported (through the server's own import path) while the agents call at
-    /// the paced rate: once with the import's long batches, once with batches cut short while
-    /// calls come, to show what an office's import costs its agents (SQLite only; 0 skips).
+    /// Rows of the CSV imported while the agents call at the paced rate: through the server's
+    /// own import path once with the import's long batches and once with batches cut short while
+    /// calls come, then by `leadline import` in another process, to show what an office's import
+    /// costs its agents (SQLite only; 0 skips).
     #[arg(long, default_value_t = 300_000)]
     import_rows: usize,
     /// Bare select-and-reserve statements timed for the baseline.
@@ -215,6 +216,8 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
                 // The stopped import's last batch finishes before the next phase starts.
                 tokio::time::sleep(Duration::from_secs(3)).await;
             }
+            let r = paced_beside_cli_import(db, &base, args, &tokens, 60_000_000).await?;
+            during.push(("paced beside `leadline import` in another process", r));
         }
         anyhow::Ok((flat_out, paced, during))
     }
@@ -276,7 +279,7 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
             import.rows as f64 / import.secs.max(1e-9)
         ));
     }
-    if let [(_, (short, short_import)), (_, (long, long_import))] = during.as_slice() {
+    if let [(_, (short, short_import)), (_, (long, long_import)), ..] = during.as_slice() {
         out.push_str(&format!(
             "during an import, short batches / long: next-call p99 {:.1} / {:.1} ms ({:.2}×), record-call p99 {:.1} / {:.1} ms ({:.2}×), import {:.0} / {:.0} rows/s ({:.2}×)\n",
             short.next.p99,
@@ -404,6 +407,65 @@ async fn paced_during_import(
         .await?
         .rows_done;
     Ok((calls?, ImportDone { rows, secs }))
+}
+
+/// Agents calling at the paced rate while `leadline import` imports `import_rows` generated
+/// rows in a process of its own (as an administrator would run it on the server's machine):
+/// SQLite's lock is all the two processes share. The import is killed when the agents stop.
+async fn paced_beside_cli_import(
+    db: &Db,
+    base: &str,
+    args: &NextCallArgs,
+    tokens: &[String],
+    first: usize,
+) -> anyhow::Result<(LoopResult, ImportDone)> {
+    let Db::Sqlite(pool) = db else {
+        bail!("the other-process import phase is for SQLite")
+    };
+    let file = pool
+        .connect_options()
+        .get_filename()
+        .to_string_lossy()
+        .into_owned();
+    let dir = std::env::temp_dir().join(format!("leadline-bench-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("名单-{first}.csv"));
+    crate::bench_import::write_csv(&path, args.import_rows, first)?;
+    let started = Instant::now();
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(["--database-url", &file, "import"])
+        .arg(&path)
+        .arg("--quiet")
+        .env("LEADLINE_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("starting leadline import")?;
+    let calls = agents_loop(base, args, tokens, Some(args.rate)).await;
+    let killed_at = started.elapsed().as_secs_f64();
+    match child.try_wait()? {
+        Some(status) if !status.success() => bail!("leadline import failed: {status}"),
+        Some(_) => {}
+        None => {
+            child.kill()?;
+            child.wait()?;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let id: i64 = db_run!(db, |pool| sqlx::query_scalar("SELECT MAX(id) FROM imports")
+        .fetch_one(pool)
+        .await?);
+    let job = leadline_store::imports::get_job(db, id).await?;
+    // A finished import took from its start to its finish; a killed one, until it was killed.
+    let secs = job
+        .finished_at
+        .map_or(killed_at, |end| (end - job.created_at).as_seconds_f64());
+    Ok((
+        calls?,
+        ImportDone {
+            rows: job.rows_done,
+            secs,
+        },
+    ))
 }
 
 /// Fresh pool leads with one phone each, many rows per statement.

@@ -81,21 +81,54 @@ pub async fn create_job(
     file_path: &str,
     options: &Value,
 ) -> Result<ImportJob> {
-    let at = now();
-    let sql = format!(
-        "INSERT INTO imports (file_name, file_path, options, status, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'running', $4, $5, $5) RETURNING {JOB_COLUMNS}"
-    );
-    Ok(db_run!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(file_name)
-            .bind(file_path)
-            .bind(Json(options))
-            .bind(actor)
-            .bind(at)
-            .fetch_one(pool)
+    const INSERT: &str = "INSERT INTO imports (file_name, file_path, options, status, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'running', $4, $5, $5) RETURNING id";
+    let args = [
+        Arg::Text(file_name.to_string()),
+        Arg::Text(file_path.to_string()),
+        Arg::Json(options.clone()),
+        Arg::I64(actor.0),
+        Arg::Time(now()),
+    ];
+    let id: i64 = match db {
+        Db::Sqlite(pool) => {
+            sqlite_writer::run_background(pool, move |conn| {
+                let values: Vec<_> = args.iter().map(sqlite_writer::value).collect();
+                Ok(sqlite_writer::prepare(conn, INSERT, &values)?
+                    .raw_query()
+                    .next()?
+                    .ok_or_else(|| StoreError::Internal("no import id".into()))?
+                    .get(0)?)
+            })
             .await?
-    }))
+        }
+        Db::Postgres(pool) => {
+            bind_args!(sqlx::query_scalar(INSERT), args)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    get_job(db, id).await
+}
+
+/// Writes a statement about the import itself. On SQLite it goes through the one writer as a
+/// background job: written on another connection, it would look to the writer like somebody
+/// else writing, and the import would cut its batches short for its own sake.
+async fn write_job(db: &Db, sql: &'static str, args: Vec<Arg>) -> Result<()> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlite_writer::run_background(pool, move |conn| {
+                let values: Vec<_> = args.iter().map(sqlite_writer::value).collect();
+                sqlite_writer::execute(conn, sql, &values)?;
+                Ok(())
+            })
+            .await
+        }
+        Db::Postgres(pool) => {
+            bind_args!(sqlx::query(sql), args).execute(pool).await?;
+            Ok(())
+        }
+    }
 }
 
 pub async fn get_job(db: &Db, id: i64) -> Result<ImportJob> {
@@ -124,22 +157,22 @@ pub async fn list_jobs(db: &Db, by: Option<UserId>, limit: i64) -> Result<Vec<Im
 }
 
 pub async fn finish_job(db: &Db, id: i64, status: JobStatus, error: Option<&str>) -> Result<()> {
-    let at = now();
     let status = match status {
         JobStatus::Running => "running",
         JobStatus::Done => "done",
         JobStatus::Failed => "failed",
     };
-    db_run!(db, |pool| {
-        sqlx::query("UPDATE imports SET status = $1, error = $2, updated_at = $3, finished_at = $3 WHERE id = $4")
-            .bind(status)
-            .bind(error)
-            .bind(at)
-            .bind(id)
-            .execute(pool)
-            .await?;
-    });
-    Ok(())
+    write_job(
+        db,
+        "UPDATE imports SET status = $1, error = $2, updated_at = $3, finished_at = $3 WHERE id = $4",
+        vec![
+            Arg::Text(status.into()),
+            Arg::OptText(error.map(str::to_string)),
+            Arg::Time(now()),
+            Arg::I64(id),
+        ],
+    )
+    .await
 }
 
 /// After a large import on PostgreSQL, refreshes the planner's statistics of the tables it
@@ -157,14 +190,12 @@ pub async fn refresh_statistics(db: &Db) -> Result<()> {
 
 /// Marks a job as running again before a resume.
 pub async fn reopen_job(db: &Db, id: i64) -> Result<()> {
-    db_run!(db, |pool| {
-        sqlx::query("UPDATE imports SET status = 'running', error = NULL, finished_at = NULL, updated_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(id)
-            .execute(pool)
-            .await?;
-    });
-    Ok(())
+    write_job(
+        db,
+        "UPDATE imports SET status = 'running', error = NULL, finished_at = NULL, updated_at = $1 WHERE id = $2",
+        vec![Arg::Time(now()), Arg::I64(id)],
+    )
+    .await
 }
 
 /// One row of a batch, already checked like a hand-entered lead.

@@ -38,7 +38,8 @@ type Answer = Box<dyn FnOnce(bool) + Send>;
 /// returns its answer.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> Answer + Send>;
 
-/// Each file's writer, and when a quick job (someone waiting) was last handed to it.
+/// Each file's writer, and when a quick job (someone waiting) was last handed to it or it last
+/// saw another connection's commit.
 type Registry = Vec<(PathBuf, mpsc::Sender<(Kind, Job)>, Option<Instant>)>;
 static WRITERS: Mutex<Registry> = Mutex::new(Vec::new());
 
@@ -75,9 +76,10 @@ where
     run_job(pool, f, Kind::Bulk).await
 }
 
-/// True when a quick job was handed to the writer of `pool`'s database within `within`:
-/// somebody (an agent serving a lead or recording a call) waits on the writer now and then, so
-/// a bulk writer should keep each of its jobs short.
+/// True when, within `within`, a quick job was handed to the writer of `pool`'s database or
+/// the writer saw a commit made by another connection (another process, or a sqlx write of
+/// this one): somebody (an agent serving a lead or recording a call, a page's edit, another
+/// program) writes now and then, so a bulk writer should keep each of its jobs short.
 pub fn others_writing(pool: &SqlitePool, within: Duration) -> bool {
     let options = pool.connect_options();
     let path = options.get_filename();
@@ -220,10 +222,11 @@ fn send(path: &Path, mut job: Job, kind: Kind) -> Result<()> {
         let (done, stopped) = mpsc::channel::<()>();
         let catch_up = Arc::new(AtomicBool::new(false));
         let wanted = catch_up.clone();
+        let file = path.to_path_buf();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                serve(conn, rx, &wanted);
+                serve(conn, rx, &wanted, &file);
                 drop(done);
             })
             .map_err(|e| StoreError::Internal(format!("sqlite: writer thread: {e}")))?;
@@ -239,7 +242,13 @@ fn send(path: &Path, mut job: Job, kind: Kind) -> Result<()> {
 
 fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    // Waits for a lock held by another connection by trying again every millisecond for up to
+    // 10 s (SQLite's own busy timeout tries less and less often, up to every 100 ms, and so
+    // misses the moments another writer leaves the lock free between two of its transactions).
+    conn.busy_handler(Some(|tries: i32| {
+        std::thread::sleep(Duration::from_millis(1));
+        tries < 10_000
+    }))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
          PRAGMA cache_size = -65536; PRAGMA temp_store = memory;",
@@ -302,6 +311,10 @@ fn checkpoint(path: &Path, stopped: mpsc::Receiver<()>, catch_up: &AtomicBool) {
     }
 }
 
+/// How long the writer leaves the lock free after a bulk job, for other connections' writers
+/// (they poll for it every millisecond: [`open`]'s busy handler).
+const DOOR_OPEN: Duration = Duration::from_millis(3);
+
 /// A bulk job waits at most this long for quick jobs to stop coming.
 const BULK_MAX_WAIT: Duration = Duration::from_millis(500);
 
@@ -310,9 +323,10 @@ const BULK_MAX_WAIT: Duration = Duration::from_millis(500);
 /// in a transaction of its own, once no quick job is waiting (or it has waited
 /// [`BULK_MAX_WAIT`]): a call recorded during an import waits for at most the batch being
 /// written, never for a queue of batches, and never commits with one.
-fn serve(conn: Connection, rx: mpsc::Receiver<(Kind, Job)>, catch_up: &AtomicBool) {
+fn serve(conn: Connection, rx: mpsc::Receiver<(Kind, Job)>, catch_up: &AtomicBool, path: &Path) {
     let mut bulk: std::collections::VecDeque<(Instant, Job)> = std::collections::VecDeque::new();
     let mut quick: Vec<Job> = Vec::new();
+    let mut seen = data_version(&conn);
     loop {
         // The checkpointer has copied nearly all of a long log: copy the rest, so that the
         // next transaction starts the log over.
@@ -346,7 +360,46 @@ fn serve(conn: Connection, rx: mpsc::Receiver<(Kind, Job)>, catch_up: &AtomicBoo
             }
             None => std::mem::take(&mut quick),
         };
+        // Has anybody else (another connection of this process, such as a page's edit, or
+        // another process, such as `leadline import`) committed since the last group?
+        let version = data_version(&conn);
+        if version != seen {
+            seen = version;
+            stamp_others(path);
+        }
         run_group(&conn, group);
+        if bulk_due {
+            // After a bulk job the lock is left free a moment (unless a job of this process
+            // comes): a writer on another connection that waited for it gets it now, instead
+            // of the bulk job's next batch.
+            let open_until = Instant::now() + DOOR_OPEN;
+            while let Some(left) = open_until.checked_duration_since(Instant::now()) {
+                match rx.recv_timeout(left) {
+                    Ok((Kind::Bulk, job)) => bulk.push_back((Instant::now(), job)),
+                    Ok((_, job)) => {
+                        quick.push(job);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+}
+
+/// SQLite's count of commits made by connections other than `conn` (it changes whenever one
+/// of them commits: another connection of this process, or another process); `None` if it
+/// could not be read.
+fn data_version(conn: &Connection) -> Option<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()
+}
+
+/// Notes in the registry that somebody else is writing to `path` now (see [`others_writing`]).
+fn stamp_others(path: &Path) {
+    if let Ok(mut writers) = WRITERS.lock()
+        && let Some(entry) = writers.iter_mut().find(|(p, _, _)| p == path)
+    {
+        entry.2 = Some(Instant::now());
     }
 }
 

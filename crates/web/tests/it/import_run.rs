@@ -678,3 +678,74 @@ async fn the_reminder_workers_poll_alone_leaves_import_batches_whole() {
     assert_eq!(counts(&job), [3_000, 0, 0, 0, 0], "{job:?}");
     assert_eq!(steps, [3_000]);
 }
+
+/// Writes on another connection than SQLite's one writer (a page's edit through sqlx here; a
+/// `leadline import` in another process is the same to SQLite) count as somebody writing: an
+/// import beside them commits short batches and leaves the lock free between them, and no row
+/// of either is lost. PostgreSQL's batches stay whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_on_another_connection_make_an_import_commit_short_batches() {
+    let f = Fixture::new().await;
+    let rows: Vec<String> = (0..3_000)
+        .map(|i| format!("客户{i},136{i:08},公司{i},上海,,"))
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let path = f.file("beside.csv", &people_csv(&rows));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let editor = tokio::spawn({
+        let (db, stop) = (f.db().clone(), stop.clone());
+        async move {
+            let mut writes = 0i64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                db_run!(&db, |pool| sqlx::query(
+                    "INSERT INTO login_failures (username, client, at) VALUES ($1, 'editor', $2)"
+                )
+                .bind(format!("editor{writes}"))
+                .bind(leadline_store::now())
+                .execute(pool)
+                .await
+                .map(|_| ())
+                .unwrap());
+                writes += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+            }
+            writes
+        }
+    });
+    // On a running server the reminder worker's poll keeps the writer looking every second;
+    // here two polls, the editor writing in between.
+    let hub = leadline_web::jobs_runner::Hub::new();
+    leadline_web::jobs_runner::run_due(f.db(), &hub)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    leadline_web::jobs_runner::run_due(f.db(), &hub)
+        .await
+        .unwrap();
+    let job = f
+        .start(&path, OnDuplicate::Skip, Assign::Pool)
+        .await
+        .unwrap();
+    let mut steps = Vec::new();
+    let job = import_run::run(f.db(), job.id, |p| steps.push(p.rows_done))
+        .await
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let writes = editor.await.unwrap();
+    assert_eq!(counts(&job), [3_000, 0, 0, 0, 0], "{job:?}");
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 3_000);
+    assert_eq!(
+        scalar(
+            f.db(),
+            "SELECT COUNT(*) FROM login_failures WHERE client = 'editor'"
+        )
+        .await,
+        writes
+    );
+    match f.db().backend() {
+        leadline_store::Backend::Sqlite => {
+            assert!(steps.len() > 2, "batches beside the editor: {steps:?}")
+        }
+        leadline_store::Backend::Postgres => assert_eq!(steps, [3_000]),
+    }
+}
