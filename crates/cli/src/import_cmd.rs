@@ -166,6 +166,8 @@ pub async fn import(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
         }
         None => start(db, &args).await?,
     };
+    // Beside a running server on SQLite, the first batch is already cut short for its agents.
+    imports::look_for_other_writers(db, std::time::Duration::from_millis(200)).await?;
     let started = Instant::now();
     let first = job.rows_done;
     let show = !args.quiet;

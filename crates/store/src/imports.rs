@@ -538,15 +538,28 @@ pub async fn apply_batch(
     }
 }
 
-/// True when, on SQLite, people are writing beside the import through the writer (a lead served
-/// or a call recorded within the last two seconds): each of them waits for the batch being
-/// written, so the import should write short batches. PostgreSQL writers do not wait for each
-/// other.
+/// True when, on SQLite, people are writing beside the import (a lead served or a call recorded
+/// through the writer, or a commit on another connection, within the last two seconds): each of
+/// them waits for the batch being written, so the import should write short batches.
+/// PostgreSQL writers do not wait for each other.
 pub fn others_writing(db: &Db) -> bool {
     match db {
         Db::Sqlite(pool) => sqlite_writer::others_writing(pool, std::time::Duration::from_secs(2)),
         Db::Postgres(_) => false,
     }
+}
+
+/// Looks for writers on other connections for `over` before an import starts in a process of
+/// its own (`leadline import` beside a running server), so that [`others_writing`] knows of them
+/// before the first batch is cut: the writer notices other connections' commits only between
+/// its own jobs, and a server's writer looks every second anyway.
+pub async fn look_for_other_writers(db: &Db, over: std::time::Duration) -> Result<()> {
+    if let Db::Sqlite(pool) = db {
+        sqlite_writer::run_background(pool, |_| Ok(())).await?;
+        tokio::time::sleep(over).await;
+        sqlite_writer::run_background(pool, |_| Ok(())).await?;
+    }
+    Ok(())
 }
 
 /// The SQLite page cache a batch works with (negative: KiB). 1M-row CSV, same machine back to
