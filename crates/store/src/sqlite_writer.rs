@@ -391,7 +391,8 @@ fn serve(conn: Connection, rx: mpsc::Receiver<(Kind, Job)>, catch_up: &AtomicBoo
 /// of them commits: another connection of this process, or another process); `None` if it
 /// could not be read.
 fn data_version(conn: &Connection) -> Option<i64> {
-    conn.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()
+    let mut stmt = conn.prepare_cached("PRAGMA data_version").ok()?;
+    stmt.query_row([], |r| r.get(0)).ok()
 }
 
 /// Notes in the registry that somebody else is writing to `path` now (see [`others_writing`]).
