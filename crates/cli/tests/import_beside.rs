@@ -5,13 +5,14 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use leadline_domain::Role;
-use leadline_store::{Db, users};
+use leadline_store::Db;
+
+mod common;
+use common::{database_with_admin, leadline};
 
 const ROWS: usize = 3_000;
 
@@ -32,16 +33,7 @@ async fn count(db: &Db, sql: &'static str) -> i64 {
 
 /// Runs `leadline import` on `file` and returns the rows done at each progress line.
 fn import(url: &str, file: &Path) -> Vec<i64> {
-    let out = Command::new(env!("CARGO_BIN_EXE_leadline"))
-        .arg("--database-url")
-        .arg(url)
-        .arg("import")
-        .arg(file)
-        .env("LEADLINE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+    let out = leadline(url).arg("import").arg(file).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
@@ -60,21 +52,7 @@ async fn an_import_in_its_own_process_gives_way_to_another_writer() {
     let dir = std::env::temp_dir().join(format!("leadline-beside-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = dir.join("beside.db").to_string_lossy().into_owned();
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    users::create_user(
-        &db,
-        &users::NewUser {
-            username: "admin".into(),
-            display_name: "管理员".into(),
-            role: Role::Admin,
-            team_id: None,
-            password_hash: "x".into(),
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    let db = database_with_admin(&url).await;
 
     // Alone: one batch.
     let alone = dir.join("alone.csv");

@@ -4,11 +4,12 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use leadline_domain::Role;
-use leadline_store::{Db, db_run, users};
+use leadline_store::{Db, db_run};
+
+mod common;
+use common::{database_with_admin, leadline};
 
 const ROWS: usize = 40_000;
 /// Every committed batch boundary is a multiple of this (`leadline_web::import_run::BATCH_ROWS`;
@@ -53,32 +54,8 @@ async fn job(db: &Db) -> Option<(i64, String, i64, i64, i64, i64)> {
     .unwrap())
 }
 
-fn leadline(url: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_leadline"));
-    c.arg("--database-url")
-        .arg(url)
-        .env("LEADLINE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
-}
-
 async fn kill_and_resume(url: &str, dir: &Path) {
-    let db = Db::connect(url).await.unwrap();
-    db.migrate().await.unwrap();
-    users::create_user(
-        &db,
-        &users::NewUser {
-            username: "admin".into(),
-            display_name: "管理员".into(),
-            role: Role::Admin,
-            team_id: None,
-            password_hash: "x".into(),
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    let db = database_with_admin(url).await;
     let file = dir.join("big.csv");
     let (bad, dups) = write_file(&file);
 

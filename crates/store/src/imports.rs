@@ -14,7 +14,7 @@ use sqlx::types::Json;
 
 use crate::audit::AuditEntry;
 use crate::leads::write::{audit_json, tokens};
-use crate::sql::{Arg, Sql};
+use crate::sql::{self, Arg, Sql};
 use crate::sqlite_writer::{self, Connection, time_text};
 use crate::{Db, Result, StoreError, bind_args, db_run, now, write_audit};
 
@@ -90,6 +90,7 @@ pub async fn create_job(
         Arg::I64(actor.0),
         Arg::Time(now()),
     ];
+    // Through the writer on SQLite, like the job's other bookkeeping (see `finish_job`).
     let id: i64 = match db {
         Db::Sqlite(pool) => {
             sqlite_writer::run_background(pool, move |conn| {
@@ -109,26 +110,6 @@ pub async fn create_job(
         }
     };
     get_job(db, id).await
-}
-
-/// Writes a statement about the import itself. On SQLite it goes through the one writer as a
-/// background job: written on another connection, it would look to the writer like somebody
-/// else writing, and the import would cut its batches short for its own sake.
-async fn write_job(db: &Db, sql: &'static str, args: Vec<Arg>) -> Result<()> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlite_writer::run_background(pool, move |conn| {
-                let values: Vec<_> = args.iter().map(sqlite_writer::value).collect();
-                sqlite_writer::execute(conn, sql, &values)?;
-                Ok(())
-            })
-            .await
-        }
-        Db::Postgres(pool) => {
-            bind_args!(sqlx::query(sql), args).execute(pool).await?;
-            Ok(())
-        }
-    }
 }
 
 pub async fn get_job(db: &Db, id: i64) -> Result<ImportJob> {
@@ -162,7 +143,9 @@ pub async fn finish_job(db: &Db, id: i64, status: JobStatus, error: Option<&str>
         JobStatus::Done => "done",
         JobStatus::Failed => "failed",
     };
-    write_job(
+    // Through the writer on SQLite, as a job nobody waits on: written on another connection,
+    // the import's own bookkeeping would look like somebody else writing beside it.
+    sql::execute_background(
         db,
         "UPDATE imports SET status = $1, error = $2, updated_at = $3, finished_at = $3 WHERE id = $4",
         vec![
@@ -172,7 +155,8 @@ pub async fn finish_job(db: &Db, id: i64, status: JobStatus, error: Option<&str>
             Arg::I64(id),
         ],
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// After a large import on PostgreSQL, refreshes the planner's statistics of the tables it
@@ -190,12 +174,13 @@ pub async fn refresh_statistics(db: &Db) -> Result<()> {
 
 /// Marks a job as running again before a resume.
 pub async fn reopen_job(db: &Db, id: i64) -> Result<()> {
-    write_job(
+    sql::execute_background(
         db,
         "UPDATE imports SET status = 'running', error = NULL, finished_at = NULL, updated_at = $1 WHERE id = $2",
         vec![Arg::Time(now()), Arg::I64(id)],
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// One row of a batch, already checked like a hand-entered lead.

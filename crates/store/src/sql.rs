@@ -87,13 +87,36 @@ macro_rules! bind_args {
 /// another connection would wait for the writer's lock in SQLite's busy handler (sleeps of
 /// milliseconds) and then hold the writer up the same way.
 pub async fn execute(db: &crate::Db, sql: &'static str, args: Vec<Arg>) -> crate::Result<u64> {
+    execute_as(db, sql, args, false).await
+}
+
+/// [`execute`] for a write nobody waits on (an import's own bookkeeping): on SQLite it does not
+/// count as somebody writing beside an import ([`crate::sqlite_writer::others_writing`]).
+pub async fn execute_background(
+    db: &crate::Db,
+    sql: &'static str,
+    args: Vec<Arg>,
+) -> crate::Result<u64> {
+    execute_as(db, sql, args, true).await
+}
+
+async fn execute_as(
+    db: &crate::Db,
+    sql: &'static str,
+    args: Vec<Arg>,
+    background: bool,
+) -> crate::Result<u64> {
     match db {
         crate::Db::Sqlite(pool) => {
-            crate::sqlite_writer::run(pool, move |conn| {
+            let job = move |conn: &crate::sqlite_writer::Connection| {
                 let values: Vec<_> = args.iter().map(crate::sqlite_writer::value).collect();
                 Ok(crate::sqlite_writer::execute(conn, sql, &values)? as u64)
-            })
-            .await
+            };
+            if background {
+                crate::sqlite_writer::run_background(pool, job).await
+            } else {
+                crate::sqlite_writer::run(pool, job).await
+            }
         }
         crate::Db::Postgres(pool) => Ok(crate::bind_args!(sqlx::query(sql), args)
             .execute(pool)

@@ -573,41 +573,37 @@ async fn a_supervisor_may_name_only_owners_of_the_teams_they_supervise() {
     );
 }
 
-/// While agents write beside it (here: a write every few milliseconds), an import on SQLite,
-/// where every write waits for the batch being written, commits in short batches; every row is
-/// still imported exactly once. PostgreSQL writers do not wait for each other: its batches stay
-/// whole.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_import_beside_working_agents_commits_short_batches_and_loses_no_row() {
-    let f = Fixture::new().await;
+/// Imports 3,000 people (phones starting `prefix`) from `name` while `write(db, n)` runs every
+/// 3 ms (from 50 ms before the import until it is done): the job, the rows done after each
+/// batch, and how many writes ran.
+async fn import_beside<W, Fut>(
+    f: &Fixture,
+    name: &str,
+    prefix: &str,
+    write: W,
+) -> (ImportJob, Vec<i64>, i64)
+where
+    W: Fn(Db, i64) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let rows: Vec<String> = (0..3_000)
-        .map(|i| format!("客户{i},139{i:08},公司{i},上海,,"))
+        .map(|i| format!("客户{i},{prefix}{i:08},公司{i},上海,,"))
         .collect();
     let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
-    let path = f.file("big.csv", &people_csv(&rows));
+    let path = f.file(name, &people_csv(&rows));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let agents = tokio::spawn({
+    let writer = tokio::spawn({
         let (db, stop) = (f.db().clone(), stop.clone());
         async move {
-            let mut writes = 0;
+            let mut writes = 0i64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                leadline_store::sql::execute(
-                    &db,
-                    "INSERT INTO login_failures (username, client, at) VALUES ($1, 'agent', $2)",
-                    vec![
-                        leadline_store::sql::Arg::Text(format!("agent{writes}")),
-                        leadline_store::sql::Arg::Time(leadline_store::now()),
-                    ],
-                )
-                .await
-                .unwrap();
+                write(db.clone(), writes).await;
                 writes += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(3)).await;
             }
             writes
         }
     });
-    // The agents are at work before the import starts.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let job = f
         .start(&path, OnDuplicate::Skip, Assign::Pool)
@@ -618,14 +614,37 @@ async fn an_import_beside_working_agents_commits_short_batches_and_loses_no_row(
         .await
         .unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let writes = agents.await.unwrap();
-    assert_eq!(job.status, "done");
+    let writes = writer.await.unwrap();
     assert_eq!(counts(&job), [3_000, 0, 0, 0, 0], "{job:?}");
     assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 3_000);
     assert_eq!(
         scalar(f.db(), "SELECT COUNT(DISTINCT e164) FROM lead_phones").await,
         3_000
     );
+    assert_eq!(steps.last(), Some(&3_000));
+    (job, steps, writes)
+}
+
+/// While agents write beside it (here: a write every few milliseconds), an import on SQLite,
+/// where every write waits for the batch being written, commits in short batches; every row is
+/// still imported exactly once. PostgreSQL writers do not wait for each other: its batches stay
+/// whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_beside_working_agents_commits_short_batches_and_loses_no_row() {
+    let f = Fixture::new().await;
+    let (_, steps, writes) = import_beside(&f, "big.csv", "139", |db, n| async move {
+        leadline_store::sql::execute(
+            &db,
+            "INSERT INTO login_failures (username, client, at) VALUES ($1, 'agent', $2)",
+            vec![
+                leadline_store::sql::Arg::Text(format!("agent{n}")),
+                leadline_store::sql::Arg::Time(leadline_store::now()),
+            ],
+        )
+        .await
+        .unwrap();
+    })
+    .await;
     assert_eq!(
         scalar(
             f.db(),
@@ -634,7 +653,6 @@ async fn an_import_beside_working_agents_commits_short_batches_and_loses_no_row(
         .await,
         writes
     );
-    assert_eq!(steps.last(), Some(&3_000));
     match f.db().backend() {
         leadline_store::Backend::Sqlite => {
             assert!(steps.len() > 2, "batches while agents write: {steps:?}")
@@ -648,34 +666,14 @@ async fn an_import_beside_working_agents_commits_short_batches_and_loses_no_row(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reminder_workers_poll_alone_leaves_import_batches_whole() {
     let f = Fixture::new().await;
-    let rows: Vec<String> = (0..3_000)
-        .map(|i| format!("客户{i},137{i:08},公司{i},上海,,"))
-        .collect();
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
-    let path = f.file("quiet.csv", &people_csv(&rows));
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let poller = tokio::spawn({
-        let (db, stop) = (f.db().clone(), stop.clone());
+    let hub = leadline_web::jobs_runner::Hub::new();
+    let (_, steps, _) = import_beside(&f, "quiet.csv", "137", move |db, _| {
+        let hub = hub.clone();
         async move {
-            let hub = leadline_web::jobs_runner::Hub::new();
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                leadline_web::jobs_runner::run_due(&db, &hub).await.unwrap();
-                tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-            }
+            leadline_web::jobs_runner::run_due(&db, &hub).await.unwrap();
         }
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let job = f
-        .start(&path, OnDuplicate::Skip, Assign::Pool)
-        .await
-        .unwrap();
-    let mut steps = Vec::new();
-    let job = import_run::run(f.db(), job.id, |p| steps.push(p.rows_done))
-        .await
-        .unwrap();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    poller.await.unwrap();
-    assert_eq!(counts(&job), [3_000, 0, 0, 0, 0], "{job:?}");
+    })
+    .await;
     assert_eq!(steps, [3_000]);
 }
 
@@ -686,54 +684,24 @@ async fn the_reminder_workers_poll_alone_leaves_import_batches_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_on_another_connection_make_an_import_commit_short_batches() {
     let f = Fixture::new().await;
-    let rows: Vec<String> = (0..3_000)
-        .map(|i| format!("客户{i},136{i:08},公司{i},上海,,"))
-        .collect();
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
-    let path = f.file("beside.csv", &people_csv(&rows));
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let editor = tokio::spawn({
-        let (db, stop) = (f.db().clone(), stop.clone());
-        async move {
-            let mut writes = 0i64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                db_run!(&db, |pool| sqlx::query(
-                    "INSERT INTO login_failures (username, client, at) VALUES ($1, 'editor', $2)"
-                )
-                .bind(format!("editor{writes}"))
-                .bind(leadline_store::now())
-                .execute(pool)
-                .await
-                .map(|_| ())
-                .unwrap());
-                writes += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-            }
-            writes
-        }
-    });
-    // On a running server the reminder worker's poll keeps the writer looking every second;
-    // here two polls, the editor writing in between.
     let hub = leadline_web::jobs_runner::Hub::new();
-    leadline_web::jobs_runner::run_due(f.db(), &hub)
-        .await
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    leadline_web::jobs_runner::run_due(f.db(), &hub)
-        .await
-        .unwrap();
-    let job = f
-        .start(&path, OnDuplicate::Skip, Assign::Pool)
-        .await
-        .unwrap();
-    let mut steps = Vec::new();
-    let job = import_run::run(f.db(), job.id, |p| steps.push(p.rows_done))
-        .await
-        .unwrap();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let writes = editor.await.unwrap();
-    assert_eq!(counts(&job), [3_000, 0, 0, 0, 0], "{job:?}");
-    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 3_000);
+    let (_, steps, writes) = import_beside(&f, "beside.csv", "136", move |db, n| {
+        let hub = hub.clone();
+        async move {
+            db_run!(&db, |pool| sqlx::query(
+                "INSERT INTO login_failures (username, client, at) VALUES ($1, 'editor', $2)"
+            )
+            .bind(format!("editor{n}"))
+            .bind(leadline_store::now())
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .unwrap());
+            // On a running server the reminder worker's poll has the writer look every second.
+            leadline_web::jobs_runner::run_due(&db, &hub).await.unwrap();
+        }
+    })
+    .await;
     assert_eq!(
         scalar(
             f.db(),
