@@ -535,8 +535,8 @@ async fn load(db: &Db, n: usize) -> anyhow::Result<()> {
 }
 
 /// `tasks` concurrent tasks run `total` bare select-and-reserve statements (the fresh-lead
-/// query without the store's visibility, zone, attempt and do-not-call conditions), then give
-/// the leads back. Returns latency and statements per second.
+/// query on the same index, without the store's visibility, zone, attempt and do-not-call-list
+/// conditions), then give the leads back. Returns latency and statements per second.
 async fn bare_select_and_reserve(
     db: &Db,
     tasks: usize,
@@ -546,11 +546,11 @@ async fn bare_select_and_reserve(
     let sql: &'static str = match db.backend() {
         Backend::Sqlite => {
             "UPDATE leads SET reserved_by = $1, reserved_until = $2 WHERE id = (SELECT id FROM leads \
-             WHERE status = 'new' AND deleted_at IS NULL AND (reserved_until IS NULL OR reserved_until <= $3) \
+             WHERE status = 'new' AND deleted_at IS NULL AND dnc = FALSE AND (reserved_until IS NULL OR reserved_until <= $3) \
              ORDER BY priority DESC, id LIMIT 1) RETURNING id"
         }
         Backend::Postgres => {
-            "WITH pick AS (SELECT id FROM leads WHERE status = 'new' AND deleted_at IS NULL \
+            "WITH pick AS (SELECT id FROM leads WHERE status = 'new' AND deleted_at IS NULL AND dnc = FALSE \
              AND (reserved_until IS NULL OR reserved_until <= $3) ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
              UPDATE leads SET reserved_by = $1, reserved_until = $2 FROM pick WHERE leads.id = pick.id RETURNING leads.id"
         }

@@ -151,7 +151,7 @@ pub async fn fill(
         room -= filled.revisits as i64;
     }
     if room > 0 {
-        const FRESH: &str = "SELECT l.id FROM leads l WHERE l.status = 'new' AND l.deleted_at IS NULL \
+        const FRESH: &str = "SELECT l.id FROM leads l WHERE l.status = 'new' AND l.deleted_at IS NULL AND l.dnc = FALSE \
             AND (l.owner_id = $1 OR l.owner_id IS NULL) \
             AND (l.reserved_by IS NULL OR l.reserved_by = $1 OR l.reserved_until < $4) \
             AND l.next_revisit_at IS NULL \

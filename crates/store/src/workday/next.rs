@@ -115,7 +115,7 @@ fn tier_sql(
     }
     let vis = visible_sql(viewer);
     let common = format!(
-        "l.deleted_at IS NULL AND l.status NOT IN ({closed}) AND l.attempts < $4 \
+        "l.deleted_at IS NULL AND l.dnc = FALSE AND l.status NOT IN ({closed}) AND l.attempts < $4 \
          AND (l.reserved_until IS NULL OR l.reserved_until <= $2 OR l.reserved_by = $1) \
          AND ({zones}) \
          AND NOT EXISTS (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id)",

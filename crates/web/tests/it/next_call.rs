@@ -141,6 +141,125 @@ async fn revisits_oldest_first_then_the_plan_then_fresh_leads_by_priority() {
     assert_eq!(open_items, 0);
 }
 
+/// Leads whose mark (`leads.dnc`, which lets the picks leave listed leads out of their index)
+/// disagrees with the do-not-call list itself: must stay empty through every change.
+async fn wrong_marks(db: &Db) -> Vec<(LeadId, bool)> {
+    db_run!(db, |pool| {
+        sqlx::query_as(
+        "SELECT l.id, l.dnc FROM leads l WHERE l.dnc <> EXISTS \
+         (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id) ORDER BY l.id"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    })
+}
+
+async fn marked(db: &Db, lead: LeadId) -> bool {
+    db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT dnc FROM leads WHERE id = $1"
+    )
+    .bind(lead)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+/// Serves `agent` its next lead and gives it back at once.
+async fn served(app: &TestApp, api: &Api, agent: UserId) -> Option<LeadId> {
+    let id = next_id(api).await.map(LeadId);
+    workday::release(&app.db, agent, None).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn the_do_not_call_mark_follows_the_list_and_the_leads_numbers() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    let sup = app.api("sup_a").await;
+    let a1 = app.api("agent_a1").await;
+    let agent = app.org.agent_a1;
+    open_all_day(&admin).await;
+    let first = pool_lead(&a1, "第一", 31).await;
+    sql(
+        &app.db,
+        "UPDATE leads SET priority = $2 WHERE id = $1",
+        first,
+        9,
+    )
+    .await;
+    let second = pool_lead(&a1, "第二", 32).await;
+    assert!(wrong_marks(&app.db).await.is_empty());
+    assert_eq!(served(&app, &a1, agent).await, Some(first));
+
+    // Listing a number marks its lead, and the pick passes over it.
+    let (status, body) = post(&sup, "/api/v1/dnc", json!({"numbers": [mobile(31)]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(marked(&app.db, first).await);
+    assert!(!marked(&app.db, second).await);
+    assert_eq!(served(&app, &a1, agent).await, Some(second));
+    // Taking it off the list takes the mark away: the lead is served again.
+    assert!(
+        sup.delete(&format!("/api/v1/dnc/{}", mobile(31)))
+            .await
+            .status()
+            .is_success()
+    );
+    assert!(!marked(&app.db, first).await);
+    assert_eq!(served(&app, &a1, agent).await, Some(first));
+
+    // A listed number added to a lead marks it; removed again, unmarks it.
+    let (status, _) = post(&sup, "/api/v1/dnc", json!({"numbers": [mobile(33)]})).await;
+    assert_eq!(status, StatusCode::OK);
+    let path = format!("/api/v1/leads/{first}");
+    let res = admin
+        .patch(&path, json!({"phones": [mobile(31), mobile(33)]}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(marked(&app.db, first).await);
+    assert_eq!(served(&app, &a1, agent).await, Some(second));
+    let res = admin.patch(&path, json!({"phones": [mobile(31)]})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!marked(&app.db, first).await);
+    assert!(wrong_marks(&app.db).await.is_empty());
+
+    // An imported lead with a listed number comes in marked.
+    let csv = format!(
+        "姓名,手机\n导入的,{}\n没列入的,{}\n",
+        mobile(33),
+        mobile(34)
+    );
+    let job = crate::api_imports::import_done(
+        &sup,
+        "dnc.csv",
+        crate::api_imports::bom_csv(&csv),
+        &[("into", "pool")],
+    )
+    .await;
+    assert_eq!(job["counts"]["imported"], 2, "{job}");
+    let (imported, fresh): (LeadId, LeadId) = db_run!(&app.db, |pool| {
+        sqlx::query_as(
+        "SELECT (SELECT id FROM leads WHERE name = '导入的'), (SELECT id FROM leads WHERE name = '没列入的')"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    });
+    assert!(marked(&app.db, imported).await);
+    assert!(!marked(&app.db, fresh).await);
+
+    // A do-not-call request on the phone lists the number and marks the lead.
+    let (status, body) = post(
+        &a1,
+        &format!("/api/v1/leads/{first}/calls"),
+        json!({"disposition": "dnc_request"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(marked(&app.db, first).await);
+    assert!(wrong_marks(&app.db).await.is_empty());
+}
+
 #[tokio::test]
 async fn skipped_leads_window_dnc_attempts_reserved_invisible_deleted() {
     let app = TestApp::spawn().await;
