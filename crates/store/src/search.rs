@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use leadline_domain::{LeadId, Role, Viewer};
 use leadline_search::{Query, highlight, index_tokens, markdown_text, snippet};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::sql::{Arg, Sql};
-use crate::{Backend, Db, Result, bind_args, db_run};
+use crate::{Backend, Db, Result, bind_args, db_run, sqlite_writer};
 
 /// Most results one search returns.
 pub const MAX_RESULTS: i64 = 50;
@@ -85,6 +86,44 @@ pub fn upsert_sql(backend: Backend) -> &'static str {
         }
     }
 }
+
+/// Search documents left by SQLite writer jobs for the end of their group, bound as
+/// [`upsert_sql`] binds one: all of a group's in one statement, so that the full-text index
+/// writes one segment for them (see [`sqlite_writer::at_group_end`]).
+pub static DOCS_AT_GROUP_END: sqlite_writer::EndRows = sqlite_writer::EndRows {
+    name: "search_docs",
+    write: upsert_many_sqlite,
+};
+
+fn upsert_many_sqlite(
+    conn: &sqlite_writer::Connection,
+    rows: Vec<Vec<rusqlite::types::Value>>,
+) -> Result<()> {
+    use rusqlite::types::Value as V;
+    const UPSERT_MANY: &str = "INSERT INTO search_docs (id, kind, ref_id, category, lead_id, title_tokens, tokens, updated_at) \
+        SELECT value ->> 7, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
+        FROM json_each($1) WHERE TRUE ON CONFLICT (kind, ref_id) DO UPDATE SET category = excluded.category, \
+        lead_id = excluded.lead_id, title_tokens = excluded.title_tokens, tokens = excluded.tokens, \
+        updated_at = excluded.updated_at";
+    let cell = |v: V| match v {
+        V::Null => Value::Null,
+        V::Integer(i) => Value::from(i),
+        V::Real(f) => Value::from(f),
+        V::Text(t) => Value::String(t),
+        V::Blob(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
+    };
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .map(|row| Value::Array(row.into_iter().map(cell).collect()))
+        .collect();
+    sqlite_writer::execute(
+        conn,
+        UPSERT_MANY,
+        &[V::Text(Value::Array(rows).to_string())],
+    )?;
+    Ok(())
+}
+
 /// Removes one document; binds kind and ref id.
 pub const REMOVE: &str = "DELETE FROM search_docs WHERE kind = $1 AND ref_id = $2";
 

@@ -137,6 +137,7 @@ where
 }
 
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let left_before = GROUP_END.with(|g| g.borrow().len());
     control(conn, "SAVEPOINT job")?;
     match f(conn) {
         Ok(v) => {
@@ -144,9 +145,53 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
             Ok(v)
         }
         Err(e) => {
+            // The job's work is undone, and so is what it left for the end of the group.
+            GROUP_END.with(|g| g.borrow_mut().truncate(left_before));
             control(conn, "ROLLBACK TO job")?;
             control(conn, "RELEASE job")?;
             Err(e)
+        }
+    }
+}
+
+/// A kind of row left for the end of a group (see [`at_group_end`]): `write` writes many of
+/// them in one statement.
+pub struct EndRows {
+    pub name: &'static str,
+    pub write: fn(&Connection, Vec<Vec<Value>>) -> Result<()>,
+}
+
+thread_local! {
+    /// The rows the jobs of the writer's current group left for its end, in order.
+    static GROUP_END: RefCell<Vec<(&'static EndRows, Vec<Value>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Called from inside a job: leaves `row` to be written by `kind`, together with every other
+/// row of that kind the group's jobs left, in one statement, after the group's last job
+/// and before its commit (same transaction, outside the jobs' savepoints). If the job fails,
+/// its row is dropped; if the write fails, it alone is undone and logged, and the jobs commit.
+///
+/// For rows whose cost falls at each statement rather than at each row: SQLite's full-text
+/// index (FTS5) writes what it holds in memory out as a new segment whenever a statement
+/// opens a savepoint (any insert through a trigger does), and merges segments as they pile up,
+/// so a call note indexed by the call's own statement cost a segment per call, where the
+/// group's notes together cost one.
+pub fn at_group_end(kind: &'static EndRows, row: Vec<Value>) {
+    GROUP_END.with(|g| g.borrow_mut().push((kind, row)));
+}
+
+/// Writes what the group's jobs left for its end (see [`at_group_end`]): each kind in one
+/// statement, its rows in the order they were left.
+fn run_group_end(conn: &Connection) {
+    let mut left = GROUP_END.with(|g| std::mem::take(&mut *g.borrow_mut()));
+    while let Some((kind, _)) = left.first() {
+        let name = kind.name;
+        let write = kind.write;
+        let (same, rest): (Vec<_>, Vec<_>) = left.into_iter().partition(|(k, _)| k.name == name);
+        left = rest;
+        let rows = same.into_iter().map(|(_, row)| row).collect();
+        if let Err(e) = in_savepoint(conn, |conn| write(conn, rows)) {
+            tracing::error!(error = %e, rows = name, "sqlite writer: rows left for the end of a group were not written");
         }
     }
 }
@@ -414,6 +459,7 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
         return;
     }
     let answers: Vec<Answer> = group.into_iter().map(|job| job(Some(conn))).collect();
+    run_group_end(conn);
     let committed = match control(conn, "COMMIT") {
         Ok(()) => true,
         Err(e) => {
@@ -548,6 +594,65 @@ mod tests {
         assert_eq!(
             *order.lock().unwrap(),
             ["bulk 1 starts", "call runs", "bulk 2 starts"]
+        );
+    }
+
+    /// Rows written by [`LEFT_ROWS`], and the most it was given at once.
+    static LEFT_WRITTEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static LEFT_MOST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    static LEFT_ROWS: EndRows = EndRows {
+        name: "login_failures",
+        write: |conn, rows| {
+            LEFT_WRITTEN.fetch_add(rows.len(), Ordering::SeqCst);
+            LEFT_MOST.fetch_max(rows.len(), Ordering::SeqCst);
+            for row in rows {
+                execute(conn, INSERT, &row)?;
+            }
+            Ok(())
+        },
+    };
+
+    /// Rows a job leaves for the end of its group are written with the group's other such rows
+    /// (many at once under load), committed before the job is answered, and dropped if the job
+    /// fails.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_left_for_the_end_of_a_group_are_written_together_unless_their_job_fails() {
+        let t = TestDb::sqlite().await.unwrap();
+        let crate::Db::Sqlite(pool) = t.db.clone() else {
+            unreachable!("TestDb::sqlite is SQLite")
+        };
+        let mut tasks = Vec::new();
+        for i in 0..200i64 {
+            let pool = pool.clone();
+            tasks.push(tokio::spawn(async move {
+                let name = format!("left{i}");
+                let row = vec![Value::Text(name.clone()), value(&Arg::Time(crate::now()))];
+                let result = run(&pool, move |_| {
+                    at_group_end(&LEFT_ROWS, row);
+                    if i % 4 == 0 {
+                        return Err(StoreError::Forbidden);
+                    }
+                    Ok(())
+                })
+                .await;
+                let seen: i64 = sqlx::query_scalar(COUNT)
+                    .bind(&name)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                (i, result.is_ok(), seen)
+            }));
+        }
+        for task in tasks {
+            let (i, is_ok, seen) = task.await.unwrap();
+            assert_eq!(is_ok, i % 4 != 0, "job {i}");
+            assert_eq!(seen, i64::from(is_ok), "job {i}'s row after its answer");
+        }
+        assert_eq!(LEFT_WRITTEN.load(Ordering::SeqCst), 150);
+        assert!(
+            LEFT_MOST.load(Ordering::SeqCst) > 1,
+            "no group wrote its rows together"
         );
     }
 

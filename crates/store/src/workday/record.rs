@@ -552,20 +552,18 @@ fn write_sqlite(conn: &sqlite_writer::Connection, ctx: &Ctx) -> Result<Recorded>
         &[V::Integer(agent.0), V::Integer(lead_id.0), t(ctx.now)],
     )?;
     if let Some(doc) = &ctx.note {
-        execute(
-            conn,
-            search::upsert_sql(Backend::Sqlite),
-            &[
-                V::Text(doc.kind.as_str().to_string()),
-                V::Integer(call_id),
-                V::Text(doc.category.clone()),
-                oi(doc.lead_id.map(|l| l.0)),
-                V::Text(doc.title_tokens.clone()),
-                V::Text(doc.tokens.clone()),
-                t(doc.at),
-                V::Integer(doc.kind.doc_id(call_id)),
-            ],
-        )?;
+        // The note is indexed with the group's other notes, in one full-text segment.
+        let args = [
+            V::Text(doc.kind.as_str().to_string()),
+            V::Integer(call_id),
+            V::Text(doc.category.clone()),
+            oi(doc.lead_id.map(|l| l.0)),
+            V::Text(doc.title_tokens.clone()),
+            V::Text(doc.tokens.clone()),
+            t(doc.at),
+            V::Integer(doc.kind.doc_id(call_id)),
+        ];
+        sqlite_writer::at_group_end(&search::DOCS_AT_GROUP_END, args.into());
     }
     let a = ctx.audit(&lead, &d, call_id);
     let json =
