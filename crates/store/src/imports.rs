@@ -566,6 +566,10 @@ struct JobStep {
 /// Fills a stored lead's empty fields ("update" duplicates).
 const FILL_LEAD: &str = "UPDATE leads SET company = $1, company_norm = $2, title = $3, city = $4, region = $5, \
     source = $6, custom = $7, version = version + 1, updated_at = $8 WHERE id = $9 AND deleted_at IS NULL";
+/// Marks the leads with ids from `$1` to `$2` that have a number on the do-not-call list
+/// (`leads.dnc`): once per batch, after its phones.
+const MARK_DNC: &str = "UPDATE leads SET dnc = TRUE WHERE id IN (SELECT p.lead_id FROM lead_phones p \
+    JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id BETWEEN $1 AND $2)";
 /// Advances the job to the end of the batch, in the batch's transaction.
 const PROGRESS: &str = "UPDATE imports SET rows_done = $1, imported = imported + $2, updated = updated + $3, \
     skipped = skipped + $4, collisions = collisions + $5, failed = failed + $6, updated_at = $7 WHERE id = $8";
@@ -664,6 +668,11 @@ fn sqlite_batch(
                     collision
                 ])?;
             }
+        }
+        let ids = new_leads.iter().map(|l| l.id.0);
+        if let (Some(first), Some(last)) = (ids.clone().min(), ids.max()) {
+            conn.prepare_cached(MARK_DNC)?
+                .execute(rusqlite::params![first, last])?;
         }
         let mut stmt = conn.prepare_cached(
             "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, \
@@ -927,6 +936,14 @@ async fn pg_batch(
                 buf,
             )
             .await?;
+        }
+        let ids = new_leads.iter().map(|l| l.id.0);
+        if let (Some(first), Some(last)) = (ids.clone().min(), ids.max()) {
+            sqlx::query(MARK_DNC)
+                .bind(first)
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
         }
         let collision_rows: Vec<Vec<Arg>> = new_leads
             .iter()

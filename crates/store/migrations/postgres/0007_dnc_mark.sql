@@ -2,9 +2,9 @@
 -- itself, and the fresh-lead pick's index leaves it out. Such a lead keeps its place at the head
 -- of the fresh-lead order for good (nobody may call it), and every pick used to look all of them
 -- up in the list again: 70 of them ahead of the first callable lead made a pick cost 100 µs,
--- more as the day went on. Triggers on the list and on the leads' numbers keep the mark
--- (statement triggers, so that an import's COPY pays one join, not a call per row); the picks
--- still check the list itself for the lead they serve.
+-- more as the day went on. Triggers on the list keep the mark when the list changes; the code that
+-- writes a lead's numbers sets it (as on SQLite, where a trigger on lead_phones would cost every
+-- insert a statement journal). The picks still check the list itself for the lead they serve.
 ALTER TABLE leads ADD COLUMN dnc BOOLEAN NOT NULL DEFAULT FALSE;
 UPDATE leads SET dnc = TRUE
     WHERE id IN (SELECT p.lead_id FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164);
@@ -35,25 +35,6 @@ CREATE TRIGGER dnc_numbers_unmark AFTER DELETE ON dnc_numbers
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION dnc_numbers_marks();
 CREATE TRIGGER dnc_numbers_change AFTER UPDATE ON dnc_numbers
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dnc_numbers_marks();
-
-CREATE FUNCTION lead_phones_dnc_marks() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        UPDATE leads l SET dnc = TRUE FROM new_rows n, dnc_numbers d
-            WHERE d.e164 = n.e164 AND l.id = n.lead_id AND l.dnc = FALSE;
-    ELSIF TG_OP = 'DELETE' THEN
-        PERFORM leads_dnc_refresh(ARRAY(SELECT o.lead_id FROM old_rows o JOIN dnc_numbers d ON d.e164 = o.e164));
-    ELSE
-        PERFORM leads_dnc_refresh(ARRAY(SELECT lead_id FROM old_rows UNION SELECT lead_id FROM new_rows));
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER lead_phones_dnc_insert AFTER INSERT ON lead_phones
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION lead_phones_dnc_marks();
-CREATE TRIGGER lead_phones_dnc_delete AFTER DELETE ON lead_phones
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION lead_phones_dnc_marks();
-CREATE TRIGGER lead_phones_dnc_update AFTER UPDATE ON lead_phones
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION lead_phones_dnc_marks();
 
 DROP INDEX leads_fresh_pick;
 CREATE INDEX leads_fresh_pick ON leads(priority DESC, id, status, owner_id, reserved_until, reserved_by, attempts, timezone, deleted_at)

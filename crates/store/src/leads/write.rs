@@ -167,8 +167,14 @@ macro_rules! insert_lead_row {
     }};
 }
 
-/// Writes a lead's phones, the collisions of those `$record(e164)` accepts, its tags and its
-/// search tokens on `$tx`; the caller has removed any previous phones and tags.
+/// Sets the do-not-call mark of lead `$1` from its numbers (`leads.dnc`: whether one of them
+/// is on the list; the list's own triggers keep it when the list changes).
+const MARK_DNC: &str = "UPDATE leads SET dnc = EXISTS \
+    (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = leads.id) WHERE id = $1";
+
+/// Writes a lead's phones (and its do-not-call mark), the collisions of those `$record(e164)`
+/// accepts, its tags and its search tokens on `$tx`; the caller has removed any previous phones
+/// and tags.
 macro_rules! insert_lead_parts {
     ($tx:ident, $id:expr, $phones:expr, $tags:expr, $tokens:expr, $search:expr, $record:expr, $owner:expr, $actor:expr, $at:expr) => {{
         let phones: &[PlannedPhone] = $phones;
@@ -198,6 +204,7 @@ macro_rules! insert_lead_parts {
                 .await?;
             }
         }
+        sqlx::query(MARK_DNC).bind($id).execute(&mut *$tx).await?;
         for tag in $tags {
             sqlx::query("INSERT INTO lead_tags (lead_id, tag) VALUES ($1, $2)")
                 .bind($id)
