@@ -613,52 +613,10 @@ mod tests {
         },
     };
 
-    /// Rows a job leaves for the end of its group are written with the group's other such rows
-    /// (many at once under load), committed before the job is answered, and dropped if the job
-    /// fails.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn rows_left_for_the_end_of_a_group_are_written_together_unless_their_job_fails() {
-        let t = TestDb::sqlite().await.unwrap();
-        let crate::Db::Sqlite(pool) = t.db.clone() else {
-            unreachable!("TestDb::sqlite is SQLite")
-        };
-        let mut tasks = Vec::new();
-        for i in 0..200i64 {
-            let pool = pool.clone();
-            tasks.push(tokio::spawn(async move {
-                let name = format!("left{i}");
-                let row = vec![Value::Text(name.clone()), value(&Arg::Time(crate::now()))];
-                let result = run(&pool, move |_| {
-                    at_group_end(&LEFT_ROWS, row);
-                    if i % 4 == 0 {
-                        return Err(StoreError::Forbidden);
-                    }
-                    Ok(())
-                })
-                .await;
-                let seen: i64 = sqlx::query_scalar(COUNT)
-                    .bind(&name)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                (i, result.is_ok(), seen)
-            }));
-        }
-        for task in tasks {
-            let (i, is_ok, seen) = task.await.unwrap();
-            assert_eq!(is_ok, i % 4 != 0, "job {i}");
-            assert_eq!(seen, i64::from(is_ok), "job {i}'s row after its answer");
-        }
-        assert_eq!(LEFT_WRITTEN.load(Ordering::SeqCst), 150);
-        assert!(
-            LEFT_MOST.load(Ordering::SeqCst) > 1,
-            "no group wrote its rows together"
-        );
-    }
-
     /// Many concurrent jobs share group transactions: a job that fails after writing leaves
-    /// nothing, its neighbours' rows stay, and every `Ok` is committed (visible to other
-    /// connections, sqlx's and the direct reader) by the time it is answered.
+    /// nothing (nor the row it left for the end of the group), its neighbours' rows stay, and
+    /// every `Ok` is committed (visible to other connections, sqlx's and the direct reader) by
+    /// the time it is answered. The rows left for the end of a group are written together.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_refused_job_undoes_only_itself_and_answers_come_after_the_commit() {
         let t = TestDb::sqlite().await.unwrap();
@@ -673,7 +631,11 @@ mod tests {
                 let job_name = name.clone();
                 let result = run(&pool, move |conn| {
                     let at = value(&Arg::Time(crate::now()));
-                    execute(conn, INSERT, &[Value::Text(job_name), at])?;
+                    execute(conn, INSERT, &[Value::Text(job_name.clone()), at.clone()])?;
+                    at_group_end(
+                        &LEFT_ROWS,
+                        vec![Value::Text(format!("{job_name} left")), at],
+                    );
                     if i % 4 == 0 {
                         return Err(StoreError::Forbidden);
                     }
@@ -685,22 +647,31 @@ mod tests {
                     .fetch_one(&pool)
                     .await
                     .unwrap();
+                let left: i64 = sqlx::query_scalar(COUNT)
+                    .bind(format!("{name} left"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
                 let read_back: i64 = read(&pool, |conn| {
                     let mut stmt = prepare(conn, COUNT, &[Value::Text(name.clone())])?;
                     let mut rows = stmt.raw_query();
                     Ok(rows.next()?.map(|r| r.get(0)).transpose()?.unwrap_or(-1))
                 })
                 .unwrap();
-                (i, result.is_ok(), seen, read_back)
+                (i, result.is_ok(), seen, read_back, left)
             }));
         }
         let mut ok = 0;
         for task in tasks {
-            let (i, is_ok, seen, read_back) = task.await.unwrap();
+            let (i, is_ok, seen, read_back, left) = task.await.unwrap();
             assert_eq!(is_ok, i % 4 != 0, "job {i}");
             let expected = i64::from(is_ok);
             assert_eq!(seen, expected, "job {i} as sqlx sees it after the answer");
             assert_eq!(read_back, expected, "job {i} as the direct reader sees it");
+            assert_eq!(
+                left, expected,
+                "job {i}'s row left for the end of its group"
+            );
             ok += usize::from(is_ok);
         }
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures")
@@ -708,7 +679,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ok, 150);
-        assert_eq!(total, 150);
+        assert_eq!(total, 300);
+        assert_eq!(LEFT_WRITTEN.load(Ordering::SeqCst), 150);
+        assert!(
+            LEFT_MOST.load(Ordering::SeqCst) > 1,
+            "no group wrote its rows together"
+        );
     }
 
     /// Writes that never pause (here: 64 tasks back to back, each row about a page) must not
