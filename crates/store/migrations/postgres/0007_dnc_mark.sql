@@ -9,23 +9,14 @@ ALTER TABLE leads ADD COLUMN dnc BOOLEAN NOT NULL DEFAULT FALSE;
 UPDATE leads SET dnc = TRUE
     WHERE id IN (SELECT p.lead_id FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164);
 
--- Sets the mark of the given leads from the list.
-CREATE FUNCTION leads_dnc_refresh(ids BIGINT[]) RETURNS void LANGUAGE sql AS $$
-    UPDATE leads l SET dnc = EXISTS (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id)
-        WHERE l.id = ANY(ids);
-$$;
-
 CREATE FUNCTION dnc_numbers_marks() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         UPDATE leads l SET dnc = TRUE FROM lead_phones p, new_rows n
             WHERE p.e164 = n.e164 AND l.id = p.lead_id AND l.dnc = FALSE;
-    ELSIF TG_OP = 'DELETE' THEN
-        PERFORM leads_dnc_refresh(ARRAY(SELECT p.lead_id FROM lead_phones p JOIN old_rows o ON o.e164 = p.e164));
     ELSE
-        PERFORM leads_dnc_refresh(ARRAY(
-            SELECT p.lead_id FROM lead_phones p
-            WHERE p.e164 IN (SELECT e164 FROM old_rows UNION SELECT e164 FROM new_rows)));
+        UPDATE leads l SET dnc = EXISTS (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id)
+            WHERE l.id IN (SELECT p.lead_id FROM lead_phones p JOIN old_rows o ON o.e164 = p.e164);
     END IF;
     RETURN NULL;
 END $$;
@@ -33,8 +24,6 @@ CREATE TRIGGER dnc_numbers_mark AFTER INSERT ON dnc_numbers
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dnc_numbers_marks();
 CREATE TRIGGER dnc_numbers_unmark AFTER DELETE ON dnc_numbers
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION dnc_numbers_marks();
-CREATE TRIGGER dnc_numbers_change AFTER UPDATE ON dnc_numbers
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dnc_numbers_marks();
 
 DROP INDEX leads_fresh_pick;
 CREATE INDEX leads_fresh_pick ON leads(priority DESC, id, status, owner_id, reserved_until, reserved_by, attempts, timezone, deleted_at)

@@ -18,10 +18,6 @@ CREATE TRIGGER dnc_numbers_unmark AFTER DELETE ON dnc_numbers BEGIN
     UPDATE leads SET dnc = EXISTS (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = leads.id)
         WHERE id IN (SELECT lead_id FROM lead_phones WHERE e164 = OLD.e164);
 END;
-CREATE TRIGGER dnc_numbers_change AFTER UPDATE OF e164 ON dnc_numbers BEGIN
-    UPDATE leads SET dnc = EXISTS (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = leads.id)
-        WHERE id IN (SELECT lead_id FROM lead_phones WHERE e164 IN (OLD.e164, NEW.e164));
-END;
 
 DROP INDEX leads_fresh_pick;
 CREATE INDEX leads_fresh_pick ON leads(priority DESC, id, status, owner_id, reserved_until, reserved_by, attempts, timezone, deleted_at)
