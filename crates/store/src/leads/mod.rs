@@ -2,6 +2,7 @@
 //! refusal, optimistic locking, search tokens and an audit entry for every change.
 
 mod filter;
+pub(crate) mod search_index;
 mod walk;
 pub(crate) mod write;
 

@@ -2,7 +2,7 @@
 //! then writes the lead, its phones, tags, search tokens and audit entry in one transaction.
 
 use leadline_domain::{
-    Access, CustomFieldDef, LeadDraft, LeadFields, LeadId, TeamId, UserId, Viewer,
+    Access, CustomFieldDef, LeadDraft, LeadFields, LeadId, PhoneNumber, TeamId, UserId, Viewer,
     lead::normalise_company, search_tokens,
 };
 use serde_json::{Map, Value};
@@ -106,10 +106,14 @@ async fn check_assignment(db: &Db, viewer: &Viewer, owner: Option<UserId>) -> Re
 }
 
 pub(crate) fn tokens(f: &LeadFields) -> String {
-    let texts = [Some(f.name.as_str()), f.company.as_deref()];
+    tokens_of(&f.name, f.company.as_deref(), &f.phones)
+}
+
+/// A lead's quick-search tokens: from its name, company and numbers.
+pub(crate) fn tokens_of(name: &str, company: Option<&str>, phones: &[PhoneNumber]) -> String {
     search_tokens::lead_tokens(
-        texts.into_iter().flatten(),
-        f.phones.iter().map(|p| p.national_digits()),
+        [Some(name), company].into_iter().flatten(),
+        phones.iter().map(|p| p.national_digits()),
     )
 }
 
