@@ -25,38 +25,28 @@ pub(crate) async fn rebuild_if_pending(pool: &SqlitePool) -> Result<Option<u64>>
     tracing::info!("rebuilding the lead search index");
     let leads = sqlite_writer::run_bulk(pool, |conn| {
         conn.execute_batch("INSERT INTO lead_search (lead_search) VALUES ('delete-all')")?;
+        // One row per lead (deleted ones too: the deleted-leads view searches them), with its
+        // numbers in one text.
         let mut read = conn.prepare(
-            "SELECT l.id, l.name, l.company, p.e164 FROM leads l \
-             LEFT JOIN lead_phones p ON p.lead_id = l.id ORDER BY l.id, p.position",
+            "SELECT l.id, l.name, l.company, \
+             (SELECT group_concat(p.e164, ' ') FROM lead_phones p WHERE p.lead_id = l.id) \
+             FROM leads l",
         )?;
         let mut insert = conn.prepare("INSERT INTO lead_search (rowid, tokens) VALUES (?1, ?2)")?;
         let mut rows = read.query([])?;
-        // The lead being read: id, name, company and its numbers so far.
-        let mut lead: Option<(i64, String, Option<String>, Vec<PhoneNumber>)> = None;
         let mut count = 0u64;
-        let mut write = |lead: &(i64, String, Option<String>, Vec<PhoneNumber>)| {
-            let (id, name, company, phones) = lead;
-            let tokens = super::write::tokens_of(name, company.as_deref(), phones);
-            count += 1;
-            insert.execute(rusqlite::params![id, tokens]).map(|_| ())
-        };
         while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let phone = r
+            let (id, name, company): (i64, String, Option<String>) =
+                (r.get(0)?, r.get(1)?, r.get(2)?);
+            let phones: Vec<PhoneNumber> = r
                 .get::<_, Option<String>>(3)?
-                .map(|e164| PhoneNumber::from_stored(e164, String::new()));
-            match &mut lead {
-                Some(l) if l.0 == id => l.3.extend(phone),
-                _ => {
-                    if let Some(done) = lead.take() {
-                        write(&done)?;
-                    }
-                    lead = Some((id, r.get(1)?, r.get(2)?, phone.into_iter().collect()));
-                }
-            }
-        }
-        if let Some(done) = lead.take() {
-            write(&done)?;
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(|e164| PhoneNumber::from_stored(e164.to_string(), String::new()))
+                .collect();
+            let tokens = super::write::tokens_of(&name, company.as_deref(), &phones);
+            insert.execute(rusqlite::params![id, tokens])?;
+            count += 1;
         }
         conn.execute("DELETE FROM settings WHERE key = ?1", [MARKER])?;
         Ok(count)
