@@ -356,9 +356,6 @@ fn checkpoint(path: &Path, stopped: mpsc::Receiver<()>, catch_up: &AtomicBool) {
     }
 }
 
-/// Groups after which the writer stops trying to copy the rest of a long log (see [`serve`]).
-const CATCH_UP_TRIES: u32 = 16;
-
 /// How long the writer leaves the lock free after a bulk job, for other connections' writers
 /// (they poll for it every millisecond: [`open`]'s busy handler).
 const DOOR_OPEN: Duration = Duration::from_millis(3);
@@ -375,31 +372,13 @@ fn serve(conn: Connection, rx: mpsc::Receiver<(Kind, Job)>, catch_up: &AtomicBoo
     let mut bulk: std::collections::VecDeque<(Instant, Job)> = std::collections::VecDeque::new();
     let mut quick: Vec<Job> = Vec::new();
     let mut seen = data_version(&conn);
-    let mut catch_up_tries = 0;
     loop {
         // The checkpointer has copied nearly all of a long log: copy the rest, so that the
-        // next transaction starts the log over. A copy that could not finish (the checkpointer
-        // was in a pass of its own, or a reader still needs the log) is tried again after the
-        // next few groups; then the checkpointer asks again at its next pass.
-        if catch_up.load(Ordering::Acquire) {
-            let done = match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            }) {
-                Ok((busy, log, copied)) => busy == 0 && copied >= log,
-                Err(e) => {
-                    tracing::warn!(error = %e, "sqlite checkpoint failed");
-                    true
-                }
-            };
-            catch_up_tries += 1;
-            if done || catch_up_tries >= CATCH_UP_TRIES {
-                catch_up.store(false, Ordering::Release);
-                catch_up_tries = 0;
-            }
+        // next transaction starts the log over.
+        if catch_up.swap(false, Ordering::Acquire)
+            && let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        {
+            tracing::warn!(error = %e, "sqlite checkpoint failed");
         }
         if quick.is_empty() && bulk.is_empty() {
             match rx.recv_timeout(IDLE) {
@@ -722,7 +701,11 @@ mod tests {
         let mut wal = pool.connect_options().get_filename().as_os_str().to_owned();
         wal.push("-wal");
         let starts = move || {
-            let header = std::fs::read(&wal).unwrap();
+            use std::io::Read;
+            let mut header = [0u8; 16];
+            std::fs::File::open(&wal)
+                .and_then(|mut f| f.read_exact(&mut header))
+                .unwrap();
             u32::from_be_bytes(header[12..16].try_into().unwrap())
         };
         run(&pool, |conn| {

@@ -232,9 +232,8 @@ async fn walk_pages(
             }
             Db::Postgres(pool) => {
                 // One snapshot for the page and its joined values.
-                let mut tx = pool.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *tx)
+                let mut tx = pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     .await?;
                 let rows: Vec<Row> =
                     bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
@@ -287,8 +286,6 @@ fn page_sqlite(conn: &sqlite_writer::Connection, sql: &Sql) -> Result<Vec<Export
             .into_export(),
         );
     }
-    drop(rows);
-    drop(stmt);
     for joined in &JOINED {
         join_sqlite(conn, &mut page, joined)?;
     }
@@ -321,7 +318,7 @@ mod tests {
     use leadline_domain::{Role, UserId};
 
     use super::*;
-    use crate::db_run;
+    use crate::sql::execute;
     use crate::test_db::TestDb;
 
     /// Lead `i` of [`seeded`]: its phones in their order and its tags in tag order.
@@ -348,48 +345,49 @@ mod tests {
         let at = crate::now();
         for i in 1..=30i64 {
             let city = if i % 7 == 0 { "深圳" } else { "杭州" };
-            db_run!(db, |pool| {
-                sqlx::query(
-                "INSERT INTO leads (id, name, city, status, created_at, updated_at) VALUES ($1, $2, $3, 'new', $4, $4)"
+            let lead = vec![
+                Arg::I64(i),
+                Arg::Text(format!("客户{i}")),
+                Arg::Text(city.into()),
+                Arg::Time(at),
+            ];
+            execute(
+                db,
+                "INSERT INTO leads (id, name, city, status, created_at, updated_at) VALUES ($1, $2, $3, 'new', $4, $4)",
+                lead,
             )
-            .bind(i)
-            .bind(format!("客户{i}"))
-            .bind(city)
-            .bind(at)
-            .execute(pool)
             .await
-            .unwrap()
-            .rows_affected()
-            });
+            .unwrap();
             let phones: &[(&str, i64)] = match i % 3 {
                 0 => &[("second", 1), ("first", 0)],
                 1 => &[("only", 0)],
                 _ => &[],
             };
             for (label, position) in phones {
-                db_run!(db, |pool| sqlx::query(
-                    "INSERT INTO lead_phones (lead_id, e164, raw, position) VALUES ($1, $2, $3, $4)"
+                let phone = vec![
+                    Arg::I64(i),
+                    Arg::Text(format!("+8613800{i:04}{position}")),
+                    Arg::Text(format!("p{i}-{label}")),
+                    Arg::I64(*position),
+                ];
+                execute(
+                    db,
+                    "INSERT INTO lead_phones (lead_id, e164, raw, position) VALUES ($1, $2, $3, $4)",
+                    phone,
                 )
-                .bind(i)
-                .bind(format!("+8613800{i:04}{position}"))
-                .bind(format!("p{i}-{label}"))
-                .bind(*position)
-                .execute(pool)
                 .await
-                .unwrap()
-                .rows_affected());
+                .unwrap();
             }
             if i % 4 == 0 {
                 for tag in ["甲", "乙"] {
-                    db_run!(db, |pool| sqlx::query(
-                        "INSERT INTO lead_tags (lead_id, tag) VALUES ($1, $2)"
+                    let tag = vec![Arg::I64(i), Arg::Text(tag.into())];
+                    execute(
+                        db,
+                        "INSERT INTO lead_tags (lead_id, tag) VALUES ($1, $2)",
+                        tag,
                     )
-                    .bind(i)
-                    .bind(tag)
-                    .execute(pool)
                     .await
-                    .unwrap()
-                    .rows_affected());
+                    .unwrap();
                 }
             }
         }
