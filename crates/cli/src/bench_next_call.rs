@@ -251,6 +251,12 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
                 .map(|c| format!(", {:.0} µs of process CPU per next + record", c * 1e6))
                 .unwrap_or_default()
         ));
+        if let Some(late) = &r.pacer_late {
+            out.push_str(&format!(
+                "  pacer (the client's own clock, counted in the latencies below): slots started late by p50 {:.2} ms, p99 {:.2} ms\n",
+                late.p50, late.p99
+            ));
+        }
         out.push_str(&format!(
             "  next-call:   {:>7} requests, {:>7.0}/s, p50 {:>6.2} ms, p90 {:>6.2} ms, p99 {:>6.2} ms, p99.9 {:>6.2} ms ({} × 204)\n",
             r.next.n,
@@ -604,6 +610,8 @@ struct LoopResult {
     elapsed: f64,
     /// The whole process's CPU time (server and client) per recorded call, where known.
     cpu_per_call: Option<f64>,
+    /// How late the pacer rang the slots (paced phases): part of every paced latency.
+    pacer_late: Option<Lat>,
 }
 
 /// This process's CPU time so far (user + system), from /proc on Linux.
@@ -633,6 +641,41 @@ async fn sign_in(base: &str, args: &NextCallArgs) -> anyhow::Result<Vec<String>>
     Ok(tokens)
 }
 
+/// Rings each paced agent's bell at its slot's time, in slot order (agent `k % n` for the
+/// `k`-th slot, one slot every `step`), from a thread of its own that sleeps with the system's
+/// fine-grained timer: tokio's timer works in whole milliseconds and would start each call up to
+/// a millisecond late, which the calls' latency (counted from the slot) would then carry.
+/// Returns how late each ring was.
+fn pace(
+    bells: Vec<Arc<tokio::sync::Notify>>,
+    started: Instant,
+    deadline: Instant,
+    step: Duration,
+) -> std::thread::JoinHandle<Vec<Duration>> {
+    std::thread::spawn(move || {
+        let mut late = Vec::new();
+        for k in 0u32.. {
+            let at = started + step * k;
+            if at >= deadline {
+                break;
+            }
+            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            late.push(Instant::now().saturating_duration_since(at));
+            bells[k as usize % bells.len()].notify_one();
+        }
+        // Agents waiting for a slot past the deadline stop.
+        if let Some(wait) = deadline.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        for bell in &bells {
+            bell.notify_one();
+        }
+        late
+    })
+}
+
 /// Every agent loops next-call + record-call until the time is up: as fast as it can
 /// (`rate` None), or starting one call every agents/rate seconds, latency counted from the
 /// scheduled start.
@@ -660,25 +703,38 @@ async fn agents_loop(
     let cpu0 = cpu_seconds();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.seconds);
+    let bells: Vec<Arc<tokio::sync::Notify>> = (0..tokens.len())
+        .map(|_| Arc::new(tokio::sync::Notify::new()))
+        .collect();
+    // Paced agents take the slots in turn, one every `step`: agent i the i-th, then every n-th.
+    let n = tokens.len() as u32;
+    let step = interval.map(|d| d / n);
+    let pacer = step.map(|s| pace(bells.clone(), started, deadline, s));
     let mut handles = Vec::new();
     for (i, token) in tokens.iter().cloned().enumerate() {
         let client = client.clone();
         let base = base.to_string();
-        // Paced agents start spread over one interval.
-        let mut slot = interval.map(|d| started + d.mul_f64(i as f64 / args.agents as f64));
+        let bell = bells[i].clone();
+        let mut turn = i as u32;
+        let mut slot = step.map(|s| started + s * turn);
         handles.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(i as u64);
             let (mut next, mut record, mut nothing) = (Vec::new(), Vec::new(), 0usize);
             while Instant::now() < deadline {
                 if let Some(at) = slot {
-                    tokio::time::sleep_until(at.into()).await;
+                    // The pacer rings at the slot's time; a ring left over from a slot this
+                    // agent was late for does not start the next one early.
+                    while Instant::now() < at.min(deadline) {
+                        bell.notified().await;
+                    }
                     if Instant::now() >= deadline {
                         break;
                     }
                 }
                 let t0 = slot.unwrap_or_else(Instant::now);
-                if let (Some(at), Some(d)) = (slot.as_mut(), interval) {
-                    *at += d;
+                if let Some(s) = step {
+                    turn += n;
+                    slot = Some(started + s * turn);
                 }
                 let res = client.post(format!("{base}/api/v1/agent/next-call")).bearer_auth(&token).send().await?;
                 let status = res.status();
@@ -723,6 +779,12 @@ async fn agents_loop(
         nothing += z;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let pacer_late = match pacer {
+        Some(pacer) => Some(lat(pacer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the pacer thread panicked"))?)),
+        None => None,
+    };
     let cpu_per_call = match (cpu0, cpu_seconds()) {
         (Some(a), Some(b)) if !record.is_empty() => Some((b - a) / record.len() as f64),
         _ => None,
@@ -733,5 +795,6 @@ async fn agents_loop(
         nothing,
         elapsed,
         cpu_per_call,
+        pacer_late,
     })
 }
