@@ -5,7 +5,7 @@ use leadline_domain::{LeadId, ScriptId, UserId};
 use serde::Serialize;
 
 use crate::search::{DocKind, IndexDoc};
-use crate::{Db, Result, db_run, index_doc};
+use crate::{Backend, Db, Result, db_run, index_doc};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CallRecord {
@@ -41,18 +41,24 @@ pub const INSERT: &str = "INSERT INTO calls (lead_id, agent_id, started_at, dura
 
 /// The search document for a call's notes (none for an empty note); it is found through the
 /// lead, so whoever may see the lead may find the note.
-pub fn note_doc(call_id: i64, call: &NewCall) -> Option<IndexDoc> {
-    if call.notes.trim().is_empty() {
+pub fn note_doc(
+    call_id: i64,
+    lead: LeadId,
+    started_at: DateTime<Utc>,
+    notes: &str,
+) -> Option<IndexDoc> {
+    if notes.trim().is_empty() {
         return None;
     }
-    let mut doc = IndexDoc::new(DocKind::CallNote, call_id, "", "", &call.notes);
-    doc.lead_id = Some(call.lead_id);
-    doc.at = call.started_at;
+    let mut doc = IndexDoc::new(DocKind::CallNote, call_id, "", "", notes);
+    doc.lead_id = Some(lead);
+    doc.at = started_at;
     Some(doc)
 }
 
 /// Stores many calls in one transaction (demo data, imports of history), their notes indexed
-/// for search.
+/// for search: with the calls on PostgreSQL, after them on SQLite (see
+/// [`crate::search::index_new_notes`]).
 pub async fn insert_many(db: &Db, calls: &[NewCall]) -> Result<()> {
     let backend = db.backend();
     db_run!(db, |pool| {
@@ -70,7 +76,9 @@ pub async fn insert_many(db: &Db, calls: &[NewCall]) -> Result<()> {
                 .bind(c.script_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            if let Some(doc) = note_doc(id, c) {
+            if backend == Backend::Postgres
+                && let Some(doc) = note_doc(id, c.lead_id, c.started_at, &c.notes)
+            {
                 index_doc!(&mut *tx, backend, doc)?;
             }
         }

@@ -87,39 +87,98 @@ pub fn upsert_sql(backend: Backend) -> &'static str {
     }
 }
 
-/// Search documents left by SQLite writer jobs for the end of their group, bound as
-/// [`upsert_sql`] binds one: all of a group's in one statement, so that the full-text index
-/// writes one segment for them (see [`sqlite_writer::at_group_end`]).
-pub static DOCS_AT_GROUP_END: sqlite_writer::EndRows = sqlite_writer::EndRows {
-    name: "search_docs",
-    write: upsert_many_sqlite,
-};
+/// Calls whose notes one pass of [`index_new_notes`] reads and indexes at most.
+const NOTE_BATCH: i64 = 100;
 
-fn upsert_many_sqlite(
-    conn: &sqlite_writer::Connection,
-    rows: Vec<Vec<rusqlite::types::Value>>,
-) -> Result<()> {
-    use rusqlite::types::Value as V;
+/// On SQLite, indexes the notes of the calls recorded since the last pass, a batch at a time,
+/// and returns how many notes it indexed. Recording a call there does not write the full-text
+/// index (the one writer would pay for a segment at every commit): the server's worker runs
+/// this every second, and every search that may find call notes runs it first, so that a
+/// search always finds every note recorded before it. Each batch is written in one writer
+/// transaction together with the mark of how far the notes are indexed, so a pass that is
+/// killed leaves whole batches, and two passes at once (a search and the worker, or two
+/// servers) never index a batch twice. PostgreSQL indexes each note with its call: nothing
+/// to do.
+pub async fn index_new_notes(db: &Db) -> Result<usize> {
+    let Db::Sqlite(pool) = db else {
+        return Ok(0);
+    };
+    let mut indexed = 0;
+    loop {
+        let mark: i64 = sqlx::query_scalar("SELECT last_call_id FROM search_note_mark")
+            .fetch_one(pool)
+            .await?;
+        let calls: Vec<(i64, LeadId, DateTime<Utc>, String)> = sqlx::query_as(
+            "SELECT id, lead_id, started_at, notes FROM calls WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(mark)
+        .bind(NOTE_BATCH)
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = calls.last().map(|c| c.0) else {
+            return Ok(indexed);
+        };
+        let full = calls.len() as i64 == NOTE_BATCH;
+        // Segmenting is the costly part: off the async threads, and before the writer.
+        let docs: Vec<IndexDoc> = tokio::task::spawn_blocking(move || {
+            calls
+                .into_iter()
+                .filter_map(|(id, lead, at, notes)| crate::calls::note_doc(id, lead, at, &notes))
+                .collect()
+        })
+        .await
+        .map_err(|e| crate::StoreError::Internal(format!("segmenting notes: {e}")))?;
+        let n = docs.len();
+        let moved = sqlite_writer::run_background(pool, move |conn| {
+            use rusqlite::types::Value as V;
+            let moved = sqlite_writer::execute(
+                conn,
+                "UPDATE search_note_mark SET last_call_id = $2 WHERE id = 1 AND last_call_id = $1",
+                &[V::Integer(mark), V::Integer(last)],
+            )?;
+            if moved == 1 && !docs.is_empty() {
+                upsert_many_sqlite(conn, &docs)?;
+            }
+            Ok(moved == 1)
+        })
+        .await?;
+        if moved {
+            indexed += n;
+            if !full {
+                return Ok(indexed);
+            }
+        }
+        // Another pass indexed this batch meanwhile, or there is more: look again.
+    }
+}
+
+/// Upserts many documents on the SQLite writer in one statement, so that the full-text index
+/// writes one segment for all of them.
+fn upsert_many_sqlite(conn: &sqlite_writer::Connection, docs: &[IndexDoc]) -> Result<()> {
     const UPSERT_MANY: &str = "INSERT INTO search_docs (id, kind, ref_id, category, lead_id, title_tokens, tokens, updated_at) \
         SELECT value ->> 7, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
         FROM json_each($1) WHERE TRUE ON CONFLICT (kind, ref_id) DO UPDATE SET category = excluded.category, \
         lead_id = excluded.lead_id, title_tokens = excluded.title_tokens, tokens = excluded.tokens, \
         updated_at = excluded.updated_at";
-    let cell = |v: V| match v {
-        V::Null => Value::Null,
-        V::Integer(i) => Value::from(i),
-        V::Real(f) => Value::from(f),
-        V::Text(t) => Value::String(t),
-        V::Blob(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
-    };
-    let rows: Vec<Value> = rows
-        .into_iter()
-        .map(|row| Value::Array(row.into_iter().map(cell).collect()))
+    let rows: Vec<Value> = docs
+        .iter()
+        .map(|d| {
+            serde_json::json!([
+                d.kind.as_str(),
+                d.ref_id,
+                d.category,
+                d.lead_id,
+                d.title_tokens,
+                d.tokens,
+                sqlite_writer::time_text(d.at),
+                d.kind.doc_id(d.ref_id),
+            ])
+        })
         .collect();
     sqlite_writer::execute(
         conn,
         UPSERT_MANY,
-        &[V::Text(Value::Array(rows).to_string())],
+        &[rusqlite::types::Value::Text(Value::Array(rows).to_string())],
     )?;
     Ok(())
 }
@@ -433,6 +492,9 @@ pub async fn search(db: &Db, viewer: &Viewer, req: &SearchRequest) -> Result<Vec
     let Some(query) = Query::parse(&req.q) else {
         return Ok(Vec::new());
     };
+    if matches!(req.kind, None | Some(DocKind::CallNote)) {
+        index_new_notes(db).await?;
+    }
     let ranked = rank(db, viewer, &query, req).await?;
     let mut found: Vec<(DocKind, i64, String, String)> = Vec::new();
     for kind in DocKind::ALL {
@@ -481,4 +543,113 @@ pub async fn count_docs(db: &Db) -> Result<i64> {
             .fetch_one(pool)
             .await?
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use leadline_domain::{Role, UserId};
+
+    use super::*;
+    use crate::calls::{self, NewCall};
+    use crate::sql::execute;
+    use crate::test_db::TestDb;
+    use crate::users::{self, NewUser};
+
+    /// Calls of `agent` on lead 1 with notes `notes(i)` (an empty one every tenth).
+    fn batch(agent: UserId, from: usize, n: usize, word: &str) -> Vec<NewCall> {
+        (from..from + n)
+            .map(|i| NewCall {
+                lead_id: LeadId(1),
+                agent_id: agent,
+                started_at: crate::now(),
+                duration_s: 60,
+                disposition: "connected".into(),
+                intent: None,
+                notes: if i % 10 == 0 {
+                    String::new()
+                } else {
+                    format!("第{i}通 客户想了解{word}")
+                },
+                next_revisit_at: None,
+                script_id: None,
+            })
+            .collect()
+    }
+
+    async fn note_docs(db: &Db) -> i64 {
+        db_run!(db, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM search_docs WHERE kind = 'call_note'"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap())
+    }
+
+    /// Notes are indexed once each however many passes run at once, in batches (more notes
+    /// than one batch here), and a search finds a note recorded just before it without
+    /// waiting for the server's worker: on SQLite the search indexes what is new first; on
+    /// PostgreSQL the note was indexed with its call.
+    #[tokio::test]
+    async fn every_note_is_indexed_once_and_found_by_the_next_search() {
+        let t = TestDb::fresh().await.unwrap();
+        let db = &t.db;
+        let hash = users::hash_password("a long enough password");
+        let agent = users::create_user(
+            db,
+            &NewUser {
+                username: "agent".into(),
+                display_name: "坐席".into(),
+                role: Role::Agent,
+                team_id: None,
+                password_hash: hash,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        execute(
+            db,
+            "INSERT INTO leads (id, name, status, created_at, updated_at) VALUES (1, '客户', 'new', $1, $1)",
+            vec![Arg::Time(crate::now())],
+        )
+        .await
+        .unwrap();
+        let first = NOTE_BATCH as usize + 500;
+        calls::insert_many(db, &batch(agent.id, 0, first, "分期付款"))
+            .await
+            .unwrap();
+        let with_notes = (0..first).filter(|i| i % 10 != 0).count();
+        let (a, b) = tokio::join!(index_new_notes(db), index_new_notes(db));
+        let indexed = a.unwrap() + b.unwrap();
+        match db.backend() {
+            Backend::Sqlite => assert_eq!(indexed, with_notes, "passes at once indexed twice"),
+            Backend::Postgres => assert_eq!(indexed, 0),
+        }
+        assert_eq!(note_docs(db).await, with_notes as i64);
+        assert_eq!(index_new_notes(db).await.unwrap(), 0, "nothing new");
+
+        calls::insert_many(db, &batch(agent.id, first + 1, 3, "上门安装"))
+            .await
+            .unwrap();
+        let admin = Viewer {
+            user_id: agent.id,
+            role: Role::Admin,
+            supervised_teams: Vec::new(),
+        };
+        let found = search(
+            db,
+            &admin,
+            &SearchRequest {
+                q: "上门安装".into(),
+                kind: Some(DocKind::CallNote),
+                limit: 10,
+                ..SearchRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found.iter().all(|h| h.lead_id == Some(LeadId(1))));
+        assert_eq!(note_docs(db).await, with_notes as i64 + 3);
+    }
 }

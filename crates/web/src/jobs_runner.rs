@@ -2,6 +2,7 @@
 //! about once a second, writes each agent's notification (the durable record, one per job however
 //! many servers run), and wakes this server's event streams. Streams on other servers find the
 //! notification by polling, so a reminder reaches the agent whichever server it is connected to.
+//! On SQLite it also indexes the call notes recorded since its last round for search.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +103,9 @@ pub async fn run(db: Db, hub: Hub) {
         }
         if let Err(e) = run_due(&db, &hub).await {
             tracing::error!(error = %e, "job worker failed; retrying");
+        }
+        if let Err(e) = leadline_store::search::index_new_notes(&db).await {
+            tracing::error!(error = %e, "indexing call notes failed; retrying");
         }
         tokio::select! {
             _ = stop.changed() => {}

@@ -1,6 +1,7 @@
 //! Recording a call: one transaction inserts the call, moves the lead (status, attempts, next
 //! revisit, reservation released, last-attempt action), lists do-not-call numbers, counts the
-//! agent's day, queues the revisit reminder, indexes the note and writes the audit entry.
+//! agent's day, queues the revisit reminder, indexes the note (PostgreSQL; SQLite indexes notes just
+//! after their calls, see `search::index_new_notes`) and writes the audit entry.
 
 use std::sync::Arc;
 
@@ -14,11 +15,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::AuditEntry;
-use crate::calls::{CallRecord, NewCall, note_doc};
+use crate::calls::{CallRecord, note_doc};
 use crate::search::IndexDoc;
 use crate::workday::config;
 use crate::{
-    Backend, Db, Result, StoreError, audit, db_run, index_doc, search, sqlite_writer, write_audit,
+    Backend, Db, Result, StoreError, audit, db_run, index_doc, sqlite_writer, write_audit,
 };
 
 /// A call as the agent submits it.
@@ -182,21 +183,14 @@ pub async fn record_call(
         return Err(StoreError::invalid("next_revisit_at", "invalid"));
     }
     let day = stats_day(started_at);
-    // The note is segmented for search before the writer is taken (the call id comes later).
-    let note = note_doc(
-        0,
-        &NewCall {
-            lead_id: input.lead_id,
-            agent_id: agent,
-            started_at,
-            duration_s: input.duration_s,
-            disposition: disp.code.clone(),
-            intent: None,
-            notes: input.notes.trim().to_string(),
-            next_revisit_at: None,
-            script_id: input.script_id,
-        },
-    );
+    // PostgreSQL indexes the note with the call, segmented before the transaction (the call id
+    // comes later); SQLite indexes notes after their calls, in batches (see
+    // `search::index_new_notes`), so that the one writer does not write the full-text index
+    // at every call.
+    let note = match db {
+        Db::Postgres(_) => note_doc(0, input.lead_id, started_at, input.notes.trim()),
+        Db::Sqlite(_) => None,
+    };
     let request_id = input.request_id.clone();
     let ctx = Ctx {
         viewer: viewer.clone(),
@@ -551,20 +545,6 @@ fn write_sqlite(conn: &sqlite_writer::Connection, ctx: &Ctx) -> Result<Recorded>
         PLAN_DONE,
         &[V::Integer(agent.0), V::Integer(lead_id.0), t(ctx.now)],
     )?;
-    if let Some(doc) = &ctx.note {
-        // The note is indexed with the group's other notes, in one full-text segment.
-        let args = [
-            V::Text(doc.kind.as_str().to_string()),
-            V::Integer(call_id),
-            V::Text(doc.category.clone()),
-            oi(doc.lead_id.map(|l| l.0)),
-            V::Text(doc.title_tokens.clone()),
-            V::Text(doc.tokens.clone()),
-            t(doc.at),
-            V::Integer(doc.kind.doc_id(call_id)),
-        ];
-        sqlite_writer::at_group_end(&search::DOCS_AT_GROUP_END, args.into());
-    }
     let a = ctx.audit(&lead, &d, call_id);
     let json =
         |v: &Option<serde_json::Value>| v.as_ref().map_or(V::Null, |v| V::Text(v.to_string()));

@@ -179,6 +179,14 @@ async fn a_recorded_call_sets_status_attempts_revisit_counters_reminder_and_hist
     )
     .await;
     assert_eq!(audits, 1);
+    // The note is found by a search right away (SQLite indexes notes after their calls, and a
+    // search indexes the new ones first). "报价", URL-encoded.
+    let (status, found) = agent
+        .get_json("/api/v1/search?q=%E6%8A%A5%E4%BB%B7&kind=call_note")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["items"][0]["id"], call_id, "{found}");
+    assert_eq!(found["items"][0]["lead_id"], id.0, "{found}");
     // A second call counts on.
     let (status, body) = post(
         &agent,

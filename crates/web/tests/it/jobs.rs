@@ -353,3 +353,46 @@ async fn a_recorded_call_is_announced_on_the_agents_event_stream_with_the_new_co
     assert_eq!(event["done"], 1);
     assert_eq!(event["remaining"], target - 1);
 }
+
+/// The server's worker indexes call notes for search without anybody searching (on SQLite,
+/// where notes are indexed after their calls; on PostgreSQL they were indexed with the call).
+#[tokio::test]
+async fn the_worker_indexes_new_call_notes() {
+    let app = TestApp::spawn().await;
+    let agent = app.api("agent_a1").await;
+    let lead = agent
+        .create_lead(json!({"name": "郑十", "phone": mobile(40)}))
+        .await;
+    let call = |notes: &str| leadline_store::calls::NewCall {
+        lead_id: LeadId(lead["id"].as_i64().unwrap()),
+        agent_id: app.org.agent_a1,
+        started_at: now(),
+        duration_s: 30,
+        disposition: "connected".into(),
+        intent: None,
+        notes: notes.into(),
+        next_revisit_at: None,
+        script_id: None,
+    };
+    leadline_store::calls::insert_many(
+        &app.db,
+        &[call("客户想要样品"), call(""), call("下周回访")],
+    )
+    .await
+    .unwrap();
+    let notes = || async {
+        leadline_store::db_run!(&app.db, |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM search_docs WHERE kind = 'call_note'"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap())
+    };
+    for _ in 0..100 {
+        if notes().await == 2 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the notes were not indexed: {} of 2", notes().await);
+}
