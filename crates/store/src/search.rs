@@ -105,17 +105,15 @@ pub async fn index_new_notes(db: &Db) -> Result<usize> {
     };
     let mut indexed = 0;
     loop {
-        let mark: i64 = sqlx::query_scalar("SELECT last_call_id FROM search_note_mark")
-            .fetch_one(pool)
-            .await?;
-        let calls: Vec<(i64, LeadId, DateTime<Utc>, String)> = sqlx::query_as(
-            "SELECT id, lead_id, started_at, notes FROM calls WHERE id > $1 ORDER BY id LIMIT $2",
+        // The calls past the mark, each row with the mark (one statement, one snapshot).
+        let calls: Vec<(i64, i64, LeadId, DateTime<Utc>, String)> = sqlx::query_as(
+            "SELECT m.last_call_id, c.id, c.lead_id, c.started_at, c.notes FROM search_note_mark m \
+             JOIN calls c ON c.id > m.last_call_id ORDER BY c.id LIMIT $1",
         )
-        .bind(mark)
         .bind(NOTE_BATCH)
         .fetch_all(pool)
         .await?;
-        let Some(last) = calls.last().map(|c| c.0) else {
+        let (Some(&(mark, ..)), Some(&(_, last, ..))) = (calls.first(), calls.last()) else {
             return Ok(indexed);
         };
         let full = calls.len() as i64 == NOTE_BATCH;
@@ -123,7 +121,7 @@ pub async fn index_new_notes(db: &Db) -> Result<usize> {
         let docs: Vec<IndexDoc> = tokio::task::spawn_blocking(move || {
             calls
                 .into_iter()
-                .filter_map(|(id, lead, at, notes)| crate::calls::note_doc(id, lead, at, &notes))
+                .filter_map(|(_, id, lead, at, notes)| crate::calls::note_doc(id, lead, at, &notes))
                 .collect()
         })
         .await

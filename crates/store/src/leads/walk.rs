@@ -425,28 +425,23 @@ mod tests {
     #[tokio::test]
     async fn each_page_carries_its_own_leads_phones_and_tags() {
         let t = seeded().await;
+        let want = |ids: &[i64]| -> Vec<(i64, String, String)> {
+            ids.iter()
+                .map(|&i| {
+                    let (phones, tags) = expected(i);
+                    (i, phones, tags)
+                })
+                .collect()
+        };
         let all = walked(&t.db, &LeadFilter::default(), 4).await;
-        let want: Vec<(i64, String, String)> = (1..=30)
-            .map(|i| {
-                let (phones, tags) = expected(i);
-                (i, phones, tags)
-            })
-            .collect();
-        assert_eq!(all, want);
+        assert_eq!(all, want(&(1..=30).collect::<Vec<_>>()));
 
         let far_apart = LeadFilter {
             city: Some("深圳".into()),
             ..LeadFilter::default()
         };
         let sparse = walked(&t.db, &far_apart, 3).await;
-        let want: Vec<(i64, String, String)> = [7, 14, 21, 28]
-            .into_iter()
-            .map(|i| {
-                let (phones, tags) = expected(i);
-                (i, phones, tags)
-            })
-            .collect();
-        assert_eq!(sparse, want);
+        assert_eq!(sparse, want(&[7, 14, 21, 28]));
 
         let mostly = LeadFilter {
             city: Some("杭州".into()),
