@@ -81,18 +81,52 @@ impl AuditRecord {
     }
 }
 
-/// The history of one record, oldest first.
+/// The history of one record, oldest first. A lead that an import brought in begins with that
+/// import (who ran it, when, from which file), read from the lead and its import job: imports
+/// write no audit row per lead.
 pub async fn history(db: &Db, entity: &str, entity_id: i64) -> Result<Vec<AuditRecord>> {
     const SQL: &str = "SELECT a.id, a.entity, a.entity_id, a.actor_id, u.display_name AS actor_name, \
         a.action, a.before, a.after, a.at FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id \
         WHERE a.entity = $1 AND a.entity_id = $2 ORDER BY a.id";
-    Ok(db_run!(db, |pool| {
+    let mut records = db_run!(db, |pool| {
         sqlx::query_as::<_, AuditRecord>(SQL)
             .bind(entity)
             .bind(entity_id)
             .fetch_all(pool)
             .await?
-    }))
+    });
+    if entity == "lead"
+        && let Some(imported) = lead_import(db, entity_id).await?
+    {
+        records.insert(0, imported);
+    }
+    Ok(records)
+}
+
+/// The import that created lead `id`, as the first entry of its history.
+async fn lead_import(db: &Db, id: i64) -> Result<Option<AuditRecord>> {
+    type Row = (i64, Option<UserId>, Option<String>, String, DateTime<Utc>);
+    const SQL: &str = "SELECT i.id, l.created_by, u.display_name, i.file_name, l.created_at \
+        FROM leads l JOIN imports i ON i.id = l.import_id LEFT JOIN users u ON u.id = l.created_by \
+        WHERE l.id = $1";
+    let row: Option<Row> = db_run!(db, |pool| {
+        sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?
+    });
+    Ok(
+        row.map(|(import, actor_id, actor_name, file, at)| AuditRecord {
+            id: 0,
+            entity: "lead".into(),
+            entity_id: id,
+            actor_id,
+            actor_name,
+            action: "import".into(),
+            before: None,
+            after: Some(sqlx::types::Json(
+                serde_json::json!({"import": import, "file": file}),
+            )),
+            at,
+        }),
+    )
 }
 
 /// The latest changes to users, teams, fields and settings, newest first, for the admin pages.

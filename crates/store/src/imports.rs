@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 
 use crate::audit::AuditEntry;
-use crate::leads::write::{audit_json, tokens};
+use crate::leads::write::tokens;
 use crate::sql::{self, Arg, Sql};
 use crate::sqlite_writer::{self, Connection, time_text};
 use crate::{Db, Result, StoreError, bind_args, db_run, now, write_audit};
@@ -204,7 +204,7 @@ pub enum BatchRow {
 impl BatchRow {
     /// A lead row, with its [`Prepared`] parts worked out here.
     pub fn lead(number: i64, fields: LeadFields, owner: Option<UserId>) -> BatchRow {
-        let prepared = Box::new(Prepared::new(&fields, owner));
+        let prepared = Box::new(Prepared::new(&fields));
         BatchRow::Lead {
             number,
             fields: Box::new(fields),
@@ -214,23 +214,21 @@ impl BatchRow {
     }
 }
 
-/// What a new lead's rows hold besides its fields: the normalised company, the search tokens,
-/// the custom fields and the audit entry as text.
+/// What a new lead's rows hold besides its fields: the normalised company, the search tokens
+/// and the custom fields as text.
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
     company_norm: Option<String>,
     tokens: String,
     custom: String,
-    audit: String,
 }
 
 impl Prepared {
-    pub fn new(fields: &LeadFields, owner: Option<UserId>) -> Prepared {
+    pub fn new(fields: &LeadFields) -> Prepared {
         Prepared {
             company_norm: fields.company.as_deref().map(normalise_company),
             tokens: tokens(fields),
             custom: Value::Object(fields.custom.clone()).to_string(),
-            audit: audit_json(fields, owner, 1).to_string(),
         }
     }
 
@@ -435,7 +433,7 @@ fn plan(
         });
     }
     for lead in new_leads.iter_mut().filter(|l| l.filled) {
-        lead.prepared = Prepared::new(&lead.fields, lead.owner);
+        lead.prepared = Prepared::new(&lead.fields);
     }
     counts.imported = new_leads.len() as i64;
     counts.failed += invalid
@@ -632,8 +630,8 @@ fn sqlite_batch(
         assign_ids(&mut new_leads, max + 1..);
         let mut stmt = conn.prepare_cached(
             "INSERT INTO leads (id, name, company, company_norm, title, city, region, source, status, intent, \
-             owner_id, created_by, custom, version, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?14)",
+             owner_id, created_by, custom, version, created_at, updated_at, import_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?14, ?15)",
         )?;
         for l in &new_leads {
             let f = &l.fields;
@@ -652,6 +650,7 @@ fn sqlite_batch(
                 actor,
                 l.prepared.custom,
                 at,
+                job.job_id,
             ])?;
         }
         let mut stmt = conn.prepare_cached(
@@ -697,13 +696,6 @@ fn sqlite_batch(
             for t in &l.fields.tags {
                 stmt.execute(rusqlite::params![l.id.0, t])?;
             }
-        }
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO audit_log (entity, entity_id, actor_id, action, before, after, at) \
-             VALUES ('lead', ?1, ?2, 'import', 'null', ?3, ?4)",
-        )?;
-        for l in &new_leads {
-            stmt.execute(rusqlite::params![l.id.0, actor, l.prepared.audit, at])?;
         }
         // Last: FTS5 keeps these in memory until the transaction (or a statement journal) asks.
         let mut stmt =
@@ -880,6 +872,7 @@ async fn pg_batch(
         .await?;
         assign_ids(&mut new_leads, ids);
         let stamp = at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
+        let job_text = job.job_id.to_string();
         let mut buf = String::with_capacity(new_leads.len() * 700);
         for l in &new_leads {
             let f = &l.fields;
@@ -903,13 +896,14 @@ async fn pg_batch(
                     Some(&stamp),
                     Some(&stamp),
                     Some(&tsvector_text(&l.prepared.tokens)),
+                    Some(&job_text),
                 ],
             );
         }
         copy_in(
             &mut tx,
             "COPY leads (id, name, company, company_norm, title, city, region, source, status, intent, owner_id, \
-             created_by, custom, version, created_at, updated_at, search_tokens) FROM STDIN",
+             created_by, custom, version, created_at, updated_at, search_tokens, import_id) FROM STDIN",
             buf,
         )
         .await?;
@@ -986,28 +980,6 @@ async fn pg_batch(
                 .execute(&mut *tx)
                 .await?;
         }
-        let mut buf = String::with_capacity(new_leads.len() * 500);
-        let actor_text = actor.0.to_string();
-        for l in &new_leads {
-            copy_row(
-                &mut buf,
-                &[
-                    Some("lead"),
-                    Some(&l.id.0.to_string()),
-                    Some(&actor_text),
-                    Some("import"),
-                    Some("null"),
-                    Some(&l.prepared.audit),
-                    Some(&stamp),
-                ],
-            );
-        }
-        copy_in(
-            &mut tx,
-            "COPY audit_log (entity, entity_id, actor_id, action, before, after, at) FROM STDIN",
-            buf,
-        )
-        .await?;
     }
     for (id, before, after) in &targets {
         let changed = sqlx::query(FILL_LEAD)

@@ -333,6 +333,50 @@ async fn update_fills_only_the_empty_fields_of_the_stored_lead() {
 }
 
 #[tokio::test]
+async fn an_imported_leads_history_begins_with_its_import_and_its_later_changes_follow() {
+    let f = Fixture::new().await;
+    let file = f.file(
+        "名单.csv",
+        &people_csv(&["甲,13800000001,甲公司,,,", "乙,13800000002,,,,"]),
+    );
+    let job = f.import(&file, OnDuplicate::Skip, Assign::Pool).await;
+    assert_eq!(counts(&job), [2, 0, 0, 0, 0], "{job:?}");
+    let id = scalar(
+        f.db(),
+        "SELECT lead_id FROM lead_phones WHERE e164 = '+8613800000001'",
+    )
+    .await;
+    // The import is attributed once, on its job, not copied into an audit row per lead.
+    assert_eq!(
+        scalar(
+            f.db(),
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'lead'"
+        )
+        .await,
+        0
+    );
+    let history = leadline_store::audit::history(f.db(), "lead", id)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    let first = &history[0];
+    assert_eq!(first.action, "import");
+    assert_eq!(first.actor_id, Some(f.org.admin));
+    assert!(first.actor_name.is_some(), "{first:?}");
+    let after = &first.after.as_ref().unwrap().0;
+    assert_eq!(after["import"], job.id);
+    assert_eq!(after["file"], "名单.csv");
+    // A later change follows the import in the lead's history.
+    let again = f.file("b.csv", &people_csv(&["甲,13800000001,甲公司,杭州,,"]));
+    f.import(&again, OnDuplicate::Update, Assign::Pool).await;
+    let history = leadline_store::audit::history(f.db(), "lead", id)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
+    assert_eq!(actions, ["import", "update"]);
+}
+
+#[tokio::test]
 async fn collision_imports_the_row_and_records_both_owners() {
     let f = Fixture::new().await;
     let first = f.file("a.csv", &people_csv(&["甲,13800000001,,,,"]));
@@ -575,7 +619,9 @@ async fn a_supervisor_may_name_only_owners_of_the_teams_they_supervise() {
 
 /// Imports 3,000 people (phones starting `prefix`) from `name` while `write(db, n)` runs every
 /// 3 ms (from 50 ms before the import until it is done): the job, the rows done after each
-/// batch, and how many writes ran.
+/// batch, and how many writes ran. Beside writers, the first batch is cut short (500 rows) and
+/// later ones to what fits in a few tens of milliseconds, which on a fast machine may be all the
+/// rest: more than one batch is what shows the cut.
 async fn import_beside<W, Fut>(
     f: &Fixture,
     name: &str,
@@ -655,7 +701,7 @@ async fn an_import_beside_working_agents_commits_short_batches_and_loses_no_row(
     );
     match f.db().backend() {
         leadline_store::Backend::Sqlite => {
-            assert!(steps.len() > 2, "batches while agents write: {steps:?}")
+            assert!(steps.len() > 1, "batches while agents write: {steps:?}")
         }
         leadline_store::Backend::Postgres => assert_eq!(steps, [3_000]),
     }
@@ -712,7 +758,7 @@ async fn writes_on_another_connection_make_an_import_commit_short_batches() {
     );
     match f.db().backend() {
         leadline_store::Backend::Sqlite => {
-            assert!(steps.len() > 2, "batches beside the editor: {steps:?}")
+            assert!(steps.len() > 1, "batches beside the editor: {steps:?}")
         }
         leadline_store::Backend::Postgres => assert_eq!(steps, [3_000]),
     }
