@@ -685,6 +685,10 @@ impl Params {
             sql.push_str(&format!(" AND (l.owner_id IS NULL OR l.owner_id = {p})"));
         }
         if let Some(terms) = terms {
+            for digits in search_tokens::digit_terms(&terms) {
+                let p = arg(Arg::Text(digits.to_string()));
+                sql.push_str(&format!(" AND {}", leads::holds_digits(backend, &p)));
+            }
             match backend {
                 Backend::Sqlite => {
                     let p = arg(Arg::Text(search_tokens::fts5_match(&terms)));

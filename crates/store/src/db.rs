@@ -79,15 +79,18 @@ impl Db {
         }
     }
 
-    /// Applies the embedded migrations for this backend (on SQLite, then rebuilds what a
-    /// migration asked the program to rebuild: the lead search index).
+    /// Applies the embedded migrations for this backend, then rebuilds what a migration asked
+    /// the program to rebuild (the lead search tokens).
     pub async fn migrate(&self) -> Result<()> {
         match self {
             Db::Sqlite(pool) => {
                 sqlx::migrate!("./migrations/sqlite").run(pool).await?;
                 crate::leads::search_index::rebuild_if_pending(pool).await?;
             }
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Db::Postgres(pool) => {
+                sqlx::migrate!("./migrations/postgres").run(pool).await?;
+                crate::leads::search_index::rebuild_pg_if_pending(pool).await?;
+            }
         }
         Ok(())
     }

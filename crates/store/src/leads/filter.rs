@@ -245,29 +245,30 @@ impl LeadFilter {
                 );
             }
         }
-        if let Some(q) = &self.q {
-            match search_tokens::parse_query(q) {
-                None => {}
-                Some(terms) => match backend {
-                    Backend::Sqlite if fts_joined => {
-                        sql.push_bind(
-                            " AND lead_search MATCH ?",
-                            Arg::Text(search_tokens::fts5_match(&terms)),
-                        );
-                    }
-                    Backend::Sqlite => {
-                        sql.push_bind(
-                            " AND l.id IN (SELECT rowid FROM lead_search WHERE lead_search MATCH ?)",
-                            Arg::Text(search_tokens::fts5_match(&terms)),
-                        );
-                    }
-                    Backend::Postgres => {
-                        sql.push_bind(
-                            " AND l.search_tokens @@ CAST(? AS tsquery)",
-                            Arg::Text(search_tokens::tsquery(&terms)),
-                        );
-                    }
-                },
+        if let Some(terms) = self.q.as_deref().and_then(search_tokens::parse_query) {
+            for digits in search_tokens::digit_terms(&terms) {
+                let p = sql.arg(Arg::Text(digits.to_string()));
+                sql.push(&format!(" AND {}", holds_digits(backend, &p)));
+            }
+            match backend {
+                Backend::Sqlite if fts_joined => {
+                    sql.push_bind(
+                        " AND lead_search MATCH ?",
+                        Arg::Text(search_tokens::fts5_match(&terms)),
+                    );
+                }
+                Backend::Sqlite => {
+                    sql.push_bind(
+                        " AND l.id IN (SELECT rowid FROM lead_search WHERE lead_search MATCH ?)",
+                        Arg::Text(search_tokens::fts5_match(&terms)),
+                    );
+                }
+                Backend::Postgres => {
+                    sql.push_bind(
+                        " AND l.search_tokens @@ CAST(? AS tsquery)",
+                        Arg::Text(search_tokens::tsquery(&terms)),
+                    );
+                }
             }
         }
         let in_list = |sql: &mut Sql, column: &str, codes: Vec<&str>| {
@@ -583,4 +584,20 @@ pub async fn walk(
         }
         cursor = page.next_cursor;
     }
+}
+
+/// SQL true when lead `l` holds the digits bound at `param` (`$n`) in one of its numbers (as
+/// dialled at home: a Chinese number with its trunk zero, another with its country code), its
+/// name or its company: the check behind a digit search, whose index look-up (all the digits'
+/// trigrams) also finds numbers that hold those trigrams apart.
+pub fn holds_digits(backend: Backend, param: &str) -> String {
+    let find = match backend {
+        Backend::Sqlite => "instr",
+        Backend::Postgres => "strpos",
+    };
+    format!(
+        "({find}(l.name, {param}) > 0 OR {find}(COALESCE(l.company, ''), {param}) > 0 \
+         OR EXISTS (SELECT 1 FROM lead_phones dp WHERE dp.lead_id = l.id AND {find}(CASE WHEN \
+         dp.e164 LIKE '+86%' THEN '0' || substr(dp.e164, 4) ELSE substr(dp.e164, 2) END, {param}) > 0))"
+    )
 }

@@ -7,7 +7,8 @@ mod walk;
 pub(crate) mod write;
 
 pub use filter::{
-    CountRow, GROUPS, LeadFilter, MAX_LIMIT, OwnerFilter, Page, Sort, counts, list, walk,
+    CountRow, GROUPS, LeadFilter, MAX_LIMIT, OwnerFilter, Page, Sort, counts, holds_digits, list,
+    walk,
 };
 pub use walk::{EXPORT_JOIN, EXPORT_PAGE, ExportRow, walk_export};
 pub use write::{CreateOptions, LeadPatch, bulk_insert, create, delete, restore, update};

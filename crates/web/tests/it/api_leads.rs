@@ -162,6 +162,46 @@ async fn quick_search_finds_by_one_character_last_four_digits_company_fragment_a
     }
 }
 
+/// Digits are found wherever they stand together in a number (the end, the middle, the whole,
+/// with the trunk zero of a landline) or in a company's name, and not where the same digits only
+/// appear apart: 13856712678 holds 567 and 678 but not 5678.
+#[tokio::test]
+async fn a_digit_search_finds_the_digits_together_anywhere_in_a_number_and_nowhere_else() {
+    let app = TestApp::spawn().await;
+    let a1 = app.api("agent_a1").await;
+    a1.create_lead(json!({"name": "王建国", "phone": "13912345678"}))
+        .await;
+    a1.create_lead(json!({"name": "赵六", "phone": "13856712678"}))
+        .await;
+    a1.create_lead(json!({"name": "孙七", "phone": "13500000001", "company": "58同城"}))
+        .await;
+    a1.create_lead(json!({"name": "周八", "phone": "010-6552 9988"}))
+        .await;
+    for (q, expected) in [
+        ("5678", vec!["王建国"]),
+        ("2345", vec!["王建国"]),
+        ("139 1234 5678", vec!["王建国"]),
+        ("王 5678", vec!["王建国"]),
+        ("赵 5678", vec![]),
+        ("6712", vec!["赵六"]),
+        ("58", vec!["孙七"]),
+        ("01065529988", vec!["周八"]),
+        ("6552 9988", vec!["周八"]),
+    ] {
+        let (status, page) = a1
+            .get_json(&format!("/api/v1/leads?q={}", urlencode(q)))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let names: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, expected, "query {q}");
+    }
+}
+
 pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
