@@ -102,8 +102,10 @@ async fn an_import_in_its_own_process_gives_way_to_another_writer() {
     stop.store(true, Ordering::Relaxed);
     let writes = other.await.unwrap();
     assert_eq!(steps.last(), Some(&(ROWS as i64)), "{steps:?}");
+    // The first batch is cut short; later ones hold what fits in a few tens of milliseconds,
+    // which on a fast machine may be all the rest.
     assert!(
-        steps.len() > 2 && steps[0] < ROWS as i64 / 2,
+        steps.len() > 1 && steps[0] < ROWS as i64 / 2,
         "short batches from the first on: {steps:?}"
     );
     assert_eq!(

@@ -42,12 +42,12 @@ pub const BATCH_ROWS: usize = 5_000;
 /// New leads in one run of a job after which the planner's statistics are refreshed.
 const ANALYZE_AFTER: i64 = 50_000;
 
-/// Rows of the largest batch (a multiple of [`BATCH_ROWS`]). Each batch rewrites every page of
-/// the randomly ordered phone indexes that its rows touch, which near a million leads is most of
-/// them whatever the batch's size, so fewer, larger batches write each page fewer times (1M-row
-/// CSV on SQLite, same loaded machine: 137.6 s with 5,000-row batches, 92.5 s growing to
-/// 20,000). Memory stays flat: at most three batches live (one read ahead, one being written,
-/// one being read); 20,000 took peak RSS to 286 MB, hence this smaller cap.
+/// Rows of the largest batch (a multiple of [`BATCH_ROWS`]). Memory stays flat: at most three
+/// batches live (one read ahead, one being written, one being read); 20,000 took peak RSS to
+/// 286 MB, hence this cap. On SQLite one transaction goes on over the batches the reader has
+/// ready while nobody else writes ([`imports::TRANSACTION_ROWS`]): each commit rewrites every
+/// page of the randomly ordered phone and company indexes that its rows touch, which near a
+/// million leads is most of them whatever the batch's size.
 pub const MAX_BATCH_ROWS: usize = 15_000;
 
 /// How long one batch may hold SQLite's one writer while others are writing beside the import
@@ -401,6 +401,37 @@ struct Batch {
     bytes_read: u64,
 }
 
+/// The batches the reader has ready, for an import transaction on SQLite to go on with while
+/// nobody else is writing: it never waits for the reader, and a batch it takes is counted in
+/// the job as soon as its transaction commits.
+struct ReadyBatches {
+    db: Db,
+    rx: tokio::sync::mpsc::Receiver<Result<Batch, ImportError>>,
+    /// How far into the file the last batch taken reaches.
+    bytes_read: u64,
+    /// What the reader failed with, once taken from the channel.
+    failed: Option<ImportError>,
+}
+
+impl imports::MoreBatches for ReadyBatches {
+    fn ready(&mut self) -> Option<(Vec<BatchRow>, i64)> {
+        if give_way(&self.db) || self.failed.is_some() {
+            return None;
+        }
+        match self.rx.try_recv() {
+            Ok(Ok(batch)) => {
+                self.bytes_read = batch.bytes_read;
+                Some((batch.rows, batch.rows_done))
+            }
+            Ok(Err(e)) => {
+                self.failed = Some(e);
+                None
+            }
+            Err(_) => None,
+        }
+    }
+}
+
 const NEEDS_PHONE_OR_COMPANY: &str = "需要电话或公司 / needs a phone or a company";
 const UNKNOWN_OWNER: &str = "负责人不存在或已停用 / no active user by that name";
 const NOT_YOURS_TO_ASSIGN: &str = "无权分配给该负责人 / you may not assign leads to this user";
@@ -565,7 +596,7 @@ async fn run_inner(
     )?;
     let policy = stored.options.on_duplicate;
     // One batch read ahead while one is written (see `MAX_BATCH_ROWS`).
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
     let (size_tx, size_rx) = tokio::sync::oneshot::channel();
     let short_rows = Arc::new(AtomicUsize::new(BUSY_BATCH_ROWS));
     let reader = {
@@ -596,7 +627,13 @@ async fn run_inner(
         bytes_total,
     };
     let mut result = Ok(());
-    while let Some(batch) = rx.recv().await {
+    let mut more = ReadyBatches {
+        db: db.clone(),
+        rx,
+        bytes_read: 0,
+        failed: None,
+    };
+    while let Some(batch) = more.rx.recv().await {
         let batch = match batch {
             Ok(b) => b,
             Err(e) => {
@@ -604,47 +641,56 @@ async fn run_inner(
                 break;
             }
         };
-        let rows = batch.rows.len();
-        let counts = match imports::apply_batch(
+        more.bytes_read = batch.bytes_read;
+        let applied = match imports::apply_batches(
             db,
             job.id,
             job.created_by,
             policy,
-            batch.rows,
-            batch.rows_done,
+            (batch.rows, batch.rows_done),
+            more,
         )
         .await
         {
-            Ok((c, took)) => {
-                let secs = took.as_secs_f64().max(1e-6);
-                let fit = (rows as f64 * BUSY_BATCH_TIME.as_secs_f64() / secs) as usize;
-                short_rows.store(
-                    fit.clamp(MIN_BUSY_BATCH_ROWS, MAX_BATCH_ROWS),
-                    Ordering::Relaxed,
-                );
-                // While people work beside it, the import takes at most half of the writer
-                // (and of the machine): it rests as long as its batch took.
-                if give_way(db) {
-                    tokio::time::sleep(took.min(Duration::from_secs(1))).await;
-                }
-                c
+            Ok((applied, back)) => {
+                more = back;
+                applied
             }
             Err(e) => {
                 result = Err(e.into());
-                break;
+                // The reader stops when it finds nobody takes its batches.
+                return finish_reader(reader, result).await;
             }
         };
-        state.rows_done = batch.rows_done;
-        state.bytes_read = batch.bytes_read;
-        let c = &mut state.counts;
-        c.imported += counts.imported;
-        c.updated += counts.updated;
-        c.skipped += counts.skipped;
-        c.collisions += counts.collisions;
-        c.failed += counts.failed;
+        let secs = applied.took.as_secs_f64().max(1e-6);
+        let fit = (applied.rows as f64 * BUSY_BATCH_TIME.as_secs_f64() / secs) as usize;
+        short_rows.store(
+            fit.clamp(MIN_BUSY_BATCH_ROWS, MAX_BATCH_ROWS),
+            Ordering::Relaxed,
+        );
+        // While people work beside it, the import takes at most half of the writer (and of
+        // the machine): it rests as long as its batch took.
+        if give_way(db) {
+            tokio::time::sleep(applied.took.min(Duration::from_secs(1))).await;
+        }
+        state.rows_done = applied.rows_done;
+        state.bytes_read = more.bytes_read;
+        state.counts.add(&applied.counts);
         progress(&state);
+        if let Some(e) = more.failed.take() {
+            result = Err(e.into());
+            break;
+        }
     }
-    drop(rx);
+    drop(more);
+    finish_reader(reader, result).await
+}
+
+/// Waits for the reading thread to end, then returns `result`.
+async fn finish_reader(
+    reader: tokio::task::JoinHandle<()>,
+    result: Result<(), RunError>,
+) -> Result<(), RunError> {
     reader
         .await
         .map_err(|e| StoreError::Internal(format!("reader thread: {e}")))?;

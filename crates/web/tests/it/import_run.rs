@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use leadline_domain::UserId;
 use leadline_import::{Mapping, Target};
-use leadline_store::imports::{ImportJob, OnDuplicate};
+use leadline_store::imports::{self, ImportJob, OnDuplicate};
 use leadline_store::test_db::TestDb;
 use leadline_store::{Db, db_run};
 use leadline_web::import_run::{self, Assign, ImportOptions, RunError};
@@ -615,6 +615,95 @@ async fn a_supervisor_may_name_only_owners_of_the_teams_they_supervise() {
         text.contains("agent_b1") && text.contains("无权分配"),
         "{text}"
     );
+}
+
+/// Batches handed to an import transaction one after another, as the reader has them ready.
+struct Queued(std::collections::VecDeque<(Vec<imports::BatchRow>, i64)>);
+
+impl imports::MoreBatches for Queued {
+    fn ready(&mut self) -> Option<(Vec<imports::BatchRow>, i64)> {
+        self.0.pop_front()
+    }
+}
+
+/// `n` people with phones `prefix…` as import rows numbered from `first`, owned by `owner`.
+fn lead_rows(first: i64, n: i64, prefix: &str, owner: Option<UserId>) -> Vec<imports::BatchRow> {
+    (first..first + n)
+        .map(|i| {
+            let draft = leadline_domain::LeadDraft {
+                name: format!("客户{i}"),
+                phones: vec![format!("{prefix}{i:08}")],
+                ..Default::default()
+            };
+            let fields = leadline_domain::LeadFields::parse(&draft, &[]).unwrap();
+            imports::BatchRow::lead(i, fields, owner)
+        })
+        .collect()
+}
+
+/// On SQLite the batches the reader has ready go into one transaction: all of them are
+/// committed with the job's progress, or, when one fails, none of them (so a resumed import
+/// starts again after the last commit). PostgreSQL writes one batch per transaction.
+#[tokio::test]
+async fn batches_written_in_one_transaction_are_committed_together_or_not_at_all() {
+    let f = Fixture::new().await;
+    let path = f.file("batches.csv", &people_csv(&["甲,13800000001,,,,"]));
+    let job = f
+        .start(&path, OnDuplicate::Skip, Assign::Pool)
+        .await
+        .unwrap();
+    let rows = || lead_rows(1, 100, "139", None);
+    let more = Queued(
+        [
+            (lead_rows(101, 100, "139", None), 200),
+            (lead_rows(201, 100, "139", None), 300),
+        ]
+        .into(),
+    );
+    let (applied, more) = imports::apply_batches(
+        f.db(),
+        job.id,
+        f.org.admin,
+        OnDuplicate::Skip,
+        (rows(), 100),
+        more,
+    )
+    .await
+    .unwrap();
+    let sqlite = f.db().backend() == leadline_store::Backend::Sqlite;
+    let (written, left) = if sqlite { (300, 0) } else { (100, 2) };
+    assert_eq!(applied.rows as i64, written);
+    assert_eq!(applied.counts.imported, written);
+    assert_eq!(applied.rows_done, written);
+    assert_eq!(more.0.len(), left);
+    let now = imports::get_job(f.db(), job.id).await.unwrap();
+    assert_eq!((now.rows_done, now.imported), (written, written));
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, written);
+
+    // A batch whose owner does not exist fails at the database; on SQLite the good batch before
+    // it in the same transaction is not kept either.
+    let more = Queued([(lead_rows(1_101, 100, "138", Some(UserId(999_999))), 1_200)].into());
+    let failed = imports::apply_batches(
+        f.db(),
+        job.id,
+        f.org.admin,
+        OnDuplicate::Skip,
+        (lead_rows(1_001, 100, "138", None), 1_100),
+        more,
+    )
+    .await;
+    let now = imports::get_job(f.db(), job.id).await.unwrap();
+    if sqlite {
+        assert!(failed.is_err());
+        assert_eq!((now.rows_done, now.imported), (written, written));
+        assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, written);
+    } else {
+        assert!(
+            failed.is_ok(),
+            "one batch per transaction: the bad one is not taken"
+        );
+        assert_eq!(now.rows_done, 1_100);
+    }
 }
 
 /// Imports 3,000 people (phones starting `prefix`) from `name` while `write(db, n)` runs every
