@@ -134,17 +134,25 @@ pub fn digit_terms(terms: &[Term]) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The index tokens a digit term asks for: its trigrams (all present), or a prefix for one or
-/// two digits.
-fn digit_query(digits: &str) -> (Vec<String>, bool) {
-    let mut grams = Vec::new();
-    if digits.len() < DIGIT_GRAM {
-        return (vec![format!("d{digits}")], true);
+/// The index look-ups the terms ask for, all of which must match: (token, whether as a prefix).
+/// A digit term asks for each of its trigrams, or for one or two digits a prefix.
+fn lookups(terms: &[Term]) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for t in terms {
+        match t {
+            Term::Exact(s) => out.push((s.clone(), false)),
+            Term::Prefix(s) => out.push((s.clone(), true)),
+            Term::Digits(d) => {
+                let mut grams = Vec::new();
+                digit_grams(d, &mut grams);
+                grams.sort_unstable();
+                grams.dedup();
+                let prefix = d.len() < DIGIT_GRAM;
+                out.extend(grams.into_iter().map(|g| (g, prefix)));
+            }
+        }
     }
-    digit_grams(digits, &mut grams);
-    grams.sort_unstable();
-    grams.dedup();
-    (grams, false)
+    out
 }
 
 /// Turns what a user typed into search terms, all of which must match; `None` if nothing usable.
@@ -203,19 +211,14 @@ pub fn parse_query(q: &str) -> Option<Vec<Term>> {
 
 /// The FTS5 MATCH expression for the terms (tokens contain only letters and digits, quoted anyway).
 pub fn fts5_match(terms: &[Term]) -> String {
-    terms
-        .iter()
-        .map(|t| match t {
-            Term::Exact(s) => format!("\"{s}\""),
-            Term::Prefix(s) => format!("\"{s}\"*"),
-            Term::Digits(d) => match digit_query(d) {
-                (grams, true) => format!("\"{}\"*", grams[0]),
-                (grams, false) => grams
-                    .iter()
-                    .map(|g| format!("\"{g}\""))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            },
+    lookups(terms)
+        .into_iter()
+        .map(|(s, prefix)| {
+            if prefix {
+                format!("\"{s}\"*")
+            } else {
+                format!("\"{s}\"")
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -223,19 +226,14 @@ pub fn fts5_match(terms: &[Term]) -> String {
 
 /// The PostgreSQL tsquery text for the terms, to be cast with `::tsquery` (no parser involved).
 pub fn tsquery(terms: &[Term]) -> String {
-    terms
-        .iter()
-        .map(|t| match t {
-            Term::Exact(s) => format!("'{s}'"),
-            Term::Prefix(s) => format!("'{s}':*"),
-            Term::Digits(d) => match digit_query(d) {
-                (grams, true) => format!("'{}':*", grams[0]),
-                (grams, false) => grams
-                    .iter()
-                    .map(|g| format!("'{g}'"))
-                    .collect::<Vec<_>>()
-                    .join(" & "),
-            },
+    lookups(terms)
+        .into_iter()
+        .map(|(s, prefix)| {
+            if prefix {
+                format!("'{s}':*")
+            } else {
+                format!("'{s}'")
+            }
         })
         .collect::<Vec<_>>()
         .join(" & ")

@@ -39,13 +39,7 @@ pub(crate) async fn rebuild_if_pending(pool: &SqlitePool) -> Result<Option<u64>>
         while let Some(r) = rows.next()? {
             let (id, name, company): (i64, String, Option<String>) =
                 (r.get(0)?, r.get(1)?, r.get(2)?);
-            let phones: Vec<PhoneNumber> = r
-                .get::<_, Option<String>>(3)?
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(|e164| PhoneNumber::from_stored(e164.to_string(), String::new()))
-                .collect();
-            let tokens = super::write::tokens_of(&name, company.as_deref(), &phones);
+            let tokens = stored_tokens(&name, company.as_deref(), r.get(3)?);
             insert.execute(rusqlite::params![id, tokens])?;
             count += 1;
         }
@@ -59,6 +53,16 @@ pub(crate) async fn rebuild_if_pending(pool: &SqlitePool) -> Result<Option<u64>>
         "lead search index rebuilt"
     );
     Ok(Some(leads))
+}
+
+/// A stored lead's tokens, from its name, company and numbers (E.164, space-separated).
+fn stored_tokens(name: &str, company: Option<&str>, e164s: Option<String>) -> String {
+    let phones: Vec<PhoneNumber> = e164s
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|e164| PhoneNumber::from_stored(e164.to_string(), String::new()))
+        .collect();
+    super::write::tokens_of(name, company, &phones)
 }
 
 /// Leads whose PostgreSQL tokens are made and written per statement.
@@ -95,15 +99,7 @@ pub(crate) async fn rebuild_pg_if_pending(pool: &PgPool) -> Result<Option<u64>> 
         let (ids, tokens): (Vec<i64>, Vec<String>) = rows
             .into_iter()
             .map(|(id, name, company, phones)| {
-                let phones: Vec<PhoneNumber> = phones
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .map(|e164| PhoneNumber::from_stored(e164.to_string(), String::new()))
-                    .collect();
-                (
-                    id,
-                    super::write::tokens_of(&name, company.as_deref(), &phones),
-                )
+                (id, stored_tokens(&name, company.as_deref(), phones))
             })
             .unzip();
         count += ids.len() as u64;

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, mobile};
+use crate::helpers::{Api, TestApp, mobile};
 
 #[tokio::test]
 async fn an_agent_creates_a_lead_that_it_owns_with_normalised_phones() {
@@ -148,17 +148,7 @@ async fn quick_search_finds_by_one_character_last_four_digits_company_fragment_a
         ("kum", "किताब Kumar"),
         ("ACME tech", "किताब Kumar"),
     ] {
-        let (status, page) = a1
-            .get_json(&format!("/api/v1/leads?q={}", urlencode(q)))
-            .await;
-        assert_eq!(status, StatusCode::OK);
-        let names: Vec<&str> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, [expected], "query {q}");
+        assert_eq!(found(&a1, q).await, [expected], "query {q}");
     }
 }
 
@@ -188,18 +178,22 @@ async fn a_digit_search_finds_the_digits_together_anywhere_in_a_number_and_nowhe
         ("01065529988", vec!["周八"]),
         ("6552 9988", vec!["周八"]),
     ] {
-        let (status, page) = a1
-            .get_json(&format!("/api/v1/leads?q={}", urlencode(q)))
-            .await;
-        assert_eq!(status, StatusCode::OK);
-        let names: Vec<&str> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, expected, "query {q}");
+        assert_eq!(found(&a1, q).await, expected, "query {q}");
     }
+}
+
+/// The names of the leads a quick search for `q` lists.
+async fn found(client: &Api, q: &str) -> Vec<String> {
+    let (status, page) = client
+        .get_json(&format!("/api/v1/leads?q={}", urlencode(q)))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 pub fn urlencode(s: &str) -> String {
