@@ -258,6 +258,35 @@ async fn the_do_not_call_mark_follows_the_list_and_the_leads_numbers() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert!(marked(&app.db, first).await);
     assert!(wrong_marks(&app.db).await.is_empty());
+
+    // A number a second lead holds as a recorded collision (撞单) marks both leads when it is
+    // listed, and leaves both when it comes off the list.
+    let csv = format!("姓名,手机\n撞单的,{}\n", mobile(34));
+    let job = crate::api_imports::import_done(
+        &sup,
+        "collision.csv",
+        crate::api_imports::bom_csv(&csv),
+        &[("into", "pool"), ("on_duplicate", "collision")],
+    )
+    .await;
+    assert_eq!(job["counts"]["collisions"], 1, "{job}");
+    let collided: LeadId = db_run!(&app.db, |pool| {
+        sqlx::query_scalar("SELECT id FROM leads WHERE name = '撞单的'")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    let (status, _) = post(&sup, "/api/v1/dnc", json!({"numbers": [mobile(34)]})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(marked(&app.db, fresh).await && marked(&app.db, collided).await);
+    assert!(
+        sup.delete(&format!("/api/v1/dnc/{}", mobile(34)))
+            .await
+            .status()
+            .is_success()
+    );
+    assert!(!marked(&app.db, fresh).await && !marked(&app.db, collided).await);
+    assert!(wrong_marks(&app.db).await.is_empty());
 }
 
 #[tokio::test]
