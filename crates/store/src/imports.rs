@@ -546,22 +546,19 @@ pub async fn apply_batches<M: MoreBatches>(
                     took: Default::default(),
                 };
                 let mut next = Some(first);
-                let mut done = Ok(());
-                while let Some((rows, rows_done)) = next.take() {
-                    applied.rows += rows.len();
-                    applied.rows_done = rows_done;
-                    let (candidates, invalid) = split(rows);
-                    match sqlite_batch(conn, &step(rows_done), policy, candidates, invalid) {
-                        Ok(c) => applied.counts.add(&c),
-                        Err(e) => {
-                            done = Err(e);
-                            break;
+                let done = (|| {
+                    while let Some((rows, rows_done)) = next.take() {
+                        applied.rows += rows.len();
+                        applied.rows_done = rows_done;
+                        let (candidates, invalid) = split(rows);
+                        let c = sqlite_batch(conn, &step(rows_done), policy, candidates, invalid)?;
+                        applied.counts.add(&c);
+                        if applied.rows < TRANSACTION_ROWS {
+                            next = more.ready();
                         }
                     }
-                    if applied.rows < TRANSACTION_ROWS {
-                        next = more.ready();
-                    }
-                }
+                    Ok::<_, StoreError>(())
+                })();
                 conn.execute_batch(&format!("PRAGMA cache_size = {kept}"))?;
                 done?;
                 applied.took = started.elapsed();
