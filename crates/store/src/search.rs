@@ -90,6 +90,14 @@ pub fn upsert_sql(backend: Backend) -> &'static str {
 /// Calls whose notes one pass of [`index_new_notes`] reads and indexes at most.
 const NOTE_BATCH: i64 = 100;
 
+/// The calls past the mark, each row with the mark (one statement, one snapshot). CROSS JOIN
+/// keeps the mark first, so the calls are a range of their primary key after it: joined the
+/// other way, SQLite walks every call in id order to find the ones past the mark, which read
+/// the whole calls table at every pass (every second, and before every search).
+const NEW_NOTES: &str = "SELECT m.last_call_id, c.id, c.lead_id, c.started_at, c.notes \
+    FROM search_note_mark m CROSS JOIN calls c ON c.id > m.last_call_id \
+    WHERE m.id = 1 ORDER BY c.id LIMIT $1";
+
 /// On SQLite, indexes the notes of the calls recorded since the last pass, a batch at a time,
 /// and returns how many notes it indexed. Recording a call there does not write the full-text
 /// index (the one writer would pay for a segment at every commit): the server's worker runs
@@ -105,14 +113,10 @@ pub async fn index_new_notes(db: &Db) -> Result<usize> {
     };
     let mut indexed = 0;
     loop {
-        // The calls past the mark, each row with the mark (one statement, one snapshot).
-        let calls: Vec<(i64, i64, LeadId, DateTime<Utc>, String)> = sqlx::query_as(
-            "SELECT m.last_call_id, c.id, c.lead_id, c.started_at, c.notes FROM search_note_mark m \
-             JOIN calls c ON c.id > m.last_call_id ORDER BY c.id LIMIT $1",
-        )
-        .bind(NOTE_BATCH)
-        .fetch_all(pool)
-        .await?;
+        let calls: Vec<(i64, i64, LeadId, DateTime<Utc>, String)> = sqlx::query_as(NEW_NOTES)
+            .bind(NOTE_BATCH)
+            .fetch_all(pool)
+            .await?;
         let (Some(&(mark, ..)), Some(&(_, last, ..))) = (calls.first(), calls.last()) else {
             return Ok(indexed);
         };
@@ -581,6 +585,30 @@ mod tests {
         .fetch_one(pool)
         .await
         .unwrap())
+    }
+
+    /// Finding the notes to index reads the calls after the mark, not every call: the pass
+    /// runs every second, and the calls table only grows.
+    #[tokio::test]
+    async fn new_notes_are_found_by_a_range_of_call_ids_after_the_mark() {
+        let t = TestDb::sqlite().await.unwrap();
+        let Db::Sqlite(pool) = t.db.clone() else {
+            unreachable!("TestDb::sqlite is SQLite")
+        };
+        let plan = sqlite_writer::run(&pool, |conn| {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {NEW_NOTES}"))?;
+            let steps: Vec<String> = stmt
+                .query_map([NOTE_BATCH], |r| r.get::<_, String>(3))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(steps.join("; "))
+        })
+        .await
+        .unwrap();
+        assert!(
+            plan.contains("SEARCH c USING INTEGER PRIMARY KEY (rowid>?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN"), "{plan}");
     }
 
     /// Notes are indexed once each however many passes run at once, in batches (more notes
