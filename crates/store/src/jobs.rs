@@ -49,6 +49,22 @@ pub async fn enqueue(
         .await?))
 }
 
+/// Claims the due jobs the subquery picks (binds worker, now, limit, kind). The subquery alone
+/// tests the status: with `status = 'pending'` beside `id IN (…)`, SQLite updates through the
+/// status index and walks every pending job (every reminder queued for later) at each poll,
+/// instead of looking up the few picked ids. On PostgreSQL the picked rows stay locked.
+fn claim_sql(backend: Backend) -> String {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    format!(
+        "UPDATE jobs SET status = 'running', claimed_by = $1, claimed_at = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND kind = $4 \
+         AND run_at <= $2 ORDER BY run_at, id LIMIT $3{lock}) RETURNING id, kind, run_at, payload, attempts"
+    )
+}
+
 /// Claims up to `limit` due jobs of `kind` for `worker`; every job is handed to exactly one
 /// claimer. Stale claims (older than [`STALE_AFTER`]) are released first so that they are claimed
 /// again.
@@ -61,15 +77,7 @@ pub async fn claim(
 ) -> Result<Vec<Job>> {
     const RELEASE: &str = "UPDATE jobs SET status = 'pending', claimed_by = NULL \
         WHERE status = 'running' AND claimed_at < $1 AND kind = $2";
-    let lock = match db.backend() {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let claim = format!(
-        "UPDATE jobs SET status = 'running', claimed_by = $1, claimed_at = $2, attempts = attempts + 1 \
-         WHERE status = 'pending' AND id IN (SELECT id FROM jobs WHERE status = 'pending' AND kind = $4 \
-         AND run_at <= $2 ORDER BY run_at, id LIMIT $3{lock}) RETURNING id, kind, run_at, payload, attempts"
-    );
+    let claim = claim_sql(db.backend());
     let mut jobs: Vec<Job> = match db {
         // On the one writer, so that the poll never waits for (or holds up) the call paths; a
         // background job, so that the poll alone does not make an import cut its batches short.
@@ -172,4 +180,38 @@ pub async fn status(db: &Db, id: i64) -> Result<Option<String>> {
     .bind(id)
     .fetch_optional(pool)
     .await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A poll for due jobs looks up the jobs it claims by id: it must not walk the pending
+    /// jobs, which grow by a reminder for every call with a revisit.
+    #[tokio::test]
+    async fn claiming_looks_up_the_picked_jobs_by_id() {
+        let t = crate::test_db::TestDb::sqlite().await.unwrap();
+        let Db::Sqlite(pool) = t.db.clone() else {
+            unreachable!("TestDb::sqlite is SQLite")
+        };
+        let plan = sqlite_writer::run(&pool, |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                claim_sql(Backend::Sqlite)
+            ))?;
+            let steps: Vec<String> = stmt
+                .query_map(("w", "2026-01-01T00:00:00Z", 10, "k"), |r| {
+                    r.get::<_, String>(3)
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(steps)
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            plan.first().map(String::as_str),
+            Some("SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"),
+            "{plan:?}"
+        );
+    }
 }
