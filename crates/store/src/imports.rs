@@ -1298,21 +1298,25 @@ mod tests {
         let Db::Sqlite(pool) = t.db.clone() else {
             unreachable!("TestDb::sqlite is SQLite")
         };
-        let plan = sqlite_writer::run(&pool, |conn| {
+        sqlite_writer::run(&pool, |conn| {
             conn.execute_batch(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) \
                  INSERT INTO leads (id, name, status, created_at, updated_at) \
                  SELECT i, 'lead ' || i, 'new', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM n; \
                  ANALYZE;",
             )?;
-            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {BY_COMPANY_SQLITE}"))?;
-            let steps: Vec<String> = stmt
-                .query_map(["星河科技"], |r| r.get::<_, String>(3))?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(steps.join("; "))
+            Ok(())
         })
         .await
         .unwrap();
+        let plan = sqlite_writer::query_plan(
+            &pool,
+            BY_COMPANY_SQLITE,
+            vec![rusqlite::types::Value::Text("星河科技".into())],
+        )
+        .await
+        .unwrap()
+        .join("; ");
         assert!(plan.contains("USING INDEX leads_company_norm"), "{plan}");
         assert!(!plan.contains("SCAN"), "{plan}");
     }

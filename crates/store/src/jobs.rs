@@ -194,20 +194,16 @@ mod tests {
         let Db::Sqlite(pool) = t.db.clone() else {
             unreachable!("TestDb::sqlite is SQLite")
         };
-        let plan = sqlite_writer::run(&pool, |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "EXPLAIN QUERY PLAN {}",
-                claim_sql(Backend::Sqlite)
-            ))?;
-            let steps: Vec<String> = stmt
-                .query_map(("w", "2026-01-01T00:00:00Z", 10, "k"), |r| {
-                    r.get::<_, String>(3)
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(steps)
-        })
-        .await
-        .unwrap();
+        use rusqlite::types::Value as V;
+        let args = vec![
+            V::Text("w".into()),
+            V::Text("2026-01-01T00:00:00Z".into()),
+            V::Integer(10),
+            V::Text("k".into()),
+        ];
+        let plan = sqlite_writer::query_plan(&pool, &claim_sql(Backend::Sqlite), args)
+            .await
+            .unwrap();
         assert_eq!(
             plan.first().map(String::as_str),
             Some("SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"),

@@ -595,15 +595,10 @@ mod tests {
         let Db::Sqlite(pool) = t.db.clone() else {
             unreachable!("TestDb::sqlite is SQLite")
         };
-        let plan = sqlite_writer::run(&pool, |conn| {
-            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {NEW_NOTES}"))?;
-            let steps: Vec<String> = stmt
-                .query_map([NOTE_BATCH], |r| r.get::<_, String>(3))?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(steps.join("; "))
-        })
-        .await
-        .unwrap();
+        let plan = sqlite_writer::query_plan(&pool, NEW_NOTES, vec![NOTE_BATCH.into()])
+            .await
+            .unwrap()
+            .join("; ");
         assert!(
             plan.contains("SEARCH c USING INTEGER PRIMARY KEY (rowid>?)"),
             "{plan}"

@@ -435,6 +435,21 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
     }
 }
 
+/// The steps of SQLite's plan for `sql` with `args` bound, on the writer of `pool`'s database
+/// (`EXPLAIN QUERY PLAN`, one line per step), for tests that a hot statement seeks what it needs.
+#[cfg(test)]
+pub async fn query_plan(pool: &SqlitePool, sql: &str, args: Vec<Value>) -> Result<Vec<String>> {
+    let sql = format!("EXPLAIN QUERY PLAN {sql}");
+    run(pool, move |conn| {
+        let mut stmt = conn.prepare(&sql)?;
+        let steps = stmt
+            .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(steps)
+    })
+    .await
+}
+
 /// The text sqlx writes for a time on SQLite (so that both writers' values compare as text).
 pub fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
