@@ -501,8 +501,8 @@ pub struct Applied {
     pub rows: usize,
     /// Where the job is now (`rows_done` of the last batch written).
     pub rows_done: i64,
-    /// How long the batches held the writer (SQLite, not counting a wait for others) or took
-    /// (PostgreSQL).
+    /// How long the batches held the writer, their commit included (SQLite, not counting a wait
+    /// for others), or took (PostgreSQL).
     pub took: std::time::Duration,
 }
 
@@ -533,8 +533,7 @@ pub async fn apply_batches<M: MoreBatches>(
     };
     match db {
         Db::Sqlite(pool) => {
-            sqlite_writer::run_bulk(pool, move |conn| {
-                let started = std::time::Instant::now();
+            let ((mut applied, more), held) = sqlite_writer::run_bulk_held(pool, move |conn| {
                 // The writer keeps a small page cache for its many small commits; batches touch
                 // thousands of index pages, so they work with a larger one and give it back.
                 let kept: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
@@ -561,10 +560,11 @@ pub async fn apply_batches<M: MoreBatches>(
                 })();
                 conn.execute_batch(&format!("PRAGMA cache_size = {kept}"))?;
                 done?;
-                applied.took = started.elapsed();
                 Ok((applied, more))
             })
-            .await
+            .await?;
+            applied.took = held;
+            Ok((applied, more))
         }
         Db::Postgres(pool) => {
             let started = std::time::Instant::now();

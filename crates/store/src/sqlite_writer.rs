@@ -63,12 +63,23 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T> + Send + 'static,
 {
-    run_job(pool, f, Kind::Quick).await
+    run_job(pool, f, Kind::Quick).await.map(|(v, _)| v)
 }
 
 /// [`run`] for a long job (an import batch): it does not count as someone waiting on the
 /// writer in [`others_writing`].
 pub async fn run_bulk<T, F>(pool: &SqlitePool, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+{
+    run_job(pool, f, Kind::Bulk).await.map(|(v, _)| v)
+}
+
+/// [`run_bulk`] that also says how long the job held the writer, from its start in the
+/// transaction to the end of the commit: a bulk job's commit writes every page it changed to
+/// the log, which for a batch of random keys can take longer than the job itself.
+pub async fn run_bulk_held<T, F>(pool: &SqlitePool, f: F) -> Result<(T, Duration)>
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -97,7 +108,7 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T> + Send + 'static,
 {
-    run_job(pool, f, Kind::Background).await
+    run_job(pool, f, Kind::Background).await.map(|(v, _)| v)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -110,13 +121,16 @@ enum Kind {
     Bulk,
 }
 
-async fn run_job<T, F>(pool: &SqlitePool, f: F, kind: Kind) -> Result<T>
+/// Runs `f` as a job of `kind` and returns its value with how long it held the writer (from its
+/// start to the end of its group's commit).
+async fn run_job<T, F>(pool: &SqlitePool, f: F, kind: Kind) -> Result<(T, Duration)>
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T> + Send + 'static,
 {
-    let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<(T, Duration)>>();
     let job: Job = Box::new(move |conn: Option<&Connection>| {
+        let began = Instant::now();
         let result = match conn {
             Some(conn) => in_savepoint(conn, f),
             None => Err(StoreError::Internal("sqlite: could not begin".into())),
@@ -128,7 +142,7 @@ where
                 )),
                 other => other,
             };
-            let _ = tx.send(result);
+            let _ = tx.send(result.map(|v| (v, began.elapsed())));
         })
     });
     send(pool.connect_options().get_filename(), job, kind)?;
