@@ -523,6 +523,28 @@ mod tests {
         "INSERT INTO login_failures (username, client, at) VALUES ($1, 'test', $2)";
     const COUNT: &str = "SELECT COUNT(*) FROM login_failures WHERE username = $1";
 
+    /// SQLite is built as `.cargo/config.toml` says: each connection keeps its own page cache
+    /// and allocations are not counted, so no process-wide lock stands between the writer and
+    /// the readers (without the file, libsqlite3-sys builds in both).
+    #[test]
+    fn sqlite_is_built_without_the_shared_page_cache_and_allocation_counter() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+
     /// An import batch queued behind another does not hold up a call: the writer runs the
     /// quick job first. Only quick jobs count as others writing: bulk and background ones do not.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
