@@ -264,6 +264,8 @@ impl BatchCounts {
 enum Known {
     Stored(LeadId, Option<UserId>),
     New(usize),
+    /// A new lead of the batch written beside this one (only with the "skip" policy).
+    Pending,
 }
 
 struct Candidate {
@@ -336,16 +338,36 @@ fn split(rows: Vec<BatchRow>) -> (Vec<Candidate>, Vec<Refused>) {
 }
 
 /// Every phone and company key of the candidates, to look up at once.
-fn keys(candidates: &[Candidate]) -> (Vec<&str>, Vec<&str>) {
-    let phones = candidates
-        .iter()
-        .flat_map(|c| c.fields.phones.iter().map(|p| p.e164()))
-        .collect();
-    let companies = candidates
-        .iter()
-        .filter_map(|c| c.prepared.company_key())
-        .collect();
+fn keys<'a>(candidates: impl IntoIterator<Item = &'a Candidate>) -> (Vec<&'a str>, Vec<&'a str>) {
+    let (mut phones, mut companies) = (Vec::new(), Vec::new());
+    for c in candidates {
+        phones.extend(c.fields.phones.iter().map(|p| p.e164()));
+        companies.extend(c.prepared.company_key());
+    }
     (phones, companies)
+}
+
+/// The phones and companies of the new leads of a batch being written beside the batch being
+/// planned ([`pg_pair`]): to the plan they are stored leads that cannot be filled.
+#[derive(Default)]
+struct Pending {
+    phones: std::collections::HashSet<String>,
+    companies: std::collections::HashSet<String>,
+}
+
+impl Pending {
+    fn of(new_leads: &[NewLead]) -> Pending {
+        let mut pending = Pending::default();
+        for l in new_leads {
+            pending
+                .phones
+                .extend(l.fields.phones.iter().map(|p| p.e164().to_string()));
+            if let Some(k) = l.prepared.company_key() {
+                pending.companies.insert(k.to_string());
+            }
+        }
+        pending
+    }
 }
 
 /// Finds the duplicates (any known phone, else the same normalised company; stored or earlier in
@@ -355,6 +377,7 @@ fn plan(
     mut invalid: Vec<Refused>,
     stored_phones: Stored,
     stored_companies: Stored,
+    pending: &Pending,
     policy: OnDuplicate,
 ) -> Plan {
     let mut counts = BatchCounts::default();
@@ -362,9 +385,15 @@ fn plan(
         .into_iter()
         .map(|(k, id, o)| (k, Known::Stored(id, o)))
         .collect();
+    for p in &pending.phones {
+        known_phone.entry(p.clone()).or_insert(Known::Pending);
+    }
     let mut known_company: HashMap<String, Known> = HashMap::new();
     for (k, id, o) in stored_companies {
         known_company.entry(k).or_insert(Known::Stored(id, o));
+    }
+    for c in &pending.companies {
+        known_company.entry(c.clone()).or_insert(Known::Pending);
     }
     let mut new_leads: Vec<NewLead> = Vec::with_capacity(candidates.len());
     let mut fills: Vec<(LeadId, LeadFields)> = Vec::new();
@@ -390,7 +419,8 @@ fn plan(
         let hit = hit_phone.or(hit_company);
         match (hit, policy) {
             (None, _) => {}
-            (Some(_), OnDuplicate::Skip) => {
+            // Only the "skip" policy meets pending keys: others wait for the batch before.
+            (Some(_), OnDuplicate::Skip) | (Some(Known::Pending), _) => {
                 counts.skipped += 1;
                 continue;
             }
@@ -417,13 +447,15 @@ fn plan(
                 None => {
                     known_phone.insert(p.e164().to_string(), Known::New(index));
                 }
+                // A row holding a pending key was skipped above.
+                Some(Known::Pending) => {}
             }
         }
         if hit_phone.is_none() {
             match hit_company {
                 Some(Known::Stored(id, o)) => collides.push((None, id, o)),
                 Some(Known::New(j)) => collides.push((None, placeholder(j), new_leads[j].owner)),
-                None => {}
+                Some(Known::Pending) | None => {}
             }
         }
         if let Some(c) = company_key
@@ -506,17 +538,18 @@ pub struct Applied {
     pub took: std::time::Duration,
 }
 
-/// Writes `first` and advances the job to its `rows_done` in the same transaction; on SQLite,
-/// also the batches that `more` has ready, up to [`TRANSACTION_ROWS`] rows. Returns what was
-/// done, and `more` to ask again.
+/// Writes `first` and the batches that `more` has ready, each batch advancing the job to its
+/// `rows_done` in the transaction that writes it: up to [`TRANSACTION_ROWS`] rows in one
+/// transaction on SQLite, up to [`PIPELINE_ROWS`] rows in a transaction per batch, two at a time,
+/// on PostgreSQL ([`pg_pipeline`]). Returns what was done, and `more` to ask again.
 ///
 /// SQLite: the batches (look-ups included) run on the database's one writer ([`sqlite_writer`])
 /// with cached prepared statements, a row at a time: a function call per row instead of sqlx's
 /// thread hand-offs and thousands of bound parameters. A commit writes every page its batches
 /// changed to the log, and rows with random phones and companies change pages all over their
 /// indexes whatever a batch's size, so one transaction over several batches writes each such
-/// page once instead of once per batch. PostgreSQL: one batch per transaction; the leads (search
-/// tokens included) and their phones go in by `COPY`.
+/// page once instead of once per batch. PostgreSQL: the leads (search tokens included) and
+/// their phones go in by `COPY`.
 pub async fn apply_batches<M: MoreBatches>(
     db: &Db,
     job_id: i64,
@@ -568,16 +601,14 @@ pub async fn apply_batches<M: MoreBatches>(
         }
         Db::Postgres(pool) => {
             let started = std::time::Instant::now();
-            let (rows, rows_done) = first;
-            let count = rows.len();
-            let (candidates, invalid) = split(rows);
-            let counts = pg_batch(pool, &step(rows_done), policy, candidates, invalid).await?;
-            let applied = Applied {
-                counts,
-                rows: count,
-                rows_done,
-                took: started.elapsed(),
+            let mut applied = Applied {
+                counts: BatchCounts::default(),
+                rows: first.0.len(),
+                rows_done: first.1,
+                took: Default::default(),
             };
+            pg_pipeline(pool, step, policy, first, &mut more, &mut applied).await?;
+            applied.took = started.elapsed();
             Ok((applied, more))
         }
     }
@@ -687,7 +718,14 @@ fn sqlite_batch(
         mut new_leads,
         fills,
         invalid,
-    } = plan(candidates, invalid, stored_phones, stored_companies, policy);
+    } = plan(
+        candidates,
+        invalid,
+        stored_phones,
+        stored_companies,
+        &Pending::default(),
+        policy,
+    );
     let at = time_text(job.at);
     let actor = job.actor.0;
     if !new_leads.is_empty() {
@@ -849,98 +887,214 @@ fn sqlite_batch(
     Ok(counts)
 }
 
-async fn pg_batch(
+/// The stored leads (not deleted) holding any of these phones or normalised companies.
+async fn pg_stored(
     pool: &sqlx::PgPool,
-    job: &JobStep,
-    policy: OnDuplicate,
-    candidates: Vec<Candidate>,
-    invalid: Vec<Refused>,
-) -> Result<BatchCounts> {
-    let (stored_phones, stored_companies) = {
-        let (phones, companies) = keys(&candidates);
-        let phones: Stored = if phones.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_as(
-                "SELECT p.e164, l.id, l.owner_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
-                 WHERE p.collision_with IS NULL AND p.e164 = ANY($1)",
-            )
-            .bind(phones)
-            .fetch_all(pool)
-            .await?
-        };
-        let companies: Stored = if companies.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_as(
-                "SELECT l.company_norm, l.id, l.owner_id FROM leads l \
-                 WHERE l.deleted_at IS NULL AND l.company_norm = ANY($1) ORDER BY l.id",
-            )
-            .bind(companies)
-            .fetch_all(pool)
-            .await?
-        };
-        (phones, companies)
-    };
-    let Plan {
-        mut counts,
-        mut new_leads,
-        fills,
-        invalid,
-    } = plan(candidates, invalid, stored_phones, stored_companies, policy);
-    let targets = if fills.is_empty() {
+    phones: Vec<&str>,
+    companies: Vec<&str>,
+) -> Result<(Stored, Stored)> {
+    let phones: Stored = if phones.is_empty() {
         Vec::new()
     } else {
-        let ids: Vec<i64> = fills.iter().map(|f| f.0.0).collect();
-        let rows: Vec<(LeadId, FillRow)> = sqlx::query_as::<
-            _,
-            (
-                LeadId,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Json<serde_json::Map<String, Value>>,
-            ),
-        >(
-            "SELECT id, company, title, city, region, source, custom FROM leads WHERE id = ANY($1)",
+        sqlx::query_as(
+            "SELECT p.e164, l.id, l.owner_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
+             WHERE p.collision_with IS NULL AND p.e164 = ANY($1)",
         )
-        .bind(ids)
+        .bind(phones)
         .fetch_all(pool)
         .await?
-        .into_iter()
-        .map(|r| {
-            (
-                r.0,
-                FillRow {
-                    company: r.1,
-                    title: r.2,
-                    city: r.3,
-                    region: r.4,
-                    source: r.5,
-                    custom: r.6.0,
-                },
-            )
-        })
-        .collect();
-        fill_targets(&fills, &rows.into_iter().collect())
     };
+    let companies: Stored = if companies.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(
+            "SELECT l.company_norm, l.id, l.owner_id FROM leads l \
+             WHERE l.deleted_at IS NULL AND l.company_norm = ANY($1) ORDER BY l.id",
+        )
+        .bind(companies)
+        .fetch_all(pool)
+        .await?
+    };
+    Ok((phones, companies))
+}
+
+/// `n` new lead ids. A sequence is not transactional, so they are taken outside the batch's
+/// transaction; a batch that fails leaves a gap in the ids, nothing else.
+async fn pg_new_ids(pool: &sqlx::PgPool, n: usize) -> Result<Vec<i64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, $1)",
+    )
+    .bind(n as i64)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A batch being written on PostgreSQL by [`pg_pipeline`].
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<BatchCounts>>,
+    /// The phones and companies of its new leads.
+    pending: Pending,
+    /// Told whether it committed; taken by the batch after it.
+    committed: Option<tokio::sync::oneshot::Receiver<bool>>,
+}
+
+impl InFlight {
+    async fn outcome(self) -> Result<BatchCounts> {
+        self.task
+            .await
+            .map_err(|e| StoreError::Internal(format!("import batch task: {e}")))?
+    }
+}
+
+/// Most rows [`pg_pipeline`] writes before it returns, so that the import reports progress.
+const PIPELINE_ROWS: usize = 60_000;
+
+/// Writes `first` and the batches `more` has ready on PostgreSQL, two at a time on two
+/// connections: PostgreSQL works a connection's statements on one core, and an import on one
+/// connection left half of a two-core machine idle. A batch is planned while the batch before it
+/// is still being written, knowing that one's new leads (as leads that cannot be filled), and
+/// every batch before those two stored. It writes its own rows beside the batch before, then
+/// waits for that one to commit before it touches what the two could share (stored leads it
+/// fills, the job's progress) and commits after it: the job's `rows_done` never passes a row
+/// that is not stored, and when a batch fails, the one after it rolls back. A batch that fills a
+/// lead the batch before is writing, or that records collisions (which point at the other
+/// lead), waits for the batch before to commit and is planned then.
+async fn pg_pipeline<M: MoreBatches>(
+    pool: &sqlx::PgPool,
+    step: impl Fn(i64) -> JobStep,
+    policy: OnDuplicate,
+    first: (Vec<BatchRow>, i64),
+    more: &mut M,
+    applied: &mut Applied,
+) -> Result<()> {
+    let mut in_flight: std::collections::VecDeque<InFlight> = Default::default();
+    let mut failure = None;
+    let mut next = Some(first);
+    while let Some((rows, rows_done)) = next.take() {
+        let (candidates, invalid) = split(rows);
+        let started = async {
+            // Every batch but the one just before is stored before this one is planned.
+            while in_flight.len() > 1 {
+                let older = in_flight.pop_front().expect("two batches in flight");
+                applied.counts.add(&older.outcome().await?);
+            }
+            let must_wait = in_flight.back().is_some_and(|before| match policy {
+                OnDuplicate::Skip => false,
+                OnDuplicate::Update => candidates.iter().any(|c| {
+                    c.fields
+                        .phones
+                        .iter()
+                        .any(|p| before.pending.phones.contains(p.e164()))
+                        || c.prepared
+                            .company_key()
+                            .is_some_and(|k| before.pending.companies.contains(k))
+                }),
+                OnDuplicate::Collision => true,
+            });
+            if must_wait && let Some(before) = in_flight.pop_back() {
+                applied.counts.add(&before.outcome().await?);
+            }
+            let no_pending = Pending::default();
+            let pending = in_flight.back().map_or(&no_pending, |b| &b.pending);
+            let (phones, companies) = keys(&candidates);
+            let (stored_phones, stored_companies) = pg_stored(pool, phones, companies).await?;
+            let mut plan = plan(
+                candidates,
+                invalid,
+                stored_phones,
+                stored_companies,
+                pending,
+                policy,
+            );
+            let ids = pg_new_ids(pool, plan.new_leads.len()).await?;
+            assign_ids(&mut plan.new_leads, ids);
+            let before = in_flight.back_mut().and_then(|b| b.committed.take());
+            let (done, committed) = tokio::sync::oneshot::channel();
+            let pending = Pending::of(&plan.new_leads);
+            let task = tokio::spawn(pg_write(pool.clone(), step(rows_done), plan, before, done));
+            in_flight.push_back(InFlight {
+                task,
+                pending,
+                committed: Some(committed),
+            });
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        if let Err(e) = started {
+            failure = Some(e);
+            break;
+        }
+        applied.rows_done = rows_done;
+        if applied.rows < PIPELINE_ROWS {
+            next = more.ready();
+            if let Some((rows, _)) = &next {
+                applied.rows += rows.len();
+            }
+        }
+    }
+    // Nothing is left writing when this returns, whatever failed.
+    for batch in in_flight {
+        match batch.outcome().await {
+            Ok(counts) => applied.counts.add(&counts),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Writes one planned batch in its transaction; with `before`, waits for the batch before it
+/// to commit before it fills stored leads, advances the job and commits (see [`pg_pipeline`]).
+/// Tells `done` whether it committed.
+async fn pg_write(
+    pool: sqlx::PgPool,
+    job: JobStep,
+    plan: Plan,
+    before: Option<tokio::sync::oneshot::Receiver<bool>>,
+    done: tokio::sync::oneshot::Sender<bool>,
+) -> Result<BatchCounts> {
+    let result = async {
+        let mut tx = pool.begin().await?;
+        pg_insert(&mut tx, &job, &plan).await?;
+        if let Some(before) = before
+            && !before.await.unwrap_or(false)
+        {
+            // Dropping the transaction rolls it back.
+            return Err(StoreError::Internal(
+                "the import batch before this one failed".into(),
+            ));
+        }
+        let counts = pg_finish(&mut tx, &job, plan).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+    .await;
+    let _ = done.send(result.is_ok());
+    result
+}
+
+/// The rows that only this batch holds: its new leads (by `COPY`), their phones, do-not-call
+/// marks, collisions and tags, and its refused rows.
+async fn pg_insert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    job: &JobStep,
+    plan: &Plan,
+) -> Result<()> {
+    let new_leads = &plan.new_leads;
     let at = job.at;
     let actor = job.actor;
-    let mut tx = pool.begin().await?;
     if !new_leads.is_empty() {
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, $1)",
-        )
-        .bind(new_leads.len() as i64)
-        .fetch_all(&mut *tx)
-        .await?;
-        assign_ids(&mut new_leads, ids);
         let stamp = at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
         let job_text = job.job_id.to_string();
         let mut buf = String::with_capacity(new_leads.len() * 700);
-        for l in &new_leads {
+        for l in new_leads {
             let f = &l.fields;
             copy_row(
                 &mut buf,
@@ -967,14 +1121,14 @@ async fn pg_batch(
             );
         }
         copy_in(
-            &mut tx,
+            tx,
             "COPY leads (id, name, company, company_norm, title, city, region, source, status, intent, owner_id, \
              created_by, custom, version, created_at, updated_at, search_tokens, import_id) FROM STDIN",
             buf,
         )
         .await?;
         let mut buf = String::with_capacity(new_leads.len() * 60);
-        for l in &new_leads {
+        for l in new_leads {
             for (i, p) in l.fields.phones.iter().enumerate() {
                 let collision = l.collides.iter().find(|c| c.0 == Some(i)).map(|c| c.1.0);
                 copy_row(
@@ -991,7 +1145,7 @@ async fn pg_batch(
         }
         if !buf.is_empty() {
             copy_in(
-                &mut tx,
+                tx,
                 "COPY lead_phones (lead_id, e164, raw, position, collision_with) FROM STDIN",
                 buf,
             )
@@ -1002,7 +1156,7 @@ async fn pg_batch(
             sqlx::query(MARK_DNC)
                 .bind(first)
                 .bind(last)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         let collision_rows: Vec<Vec<Arg>> = new_leads
@@ -1027,7 +1181,7 @@ async fn pg_batch(
             );
             sql.push_rows(chunk.iter().cloned());
             bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         let tag_rows: Vec<Vec<Arg>> = new_leads
@@ -1043,10 +1197,79 @@ async fn pg_batch(
             let mut sql = Sql::new("INSERT INTO lead_tags (lead_id, tag) VALUES ");
             sql.push_rows(chunk.iter().cloned());
             bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
     }
+    for chunk in plan.invalid.chunks(ROWS_PER_STATEMENT) {
+        let mut sql =
+            Sql::new("INSERT INTO import_errors (import_id, row_number, cells, reason) VALUES ");
+        sql.push_rows(chunk.iter().map(|(n, cells, reason)| {
+            vec![
+                Arg::I64(job.job_id),
+                Arg::I64(*n),
+                Arg::Json(json!(cells)),
+                Arg::Text(reason.clone()),
+            ]
+        }));
+        bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What a batch may share with others: the stored leads whose empty fields it fills (read in
+/// its transaction, so after a batch before it committed), and the job's progress. Returns the
+/// batch's counts.
+async fn pg_finish(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    job: &JobStep,
+    plan: Plan,
+) -> Result<BatchCounts> {
+    let Plan {
+        mut counts, fills, ..
+    } = plan;
+    let at = job.at;
+    let actor = job.actor;
+    let targets = if fills.is_empty() {
+        Vec::new()
+    } else {
+        let ids: Vec<i64> = fills.iter().map(|f| f.0.0).collect();
+        let rows: Vec<(LeadId, FillRow)> = sqlx::query_as::<
+            _,
+            (
+                LeadId,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Json<serde_json::Map<String, Value>>,
+            ),
+        >(
+            "SELECT id, company, title, city, region, source, custom FROM leads WHERE id = ANY($1)",
+        )
+        .bind(ids)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.0,
+                FillRow {
+                    company: r.1,
+                    title: r.2,
+                    city: r.3,
+                    region: r.4,
+                    source: r.5,
+                    custom: r.6.0,
+                },
+            )
+        })
+        .collect();
+        fill_targets(&fills, &rows.into_iter().collect())
+    };
     for (id, before, after) in &targets {
         let changed = sqlx::query(FILL_LEAD)
             .bind(&after.company)
@@ -1058,12 +1281,12 @@ async fn pg_batch(
             .bind(Json(&after.custom))
             .bind(at)
             .bind(*id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected();
         if changed == 1 {
             write_audit!(
-                &mut *tx,
+                &mut **tx,
                 AuditEntry {
                     entity: "lead",
                     entity_id: id.0,
@@ -1078,21 +1301,6 @@ async fn pg_batch(
     }
     counts.updated += targets.len() as i64;
     counts.skipped += (fills.len() - targets.len()) as i64;
-    for chunk in invalid.chunks(ROWS_PER_STATEMENT) {
-        let mut sql =
-            Sql::new("INSERT INTO import_errors (import_id, row_number, cells, reason) VALUES ");
-        sql.push_rows(chunk.iter().map(|(n, cells, reason)| {
-            vec![
-                Arg::I64(job.job_id),
-                Arg::I64(*n),
-                Arg::Json(json!(cells)),
-                Arg::Text(reason.clone()),
-            ]
-        }));
-        bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
-            .execute(&mut *tx)
-            .await?;
-    }
     sqlx::query(PROGRESS)
         .bind(job.rows_done)
         .bind(counts.imported)
@@ -1102,9 +1310,8 @@ async fn pg_batch(
         .bind(counts.failed)
         .bind(at)
         .bind(job.job_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
     Ok(counts)
 }
 

@@ -595,8 +595,13 @@ async fn run_inner(
         stored.options.delimiter,
     )?;
     let policy = stored.options.on_duplicate;
-    // One batch read ahead while one is written (see `MAX_BATCH_ROWS`).
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    // One batch read ahead while one is written (see `MAX_BATCH_ROWS`); on PostgreSQL two,
+    // as two are written at once (`imports::apply_batches`).
+    let ahead = match db {
+        Db::Sqlite(_) => 1,
+        Db::Postgres(_) => 2,
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(ahead);
     let (size_tx, size_rx) = tokio::sync::oneshot::channel();
     let short_rows = Arc::new(AtomicUsize::new(BUSY_BATCH_ROWS));
     let reader = {

@@ -641,11 +641,13 @@ fn lead_rows(first: i64, n: i64, prefix: &str, owner: Option<UserId>) -> Vec<imp
         .collect()
 }
 
-/// On SQLite the batches the reader has ready go into one transaction: all of them are
-/// committed with the job's progress, or, when one fails, none of them (so a resumed import
-/// starts again after the last commit). PostgreSQL writes one batch per transaction.
+/// The batches the reader has ready are written in one call. On SQLite they go into one
+/// transaction: all of them are committed with the job's progress, or, when one fails, none of
+/// them (so a resumed import starts again after the last commit). PostgreSQL writes each batch in
+/// a transaction of its own, two at a time: when one fails, the batches before it are kept and
+/// the job's progress stops after them, and the batch after it, good as it is, is not kept.
 #[tokio::test]
-async fn batches_written_in_one_transaction_are_committed_together_or_not_at_all() {
+async fn batches_written_in_one_call_are_kept_up_to_a_failed_one() {
     let f = Fixture::new().await;
     let path = f.file("batches.csv", &people_csv(&["甲,13800000001,,,,"]));
     let job = f
@@ -670,19 +672,22 @@ async fn batches_written_in_one_transaction_are_committed_together_or_not_at_all
     )
     .await
     .unwrap();
-    let sqlite = f.db().backend() == leadline_store::Backend::Sqlite;
-    let (written, left) = if sqlite { (300, 0) } else { (100, 2) };
-    assert_eq!(applied.rows as i64, written);
-    assert_eq!(applied.counts.imported, written);
-    assert_eq!(applied.rows_done, written);
-    assert_eq!(more.0.len(), left);
+    assert_eq!(applied.rows, 300);
+    assert_eq!(applied.counts.imported, 300);
+    assert_eq!(applied.rows_done, 300);
+    assert!(more.0.is_empty());
     let now = imports::get_job(f.db(), job.id).await.unwrap();
-    assert_eq!((now.rows_done, now.imported), (written, written));
-    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, written);
+    assert_eq!((now.rows_done, now.imported), (300, 300));
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 300);
 
-    // A batch whose owner does not exist fails at the database; on SQLite the good batch before
-    // it in the same transaction is not kept either.
-    let more = Queued([(lead_rows(1_101, 100, "138", Some(UserId(999_999))), 1_200)].into());
+    // The middle batch's owner does not exist: it fails at the database.
+    let more = Queued(
+        [
+            (lead_rows(1_101, 100, "138", Some(UserId(999_999))), 1_200),
+            (lead_rows(1_201, 100, "138", None), 1_300),
+        ]
+        .into(),
+    );
     let failed = imports::apply_batches(
         f.db(),
         job.id,
@@ -692,17 +697,135 @@ async fn batches_written_in_one_transaction_are_committed_together_or_not_at_all
         more,
     )
     .await;
+    assert!(failed.is_err());
     let now = imports::get_job(f.db(), job.id).await.unwrap();
-    if sqlite {
-        assert!(failed.is_err());
-        assert_eq!((now.rows_done, now.imported), (written, written));
-        assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, written);
-    } else {
-        assert!(
-            failed.is_ok(),
-            "one batch per transaction: the bad one is not taken"
+    let kept = match f.db().backend() {
+        leadline_store::Backend::Sqlite => 300,
+        leadline_store::Backend::Postgres => 400,
+    };
+    let rows_done = if kept == 300 { 300 } else { 1_100 };
+    assert_eq!((now.rows_done, now.imported), (rows_done, kept));
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, kept);
+    assert_eq!(
+        scalar(
+            f.db(),
+            "SELECT COUNT(*) FROM lead_phones WHERE e164 LIKE '+86138%'"
+        )
+        .await,
+        kept - 300,
+        "nothing of the batch after the failed one is kept"
+    );
+}
+
+/// One of an import's rows, numbered `n`, with a phone and maybe a city.
+fn person(n: i64, phone: String, city: Option<&str>) -> imports::BatchRow {
+    let draft = leadline_domain::LeadDraft {
+        name: format!("客户{n}"),
+        phones: vec![phone],
+        city: city.map(str::to_string),
+        ..Default::default()
+    };
+    let fields = leadline_domain::LeadFields::parse(&draft, &[]).unwrap();
+    imports::BatchRow::lead(n, fields, None)
+}
+
+/// Each batch is planned knowing the new leads of the batches before it, stored or (on
+/// PostgreSQL, which writes two batches at once) still being written: under every policy a row
+/// repeating such a lead's phone is skipped, fills that lead, or is recorded as colliding with
+/// it, and no phone is stored twice.
+#[tokio::test]
+async fn a_batch_handles_the_leads_of_the_batch_written_beside_it_by_the_policy() {
+    for policy in [
+        OnDuplicate::Skip,
+        OnDuplicate::Update,
+        OnDuplicate::Collision,
+    ] {
+        let f = Fixture::new().await;
+        let path = f.file("pairs.csv", &people_csv(&["甲,13800000001,,,,"]));
+        let job = f.start(&path, policy, Assign::Pool).await.unwrap();
+        let phone = |prefix: &str, i: i64| format!("{prefix}{i:08}");
+        // 50 new leads; then 10 rows repeating the first ten of them (with a city) and 40 new
+        // leads; then 5 rows repeating new leads of the second batch and 5 of the first.
+        let first: Vec<_> = (0..50)
+            .map(|i| person(i + 1, phone("139", i), None))
+            .collect();
+        let second: Vec<_> = (0..10)
+            .map(|i| person(51 + i, phone("139", i), Some("杭州")))
+            .chain((0..40).map(|i| person(61 + i, phone("137", i), None)))
+            .collect();
+        let third: Vec<_> = (0..5)
+            .map(|i| person(101 + i, phone("137", i), Some("苏州")))
+            .chain((10..15).map(|i| person(96 + i, phone("139", i), Some("南京"))))
+            .collect();
+        let (applied, more) = imports::apply_batches(
+            f.db(),
+            job.id,
+            f.org.admin,
+            policy,
+            (first, 50),
+            Queued([(second, 100), (third, 110)].into()),
+        )
+        .await
+        .unwrap();
+        assert!(more.0.is_empty());
+        assert_eq!(applied.rows_done, 110);
+        let c = applied.counts;
+        let expected = match policy {
+            OnDuplicate::Skip => [90, 0, 20, 0, 0],
+            OnDuplicate::Update => [90, 20, 0, 0, 0],
+            OnDuplicate::Collision => [110, 0, 0, 20, 0],
+        };
+        assert_eq!(
+            [c.imported, c.updated, c.skipped, c.collisions, c.failed],
+            expected,
+            "{policy:?}"
         );
-        assert_eq!(now.rows_done, 1_100);
+        let job = imports::get_job(f.db(), job.id).await.unwrap();
+        assert_eq!(counts(&job), expected, "{policy:?}");
+        assert_eq!(
+            scalar(f.db(), "SELECT COUNT(*) FROM leads").await,
+            expected[0],
+            "{policy:?}"
+        );
+        assert_eq!(
+            scalar(
+                f.db(),
+                "SELECT COUNT(*) FROM (SELECT e164 FROM lead_phones WHERE collision_with IS NULL \
+                 GROUP BY e164 HAVING COUNT(*) > 1) d"
+            )
+            .await,
+            0,
+            "{policy:?}"
+        );
+        let db = f.db().clone();
+        let city = |e164: &'static str| {
+            let db = db.clone();
+            async move { lead_by_phone(&db, e164).await.unwrap().2 }
+        };
+        match policy {
+            OnDuplicate::Update => {
+                assert_eq!(city("+8613900000000").await.as_deref(), Some("杭州"));
+                assert_eq!(city("+8613700000004").await.as_deref(), Some("苏州"));
+                assert_eq!(city("+8613900000014").await.as_deref(), Some("南京"));
+                assert_eq!(city("+8613900000020").await, None);
+            }
+            OnDuplicate::Collision => {
+                // Each collision names the lead that holds the phone.
+                assert_eq!(
+                    scalar(
+                        f.db(),
+                        "SELECT COUNT(*) FROM collisions c JOIN lead_phones p \
+                         ON p.lead_id = c.existing_lead_id AND p.e164 = c.phone_e164 \
+                         AND p.collision_with IS NULL"
+                    )
+                    .await,
+                    20
+                );
+            }
+            OnDuplicate::Skip => {
+                assert_eq!(city("+8613900000000").await, None);
+            }
+        }
     }
 }
 
