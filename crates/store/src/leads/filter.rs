@@ -491,13 +491,15 @@ pub const GROUPS: &[&str] = &[
     "created_month",
 ];
 
-/// Counts of the matching leads grouped by one field, largest first (at most 100 groups).
+/// Counts of the matching leads grouped by one field, largest first (at most 100 groups). A
+/// lead's creation month (`created_month`) is the month in `zone`, the viewer's time zone.
 pub async fn counts(
     db: &Db,
     viewer: &Viewer,
     filter: &LeadFilter,
     group_by: &str,
     defs: &[CustomFieldDef],
+    zone: chrono_tz::Tz,
 ) -> Result<Vec<CountRow>> {
     let backend = db.backend();
     let (expr, join) = match group_by {
@@ -511,10 +513,24 @@ pub async fn counts(
             "t.tag".to_string(),
             " LEFT JOIN lead_tags t ON t.lead_id = l.id".to_string(),
         ),
+        // A zone's name is one of the IANA database's (letters, digits, `/_+-`), so it is
+        // written into the statement as it is.
         "created_month" => match backend {
-            Backend::Sqlite => ("substr(l.created_at, 1, 7)".to_string(), String::new()),
+            // SQLite has no time zone database: the zone's offset now. For a zone with summer
+            // time, a lead created within an hour of a month's start under the other offset
+            // lands in the neighbouring month.
+            Backend::Sqlite => (
+                format!(
+                    "substr(datetime(l.created_at, '{:+} seconds'), 1, 7)",
+                    utc_offset_now(zone)
+                ),
+                String::new(),
+            ),
             Backend::Postgres => (
-                "to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM')".to_string(),
+                format!(
+                    "to_char(l.created_at AT TIME ZONE '{}', 'YYYY-MM')",
+                    zone.name()
+                ),
                 String::new(),
             ),
         },
@@ -554,6 +570,16 @@ pub async fn counts(
         .into_iter()
         .map(|(value, count)| CountRow { value, count })
         .collect())
+}
+
+/// `zone`'s offset from UTC now, in seconds.
+fn utc_offset_now(zone: chrono_tz::Tz) -> i32 {
+    use chrono::Offset;
+    chrono::Utc::now()
+        .with_timezone(&zone)
+        .offset()
+        .fix()
+        .local_minus_utc()
 }
 
 /// Rows fetched per page when walking a whole selection (exports).

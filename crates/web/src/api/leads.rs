@@ -292,7 +292,8 @@ pub async fn list(
 }
 
 /// Counts of the matching leads grouped by `group_by` (`status`, `intent`, `owner`, `source`,
-/// `city`, `region`, `tag`, `created_month` or `cf.<key>`), with the same filters as the list.
+/// `city`, `region`, `tag`, `created_month` (in the caller's time zone) or `cf.<key>`), with the
+/// same filters as the list.
 #[utoipa::path(get, path = "/api/v1/leads/counts", responses((status = 200), (status = 422)))]
 pub async fn counts(
     State(state): State<AppState>,
@@ -303,7 +304,8 @@ pub async fn counts(
     let filter = filter_for(&state, &caller, &pairs).await?;
     let group_by = pair(&pairs, "group_by").unwrap_or("status");
     let defs = custom_fields::list(&state.db).await?;
-    let groups = leads::counts(&state.db, &caller.viewer, &filter, group_by, &defs).await?;
+    let zone = crate::api::workspace::zone_of(&caller);
+    let groups = leads::counts(&state.db, &caller.viewer, &filter, group_by, &defs, zone).await?;
     let total: i64 = groups.iter().map(|g| g.count).sum();
     Ok(Json(
         json!({ "group_by": group_by, "groups": groups, "total": total }),

@@ -220,7 +220,16 @@ pub async fn list(
                 }
                 Err(e) => error = Some(l.error_message(&e.into())),
             }
-            match leads::counts(&state.db, &caller.viewer, &filter, &group_by, &defs).await {
+            match leads::counts(
+                &state.db,
+                &caller.viewer,
+                &filter,
+                &group_by,
+                &defs,
+                crate::api::workspace::zone_of(&caller),
+            )
+            .await
+            {
                 Ok(groups) => {
                     total = groups.iter().map(|g| g.count).sum();
                     counts = groups

@@ -945,14 +945,50 @@ async fn counts_group_by_any_field_for_the_filter_and_only_over_what_the_viewer_
         expect_groups(&[(Some("CRM"), 3), (Some("短信"), 2)]),
         "a multi-select counts each chosen option"
     );
-    let month = c.leads[0]["created_at"].as_str().unwrap()[..7].to_string();
+    // A month is the viewer's: L1 and L2, created at 20:00 UTC on 31 October, are November's
+    // in Shanghai (UTC+8, everyone's zone here) and October's for agent_a1 once set to UTC.
+    let created = |id: i64, at: &str| {
+        let db = c.app.db.clone();
+        let at: DateTime<Utc> = at.parse().unwrap();
+        async move {
+            leadline_store::db_run!(&db, |pool| sqlx::query(
+                "UPDATE leads SET created_at = $1 WHERE id = $2"
+            )
+            .bind(at)
+            .bind(id)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected());
+        }
+    };
+    for (i, lead) in c.leads.iter().enumerate() {
+        let at = if i < 2 {
+            "2026-10-31T20:00:00Z"
+        } else {
+            "2026-11-15T12:00:00Z"
+        };
+        created(id_of(lead), at).await;
+    }
     assert_eq!(
         counts(&c.admin, "group_by=created_month".into()).await,
-        BTreeMap::from([(Some(month.clone()), 6)])
+        expect_groups(&[(Some("2026-11"), 6)])
     );
     assert_eq!(
         counts(&c.a1, "group_by=created_month".into()).await,
-        BTreeMap::from([(Some(month), 4)])
+        expect_groups(&[(Some("2026-11"), 4)])
+    );
+    let db = c.app.db.clone();
+    leadline_store::db_run!(&db, |pool| sqlx::query(
+        "UPDATE users SET time_zone = 'UTC' WHERE username = 'agent_a1'"
+    )
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
+    assert_eq!(
+        counts(&c.a1, "group_by=created_month".into()).await,
+        expect_groups(&[(Some("2026-10"), 2), (Some("2026-11"), 2)])
     );
     // With a filter.
     assert_eq!(
