@@ -264,7 +264,8 @@ impl BatchCounts {
 enum Known {
     Stored(LeadId, Option<UserId>),
     New(usize),
-    /// A new lead of the batch written beside this one (only with the "skip" policy).
+    /// A new lead of the batch still being written beside this one: rows repeating it are
+    /// skipped ([`pg_pipeline`] has other policies wait for that batch first).
     Pending,
 }
 
@@ -338,17 +339,20 @@ fn split(rows: Vec<BatchRow>) -> (Vec<Candidate>, Vec<Refused>) {
 }
 
 /// Every phone and company key of the candidates, to look up at once.
-fn keys<'a>(candidates: impl IntoIterator<Item = &'a Candidate>) -> (Vec<&'a str>, Vec<&'a str>) {
-    let (mut phones, mut companies) = (Vec::new(), Vec::new());
-    for c in candidates {
-        phones.extend(c.fields.phones.iter().map(|p| p.e164()));
-        companies.extend(c.prepared.company_key());
-    }
+fn keys(candidates: &[Candidate]) -> (Vec<&str>, Vec<&str>) {
+    let phones = candidates
+        .iter()
+        .flat_map(|c| c.fields.phones.iter().map(|p| p.e164()))
+        .collect();
+    let companies = candidates
+        .iter()
+        .filter_map(|c| c.prepared.company_key())
+        .collect();
     (phones, companies)
 }
 
-/// The phones and companies of the new leads of a batch being written beside the batch being
-/// planned ([`pg_pair`]): to the plan they are stored leads that cannot be filled.
+/// The phones and companies of the new leads of a batch still being written beside the batch
+/// being planned ([`pg_pipeline`]): to the plan they are stored leads that cannot be filled.
 #[derive(Default)]
 struct Pending {
     phones: std::collections::HashSet<String>,
@@ -367,6 +371,17 @@ impl Pending {
             }
         }
         pending
+    }
+
+    /// Whether the candidate holds one of these phones or companies.
+    fn holds(&self, c: &Candidate) -> bool {
+        c.fields
+            .phones
+            .iter()
+            .any(|p| self.phones.contains(p.e164()))
+            || c.prepared
+                .company_key()
+                .is_some_and(|k| self.companies.contains(k))
     }
 }
 
@@ -540,8 +555,8 @@ pub struct Applied {
 
 /// Writes `first` and the batches that `more` has ready, each batch advancing the job to its
 /// `rows_done` in the transaction that writes it: up to [`TRANSACTION_ROWS`] rows in one
-/// transaction on SQLite, up to [`PIPELINE_ROWS`] rows in a transaction per batch, two at a time,
-/// on PostgreSQL ([`pg_pipeline`]). Returns what was done, and `more` to ask again.
+/// transaction on SQLite, up to `PIPELINE_ROWS` rows in a transaction per batch, two at a time,
+/// on PostgreSQL (`pg_pipeline`). Returns what was done, and `more` to ask again.
 ///
 /// SQLite: the batches (look-ups included) run on the database's one writer ([`sqlite_writer`])
 /// with cached prepared statements, a row at a time: a function call per row instead of sqlx's
@@ -983,15 +998,7 @@ async fn pg_pipeline<M: MoreBatches>(
             }
             let must_wait = in_flight.back().is_some_and(|before| match policy {
                 OnDuplicate::Skip => false,
-                OnDuplicate::Update => candidates.iter().any(|c| {
-                    c.fields
-                        .phones
-                        .iter()
-                        .any(|p| before.pending.phones.contains(p.e164()))
-                        || c.prepared
-                            .company_key()
-                            .is_some_and(|k| before.pending.companies.contains(k))
-                }),
+                OnDuplicate::Update => candidates.iter().any(|c| before.pending.holds(c)),
                 OnDuplicate::Collision => true,
             });
             if must_wait && let Some(before) = in_flight.pop_back() {
