@@ -9,11 +9,11 @@ use leadline_domain::{
     CustomFieldDef, FieldKind, IntentLevel, LeadFields, LeadStatus, PhoneNumber, Role, UserId,
     Viewer, search_tokens,
 };
+use leadline_store::auth::users::{self, NewUser};
+use leadline_store::db::sql::Arg;
+use leadline_store::db::test_db::TestDb;
 use leadline_store::leads::{LeadFilter, Sort};
-use leadline_store::sql::Arg;
-use leadline_store::test_db::TestDb;
-use leadline_store::users::{self, NewUser};
-use leadline_store::{Backend, Db, custom_fields, leads};
+use leadline_store::{Backend, Db, leads, leads::custom_fields};
 use rand::{RngExt, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 use serde_json::{Map, Value, json};
 use sqlx::Row;

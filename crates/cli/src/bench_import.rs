@@ -257,14 +257,14 @@ fn setup_db(url: &str) -> anyhow::Result<()> {
 
 async fn create_admin(url: &str) -> anyhow::Result<()> {
     let db = leadline_store::Db::connect(url).await?;
-    let new = leadline_store::users::NewUser {
+    let new = leadline_store::auth::users::NewUser {
         username: "admin".into(),
         display_name: "管理员".into(),
         role: leadline_domain::Role::Admin,
         team_id: None,
         password_hash: "!".into(),
     };
-    leadline_store::users::create_user(&db, &new, None).await?;
+    leadline_store::auth::users::create_user(&db, &new, None).await?;
     db.close().await;
     Ok(())
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use leadline_domain::Role;
 use leadline_domain::calling_hours::Window;
-use leadline_store::test_db::TestDb;
-use leadline_store::users::{self, NewUser};
+use leadline_store::auth::users::{self, NewUser};
+use leadline_store::db::test_db::TestDb;
 use leadline_store::workday::config;
 use leadline_store::{Backend, Db, db_run};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
@@ -372,7 +372,7 @@ async fn paced_during_import(
     let name = format!("名单-{first}.csv");
     let path = dir.join(&name);
     crate::bench_import::write_csv(&path, args.import_rows, first)?;
-    let defs = leadline_store::custom_fields::list(db).await?;
+    let defs = leadline_store::leads::custom_fields::list(db).await?;
     let preview = {
         let (path, name) = (path.clone(), name.clone());
         tokio::task::spawn_blocking(move || {

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use leadline_domain::{ArticleFields, Role, Viewer};
+use leadline_store::auth::users::{self, NewUser};
+use leadline_store::db::test_db::TestDb;
 use leadline_store::search::{self, DocKind, SearchRequest};
-use leadline_store::test_db::TestDb;
-use leadline_store::users::{self, NewUser};
 use leadline_store::{Db, db_run, kb};
 use rand::{RngExt, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 

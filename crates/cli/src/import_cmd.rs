@@ -9,7 +9,7 @@ use anyhow::{Context, anyhow, bail};
 use leadline_import::{Mapping, Target};
 use leadline_store::imports::{self, ImportJob, OnDuplicate};
 use leadline_store::leads::LeadFilter;
-use leadline_store::{Db, custom_fields, users, views};
+use leadline_store::{Db, auth::users, leads::custom_fields, leads::views};
 use leadline_web::export_run::{self, ExportFormat};
 use leadline_web::import_run::{self, Assign, ImportOptions, Progress};
 

@@ -9,7 +9,7 @@ mod import_cmd;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use leadline_store::{Db, db::redact_url, demo, users};
+use leadline_store::{Db, auth::users, db::redact_url, demo};
 use tracing_subscriber::EnvFilter;
 
 #[global_allocator]

@@ -6,6 +6,7 @@ pub mod calling_hours;
 pub mod custom_field;
 pub mod disposition;
 pub mod ids;
+pub mod import_plan;
 pub mod lead;
 pub mod next_call;
 pub mod phone;

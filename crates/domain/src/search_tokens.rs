@@ -61,6 +61,14 @@ fn text_tokens(text: &str, mut emit: impl FnMut(String, bool)) {
     }
 }
 
+/// A lead's quick-search tokens: from its name, company and numbers.
+pub fn of_lead(name: &str, company: Option<&str>, phones: &[crate::PhoneNumber]) -> String {
+    lead_tokens(
+        [Some(name), company].into_iter().flatten(),
+        phones.iter().map(|p| p.national_digits()),
+    )
+}
+
 /// The space-separated token string stored for a lead.
 pub fn lead_tokens<'a>(
     texts: impl IntoIterator<Item = &'a str>,

@@ -6,8 +6,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 
-use crate::sql::{Arg, execute};
-use crate::{Backend, Db, Result, db_run, sqlite_writer};
+use crate::db::sql::{Arg, execute};
+use crate::{Backend, Db, Result, db::sqlite_writer, db_run};
 
 /// A job claimed this long ago and still running is assumed lost (its server died) and is
 /// claimed again.
@@ -190,7 +190,7 @@ mod tests {
     /// jobs, which grow by a reminder for every call with a revisit.
     #[tokio::test]
     async fn claiming_looks_up_the_picked_jobs_by_id() {
-        let t = crate::test_db::TestDb::sqlite().await.unwrap();
+        let t = crate::db::test_db::TestDb::sqlite().await.unwrap();
         let Db::Sqlite(pool) = t.db.clone() else {
             unreachable!("TestDb::sqlite is SQLite")
         };

@@ -3,30 +3,20 @@
 
 pub mod audit;
 pub mod auth;
-pub mod calls;
-pub mod custom_fields;
 pub mod db;
 pub mod demo;
-pub mod demo_kb;
 mod error;
 pub mod imports;
+// The jobs queue every feature's background work is claimed from (reminders today; reclaim,
+// reminder calls and report rollups next), once across app servers.
+pub mod jobs;
 pub mod kb;
 pub mod leads;
 pub mod scripts;
 pub mod search;
-pub mod sql;
-pub mod sqlite_writer;
-pub mod test_db;
-pub mod users;
-pub mod views;
-// The agent's day: dispositions, revisit rules, calling hours, DNC, record call, next call (issue 4).
+// The agent's day: configuration, next call, record call, plans, counters, live view, ticker,
+// notifications.
 pub mod workday;
-// The agent workspace: job queue, plans and targets, ticker, live view (issue 4).
-pub mod jobs;
-pub mod live;
-pub mod plans;
-pub mod ticker;
-pub mod workspace;
 
 pub use db::{Backend, Db};
 pub use error::StoreError;

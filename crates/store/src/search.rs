@@ -10,8 +10,8 @@ use leadline_search::{Query, highlight, index_tokens, markdown_text, snippet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::sql::{Arg, Sql};
-use crate::{Backend, Db, Result, bind_args, db_run, sqlite_writer};
+use crate::db::sql::{Arg, Sql};
+use crate::{Backend, Db, Result, bind_args, db::sqlite_writer, db_run};
 
 /// Most results one search returns.
 pub const MAX_RESULTS: i64 = 50;
@@ -125,7 +125,9 @@ pub async fn index_new_notes(db: &Db) -> Result<usize> {
         let docs: Vec<IndexDoc> = tokio::task::spawn_blocking(move || {
             calls
                 .into_iter()
-                .filter_map(|(_, id, lead, at, notes)| crate::calls::note_doc(id, lead, at, &notes))
+                .filter_map(|(_, id, lead, at, notes)| {
+                    crate::workday::calls::note_doc(id, lead, at, &notes)
+                })
                 .collect()
         })
         .await
@@ -552,10 +554,10 @@ mod tests {
     use leadline_domain::{Role, UserId};
 
     use super::*;
-    use crate::calls::{self, NewCall};
-    use crate::sql::execute;
-    use crate::test_db::TestDb;
-    use crate::users::{self, NewUser};
+    use crate::auth::users::{self, NewUser};
+    use crate::db::sql::execute;
+    use crate::db::test_db::TestDb;
+    use crate::workday::calls::{self, NewCall};
 
     /// Calls of `agent` on lead 1 with notes `notes(i)` (an empty one every tenth).
     fn batch(agent: UserId, from: usize, n: usize, word: &str) -> Vec<NewCall> {

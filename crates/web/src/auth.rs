@@ -7,8 +7,8 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use leadline_domain::{Role, Viewer};
-use leadline_store::users::User;
-use leadline_store::{auth as store_auth, users};
+use leadline_store::auth::users::User;
+use leadline_store::{auth as store_auth, auth::users};
 
 use crate::AppState;
 use crate::error::AppError;

@@ -14,7 +14,7 @@ use chrono::{Datelike, Timelike};
 use leadline_domain::{CustomFieldDef, Viewer};
 use leadline_import::{CsvExport, ExportEncoding, ImportError, XlsxExport};
 use leadline_store::leads::{ExportRow, LeadFilter, walk_export};
-use leadline_store::{Db, StoreError, custom_fields};
+use leadline_store::{Db, StoreError, leads::custom_fields};
 
 use crate::import_run::RunError;
 

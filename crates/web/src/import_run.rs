@@ -31,7 +31,7 @@ use leadline_import::{
     SourceInfo, Target,
 };
 use leadline_store::imports::{self, BatchCounts, BatchRow, ImportJob, JobStatus, OnDuplicate};
-use leadline_store::{Db, StoreError, custom_fields, users};
+use leadline_store::{Db, StoreError, auth::users, leads::custom_fields};
 use serde::{Deserialize, Serialize};
 
 /// Rows of the first committed batch: large enough for the writer to pay, small enough that a

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use leadline_domain::UserId;
 use leadline_store::jobs::{self, REVISIT_REMINDER};
-use leadline_store::workspace::notifications;
+use leadline_store::workday::notifications;
 use leadline_store::{Db, now};
 use tokio::sync::{broadcast, watch};
 

@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 
 use leadline_domain::Role;
-use leadline_store::{Db, users};
+use leadline_store::{Db, auth::users};
 
 /// `leadline --database-url URL …`, its output captured.
 pub fn leadline(url: &str) -> Command {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use leadline_domain::{ArticleId, UserId};
 use serde::Serialize;
 
-use crate::sql::{Arg, Sql};
+use crate::db::sql::{Arg, Sql};
 use crate::{Db, Result, StoreError, bind_args, db_run};
 
 /// One node of the category tree; `path` names it and its ancestors.

@@ -11,7 +11,7 @@ use leadline_domain::{
 use serde::Serialize;
 
 use super::{Lead, LeadRow, SELECT, hydrate};
-use crate::sql::{Arg, Sql};
+use crate::db::sql::{Arg, Sql};
 use crate::{Backend, Db, Result, StoreError, bind_args, db_run};
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,16 +1,18 @@
 //! The lead archive: create, read, change, soft-delete and restore leads, with duplicate-phone
 //! refusal, optimistic locking, search tokens and an audit entry for every change.
 
+pub mod custom_fields;
+mod export_scan;
 mod filter;
 pub(crate) mod search_index;
-mod walk;
+pub mod views;
 pub(crate) mod write;
 
+pub use export_scan::{EXPORT_JOIN, EXPORT_PAGE, ExportRow, walk_export};
 pub use filter::{
     CountRow, GROUPS, LeadFilter, MAX_LIMIT, OwnerFilter, Page, Sort, counts, holds_digits, list,
     walk,
 };
-pub use walk::{EXPORT_JOIN, EXPORT_PAGE, ExportRow, walk_export};
 pub use write::{CreateOptions, LeadPatch, bulk_insert, create, delete, restore, update};
 
 use chrono::{DateTime, Utc};
@@ -19,7 +21,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sqlx::types::Json;
 
-use crate::{Db, Result, StoreError, db_run, sqlite_writer};
+use crate::{Db, Result, StoreError, db::sqlite_writer, db_run};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LeadPhone {

@@ -7,7 +7,7 @@
 use leadline_domain::PhoneNumber;
 use sqlx::{PgPool, SqlitePool};
 
-use crate::{Result, sqlite_writer};
+use crate::{Result, db::sqlite_writer};
 
 const MARKER: &str = "lead_search_rebuild";
 
@@ -218,7 +218,7 @@ mod tests {
     /// marker goes with the rebuild, so the next start rebuilds nothing.
     #[tokio::test]
     async fn a_pending_rebuild_makes_every_leads_tokens_again_on_either_backend() {
-        let tdb = crate::test_db::TestDb::fresh().await.unwrap();
+        let tdb = crate::db::test_db::TestDb::fresh().await.unwrap();
         let db = &tdb.db;
         let stale = match db.backend() {
             crate::Backend::Sqlite => "INSERT INTO lead_search (rowid, tokens) VALUES (1, 'stale')",

@@ -10,7 +10,7 @@ use sqlx::types::Json;
 
 use super::{Lead, load};
 use crate::audit::AuditEntry;
-use crate::{Backend, Db, Result, StoreError, custom_fields, db_run, now, write_audit};
+use crate::{Backend, Db, Result, StoreError, db_run, leads::custom_fields, now, write_audit};
 
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
@@ -111,10 +111,7 @@ pub(crate) fn tokens(f: &LeadFields) -> String {
 
 /// A lead's quick-search tokens: from its name, company and numbers.
 pub(crate) fn tokens_of(name: &str, company: Option<&str>, phones: &[PhoneNumber]) -> String {
-    search_tokens::lead_tokens(
-        [Some(name), company].into_iter().flatten(),
-        phones.iter().map(|p| p.national_digits()),
-    )
+    search_tokens::of_lead(name, company, phones)
 }
 
 /// What the audit trail keeps of a lead's fields (the same shape as [`Lead::audit_view`]).

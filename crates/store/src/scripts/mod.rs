@@ -189,7 +189,7 @@ pub const MAX_LIST: i64 = 500;
 
 /// The scripts `viewer` may see, newest change first.
 pub async fn list(db: &Db, viewer: &Viewer, filter: &ScriptFilter) -> Result<Vec<Script>> {
-    use crate::sql::{Arg, Sql};
+    use crate::db::sql::{Arg, Sql};
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE s.deleted_at IS NULL");
     let me = sql.arg(Arg::I64(viewer.user_id.0));

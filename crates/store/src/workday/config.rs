@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::audit::AuditEntry;
-use crate::sql::Arg;
+use crate::db::sql::Arg;
 use crate::{Db, Result, StoreError, bind_args, db_run, now, write_audit};
 
 /// Minutes a served lead stays reserved to its agent when the setting is absent.
@@ -882,7 +882,7 @@ pub static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_db::TestDb;
+    use crate::db::test_db::TestDb;
 
     /// Changes the attempt limit as another app server would: in the database only.
     async fn change_behind_the_cache(db: &Db, value: i64) -> Result<()> {

@@ -10,10 +10,10 @@ use leadline_domain::next_call::{CLOSED, Tier};
 use leadline_domain::{LeadId, Role, TeamId, UserId, Viewer};
 use serde::Serialize;
 
+use crate::db::sql::Arg;
 use crate::leads::{self, Lead};
-use crate::sql::Arg;
 use crate::workday::config;
-use crate::{Backend, Db, Result, bind_args, db_run, sqlite_writer};
+use crate::{Backend, Db, Result, bind_args, db::sqlite_writer, db_run};
 
 /// A lead served to an agent.
 #[derive(Debug, Clone, Serialize)]

@@ -15,11 +15,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::AuditEntry;
-use crate::calls::{CallRecord, note_doc};
 use crate::search::IndexDoc;
+use crate::workday::calls::{CallRecord, note_doc};
 use crate::workday::config;
 use crate::{
-    Backend, Db, Result, StoreError, audit, db_run, index_doc, sqlite_writer, write_audit,
+    Backend, Db, Result, StoreError, audit, db::sqlite_writer, db_run, index_doc, write_audit,
 };
 
 /// A call as the agent submits it.

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use leadline_domain::{CustomFieldDef, FieldKind, Role, TeamId, UserId};
-use leadline_store::users::{self, NewUser, UserPatch};
-use leadline_store::{StoreError, custom_fields};
+use leadline_store::auth::users::{self, NewUser, UserPatch};
+use leadline_store::{StoreError, leads::custom_fields};
 use serde::Deserialize;
 use serde_json::json;
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use leadline_domain::{IntentLevel, LeadId, ScriptId};
 use leadline_store::workday::{self, CallInput};
-use leadline_store::{StoreError, calls, leads};
+use leadline_store::{StoreError, leads, workday::calls};
 use serde::Deserialize;
 use serde_json::json;
 

@@ -9,7 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use leadline_domain::Role;
-use leadline_store::views;
+use leadline_store::leads::views;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use leadline_domain::{CustomFieldDef, Role, TeamId, UserId};
 use leadline_import::{Mapping, Target};
 use leadline_store::imports::{self, ImportJob, OnDuplicate};
-use leadline_store::{StoreError, custom_fields, users};
+use leadline_store::{StoreError, auth::users, leads::custom_fields};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

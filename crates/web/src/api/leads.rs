@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use leadline_domain::{LeadDraft, LeadId, UserId};
 use leadline_store::leads::{self, CreateOptions, LeadFilter, LeadPatch, Sort};
-use leadline_store::{StoreError, audit, calls, custom_fields, views};
+use leadline_store::{StoreError, audit, leads::custom_fields, leads::views, workday::calls};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use leadline_store::live::{self, LiveMarker};
-use leadline_store::{Db, StoreError, now, users};
+use leadline_store::workday::live::{self, LiveMarker};
+use leadline_store::{Db, StoreError, auth::users, now};
 
 use super::workspace::{live_view, stats_day};
 use crate::AppState;

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use leadline_store::views;
+use leadline_store::leads::views;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -13,8 +13,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use leadline_domain::{LeadId, UserId};
-use leadline_store::workspace::{notifications, today};
-use leadline_store::{Db, live, now, plans, ticker};
+use leadline_store::workday::{notifications, today};
+use leadline_store::{Db, now, workday::live, workday::plans, workday::ticker};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -544,7 +544,7 @@ pub async fn revisit_preview(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<leadline_store::workspace::revisit_preview::Preview>> {
+) -> ApiResult<Json<leadline_store::workday::revisit_preview::Preview>> {
     let pairs = query_pairs(q.as_deref());
     let lead = pair(&pairs, "lead_id")
         .and_then(|s| s.parse().ok())
@@ -559,7 +559,7 @@ pub async fn revisit_preview(
         ),
     };
     Ok(Json(
-        leadline_store::workspace::revisit_preview::preview(
+        leadline_store::workday::revisit_preview::preview(
             &state.db,
             &caller.viewer,
             LeadId(lead),

@@ -5,8 +5,8 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use leadline_domain::{CustomFieldDef, FieldKind, Role, TeamId, UserId};
 use leadline_store::audit::{self, AuditRecord};
-use leadline_store::users::{self, NewUser, Team, User, UserPatch};
-use leadline_store::{StoreError, custom_fields};
+use leadline_store::auth::users::{self, NewUser, Team, User, UserPatch};
+use leadline_store::{StoreError, leads::custom_fields};
 
 use super::{Nav, OrPage, PageForm, PageResult, render};
 use crate::AppState;

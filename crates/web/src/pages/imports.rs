@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use leadline_domain::CustomFieldDef;
 use leadline_import::{Mapping, Target};
 use leadline_store::imports::{self, ImportJob, SavedMapping};
-use leadline_store::{custom_fields, users};
+use leadline_store::{auth::users, leads::custom_fields};
 
 use super::{Nav, OrPage, PageError, PageForm, PageResult, check_csrf, render};
 use crate::AppState;

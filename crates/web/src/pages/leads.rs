@@ -7,10 +7,12 @@ use axum::response::{IntoResponse, Redirect};
 use leadline_domain::{
     CustomFieldDef, FieldKind, IntentLevel, LeadDraft, LeadId, LeadStatus, UserId,
 };
+use leadline_store::auth::users::User;
+use leadline_store::leads::views::SavedView;
 use leadline_store::leads::{self, CountRow, CreateOptions, Lead, LeadPatch, Sort};
-use leadline_store::users::User;
-use leadline_store::views::SavedView;
-use leadline_store::{StoreError, audit, calls, custom_fields, users, views};
+use leadline_store::{
+    StoreError, audit, auth::users, leads::custom_fields, leads::views, workday::calls,
+};
 use serde_json::{Map, Value};
 
 use super::{Nav, OrPage, PageError, PageForm, PageResult, render};

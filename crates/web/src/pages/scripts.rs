@@ -9,7 +9,7 @@ use leadline_domain::script::{PLACEHOLDERS, Piece, ScriptAccess, fill};
 use leadline_domain::{ScriptFields, ScriptId, TeamId};
 use leadline_store::leads::Lead;
 use leadline_store::scripts::{self, Script, ScriptFilter, ScriptPatch, ScriptVersion};
-use leadline_store::{StoreError, audit, users};
+use leadline_store::{StoreError, audit, auth::users};
 
 use super::{Nav, OrPage, PageError, PageForm, PageResult, render};
 use crate::AppState;

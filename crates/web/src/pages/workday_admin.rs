@@ -15,7 +15,7 @@ use leadline_domain::calling_hours::{
 use leadline_domain::revisit::{AfterLast, DelayUnit, RevisitRule};
 use leadline_domain::{IntentLevel, Role, TeamId};
 use leadline_store::StoreError;
-use leadline_store::users;
+use leadline_store::auth::users;
 use leadline_store::workday::config::{self, DncEntry, StoredDisposition};
 
 use super::{Nav, OrPage, PageForm, PageResult, render};

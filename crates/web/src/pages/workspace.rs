@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Redirect};
 use chrono::{Days, NaiveDate};
 use leadline_domain::{IntentLevel, LeadId, Role, UserId};
 use leadline_store::leads::{self, Lead};
-use leadline_store::workspace::today;
-use leadline_store::{audit, calls, plans, ticker};
+use leadline_store::workday::today;
+use leadline_store::{audit, workday::calls, workday::plans, workday::ticker};
 
 use super::{Nav, OrPage, PageForm, PageResult, render};
 use crate::AppState;

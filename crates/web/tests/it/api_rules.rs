@@ -1682,7 +1682,7 @@ async fn postgres_schema(db: &leadline_store::Db) -> Schema {
 
 #[tokio::test]
 async fn both_backends_have_the_same_tables_and_columns() {
-    use leadline_store::test_db::{TestDb, postgres_url};
+    use leadline_store::db::test_db::{TestDb, postgres_url};
     let sqlite = TestDb::sqlite().await.unwrap();
     let lite = sqlite_schema(&sqlite.db).await;
     let core = [

@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 
 use leadline_domain::{Role, TeamId, UserId};
-use leadline_store::test_db::TestDb;
-use leadline_store::{Db, users};
+use leadline_store::db::test_db::TestDb;
+use leadline_store::{Db, auth::users};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use leadline_domain::UserId;
 use leadline_import::{Mapping, Target};
+use leadline_store::db::test_db::TestDb;
 use leadline_store::imports::{self, ImportJob, OnDuplicate};
-use leadline_store::test_db::TestDb;
 use leadline_store::{Db, db_run};
 use leadline_web::import_run::{self, Assign, ImportOptions, RunError};
 
@@ -490,7 +490,7 @@ async fn options_that_cannot_work_are_refused_before_anything_is_stored() {
         ),
         Some("unknown_owner")
     );
-    let empty_team = leadline_store::users::create_team(f.db(), "空组", None)
+    let empty_team = leadline_store::auth::users::create_team(f.db(), "空组", None)
         .await
         .unwrap();
     assert_eq!(
@@ -891,12 +891,12 @@ where
 async fn an_import_beside_working_agents_commits_short_batches_and_loses_no_row() {
     let f = Fixture::new().await;
     let (_, steps, writes) = import_beside(&f, "big.csv", "139", |db, n| async move {
-        leadline_store::sql::execute(
+        leadline_store::db::sql::execute(
             &db,
             "INSERT INTO login_failures (username, client, at) VALUES ($1, 'agent', $2)",
             vec![
-                leadline_store::sql::Arg::Text(format!("agent{n}")),
-                leadline_store::sql::Arg::Time(leadline_store::now()),
+                leadline_store::db::sql::Arg::Text(format!("agent{n}")),
+                leadline_store::db::sql::Arg::Time(leadline_store::now()),
             ],
         )
         .await

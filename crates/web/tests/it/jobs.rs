@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use leadline_domain::{LeadId, UserId};
+use leadline_store::db::test_db::TestDb;
 use leadline_store::jobs::{self, REVISIT_REMINDER};
-use leadline_store::test_db::TestDb;
-use leadline_store::workspace::notifications;
+use leadline_store::workday::notifications;
 use leadline_store::{Db, now};
 use serde_json::{Value, json};
 
@@ -223,9 +223,9 @@ async fn a_reminder_made_obsolete_by_a_later_call_notifies_nobody() {
         .create_lead(json!({"name": "已回访客户", "phones": [mobile(7100)]}))
         .await;
     let lead_id = lead["id"].as_i64().unwrap();
-    leadline_store::calls::insert_many(
+    leadline_store::workday::calls::insert_many(
         &app.db,
-        &[leadline_store::calls::NewCall {
+        &[leadline_store::workday::calls::NewCall {
             lead_id: LeadId(lead_id),
             agent_id: app.org.agent_a1,
             started_at: now(),
@@ -363,7 +363,7 @@ async fn the_worker_indexes_new_call_notes() {
     let lead = agent
         .create_lead(json!({"name": "郑十", "phone": mobile(40)}))
         .await;
-    let call = |notes: &str| leadline_store::calls::NewCall {
+    let call = |notes: &str| leadline_store::workday::calls::NewCall {
         lead_id: LeadId(lead["id"].as_i64().unwrap()),
         agent_id: app.org.agent_a1,
         started_at: now(),
@@ -374,7 +374,7 @@ async fn the_worker_indexes_new_call_notes() {
         next_revisit_at: None,
         script_id: None,
     };
-    leadline_store::calls::insert_many(
+    leadline_store::workday::calls::insert_many(
         &app.db,
         &[call("客户想要样品"), call(""), call("下周回访")],
     )

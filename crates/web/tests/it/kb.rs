@@ -4,8 +4,8 @@
 //! the right article in the top three.
 
 use leadline_domain::{LeadId, ScriptId};
-use leadline_store::calls::{self, NewCall};
-use leadline_store::demo_kb;
+use leadline_store::demo;
+use leadline_store::workday::calls::{self, NewCall};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -835,15 +835,15 @@ const RELEVANCE: &[(&str, &str)] = &[
 #[tokio::test]
 async fn the_right_article_is_in_the_top_three() {
     let app = TestApp::spawn().await;
-    let admin = leadline_store::users::find_for_login(&app.db, "admin")
+    let admin = leadline_store::auth::users::find_for_login(&app.db, "admin")
         .await
         .unwrap()
         .unwrap()
         .0;
-    let viewer = leadline_store::users::viewer(&app.db, &admin)
+    let viewer = leadline_store::auth::users::viewer(&app.db, &admin)
         .await
         .unwrap();
-    demo_kb::seed_articles(&app.db, &viewer).await.unwrap();
+    demo::kb::seed_articles(&app.db, &viewer).await.unwrap();
     let agent = app.api("agent_a1").await;
     assert!(RELEVANCE.len() >= 30);
     let mut misses = Vec::new();

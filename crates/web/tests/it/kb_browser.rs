@@ -74,15 +74,15 @@ async fn agent_uses_the_panes(driver: &WebDriver, app: &TestApp, lead_id: i64) -
 #[tokio::test]
 async fn an_agent_reads_the_script_and_finds_an_article_from_the_lead_page() {
     let app = TestApp::spawn().await;
-    let admin = leadline_store::users::find_for_login(&app.db, "admin")
+    let admin = leadline_store::auth::users::find_for_login(&app.db, "admin")
         .await
         .unwrap()
         .unwrap()
         .0;
-    let viewer = leadline_store::users::viewer(&app.db, &admin)
+    let viewer = leadline_store::auth::users::viewer(&app.db, &admin)
         .await
         .unwrap();
-    leadline_store::demo_kb::seed_articles(&app.db, &viewer)
+    leadline_store::demo::kb::seed_articles(&app.db, &viewer)
         .await
         .unwrap();
     let sup = app.api("sup_a").await;

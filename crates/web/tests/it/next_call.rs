@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use leadline_domain::calling_hours::{DEFAULT_TZ, Window};
 use leadline_domain::{IntentLevel, LeadId, Role, UserId, Viewer};
 use leadline_store::workday::{self, CallInput, config};
-use leadline_store::{Db, db_run, users};
+use leadline_store::{Db, auth::users, db_run};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

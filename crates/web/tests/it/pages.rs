@@ -3,7 +3,7 @@
 //! and saved views, the timeline, the language switch, time zones and API tokens.
 
 use chrono::{DateTime, FixedOffset};
-use leadline_store::users::{self, UserPatch};
+use leadline_store::auth::users::{self, UserPatch};
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
@@ -1606,9 +1606,9 @@ async fn every_page_an_admin_opens_is_complete_in_english() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    leadline_store::calls::insert_many(
+    leadline_store::workday::calls::insert_many(
         &app.db,
-        &[leadline_store::calls::NewCall {
+        &[leadline_store::workday::calls::NewCall {
             lead_id: leadline_domain::LeadId(id),
             agent_id: app.org.agent_a1,
             started_at: chrono::Utc::now(),

@@ -88,7 +88,7 @@ async fn the_supervisor_of_the_team_sets_targets_and_others_are_refused() {
         .await;
     assert_eq!(
         other["target"],
-        leadline_store::workspace::today::DEFAULT_DAILY_TARGET
+        leadline_store::workday::today::DEFAULT_DAILY_TARGET
     );
     let (status, _) = put(
         &admin,

@@ -5,9 +5,9 @@ use chrono::TimeDelta;
 use leadline_domain::{LeadId, Role, UserId, Viewer};
 use serde_json::json;
 
+use crate::auth::users::User;
 use crate::jobs::{self, REVISIT_REMINDER};
-use crate::users::User;
-use crate::{Db, Result, db_run, now, plans, ticker};
+use crate::{Db, Result, db_run, now, workday::plans, workday::ticker};
 
 const SENTENCES: &[&str] = &[
     "每一个电话都是一次机会，今天也要加油！",

@@ -186,10 +186,10 @@ pub async fn seed_scripts(db: &Db, viewer: &Viewer) -> Result<Vec<ScriptId>> {
 /// team, and agent1's private draft. Returns the shared scripts' ids, for demo calls to use.
 pub async fn seed_demo(
     db: &Db,
-    admin: &crate::users::User,
+    admin: &crate::auth::users::User,
     teams: &[leadline_domain::TeamId],
 ) -> Result<Vec<ScriptId>> {
-    let admin_viewer = crate::users::viewer(db, admin).await?;
+    let admin_viewer = crate::auth::users::viewer(db, admin).await?;
     seed_articles(db, &admin_viewer).await?;
     let mut shared = Vec::new();
     for s in SCRIPTS.iter().filter(|s| s.shared) {
@@ -202,8 +202,8 @@ pub async fn seed_demo(
             scripts::pin(db, &admin_viewer, *first, *team).await?;
         }
     }
-    if let Some((agent, _)) = crate::users::find_for_login(db, "agent1").await? {
-        let agent_viewer = crate::users::viewer(db, &agent).await?;
+    if let Some((agent, _)) = crate::auth::users::find_for_login(db, "agent1").await? {
+        let agent_viewer = crate::auth::users::viewer(db, &agent).await?;
         for s in SCRIPTS.iter().filter(|s| !s.shared) {
             let fields =
                 ScriptFields::parse(s.title, s.category, s.body).map_err(StoreError::Invalid)?;

@@ -1,14 +1,16 @@
 //! Sessions, API tokens and login throttling, all in the database so several app servers share them.
 //! Only SHA-256 hashes of session ids and tokens are stored.
 
+pub mod users;
+
 use chrono::{DateTime, Duration, Utc};
 use leadline_domain::UserId;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::sql::Arg;
-use crate::users::{U_COLUMNS, User, UserRow};
-use crate::{Db, Result, StoreError, db_run, now, sqlite_writer};
+use crate::auth::users::{U_COLUMNS, User, UserRow};
+use crate::db::sql::Arg;
+use crate::{Db, Result, StoreError, db::sqlite_writer, db_run, now};
 
 /// A fresh random secret, hex-encoded (256 bits).
 pub fn random_secret() -> String {
@@ -203,7 +205,7 @@ pub async fn token_user(db: &Db, secret: &str) -> Result<Option<User>> {
         .last_used_at
         .is_none_or(|t| at - t > Duration::minutes(1))
     {
-        crate::sql::execute(
+        crate::db::sql::execute(
             db,
             "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
             vec![Arg::Time(at), Arg::I64(row.token_id)],

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::AuditEntry;
-use crate::workspace::today::DayStats;
+use crate::workday::today::DayStats;
 use crate::{Db, Result, StoreError, db_run, now, write_audit};
 
 /// The longest ticker sentence accepted.

@@ -1,6 +1,10 @@
 //! The database handle: SQLite or PostgreSQL behind one enum, and the macro that runs the same SQL
 //! text on whichever pool is live.
 
+pub mod sql;
+pub mod sqlite_writer;
+pub mod test_db;
+
 use std::str::FromStr;
 use std::time::Duration;
 

@@ -22,7 +22,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::types::Value;
 use sqlx::SqlitePool;
 
-use crate::sql::Arg;
+use crate::db::sql::Arg;
 use crate::{Result, StoreError};
 
 pub use rusqlite::Connection;
@@ -517,7 +517,7 @@ pub fn execute(conn: &Connection, sql: &str, args: &[Value]) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_db::TestDb;
+    use crate::db::test_db::TestDb;
 
     const INSERT: &str =
         "INSERT INTO login_failures (username, client, at) VALUES ($1, 'test', $2)";

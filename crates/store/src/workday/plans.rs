@@ -176,7 +176,7 @@ pub async fn set_target(db: &Db, actor: &Viewer, agent: UserId, daily_calls: i64
     if !(1..=MAX_DAILY_TARGET).contains(&daily_calls) {
         return Err(StoreError::invalid("daily_calls", "out_of_range"));
     }
-    let user = crate::users::get_user(db, agent).await?;
+    let user = crate::auth::users::get_user(db, agent).await?;
     let allowed = match actor.role {
         Role::Admin => true,
         Role::Supervisor => user
@@ -193,7 +193,7 @@ pub async fn set_target(db: &Db, actor: &Viewer, agent: UserId, daily_calls: i64
     const UPSERT: &str = "INSERT INTO agent_targets (agent_id, daily_calls, set_by, updated_at) VALUES ($1, $2, $3, $4) \
         ON CONFLICT (agent_id) DO UPDATE SET daily_calls = $2, set_by = $3, updated_at = $4";
     let at = now();
-    let before = crate::workspace::today::target(db, agent).await?;
+    let before = crate::workday::today::target(db, agent).await?;
     db_run!(db, |pool| {
         let mut tx = pool.begin().await?;
         sqlx::query(UPSERT)

@@ -70,12 +70,12 @@ macro_rules! bind_args {
         let mut q = $query;
         for a in $args.iter() {
             q = match a {
-                $crate::sql::Arg::I64(v) => q.bind(*v),
-                $crate::sql::Arg::Text(v) => q.bind(v.clone()),
-                $crate::sql::Arg::Time(v) => q.bind(*v),
-                $crate::sql::Arg::OptI64(v) => q.bind(*v),
-                $crate::sql::Arg::OptText(v) => q.bind(v.clone()),
-                $crate::sql::Arg::Json(v) => q.bind(sqlx::types::Json(v.clone())),
+                $crate::db::sql::Arg::I64(v) => q.bind(*v),
+                $crate::db::sql::Arg::Text(v) => q.bind(v.clone()),
+                $crate::db::sql::Arg::Time(v) => q.bind(*v),
+                $crate::db::sql::Arg::OptI64(v) => q.bind(*v),
+                $crate::db::sql::Arg::OptText(v) => q.bind(v.clone()),
+                $crate::db::sql::Arg::Json(v) => q.bind(sqlx::types::Json(v.clone())),
             };
         }
         q
@@ -83,7 +83,7 @@ macro_rules! bind_args {
 }
 
 /// Runs one writing statement of `sql` with `args` and returns the rows it changed. On SQLite
-/// it goes through the database's one writer ([`crate::sqlite_writer`]): a write of its own on
+/// it goes through the database's one writer ([`crate::db::sqlite_writer`]): a write of its own on
 /// another connection would wait for the writer's lock in SQLite's busy handler (sleeps of
 /// milliseconds) and then hold the writer up the same way.
 pub async fn execute(db: &crate::Db, sql: &'static str, args: Vec<Arg>) -> crate::Result<u64> {
@@ -91,7 +91,7 @@ pub async fn execute(db: &crate::Db, sql: &'static str, args: Vec<Arg>) -> crate
 }
 
 /// [`execute`] for a write nobody waits on (an import's own bookkeeping): on SQLite it does not
-/// count as somebody writing beside an import ([`crate::sqlite_writer::others_writing`]).
+/// count as somebody writing beside an import ([`crate::db::sqlite_writer::others_writing`]).
 pub async fn execute_background(
     db: &crate::Db,
     sql: &'static str,
@@ -108,14 +108,14 @@ async fn execute_as(
 ) -> crate::Result<u64> {
     match db {
         crate::Db::Sqlite(pool) => {
-            let job = move |conn: &crate::sqlite_writer::Connection| {
-                let values: Vec<_> = args.iter().map(crate::sqlite_writer::value).collect();
-                Ok(crate::sqlite_writer::execute(conn, sql, &values)? as u64)
+            let job = move |conn: &crate::db::sqlite_writer::Connection| {
+                let values: Vec<_> = args.iter().map(crate::db::sqlite_writer::value).collect();
+                Ok(crate::db::sqlite_writer::execute(conn, sql, &values)? as u64)
             };
             if background {
-                crate::sqlite_writer::run_background(pool, job).await
+                crate::db::sqlite_writer::run_background(pool, job).await
             } else {
-                crate::sqlite_writer::run(pool, job).await
+                crate::db::sqlite_writer::run(pool, job).await
             }
         }
         crate::Db::Postgres(pool) => Ok(crate::bind_args!(sqlx::query(sql), args)

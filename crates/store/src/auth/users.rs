@@ -75,7 +75,7 @@ impl UserRow {
             active: r.get(5)?,
             locale: r.get(6)?,
             time_zone: r.get(7)?,
-            created_at: crate::sqlite_writer::parse_time(&r.get::<_, String>(8)?)?,
+            created_at: crate::db::sqlite_writer::parse_time(&r.get::<_, String>(8)?)?,
         })
     }
 }

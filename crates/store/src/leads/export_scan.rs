@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use leadline_domain::{IntentLevel, LeadId, LeadStatus, Viewer};
 
 use super::LeadFilter;
-use crate::sql::{Arg, Sql};
-use crate::{Backend, Db, Result, StoreError, bind_args, sqlite_writer};
+use crate::db::sql::{Arg, Sql};
+use crate::{Backend, Db, Result, StoreError, bind_args, db::sqlite_writer};
 
 /// Rows fetched per page of an export walk: large enough that a statement's fixed cost vanishes,
 /// small enough that a page is a few MB and no read snapshot is held for long.
@@ -318,8 +318,8 @@ mod tests {
     use leadline_domain::{Role, UserId};
 
     use super::*;
-    use crate::sql::execute;
-    use crate::test_db::TestDb;
+    use crate::db::sql::execute;
+    use crate::db::test_db::TestDb;
 
     /// Lead `i` of [`seeded`]: its phones in their order and its tags in tag order.
     fn expected(i: i64) -> (String, String) {

@@ -4,7 +4,7 @@
 use leadline_domain::{Role, TeamId, UserId, Viewer};
 use serde::Serialize;
 
-use crate::workspace::today::{DEFAULT_DAILY_TARGET, DayStats};
+use crate::workday::today::{DEFAULT_DAILY_TARGET, DayStats};
 use crate::{Db, Result, StoreError, db_run};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

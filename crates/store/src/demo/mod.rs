@@ -1,6 +1,9 @@
 //! Demo data: a realistic Chinese telesales floor (people, teams, custom fields, about 2,000 leads
 //! and a month of calls), generated deterministically and written through the store's own functions.
 
+pub mod kb;
+pub mod workday;
+
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
@@ -11,9 +14,9 @@ use leadline_domain::{
 use rand::{RngExt, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 use serde_json::{Map, Value};
 
-use crate::calls::{self, NewCall};
-use crate::users::{self, NewUser};
-use crate::{Db, Result, StoreError, custom_fields, db_run, leads, now};
+use crate::auth::users::{self, NewUser};
+use crate::workday::calls::{self, NewCall};
+use crate::{Db, Result, StoreError, db_run, leads, leads::custom_fields, now};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "leadline-demo";
@@ -357,7 +360,7 @@ pub async fn seed(db: &Db) -> Result<DemoSummary> {
         history.extend(plan_calls(&mut rng, lead, p, &agents, started));
     }
     // Two leads in three were called with one of the shared scripts, so script stats show.
-    let scripts = crate::demo_kb::seed_demo(db, &admin, &teams).await?;
+    let scripts = crate::demo::kb::seed_demo(db, &admin, &teams).await?;
     for c in history.iter_mut() {
         c.script_id = scripts
             .get(c.lead_id.0 as usize % (scripts.len() + 1))
@@ -367,7 +370,7 @@ pub async fn seed(db: &Db) -> Result<DemoSummary> {
         calls::insert_many(db, chunk).await?;
     }
     // Targets, ticker sentences and revisits coming due for the workspace (issue 4).
-    crate::workspace::demo::seed(db, &admin, &agents).await?;
+    crate::demo::workday::seed(db, &admin, &agents).await?;
 
     Ok(DemoSummary {
         users: 1 + PEOPLE.len(),

@@ -1,0 +1,522 @@
+//! An import on PostgreSQL: new leads and their phones by `COPY`, two batches at a time on two
+//! connections (PostgreSQL works a connection's statements on one core).
+
+use leadline_domain::LeadId;
+use leadline_domain::import_plan::{
+    BatchCounts, BatchRow, FillRow, OnDuplicate, Pending, Plan, Stored, assign_ids, collision_key,
+    fill_targets, fill_view, keys, plan, split,
+};
+use leadline_domain::lead::normalise_company;
+use serde_json::{Value, json};
+use sqlx::types::Json;
+
+use super::batches::{Applied, FILL_LEAD, JobStep, MARK_DNC, MoreBatches, PROGRESS};
+use crate::audit::AuditEntry;
+use crate::db::sql::{Arg, Sql};
+use crate::{Result, StoreError, bind_args, write_audit};
+
+/// Rows per multi-row INSERT of the rarer PostgreSQL rows (collisions, tags, refused rows).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// The stored leads (not deleted) holding any of these phones or normalised companies.
+async fn pg_stored(
+    pool: &sqlx::PgPool,
+    phones: Vec<&str>,
+    companies: Vec<&str>,
+) -> Result<(Stored, Stored)> {
+    let phones: Stored = if phones.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(
+            "SELECT p.e164, l.id, l.owner_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
+             WHERE p.collision_with IS NULL AND p.e164 = ANY($1)",
+        )
+        .bind(phones)
+        .fetch_all(pool)
+        .await?
+    };
+    let companies: Stored = if companies.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(
+            "SELECT l.company_norm, l.id, l.owner_id FROM leads l \
+             WHERE l.deleted_at IS NULL AND l.company_norm = ANY($1) ORDER BY l.id",
+        )
+        .bind(companies)
+        .fetch_all(pool)
+        .await?
+    };
+    Ok((phones, companies))
+}
+
+/// `n` new lead ids. A sequence is not transactional, so they are taken outside the batch's
+/// transaction; a batch that fails leaves a gap in the ids, nothing else.
+async fn pg_new_ids(pool: &sqlx::PgPool, n: usize) -> Result<Vec<i64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, $1)",
+    )
+    .bind(n as i64)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A batch being written on PostgreSQL by [`pg_pipeline`].
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<BatchCounts>>,
+    /// The phones and companies of its new leads.
+    pending: Pending,
+    /// Told whether it committed; taken by the batch after it.
+    committed: Option<tokio::sync::oneshot::Receiver<bool>>,
+}
+
+impl InFlight {
+    async fn outcome(self) -> Result<BatchCounts> {
+        self.task
+            .await
+            .map_err(|e| StoreError::Internal(format!("import batch task: {e}")))?
+    }
+}
+
+/// Most rows [`pg_pipeline`] writes before it returns, so that the import reports progress.
+const PIPELINE_ROWS: usize = 60_000;
+
+/// Writes `first` and the batches `more` has ready on PostgreSQL, two at a time on two
+/// connections: PostgreSQL works a connection's statements on one core, and an import on one
+/// connection left half of a two-core machine idle. A batch is planned while the batch before it
+/// is still being written, knowing that one's new leads (as leads that cannot be filled), and
+/// every batch before those two stored. It writes its own rows beside the batch before, then
+/// waits for that one to commit before it touches what the two could share (stored leads it
+/// fills, the job's progress) and commits after it: the job's `rows_done` never passes a row
+/// that is not stored, and when a batch fails, the one after it rolls back. A batch that fills a
+/// lead the batch before is writing, or that records collisions (which point at the other
+/// lead), waits for the batch before to commit and is planned then.
+pub(super) async fn pg_pipeline<M: MoreBatches>(
+    pool: &sqlx::PgPool,
+    step: impl Fn(i64) -> JobStep,
+    policy: OnDuplicate,
+    first: (Vec<BatchRow>, i64),
+    more: &mut M,
+    applied: &mut Applied,
+) -> Result<()> {
+    let mut in_flight: std::collections::VecDeque<InFlight> = Default::default();
+    let mut failure = None;
+    let mut next = Some(first);
+    while let Some((rows, rows_done)) = next.take() {
+        let (candidates, invalid) = split(rows);
+        let started = async {
+            // Every batch but the one just before is stored before this one is planned.
+            while in_flight.len() > 1 {
+                let older = in_flight.pop_front().expect("two batches in flight");
+                applied.counts.add(&older.outcome().await?);
+            }
+            let must_wait = in_flight.back().is_some_and(|before| match policy {
+                OnDuplicate::Skip => false,
+                OnDuplicate::Update => candidates.iter().any(|c| before.pending.holds(c)),
+                OnDuplicate::Collision => true,
+            });
+            if must_wait && let Some(before) = in_flight.pop_back() {
+                applied.counts.add(&before.outcome().await?);
+            }
+            let no_pending = Pending::default();
+            let pending = in_flight.back().map_or(&no_pending, |b| &b.pending);
+            let (phones, companies) = keys(&candidates);
+            let (stored_phones, stored_companies) = pg_stored(pool, phones, companies).await?;
+            let mut plan = plan(
+                candidates,
+                invalid,
+                stored_phones,
+                stored_companies,
+                pending,
+                policy,
+            );
+            let ids = pg_new_ids(pool, plan.new_leads.len()).await?;
+            assign_ids(&mut plan.new_leads, ids);
+            let before = in_flight.back_mut().and_then(|b| b.committed.take());
+            let (done, committed) = tokio::sync::oneshot::channel();
+            let pending = Pending::of(&plan.new_leads);
+            let task = tokio::spawn(pg_write(pool.clone(), step(rows_done), plan, before, done));
+            in_flight.push_back(InFlight {
+                task,
+                pending,
+                committed: Some(committed),
+            });
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        if let Err(e) = started {
+            failure = Some(e);
+            break;
+        }
+        applied.rows_done = rows_done;
+        if applied.rows < PIPELINE_ROWS {
+            next = more.ready();
+            if let Some((rows, _)) = &next {
+                applied.rows += rows.len();
+            }
+        }
+    }
+    // Nothing is left writing when this returns, whatever failed.
+    for batch in in_flight {
+        match batch.outcome().await {
+            Ok(counts) => applied.counts.add(&counts),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Writes one planned batch in its transaction; with `before`, waits for the batch before it
+/// to commit before it fills stored leads, advances the job and commits (see [`pg_pipeline`]).
+/// Tells `done` whether it committed.
+async fn pg_write(
+    pool: sqlx::PgPool,
+    job: JobStep,
+    plan: Plan,
+    before: Option<tokio::sync::oneshot::Receiver<bool>>,
+    done: tokio::sync::oneshot::Sender<bool>,
+) -> Result<BatchCounts> {
+    let result = async {
+        let mut tx = pool.begin().await?;
+        pg_insert(&mut tx, &job, &plan).await?;
+        if let Some(before) = before
+            && !before.await.unwrap_or(false)
+        {
+            // Dropping the transaction rolls it back.
+            return Err(StoreError::Internal(
+                "the import batch before this one failed".into(),
+            ));
+        }
+        let counts = pg_finish(&mut tx, &job, plan).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+    .await;
+    let _ = done.send(result.is_ok());
+    result
+}
+
+/// The rows that only this batch holds: its new leads (by `COPY`), their phones, do-not-call
+/// marks, collisions and tags, and its refused rows.
+async fn pg_insert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    job: &JobStep,
+    plan: &Plan,
+) -> Result<()> {
+    let new_leads = &plan.new_leads;
+    let at = job.at;
+    let actor = job.actor;
+    if !new_leads.is_empty() {
+        let stamp = at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
+        let job_text = job.job_id.to_string();
+        let mut buf = String::with_capacity(new_leads.len() * 700);
+        for l in new_leads {
+            let f = &l.fields;
+            copy_row(
+                &mut buf,
+                &[
+                    Some(&l.id.0.to_string()),
+                    Some(&f.name),
+                    f.company.as_deref(),
+                    l.prepared.company_norm.as_deref(),
+                    f.title.as_deref(),
+                    f.city.as_deref(),
+                    f.region.as_deref(),
+                    f.source.as_deref(),
+                    Some(f.status.code()),
+                    f.intent.map(|i| i.code()),
+                    l.owner.map(|o| o.0.to_string()).as_deref(),
+                    Some(&actor.0.to_string()),
+                    Some(&l.prepared.custom),
+                    Some("1"),
+                    Some(&stamp),
+                    Some(&stamp),
+                    Some(&tsvector_text(&l.prepared.tokens)),
+                    Some(&job_text),
+                ],
+            );
+        }
+        copy_in(
+            tx,
+            "COPY leads (id, name, company, company_norm, title, city, region, source, status, intent, owner_id, \
+             created_by, custom, version, created_at, updated_at, search_tokens, import_id) FROM STDIN",
+            buf,
+        )
+        .await?;
+        let mut buf = String::with_capacity(new_leads.len() * 60);
+        for l in new_leads {
+            for (i, p) in l.fields.phones.iter().enumerate() {
+                let collision = l.collides.iter().find(|c| c.0 == Some(i)).map(|c| c.1.0);
+                copy_row(
+                    &mut buf,
+                    &[
+                        Some(&l.id.0.to_string()),
+                        Some(p.e164()),
+                        Some(p.raw()),
+                        Some(&i.to_string()),
+                        collision.map(|c| c.to_string()).as_deref(),
+                    ],
+                );
+            }
+        }
+        if !buf.is_empty() {
+            copy_in(
+                tx,
+                "COPY lead_phones (lead_id, e164, raw, position, collision_with) FROM STDIN",
+                buf,
+            )
+            .await?;
+        }
+        let ids = new_leads.iter().map(|l| l.id.0);
+        if let (Some(first), Some(last)) = (ids.clone().min(), ids.max()) {
+            sqlx::query(MARK_DNC)
+                .bind(first)
+                .bind(last)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let collision_rows: Vec<Vec<Arg>> = new_leads
+            .iter()
+            .flat_map(|l| {
+                l.collides.iter().map(move |(i, other, other_owner)| {
+                    vec![
+                        Arg::I64(l.id.0),
+                        Arg::I64(other.0),
+                        Arg::Text(collision_key(l, *i)),
+                        Arg::OptI64(other_owner.map(|o| o.0)),
+                        Arg::OptI64(l.owner.map(|o| o.0)),
+                        Arg::I64(actor.0),
+                        Arg::Time(at),
+                    ]
+                })
+            })
+            .collect();
+        for chunk in collision_rows.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new(
+                "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, recorded_by, created_at) VALUES ",
+            );
+            sql.push_rows(chunk.iter().cloned());
+            bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let tag_rows: Vec<Vec<Arg>> = new_leads
+            .iter()
+            .flat_map(|l| {
+                l.fields
+                    .tags
+                    .iter()
+                    .map(move |t| vec![Arg::I64(l.id.0), Arg::Text(t.clone())])
+            })
+            .collect();
+        for chunk in tag_rows.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new("INSERT INTO lead_tags (lead_id, tag) VALUES ");
+            sql.push_rows(chunk.iter().cloned());
+            bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    for chunk in plan.invalid.chunks(ROWS_PER_STATEMENT) {
+        let mut sql =
+            Sql::new("INSERT INTO import_errors (import_id, row_number, cells, reason) VALUES ");
+        sql.push_rows(chunk.iter().map(|(n, cells, reason)| {
+            vec![
+                Arg::I64(job.job_id),
+                Arg::I64(*n),
+                Arg::Json(json!(cells)),
+                Arg::Text(reason.clone()),
+            ]
+        }));
+        bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What a batch may share with others: the stored leads whose empty fields it fills (read in
+/// its transaction, so after a batch before it committed), and the job's progress. Returns the
+/// batch's counts.
+async fn pg_finish(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    job: &JobStep,
+    plan: Plan,
+) -> Result<BatchCounts> {
+    let Plan {
+        mut counts, fills, ..
+    } = plan;
+    let at = job.at;
+    let actor = job.actor;
+    let targets = if fills.is_empty() {
+        Vec::new()
+    } else {
+        let ids: Vec<i64> = fills.iter().map(|f| f.0.0).collect();
+        let rows: Vec<(LeadId, FillRow)> = sqlx::query_as::<
+            _,
+            (
+                LeadId,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Json<serde_json::Map<String, Value>>,
+            ),
+        >(
+            "SELECT id, company, title, city, region, source, custom FROM leads WHERE id = ANY($1)",
+        )
+        .bind(ids)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.0,
+                FillRow {
+                    company: r.1,
+                    title: r.2,
+                    city: r.3,
+                    region: r.4,
+                    source: r.5,
+                    custom: r.6.0,
+                },
+            )
+        })
+        .collect();
+        fill_targets(&fills, &rows.into_iter().collect())
+    };
+    for (id, before, after) in &targets {
+        let changed = sqlx::query(FILL_LEAD)
+            .bind(&after.company)
+            .bind(after.company.as_deref().map(normalise_company))
+            .bind(&after.title)
+            .bind(&after.city)
+            .bind(&after.region)
+            .bind(&after.source)
+            .bind(Json(&after.custom))
+            .bind(at)
+            .bind(*id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if changed == 1 {
+            write_audit!(
+                &mut **tx,
+                AuditEntry {
+                    entity: "lead",
+                    entity_id: id.0,
+                    actor: Some(actor),
+                    action: "update",
+                    before: Some(before.clone()),
+                    after: Some(json!({"import": job.job_id, "filled": fill_view(after)})),
+                    at,
+                }
+            )?;
+        }
+    }
+    counts.updated += targets.len() as i64;
+    counts.skipped += (fills.len() - targets.len()) as i64;
+    sqlx::query(PROGRESS)
+        .bind(job.rows_done)
+        .bind(counts.imported)
+        .bind(counts.updated)
+        .bind(counts.skipped)
+        .bind(counts.collisions)
+        .bind(counts.failed)
+        .bind(at)
+        .bind(job.job_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(counts)
+}
+
+/// Sends `data` (rows in COPY's text format) through `statement` (a `COPY … FROM STDIN`).
+async fn copy_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    statement: &str,
+    data: String,
+) -> Result<()> {
+    let mut copy = tx.copy_in_raw(statement).await?;
+    if let Err(e) = copy.send(data.into_bytes()).await {
+        let _ = copy.abort("import batch failed").await;
+        return Err(e.into());
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+/// Appends one row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
+fn copy_row(buf: &mut String, cells: &[Option<&str>]) {
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            buf.push('\t');
+        }
+        match cell {
+            None => buf.push_str("\\N"),
+            Some(text) => {
+                if text.contains(['\\', '\t', '\n', '\r']) {
+                    for c in text.chars() {
+                        match c {
+                            '\\' => buf.push_str("\\\\"),
+                            '\t' => buf.push_str("\\t"),
+                            '\n' => buf.push_str("\\n"),
+                            '\r' => buf.push_str("\\r"),
+                            c => buf.push(c),
+                        }
+                    }
+                } else {
+                    buf.push_str(text);
+                }
+            }
+        }
+    }
+    buf.push('\n');
+}
+
+/// A space-separated token string as `tsvector` input text: each token quoted, so that it is
+/// taken as one lexeme exactly as `array_to_tsvector(string_to_array(tokens, ' '))` takes it.
+fn tsvector_text(tokens: &str) -> String {
+    let mut out = String::with_capacity(tokens.len() * 2);
+    for t in tokens.split(' ').filter(|t| !t.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push('\'');
+        for c in t.chars() {
+            match c {
+                '\'' => out.push_str("''"),
+                '\\' => out.push_str("\\\\"),
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_rows_escape_what_copy_text_format_reads_specially() {
+        let mut buf = String::new();
+        copy_row(&mut buf, &[Some("a\\b"), None, Some("x\ty\n"), Some("")]);
+        assert_eq!(buf, "a\\\\b\t\\N\tx\\ty\\n\t\n");
+    }
+
+    #[test]
+    fn tsvector_text_quotes_each_token() {
+        assert_eq!(tsvector_text("王 王伟 138"), "'王' '王伟' '138'");
+        assert_eq!(tsvector_text("it's a\\b"), "'it''s' 'a\\\\b'");
+        assert_eq!(tsvector_text(""), "");
+    }
+}
