@@ -875,10 +875,6 @@ async fn read_snapshot(db: &Db, key: &str) -> Result<std::sync::Arc<Snapshot>> {
     Ok(snap)
 }
 
-/// SQLite has one writer: the call paths of this process queue here for it, in order, instead of
-/// meeting `SQLITE_BUSY` and sleeping in SQLite's busy handler.
-pub static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 #[cfg(test)]
 mod tests {
     use super::*;
