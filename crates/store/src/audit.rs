@@ -22,6 +22,22 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
 }
 
+impl AuditEntry {
+    /// The arguments of [`INSERT`] for this entry.
+    pub fn args(&self) -> Vec<crate::db::sql::Arg> {
+        use crate::db::sql::Arg;
+        vec![
+            Arg::Text(self.entity.to_string()),
+            Arg::I64(self.entity_id),
+            Arg::OptI64(self.actor.map(|u| u.0)),
+            Arg::Text(self.action.to_string()),
+            Arg::OptJson(self.before.clone()),
+            Arg::OptJson(self.after.clone()),
+            Arg::Time(self.at),
+        ]
+    }
+}
+
 /// Writes an [`AuditEntry`] on a connection or transaction of either backend.
 #[macro_export]
 macro_rules! write_audit {

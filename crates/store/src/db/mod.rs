@@ -4,6 +4,7 @@
 pub mod sql;
 pub mod sqlite_writer;
 pub mod test_db;
+pub mod tx;
 
 use std::str::FromStr;
 use std::time::Duration;

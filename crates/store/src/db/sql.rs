@@ -6,11 +6,14 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg {
     I64(i64),
+    Bool(bool),
     Text(String),
     Time(DateTime<Utc>),
     OptI64(Option<i64>),
+    OptTime(Option<DateTime<Utc>>),
     OptText(Option<String>),
     Json(serde_json::Value),
+    OptJson(Option<serde_json::Value>),
 }
 
 /// A statement under construction: text plus the arguments its placeholders refer to.
@@ -71,11 +74,14 @@ macro_rules! bind_args {
         for a in $args.iter() {
             q = match a {
                 $crate::db::sql::Arg::I64(v) => q.bind(*v),
+                $crate::db::sql::Arg::Bool(v) => q.bind(*v),
                 $crate::db::sql::Arg::Text(v) => q.bind(v.clone()),
                 $crate::db::sql::Arg::Time(v) => q.bind(*v),
                 $crate::db::sql::Arg::OptI64(v) => q.bind(*v),
+                $crate::db::sql::Arg::OptTime(v) => q.bind(*v),
                 $crate::db::sql::Arg::OptText(v) => q.bind(v.clone()),
                 $crate::db::sql::Arg::Json(v) => q.bind(sqlx::types::Json(v.clone())),
+                $crate::db::sql::Arg::OptJson(v) => q.bind(v.clone().map(sqlx::types::Json)),
             };
         }
         q

@@ -481,11 +481,16 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
 pub fn value(arg: &Arg) -> Value {
     match arg {
         Arg::I64(v) => Value::Integer(*v),
+        Arg::Bool(v) => Value::Integer(i64::from(*v)),
         Arg::Text(v) => Value::Text(v.clone()),
         Arg::Time(t) => Value::Text(time_text(*t)),
         Arg::OptI64(v) => v.map_or(Value::Null, Value::Integer),
+        Arg::OptTime(v) => v.map_or(Value::Null, |t| Value::Text(time_text(t))),
         Arg::OptText(v) => v.clone().map_or(Value::Null, Value::Text),
         Arg::Json(v) => Value::Text(v.to_string()),
+        Arg::OptJson(v) => v
+            .as_ref()
+            .map_or(Value::Null, |v| Value::Text(v.to_string())),
     }
 }
 

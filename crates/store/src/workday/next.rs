@@ -11,9 +11,10 @@ use leadline_domain::{LeadId, Role, TeamId, UserId, Viewer};
 use serde::Serialize;
 
 use crate::db::sql::Arg;
+use crate::db::tx::{PgTx, SqliteTx, Tx, run_ready};
 use crate::leads::{self, Lead};
 use crate::workday::config;
-use crate::{Backend, Db, Result, bind_args, db::sqlite_writer, db_run};
+use crate::{Backend, Db, Result, db::sqlite_writer, db_run};
 
 /// A lead served to an agent.
 #[derive(Debug, Clone, Serialize)]
@@ -37,10 +38,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub async fn load(db: &Db, team: Option<TeamId>) -> Result<Plan> {
-        Ok(Plan::from_snapshot(&*config::snapshot(db).await?, team))
-    }
-
     pub fn from_snapshot(snap: &config::Snapshot, team: Option<TeamId>) -> Plan {
         Plan {
             hours: snap.calling_hours(team),
@@ -61,16 +58,6 @@ impl Plan {
             .collect();
         (default_open, others)
     }
-}
-
-async fn team_of(db: &Db, user: UserId) -> Result<Option<TeamId>> {
-    Ok(db_run!(db, |pool| sqlx::query_scalar(
-        "SELECT team_id FROM users WHERE id = $1"
-    )
-    .bind(user)
-    .fetch_optional(pool)
-    .await?)
-    .flatten())
 }
 
 /// The SQL condition for "the viewer may see lead `l`" (the `Viewer` rule). The viewer is `$1`
@@ -154,16 +141,20 @@ fn tier_sql(
 /// agent who already holds a lead gets it again (a double click does not take two leads);
 /// `release` gives it back.
 pub async fn next_call(db: &Db, viewer: &Viewer, now: DateTime<Utc>) -> Result<Option<Served>> {
+    let snap = config::snapshot(db).await?;
     let picked = match db {
         // SQLite: the whole pick runs on the one writer, one hand-off for all its statements.
         Db::Sqlite(pool) => {
-            let snap = config::snapshot(db).await?;
             let viewer = viewer.clone();
-            sqlite_writer::run(pool, move |conn| pick_sqlite(conn, &viewer, &snap, now)).await?
+            sqlite_writer::run(pool, move |conn| {
+                run_ready(pick(&mut SqliteTx(conn), &viewer, &snap, now))
+            })
+            .await?
         }
-        Db::Postgres(_) => {
-            let plan = Plan::load(db, team_of(db, viewer.user_id).await?).await?;
-            pick_postgres(db, viewer, now, &plan).await?
+        // PostgreSQL: each statement on its own (autocommit), on one pooled connection.
+        Db::Postgres(pool) => {
+            let mut conn = pool.acquire().await?;
+            pick(&mut PgTx(&mut conn), viewer, &snap, now).await?
         }
     };
     let Some(p) = picked else { return Ok(None) };
@@ -220,132 +211,63 @@ fn tier_args(
     .collect()
 }
 
-/// A row of [`HELD`].
-type HeldRow = (LeadId, DateTime<Utc>, Option<DateTime<Utc>>, i64);
-
 /// The lead the agent holds now, if its reservation has not run out: id, reserved until, next
 /// revisit, attempts.
 const HELD: &str = "SELECT id, reserved_until, next_revisit_at, attempts FROM leads \
     WHERE reserved_by = $1 AND reserved_until > $2 AND deleted_at IS NULL ORDER BY id LIMIT 1";
 
-/// The pick on SQLite, inside the writer's transaction: nobody else writes meanwhile, so each
-/// tier is one `UPDATE … WHERE id = (SELECT …) RETURNING` with no look beforehand.
-fn pick_sqlite(
-    conn: &sqlite_writer::Connection,
+/// The pick, one body for both backends: the lead the agent already holds, else the first lead
+/// of the first tier that has one, each tier one select-and-reserve statement. On SQLite it
+/// runs inside the writer's transaction (nobody else writes meanwhile, so each tier is one
+/// `UPDATE … WHERE id = (SELECT …) RETURNING` with no look beforehand); on PostgreSQL each tier
+/// is one `FOR UPDATE SKIP LOCKED` select-and-reserve, so that concurrent agents (on any server)
+/// skip each other's leads instead of waiting.
+async fn pick(
+    tx: &mut impl Tx,
     viewer: &Viewer,
     snap: &config::Snapshot,
     now: DateTime<Utc>,
 ) -> Result<Option<Picked>> {
-    use sqlite_writer::{parse_time, prepare, value};
     let agent = viewer.user_id;
-    let opt_time = |s: Option<String>| s.as_deref().map(parse_time).transpose();
-    let held = prepare(
-        conn,
-        HELD,
-        &[value(&Arg::I64(agent.0)), value(&Arg::Time(now))],
-    )?
-    .raw_query()
-    .next()?
-    .map(|r| -> rusqlite::Result<_> {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })
-    .transpose()?;
-    if let Some((id, until, next_revisit_at, attempts)) = held {
-        let next_revisit_at = opt_time(next_revisit_at)?;
+    let held = tx
+        .fetch_optional(HELD, &[Arg::I64(agent.0), Arg::Time(now)])
+        .await?;
+    if let Some(r) = held {
+        let next_revisit_at = r.opt_time(2)?;
         return Ok(Some(Picked {
-            id: LeadId(id),
-            until: parse_time(&until)?,
+            id: LeadId(r.i64(0)?),
+            until: r.time(1)?,
             tier: held_tier(next_revisit_at, now),
             next_revisit_at,
-            attempts,
+            attempts: r.i64(3)?,
         }));
     }
-    let team: Option<TeamId> = prepare(
-        conn,
-        "SELECT team_id FROM users WHERE id = $1",
-        &[value(&Arg::I64(agent.0))],
-    )?
-    .raw_query()
-    .next()?
-    .map(|r| r.get::<_, Option<i64>>(0))
-    .transpose()?
-    .flatten()
-    .map(TeamId);
+    let team = tx
+        .fetch_optional(
+            "SELECT team_id FROM users WHERE id = $1",
+            &[Arg::I64(agent.0)],
+        )
+        .await?
+        .map(|r| r.opt_i64(0))
+        .transpose()?
+        .flatten()
+        .map(TeamId);
     let plan = Plan::from_snapshot(snap, team);
     let (default_open, zones) = plan.open_zones(now);
     if !default_open && zones.is_empty() {
         return Ok(None);
     }
     let until = now + Duration::minutes(plan.reserve_minutes);
-    let args: Vec<_> = tier_args(agent, now, until, &plan, &zones)
-        .iter()
-        .map(value)
-        .collect();
+    let args = tier_args(agent, now, until, &plan, &zones);
     for tier in [Tier::DueRevisit, Tier::Plan, Tier::Fresh] {
-        let sql = tier_sql(Backend::Sqlite, viewer, tier, default_open, zones.len());
-        let mut stmt = prepare(conn, &sql, &args)?;
-        let mut rows = stmt.raw_query();
-        if let Some(r) = rows.next()? {
-            let next_revisit_at = opt_time(r.get(1)?)?;
+        let sql = tier_sql(tx.backend(), viewer, tier, default_open, zones.len());
+        if let Some(r) = tx.fetch_optional(&sql, &args).await? {
             return Ok(Some(Picked {
-                id: LeadId(r.get(0)?),
+                id: LeadId(r.i64(0)?),
                 until,
                 tier,
-                next_revisit_at,
-                attempts: r.get(2)?,
-            }));
-        }
-    }
-    Ok(None)
-}
-
-/// The pick on PostgreSQL: each tier one `FOR UPDATE SKIP LOCKED` select-and-reserve, so that
-/// concurrent agents (on any server) skip each other's leads instead of waiting.
-async fn pick_postgres(
-    db: &Db,
-    viewer: &Viewer,
-    now: DateTime<Utc>,
-    plan: &Plan,
-) -> Result<Option<Picked>> {
-    let agent = viewer.user_id;
-    let held: Option<HeldRow> = db_run!(db, |pool| sqlx::query_as(HELD)
-        .bind(agent)
-        .bind(now)
-        .fetch_optional(pool)
-        .await?);
-    if let Some((id, until, next_revisit_at, attempts)) = held {
-        return Ok(Some(Picked {
-            id,
-            until,
-            tier: held_tier(next_revisit_at, now),
-            next_revisit_at,
-            attempts,
-        }));
-    }
-    let (default_open, zones) = plan.open_zones(now);
-    if !default_open && zones.is_empty() {
-        return Ok(None);
-    }
-    let until = now + Duration::minutes(plan.reserve_minutes);
-    let args = tier_args(agent, now, until, plan, &zones);
-    for tier in [Tier::DueRevisit, Tier::Plan, Tier::Fresh] {
-        let sql = tier_sql(Backend::Postgres, viewer, tier, default_open, zones.len());
-        let row: Option<(LeadId, Option<DateTime<Utc>>, i64)> = db_run!(db, |pool| {
-            let q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-            bind_args!(q, args).fetch_optional(pool).await?
-        });
-        if let Some((id, next_revisit_at, attempts)) = row {
-            return Ok(Some(Picked {
-                id,
-                until,
-                tier,
-                next_revisit_at,
-                attempts,
+                next_revisit_at: r.opt_time(1)?,
+                attempts: r.i64(2)?,
             }));
         }
     }

@@ -15,12 +15,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::AuditEntry;
+use crate::db::sql::Arg;
+use crate::db::tx::{PgTx, SqliteTx, Tx, run_ready};
 use crate::search::IndexDoc;
 use crate::workday::calls::{CallRecord, note_doc};
 use crate::workday::config;
-use crate::{
-    Backend, Db, Result, StoreError, audit, db::sqlite_writer, db_run, index_doc, write_audit,
-};
+use crate::{Backend, Db, Result, StoreError, audit, db::sqlite_writer, db_run, index_doc};
 
 /// A call as the agent submits it.
 #[derive(Debug, Clone)]
@@ -204,8 +204,18 @@ pub async fn record_call(
     };
     let written = match db {
         // SQLite: the whole transaction runs on the one writer, one hand-off for all of it.
-        Db::Sqlite(pool) => sqlite_writer::run(pool, move |conn| write_sqlite(conn, &ctx)).await,
-        Db::Postgres(pool) => write_postgres(pool, &ctx).await,
+        Db::Sqlite(pool) => {
+            sqlite_writer::run(pool, move |conn| {
+                run_ready(write(&mut SqliteTx(conn), &ctx))
+            })
+            .await
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            let recorded = write(&mut PgTx(&mut tx), &ctx).await?;
+            tx.commit().await?;
+            Ok(recorded)
+        }
     };
     match (written, request_id) {
         // The same submission raced itself: the other one recorded it.
@@ -402,258 +412,134 @@ const QUEUE_REMINDER: &str = "INSERT INTO jobs (kind, run_at, payload, status, a
 const PLAN_DONE: &str =
     "UPDATE plan_items SET done_at = $3 WHERE agent_id = $1 AND lead_id = $2 AND done_at IS NULL";
 
-/// The call's transaction on SQLite, on the writer's connection.
-fn write_sqlite(conn: &sqlite_writer::Connection, ctx: &Ctx) -> Result<Recorded> {
-    use rusqlite::types::Value as V;
-    use sqlite_writer::{execute, parse_time, prepare, time_text};
-    let t = |at: DateTime<Utc>| V::Text(time_text(at));
-    let ot = |at: Option<DateTime<Utc>>| at.map_or(V::Null, |at| V::Text(time_text(at)));
-    let os = |s: Option<&str>| s.map_or(V::Null, |s| V::Text(s.to_string()));
-    let oi = |i: Option<i64>| i.map_or(V::Null, V::Integer);
+/// The call's transaction, one body for both backends: on SQLite on the writer's connection (its
+/// transaction serialises every writer), on PostgreSQL in a transaction that locks the lead
+/// (`FOR UPDATE`) while the call is decided.
+async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<Recorded> {
     let agent = ctx.viewer.user_id;
     let lead_id = ctx.input.lead_id;
-    let (team, agent_name) = prepare(conn, AGENT, &[V::Integer(agent.0)])?
-        .raw_query()
-        .next()?
-        .map(|r| -> rusqlite::Result<_> {
-            Ok((
-                r.get::<_, Option<i64>>(0)?.map(TeamId),
-                r.get::<_, String>(1)?,
-            ))
-        })
-        .transpose()?
+    let row = tx
+        .fetch_optional(AGENT, &[Arg::I64(agent.0)])
+        .await?
         .ok_or(StoreError::NotFound)?;
-    let lead = prepare(conn, LOCK_LEAD, &[V::Integer(lead_id.0)])?
-        .raw_query()
-        .next()?
-        .map(|r| -> Result<LeadState> {
-            Ok(LeadState {
-                owner_id: r.get::<_, Option<i64>>(0)?.map(UserId),
-                owner_team_id: r.get::<_, Option<i64>>(1)?.map(TeamId),
-                status: r.get(2)?,
-                attempts: r.get(3)?,
-                timezone: r.get(4)?,
-                deleted_at: r
-                    .get::<_, Option<String>>(5)?
-                    .as_deref()
-                    .map(parse_time)
-                    .transpose()?,
-                version: r.get(6)?,
-                revisit_agent_id: r.get::<_, Option<i64>>(7)?.map(UserId),
-                dnc: r.get(8)?,
-            })
-        })
-        .transpose()?
-        .ok_or(StoreError::NotFound)?;
-    let d = decide(ctx, team, &lead)?;
-    let inserted = prepare(
-        conn,
-        INSERT_CALL,
-        &[
-            V::Integer(lead_id.0),
-            V::Integer(agent.0),
-            t(ctx.started_at),
-            V::Integer(ctx.input.duration_s),
-            V::Text(ctx.disp.code.clone()),
-            os(ctx.input.intent.map(|i| i.code())),
-            V::Text(ctx.notes()),
-            ot(d.next_at),
-            oi(ctx.input.script_id.map(|s| s.0)),
-            V::Integer(i64::from(d.outside_window)),
-            os(ctx.input.request_id.as_deref()),
-        ],
-    )?
-    .raw_query()
-    .next()
-    .and_then(|r| r.map(|r| r.get::<_, i64>(0)).transpose());
-    let call_id = match inserted {
-        Ok(Some(id)) => id,
-        Ok(None) => return Err(StoreError::Internal("sqlite: no call id".into())),
-        Err(e) if sqlite_writer::is_unique_violation(&e) && ctx.input.request_id.is_some() => {
-            return Err(StoreError::AlreadyExists(REQUEST_TAKEN));
-        }
-        Err(e) => return Err(e.into()),
+    let (team, agent_name) = (row.opt_i64(0)?.map(TeamId), row.text(1)?);
+    // SQLite's one writer already holds every other writer off.
+    let lock = match tx.backend() {
+        Backend::Sqlite => LOCK_LEAD.to_string(),
+        Backend::Postgres => format!("{LOCK_LEAD} FOR UPDATE OF l"),
     };
-    execute(
-        conn,
+    let row = tx
+        .fetch_optional(&lock, &[Arg::I64(lead_id.0)])
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let lead = LeadState {
+        owner_id: row.opt_i64(0)?.map(UserId),
+        owner_team_id: row.opt_i64(1)?.map(TeamId),
+        status: row.text(2)?,
+        attempts: row.i64(3)?,
+        timezone: row.opt_text(4)?,
+        deleted_at: row.opt_time(5)?,
+        version: row.i64(6)?,
+        revisit_agent_id: row.opt_i64(7)?.map(UserId),
+        dnc: row.i64(8)?,
+    };
+    let d = decide(ctx, team, &lead)?;
+    let intent = Arg::OptText(ctx.input.intent.map(|i| i.code().to_string()));
+    let call = [
+        Arg::I64(lead_id.0),
+        Arg::I64(agent.0),
+        Arg::Time(ctx.started_at),
+        Arg::I64(ctx.input.duration_s),
+        Arg::Text(ctx.disp.code.clone()),
+        intent.clone(),
+        Arg::Text(ctx.notes()),
+        Arg::OptTime(d.next_at),
+        Arg::OptI64(ctx.input.script_id.map(|s| s.0)),
+        Arg::Bool(d.outside_window),
+        Arg::OptText(ctx.input.request_id.clone()),
+    ];
+    let call_id = match ctx.input.request_id {
+        // The same submission may race itself: its request id is taken.
+        Some(_) => {
+            tx.fetch_one_unique(INSERT_CALL, &call, REQUEST_TAKEN)
+                .await?
+        }
+        None => tx.fetch_one(INSERT_CALL, &call).await?,
+    }
+    .i64(0)?;
+    tx.execute(
         UPDATE_LEAD,
         &[
-            V::Integer(lead_id.0),
-            V::Text(d.status.code().to_string()),
-            os(ctx.input.intent.map(|i| i.code())),
-            V::Integer(d.attempts),
-            t(ctx.started_at),
-            ot(d.next_at),
-            oi(d.next_at.map(|_| agent.0)),
-            oi(d.owner.map(|o| o.0)),
-            t(ctx.now),
+            Arg::I64(lead_id.0),
+            Arg::Text(d.status.code().to_string()),
+            intent,
+            Arg::I64(d.attempts),
+            Arg::Time(ctx.started_at),
+            Arg::OptTime(d.next_at),
+            Arg::OptI64(d.next_at.map(|_| agent.0)),
+            Arg::OptI64(d.owner.map(|o| o.0)),
+            Arg::Time(ctx.now),
         ],
-    )?;
+    )
+    .await?;
     if ctx.disp.adds_dnc {
-        execute(
-            conn,
+        tx.execute(
             ADD_DNC,
             &[
-                V::Integer(lead_id.0),
-                V::Text(format!("disposition:{}", ctx.disp.code)),
-                V::Integer(agent.0),
-                t(ctx.now),
+                Arg::I64(lead_id.0),
+                Arg::Text(format!("disposition:{}", ctx.disp.code)),
+                Arg::I64(agent.0),
+                Arg::Time(ctx.now),
             ],
-        )?;
+        )
+        .await?;
     }
     let delta: StatsDelta = ctx.disp.stats_delta(ctx.input.duration_s);
-    let today = prepare(
-        conn,
-        COUNT_DAY,
-        &[
-            V::Integer(agent.0),
-            V::Text(ctx.day.clone()),
-            V::Integer(delta.calls),
-            V::Integer(delta.connected),
-            V::Integer(delta.valid_conversations),
-            V::Integer(delta.qualified),
-            V::Integer(delta.talk_s),
-        ],
-    )?
-    .raw_query()
-    .next()?
-    .map(|r| -> rusqlite::Result<DayCounters> {
-        Ok(DayCounters {
-            calls: r.get(0)?,
-            connected: r.get(1)?,
-            valid_conversations: r.get(2)?,
-            qualified: r.get(3)?,
-            talk_s: r.get(4)?,
-        })
-    })
-    .transpose()?
-    .unwrap_or_default();
+    let row = tx
+        .fetch_one(
+            COUNT_DAY,
+            &[
+                Arg::I64(agent.0),
+                Arg::Text(ctx.day.clone()),
+                Arg::I64(delta.calls),
+                Arg::I64(delta.connected),
+                Arg::I64(delta.valid_conversations),
+                Arg::I64(delta.qualified),
+                Arg::I64(delta.talk_s),
+            ],
+        )
+        .await?;
+    let today = DayCounters {
+        calls: row.i64(0)?,
+        connected: row.i64(1)?,
+        valid_conversations: row.i64(2)?,
+        qualified: row.i64(3)?,
+        talk_s: row.i64(4)?,
+    };
     if let Some(at) = d.next_at {
-        execute(
-            conn,
+        tx.execute(
             QUEUE_REMINDER,
             &[
-                t(at),
-                V::Text(ctx.reminder_payload(call_id).to_string()),
-                t(ctx.now),
-                V::Text(ctx.reminder_key(call_id)),
+                Arg::Time(at),
+                Arg::Json(ctx.reminder_payload(call_id)),
+                Arg::Time(ctx.now),
+                Arg::Text(ctx.reminder_key(call_id)),
             ],
-        )?;
+        )
+        .await?;
     }
-    execute(
-        conn,
+    tx.execute(
         PLAN_DONE,
-        &[V::Integer(agent.0), V::Integer(lead_id.0), t(ctx.now)],
-    )?;
-    let a = ctx.audit(&lead, &d, call_id);
-    let json =
-        |v: &Option<serde_json::Value>| v.as_ref().map_or(V::Null, |v| V::Text(v.to_string()));
-    execute(
-        conn,
-        audit::INSERT,
-        &[
-            V::Text(a.entity.to_string()),
-            V::Integer(a.entity_id),
-            oi(a.actor.map(|u| u.0)),
-            V::Text(a.action.to_string()),
-            json(&a.before),
-            json(&a.after),
-            t(a.at),
-        ],
-    )?;
-    Ok(ctx.recorded(&d, call_id, agent_name, today))
-}
-
-/// The call's transaction on PostgreSQL: the lead is locked (`FOR UPDATE`) while it is decided.
-async fn write_postgres(pool: &sqlx::PgPool, ctx: &Ctx) -> Result<Recorded> {
-    let agent = ctx.viewer.user_id;
-    let lead_id = ctx.input.lead_id;
-    let (team, agent_name): (Option<TeamId>, String) =
-        sqlx::query_as(AGENT).bind(agent).fetch_one(pool).await?;
-    let mut tx = pool.begin().await?;
-    let lock = format!("{LOCK_LEAD} FOR UPDATE OF l");
-    let lead: Option<LeadState> = sqlx::query_as(sqlx::AssertSqlSafe(lock))
-        .bind(lead_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let lead = lead.ok_or(StoreError::NotFound)?;
-    let d = decide(ctx, team, &lead)?;
-    let inserted: std::result::Result<i64, sqlx::Error> = sqlx::query_scalar(INSERT_CALL)
-        .bind(lead_id)
-        .bind(agent)
-        .bind(ctx.started_at)
-        .bind(ctx.input.duration_s)
-        .bind(&ctx.disp.code)
-        .bind(ctx.input.intent.map(|i| i.code()))
-        .bind(ctx.notes())
-        .bind(d.next_at)
-        .bind(ctx.input.script_id)
-        .bind(d.outside_window)
-        .bind(ctx.input.request_id.as_deref())
-        .fetch_one(&mut *tx)
-        .await;
-    let call_id = match inserted {
-        Ok(id) => id,
-        Err(sqlx::Error::Database(e))
-            if e.is_unique_violation() && ctx.input.request_id.is_some() =>
-        {
-            return Err(StoreError::AlreadyExists(REQUEST_TAKEN));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    sqlx::query(UPDATE_LEAD)
-        .bind(lead_id)
-        .bind(d.status.code())
-        .bind(ctx.input.intent.map(|i| i.code()))
-        .bind(d.attempts)
-        .bind(ctx.started_at)
-        .bind(d.next_at)
-        .bind(d.next_at.map(|_| agent))
-        .bind(d.owner)
-        .bind(ctx.now)
-        .execute(&mut *tx)
-        .await?;
-    if ctx.disp.adds_dnc {
-        sqlx::query(ADD_DNC)
-            .bind(lead_id)
-            .bind(format!("disposition:{}", ctx.disp.code))
-            .bind(agent)
-            .bind(ctx.now)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let delta: StatsDelta = ctx.disp.stats_delta(ctx.input.duration_s);
-    let today: DayCounters = sqlx::query_as(COUNT_DAY)
-        .bind(agent)
-        .bind(&ctx.day)
-        .bind(delta.calls)
-        .bind(delta.connected)
-        .bind(delta.valid_conversations)
-        .bind(delta.qualified)
-        .bind(delta.talk_s)
-        .fetch_one(&mut *tx)
-        .await?;
-    if let Some(at) = d.next_at {
-        sqlx::query(QUEUE_REMINDER)
-            .bind(at)
-            .bind(sqlx::types::Json(ctx.reminder_payload(call_id)))
-            .bind(ctx.now)
-            .bind(ctx.reminder_key(call_id))
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query(PLAN_DONE)
-        .bind(agent)
-        .bind(lead_id)
-        .bind(ctx.now)
-        .execute(&mut *tx)
-        .await?;
-    if let Some(doc) = &ctx.note {
+        &[Arg::I64(agent.0), Arg::I64(lead_id.0), Arg::Time(ctx.now)],
+    )
+    .await?;
+    // PostgreSQL indexes the note with its call; SQLite after it (`search::index_new_notes`).
+    if let (Some(doc), Some(conn)) = (&ctx.note, tx.postgres()) {
         let mut doc = doc.clone();
         doc.ref_id = call_id;
-        index_doc!(&mut *tx, Backend::Postgres, doc)?;
+        index_doc!(&mut *conn, Backend::Postgres, doc)?;
     }
-    write_audit!(&mut *tx, ctx.audit(&lead, &d, call_id))?;
-    tx.commit().await?;
+    tx.execute(audit::INSERT, &ctx.audit(&lead, &d, call_id).args())
+        .await?;
     Ok(ctx.recorded(&d, call_id, agent_name, today))
 }
