@@ -3,6 +3,7 @@
 
 mod filter;
 pub(crate) mod search_index;
+mod visibility;
 mod walk;
 pub(crate) mod write;
 
@@ -10,6 +11,7 @@ pub use filter::{
     CountRow, GROUPS, LeadFilter, MAX_LIMIT, OwnerFilter, Page, Sort, counts, holds_digits, list,
     walk,
 };
+pub use visibility::visible_leads;
 pub use walk::{EXPORT_JOIN, EXPORT_PAGE, ExportRow, walk_export};
 pub use write::{CreateOptions, LeadPatch, bulk_insert, create, delete, restore, update};
 
