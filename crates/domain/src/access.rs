@@ -133,7 +133,7 @@ mod tests {
     }
 
     #[test]
-    fn agents_see_no_team_even_their_own() {
+    fn only_supervisors_see_by_team() {
         let a = Viewer {
             supervised_teams: vec![TeamId(1)],
             ..viewer(1, Role::Agent, &[])
