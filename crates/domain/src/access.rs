@@ -18,20 +18,52 @@ pub enum Access {
     Hidden,
 }
 
+/// Which leads a viewer may see, in the one form that both [`Viewer::access`] (in Rust) and the
+/// store's SQL rendering (`leadline_store::leads::visible_leads`) read, so that a change to who
+/// sees what is made here once and both follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadScope<'a> {
+    /// Every lead (admins).
+    All,
+    /// Pool leads (no owner), the viewer's own, and leads whose owner is a member of one of
+    /// `teams` (the teams a supervisor supervises; none for agents and sales reps).
+    PoolOwnAndTeams { me: UserId, teams: &'a [TeamId] },
+}
+
+impl LeadScope<'_> {
+    /// Whether a lead owned by `owner`, a member of `owner_team`, is inside the scope.
+    pub fn holds(self, owner: Option<UserId>, owner_team: Option<TeamId>) -> bool {
+        match (self, owner) {
+            (LeadScope::All, _) => true,
+            (LeadScope::PoolOwnAndTeams { .. }, None) => true,
+            (LeadScope::PoolOwnAndTeams { me, teams }, Some(o)) => {
+                o == me || owner_team.is_some_and(|t| teams.contains(&t))
+            }
+        }
+    }
+}
+
 impl Viewer {
     /// Agents and sales reps see their own leads and the pool; supervisors also see leads owned
-    /// by members of the teams they supervise; admins see everything. Whoever sees a lead may edit it.
+    /// by members of the teams they supervise; admins see everything.
+    pub fn lead_scope(&self) -> LeadScope<'_> {
+        match self.role {
+            Role::Admin => LeadScope::All,
+            Role::Supervisor => LeadScope::PoolOwnAndTeams {
+                me: self.user_id,
+                teams: &self.supervised_teams,
+            },
+            Role::Agent | Role::Sales => LeadScope::PoolOwnAndTeams {
+                me: self.user_id,
+                teams: &[],
+            },
+        }
+    }
+
+    /// Whether this viewer may see a lead owned by `owner` (a member of `owner_team`): its
+    /// [`lead_scope`](Viewer::lead_scope). Whoever sees a lead may edit it.
     pub fn access(&self, owner: Option<UserId>, owner_team: Option<TeamId>) -> Access {
-        let allowed = match (self.role, owner) {
-            (Role::Admin, _) => true,
-            (_, None) => true,
-            (_, Some(o)) if o == self.user_id => true,
-            (Role::Supervisor, Some(_)) => {
-                owner_team.is_some_and(|t| self.supervised_teams.contains(&t))
-            }
-            (Role::Agent | Role::Sales, Some(_)) => false,
-        };
-        if allowed {
+        if self.lead_scope().holds(owner, owner_team) {
             Access::Edit
         } else {
             Access::Hidden
@@ -88,6 +120,25 @@ mod tests {
     fn admins_see_everything() {
         let a = viewer(1, Role::Admin, &[]);
         assert_eq!(a.access(Some(UserId(2)), Some(TeamId(7))), Access::Edit);
+        assert_eq!(a.access(Some(UserId(2)), None), Access::Edit);
+    }
+
+    #[test]
+    fn a_supervisor_without_teams_sees_like_an_agent() {
+        let s = viewer(9, Role::Supervisor, &[]);
+        assert_eq!(s.access(Some(UserId(9)), Some(TeamId(1))), Access::Edit);
+        assert_eq!(s.access(None, None), Access::Edit);
+        assert_eq!(s.access(Some(UserId(2)), Some(TeamId(1))), Access::Hidden);
+        assert_eq!(s.access(Some(UserId(2)), None), Access::Hidden);
+    }
+
+    #[test]
+    fn only_supervisors_see_by_team() {
+        let a = Viewer {
+            supervised_teams: vec![TeamId(1)],
+            ..viewer(1, Role::Agent, &[])
+        };
+        assert_eq!(a.access(Some(UserId(2)), Some(TeamId(1))), Access::Hidden);
     }
 
     #[test]

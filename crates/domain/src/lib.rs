@@ -15,7 +15,7 @@ pub mod role;
 pub mod script;
 pub mod search_tokens;
 
-pub use access::{Access, Viewer};
+pub use access::{Access, LeadScope, Viewer};
 pub use article::ArticleFields;
 pub use custom_field::{CustomFieldDef, FieldKind, FieldProblem};
 pub use ids::{ArticleId, LeadId, ScriptId, TeamId, UserId};

@@ -304,34 +304,41 @@ struct Ranked {
 }
 
 /// Adds what `viewer` may see: every article; shared scripts, their own and those they manage;
-/// notes on leads they may see (the rule of [`Viewer::access`], written as SQL).
+/// notes on leads they may see (the lead rule, [`crate::leads::visible_leads`]), never on
+/// deleted leads.
 fn push_visibility(sql: &mut Sql, viewer: &Viewer) {
+    let mut me = None;
+    let visible = crate::leads::visible_leads(viewer, "l", |id| {
+        let p = sql.arg(Arg::I64(id.0));
+        me = Some(p.clone());
+        p
+    });
+    let notes = format!("(d.kind = 'call_note' AND l.deleted_at IS NULL AND {visible})");
     if viewer.role == Role::Admin {
-        sql.push(" AND (d.kind <> 'call_note' OR l.deleted_at IS NULL)");
+        sql.push(&format!(" AND (d.kind <> 'call_note' OR {notes})"));
         return;
     }
-    let me = sql.arg(Arg::I64(viewer.user_id.0));
-    let teams = if viewer.supervised_teams.is_empty() {
-        "0".to_string()
-    } else {
-        viewer
-            .supervised_teams
-            .iter()
-            .map(|t| t.0.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let (script_mgr, lead_mgr) = match viewer.role {
-        Role::Supervisor => (
-            format!(" OR so.team_id IN ({teams})"),
-            format!(" OR lo.team_id IN ({teams})"),
-        ),
-        _ => (String::new(), String::new()),
+    let me = me.unwrap_or_else(|| sql.arg(Arg::I64(viewer.user_id.0)));
+    let script_mgr = match viewer.role {
+        Role::Supervisor => {
+            let teams = if viewer.supervised_teams.is_empty() {
+                "0".to_string()
+            } else {
+                viewer
+                    .supervised_teams
+                    .iter()
+                    .map(|t| t.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            format!(" OR so.team_id IN ({teams})")
+        }
+        _ => String::new(),
     };
     sql.push(&format!(
         " AND (d.kind = 'article' \
          OR (d.kind = 'script' AND (s.shared = TRUE OR s.owner_id = {me}{script_mgr})) \
-         OR (d.kind = 'call_note' AND l.deleted_at IS NULL AND (l.owner_id IS NULL OR l.owner_id = {me}{lead_mgr})))"
+         OR {notes})"
     ));
 }
 
@@ -403,8 +410,7 @@ fn postgres_rank_tail(query: &Query, limit: i64) -> String {
 async fn rank(db: &Db, viewer: &Viewer, query: &Query, req: &SearchRequest) -> Result<Vec<Ranked>> {
     let joins = " LEFT JOIN scripts s ON d.kind = 'script' AND s.id = d.ref_id \
         LEFT JOIN users so ON so.id = s.owner_id \
-        LEFT JOIN leads l ON l.id = d.lead_id \
-        LEFT JOIN users lo ON lo.id = l.owner_id";
+        LEFT JOIN leads l ON l.id = d.lead_id";
     let backend = db.backend();
     let mut sql = Sql::default();
     let kinds: Vec<DocKind> = match req.kind {

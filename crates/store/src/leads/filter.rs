@@ -5,8 +5,7 @@
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use leadline_domain::{
-    CustomFieldDef, FieldKind, FieldProblem, IntentLevel, LeadStatus, Role, UserId, Viewer,
-    search_tokens,
+    CustomFieldDef, FieldKind, FieldProblem, IntentLevel, LeadStatus, UserId, Viewer, search_tokens,
 };
 use serde::Serialize;
 
@@ -219,32 +218,8 @@ impl LeadFilter {
         } else {
             " WHERE l.deleted_at IS NULL"
         });
-        match viewer.role {
-            Role::Admin => {}
-            Role::Supervisor => {
-                let me = sql.arg(Arg::I64(viewer.user_id.0));
-                let teams = if viewer.supervised_teams.is_empty() {
-                    "0".to_string()
-                } else {
-                    viewer
-                        .supervised_teams
-                        .iter()
-                        .map(|t| t.0.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                };
-                sql.push(&format!(
-                    " AND (l.owner_id IS NULL OR l.owner_id = {me} OR l.owner_id IN \
-                     (SELECT u.id FROM users u WHERE u.team_id IN ({teams})))"
-                ));
-            }
-            Role::Agent | Role::Sales => {
-                sql.push_bind(
-                    " AND (l.owner_id IS NULL OR l.owner_id = ?)",
-                    Arg::I64(viewer.user_id.0),
-                );
-            }
-        }
+        let visible = super::visible_leads(viewer, "l", |me| sql.arg(Arg::I64(me.0)));
+        sql.push(&format!(" AND {visible}"));
         if let Some(terms) = self.q.as_deref().and_then(search_tokens::parse_query) {
             for digits in search_tokens::digit_terms(&terms) {
                 let p = sql.arg(Arg::Text(digits.to_string()));

@@ -6,6 +6,7 @@ mod export_scan;
 mod filter;
 pub(crate) mod search_index;
 pub mod views;
+mod visibility;
 pub(crate) mod write;
 
 pub use export_scan::{EXPORT_JOIN, EXPORT_PAGE, ExportRow, walk_export};
@@ -13,6 +14,7 @@ pub use filter::{
     CountRow, GROUPS, LeadFilter, MAX_LIMIT, OwnerFilter, Page, Sort, counts, holds_digits, list,
     walk,
 };
+pub use visibility::visible_leads;
 pub use write::{CreateOptions, LeadPatch, bulk_insert, create, delete, restore, update};
 
 use chrono::{DateTime, Utc};

@@ -60,28 +60,6 @@ impl Plan {
     }
 }
 
-/// The SQL condition for "the viewer may see lead `l`" (the `Viewer` rule). The viewer is `$1`
-/// (so that every agent shares one prepared statement); a supervisor's teams are written into
-/// the text as numbers (ids only).
-fn visible_sql(viewer: &Viewer) -> String {
-    let me = "$1";
-    match viewer.role {
-        Role::Admin => "TRUE".into(),
-        Role::Supervisor if !viewer.supervised_teams.is_empty() => {
-            let teams: Vec<String> = viewer
-                .supervised_teams
-                .iter()
-                .map(|t| t.0.to_string())
-                .collect();
-            format!(
-                "(l.owner_id IS NULL OR l.owner_id = {me} OR l.owner_id IN (SELECT id FROM users WHERE team_id IN ({})))",
-                teams.join(",")
-            )
-        }
-        _ => format!("(l.owner_id IS NULL OR l.owner_id = {me})"),
-    }
-}
-
 /// Builds the select-and-reserve statement of one tier. Binds: $1 agent, $2 now, $3 reserved
 /// until, $4 max attempts, $5 plan date, then the open zones.
 fn tier_sql(
@@ -100,7 +78,8 @@ fn tier_sql(
         let ps: Vec<String> = (0..zones).map(|i| format!("${}", 6 + i)).collect();
         zone_terms.push(format!("l.timezone IN ({})", ps.join(", ")));
     }
-    let vis = visible_sql(viewer);
+    // The viewer is `$1`, so that every agent shares one prepared statement.
+    let vis = leads::visible_leads(viewer, "l", |_| "$1".to_string());
     let common = format!(
         "l.deleted_at IS NULL AND l.dnc = FALSE AND l.status NOT IN ({closed}) AND l.attempts < $4 \
          AND (l.reserved_until IS NULL OR l.reserved_until <= $2 OR l.reserved_by = $1) \
