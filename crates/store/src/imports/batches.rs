@@ -4,8 +4,8 @@
 //! Unlike record call and next call (one body over `db::tx`), an import batch keeps a writer
 //! per backend, because each is built on what only its backend has. PostgreSQL takes a batch's
 //! new leads and phones by `COPY` (one statement per table, not a row each) and writes two
-//! batches at once on two connections (1M-row CSV 72.1 s against 54.8 s for the pipeline alone,
-//! commit 65cf35f; the row-at-a-time statements it replaced ran near 4,000 rows/s). SQLite has no
+//! batches at once on two connections (1M-row CSV 54.8 s against 72.1 s on one connection,
+//! commit 65cf35f). SQLite has no
 //! `COPY` and one writer: row statements on the writer's connection, one transaction over the
 //! batches that are ready (1M-row CSV 17.2 s against 20.4-21.6 s with a commit per batch, commit
 //! 9a2b506). What both share is written once: the duplicate plan
