@@ -1,5 +1,5 @@
 //! `leadline import` and `leadline export`: the command-line doors to the same engines the web
-//! uses (`leadline_web::import_run`, `leadline_web::export_run`).
+//! uses (`leadline_engine::import_run`, `leadline_engine::export_run`).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -10,8 +10,8 @@ use leadline_import::{Mapping, Target};
 use leadline_store::imports::{self, ImportJob, OnDuplicate};
 use leadline_store::leads::LeadFilter;
 use leadline_store::{Db, custom_fields, users, views};
-use leadline_web::export_run::{self, ExportFormat};
-use leadline_web::import_run::{self, Assign, ImportOptions, Progress};
+use leadline_engine::export_run::{self, ExportFormat};
+use leadline_engine::import_run::{self, Assign, ImportOptions, Progress};
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("assign").args(["into", "owner", "round_robin"])))]

@@ -4,14 +4,14 @@
 pub mod api;
 pub mod auth;
 pub mod error;
-pub mod export_run;
 pub mod i18n;
-pub mod import_run;
-pub mod jobs_runner;
 pub mod markdown;
 pub mod metrics;
 pub mod pages;
 mod router;
+
+// The engines moved to `leadline-engine`; these paths stay for the handlers that name them.
+pub use leadline_engine::{export_run, import_run, jobs_runner};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

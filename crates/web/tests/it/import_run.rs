@@ -9,7 +9,7 @@ use leadline_import::{Mapping, Target};
 use leadline_store::imports::{self, ImportJob, OnDuplicate};
 use leadline_store::test_db::TestDb;
 use leadline_store::{Db, db_run};
-use leadline_web::import_run::{self, Assign, ImportOptions, RunError};
+use leadline_engine::import_run::{self, Assign, ImportOptions, RunError};
 
 use crate::helpers::{Org, seed_org};
 
@@ -924,11 +924,11 @@ async fn an_import_beside_working_agents_commits_short_batches_and_loses_no_row(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reminder_workers_poll_alone_leaves_import_batches_whole() {
     let f = Fixture::new().await;
-    let hub = leadline_web::jobs_runner::Hub::new();
+    let hub = leadline_engine::jobs_runner::Hub::new();
     let (_, steps, _) = import_beside(&f, "quiet.csv", "137", move |db, _| {
         let hub = hub.clone();
         async move {
-            leadline_web::jobs_runner::run_due(&db, &hub).await.unwrap();
+            leadline_engine::jobs_runner::run_due(&db, &hub).await.unwrap();
         }
     })
     .await;
@@ -942,7 +942,7 @@ async fn the_reminder_workers_poll_alone_leaves_import_batches_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_on_another_connection_make_an_import_commit_short_batches() {
     let f = Fixture::new().await;
-    let hub = leadline_web::jobs_runner::Hub::new();
+    let hub = leadline_engine::jobs_runner::Hub::new();
     let (_, steps, writes) = import_beside(&f, "beside.csv", "136", move |db, n| {
         let hub = hub.clone();
         async move {
@@ -956,7 +956,7 @@ async fn writes_on_another_connection_make_an_import_commit_short_batches() {
             .map(|_| ())
             .unwrap());
             // On a running server the reminder worker's poll has the writer look every second.
-            leadline_web::jobs_runner::run_due(&db, &hub).await.unwrap();
+            leadline_engine::jobs_runner::run_due(&db, &hub).await.unwrap();
         }
     })
     .await;

@@ -92,9 +92,9 @@ async fn each_reminder_is_delivered_once_with_two_servers_on_one_database() {
     }
     assert_eq!(notifications_of(&app.db, agent).await.len(), 12);
     // Running the workers again finds nothing more to do.
-    let hub = leadline_web::jobs_runner::Hub::new();
+    let hub = leadline_engine::jobs_runner::Hub::new();
     assert_eq!(
-        leadline_web::jobs_runner::run_due(&app.db, &hub)
+        leadline_engine::jobs_runner::run_due(&app.db, &hub)
             .await
             .unwrap(),
         0
@@ -124,17 +124,17 @@ async fn two_workers_racing_over_the_same_jobs_deliver_each_once() {
         ids.push(queue_reminder(&db, *lead, org.agent_a1, n as u32, TimeDelta::zero()).await);
     }
     let (a, b) = (
-        leadline_web::jobs_runner::Hub::new(),
-        leadline_web::jobs_runner::Hub::new(),
+        leadline_engine::jobs_runner::Hub::new(),
+        leadline_engine::jobs_runner::Hub::new(),
     );
     let mut runs = Vec::new();
     for _ in 0..4 {
         let (da, db2, ha, hb) = (db.clone(), db.clone(), a.clone(), b.clone());
         runs.push(tokio::spawn(async move {
-            leadline_web::jobs_runner::run_due(&da, &ha).await
+            leadline_engine::jobs_runner::run_due(&da, &ha).await
         }));
         runs.push(tokio::spawn(async move {
-            leadline_web::jobs_runner::run_due(&db2, &hb).await
+            leadline_engine::jobs_runner::run_due(&db2, &hb).await
         }));
     }
     for r in runs {
@@ -196,9 +196,9 @@ async fn a_claim_lost_with_its_server_is_taken_back_and_still_notifies_once() {
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
-    let hub = leadline_web::jobs_runner::Hub::new();
+    let hub = leadline_engine::jobs_runner::Hub::new();
     assert_eq!(
-        leadline_web::jobs_runner::run_due(&db, &hub).await.unwrap(),
+        leadline_engine::jobs_runner::run_due(&db, &hub).await.unwrap(),
         1,
         "the stale claim is taken back"
     );
