@@ -2,5 +2,8 @@
 //! runner, shared by the web server and the command line.
 
 pub mod export_run;
+pub mod import_job;
 pub mod import_run;
 pub mod jobs_runner;
+pub mod revisit_reminder;
+pub mod upload_files;

@@ -17,6 +17,8 @@ pub mod search;
 pub mod sql;
 pub mod sqlite_writer;
 pub mod test_db;
+// Import files received over HTTP, in the database so that every app server can read them.
+pub mod uploads;
 pub mod users;
 pub mod views;
 // The agent's day: dispositions, revisit rules, calling hours, DNC, record call, next call (issue 4).

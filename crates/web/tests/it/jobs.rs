@@ -198,7 +198,9 @@ async fn a_claim_lost_with_its_server_is_taken_back_and_still_notifies_once() {
     assert_eq!(claimed.len(), 1);
     let hub = leadline_engine::jobs_runner::Hub::new();
     assert_eq!(
-        leadline_engine::jobs_runner::run_due(&db, &hub).await.unwrap(),
+        leadline_engine::jobs_runner::run_due(&db, &hub)
+            .await
+            .unwrap(),
         1,
         "the stale claim is taken back"
     );
