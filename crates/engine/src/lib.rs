@@ -4,6 +4,7 @@
 pub mod export_run;
 pub mod import_job;
 pub mod import_run;
+pub mod job_kinds;
 pub mod jobs_runner;
 pub mod revisit_reminder;
 pub mod upload_files;
