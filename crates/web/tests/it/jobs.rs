@@ -398,3 +398,75 @@ async fn the_worker_indexes_new_call_notes() {
     }
     panic!("the notes were not indexed: {} of 2", notes().await);
 }
+
+/// A job kind registered here: its job keeps its claim renewed until a renewal finds it lost,
+/// and says so.
+struct HoldsItsClaim {
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl leadline_engine::jobs_runner::JobHandler for HoldsItsClaim {
+    const KIND: &'static str = "test_holds_its_claim";
+    /// Renewed every second.
+    const LEASE: TimeDelta = TimeDelta::seconds(5);
+    type Payload = Value;
+
+    async fn run(
+        &self,
+        claim: leadline_engine::jobs_runner::Claim,
+        _: Value,
+    ) -> Result<(), leadline_engine::jobs_runner::JobError> {
+        let kept = claim.keep();
+        for _ in 0..100 {
+            if kept.lost().load(std::sync::atomic::Ordering::Relaxed) {
+                self.lost.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(leadline_engine::jobs_runner::JobError::ClaimLost);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+}
+
+/// A new kind is one handler registered with the worker. A long job renews its claim; when
+/// another server took the job over (its clock past the lease), the first learns it at its
+/// next renewal and leaves the job to the other, which alone may complete it.
+#[tokio::test]
+async fn a_job_taken_over_by_another_server_learns_it_at_its_next_renewal() {
+    use leadline_engine::jobs_runner::{Hub, JobHandler, Registry, Worker};
+    let test_db = TestDb::fresh().await.unwrap();
+    let db = test_db.db.clone();
+    let job = jobs::enqueue(&db, HoldsItsClaim::KIND, now(), &json!({}), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let registry = Registry::default().with(HoldsItsClaim { lost: lost.clone() });
+    let worker = Worker::new(db.clone(), Hub::new(), registry);
+    let running = tokio::spawn(async move { worker.run_due(now()).await });
+    while jobs::status(&db, job).await.unwrap().as_deref() != Some("running") {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let later = now() + HoldsItsClaim::LEASE + TimeDelta::seconds(1);
+    let taken = jobs::claim_leased(
+        &db,
+        HoldsItsClaim::KIND,
+        HoldsItsClaim::LEASE,
+        "other",
+        later,
+        5,
+    )
+    .await
+    .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(running.await.unwrap().unwrap(), 1);
+    assert!(
+        lost.load(std::sync::atomic::Ordering::Relaxed),
+        "the claim was found lost"
+    );
+    assert_eq!(
+        jobs::status(&db, job).await.unwrap().as_deref(),
+        Some("running")
+    );
+    assert!(jobs::complete(&db, job, "other", now()).await.unwrap());
+}
