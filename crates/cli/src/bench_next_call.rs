@@ -366,7 +366,7 @@ async fn paced_during_import(
     short: bool,
     first: usize,
 ) -> anyhow::Result<(LoopResult, ImportDone)> {
-    use leadline_web::import_run::{self, Assign, ImportOptions};
+    use leadline_engine::import_run::{self, Assign, ImportOptions};
     let dir = std::env::temp_dir().join(format!("leadline-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let name = format!("名单-{first}.csv");

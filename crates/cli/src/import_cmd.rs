@@ -1,17 +1,17 @@
 //! `leadline import` and `leadline export`: the command-line doors to the same engines the web
-//! uses (`leadline_web::import_run`, `leadline_web::export_run`).
+//! uses (`leadline_engine::import_run`, `leadline_engine::export_run`).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail};
+use leadline_engine::export_run::{self, ExportFormat};
+use leadline_engine::import_run::{self, Assign, ImportOptions, Progress};
 use leadline_import::{Mapping, Target};
 use leadline_store::imports::{self, ImportJob, OnDuplicate};
 use leadline_store::leads::LeadFilter;
 use leadline_store::{Db, auth::users, leads::custom_fields, leads::views};
-use leadline_web::export_run::{self, ExportFormat};
-use leadline_web::import_run::{self, Assign, ImportOptions, Progress};
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("assign").args(["into", "owner", "round_robin"])))]
@@ -157,6 +157,11 @@ pub async fn import(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
                 println!("import {id} is already done");
                 print_job(&job);
                 return Ok(());
+            }
+            // A web import whose run is queued or running belongs to the server running it (one
+            // that died loses it after a lease of seconds, and the next server takes it over).
+            if leadline_engine::import_job::run_queued(db, &job).await? {
+                bail!("import {id} is queued or running on a server, which finishes it by itself");
             }
             println!(
                 "resuming import {id} of {} after row {}",

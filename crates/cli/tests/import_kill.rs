@@ -12,7 +12,7 @@ mod common;
 use common::{database_with_admin, leadline};
 
 const ROWS: usize = 40_000;
-/// Every committed batch boundary is a multiple of this (`leadline_web::import_run::BATCH_ROWS`;
+/// Every committed batch boundary is a multiple of this (`leadline_engine::import_run::BATCH_ROWS`;
 /// batches grow from 5,000 to 15,000 rows).
 const BATCH: i64 = 5_000;
 

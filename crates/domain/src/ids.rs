@@ -34,3 +34,5 @@ typed_id!(UserId);
 typed_id!(TeamId);
 typed_id!(ScriptId);
 typed_id!(ArticleId);
+typed_id!(ImportJobId);
+typed_id!(UploadId);

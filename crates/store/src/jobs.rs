@@ -1,6 +1,8 @@
 //! The durable job queue: due jobs are claimed atomically by one worker (PostgreSQL
-//! `FOR UPDATE SKIP LOCKED`; SQLite has one writer), run, then marked done; a claim left behind by
-//! a server that died is taken back after [`STALE_AFTER`].
+//! `FOR UPDATE SKIP LOCKED`; SQLite has one writer), run, then marked done. A claim is a lease:
+//! one left behind by a server that died is taken back once it is older than its kind's lease
+//! ([`STALE_AFTER`] unless the kind says otherwise), and a long job keeps its claim by renewing
+//! it ([`renew`]).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
@@ -75,6 +77,19 @@ pub async fn claim(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Job>> {
+    claim_leased(db, kind, STALE_AFTER, worker, now, limit).await
+}
+
+/// [`claim`] for a kind whose claims are released once older than `lease` (not renewed by
+/// [`renew`] within it).
+pub async fn claim_leased(
+    db: &Db,
+    kind: &str,
+    lease: TimeDelta,
+    worker: &str,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Job>> {
     const RELEASE: &str = "UPDATE jobs SET status = 'pending', claimed_by = NULL \
         WHERE status = 'running' AND claimed_at < $1 AND kind = $2";
     let claim = claim_sql(db.backend());
@@ -87,11 +102,7 @@ pub async fn claim(
             sqlite_writer::run_background(pool, move |conn| {
                 use rusqlite::types::Value as V;
                 let at = |t: DateTime<Utc>| V::Text(sqlite_writer::time_text(t));
-                sqlite_writer::execute(
-                    conn,
-                    RELEASE,
-                    &[at(now - STALE_AFTER), V::Text(kind.clone())],
-                )?;
+                sqlite_writer::execute(conn, RELEASE, &[at(now - lease), V::Text(kind.clone())])?;
                 let mut stmt = sqlite_writer::prepare(
                     conn,
                     &claim,
@@ -117,7 +128,7 @@ pub async fn claim(
         }
         Db::Postgres(pool) => {
             sqlx::query(RELEASE)
-                .bind(now - STALE_AFTER)
+                .bind(now - lease)
                 .bind(kind)
                 .execute(pool)
                 .await?;
@@ -145,6 +156,35 @@ pub async fn complete(db: &Db, id: i64, worker: &str, now: DateTime<Utc>) -> Res
     )
     .await?;
     Ok(n == 1)
+}
+
+/// Renews `worker`'s claim of a running job at `now`; `false` if the claim was lost (it lapsed
+/// and another worker took the job). On SQLite it goes through the writer as a background job,
+/// so that a long import's renewals do not make it give way as if somebody were writing.
+pub async fn renew(db: &Db, id: i64, worker: &str, now: DateTime<Utc>) -> Result<bool> {
+    const SQL: &str = "UPDATE jobs SET claimed_at = $3 \
+        WHERE id = $1 AND claimed_by = $2 AND status = 'running'";
+    let n = crate::db::sql::execute_background(
+        db,
+        SQL,
+        vec![Arg::I64(id), Arg::Text(worker.into()), Arg::Time(now)],
+    )
+    .await?;
+    Ok(n == 1)
+}
+
+/// Whether a job of `kind` whose dedup key starts with `key_prefix` (taken literally: it must
+/// hold no `%` or `_`) is waiting or running.
+pub async fn is_open(db: &Db, kind: &str, key_prefix: &str) -> Result<bool> {
+    const SQL: &str = "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND dedup_key LIKE $2 \
+        AND status IN ('pending', 'running')";
+    let like = format!("{key_prefix}%");
+    let n: i64 = db_run!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(kind)
+        .bind(&like)
+        .fetch_one(pool)
+        .await?);
+    Ok(n > 0)
 }
 
 /// Records a failed run: the job is tried again after [`RETRY_AFTER`], or left `failed` after
@@ -209,5 +249,39 @@ mod tests {
             Some("SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"),
             "{plan:?}"
         );
+    }
+
+    /// A claim is a lease: renewed, it holds past its first term; left to lapse, another worker
+    /// takes the job, and the first can then neither renew nor complete it.
+    #[tokio::test]
+    async fn a_renewed_claim_holds_and_a_lapsed_one_is_taken_over() {
+        let t = crate::db::test_db::TestDb::fresh().await.unwrap();
+        let db = &t.db;
+        let lease = TimeDelta::seconds(30);
+        let t0 = crate::now();
+        let id = enqueue(db, "long", t0, &serde_json::json!({}), Some("long:1"))
+            .await
+            .unwrap()
+            .unwrap();
+        let claimed = claim_leased(db, "long", lease, "a", t0, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert!(is_open(db, "long", "long:").await.unwrap());
+        let t1 = t0 + TimeDelta::seconds(20);
+        let none = claim_leased(db, "long", lease, "b", t1, 10).await.unwrap();
+        assert!(none.is_empty(), "held within its lease");
+        assert!(renew(db, id, "a", t1).await.unwrap());
+        let t2 = t0 + TimeDelta::seconds(45);
+        let none = claim_leased(db, "long", lease, "b", t2, 10).await.unwrap();
+        assert!(none.is_empty(), "renewed at t1, held until t1 + lease");
+        let t3 = t1 + lease + TimeDelta::seconds(1);
+        let taken = claim_leased(db, "long", lease, "b", t3, 10).await.unwrap();
+        assert_eq!(
+            taken.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(),
+            [(id, 2)]
+        );
+        assert!(!renew(db, id, "a", t3).await.unwrap(), "a lost it");
+        assert!(!complete(db, id, "a", t3).await.unwrap());
+        assert!(complete(db, id, "b", t3).await.unwrap());
+        assert!(!is_open(db, "long", "long:").await.unwrap());
     }
 }

@@ -14,6 +14,8 @@ pub mod kb;
 pub mod leads;
 pub mod scripts;
 pub mod search;
+// Import files received over HTTP, in the database so that every app server can read them.
+pub mod uploads;
 // The agent's day: configuration, next call, record call, plans, counters, live view, ticker,
 // notifications.
 pub mod workday;

@@ -135,9 +135,9 @@ impl IntoResponse for AppError {
 }
 
 /// Import failures: a file or option problem is the client's (its stable code), storage is ours.
-impl From<crate::import_run::RunError> for AppError {
-    fn from(e: crate::import_run::RunError) -> AppError {
-        use crate::import_run::RunError;
+impl From<leadline_engine::import_run::RunError> for AppError {
+    fn from(e: leadline_engine::import_run::RunError) -> AppError {
+        use leadline_engine::import_run::RunError;
         use leadline_import::ImportError;
         match e {
             RunError::Store(e) => AppError::Store(e),

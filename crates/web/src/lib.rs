@@ -4,10 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
-pub mod export_run;
 pub mod i18n;
-pub mod import_run;
-pub mod jobs_runner;
 pub mod markdown;
 pub mod metrics;
 pub mod pages;
@@ -16,6 +13,7 @@ mod router;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use leadline_engine::jobs_runner;
 use leadline_store::Db;
 use tokio::net::TcpListener;
 
@@ -28,7 +26,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Mark cookies `Secure` (when served over HTTPS behind a proxy).
     pub secure_cookies: bool,
-    /// Where uploaded import files are kept until their import is done (issue 3).
+    /// Where this server keeps local copies of uploaded import files (the files themselves are
+    /// in the database, for every server to read).
     pub upload_dir: std::path::PathBuf,
     /// Largest import file accepted over HTTP, in bytes.
     pub max_upload_bytes: u64,
@@ -42,7 +41,7 @@ impl AppState {
             db,
             metrics: Arc::default(),
             secure_cookies: false,
-            upload_dir: std::env::temp_dir().join("leadline-uploads"),
+            upload_dir: leadline_engine::upload_files::default_dir(),
             max_upload_bytes: api::uploads::MAX_UPLOAD_BYTES,
             hub: jobs_runner::Hub::new(),
         }
@@ -74,10 +73,12 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        // The reminder worker runs beside the server; stopping the hub also ends the open event
+        // The job worker runs beside the server; stopping the hub also ends the open event
         // streams, which graceful shutdown would otherwise wait for.
         let hub = self.state.hub.clone();
-        let worker = tokio::spawn(jobs_runner::run(self.state.db.clone(), hub.clone()));
+        let registry = jobs_runner::Registry::standard(self.state.upload_dir.clone());
+        let worker = jobs_runner::Worker::new(self.state.db.clone(), hub.clone(), registry);
+        let worker = tokio::spawn(worker.run());
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let stopping = hub.clone();
         let served = axum::serve(self.listener, app)

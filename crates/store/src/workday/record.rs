@@ -211,10 +211,13 @@ pub async fn record_call(
             .await
         }
         Db::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            let recorded = write(&mut PgTx(&mut tx), &ctx).await?;
-            tx.commit().await?;
-            Ok(recorded)
+            async {
+                let mut tx = pool.begin().await?;
+                let recorded = write(&mut PgTx(&mut tx), &ctx).await?;
+                tx.commit().await?;
+                Ok(recorded)
+            }
+            .await
         }
     };
     match (written, request_id) {

@@ -18,7 +18,7 @@ use super::{pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-use crate::export_run::{self, ExportFormat};
+use leadline_engine::export_run::{self, ExportFormat};
 
 /// Who may export: supervisors and admins. A lead list is the floor's most valuable asset and
 /// the easiest to walk away with; agents work their leads in the application instead.

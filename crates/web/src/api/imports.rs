@@ -7,6 +7,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use leadline_domain::ids::ImportJobId;
 use leadline_domain::{CustomFieldDef, Role, TeamId, UserId};
 use leadline_import::{Mapping, Target};
 use leadline_store::imports::{self, ImportJob, OnDuplicate};
@@ -19,7 +20,8 @@ use super::uploads::{self, Received, Upload};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-use crate::import_run::{self, Assign, ImportOptions, Preview};
+use leadline_engine::import_job::{self, NotResumed};
+use leadline_engine::import_run::{self, Assign, ImportOptions, Preview};
 
 /// Who may import: supervisors and admins (product: imports belong to managers; an agent
 /// loading a list would take leads past the ownership rules).
@@ -230,8 +232,9 @@ pub struct StartRequest<'a> {
     pub save_mapping_as: Option<&'a str>,
 }
 
-/// Registers the job and runs it in the background; the upload is removed once it is done
-/// (a failed job keeps its file so it can be resumed).
+/// Registers the job and queues its run: a job in the jobs table that this server starts at
+/// once unless another takes it first; the upload is removed once it is done (a failed job keeps
+/// its file so it can be resumed).
 pub async fn start_job(
     state: &AppState,
     caller: &Caller,
@@ -250,10 +253,10 @@ pub async fn start_job(
         sheet: req.sheet.map(str::to_string),
         delimiter: None,
     };
-    let job = import_run::start(
+    let job = import_run::start_stored(
         &state.db,
         caller.user.id,
-        &upload.file_name,
+        &upload.stored,
         &upload.path,
         &options,
     )
@@ -263,24 +266,14 @@ pub async fn start_job(
             .map_err(|e| AppError::Internal(e.to_string()))?;
         imports::save_mapping(&state.db, caller.user.id, name, &value).await?;
     }
-    spawn_run(state, job.id, Some(upload.clone()));
+    import_job::queue_start(&state.db, &state.hub, &job)
+        .await
+        .map_err(job_error)?;
     Ok(job)
 }
 
-/// Runs (or resumes) a job on the runtime, logging how it ended.
-fn spawn_run(state: &AppState, job_id: i64, upload: Option<Upload>) {
-    let db = state.db.clone();
-    tokio::spawn(async move {
-        match import_run::run(&db, job_id, |_| {}).await {
-            Ok(job) => {
-                tracing::info!(job = job_id, rows = job.rows_done, "import done");
-                if let Some(u) = upload {
-                    u.remove().await;
-                }
-            }
-            Err(e) => tracing::warn!(job = job_id, error = %e, "import failed"),
-        }
-    });
+fn job_error(e: leadline_engine::jobs_runner::JobError) -> AppError {
+    AppError::Internal(format!("queueing an import: {e}"))
 }
 
 async fn multipart_form(
@@ -331,7 +324,7 @@ pub async fn preview(
         Err(e) => {
             // A file that cannot be read is not kept; an earlier upload stays for another try.
             if fresh {
-                upload.remove().await;
+                upload.remove(&state).await;
             }
             Err(e)
         }
@@ -399,7 +392,7 @@ pub async fn create(
             .into_response()),
         Err(e) => {
             if fresh {
-                upload.remove().await;
+                upload.remove(&state).await;
             }
             Err(e)
         }
@@ -410,12 +403,12 @@ pub async fn create(
 pub async fn visible_job(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    id: ImportJobId,
 ) -> Result<ImportJob, AppError> {
     if !may_import(caller.user.role) {
         return Err(AppError::Forbidden);
     }
-    let job = imports::get_job(&state.db, id).await?;
+    let job = imports::get_job(&state.db, id.0).await?;
     if job.created_by != caller.user.id && !caller.user.role.is_admin() {
         return Err(AppError::NotFound);
     }
@@ -427,7 +420,7 @@ pub async fn visible_job(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ImportJobId>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(job_json(&visible_job(&state, &caller, id).await?)))
 }
@@ -445,31 +438,26 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     ))
 }
 
-/// A running job that has committed nothing for this long is taken for interrupted (its
-/// server stopped): a live one commits a batch every few seconds.
-pub const STALLED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
-
-/// Resumes a failed or interrupted job from its last committed batch (202). A job still
-/// running (it committed within [`STALLED_AFTER`]) is refused with `job_running`, so two
-/// runners never work one file.
+/// Resumes a failed or interrupted job from its last committed batch (202): queues a run that
+/// any server may take. A job whose run is queued or running, or that committed within
+/// [`import_job::STALLED_AFTER`] (a `leadline import` may be running it), is refused with
+/// `job_running`, so two runners never work one file.
 #[utoipa::path(post, path = "/api/v1/imports/{id}/resume", responses((status = 202), (status = 400, description = "`job_done`, `job_running`, `upload_gone`"), (status = 403), (status = 404)))]
 pub async fn resume(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ImportJobId>,
 ) -> ApiResult<Response> {
     let job = visible_job(&state, &caller, id).await?;
-    if job.status == "done" {
-        return Err(AppError::BadRequest("job_done"));
+    match import_job::queue_resume(&state.db, &state.hub, &job)
+        .await
+        .map_err(job_error)?
+    {
+        Ok(()) => Ok((StatusCode::ACCEPTED, Json(job_json(&job))).into_response()),
+        Err(NotResumed::Done) => Err(AppError::BadRequest("job_done")),
+        Err(NotResumed::Running) => Err(AppError::BadRequest("job_running")),
+        Err(NotResumed::FileGone) => Err(AppError::BadRequest("upload_gone")),
     }
-    if job.status == "running" && chrono::Utc::now() - job.updated_at < STALLED_AFTER {
-        return Err(AppError::BadRequest("job_running"));
-    }
-    if !std::path::Path::new(&job.file_path).exists() {
-        return Err(AppError::BadRequest("upload_gone"));
-    }
-    spawn_run(&state, job.id, None);
-    Ok((StatusCode::ACCEPTED, Json(job_json(&job))).into_response())
 }
 
 /// The rows a job refused, each with its reason, in the file's own format and encoding.
@@ -477,7 +465,7 @@ pub async fn resume(
 pub async fn errors(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ImportJobId>,
 ) -> ApiResult<Response> {
     let job = visible_job(&state, &caller, id).await?;
     let (bytes, content_type, name) = import_run::error_report(&state.db, &job).await?;

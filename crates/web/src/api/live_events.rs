@@ -18,7 +18,7 @@ use super::workspace::{live_view, stats_day};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
-use crate::jobs_runner::POLL_EVERY;
+use leadline_engine::jobs_runner::POLL_EVERY;
 
 /// How often a stream rebuilds the view even though the marker did not move, and checks that
 /// its user may still watch.

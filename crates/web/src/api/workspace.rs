@@ -22,7 +22,7 @@ use super::{JsonBody, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-use crate::jobs_runner::POLL_EVERY;
+use leadline_engine::jobs_runner::POLL_EVERY;
 
 /// Daily statistics are kept per calendar day in China.
 pub const STATS_ZONE: Tz = chrono_tz::Asia::Shanghai;

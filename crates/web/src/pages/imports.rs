@@ -152,7 +152,7 @@ pub async fn upload(
         Err(e) => return Err(PageError(l, e)),
     };
     if let Err(e) = check_csrf(&headers, &caller, &received.fields) {
-        received.discard().await;
+        received.discard(&state).await;
         return Err(PageError(l, e));
     }
     let Some(upload) = received.upload.take() else {
@@ -164,7 +164,7 @@ pub async fn upload(
     // Read it once now so that a file that is not what its name says is refused at once.
     let enc = (encoding != "auto").then_some(encoding.as_str());
     if let Err(e) = run_preview(&state, &upload, enc, sheet.as_deref(), None).await {
-        upload.remove().await;
+        upload.remove(&state).await;
         let msg = l.error_message(&e);
         return upload_page(&state, &caller, Some(msg)).await;
     }
@@ -448,7 +448,7 @@ pub async fn start(State(state): State<AppState>, form: PageForm) -> PageResult 
 pub async fn job(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<leadline_domain::ids::ImportJobId>,
 ) -> PageResult {
     let l = caller.lang;
     let job = visible_job(&state, &caller, id).await.or_page(l)?;

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestApp, mobile};
+use crate::helpers::{Api, TestApp, mobile, start_server_with};
 
 /// A CSV in UTF-8 with a byte-order mark, as Excel saves it.
 pub fn bom_csv(text: &str) -> Vec<u8> {
@@ -471,4 +471,53 @@ async fn a_done_job_is_not_resumed() {
         .post(&format!("/api/v1/imports/{}/resume", job["id"]), json!({}))
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+/// A file previewed on one server is imported through another that never saw it (its own
+/// directory for local copies): the upload is in the database. Once the import is done the
+/// upload is removed.
+#[tokio::test]
+async fn a_file_previewed_on_one_server_is_imported_through_another() {
+    let app = TestApp::spawn().await;
+    let dir = std::env::temp_dir().join(format!(
+        "leadline-other-server-{}",
+        &leadline_store::auth::random_secret()[..8]
+    ));
+    let other = start_server_with(&app.db, |s| s.upload_dir = dir.clone()).await;
+    let sup = app.api("sup_a").await;
+    let form = Form::new().part(
+        "file",
+        file_part("list.csv", bom_csv(&list_with_one_bad_row())),
+    );
+    let (status, preview) = post_form(&sup, "/api/v1/imports/preview", form).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    let token = preview["upload"].as_str().unwrap().to_string();
+
+    let sup_there = other.api("sup_a").await;
+    let form = Form::new().text("upload", token.clone());
+    let (status, job) = post_form(&sup_there, "/api/v1/imports", form).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let job = finished(&sup_there, job["id"].as_i64().unwrap()).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(counts(&job), [3, 0, 0, 0, 1], "{job}");
+    assert_eq!(leads_named(&sup, "王五").await.len(), 1);
+
+    // The upload goes once the import is done, just before its job is marked done.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while leadline_store::uploads::find(&app.db, &token)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "a done import's upload is removed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let form = Form::new().text("upload", token);
+    let (status, _) = post_form(&sup, "/api/v1/imports/preview", form).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    other.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -277,9 +277,17 @@ pub struct Server {
 }
 
 pub async fn start_server(db: &Db) -> Server {
-    let app = leadline_web::App::bind("127.0.0.1:0", leadline_web::AppState::new(db.clone()))
-        .await
-        .unwrap();
+    start_server_with(db, |_| {}).await
+}
+
+/// [`start_server`] with the application's state adjusted first (limits, directories).
+pub async fn start_server_with(
+    db: &Db,
+    configure: impl FnOnce(&mut leadline_web::AppState),
+) -> Server {
+    let mut state = leadline_web::AppState::new(db.clone());
+    configure(&mut state);
+    let app = leadline_web::App::bind("127.0.0.1:0", state).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(app.serve(async {

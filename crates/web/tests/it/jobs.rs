@@ -92,9 +92,9 @@ async fn each_reminder_is_delivered_once_with_two_servers_on_one_database() {
     }
     assert_eq!(notifications_of(&app.db, agent).await.len(), 12);
     // Running the workers again finds nothing more to do.
-    let hub = leadline_web::jobs_runner::Hub::new();
+    let hub = leadline_engine::jobs_runner::Hub::new();
     assert_eq!(
-        leadline_web::jobs_runner::run_due(&app.db, &hub)
+        leadline_engine::jobs_runner::run_due(&app.db, &hub)
             .await
             .unwrap(),
         0
@@ -124,17 +124,17 @@ async fn two_workers_racing_over_the_same_jobs_deliver_each_once() {
         ids.push(queue_reminder(&db, *lead, org.agent_a1, n as u32, TimeDelta::zero()).await);
     }
     let (a, b) = (
-        leadline_web::jobs_runner::Hub::new(),
-        leadline_web::jobs_runner::Hub::new(),
+        leadline_engine::jobs_runner::Hub::new(),
+        leadline_engine::jobs_runner::Hub::new(),
     );
     let mut runs = Vec::new();
     for _ in 0..4 {
         let (da, db2, ha, hb) = (db.clone(), db.clone(), a.clone(), b.clone());
         runs.push(tokio::spawn(async move {
-            leadline_web::jobs_runner::run_due(&da, &ha).await
+            leadline_engine::jobs_runner::run_due(&da, &ha).await
         }));
         runs.push(tokio::spawn(async move {
-            leadline_web::jobs_runner::run_due(&db2, &hb).await
+            leadline_engine::jobs_runner::run_due(&db2, &hb).await
         }));
     }
     for r in runs {
@@ -196,9 +196,11 @@ async fn a_claim_lost_with_its_server_is_taken_back_and_still_notifies_once() {
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
-    let hub = leadline_web::jobs_runner::Hub::new();
+    let hub = leadline_engine::jobs_runner::Hub::new();
     assert_eq!(
-        leadline_web::jobs_runner::run_due(&db, &hub).await.unwrap(),
+        leadline_engine::jobs_runner::run_due(&db, &hub)
+            .await
+            .unwrap(),
         1,
         "the stale claim is taken back"
     );
@@ -395,4 +397,76 @@ async fn the_worker_indexes_new_call_notes() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the notes were not indexed: {} of 2", notes().await);
+}
+
+/// A job kind registered here: its job keeps its claim renewed until a renewal finds it lost,
+/// and says so.
+struct HoldsItsClaim {
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl leadline_engine::jobs_runner::JobHandler for HoldsItsClaim {
+    const KIND: &'static str = "test_holds_its_claim";
+    /// Renewed every second.
+    const LEASE: TimeDelta = TimeDelta::seconds(5);
+    type Payload = Value;
+
+    async fn run(
+        &self,
+        claim: leadline_engine::jobs_runner::Claim,
+        _: Value,
+    ) -> Result<(), leadline_engine::jobs_runner::JobError> {
+        let kept = claim.keep();
+        for _ in 0..100 {
+            if kept.lost().load(std::sync::atomic::Ordering::Relaxed) {
+                self.lost.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(leadline_engine::jobs_runner::JobError::ClaimLost);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+}
+
+/// A new kind is one handler registered with the worker. A long job renews its claim; when
+/// another server took the job over (its clock past the lease), the first learns it at its
+/// next renewal and leaves the job to the other, which alone may complete it.
+#[tokio::test]
+async fn a_job_taken_over_by_another_server_learns_it_at_its_next_renewal() {
+    use leadline_engine::jobs_runner::{Hub, JobHandler, Registry, Worker};
+    let test_db = TestDb::fresh().await.unwrap();
+    let db = test_db.db.clone();
+    let job = jobs::enqueue(&db, HoldsItsClaim::KIND, now(), &json!({}), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let registry = Registry::default().with(HoldsItsClaim { lost: lost.clone() });
+    let worker = Worker::new(db.clone(), Hub::new(), registry);
+    let running = tokio::spawn(async move { worker.run_due(now()).await });
+    while jobs::status(&db, job).await.unwrap().as_deref() != Some("running") {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let later = now() + HoldsItsClaim::LEASE + TimeDelta::seconds(1);
+    let taken = jobs::claim_leased(
+        &db,
+        HoldsItsClaim::KIND,
+        HoldsItsClaim::LEASE,
+        "other",
+        later,
+        5,
+    )
+    .await
+    .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(running.await.unwrap().unwrap(), 1);
+    assert!(
+        lost.load(std::sync::atomic::Ordering::Relaxed),
+        "the claim was found lost"
+    );
+    assert_eq!(
+        jobs::status(&db, job).await.unwrap().as_deref(),
+        Some("running")
+    );
+    assert!(jobs::complete(&db, job, "other", now()).await.unwrap());
 }

@@ -3,19 +3,10 @@
 //! stopped. Reading and row checking run on a blocking thread that hands whole batches over a
 //! bounded channel, so memory stays flat however long the file is.
 //!
-//! Final signatures (for the web door):
-//! ```text
-//! pub fn preview(path: &Path, file_name: &str, encoding: Option<&str>, sheet: Option<&str>,
-//!     defs: &[CustomFieldDef], saved: Option<&Mapping>) -> Result<Preview, RunError>   // blocking
-//! pub async fn start(db: &Db, actor: UserId, file_name: &str, path: &Path, options: &ImportOptions)
-//!     -> Result<ImportJob, RunError>
-//! pub async fn run(db: &Db, job_id: i64, progress: impl FnMut(&Progress) + Send)
-//!     -> Result<ImportJob, RunError>
-//! pub async fn error_report(db: &Db, job: &ImportJob)
-//!     -> Result<(Vec<u8>, String /* content type */, String /* file name */), RunError>
-//! ```
 //! `file_name` is the name the user gave the file: its extension is checked against the content
-//! (the stored `path` may be a temporary name).
+//! (the stored `path` may be a temporary name). A web import reads an upload stored in the
+//! database ([`start_stored`]): whichever server runs it reads a local copy
+//! ([`crate::upload_files`]).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -31,6 +22,7 @@ use leadline_import::{
     SourceInfo, Target,
 };
 use leadline_store::imports::{self, BatchCounts, BatchRow, ImportJob, JobStatus, OnDuplicate};
+use leadline_store::uploads::Upload;
 use leadline_store::{Db, StoreError, auth::users, leads::custom_fields};
 use serde::{Deserialize, Serialize};
 
@@ -306,6 +298,32 @@ pub async fn start(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<ImportJob, RunError> {
+    let stored = path.to_string_lossy();
+    start_as(db, actor, file_name, path, &stored, options).await
+}
+
+/// [`start`] for an upload stored in the database, checked against this server's copy of it
+/// (`local`); any server may run the job.
+pub async fn start_stored(
+    db: &Db,
+    actor: UserId,
+    upload: &Upload,
+    local: &Path,
+    options: &ImportOptions,
+) -> Result<ImportJob, RunError> {
+    let stored = crate::upload_files::file_ref(upload);
+    start_as(db, actor, &upload.file_name, local, &stored, options).await
+}
+
+/// [`start`] reading `path` and recording `stored` as the job's file.
+async fn start_as(
+    db: &Db,
+    actor: UserId,
+    file_name: &str,
+    path: &Path,
+    stored: &str,
+    options: &ImportOptions,
+) -> Result<ImportJob, RunError> {
     let defs = custom_fields::list(db).await?;
     let opts = read_options(
         options.encoding.as_deref(),
@@ -339,7 +357,7 @@ pub async fn start(
         }
         Assign::RoundRobin { team_id } => agents = team_agents(db, *team_id).await?,
     }
-    let stored = StoredOptions {
+    let kept = StoredOptions {
         options: ImportOptions {
             mapping,
             ..options.clone()
@@ -347,9 +365,9 @@ pub async fn start(
         agents,
         report: info.report_format(),
     };
-    let value = serde_json::to_value(&stored)
+    let value = serde_json::to_value(&kept)
         .map_err(|e| StoreError::Internal(format!("import options: {e}")))?;
-    Ok(imports::create_job(db, actor, file_name, &path.to_string_lossy(), &value).await?)
+    Ok(imports::create_job(db, actor, file_name, stored, &value).await?)
 }
 
 fn stored_options(job: &ImportJob) -> Result<StoredOptions, RunError> {
@@ -406,6 +424,8 @@ struct Batch {
 /// the job as soon as its transaction commits.
 struct ReadyBatches {
     db: Db,
+    /// Set when the run must stop before its next batch (its job's claim was lost).
+    stop: Arc<AtomicBool>,
     rx: tokio::sync::mpsc::Receiver<Result<Batch, ImportError>>,
     /// How far into the file the last batch taken reaches.
     bytes_read: u64,
@@ -415,7 +435,7 @@ struct ReadyBatches {
 
 impl imports::MoreBatches for ReadyBatches {
     fn ready(&mut self) -> Option<(Vec<BatchRow>, i64)> {
-        if give_way(&self.db) || self.failed.is_some() {
+        if give_way(&self.db) || self.failed.is_some() || self.stop.load(Ordering::Relaxed) {
             return None;
         }
         match self.rx.try_recv() {
@@ -550,20 +570,53 @@ fn read_rows(
 
 /// Runs a registered job, or resumes one that was interrupted (from its `rows_done`), and
 /// finishes it as done or failed. `progress` is called after each committed batch. A job that
-/// is already done is returned as it is.
+/// is already done is returned as it is. A stored upload is copied to this machine's temporary
+/// directory first.
 pub async fn run(
     db: &Db,
     job_id: i64,
-    mut progress: impl FnMut(&Progress) + Send,
+    progress: impl FnMut(&Progress) + Send,
 ) -> Result<ImportJob, RunError> {
+    let never = Arc::new(AtomicBool::new(false));
+    let files = crate::upload_files::default_dir();
+    match run_until(db, job_id, &files, progress, never).await? {
+        Ran::Finished(job) | Ran::Stopped(job) => Ok(job),
+    }
+}
+
+/// How [`run_until`] ended.
+#[derive(Debug)]
+pub enum Ran {
+    /// Done (or found done).
+    Finished(ImportJob),
+    /// Stopped between batches when asked to, left `running` for whoever resumes it.
+    Stopped(ImportJob),
+}
+
+/// [`run`], with local copies of stored uploads kept in `files`, stopping before the next
+/// batch once `stop` is set (the job runner sets it when this server lost the job's claim, so
+/// that two servers never write one import).
+pub async fn run_until(
+    db: &Db,
+    job_id: i64,
+    files: &Path,
+    mut progress: impl FnMut(&Progress) + Send,
+    stop: Arc<AtomicBool>,
+) -> Result<Ran, RunError> {
     let job = imports::get_job(db, job_id).await?;
     if job.status == "done" {
-        return Ok(job);
+        return Ok(Ran::Finished(job));
     }
     if job.status != "running" {
         imports::reopen_job(db, job_id).await?;
     }
-    let outcome = run_inner(db, &job, &mut progress).await;
+    let outcome = match local_file(db, files, &job).await {
+        Ok(path) => run_inner(db, &job, &path, &mut progress, stop).await,
+        Err(e) => Err(e),
+    };
+    if matches!(outcome, Ok(false)) {
+        return Ok(Ran::Stopped(imports::get_job(db, job_id).await?));
+    }
     // A large load leaves the planner's statistics stale (see `refresh_statistics`).
     if let Ok(now) = imports::get_job(db, job_id).await
         && now.imported - job.imported >= ANALYZE_AFTER
@@ -571,21 +624,35 @@ pub async fn run(
         imports::refresh_statistics(db).await?;
     }
     match &outcome {
-        Ok(()) => imports::finish_job(db, job_id, JobStatus::Done, None).await?,
+        Ok(_) => imports::finish_job(db, job_id, JobStatus::Done, None).await?,
         Err(e) => {
             let text = format!("{}: {e}", e.code());
             imports::finish_job(db, job_id, JobStatus::Failed, Some(&text)).await?;
         }
     }
     outcome?;
-    Ok(imports::get_job(db, job_id).await?)
+    Ok(Ran::Finished(imports::get_job(db, job_id).await?))
 }
 
+/// The file a job reads on this machine: its path, or a local copy of its stored upload.
+async fn local_file(db: &Db, files: &Path, job: &ImportJob) -> Result<PathBuf, RunError> {
+    let Some(token) = crate::upload_files::token_of(&job.file_path) else {
+        return Ok(PathBuf::from(&job.file_path));
+    };
+    let upload = leadline_store::uploads::find(db, token)
+        .await?
+        .ok_or(RunError::BadOptions("upload_gone"))?;
+    Ok(crate::upload_files::local_copy(db, files, &upload).await?)
+}
+
+/// Reads and writes the rest of the file; `Ok(false)` when stopped before the end by `stop`.
 async fn run_inner(
     db: &Db,
     job: &ImportJob,
+    path: &Path,
     progress: &mut (impl FnMut(&Progress) + Send),
-) -> Result<(), RunError> {
+    stop: Arc<AtomicBool>,
+) -> Result<bool, RunError> {
     let stored = stored_options(job)?;
     let defs = custom_fields::list(db).await?;
     let owners = owners(db, job.created_by, &stored).await?;
@@ -605,7 +672,7 @@ async fn run_inner(
     let (size_tx, size_rx) = tokio::sync::oneshot::channel();
     let short_rows = Arc::new(AtomicUsize::new(BUSY_BATCH_ROWS));
     let reader = {
-        let path = PathBuf::from(&job.file_path);
+        let path = path.to_path_buf();
         let file_name = job.file_name.clone();
         let mapping = stored.options.mapping.clone();
         let skip = job.rows_done;
@@ -631,14 +698,19 @@ async fn run_inner(
         bytes_read: 0,
         bytes_total,
     };
-    let mut result = Ok(());
+    let mut result = Ok(true);
     let mut more = ReadyBatches {
         db: db.clone(),
+        stop: stop.clone(),
         rx,
         bytes_read: 0,
         failed: None,
     };
     while let Some(batch) = more.rx.recv().await {
+        if stop.load(Ordering::Relaxed) {
+            result = Ok(false);
+            break;
+        }
         let batch = match batch {
             Ok(b) => b,
             Err(e) => {
@@ -694,8 +766,8 @@ async fn run_inner(
 /// Waits for the reading thread to end, then returns `result`.
 async fn finish_reader(
     reader: tokio::task::JoinHandle<()>,
-    result: Result<(), RunError>,
-) -> Result<(), RunError> {
+    result: Result<bool, RunError>,
+) -> Result<bool, RunError> {
     reader
         .await
         .map_err(|e| StoreError::Internal(format!("reader thread: {e}")))?;

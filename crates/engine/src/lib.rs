@@ -1,0 +1,10 @@
+//! Leadline's application work that is not HTTP: the import run, the export run and the jobs
+//! runner, shared by the web server and the command line.
+
+pub mod export_run;
+pub mod import_job;
+pub mod import_run;
+pub mod job_kinds;
+pub mod jobs_runner;
+pub mod revisit_reminder;
+pub mod upload_files;
