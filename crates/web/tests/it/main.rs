@@ -18,6 +18,7 @@ mod live_browser;
 mod live_stream;
 mod next_call;
 mod pages;
+mod stored_values;
 mod workday_admin;
 mod workday_forms;
 mod workspace;
