@@ -2,7 +2,7 @@
 //! `html`), tags, and who changed what.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use leadline_domain::article::may_write;
@@ -12,6 +12,7 @@ use leadline_store::{StoreError, audit};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::Path;
 use super::scripts::if_match;
 use super::{JsonBody, pair, query_pairs};
 use crate::AppState;
@@ -97,9 +98,9 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(view(kb::get(&state.db, ArticleId(id)).await?)))
+    Ok(Json(view(kb::get(&state.db, id).await?)))
 }
 
 /// Articles, filtered by `category` (a path, sub-categories included) and `tag`.
@@ -136,7 +137,7 @@ pub struct ArticleChange {
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<ArticleChange>,
 ) -> ApiResult<impl IntoResponse> {
@@ -147,7 +148,7 @@ pub async fn patch(
         category: body.category,
         expected_version: body.version.or(if_match(&headers)),
     };
-    let article = kb::update(&state.db, &caller.viewer, ArticleId(id), &patch).await?;
+    let article = kb::update(&state.db, &caller.viewer, id, &patch).await?;
     Ok(Json(view(article)))
 }
 
@@ -156,9 +157,9 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
 ) -> ApiResult<StatusCode> {
-    kb::delete(&state.db, &caller.viewer, ArticleId(id)).await?;
+    kb::delete(&state.db, &caller.viewer, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,9 +168,9 @@ pub async fn delete(
 pub async fn history(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
 ) -> ApiResult<impl IntoResponse> {
-    let article = kb::get(&state.db, ArticleId(id)).await?;
+    let article = kb::get(&state.db, id).await?;
     let changes = audit::history(&state.db, "kb_article", article.id.0).await?;
     Ok(Json(json!({ "changes": changes })))
 }

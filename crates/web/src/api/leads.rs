@@ -2,7 +2,7 @@
 //! pagination, grouped counts and history.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use leadline_domain::{LeadDraft, LeadId, UserId};
@@ -11,6 +11,7 @@ use leadline_store::{StoreError, audit, calls, custom_fields, views};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::Path;
 use super::{JsonBody, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
@@ -104,11 +105,9 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
-        leads::get(&state.db, &caller.viewer, LeadId(id)).await?,
-    ))
+    Ok(Json(leads::get(&state.db, &caller.viewer, id).await?))
 }
 
 fn text(field: &str, v: &Value) -> Result<Option<String>, StoreError> {
@@ -187,7 +186,7 @@ pub fn patch_from_json(
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
@@ -201,7 +200,7 @@ pub async fn patch(
         });
     let patch = patch_from_json(&body, if_match)?;
     Ok(Json(
-        leads::update(&state.db, &caller.viewer, LeadId(id), &patch).await?,
+        leads::update(&state.db, &caller.viewer, id, &patch).await?,
     ))
 }
 
@@ -210,11 +209,9 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
-        leads::delete(&state.db, &caller.viewer, LeadId(id)).await?,
-    ))
+    Ok(Json(leads::delete(&state.db, &caller.viewer, id).await?))
 }
 
 /// Restores a soft-deleted lead (supervisors and admins).
@@ -222,11 +219,9 @@ pub async fn delete(
 pub async fn restore(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
-        leads::restore(&state.db, &caller.viewer, LeadId(id)).await?,
-    ))
+    Ok(Json(leads::restore(&state.db, &caller.viewer, id).await?))
 }
 
 /// The filter for a request: a saved view's pairs (`view=<id>`) then the request's own.
@@ -317,9 +312,9 @@ pub async fn counts(
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> ApiResult<impl IntoResponse> {
-    let lead = leads::get(&state.db, &caller.viewer, LeadId(id)).await?;
+    let lead = leads::get(&state.db, &caller.viewer, id).await?;
     let changes = audit::history(&state.db, "lead", lead.id.0).await?;
     let calls = calls::for_lead(&state.db, lead.id).await?;
     Ok(Json(json!({ "changes": changes, "calls": calls })))

@@ -18,8 +18,10 @@ pub mod workday_admin;
 pub mod workspace;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -46,6 +48,34 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             tracing::debug!(error = %e, "rejected JSON body");
             AppError::BadRequest("bad_json")
         })
+    }
+}
+
+/// The path's parameters as typed values (`Path<LeadId>`, `Path<(ScriptId, i64)>`): a segment
+/// that does not parse is 400 `bad_path` as the API's JSON error, where axum's own `Path`
+/// answers plain text.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(path_error)
+    }
+}
+
+/// A path that does not parse is the client's (`bad_path`); a route without the parameters its
+/// handler asks for is ours.
+pub fn path_error(e: PathRejection) -> AppError {
+    match e {
+        PathRejection::FailedToDeserializePathParams(e) => {
+            tracing::debug!(error = %e.body_text(), "rejected path");
+            AppError::BadRequest("bad_path")
+        }
+        other => AppError::Internal(other.body_text()),
     }
 }
 

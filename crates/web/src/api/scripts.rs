@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use leadline_domain::script::{Piece, ScriptAccess, fill, fill_text};
@@ -15,6 +15,7 @@ use leadline_store::{StoreError, audit};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::Path;
 use super::{JsonBody, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
@@ -102,9 +103,9 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
 ) -> ApiResult<impl IntoResponse> {
-    let script = scripts::get(&state.db, &caller.viewer, ScriptId(id)).await?;
+    let script = scripts::get(&state.db, &caller.viewer, id).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -138,7 +139,7 @@ pub fn if_match(headers: &HeaderMap) -> Option<i64> {
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<ScriptChange>,
 ) -> ApiResult<impl IntoResponse> {
@@ -149,7 +150,7 @@ pub async fn patch(
         shared: body.shared,
         expected_version: body.version.or(if_match(&headers)),
     };
-    let script = scripts::update(&state.db, &caller.viewer, ScriptId(id), &patch).await?;
+    let script = scripts::update(&state.db, &caller.viewer, id, &patch).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -158,9 +159,9 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
 ) -> ApiResult<StatusCode> {
-    scripts::delete(&state.db, &caller.viewer, ScriptId(id)).await?;
+    scripts::delete(&state.db, &caller.viewer, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -215,11 +216,11 @@ fn yes() -> bool {
 pub async fn share(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     OptionalJson(body): OptionalJson<ShareBody>,
 ) -> ApiResult<impl IntoResponse> {
     let shared = body.shared;
-    let script = scripts::set_shared(&state.db, &caller.viewer, ScriptId(id), shared).await?;
+    let script = scripts::set_shared(&state.db, &caller.viewer, id, shared).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -249,11 +250,11 @@ fn pin_team(caller: &Caller, team: Option<i64>) -> Result<TeamId, AppError> {
 pub async fn pin(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     OptionalJson(body): OptionalJson<PinBody>,
 ) -> ApiResult<impl IntoResponse> {
     let team = pin_team(&caller, body.team_id)?;
-    let script = scripts::pin(&state.db, &caller.viewer, ScriptId(id), team).await?;
+    let script = scripts::pin(&state.db, &caller.viewer, id, team).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -262,7 +263,7 @@ pub async fn pin(
 pub async fn unpin(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
     let pairs = query_pairs(query.as_deref());
@@ -274,7 +275,7 @@ pub async fn unpin(
         None => None,
     };
     let team = pin_team(&caller, team)?;
-    let script = scripts::unpin(&state.db, &caller.viewer, ScriptId(id), team).await?;
+    let script = scripts::unpin(&state.db, &caller.viewer, id, team).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -283,9 +284,9 @@ pub async fn unpin(
 pub async fn versions(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
 ) -> ApiResult<impl IntoResponse> {
-    let items = scripts::versions(&state.db, &caller.viewer, ScriptId(id)).await?;
+    let items = scripts::versions(&state.db, &caller.viewer, id).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -294,10 +295,10 @@ pub async fn versions(
 pub async fn version(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, version)): Path<(i64, i64)>,
+    Path((id, version)): Path<(ScriptId, i64)>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(
-        scripts::version(&state.db, &caller.viewer, ScriptId(id), version).await?,
+        scripts::version(&state.db, &caller.viewer, id, version).await?,
     ))
 }
 
@@ -314,13 +315,11 @@ pub struct RestoreBody {
 pub async fn restore(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, version)): Path<(i64, i64)>,
+    Path((id, version)): Path<(ScriptId, i64)>,
     OptionalJson(body): OptionalJson<RestoreBody>,
 ) -> ApiResult<impl IntoResponse> {
     let expected = body.version;
-    let script =
-        scripts::restore_version(&state.db, &caller.viewer, ScriptId(id), version, expected)
-            .await?;
+    let script = scripts::restore_version(&state.db, &caller.viewer, id, version, expected).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -360,7 +359,7 @@ pub fn placeholder_values(lead: &Lead, agent_name: &str) -> BTreeMap<String, Str
 pub async fn render(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
     let pairs = query_pairs(query.as_deref());
@@ -368,7 +367,7 @@ pub async fn render(
         .ok_or_else(|| StoreError::invalid("lead_id", "required"))?
         .parse::<i64>()
         .map_err(|_| StoreError::invalid("lead_id", "not_a_number"))?;
-    let script = scripts::get(&state.db, &caller.viewer, ScriptId(id)).await?;
+    let script = scripts::get(&state.db, &caller.viewer, id).await?;
     let lead = leads::get(&state.db, &caller.viewer, LeadId(lead_id)).await?;
     let pieces = fill(
         &script.body,
@@ -400,9 +399,9 @@ pub async fn render(
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
 ) -> ApiResult<impl IntoResponse> {
-    let script = scripts::get(&state.db, &caller.viewer, ScriptId(id)).await?;
+    let script = scripts::get(&state.db, &caller.viewer, id).await?;
     let changes = audit::history(&state.db, "script", script.id.0).await?;
     Ok(Json(json!({ "changes": changes })))
 }

@@ -18,6 +18,7 @@ mod live_browser;
 mod live_stream;
 mod next_call;
 mod pages;
+mod path_ids;
 mod stored_values;
 mod workday_admin;
 mod workday_forms;
