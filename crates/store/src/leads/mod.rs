@@ -377,7 +377,12 @@ mod tests {
     /// A stored status, intent or custom value that does not parse is an error naming the table
     /// and row, whichever way the lead is read (one lead, a page, an export walk), never `New`,
     /// no intent or an empty map.
-    #[tokio::test]
+    ///
+    /// Two worker threads: the export walk fails inside its PostgreSQL read transaction, whose
+    /// rollback runs on a spawned task when the connection goes back to the pool; on one thread
+    /// that task would wait behind the test database's drop, which waits on the transaction's
+    /// locks to drop the schema.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_stored_value_that_does_not_parse_is_an_error_naming_its_row() {
         let t = TestDb::fresh().await.unwrap();
         let db = &t.db;
