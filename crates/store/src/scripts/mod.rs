@@ -1,6 +1,7 @@
 //! Call scripts (话术): reading them as the viewer may, their version history, the teams they are
 //! pinned for, and how they did in calls (uses, connected, qualified).
 
+pub(crate) mod versioned;
 mod write;
 
 pub use write::{ScriptPatch, create, delete, pin, restore_version, set_shared, unpin, update};
@@ -101,11 +102,7 @@ async fn hydrate(db: &Db, rows: Vec<ScriptRow>) -> Result<Vec<Script>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let list = rows
-        .iter()
-        .map(|r| r.id.0.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = versioned::id_list(rows.iter().map(|r| r.id.0));
     let pin_sql = format!(
         "SELECT script_id, team_id FROM script_pins WHERE script_id IN ({list}) ORDER BY team_id"
     );

@@ -13,8 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Path;
-use super::scripts::if_match;
-use super::{JsonBody, pair, query_pairs};
+use super::{JsonBody, Tags, expected_version, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -31,26 +30,6 @@ fn view(article: Article) -> ArticleView {
     ArticleView {
         html: crate::markdown::render(&article.body),
         article,
-    }
-}
-
-/// Tags may come as a list or as one comma-separated string.
-#[derive(Deserialize, Serialize, Default, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum Tags {
-    #[default]
-    None,
-    List(Vec<String>),
-    Text(String),
-}
-
-impl Tags {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            Tags::None => Vec::new(),
-            Tags::List(v) => v,
-            Tags::Text(s) => vec![s],
-        }
     }
 }
 
@@ -146,7 +125,7 @@ pub async fn patch(
         body: body.body,
         tags: body.tags.map(Tags::into_vec),
         category: body.category,
-        expected_version: body.version.or(if_match(&headers)),
+        expected_version: expected_version(body.version, &headers),
     };
     let article = kb::update(&state.db, &caller.viewer, id, &patch).await?;
     Ok(Json(view(article)))

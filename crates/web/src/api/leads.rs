@@ -12,30 +12,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::Path;
-use super::{JsonBody, pair, query_pairs};
+use super::{JsonBody, Tags, if_match, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-
-/// Tags may come as a list or as one comma-separated string.
-#[derive(Deserialize, serde::Serialize, Default, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum TagsInput {
-    #[default]
-    None,
-    List(Vec<String>),
-    Text(String),
-}
-
-impl TagsInput {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            TagsInput::None => Vec::new(),
-            TagsInput::List(v) => v,
-            TagsInput::Text(s) => vec![s],
-        }
-    }
-}
 
 #[derive(Deserialize, serde::Serialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -50,7 +30,7 @@ pub struct LeadCreate {
     pub region: Option<String>,
     pub source: Option<String>,
     #[schema(value_type = Vec<String>)]
-    pub tags: TagsInput,
+    pub tags: Tags,
     pub status: Option<String>,
     pub intent: Option<String>,
     #[schema(value_type = Object)]
@@ -190,15 +170,7 @@ pub async fn patch(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    let if_match = headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.trim_matches(|c| c == '"' || c == 'W' || c == '/')
-                .parse::<i64>()
-                .ok()
-        });
-    let patch = patch_from_json(&body, if_match)?;
+    let patch = patch_from_json(&body, if_match(&headers))?;
     Ok(Json(
         leads::update(&state.db, &caller.viewer, id, &patch).await?,
     ))

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Path;
-use super::{JsonBody, pair, query_pairs};
+use super::{JsonBody, OptionalJson, expected_version, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -120,18 +120,6 @@ pub struct ScriptChange {
     pub version: Option<i64>,
 }
 
-/// The version named by `If-Match`, if any.
-pub fn if_match(headers: &HeaderMap) -> Option<i64> {
-    headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.trim_matches(|c| c == '"' || c == 'W' || c == '/')
-                .parse()
-                .ok()
-        })
-}
-
 /// Edits a script: each content change is a new version. 403 for a script the caller may only
 /// read, 404 for one they may not see, 409 `edit_conflict` when `version` is stale.
 #[utoipa::path(patch, path = "/api/v1/scripts/{id}", request_body = ScriptChange,
@@ -148,7 +136,7 @@ pub async fn patch(
         category: body.category,
         body: body.body,
         shared: body.shared,
-        expected_version: body.version.or(if_match(&headers)),
+        expected_version: expected_version(body.version, &headers),
     };
     let script = scripts::update(&state.db, &caller.viewer, id, &patch).await?;
     Ok(Json(view(&caller, script)))
@@ -163,33 +151,6 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     scripts::delete(&state.db, &caller.viewer, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A JSON body that may be left out (an empty body or `null` is the type's default).
-pub struct OptionalJson<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned + Default> axum::extract::FromRequest<AppState>
-    for OptionalJson<T>
-{
-    type Rejection = AppError;
-
-    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, AppError> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge
-                } else {
-                    AppError::BadRequest("bad_json")
-                }
-            })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
-            return Ok(OptionalJson(T::default()));
-        }
-        serde_json::from_slice(&bytes)
-            .map(OptionalJson)
-            .map_err(|_| AppError::BadRequest("bad_json"))
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

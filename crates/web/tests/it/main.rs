@@ -9,6 +9,7 @@ mod browser;
 mod calls;
 mod exports;
 mod helpers;
+mod if_match;
 mod import_browser;
 mod import_run;
 mod jobs;
