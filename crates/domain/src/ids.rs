@@ -36,3 +36,10 @@ typed_id!(ScriptId);
 typed_id!(ArticleId);
 typed_id!(ImportJobId);
 typed_id!(UploadId);
+// Ids that so far appear only at the HTTP edge (the store still takes their `i64`): a saved
+// view, an API token, a call disposition, a revisit rule and a ticker message.
+typed_id!(ViewId);
+typed_id!(TokenId);
+typed_id!(DispositionId);
+typed_id!(RevisitRuleId);
+typed_id!(TickerId);

@@ -18,7 +18,10 @@ pub mod search_tokens;
 pub use access::{Access, LeadScope, Viewer};
 pub use article::ArticleFields;
 pub use custom_field::{CustomFieldDef, FieldKind, FieldProblem};
-pub use ids::{ArticleId, LeadId, ScriptId, TeamId, UserId};
+pub use ids::{
+    ArticleId, DispositionId, LeadId, RevisitRuleId, ScriptId, TeamId, TickerId, TokenId, UserId,
+    ViewId,
+};
 pub use lead::{IntentLevel, LeadDraft, LeadFields, LeadStatus};
 pub use phone::{PhoneError, PhoneNumber};
 pub use role::Role;

@@ -26,6 +26,15 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A value read back from the database does not parse: the row was written by something
+    /// other than this program's checked paths (a manual edit, a bad migration). It is an error
+    /// rather than a default so that a wrong value is never shown or saved back as if it were true.
+    #[error("stored value invalid in {table} row {row}: {what}")]
+    Corrupt {
+        table: &'static str,
+        row: i64,
+        what: String,
+    },
     #[error("{0}")]
     Internal(String),
 }
@@ -36,6 +45,15 @@ impl StoreError {
             field: field.to_string(),
             code,
         }])
+    }
+
+    /// A stored value in `table`'s row `row` that does not parse; `what` says which and why.
+    pub fn corrupt(table: &'static str, row: i64, what: impl std::fmt::Display) -> StoreError {
+        StoreError::Corrupt {
+            table,
+            row,
+            what: what.to_string(),
+        }
     }
 
     /// Turns a unique-constraint violation into `AlreadyExists(what)`, leaving other errors alone.

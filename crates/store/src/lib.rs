@@ -16,6 +16,9 @@ pub mod scripts;
 pub mod search;
 // Import files received over HTTP, in the database so that every app server can read them.
 pub mod uploads;
+// What knowledge articles and call scripts share as versioned documents: the stale-version
+// check, the end of every write (search entry, audit entry) and the soft delete.
+pub(crate) mod versioned;
 // The agent's day: configuration, next call, record call, plans, counters, live view, ticker,
 // notifications.
 pub mod workday;

@@ -49,9 +49,10 @@ impl AppError {
                 | StoreError::DuplicatePhone { .. }
                 | StoreError::AlreadyExists(_) => StatusCode::CONFLICT,
                 StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
+                StoreError::Corrupt { .. }
+                | StoreError::Database(_)
+                | StoreError::Migrate(_)
+                | StoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
     }
@@ -75,6 +76,7 @@ impl AppError {
                 StoreError::DuplicatePhone { .. } => "duplicate_phone",
                 StoreError::AlreadyExists(_) => "already_exists",
                 StoreError::Invalid(_) => "invalid_input",
+                StoreError::Corrupt { .. } => "stored_value_invalid",
                 StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {
                     "internal_error"
                 }
@@ -112,10 +114,17 @@ impl AppError {
         }
     }
 
-    /// Logs server-side failures once, with their cause.
+    /// Logs server-side failures once, with their cause (for a stored value that does not
+    /// parse, also its table and row as fields, so that an operator can find and mend it).
     pub fn log(&self) {
-        if self.status().is_server_error() {
-            tracing::error!(error = %self, "request failed");
+        match self {
+            AppError::Store(StoreError::Corrupt { table, row, what }) => {
+                tracing::error!(table, row, what, error = %self, "request failed: stored value invalid");
+            }
+            _ if self.status().is_server_error() => {
+                tracing::error!(error = %self, "request failed");
+            }
+            _ => {}
         }
     }
 }
@@ -150,3 +159,27 @@ impl From<leadline_engine::import_run::RunError> for AppError {
 }
 
 pub type ApiResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    /// A damaged stored value is our failure: a 500 with its own code, worded in both languages
+    /// without naming the table, the row or the value (those go to the log).
+    #[test]
+    fn a_stored_value_that_does_not_parse_is_a_generic_500_in_both_languages() {
+        let err = AppError::Store(StoreError::corrupt("leads", 7, "status \"bogus\""));
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(err.code(), "stored_value_invalid");
+        assert!(err.to_string().contains("leads row 7"), "{err}");
+        let (zh, en) = (Lang::Zh.error_message(&err), Lang::En.error_message(&err));
+        assert_ne!(zh, en, "each language has its words");
+        for m in [&zh, &en] {
+            assert!(
+                m != "?" && !m.contains("leads") && !m.contains("bogus"),
+                "{m}"
+            );
+        }
+    }
+}

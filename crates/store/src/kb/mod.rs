@@ -94,11 +94,7 @@ async fn hydrate(db: &Db, rows: Vec<ArticleRow>) -> Result<Vec<Article>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let list = rows
-        .iter()
-        .map(|r| r.id.0.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = crate::versioned::id_list(rows.iter().map(|r| r.id.0));
     let sql = format!(
         "SELECT article_id, tag FROM kb_article_tags WHERE article_id IN ({list}) ORDER BY tag"
     );

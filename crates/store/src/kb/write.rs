@@ -7,9 +7,34 @@ use leadline_domain::{ArticleFields, ArticleId, UserId, Viewer};
 use serde_json::json;
 
 use super::{Article, get};
-use crate::audit::AuditEntry;
 use crate::search::{DocKind, IndexDoc};
-use crate::{Db, Result, StoreError, db_run, index_doc, now, unindex_doc, write_audit};
+use crate::versioned::{Versioned, check_expected, edit_conflict, finish_write, soft_delete};
+use crate::{Db, Result, StoreError, db_run, index_doc, now};
+
+/// Articles as versioned documents.
+const ARTICLES: Versioned = Versioned {
+    entity: "kb_article",
+    kind: DocKind::Article,
+    current_version: "SELECT version FROM kb_articles WHERE id = $1",
+    soft_delete: "UPDATE kb_articles SET deleted_at = $1, updated_at = $1, updated_by = $2 WHERE id = $3",
+};
+
+/// A new article's row, at version 1; returns its id.
+const INSERT: &str = "INSERT INTO kb_articles (category_id, title, body, author_id, updated_by, version, \
+    created_at, updated_at) VALUES ($1, $2, $3, $4, $4, 1, $5, $5) RETURNING id";
+
+/// Writes an article's tags on a transaction (after its old ones, if any, were removed).
+macro_rules! insert_tags {
+    ($conn:expr, $id:expr, $tags:expr) => {
+        for tag in $tags {
+            sqlx::query("INSERT INTO kb_article_tags (article_id, tag) VALUES ($1, $2)")
+                .bind($id)
+                .bind(tag)
+                .execute($conn)
+                .await?;
+        }
+    };
+}
 
 /// Finds or creates every level of a category path; `None` for an empty path. Creating a
 /// category is idempotent, so two editors naming the same new path at once end up with one.
@@ -78,42 +103,28 @@ pub async fn create(
     let backend = db.backend();
     let id: ArticleId = db_run!(db, |pool| {
         let mut tx = pool.begin().await?;
-        let id: ArticleId = sqlx::query_scalar(
-            "INSERT INTO kb_articles (category_id, title, body, author_id, updated_by, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4, 1, $5, $5) RETURNING id",
-        )
-        .bind(category_id)
-        .bind(&fields.title)
-        .bind(&fields.body)
-        .bind(actor)
-        .bind(at)
-        .fetch_one(&mut *tx)
-        .await?;
-        for tag in &fields.tags {
-            sqlx::query("INSERT INTO kb_article_tags (article_id, tag) VALUES ($1, $2)")
-                .bind(id)
-                .bind(tag)
-                .execute(&mut *tx)
-                .await?;
-        }
-        index_doc!(
-            &mut *tx,
+        let id: ArticleId = sqlx::query_scalar(INSERT)
+            .bind(category_id)
+            .bind(&fields.title)
+            .bind(&fields.body)
+            .bind(actor)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?;
+        insert_tags!(&mut *tx, id, &fields.tags);
+        finish_write!(
+            tx,
             backend,
-            IndexDoc::article(id.0, path, &fields.title, &fields.body, &fields.tags)
-        )?;
-        write_audit!(
-            &mut *tx,
-            AuditEntry {
-                entity: "kb_article",
-                entity_id: id.0,
-                actor: Some(actor),
-                action: "create",
-                before: None,
-                after: Some(audit_json(fields, path, 1)),
-                at,
-            }
-        )?;
-        tx.commit().await?;
+            IndexDoc::article(id.0, path, &fields.title, &fields.body, &fields.tags),
+            ARTICLES.audit(
+                id.0,
+                actor,
+                "create",
+                None,
+                Some(audit_json(fields, path, 1)),
+                at
+            )
+        );
         id
     });
     get(db, id).await
@@ -139,13 +150,7 @@ pub async fn update(
 ) -> Result<Article> {
     require_writer(viewer)?;
     let before = get(db, id).await?;
-    if let Some(v) = patch.expected_version
-        && v != before.version
-    {
-        return Err(StoreError::EditConflict {
-            current: before.version,
-        });
-    }
+    check_expected(patch.expected_version, before.version)?;
     let fields = ArticleFields::parse(
         patch.title.as_deref().unwrap_or(&before.title),
         patch.body.as_deref().unwrap_or(&before.body),
@@ -181,41 +186,26 @@ pub async fn update(
         .await?
         .rows_affected();
         if changed == 0 {
-            let current: i64 = sqlx::query_scalar("SELECT version FROM kb_articles WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            return Err(StoreError::EditConflict { current });
+            return Err(edit_conflict!(&mut *tx, ARTICLES, id));
         }
         sqlx::query("DELETE FROM kb_article_tags WHERE article_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        for tag in &fields.tags {
-            sqlx::query("INSERT INTO kb_article_tags (article_id, tag) VALUES ($1, $2)")
-                .bind(id)
-                .bind(tag)
-                .execute(&mut *tx)
-                .await?;
-        }
-        index_doc!(
-            &mut *tx,
+        insert_tags!(&mut *tx, id, &fields.tags);
+        finish_write!(
+            tx,
             backend,
-            IndexDoc::article(id.0, path, &fields.title, &fields.body, &fields.tags)
-        )?;
-        write_audit!(
-            &mut *tx,
-            AuditEntry {
-                entity: "kb_article",
-                entity_id: id.0,
-                actor: Some(viewer.user_id),
-                action: "update",
-                before: Some(before.audit_view()),
-                after: Some(audit_json(&fields, path, next)),
-                at,
-            }
-        )?;
-        tx.commit().await?;
+            IndexDoc::article(id.0, path, &fields.title, &fields.body, &fields.tags),
+            ARTICLES.audit(
+                id.0,
+                viewer.user_id,
+                "update",
+                Some(before.audit_view()),
+                Some(audit_json(&fields, path, next)),
+                at
+            )
+        );
         Ok(())
     });
     result?;
@@ -226,31 +216,15 @@ pub async fn update(
 pub async fn delete(db: &Db, viewer: &Viewer, id: ArticleId) -> Result<()> {
     require_writer(viewer)?;
     let before = get(db, id).await?;
-    let at = now();
-    db_run!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE kb_articles SET deleted_at = $1, updated_at = $1, updated_by = $2 WHERE id = $3")
-            .bind(at)
-            .bind(viewer.user_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        unindex_doc!(&mut *tx, DocKind::Article, id.0)?;
-        write_audit!(
-            &mut *tx,
-            AuditEntry {
-                entity: "kb_article",
-                entity_id: id.0,
-                actor: Some(viewer.user_id),
-                action: "delete",
-                before: Some(before.audit_view()),
-                after: None,
-                at,
-            }
-        )?;
-        tx.commit().await?;
-    });
-    Ok(())
+    soft_delete(
+        db,
+        &ARTICLES,
+        id.0,
+        viewer.user_id,
+        before.audit_view(),
+        &[],
+    )
+    .await
 }
 
 /// Inserts many checked articles into existing categories in one transaction, indexed but
@@ -265,24 +239,15 @@ pub async fn bulk_insert(
     db_run!(db, |pool| {
         let mut tx = pool.begin().await?;
         for (f, cat) in articles {
-            let id: ArticleId = sqlx::query_scalar(
-                "INSERT INTO kb_articles (category_id, title, body, author_id, updated_by, version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $4, 1, $5, $5) RETURNING id",
-            )
-            .bind(cat.as_ref().map(|c| c.0))
-            .bind(&f.title)
-            .bind(&f.body)
-            .bind(author)
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
-            for tag in &f.tags {
-                sqlx::query("INSERT INTO kb_article_tags (article_id, tag) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(tag)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let id: ArticleId = sqlx::query_scalar(INSERT)
+                .bind(cat.as_ref().map(|c| c.0))
+                .bind(&f.title)
+                .bind(&f.body)
+                .bind(author)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?;
+            insert_tags!(&mut *tx, id, &f.tags);
             let path = cat.as_ref().map(|c| c.1.as_str()).unwrap_or("");
             index_doc!(
                 &mut *tx,

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use leadline_domain::{IntentLevel, LeadId, LeadStatus, Viewer};
 
-use super::LeadFilter;
+use super::{LeadFilter, stored_intent, stored_status};
 use crate::db::sql::{Arg, Sql};
 use crate::{Backend, Db, Result, StoreError, bind_args, db::sqlite_writer};
 
@@ -240,7 +240,10 @@ async fn walk_pages(
                         .persistent(persistent)
                         .fetch_all(&mut *tx)
                         .await?;
-                let mut page: Vec<ExportRow> = rows.into_iter().map(Row::into_export).collect();
+                let mut page = rows
+                    .into_iter()
+                    .map(Row::into_export)
+                    .collect::<Result<Vec<ExportRow>>>()?;
                 for joined in &JOINED {
                     join_postgres(&mut tx, &mut page, joined).await?;
                 }
@@ -283,7 +286,7 @@ fn page_sqlite(conn: &sqlite_writer::Connection, sql: &Sql) -> Result<Vec<Export
                 custom: r.get(12)?,
                 created_at: sqlite_writer::parse_time(&r.get::<_, String>(13)?)?,
             }
-            .into_export(),
+            .into_export()?,
         );
     }
     for joined in &JOINED {
@@ -293,8 +296,9 @@ fn page_sqlite(conn: &sqlite_writer::Connection, sql: &Sql) -> Result<Vec<Export
 }
 
 impl Row {
-    fn into_export(self) -> ExportRow {
-        ExportRow {
+    /// The row as exported; a stored status or intent that does not parse is `Corrupt`.
+    fn into_export(self) -> Result<ExportRow> {
+        Ok(ExportRow {
             id: self.id,
             name: self.name,
             phones: self.phones.unwrap_or_default(),
@@ -304,12 +308,12 @@ impl Row {
             region: self.region,
             source: self.source,
             tags: self.tags.unwrap_or_default(),
-            status: LeadStatus::parse(&self.status).unwrap_or(LeadStatus::New),
-            intent: self.intent.as_deref().and_then(IntentLevel::parse),
+            status: stored_status(self.id, &self.status)?,
+            intent: stored_intent(self.id, self.intent.as_deref())?,
             owner_name: self.owner_name,
             custom: self.custom,
             created_at: self.created_at,
-        }
+        })
     }
 }
 

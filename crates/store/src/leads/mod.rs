@@ -21,7 +21,6 @@ use chrono::{DateTime, Utc};
 use leadline_domain::{Access, IntentLevel, LeadDraft, LeadId, LeadStatus, TeamId, UserId, Viewer};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sqlx::types::Json;
 
 use crate::{Db, Result, StoreError, db::sqlite_writer, db_run};
 
@@ -103,7 +102,8 @@ struct LeadRow {
     owner_name: Option<String>,
     owner_team_id: Option<TeamId>,
     created_by: Option<UserId>,
-    custom: Json<Map<String, Value>>,
+    /// The stored JSON as text (parsed by [`stored_custom`], so that a bad value names its row).
+    custom: String,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -111,7 +111,7 @@ struct LeadRow {
 }
 
 const SELECT: &str = "SELECT l.id, l.name, l.company, l.title, l.city, l.region, l.source, l.status, l.intent, \
-    l.owner_id, o.display_name AS owner_name, o.team_id AS owner_team_id, l.created_by, l.custom, l.version, \
+    l.owner_id, o.display_name AS owner_name, o.team_id AS owner_team_id, l.created_by, CAST(l.custom AS TEXT) AS custom, l.version, \
     l.created_at, l.updated_at, l.deleted_at FROM leads l LEFT JOIN users o ON o.id = l.owner_id";
 
 /// (lead, is a tag, raw phone or tag, e164, collides with) as read from `lead_phones` and `lead_tags`.
@@ -134,49 +134,86 @@ async fn hydrate(db: &Db, rows: Vec<LeadRow>) -> Result<Vec<Lead>> {
             .fetch_all(pool)
             .await?
     });
-    Ok(assemble(rows, parts))
+    assemble(rows, parts)
+}
+
+/// A lead's stored status. One that does not parse is `Corrupt`, never quietly `New`: a wrong
+/// status would be shown, counted and saved back as if it were true.
+pub(crate) fn stored_status(id: LeadId, status: &str) -> Result<LeadStatus> {
+    LeadStatus::parse(status).ok_or_else(|| {
+        StoreError::corrupt(
+            "leads",
+            id.0,
+            format!("status {status:?} is not a lead status"),
+        )
+    })
+}
+
+/// A lead's stored intent level: none is none, an unknown one is `Corrupt`.
+pub(crate) fn stored_intent(id: LeadId, intent: Option<&str>) -> Result<Option<IntentLevel>> {
+    intent
+        .map(|i| {
+            IntentLevel::parse(i).ok_or_else(|| {
+                StoreError::corrupt(
+                    "leads",
+                    id.0,
+                    format!("intent {i:?} is not an intent level"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// A lead's stored custom values: a JSON object, or `Corrupt` (never an empty map, which an edit
+/// would then save over the stored values).
+pub(crate) fn stored_custom(id: LeadId, custom: &str) -> Result<Map<String, Value>> {
+    serde_json::from_str(custom).map_err(|e| {
+        StoreError::corrupt("leads", id.0, format!("custom is not a JSON object: {e}"))
+    })
 }
 
 /// Leads from their rows and their phone and tag rows (ordered as [`hydrate`] reads them).
-fn assemble(rows: Vec<LeadRow>, parts: Vec<PartRow>) -> Vec<Lead> {
+fn assemble(rows: Vec<LeadRow>, parts: Vec<PartRow>) -> Result<Vec<Lead>> {
     let (tags, phones): (Vec<PartRow>, Vec<PartRow>) = parts.into_iter().partition(|p| p.1 == 1);
     let phones: Vec<(LeadId, String, String, Option<LeadId>)> =
         phones.into_iter().map(|p| (p.0, p.2, p.3, p.4)).collect();
     let tags: Vec<(LeadId, String)> = tags.into_iter().map(|t| (t.0, t.2)).collect();
     rows.into_iter()
-        .map(|r| Lead {
-            phones: phones
-                .iter()
-                .filter(|p| p.0 == r.id)
-                .map(|p| LeadPhone {
-                    raw: p.1.clone(),
-                    e164: p.2.clone(),
-                    collision_with: p.3,
-                })
-                .collect(),
-            tags: tags
-                .iter()
-                .filter(|t| t.0 == r.id)
-                .map(|t| t.1.clone())
-                .collect(),
-            id: r.id,
-            name: r.name,
-            company: r.company,
-            title: r.title,
-            city: r.city,
-            region: r.region,
-            source: r.source,
-            status: LeadStatus::parse(&r.status).unwrap_or(LeadStatus::New),
-            intent: r.intent.as_deref().and_then(IntentLevel::parse),
-            owner_id: r.owner_id,
-            owner_name: r.owner_name,
-            owner_team_id: r.owner_team_id,
-            created_by: r.created_by,
-            custom: r.custom.0,
-            version: r.version,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            deleted_at: r.deleted_at,
+        .map(|r| {
+            Ok(Lead {
+                phones: phones
+                    .iter()
+                    .filter(|p| p.0 == r.id)
+                    .map(|p| LeadPhone {
+                        raw: p.1.clone(),
+                        e164: p.2.clone(),
+                        collision_with: p.3,
+                    })
+                    .collect(),
+                tags: tags
+                    .iter()
+                    .filter(|t| t.0 == r.id)
+                    .map(|t| t.1.clone())
+                    .collect(),
+                id: r.id,
+                name: r.name,
+                company: r.company,
+                title: r.title,
+                city: r.city,
+                region: r.region,
+                source: r.source,
+                status: stored_status(r.id, &r.status)?,
+                intent: stored_intent(r.id, r.intent.as_deref())?,
+                owner_id: r.owner_id,
+                owner_name: r.owner_name,
+                owner_team_id: r.owner_team_id,
+                created_by: r.created_by,
+                custom: stored_custom(r.id, &r.custom)?,
+                version: r.version,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                deleted_at: r.deleted_at,
+            })
         })
         .collect()
 }
@@ -196,7 +233,6 @@ fn load_sqlite(conn: &sqlite_writer::Connection, id: LeadId) -> Result<Lead> {
         let Some(r) = rows.next()? else {
             return Err(StoreError::NotFound);
         };
-        let custom: String = r.get(13)?;
         LeadRow {
             id: LeadId(r.get(0)?),
             name: r.get(1)?,
@@ -211,7 +247,7 @@ fn load_sqlite(conn: &sqlite_writer::Connection, id: LeadId) -> Result<Lead> {
             owner_name: r.get(10)?,
             owner_team_id: r.get::<_, Option<i64>>(11)?.map(TeamId),
             created_by: r.get::<_, Option<i64>>(12)?.map(UserId),
-            custom: Json(serde_json::from_str(&custom).unwrap_or_default()),
+            custom: r.get(13)?,
             version: r.get(14)?,
             created_at: parse_time(&r.get::<_, String>(15)?)?,
             updated_at: parse_time(&r.get::<_, String>(16)?)?,
@@ -230,7 +266,7 @@ fn load_sqlite(conn: &sqlite_writer::Connection, id: LeadId) -> Result<Lead> {
             r.get::<_, Option<i64>>(4)?.map(LeadId),
         ));
     }
-    Ok(assemble(vec![row], parts).remove(0))
+    Ok(assemble(vec![row], parts)?.remove(0))
 }
 
 /// Reads a lead regardless of who asks (internal use).
@@ -294,4 +330,109 @@ pub async fn count_live(db: &Db) -> Result<i64> {
             .fetch_one(pool)
             .await?
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use leadline_domain::Role;
+
+    use super::*;
+    use crate::db::sql::{Arg, execute};
+    use crate::db::test_db::TestDb;
+
+    fn admin() -> Viewer {
+        Viewer {
+            user_id: UserId(1),
+            role: Role::Admin,
+            supervised_teams: Vec::new(),
+        }
+    }
+
+    /// A lead written directly in SQL with these stored values.
+    async fn stored(db: &Db, id: i64, status: &str, intent: Option<&str>, custom: &str) {
+        let args = vec![
+            Arg::I64(id),
+            Arg::Text(status.into()),
+            Arg::OptText(intent.map(str::to_string)),
+            Arg::Text(custom.into()),
+            Arg::Time(crate::now()),
+        ];
+        let sql = match db.backend() {
+            crate::Backend::Sqlite => {
+                "INSERT INTO leads (id, name, status, intent, custom, created_at, updated_at) \
+                 VALUES ($1, 'x', $2, $3, $4, $5, $5)"
+            }
+            crate::Backend::Postgres => {
+                "INSERT INTO leads (id, name, status, intent, custom, created_at, updated_at) \
+                 VALUES ($1, 'x', $2, $3, CAST($4 AS JSONB), $5, $5)"
+            }
+        };
+        execute(db, sql, args).await.unwrap();
+    }
+
+    /// The table, row and complaint of a `Corrupt` error.
+    fn corrupt<T: std::fmt::Debug>(r: Result<T>) -> (&'static str, i64, String) {
+        match r {
+            Err(StoreError::Corrupt { table, row, what }) => (table, row, what),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    /// A stored status, intent or custom value that does not parse is an error naming the table
+    /// and row, whichever way the lead is read (one lead, a page, an export walk), never `New`,
+    /// no intent or an empty map.
+    ///
+    /// Two worker threads: the export walk fails inside its PostgreSQL read transaction, whose
+    /// rollback runs on a spawned task when the connection goes back to the pool; on one thread
+    /// that task would wait behind the test database's drop, which waits on the transaction's
+    /// locks to drop the schema.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stored_value_that_does_not_parse_is_an_error_naming_its_row() {
+        let t = TestDb::fresh().await.unwrap();
+        let db = &t.db;
+        stored(db, 1, "new", Some("interested"), r#"{"k": "v"}"#).await;
+        let fine = get(db, &admin(), LeadId(1)).await.unwrap();
+        assert_eq!(fine.status, LeadStatus::New);
+        assert_eq!(fine.custom.get("k"), Some(&json!("v")));
+
+        stored(db, 2, "no_such_status", None, "{}").await;
+        let (table, row, what) = corrupt(get(db, &admin(), LeadId(2)).await);
+        assert_eq!((table, row), ("leads", 2));
+        assert!(what.contains("no_such_status"), "{what}");
+
+        stored(db, 3, "new", Some("Z9"), "{}").await;
+        assert_eq!(corrupt(get(db, &admin(), LeadId(3)).await).1, 3);
+
+        // PostgreSQL's JSONB holds only JSON, but not necessarily an object.
+        stored(db, 4, "new", None, "[1, 2]").await;
+        let (table, row, what) = corrupt(get(db, &admin(), LeadId(4)).await);
+        assert_eq!((table, row), ("leads", 4));
+        assert!(what.contains("custom"), "{what}");
+        if db.backend() == crate::Backend::Sqlite {
+            stored(db, 5, "new", None, "{broken").await;
+            assert_eq!(corrupt(get(db, &admin(), LeadId(5)).await).1, 5);
+        }
+
+        // A page of the list names the first bad row it meets.
+        let page = list(
+            db,
+            &admin(),
+            &LeadFilter::default(),
+            Sort::default(),
+            50,
+            None,
+        )
+        .await;
+        assert_eq!(corrupt(page).0, "leads");
+
+        let mut seen = Vec::new();
+        let walked = walk_export(db, &admin(), &LeadFilter::default(), async |page| {
+            seen.extend(page.into_iter().map(|r| r.id));
+            true
+        })
+        .await;
+        let (table, row, _) = corrupt(walked);
+        assert_eq!((table, row), ("leads", 2));
+        assert!(seen.is_empty(), "no page with a bad row is handed out");
+    }
 }

@@ -101,11 +101,7 @@ async fn hydrate(db: &Db, rows: Vec<ScriptRow>) -> Result<Vec<Script>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let list = rows
-        .iter()
-        .map(|r| r.id.0.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = crate::versioned::id_list(rows.iter().map(|r| r.id.0));
     let pin_sql = format!(
         "SELECT script_id, team_id FROM script_pins WHERE script_id IN ({list}) ORDER BY team_id"
     );

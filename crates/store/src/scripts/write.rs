@@ -7,9 +7,20 @@ use leadline_domain::{ScriptFields, ScriptId, TeamId, Viewer};
 use serde_json::json;
 
 use super::{Script, get, load};
-use crate::audit::AuditEntry;
 use crate::search::{DocKind, IndexDoc};
-use crate::{Db, Result, StoreError, db_run, index_doc, now, unindex_doc, write_audit};
+use crate::versioned::{Versioned, check_expected, edit_conflict, finish_write, soft_delete};
+use crate::{Db, Result, StoreError, db_run, now, write_audit};
+
+/// Scripts as versioned documents.
+const SCRIPTS: Versioned = Versioned {
+    entity: "script",
+    kind: DocKind::Script,
+    current_version: "SELECT version FROM scripts WHERE id = $1",
+    soft_delete: "UPDATE scripts SET deleted_at = $1, updated_at = $1, updated_by = $2 WHERE id = $3",
+};
+
+/// Unpins a script everywhere (a private or deleted script is pinned for nobody).
+const UNPIN_ALL: &str = "DELETE FROM script_pins WHERE script_id = $1";
 
 const INSERT_VERSION: &str = "INSERT INTO script_versions (script_id, version, title, category, body, edited_by, \
     edited_at, restored_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -58,20 +69,19 @@ pub async fn create(
             .bind(None::<i64>)
             .execute(&mut *tx)
             .await?;
-        index_doc!(&mut *tx, backend, index_of(id, fields))?;
-        write_audit!(
-            &mut *tx,
-            AuditEntry {
-                entity: "script",
-                entity_id: id.0,
-                actor: Some(actor),
-                action: "create",
-                before: None,
-                after: Some(audit_json(fields, shared, 1)),
-                at,
-            }
-        )?;
-        tx.commit().await?;
+        finish_write!(
+            tx,
+            backend,
+            index_of(id, fields),
+            SCRIPTS.audit(
+                id.0,
+                actor,
+                "create",
+                None,
+                Some(audit_json(fields, shared, 1)),
+                at
+            )
+        );
         id
     });
     load(db, id).await
@@ -131,11 +141,7 @@ async fn write_version(
         .await?
         .rows_affected();
         if changed == 0 {
-            let current: i64 = sqlx::query_scalar("SELECT version FROM scripts WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            return Err(StoreError::EditConflict { current });
+            return Err(edit_conflict!(&mut *tx, SCRIPTS, id));
         }
         sqlx::query(INSERT_VERSION)
             .bind(id)
@@ -148,24 +154,24 @@ async fn write_version(
             .bind(restored_from)
             .execute(&mut *tx)
             .await?;
-        index_doc!(&mut *tx, backend, index_of(id, fields))?;
-        write_audit!(
-            &mut *tx,
-            AuditEntry {
-                entity: "script",
-                entity_id: id.0,
-                actor: Some(viewer.user_id),
-                action: if restored_from.is_some() {
-                    "restore_version"
-                } else {
-                    "update"
-                },
-                before: Some(before.audit_view()),
-                after: Some(audit_json(fields, shared, next)),
-                at,
-            }
-        )?;
-        tx.commit().await?;
+        let action = if restored_from.is_some() {
+            "restore_version"
+        } else {
+            "update"
+        };
+        finish_write!(
+            tx,
+            backend,
+            index_of(id, fields),
+            SCRIPTS.audit(
+                id.0,
+                viewer.user_id,
+                action,
+                Some(before.audit_view()),
+                Some(audit_json(fields, shared, next)),
+                at
+            )
+        );
         Ok(())
     });
     result?;
@@ -177,13 +183,7 @@ async fn write_version(
 /// makes no new version.
 pub async fn update(db: &Db, viewer: &Viewer, id: ScriptId, patch: &ScriptPatch) -> Result<Script> {
     let before = editable(db, viewer, id).await?;
-    if let Some(v) = patch.expected_version
-        && v != before.version
-    {
-        return Err(StoreError::EditConflict {
-            current: before.version,
-        });
-    }
+    check_expected(patch.expected_version, before.version)?;
     let fields = ScriptFields::parse(
         patch.title.as_deref().unwrap_or(&before.title),
         patch.category.as_deref().unwrap_or(&before.category),
@@ -212,13 +212,7 @@ pub async fn restore_version(
     expected_version: Option<i64>,
 ) -> Result<Script> {
     let before = editable(db, viewer, id).await?;
-    if let Some(v) = expected_version
-        && v != before.version
-    {
-        return Err(StoreError::EditConflict {
-            current: before.version,
-        });
-    }
+    check_expected(expected_version, before.version)?;
     let old = super::version(db, viewer, id, version).await?;
     let fields = ScriptFields {
         title: old.title,
@@ -248,22 +242,18 @@ pub async fn set_shared(db: &Db, viewer: &Viewer, id: ScriptId, shared: bool) ->
         .await?;
         if !shared {
             // A private script cannot stay pinned for a team that may no longer read it.
-            sqlx::query("DELETE FROM script_pins WHERE script_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(UNPIN_ALL).bind(id).execute(&mut *tx).await?;
         }
         write_audit!(
             &mut *tx,
-            AuditEntry {
-                entity: "script",
-                entity_id: id.0,
-                actor: Some(viewer.user_id),
-                action: if shared { "share" } else { "unshare" },
-                before: Some(json!({"shared": before.shared})),
-                after: Some(json!({"shared": shared})),
-                at,
-            }
+            SCRIPTS.audit(
+                id.0,
+                viewer.user_id,
+                if shared { "share" } else { "unshare" },
+                Some(json!({"shared": before.shared})),
+                Some(json!({"shared": shared})),
+                at
+            )
         )?;
         tx.commit().await?;
     });
@@ -272,74 +262,63 @@ pub async fn set_shared(db: &Db, viewer: &Viewer, id: ScriptId, shared: bool) ->
 
 /// Pins a shared script for a team (supervisors of that team, admins); pinning twice is a no-op.
 pub async fn pin(db: &Db, viewer: &Viewer, id: ScriptId, team: TeamId) -> Result<Script> {
-    let script = get(db, viewer, id).await?;
-    if !may_pin(viewer, team) {
-        return Err(StoreError::Forbidden);
-    }
-    if !script.shared {
-        return Err(StoreError::invalid("shared", "script_private"));
-    }
-    if script.pinned_teams.contains(&team) {
-        return Ok(script);
-    }
-    let at = now();
-    db_run!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO script_pins (team_id, script_id, pinned_by, pinned_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (team_id, script_id) DO NOTHING",
-        )
-        .bind(team)
-        .bind(id)
-        .bind(viewer.user_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        write_audit!(
-            &mut *tx,
-            AuditEntry {
-                entity: "script",
-                entity_id: id.0,
-                actor: Some(viewer.user_id),
-                action: "pin",
-                before: None,
-                after: Some(json!({"team_id": team})),
-                at,
-            }
-        )?;
-        tx.commit().await?;
-    });
-    load(db, id).await
+    set_pin(db, viewer, id, team, true).await
 }
 
 /// Removes a team's pin (the same people who may pin).
 pub async fn unpin(db: &Db, viewer: &Viewer, id: ScriptId, team: TeamId) -> Result<Script> {
+    set_pin(db, viewer, id, team, false).await
+}
+
+/// Pins (`pinned`) or unpins a script for a team, audited; a script already so is returned as it
+/// is. Only a shared script may be pinned.
+async fn set_pin(
+    db: &Db,
+    viewer: &Viewer,
+    id: ScriptId,
+    team: TeamId,
+    pinned: bool,
+) -> Result<Script> {
     let script = get(db, viewer, id).await?;
     if !may_pin(viewer, team) {
         return Err(StoreError::Forbidden);
     }
-    if !script.pinned_teams.contains(&team) {
+    if pinned && !script.shared {
+        return Err(StoreError::invalid("shared", "script_private"));
+    }
+    if script.pinned_teams.contains(&team) == pinned {
         return Ok(script);
     }
     let at = now();
+    let pin = json!({"team_id": team});
+    let (action, before, after) = if pinned {
+        ("pin", None, Some(pin))
+    } else {
+        ("unpin", Some(pin), None)
+    };
     db_run!(db, |pool| {
         let mut tx = pool.begin().await?;
-        sqlx::query("DELETE FROM script_pins WHERE team_id = $1 AND script_id = $2")
+        if pinned {
+            sqlx::query(
+                "INSERT INTO script_pins (team_id, script_id, pinned_by, pinned_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (team_id, script_id) DO NOTHING",
+            )
             .bind(team)
             .bind(id)
+            .bind(viewer.user_id)
+            .bind(at)
             .execute(&mut *tx)
             .await?;
+        } else {
+            sqlx::query("DELETE FROM script_pins WHERE team_id = $1 AND script_id = $2")
+                .bind(team)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         write_audit!(
             &mut *tx,
-            AuditEntry {
-                entity: "script",
-                entity_id: id.0,
-                actor: Some(viewer.user_id),
-                action: "unpin",
-                before: Some(json!({"team_id": team})),
-                after: None,
-                at,
-            }
+            SCRIPTS.audit(id.0, viewer.user_id, action, before, after, at)
         )?;
         tx.commit().await?;
     });
@@ -349,35 +328,13 @@ pub async fn unpin(db: &Db, viewer: &Viewer, id: ScriptId, team: TeamId) -> Resu
 /// Soft-deletes a script: it leaves lists, pins and search, but calls keep pointing at it.
 pub async fn delete(db: &Db, viewer: &Viewer, id: ScriptId) -> Result<()> {
     let before = editable(db, viewer, id).await?;
-    let at = now();
-    db_run!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
-            "UPDATE scripts SET deleted_at = $1, updated_at = $1, updated_by = $2 WHERE id = $3",
-        )
-        .bind(at)
-        .bind(viewer.user_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM script_pins WHERE script_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        unindex_doc!(&mut *tx, DocKind::Script, id.0)?;
-        write_audit!(
-            &mut *tx,
-            AuditEntry {
-                entity: "script",
-                entity_id: id.0,
-                actor: Some(viewer.user_id),
-                action: "delete",
-                before: Some(before.audit_view()),
-                after: None,
-                at,
-            }
-        )?;
-        tx.commit().await?;
-    });
-    Ok(())
+    soft_delete(
+        db,
+        &SCRIPTS,
+        id.0,
+        viewer.user_id,
+        before.audit_view(),
+        &[UNPIN_ALL],
+    )
+    .await
 }

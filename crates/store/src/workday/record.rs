@@ -122,7 +122,7 @@ async fn replay(
         rule_id: None,
         after_last: None,
         attempt: 0,
-        lead_status: LeadStatus::parse(&status).unwrap_or(LeadStatus::New),
+        lead_status: crate::leads::stored_status(call.lead_id, &status)?,
         outside_window: outside,
         day,
         today,
@@ -299,7 +299,7 @@ fn decide(ctx: &Ctx, team: Option<TeamId>, lead: &LeadState) -> Result<Decision>
         Outcome::LastAttempt { action, .. } => Some(action),
         _ => None,
     };
-    let old_status = LeadStatus::parse(&lead.status).unwrap_or(LeadStatus::New);
+    let old_status = crate::leads::stored_status(ctx.input.lead_id, &lead.status)?;
     let mut status = ctx.disp.sets_status.unwrap_or(old_status);
     let mut owner = lead.owner_id;
     let mut attempts = attempt;

@@ -2,7 +2,7 @@
 //! users and teams).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use leadline_domain::{CustomFieldDef, FieldKind, Role, TeamId, UserId};
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::JsonBody;
+use super::Path;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -86,7 +87,7 @@ pub struct UserUpdate {
 pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     JsonBody(body): JsonBody<UserUpdate>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require_admin()?;
@@ -108,7 +109,7 @@ pub async fn update_user(
         },
     };
     Ok(Json(
-        users::update_user(&state.db, UserId(id), &patch, Some(caller.user.id)).await?,
+        users::update_user(&state.db, id, &patch, Some(caller.user.id)).await?,
     ))
 }
 
@@ -169,7 +170,7 @@ fn yes() -> bool {
 pub async fn set_supervisor(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<TeamId>,
     JsonBody(body): JsonBody<SupervisorChange>,
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
@@ -179,7 +180,7 @@ pub async fn set_supervisor(
     }
     users::set_supervisor(
         &state.db,
-        TeamId(id),
+        id,
         user.id,
         body.supervises,
         Some(caller.user.id),

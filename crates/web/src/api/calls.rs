@@ -2,7 +2,7 @@
 //! time wins; a dial outside calling hours is recorded with a warning), and a lead's calls.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::JsonBody;
+use super::Path;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -59,7 +60,7 @@ fn dnc_refusal(caller: &Caller) -> Response {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CallCreate>,
 ) -> ApiResult<Response> {
@@ -80,7 +81,7 @@ pub async fn create(
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
     let input = CallInput {
-        lead_id: LeadId(id),
+        lead_id: id,
         started_at: body.started_at,
         duration_s: body.duration_s,
         disposition: body.disposition.trim().to_string(),
@@ -128,9 +129,9 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> ApiResult<impl IntoResponse> {
-    let lead = leads::get(&state.db, &caller.viewer, LeadId(id))
+    let lead = leads::get(&state.db, &caller.viewer, id)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => AppError::NotFound,

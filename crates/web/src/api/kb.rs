@@ -2,7 +2,7 @@
 //! `html`), tags, and who changed what.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use leadline_domain::article::may_write;
@@ -12,8 +12,8 @@ use leadline_store::{StoreError, audit};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::scripts::if_match;
-use super::{JsonBody, pair, query_pairs};
+use super::Path;
+use super::{JsonBody, Tags, expected_version, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -30,26 +30,6 @@ fn view(article: Article) -> ArticleView {
     ArticleView {
         html: crate::markdown::render(&article.body),
         article,
-    }
-}
-
-/// Tags may come as a list or as one comma-separated string.
-#[derive(Deserialize, Serialize, Default, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum Tags {
-    #[default]
-    None,
-    List(Vec<String>),
-    Text(String),
-}
-
-impl Tags {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            Tags::None => Vec::new(),
-            Tags::List(v) => v,
-            Tags::Text(s) => vec![s],
-        }
     }
 }
 
@@ -97,9 +77,9 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(view(kb::get(&state.db, ArticleId(id)).await?)))
+    Ok(Json(view(kb::get(&state.db, id).await?)))
 }
 
 /// Articles, filtered by `category` (a path, sub-categories included) and `tag`.
@@ -136,7 +116,7 @@ pub struct ArticleChange {
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<ArticleChange>,
 ) -> ApiResult<impl IntoResponse> {
@@ -145,9 +125,9 @@ pub async fn patch(
         body: body.body,
         tags: body.tags.map(Tags::into_vec),
         category: body.category,
-        expected_version: body.version.or(if_match(&headers)),
+        expected_version: expected_version(body.version, &headers),
     };
-    let article = kb::update(&state.db, &caller.viewer, ArticleId(id), &patch).await?;
+    let article = kb::update(&state.db, &caller.viewer, id, &patch).await?;
     Ok(Json(view(article)))
 }
 
@@ -156,9 +136,9 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
 ) -> ApiResult<StatusCode> {
-    kb::delete(&state.db, &caller.viewer, ArticleId(id)).await?;
+    kb::delete(&state.db, &caller.viewer, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,9 +147,9 @@ pub async fn delete(
 pub async fn history(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
 ) -> ApiResult<impl IntoResponse> {
-    let article = kb::get(&state.db, ArticleId(id)).await?;
+    let article = kb::get(&state.db, id).await?;
     let changes = audit::history(&state.db, "kb_article", article.id.0).await?;
     Ok(Json(json!({ "changes": changes })))
 }

@@ -2,7 +2,7 @@
 //! pagination, grouped counts and history.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use leadline_domain::{LeadDraft, LeadId, UserId};
@@ -11,30 +11,11 @@ use leadline_store::{StoreError, audit, leads::custom_fields, leads::views, work
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{JsonBody, pair, query_pairs};
+use super::Path;
+use super::{JsonBody, Tags, if_match, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-
-/// Tags may come as a list or as one comma-separated string.
-#[derive(Deserialize, serde::Serialize, Default, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum TagsInput {
-    #[default]
-    None,
-    List(Vec<String>),
-    Text(String),
-}
-
-impl TagsInput {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            TagsInput::None => Vec::new(),
-            TagsInput::List(v) => v,
-            TagsInput::Text(s) => vec![s],
-        }
-    }
-}
 
 #[derive(Deserialize, serde::Serialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -49,7 +30,7 @@ pub struct LeadCreate {
     pub region: Option<String>,
     pub source: Option<String>,
     #[schema(value_type = Vec<String>)]
-    pub tags: TagsInput,
+    pub tags: Tags,
     pub status: Option<String>,
     pub intent: Option<String>,
     #[schema(value_type = Object)]
@@ -104,11 +85,9 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
-        leads::get(&state.db, &caller.viewer, LeadId(id)).await?,
-    ))
+    Ok(Json(leads::get(&state.db, &caller.viewer, id).await?))
 }
 
 fn text(field: &str, v: &Value) -> Result<Option<String>, StoreError> {
@@ -187,21 +166,13 @@ pub fn patch_from_json(
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    let if_match = headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.trim_matches(|c| c == '"' || c == 'W' || c == '/')
-                .parse::<i64>()
-                .ok()
-        });
-    let patch = patch_from_json(&body, if_match)?;
+    let patch = patch_from_json(&body, if_match(&headers))?;
     Ok(Json(
-        leads::update(&state.db, &caller.viewer, LeadId(id), &patch).await?,
+        leads::update(&state.db, &caller.viewer, id, &patch).await?,
     ))
 }
 
@@ -210,11 +181,9 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
-        leads::delete(&state.db, &caller.viewer, LeadId(id)).await?,
-    ))
+    Ok(Json(leads::delete(&state.db, &caller.viewer, id).await?))
 }
 
 /// Restores a soft-deleted lead (supervisors and admins).
@@ -222,11 +191,9 @@ pub async fn delete(
 pub async fn restore(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
-        leads::restore(&state.db, &caller.viewer, LeadId(id)).await?,
-    ))
+    Ok(Json(leads::restore(&state.db, &caller.viewer, id).await?))
 }
 
 /// The filter for a request: a saved view's pairs (`view=<id>`) then the request's own.
@@ -317,9 +284,9 @@ pub async fn counts(
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> ApiResult<impl IntoResponse> {
-    let lead = leads::get(&state.db, &caller.viewer, LeadId(id)).await?;
+    let lead = leads::get(&state.db, &caller.viewer, id).await?;
     let changes = audit::history(&state.db, "lead", lead.id.0).await?;
     let calls = calls::for_lead(&state.db, lead.id).await?;
     Ok(Json(json!({ "changes": changes, "calls": calls })))

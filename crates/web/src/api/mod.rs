@@ -18,9 +18,12 @@ pub mod workday_admin;
 pub mod workspace;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -35,17 +38,108 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::BadRequest("bad_json")
-            }
-        })?;
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            tracing::debug!(error = %e, "rejected JSON body");
+        let bytes = body_bytes(req, state).await?;
+        json_of(&bytes).map(JsonBody)
+    }
+}
+
+/// A JSON body that may be left out (an empty body or `null` is the type's default).
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
+            return Ok(OptionalJson(T::default()));
+        }
+        json_of(&bytes).map(OptionalJson)
+    }
+}
+
+/// The request's body: too big is `PayloadTooLarge`, unreadable `bad_json`.
+async fn body_bytes(req: Request, state: &AppState) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
             AppError::BadRequest("bad_json")
+        }
+    })
+}
+
+/// A body's JSON as `T`; anything else (not JSON, the wrong shape) is `bad_json`.
+fn json_of<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        tracing::debug!(error = %e, "rejected JSON body");
+        AppError::BadRequest("bad_json")
+    })
+}
+
+/// The version an edit was made on: the body's `version`, else the one `If-Match` names (`"3"`,
+/// `W/"3"` or `3`); none when neither says.
+pub fn expected_version(body: Option<i64>, headers: &HeaderMap) -> Option<i64> {
+    body.or_else(|| if_match(headers))
+}
+
+/// The version named by `If-Match`, if any.
+pub fn if_match(headers: &HeaderMap) -> Option<i64> {
+    headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.trim_matches(|c| c == '"' || c == 'W' || c == '/')
+                .parse()
+                .ok()
         })
+}
+
+/// Tags may come as a list or as one comma-separated string.
+#[derive(Deserialize, Serialize, Default, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Tags {
+    #[default]
+    None,
+    List(Vec<String>),
+    Text(String),
+}
+
+impl Tags {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            Tags::None => Vec::new(),
+            Tags::List(v) => v,
+            Tags::Text(s) => vec![s],
+        }
+    }
+}
+
+/// The path's parameters as typed values (`Path<LeadId>`, `Path<(ScriptId, i64)>`): a segment
+/// that does not parse is 400 `bad_path` as the API's JSON error, where axum's own `Path`
+/// answers plain text.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(path_error)
+    }
+}
+
+/// A path that does not parse is the client's (`bad_path`); a route without the parameters its
+/// handler asks for is ours.
+pub fn path_error(e: PathRejection) -> AppError {
+    match e {
+        PathRejection::FailedToDeserializePathParams(e) => {
+            tracing::debug!(error = %e.body_text(), "rejected path");
+            AppError::BadRequest("bad_path")
+        }
+        other => AppError::Internal(other.body_text()),
     }
 }
 

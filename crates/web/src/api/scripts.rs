@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use leadline_domain::script::{Piece, ScriptAccess, fill, fill_text};
@@ -15,7 +15,8 @@ use leadline_store::{StoreError, audit};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{JsonBody, pair, query_pairs};
+use super::Path;
+use super::{JsonBody, OptionalJson, expected_version, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -102,9 +103,9 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
 ) -> ApiResult<impl IntoResponse> {
-    let script = scripts::get(&state.db, &caller.viewer, ScriptId(id)).await?;
+    let script = scripts::get(&state.db, &caller.viewer, id).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -119,18 +120,6 @@ pub struct ScriptChange {
     pub version: Option<i64>,
 }
 
-/// The version named by `If-Match`, if any.
-pub fn if_match(headers: &HeaderMap) -> Option<i64> {
-    headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.trim_matches(|c| c == '"' || c == 'W' || c == '/')
-                .parse()
-                .ok()
-        })
-}
-
 /// Edits a script: each content change is a new version. 403 for a script the caller may only
 /// read, 404 for one they may not see, 409 `edit_conflict` when `version` is stale.
 #[utoipa::path(patch, path = "/api/v1/scripts/{id}", request_body = ScriptChange,
@@ -138,7 +127,7 @@ pub fn if_match(headers: &HeaderMap) -> Option<i64> {
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<ScriptChange>,
 ) -> ApiResult<impl IntoResponse> {
@@ -147,9 +136,9 @@ pub async fn patch(
         category: body.category,
         body: body.body,
         shared: body.shared,
-        expected_version: body.version.or(if_match(&headers)),
+        expected_version: expected_version(body.version, &headers),
     };
-    let script = scripts::update(&state.db, &caller.viewer, ScriptId(id), &patch).await?;
+    let script = scripts::update(&state.db, &caller.viewer, id, &patch).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -158,37 +147,10 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
 ) -> ApiResult<StatusCode> {
-    scripts::delete(&state.db, &caller.viewer, ScriptId(id)).await?;
+    scripts::delete(&state.db, &caller.viewer, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A JSON body that may be left out (an empty body or `null` is the type's default).
-pub struct OptionalJson<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned + Default> axum::extract::FromRequest<AppState>
-    for OptionalJson<T>
-{
-    type Rejection = AppError;
-
-    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, AppError> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge
-                } else {
-                    AppError::BadRequest("bad_json")
-                }
-            })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
-            return Ok(OptionalJson(T::default()));
-        }
-        serde_json::from_slice(&bytes)
-            .map(OptionalJson)
-            .map_err(|_| AppError::BadRequest("bad_json"))
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -215,11 +177,11 @@ fn yes() -> bool {
 pub async fn share(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     OptionalJson(body): OptionalJson<ShareBody>,
 ) -> ApiResult<impl IntoResponse> {
     let shared = body.shared;
-    let script = scripts::set_shared(&state.db, &caller.viewer, ScriptId(id), shared).await?;
+    let script = scripts::set_shared(&state.db, &caller.viewer, id, shared).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -249,11 +211,11 @@ fn pin_team(caller: &Caller, team: Option<i64>) -> Result<TeamId, AppError> {
 pub async fn pin(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     OptionalJson(body): OptionalJson<PinBody>,
 ) -> ApiResult<impl IntoResponse> {
     let team = pin_team(&caller, body.team_id)?;
-    let script = scripts::pin(&state.db, &caller.viewer, ScriptId(id), team).await?;
+    let script = scripts::pin(&state.db, &caller.viewer, id, team).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -262,7 +224,7 @@ pub async fn pin(
 pub async fn unpin(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
     let pairs = query_pairs(query.as_deref());
@@ -274,7 +236,7 @@ pub async fn unpin(
         None => None,
     };
     let team = pin_team(&caller, team)?;
-    let script = scripts::unpin(&state.db, &caller.viewer, ScriptId(id), team).await?;
+    let script = scripts::unpin(&state.db, &caller.viewer, id, team).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -283,9 +245,9 @@ pub async fn unpin(
 pub async fn versions(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
 ) -> ApiResult<impl IntoResponse> {
-    let items = scripts::versions(&state.db, &caller.viewer, ScriptId(id)).await?;
+    let items = scripts::versions(&state.db, &caller.viewer, id).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -294,10 +256,10 @@ pub async fn versions(
 pub async fn version(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, version)): Path<(i64, i64)>,
+    Path((id, version)): Path<(ScriptId, i64)>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(
-        scripts::version(&state.db, &caller.viewer, ScriptId(id), version).await?,
+        scripts::version(&state.db, &caller.viewer, id, version).await?,
     ))
 }
 
@@ -314,13 +276,11 @@ pub struct RestoreBody {
 pub async fn restore(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, version)): Path<(i64, i64)>,
+    Path((id, version)): Path<(ScriptId, i64)>,
     OptionalJson(body): OptionalJson<RestoreBody>,
 ) -> ApiResult<impl IntoResponse> {
     let expected = body.version;
-    let script =
-        scripts::restore_version(&state.db, &caller.viewer, ScriptId(id), version, expected)
-            .await?;
+    let script = scripts::restore_version(&state.db, &caller.viewer, id, version, expected).await?;
     Ok(Json(view(&caller, script)))
 }
 
@@ -360,7 +320,7 @@ pub fn placeholder_values(lead: &Lead, agent_name: &str) -> BTreeMap<String, Str
 pub async fn render(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
     let pairs = query_pairs(query.as_deref());
@@ -368,7 +328,7 @@ pub async fn render(
         .ok_or_else(|| StoreError::invalid("lead_id", "required"))?
         .parse::<i64>()
         .map_err(|_| StoreError::invalid("lead_id", "not_a_number"))?;
-    let script = scripts::get(&state.db, &caller.viewer, ScriptId(id)).await?;
+    let script = scripts::get(&state.db, &caller.viewer, id).await?;
     let lead = leads::get(&state.db, &caller.viewer, LeadId(lead_id)).await?;
     let pieces = fill(
         &script.body,
@@ -400,9 +360,9 @@ pub async fn render(
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
 ) -> ApiResult<impl IntoResponse> {
-    let script = scripts::get(&state.db, &caller.viewer, ScriptId(id)).await?;
+    let script = scripts::get(&state.db, &caller.viewer, id).await?;
     let changes = audit::history(&state.db, "script", script.id.0).await?;
     Ok(Json(json!({ "changes": changes })))
 }

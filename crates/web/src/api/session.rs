@@ -1,7 +1,7 @@
 //! Tokens: `POST /api/v1/auth/token`, listing and revoking one's own tokens, and `GET /api/v1/me`.
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use leadline_store::auth as store_auth;
@@ -10,9 +10,11 @@ use serde_json::json;
 use std::net::SocketAddr;
 
 use super::JsonBody;
+use super::Path;
 use crate::AppState;
 use crate::auth::{Caller, sign_in};
 use crate::error::ApiResult;
+use leadline_domain::TokenId;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
@@ -53,7 +55,7 @@ pub async fn list_tokens(
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(TokenId(id)): Path<TokenId>,
 ) -> ApiResult<StatusCode> {
     store_auth::revoke_token(&state.db, caller.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,7 @@
 //! Saved views over JSON.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use leadline_store::leads::views;
@@ -9,9 +9,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::JsonBody;
+use super::Path;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
+use leadline_domain::ViewId;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ViewCreate {
@@ -60,7 +62,7 @@ pub async fn create(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(ViewId(id)): Path<ViewId>,
 ) -> ApiResult<StatusCode> {
     views::delete(&state.db, caller.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,19 +2,20 @@
 //! holidays (admin), the do-not-call list (supervisors and admins), and the reservation time.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::NaiveDate;
 use leadline_domain::calling_hours::{self, DayKind, Holiday, Window};
 use leadline_domain::disposition::Disposition;
 use leadline_domain::revisit::{AfterLast, DelayUnit, RevisitRule};
-use leadline_domain::{IntentLevel, LeadStatus, Role, TeamId};
+use leadline_domain::{DispositionId, IntentLevel, LeadStatus, RevisitRuleId, Role, TeamId};
 use leadline_store::StoreError;
 use leadline_store::workday::config;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::Path;
 use super::{JsonBody, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
@@ -127,7 +128,7 @@ pub async fn create_disposition(
 pub async fn patch_disposition(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(DispositionId(id)): Path<DispositionId>,
     JsonBody(body): JsonBody<DispositionBody>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require_admin()?;
@@ -240,7 +241,7 @@ pub async fn create_rule(
 pub async fn patch_rule(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(RevisitRuleId(id)): Path<RevisitRuleId>,
     JsonBody(body): JsonBody<RuleBody>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require_admin()?;
@@ -259,7 +260,7 @@ pub async fn patch_rule(
 pub async fn delete_rule(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(RevisitRuleId(id)): Path<RevisitRuleId>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require_admin()?;
     config::delete_revisit_rule(&state.db, caller.user.id, id).await?;

@@ -6,18 +6,19 @@ use std::convert::Infallible;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use leadline_domain::{LeadId, UserId};
+use leadline_domain::{LeadId, TickerId, UserId};
 use leadline_store::workday::{notifications, today};
 use leadline_store::{Db, now, workday::live, workday::plans, workday::ticker};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::Path;
 use super::{JsonBody, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
@@ -346,13 +347,13 @@ pub async fn fill_plan(
 pub async fn unplan(
     State(state): State<AppState>,
     caller: Caller,
-    Path(lead): Path<i64>,
+    Path(lead): Path<LeadId>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     let pairs = query_pairs(q.as_deref());
     let date = plan_date(&caller, pair(&pairs, "date"))?;
     let d = date.format("%Y-%m-%d").to_string();
-    plans::remove(&state.db, caller.user.id, &d, LeadId(lead)).await?;
+    plans::remove(&state.db, caller.user.id, &d, lead).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -366,11 +367,10 @@ pub struct TargetBody {
 pub async fn set_target(
     State(state): State<AppState>,
     caller: Caller,
-    Path(agent): Path<i64>,
+    Path(agent): Path<UserId>,
     JsonBody(body): JsonBody<TargetBody>,
 ) -> ApiResult<Json<Value>> {
-    let daily =
-        plans::set_target(&state.db, &caller.viewer, UserId(agent), body.daily_calls).await?;
+    let daily = plans::set_target(&state.db, &caller.viewer, agent, body.daily_calls).await?;
     Ok(Json(json!({ "agent_id": agent, "daily_calls": daily })))
 }
 
@@ -449,7 +449,7 @@ pub async fn create_ticker(
 pub async fn delete_ticker(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(TickerId(id)): Path<TickerId>,
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
     ticker::delete(&state.db, caller.user.id, id).await?;

@@ -1,13 +1,14 @@
 //! Admin pages: custom fields, users and teams (admins change; supervisors may look).
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use leadline_domain::{CustomFieldDef, FieldKind, Role, TeamId, UserId};
 use leadline_store::audit::{self, AuditRecord};
 use leadline_store::auth::users::{self, NewUser, Team, User, UserPatch};
 use leadline_store::{StoreError, leads::custom_fields};
 
+use super::Path;
 use super::{Nav, OrPage, PageForm, PageResult, render};
 use crate::AppState;
 use crate::auth::{Caller, PageCaller};
@@ -197,7 +198,7 @@ pub async fn create_user(State(state): State<AppState>, form: PageForm) -> PageR
 
 pub async fn update_user(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     form: PageForm,
 ) -> PageResult {
     let caller = &form.caller;
@@ -218,7 +219,7 @@ pub async fn update_user(
             },
             ..Default::default()
         };
-        users::update_user(&state.db, UserId(id), &patch, Some(caller.user.id))
+        users::update_user(&state.db, id, &patch, Some(caller.user.id))
             .await
             .map_err(AppError::from)
     }
@@ -297,7 +298,7 @@ pub async fn create_team(State(state): State<AppState>, form: PageForm) -> PageR
 
 pub async fn set_supervisor(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<TeamId>,
     form: PageForm,
 ) -> PageResult {
     let caller = &form.caller;
@@ -309,14 +310,8 @@ pub async fn set_supervisor(
         .map_err(|_| AppError::BadRequest("bad_form"))
         .or_page(caller.lang)?;
     let supervises = form.text("supervises") != "false";
-    users::set_supervisor(
-        &state.db,
-        TeamId(id),
-        user,
-        supervises,
-        Some(caller.user.id),
-    )
-    .await
-    .or_page(caller.lang)?;
+    users::set_supervisor(&state.db, id, user, supervises, Some(caller.user.id))
+        .await
+        .or_page(caller.lang)?;
     Ok(Redirect::to("/admin/teams").into_response())
 }

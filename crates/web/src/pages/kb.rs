@@ -2,7 +2,7 @@
 //! article rendered from Markdown with who wrote and changed it, and the editor.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use leadline_domain::article::may_write;
@@ -10,6 +10,7 @@ use leadline_domain::{ArticleFields, ArticleId};
 use leadline_store::kb::{self, Article, ArticleFilter, ArticlePatch, Category};
 use leadline_store::{StoreError, audit};
 
+use super::Path;
 use super::{Nav, OrPage, PageError, PageForm, PageResult, render};
 use crate::AppState;
 use crate::api::{pair, query_pairs};
@@ -113,12 +114,12 @@ struct ArticlePage {
 pub async fn article(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
 ) -> PageResult {
     let l = caller.lang;
-    let article = kb::get(&state.db, ArticleId(id)).await.or_page(l)?;
+    let article = kb::get(&state.db, id).await.or_page(l)?;
     let nav = Nav::new(&caller, &format!("/kb/articles/{id}"));
-    let changes = audit::history(&state.db, "kb_article", id)
+    let changes = audit::history(&state.db, "kb_article", id.0)
         .await
         .or_page(l)?
         .into_iter()
@@ -246,20 +247,18 @@ pub async fn create(State(state): State<AppState>, form: PageForm) -> PageResult
 pub async fn edit_form(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
 ) -> PageResult {
     writer_only(&caller)?;
-    let a = kb::get(&state.db, ArticleId(id))
-        .await
-        .or_page(caller.lang)?;
+    let a = kb::get(&state.db, id).await.or_page(caller.lang)?;
     let draft = (a.title, a.category, a.tags.join(", "), a.body, a.version);
-    form_page(&state, &caller, Some(id), draft, None).await
+    form_page(&state, &caller, Some(id.0), draft, None).await
 }
 
 /// Saves the editor; a conflict or a bad field shows it again with what was typed kept.
 pub async fn update(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
     form: PageForm,
 ) -> PageResult {
     let caller = &form.caller;
@@ -272,10 +271,10 @@ pub async fn update(
         category: Some(draft.1.clone()),
         expected_version: Some(draft.4),
     };
-    match kb::update(&state.db, &caller.viewer, ArticleId(id), &patch).await {
+    match kb::update(&state.db, &caller.viewer, id, &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/kb/articles/{id}")).into_response()),
         Err(e @ (StoreError::EditConflict { .. } | StoreError::Invalid(_))) => {
-            form_page(&state, caller, Some(id), draft, Some(&e.into())).await
+            form_page(&state, caller, Some(id.0), draft, Some(&e.into())).await
         }
         Err(e) => Err(PageError(caller.lang, e.into())),
     }
@@ -283,10 +282,10 @@ pub async fn update(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
     form: PageForm,
 ) -> PageResult {
-    kb::delete(&state.db, &form.caller.viewer, ArticleId(id))
+    kb::delete(&state.db, &form.caller.viewer, id)
         .await
         .or_page(form.caller.lang)?;
     Ok(Redirect::to("/kb").into_response())

@@ -2,10 +2,10 @@
 //! timeline; the create and edit forms with custom fields rendered by type.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect};
 use leadline_domain::{
-    CustomFieldDef, FieldKind, IntentLevel, LeadDraft, LeadId, LeadStatus, UserId,
+    CustomFieldDef, FieldKind, IntentLevel, LeadDraft, LeadId, LeadStatus, UserId, ViewId,
 };
 use leadline_store::auth::users::User;
 use leadline_store::leads::views::SavedView;
@@ -15,6 +15,7 @@ use leadline_store::{
 };
 use serde_json::{Map, Value};
 
+use super::Path;
 use super::{Nav, OrPage, PageError, PageForm, PageResult, render};
 use crate::AppState;
 use crate::api::{pair, query_pairs};
@@ -633,16 +634,16 @@ pub async fn create(State(state): State<AppState>, form: PageForm) -> PageResult
 pub async fn edit_form(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> PageResult {
-    let lead = leads::get(&state.db, &caller.viewer, LeadId(id))
+    let lead = leads::get(&state.db, &caller.viewer, id)
         .await
         .or_page(caller.lang)?;
     let path = format!("/leads/{id}/edit");
     let page = form_page(
         &state,
         &caller,
-        Some(id),
+        Some(id.0),
         lead.version,
         &lead.to_draft(),
         lead.owner_id,
@@ -655,7 +656,7 @@ pub async fn edit_form(
 
 pub async fn update(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     form: PageForm,
 ) -> PageResult {
     let caller = &form.caller;
@@ -686,7 +687,7 @@ pub async fn update(
         expected_version: Some(version.ok_or(AppError::BadRequest("bad_form")).or_page(l)?),
         allow_collision: form.checked("allow_collision"),
     };
-    match leads::update(&state.db, &caller.viewer, LeadId(id), &patch).await {
+    match leads::update(&state.db, &caller.viewer, id, &patch).await {
         Ok(lead) => Ok(Redirect::to(&format!("/leads/{}", lead.id)).into_response()),
         Err(e @ (StoreError::Forbidden | StoreError::NotFound)) => Err(PageError(l, e.into())),
         Err(e) => {
@@ -695,7 +696,7 @@ pub async fn update(
             let page = form_page(
                 &state,
                 caller,
-                Some(id),
+                Some(id.0),
                 version.unwrap_or(0),
                 &draft,
                 owner,
@@ -871,14 +872,12 @@ pub(crate) fn call_line(nav: &Nav, c: calls::CallRecord) -> CallLine {
 pub async fn detail(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     RawQuery(query): RawQuery,
 ) -> PageResult {
     let l = caller.lang;
     let lang = l.code();
-    let lead = leads::get(&state.db, &caller.viewer, LeadId(id))
-        .await
-        .or_page(l)?;
+    let lead = leads::get(&state.db, &caller.viewer, id).await.or_page(l)?;
     let nav = Nav::new(&caller, &format!("/leads/{id}"));
     let defs = custom_fields::list(&state.db).await.or_page(l)?;
     let custom = defs
@@ -932,10 +931,10 @@ pub async fn detail(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     form: PageForm,
 ) -> PageResult {
-    leads::delete(&state.db, &form.caller.viewer, LeadId(id))
+    leads::delete(&state.db, &form.caller.viewer, id)
         .await
         .or_page(form.caller.lang)?;
     Ok(Redirect::to(&format!("/leads/{id}")).into_response())
@@ -943,10 +942,10 @@ pub async fn delete(
 
 pub async fn restore(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     form: PageForm,
 ) -> PageResult {
-    leads::restore(&state.db, &form.caller.viewer, LeadId(id))
+    leads::restore(&state.db, &form.caller.viewer, id)
         .await
         .or_page(form.caller.lang)?;
     Ok(Redirect::to(&format!("/leads/{id}")).into_response())
@@ -980,7 +979,7 @@ pub async fn save_view(State(state): State<AppState>, form: PageForm) -> PageRes
 
 pub async fn delete_view(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(ViewId(id)): Path<ViewId>,
     form: PageForm,
 ) -> PageResult {
     views::delete(&state.db, form.caller.user.id, id)

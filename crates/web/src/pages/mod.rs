@@ -13,6 +13,7 @@ pub mod workspace;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
@@ -210,6 +211,21 @@ impl FromRequest<AppState> for PageForm {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
         check_csrf(&parts.headers, &caller, &pairs).map_err(|e| error_page(lang, &e))?;
         Ok(PageForm { caller, pairs })
+    }
+}
+
+/// The path's parameters as typed values (`Path<LeadId>`); a segment that does not parse is a
+/// 400 `bad_path` error page in the visitor's language.
+pub struct Path<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        crate::api::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|crate::api::Path(v)| Path(v))
+            .map_err(|e| error_page(request_lang(&parts.headers, None), &e))
     }
 }
 

@@ -2,7 +2,7 @@
 //! restore older versions), sharing and team pins, and the script pane of the lead page.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use leadline_domain::script::{PLACEHOLDERS, Piece, ScriptAccess, fill};
@@ -11,6 +11,7 @@ use leadline_store::leads::Lead;
 use leadline_store::scripts::{self, Script, ScriptFilter, ScriptPatch, ScriptVersion};
 use leadline_store::{StoreError, audit, auth::users};
 
+use super::Path;
 use super::{Nav, OrPage, PageError, PageForm, PageResult, render};
 use crate::AppState;
 use crate::api::scripts::placeholder_values;
@@ -368,18 +369,18 @@ async fn detail_page(
 pub async fn detail(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     RawQuery(query): RawQuery,
 ) -> PageResult {
     let pairs = query_pairs(query.as_deref());
     let viewing = pair(&pairs, "v").and_then(|v| v.parse().ok());
-    detail_page(&state, &caller, ScriptId(id), viewing, None).await
+    detail_page(&state, &caller, id, viewing, None).await
 }
 
 /// Saves the editor; a conflict or a bad field shows the page again with what was typed kept.
 pub async fn update(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     form: PageForm,
 ) -> PageResult {
     let caller = &form.caller;
@@ -390,10 +391,10 @@ pub async fn update(
         shared: None,
         expected_version: form.text("version").parse().ok(),
     };
-    match scripts::update(&state.db, &caller.viewer, ScriptId(id), &patch).await {
+    match scripts::update(&state.db, &caller.viewer, id, &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/scripts/{id}")).into_response()),
         Err(e @ (StoreError::EditConflict { .. } | StoreError::Invalid(_))) => {
-            detail_page(&state, caller, ScriptId(id), None, Some((&form, &e.into()))).await
+            detail_page(&state, caller, id, None, Some((&form, &e.into()))).await
         }
         Err(e) => Err(PageError(caller.lang, e.into())),
     }
@@ -401,13 +402,13 @@ pub async fn update(
 
 pub async fn share(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     form: PageForm,
 ) -> PageResult {
     scripts::set_shared(
         &state.db,
         &form.caller.viewer,
-        ScriptId(id),
+        id,
         form.text("shared") == "1",
     )
     .await
@@ -424,9 +425,13 @@ fn form_team(form: &PageForm) -> Result<TeamId, PageError> {
     })
 }
 
-pub async fn pin(State(state): State<AppState>, Path(id): Path<i64>, form: PageForm) -> PageResult {
+pub async fn pin(
+    State(state): State<AppState>,
+    Path(id): Path<ScriptId>,
+    form: PageForm,
+) -> PageResult {
     let team = form_team(&form)?;
-    scripts::pin(&state.db, &form.caller.viewer, ScriptId(id), team)
+    scripts::pin(&state.db, &form.caller.viewer, id, team)
         .await
         .or_page(form.caller.lang)?;
     Ok(Redirect::to(&format!("/scripts/{id}")).into_response())
@@ -434,11 +439,11 @@ pub async fn pin(State(state): State<AppState>, Path(id): Path<i64>, form: PageF
 
 pub async fn unpin(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     form: PageForm,
 ) -> PageResult {
     let team = form_team(&form)?;
-    scripts::unpin(&state.db, &form.caller.viewer, ScriptId(id), team)
+    scripts::unpin(&state.db, &form.caller.viewer, id, team)
         .await
         .or_page(form.caller.lang)?;
     Ok(Redirect::to(&format!("/scripts/{id}")).into_response())
@@ -446,7 +451,7 @@ pub async fn unpin(
 
 pub async fn restore(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     form: PageForm,
 ) -> PageResult {
     let version = form.text("version").parse::<i64>().map_err(|_| {
@@ -458,7 +463,7 @@ pub async fn restore(
     scripts::restore_version(
         &state.db,
         &form.caller.viewer,
-        ScriptId(id),
+        id,
         version,
         form.text("current").parse().ok(),
     )
@@ -469,10 +474,10 @@ pub async fn restore(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<ScriptId>,
     form: PageForm,
 ) -> PageResult {
-    scripts::delete(&state.db, &form.caller.viewer, ScriptId(id))
+    scripts::delete(&state.db, &form.caller.viewer, id)
         .await
         .or_page(form.caller.lang)?;
     Ok(Redirect::to("/scripts").into_response())

@@ -1,12 +1,13 @@
 //! Sign-in and sign-out pages, the language switch, and the user's API tokens.
 
 use askama::Template;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use leadline_store::auth::{self as store_auth, ApiToken, SESSION_TTL};
 use serde::Deserialize;
 
+use super::Path;
 use super::{Nav, OrPage, PageForm, PageResult, render};
 use crate::AppState;
 use crate::auth::{
@@ -15,6 +16,7 @@ use crate::auth::{
 };
 use crate::error::AppError;
 use crate::i18n::Lang;
+use leadline_domain::TokenId;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -167,7 +169,7 @@ pub async fn create_token(State(state): State<AppState>, form: PageForm) -> Page
 
 pub async fn revoke_token(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(TokenId(id)): Path<TokenId>,
     form: PageForm,
 ) -> PageResult {
     store_auth::revoke_token(&state.db, form.caller.user.id, id)

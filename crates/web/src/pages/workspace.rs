@@ -2,14 +2,15 @@
 //! supervisor's live view and the ticker admin page.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect};
 use chrono::{Days, NaiveDate};
-use leadline_domain::{IntentLevel, LeadId, Role, UserId};
+use leadline_domain::{IntentLevel, LeadId, Role, TickerId, UserId};
 use leadline_store::leads::{self, Lead};
 use leadline_store::workday::today;
 use leadline_store::{audit, workday::calls, workday::plans, workday::ticker};
 
+use super::Path;
 use super::{Nav, OrPage, PageForm, PageResult, render};
 use crate::AppState;
 use crate::api::workspace::{
@@ -326,13 +327,13 @@ pub async fn live_script() -> impl IntoResponse {
 /// POST /supervisor/targets/{id}
 pub async fn set_target(
     State(state): State<AppState>,
-    Path(agent): Path<i64>,
+    Path(agent): Path<UserId>,
     form: PageForm,
 ) -> PageResult {
     let caller = &form.caller;
     let l = caller.lang;
     let daily = form.text("daily_calls").parse().unwrap_or(0);
-    plans::set_target(&state.db, &caller.viewer, UserId(agent), daily)
+    plans::set_target(&state.db, &caller.viewer, agent, daily)
         .await
         .or_page(l)?;
     Ok(Redirect::to("/supervisor/live").into_response())
@@ -385,7 +386,7 @@ pub async fn ticker_create(State(state): State<AppState>, form: PageForm) -> Pag
 /// POST /admin/ticker/{id}/delete
 pub async fn ticker_delete(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(TickerId(id)): Path<TickerId>,
     form: PageForm,
 ) -> PageResult {
     let caller = &form.caller;
