@@ -48,15 +48,32 @@ pub struct StoredDisposition {
     pub d: Disposition,
 }
 
-impl From<DispositionRow> for StoredDisposition {
-    fn from(r: DispositionRow) -> Self {
-        StoredDisposition {
+/// No status to set is none; one that does not parse is `Corrupt`, never none, which would leave
+/// every call with this outcome keeping the lead's old status.
+impl TryFrom<DispositionRow> for StoredDisposition {
+    type Error = StoreError;
+
+    fn try_from(r: DispositionRow) -> Result<Self> {
+        let sets_status = r
+            .sets_status
+            .as_deref()
+            .map(|s| {
+                LeadStatus::parse(s).ok_or_else(|| {
+                    StoreError::corrupt(
+                        "dispositions",
+                        r.id,
+                        format!("sets_status {s:?} is not a lead status"),
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(StoredDisposition {
             id: r.id,
             d: Disposition {
                 code: r.code,
                 label_zh: r.label_zh,
                 label_en: r.label_en,
-                sets_status: r.sets_status.as_deref().and_then(LeadStatus::parse),
+                sets_status,
                 connected: r.connected,
                 valid_conversation: r.valid_conversation,
                 qualified: r.qualified,
@@ -65,7 +82,7 @@ impl From<DispositionRow> for StoredDisposition {
                 position: r.position,
                 active: r.active,
             },
-        }
+        })
     }
 }
 
@@ -77,7 +94,7 @@ pub async fn dispositions(db: &Db) -> Result<Vec<StoredDisposition>> {
     let rows: Vec<DispositionRow> = db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_all(pool)
         .await?);
-    Ok(rows.into_iter().map(Into::into).collect())
+    rows.into_iter().map(StoredDisposition::try_from).collect()
 }
 
 pub async fn disposition(db: &Db, code: &str) -> Result<Option<StoredDisposition>> {
@@ -86,7 +103,7 @@ pub async fn disposition(db: &Db, code: &str) -> Result<Option<StoredDisposition
         .bind(code)
         .fetch_optional(pool)
         .await?);
-    Ok(row.map(Into::into))
+    row.map(StoredDisposition::try_from).transpose()
 }
 
 fn disposition_problem(e: leadline_domain::disposition::DispositionProblem) -> StoreError {
@@ -959,11 +976,22 @@ mod tests {
         crate::db::sql::execute(db, sql, args).await.unwrap();
     }
 
+    async fn dispositions_id(db: &Db, code: &str) -> i64 {
+        db_run!(db, |pool| sqlx::query_scalar(
+            "SELECT id FROM dispositions WHERE code = $1"
+        )
+        .bind(code)
+        .fetch_one(pool)
+        .await
+        .unwrap())
+    }
+
     /// A stored revisit rule whose intent, delay unit or after-last action does not parse is an
     /// error naming `revisit_rules` and the row, never a rule for every intent, an hours delay or
-    /// a stop; the same for a holiday whose day or kind does not parse, never a day left out.
+    /// a stop; the same for a disposition's status to set (never none) and a holiday whose day or
+    /// kind does not parse (never a day left out).
     #[tokio::test]
-    async fn a_stored_rule_or_holiday_that_does_not_parse_is_an_error_naming_its_row() {
+    async fn a_stored_rule_disposition_or_holiday_that_does_not_parse_is_an_error_naming_its_row() {
         let t = TestDb::fresh().await.unwrap();
         let db = &t.db;
         let rule = revisit_rules(db).await.unwrap()[0].id;
@@ -992,6 +1020,25 @@ mod tests {
             sql(db, mend, vec![Arg::I64(rule)]).await;
             revisit_rules(db).await.unwrap();
         }
+
+        let code = dispositions(db).await.unwrap()[0].d.code.clone();
+        sql(
+            db,
+            "UPDATE dispositions SET sets_status = 'bogus' WHERE code = $1",
+            vec![Arg::Text(code.clone())],
+        )
+        .await;
+        let (table, _, what) = corrupt(dispositions(db).await);
+        assert_eq!(table, "dispositions");
+        assert!(what.contains("bogus"), "{what}");
+        let (_, row, _) = corrupt(disposition(db, &code).await);
+        assert_eq!(row, dispositions_id(db, &code).await);
+        sql(
+            db,
+            "UPDATE dispositions SET sets_status = NULL WHERE code = $1",
+            vec![Arg::Text(code)],
+        )
+        .await;
 
         let insert = "INSERT INTO holidays (id, day, name, kind) VALUES ($1, $2, 'x', $3)";
         sql(
