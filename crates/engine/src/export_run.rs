@@ -87,13 +87,13 @@ pub fn headers(defs: &[CustomFieldDef]) -> Vec<String> {
 }
 
 /// One lead's cells, in [`headers`] order, into `out` (cleared first); `created` is scratch
-/// space for the creation time's text.
+/// space for the creation time's text. Custom values that do not parse are `Corrupt`.
 pub fn cells<'a>(
     lead: &'a ExportRow,
     defs: &[CustomFieldDef],
     created: &'a mut String,
     out: &mut Vec<Cow<'a, str>>,
-) {
+) -> Result<(), StoreError> {
     out.clear();
     let text = |v: &'a Option<String>| Cow::Borrowed(v.as_deref().unwrap_or(""));
     out.extend([
@@ -110,8 +110,7 @@ pub fn cells<'a>(
         text(&lead.owner_name),
     ]);
     if !defs.is_empty() {
-        let custom: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&lead.custom).unwrap_or_default();
+        let custom = lead.custom_values()?;
         for d in defs {
             out.push(Cow::Owned(match custom.get(&d.key) {
                 None | Some(serde_json::Value::Null) => String::new(),
@@ -134,6 +133,7 @@ pub fn cells<'a>(
         t.second()
     );
     out.push(Cow::Borrowed(created.as_str()));
+    Ok(())
 }
 
 enum Sink<W: Write + Send> {
@@ -142,11 +142,32 @@ enum Sink<W: Write + Send> {
 }
 
 impl<W: Write + Send> Sink<W> {
+    fn open(format: ExportFormat, writer: W, header: &[String]) -> Result<Self, ImportError> {
+        let mut sink = match format {
+            ExportFormat::Csv => Sink::Csv(CsvExport::new(writer, ExportEncoding::Utf8Bom)?),
+            ExportFormat::CsvGbk => Sink::Csv(CsvExport::new(writer, ExportEncoding::Gbk)?),
+            ExportFormat::Xlsx => Sink::Xlsx(Box::new(XlsxExport::new(writer, "线索 Leads")?)),
+        };
+        match &mut sink {
+            Sink::Csv(c) => c.write_header(header)?,
+            Sink::Xlsx(x) => x.write_header(header)?,
+        }
+        Ok(sink)
+    }
+
     fn row(&mut self, cells: &[Cow<'_, str>]) -> Result<(), ImportError> {
         match self {
             Sink::Csv(c) => Ok(c.write_row(cells)?),
             Sink::Xlsx(x) => x.write_row(cells),
         }
+    }
+
+    fn finish(self) -> Result<(), ImportError> {
+        match self {
+            Sink::Csv(c) => c.finish()?.flush()?,
+            Sink::Xlsx(x) => x.finish()?.flush()?,
+        }
+        Ok(())
     }
 }
 
@@ -163,35 +184,21 @@ pub async fn export<W: Write + Send + 'static>(
     let header = headers(&defs);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ExportRow>>(2);
     let writer_defs = defs.clone();
-    let write = tokio::task::spawn_blocking(move || -> Result<u64, ImportError> {
-        let mut sink = match format {
-            ExportFormat::Csv => Sink::Csv(CsvExport::new(writer, ExportEncoding::Utf8Bom)?),
-            ExportFormat::CsvGbk => Sink::Csv(CsvExport::new(writer, ExportEncoding::Gbk)?),
-            ExportFormat::Xlsx => Sink::Xlsx(Box::new(XlsxExport::new(writer, "线索 Leads")?)),
-        };
-        match &mut sink {
-            Sink::Csv(c) => c.write_header(&header)?,
-            Sink::Xlsx(x) => x.write_header(&header)?,
-        }
+    // A lead whose custom values do not parse ends the export with `Corrupt` naming it.
+    let write = tokio::task::spawn_blocking(move || -> Result<u64, RunError> {
+        let mut sink = Sink::open(format, writer, &header)?;
         let mut rows = 0u64;
         let mut created = String::with_capacity(24);
         let width = header.len();
         while let Some(page) = rx.blocking_recv() {
             for lead in &page {
                 let mut row = Vec::with_capacity(width);
-                cells(lead, &writer_defs, &mut created, &mut row);
+                cells(lead, &writer_defs, &mut created, &mut row)?;
                 sink.row(&row)?;
                 rows += 1;
             }
         }
-        match sink {
-            Sink::Csv(c) => {
-                c.finish()?.flush()?;
-            }
-            Sink::Xlsx(x) => {
-                x.finish()?.flush()?;
-            }
-        }
+        sink.finish()?;
         Ok(rows)
     });
     // A plain closure returning an owning future (not an `async` closure borrowing `tx`) keeps
@@ -206,5 +213,5 @@ pub async fn export<W: Write + Send + 'static>(
         .await
         .map_err(|e| StoreError::Internal(format!("export thread: {e}")))?;
     walked?;
-    Ok(written?)
+    written
 }

@@ -145,6 +145,7 @@ impl RunError {
     pub fn code(&self) -> &'static str {
         match self {
             RunError::Import(e) => e.code(),
+            RunError::Store(StoreError::Corrupt { .. }) => "stored_value_invalid",
             RunError::Store(_) => "internal_error",
             RunError::BadOptions(code) => code,
         }

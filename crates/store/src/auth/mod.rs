@@ -75,9 +75,11 @@ pub async fn session_user(db: &Db, session_id: &str) -> Result<Option<(User, Str
             .fetch_optional(pool)
             .await?
     });
-    Ok(row
-        .map(|r| (User::from(r.user), r.csrf_token))
-        .filter(|(user, _)| user.active))
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let user = User::try_from(row.user)?;
+    Ok(user.active.then_some((user, row.csrf_token)))
 }
 
 pub async fn delete_session(db: &Db, session_id: &str) -> Result<()> {
@@ -212,7 +214,7 @@ pub async fn token_user(db: &Db, secret: &str) -> Result<Option<User>> {
         )
         .await?;
     }
-    let user = User::from(row.user);
+    let user = User::try_from(row.user)?;
     Ok(user.active.then_some(user))
 }
 

@@ -36,19 +36,26 @@ pub(crate) struct UserRow {
     created_at: DateTime<Utc>,
 }
 
-impl From<UserRow> for User {
-    fn from(r: UserRow) -> User {
-        User {
+/// A stored role that does not parse is `Corrupt`, never quietly `Agent`: a damaged role must
+/// neither grant nor withdraw rights without anyone noticing.
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(r: UserRow) -> Result<User> {
+        let role = Role::parse(&r.role).ok_or_else(|| {
+            StoreError::corrupt("users", r.id.0, format!("role {:?} is not a role", r.role))
+        })?;
+        Ok(User {
             id: r.id,
             username: r.username,
             display_name: r.display_name,
-            role: Role::parse(&r.role).unwrap_or(Role::Agent),
+            role,
             team_id: r.team_id,
             active: r.active,
             locale: r.locale,
             time_zone: r.time_zone,
             created_at: r.created_at,
-        }
+        })
     }
 }
 
@@ -149,7 +156,7 @@ pub async fn create_user(db: &Db, new: &NewUser, actor: Option<UserId>) -> Resul
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| StoreError::unique_as(e, "username"))?;
-        let user = User::from(row);
+        let user = User::try_from(row)?;
         write_audit!(
             &mut *tx,
             AuditEntry {
@@ -176,7 +183,7 @@ pub async fn get_user(db: &Db, id: UserId) -> Result<User> {
             .fetch_optional(pool)
             .await?
     });
-    row.map(User::from).ok_or(StoreError::NotFound)
+    row.map(User::try_from).ok_or(StoreError::NotFound)?
 }
 
 /// The account and its password hash, for login.
@@ -194,7 +201,8 @@ pub async fn find_for_login(db: &Db, username: &str) -> Result<Option<(User, Str
             .fetch_optional(pool)
             .await?
     });
-    Ok(row.map(|r| (User::from(r.user), r.password_hash)))
+    row.map(|r| Ok((User::try_from(r.user)?, r.password_hash)))
+        .transpose()
 }
 
 pub async fn list_users(db: &Db) -> Result<Vec<User>> {
@@ -204,7 +212,7 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>> {
             .fetch_all(pool)
             .await?
     });
-    Ok(rows.into_iter().map(User::from).collect())
+    rows.into_iter().map(User::try_from).collect()
 }
 
 pub async fn user_count(db: &Db) -> Result<i64> {
@@ -434,4 +442,49 @@ pub async fn viewer(db: &Db, user: &User) -> Result<Viewer> {
         role: user.role,
         supervised_teams,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sql::{Arg, execute};
+    use crate::db::test_db::TestDb;
+
+    /// A stored role that does not parse is an error naming `users` and the row on every way an
+    /// account is read (by id, the list, login, a session, a token), never `Agent`.
+    #[tokio::test]
+    async fn a_stored_role_that_does_not_parse_is_an_error_naming_its_row() {
+        let t = TestDb::fresh().await.unwrap();
+        let db = &t.db;
+        let new = NewUser {
+            username: "zhou".into(),
+            display_name: "周敏".into(),
+            role: Role::Supervisor,
+            team_id: None,
+            password_hash: hash_password("a long password"),
+        };
+        let user = create_user(db, &new, None).await.unwrap();
+        let session = crate::auth::create_session(db, user.id).await.unwrap();
+        let (_, secret) = crate::auth::create_token(db, user.id, "t").await.unwrap();
+        execute(
+            db,
+            "UPDATE users SET role = 'superuser' WHERE id = $1",
+            vec![Arg::I64(user.id.0)],
+        )
+        .await
+        .unwrap();
+
+        let corrupt = |r: Result<()>| match r {
+            Err(StoreError::Corrupt { table, row, what }) => {
+                assert_eq!((table, row), ("users", user.id.0));
+                assert!(what.contains("superuser"), "{what}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        };
+        corrupt(get_user(db, user.id).await.map(drop));
+        corrupt(list_users(db).await.map(drop));
+        corrupt(find_for_login(db, "zhou").await.map(drop));
+        corrupt(crate::auth::session_user(db, &session.id).await.map(drop));
+        corrupt(crate::auth::token_user(db, &secret).await.map(drop));
+    }
 }

@@ -7,7 +7,7 @@ use leadline_domain::import_plan::{
     fill_targets, fill_view, keys, plan, split,
 };
 use leadline_domain::lead::normalise_company;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::types::Json;
 
 use super::batches::{Applied, FILL_LEAD, JobStep, MARK_DNC, MoreBatches, PROGRESS};
@@ -368,17 +368,19 @@ async fn pg_finish(
                 Option<String>,
                 Option<String>,
                 Option<String>,
-                Json<serde_json::Map<String, Value>>,
+                String,
             ),
         >(
-            "SELECT id, company, title, city, region, source, custom FROM leads WHERE id = ANY($1)",
+            // As text, so that JSON that is not an object is `Corrupt` naming its lead (as on
+            // SQLite) rather than an anonymous decode error.
+            "SELECT id, company, title, city, region, source, CAST(custom AS TEXT) FROM leads WHERE id = ANY($1)",
         )
         .bind(ids)
         .fetch_all(&mut **tx)
         .await?
         .into_iter()
         .map(|r| {
-            (
+            Ok((
                 r.0,
                 FillRow {
                     company: r.1,
@@ -386,11 +388,11 @@ async fn pg_finish(
                     city: r.3,
                     region: r.4,
                     source: r.5,
-                    custom: r.6.0,
+                    custom: crate::leads::stored_custom(r.0, &r.6)?,
                 },
-            )
+            ))
         })
-        .collect();
+        .collect::<Result<_>>()?;
         fill_targets(&fills, &rows.into_iter().collect())
     };
     for (id, before, after) in &targets {

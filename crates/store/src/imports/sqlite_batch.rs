@@ -181,7 +181,8 @@ pub(super) fn sqlite_batch(
                         city: r.get(2)?,
                         region: r.get(3)?,
                         source: r.get(4)?,
-                        custom: serde_json::from_str(&custom).unwrap_or_default(),
+                        // Not an empty map, which the fill would save over the stored values.
+                        custom: crate::leads::stored_custom(*id, &custom)?,
                     },
                 );
             }

@@ -9,6 +9,7 @@ use crate::{Db, Result, StoreError, db_run, now, write_audit};
 
 #[derive(sqlx::FromRow)]
 struct Row {
+    id: i64,
     key: String,
     label_zh: String,
     label_en: String,
@@ -19,19 +20,28 @@ struct Row {
 
 /// All fields in display order.
 pub async fn list(db: &Db) -> Result<Vec<CustomFieldDef>> {
-    const SQL: &str = "SELECT key, label_zh, label_en, kind, required, options FROM custom_fields ORDER BY position, id";
+    const SQL: &str = "SELECT id, key, label_zh, label_en, kind, required, options FROM custom_fields ORDER BY position, id";
     let rows: Vec<Row> = db_run!(db, |pool| sqlx::query_as(SQL).fetch_all(pool).await?);
-    Ok(rows
-        .into_iter()
-        .map(|r| CustomFieldDef {
-            key: r.key,
-            label_zh: r.label_zh,
-            label_en: r.label_en,
-            kind: FieldKind::parse(&r.kind).unwrap_or(FieldKind::Text),
-            required: r.required,
-            options: r.options.0,
+    rows.into_iter()
+        .map(|r| {
+            // Not quietly `Text`: a field's kind decides how its values are checked and filtered.
+            let kind = FieldKind::parse(&r.kind).ok_or_else(|| {
+                StoreError::corrupt(
+                    "custom_fields",
+                    r.id,
+                    format!("kind {:?} is not a field kind", r.kind),
+                )
+            })?;
+            Ok(CustomFieldDef {
+                key: r.key,
+                label_zh: r.label_zh,
+                label_en: r.label_en,
+                kind,
+                required: r.required,
+                options: r.options.0,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Adds a field after checking its key, labels and options.
@@ -116,4 +126,49 @@ pub async fn delete(db: &Db, key: &str, actor: Option<UserId>) -> Result<()> {
         tx.commit().await?;
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sql::{Arg, execute};
+    use crate::db::test_db::TestDb;
+
+    /// A stored field kind that does not parse is an error naming `custom_fields` and the row,
+    /// never `Text` (which would accept and filter any value).
+    #[tokio::test]
+    async fn a_stored_kind_that_does_not_parse_is_an_error_naming_its_row() {
+        let t = TestDb::fresh().await.unwrap();
+        let db = &t.db;
+        let def = CustomFieldDef {
+            key: "budget".into(),
+            label_zh: "预算".into(),
+            label_en: "Budget".into(),
+            kind: FieldKind::Number,
+            required: false,
+            options: Vec::new(),
+        };
+        create(db, &def, None).await.unwrap();
+        assert_eq!(list(db).await.unwrap()[0].kind, FieldKind::Number);
+        execute(
+            db,
+            "UPDATE custom_fields SET kind = 'currency' WHERE key = $1",
+            vec![Arg::Text("budget".into())],
+        )
+        .await
+        .unwrap();
+        let id: i64 = db_run!(db, |pool| sqlx::query_scalar(
+            "SELECT id FROM custom_fields WHERE key = 'budget'"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        match list(db).await {
+            Err(StoreError::Corrupt { table, row, what }) => {
+                assert_eq!((table, row), ("custom_fields", id));
+                assert!(what.contains("currency"), "{what}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
 }

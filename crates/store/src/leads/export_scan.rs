@@ -44,6 +44,14 @@ pub struct ExportRow {
     pub created_at: DateTime<Utc>,
 }
 
+impl ExportRow {
+    /// The custom values, parsed only when a column needs them; JSON that is not an object is
+    /// `Corrupt` naming the lead, never an empty map that would export blank cells as if true.
+    pub fn custom_values(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        super::stored_custom(self.id, &self.custom)
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: LeadId,

@@ -48,15 +48,32 @@ pub struct StoredDisposition {
     pub d: Disposition,
 }
 
-impl From<DispositionRow> for StoredDisposition {
-    fn from(r: DispositionRow) -> Self {
-        StoredDisposition {
+/// No status to set is none; one that does not parse is `Corrupt`, never none, which would leave
+/// every call with this outcome keeping the lead's old status.
+impl TryFrom<DispositionRow> for StoredDisposition {
+    type Error = StoreError;
+
+    fn try_from(r: DispositionRow) -> Result<Self> {
+        let sets_status = r
+            .sets_status
+            .as_deref()
+            .map(|s| {
+                LeadStatus::parse(s).ok_or_else(|| {
+                    StoreError::corrupt(
+                        "dispositions",
+                        r.id,
+                        format!("sets_status {s:?} is not a lead status"),
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(StoredDisposition {
             id: r.id,
             d: Disposition {
                 code: r.code,
                 label_zh: r.label_zh,
                 label_en: r.label_en,
-                sets_status: r.sets_status.as_deref().and_then(LeadStatus::parse),
+                sets_status,
                 connected: r.connected,
                 valid_conversation: r.valid_conversation,
                 qualified: r.qualified,
@@ -65,7 +82,7 @@ impl From<DispositionRow> for StoredDisposition {
                 position: r.position,
                 active: r.active,
             },
-        }
+        })
     }
 }
 
@@ -77,7 +94,7 @@ pub async fn dispositions(db: &Db) -> Result<Vec<StoredDisposition>> {
     let rows: Vec<DispositionRow> = db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_all(pool)
         .await?);
-    Ok(rows.into_iter().map(Into::into).collect())
+    rows.into_iter().map(StoredDisposition::try_from).collect()
 }
 
 pub async fn disposition(db: &Db, code: &str) -> Result<Option<StoredDisposition>> {
@@ -86,7 +103,7 @@ pub async fn disposition(db: &Db, code: &str) -> Result<Option<StoredDisposition
         .bind(code)
         .fetch_optional(pool)
         .await?);
-    Ok(row.map(Into::into))
+    row.map(StoredDisposition::try_from).transpose()
 }
 
 fn disposition_problem(e: leadline_domain::disposition::DispositionProblem) -> StoreError {
@@ -210,25 +227,42 @@ struct RuleRow {
     active: bool,
 }
 
-impl From<RuleRow> for RevisitRule {
-    fn from(r: RuleRow) -> Self {
-        RevisitRule {
+/// A stored rule whose intent, delay unit or after-last action does not parse is `Corrupt`, never
+/// a rule for every intent, an hours delay or a stop: each would schedule leads other than the
+/// admin set.
+impl TryFrom<RuleRow> for RevisitRule {
+    type Error = StoreError;
+
+    fn try_from(r: RuleRow) -> Result<Self> {
+        let corrupt = |what: String| StoreError::corrupt("revisit_rules", r.id, what);
+        let intent = r
+            .intent
+            .as_deref()
+            .map(|i| {
+                IntentLevel::parse(i)
+                    .ok_or_else(|| corrupt(format!("intent {i:?} is not an intent level")))
+            })
+            .transpose()?;
+        let unit = DelayUnit::parse(&r.delay_unit)
+            .ok_or_else(|| corrupt(format!("delay_unit {:?} is not a delay unit", r.delay_unit)))?;
+        let after_last = AfterLast::parse(&r.after_last).ok_or_else(|| {
+            corrupt(format!(
+                "after_last {:?} is not an after-last action",
+                r.after_last
+            ))
+        })?;
+        Ok(RevisitRule {
             id: r.id,
             disposition: r.disposition,
-            intent: r.intent.as_deref().and_then(IntentLevel::parse),
+            intent,
             attempt_from: r.attempt_from,
             attempt_to: r.attempt_to,
-            delay: r.delay_amount.map(|a| {
-                (
-                    a,
-                    DelayUnit::parse(&r.delay_unit).unwrap_or(DelayUnit::Hours),
-                )
-            }),
+            delay: r.delay_amount.map(|a| (a, unit)),
             max_attempts: r.max_attempts,
-            after_last: AfterLast::parse(&r.after_last).unwrap_or(AfterLast::Stop),
+            after_last,
             position: r.position,
             active: r.active,
-        }
+        })
     }
 }
 
@@ -241,7 +275,7 @@ pub async fn revisit_rules(db: &Db) -> Result<Vec<RevisitRule>> {
     .fetch_all(pool)
     .await?
     });
-    Ok(rows.into_iter().map(Into::into).collect())
+    rows.into_iter().map(RevisitRule::try_from).collect()
 }
 
 /// Creates (`rule.id == 0`) or replaces a revisit rule.
@@ -450,22 +484,27 @@ pub async fn set_windows(
     Ok(())
 }
 
+/// Every stored exception day; one whose day or kind does not parse is `Corrupt` rather than left
+/// out, which would quietly open a closed day to calling (or close an open one).
 pub async fn holidays(db: &Db) -> Result<Vec<Holiday>> {
-    let rows: Vec<(String, String, String)> = db_run!(db, |pool| sqlx::query_as(
-        "SELECT day, name, kind FROM holidays ORDER BY day"
+    let rows: Vec<(i64, String, String, String)> = db_run!(db, |pool| sqlx::query_as(
+        "SELECT id, day, name, kind FROM holidays ORDER BY day"
     )
     .fetch_all(pool)
     .await?);
-    Ok(rows
-        .into_iter()
-        .filter_map(|(day, name, kind)| {
-            Some(Holiday {
-                day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok()?,
-                kind: DayKind::parse(&kind)?,
+    rows.into_iter()
+        .map(|(id, day, name, kind)| {
+            Ok(Holiday {
+                day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| {
+                    StoreError::corrupt("holidays", id, format!("day {day:?} is not a date: {e}"))
+                })?,
+                kind: DayKind::parse(&kind).ok_or_else(|| {
+                    StoreError::corrupt("holidays", id, format!("kind {kind:?} is not a day kind"))
+                })?,
                 name,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Adds or replaces the exception for one day.
@@ -923,5 +962,122 @@ mod tests {
         change_behind_the_cache(db, again).await.unwrap();
         tokio::time::sleep(SNAPSHOT_TTL).await;
         assert_eq!(snapshot(db).await.unwrap().max_attempts, again);
+    }
+
+    /// The table, row and complaint of a `Corrupt` error.
+    fn corrupt<T: std::fmt::Debug>(r: Result<T>) -> (&'static str, i64, String) {
+        match r {
+            Err(StoreError::Corrupt { table, row, what }) => (table, row, what),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    async fn sql(db: &Db, sql: &'static str, args: Vec<Arg>) {
+        crate::db::sql::execute(db, sql, args).await.unwrap();
+    }
+
+    async fn dispositions_id(db: &Db, code: &str) -> i64 {
+        db_run!(db, |pool| sqlx::query_scalar(
+            "SELECT id FROM dispositions WHERE code = $1"
+        )
+        .bind(code)
+        .fetch_one(pool)
+        .await
+        .unwrap())
+    }
+
+    /// A stored revisit rule whose intent, delay unit or after-last action does not parse is an
+    /// error naming `revisit_rules` and the row, never a rule for every intent, an hours delay or
+    /// a stop; the same for a disposition's status to set (never none) and a holiday whose day or
+    /// kind does not parse (never a day left out).
+    #[tokio::test]
+    async fn a_stored_rule_disposition_or_holiday_that_does_not_parse_is_an_error_naming_its_row() {
+        let t = TestDb::fresh().await.unwrap();
+        let db = &t.db;
+        let rule = revisit_rules(db).await.unwrap()[0].id;
+        for (column, bad, damage) in [
+            (
+                "intent",
+                "Z9",
+                "UPDATE revisit_rules SET intent = $1 WHERE id = $2",
+            ),
+            (
+                "delay_unit",
+                "fortnights",
+                "UPDATE revisit_rules SET delay_unit = $1 WHERE id = $2",
+            ),
+            (
+                "after_last",
+                "explode",
+                "UPDATE revisit_rules SET after_last = $1 WHERE id = $2",
+            ),
+        ] {
+            sql(db, damage, vec![Arg::Text(bad.into()), Arg::I64(rule)]).await;
+            let (table, row, what) = corrupt(revisit_rules(db).await);
+            assert_eq!((table, row), ("revisit_rules", rule), "{column}");
+            assert!(what.contains(column) && what.contains(bad), "{what}");
+            let mend = "UPDATE revisit_rules SET intent = NULL, delay_unit = 'hours', after_last = 'stop' WHERE id = $1";
+            sql(db, mend, vec![Arg::I64(rule)]).await;
+            revisit_rules(db).await.unwrap();
+        }
+
+        let code = dispositions(db).await.unwrap()[0].d.code.clone();
+        sql(
+            db,
+            "UPDATE dispositions SET sets_status = 'bogus' WHERE code = $1",
+            vec![Arg::Text(code.clone())],
+        )
+        .await;
+        let (table, _, what) = corrupt(dispositions(db).await);
+        assert_eq!(table, "dispositions");
+        assert!(what.contains("bogus"), "{what}");
+        let (_, row, _) = corrupt(disposition(db, &code).await);
+        assert_eq!(row, dispositions_id(db, &code).await);
+        sql(
+            db,
+            "UPDATE dispositions SET sets_status = NULL WHERE code = $1",
+            vec![Arg::Text(code)],
+        )
+        .await;
+
+        let insert = "INSERT INTO holidays (id, day, name, kind) VALUES ($1, $2, 'x', $3)";
+        sql(
+            db,
+            insert,
+            vec![
+                Arg::I64(7),
+                Arg::Text("2026-10-01".into()),
+                Arg::Text("holiday".into()),
+            ],
+        )
+        .await;
+        assert_eq!(holidays(db).await.unwrap().len(), 1);
+        sql(
+            db,
+            insert,
+            vec![
+                Arg::I64(8),
+                Arg::Text("2026-10-02".into()),
+                Arg::Text("day_off".into()),
+            ],
+        )
+        .await;
+        let (table, row, what) = corrupt(holidays(db).await);
+        assert_eq!((table, row), ("holidays", 8));
+        assert!(what.contains("day_off"), "{what}");
+        sql(db, "DELETE FROM holidays WHERE id = 8", Vec::new()).await;
+        sql(
+            db,
+            insert,
+            vec![
+                Arg::I64(9),
+                Arg::Text("10/03/2026".into()),
+                Arg::Text("holiday".into()),
+            ],
+        )
+        .await;
+        let (table, row, what) = corrupt(holidays(db).await);
+        assert_eq!((table, row), ("holidays", 9));
+        assert!(what.contains("10/03/2026"), "{what}");
     }
 }

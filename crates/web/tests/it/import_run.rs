@@ -1087,3 +1087,74 @@ async fn an_import_whose_server_died_is_finished_by_another_worker_once_its_leas
     );
     assert!(uploads::find(f.db(), &token).await.unwrap().is_none());
 }
+
+/// An "update" fill reads the stored lead's custom values to merge into: when they do not parse,
+/// the batch fails naming the lead (issue 20, part 5), rather than filling from an empty map and
+/// saving it over them. The job reports the failure, and nothing of the batch is written.
+#[tokio::test]
+async fn an_update_over_a_lead_with_damaged_custom_values_fails_the_batch_naming_the_lead() {
+    let f = Fixture::new().await;
+    let first = f.file("a.csv", &people_csv(&["甲,13800000001,,,,"]));
+    f.import(&first, OnDuplicate::Skip, Assign::Pool).await;
+    let id = scalar(
+        f.db(),
+        "SELECT lead_id FROM lead_phones WHERE e164 = '+8613800000001'",
+    )
+    .await;
+    let damage = match f.db().backend() {
+        leadline_store::Backend::Sqlite => {
+            "UPDATE leads SET custom = '{\"budget\": ' WHERE id = $1"
+        }
+        leadline_store::Backend::Postgres => {
+            "UPDATE leads SET custom = '[\"budget\"]'::jsonb WHERE id = $1"
+        }
+    };
+    leadline_store::db::sql::execute(f.db(), damage, vec![leadline_store::db::sql::Arg::I64(id)])
+        .await
+        .unwrap();
+
+    let second = f.file(
+        "b.csv",
+        &people_csv(&["甲,13800000001,甲公司,杭州,,", "乙,13800000002,乙公司,,,"]),
+    );
+    let job = f
+        .start(&second, OnDuplicate::Update, Assign::Pool)
+        .await
+        .unwrap();
+    let failed = import_run::run(f.db(), job.id, |_| {}).await;
+    match failed {
+        Err(RunError::Store(leadline_store::StoreError::Corrupt { table, row, .. })) => {
+            assert_eq!((table, row), ("leads", id));
+        }
+        other => panic!("expected a Corrupt error, got {other:?}"),
+    }
+    let job = imports::get_job(f.db(), job.id).await.unwrap();
+    assert_eq!(job.status, "failed", "{job:?}");
+    let error = job.error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("stored_value_invalid") && error.contains(&format!("leads row {id}")),
+        "{error}"
+    );
+    assert_eq!(counts(&job), [0, 0, 0, 0, 0], "{job:?}");
+    let (_, company, city, _) = lead_by_phone(f.db(), "+8613800000001").await.unwrap();
+    assert_eq!(
+        (company, city),
+        (None, None),
+        "the stored lead is not filled"
+    );
+    assert!(
+        lead_by_phone(f.db(), "+8613800000002").await.is_none(),
+        "the batch's new lead is not written"
+    );
+    let custom: String = db_run!(f.db(), |pool| sqlx::query_scalar(
+        "SELECT CAST(custom AS TEXT) FROM leads WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert!(
+        custom.contains("budget"),
+        "the damaged value is left as it was: {custom}"
+    );
+}
