@@ -51,9 +51,7 @@ pub(crate) trait Tx {
 
     /// The row a statement must return.
     async fn fetch_one(&mut self, sql: &str, args: &[Arg]) -> Result<Row> {
-        self.fetch_first(sql, args, None)
-            .await?
-            .ok_or_else(|| StoreError::Internal(format!("no row from {sql}")))
+        returned(self.fetch_first(sql, args, None).await?, sql)
     }
 
     /// [`Tx::fetch_one`] where a unique-constraint violation means `taken`.
@@ -63,10 +61,13 @@ pub(crate) trait Tx {
         args: &[Arg],
         taken: &'static str,
     ) -> Result<Row> {
-        self.fetch_first(sql, args, Some(taken))
-            .await?
-            .ok_or_else(|| StoreError::Internal(format!("no row from {sql}")))
+        returned(self.fetch_first(sql, args, Some(taken)).await?, sql)
     }
+}
+
+/// The row a statement had to return.
+fn returned(row: Option<Row>, sql: &str) -> Result<Row> {
+    row.ok_or_else(|| StoreError::Internal(format!("no row from {sql}")))
 }
 
 /// The SQLite writer's connection, inside its transaction.
@@ -169,13 +170,17 @@ impl Row {
             .ok_or_else(|| StoreError::Internal(format!("no column {i}")))
     }
 
+    /// A value the body requires: NULL there is an error naming the column.
+    fn present<T>(value: Option<T>, i: usize) -> Result<T> {
+        value.ok_or_else(|| StoreError::Internal(format!("column {i}: unexpected NULL")))
+    }
+
     fn mismatch(i: usize, want: &str, got: &Value) -> StoreError {
         StoreError::Internal(format!("column {i}: expected {want}, found {got:?}"))
     }
 
     pub fn i64(&self, i: usize) -> Result<i64> {
-        self.opt_i64(i)?
-            .ok_or_else(|| StoreError::Internal(format!("column {i}: unexpected NULL")))
+        Row::present(self.opt_i64(i)?, i)
     }
 
     pub fn opt_i64(&self, i: usize) -> Result<Option<i64>> {
@@ -190,8 +195,7 @@ impl Row {
     }
 
     pub fn text(&self, i: usize) -> Result<String> {
-        self.opt_text(i)?
-            .ok_or_else(|| StoreError::Internal(format!("column {i}: unexpected NULL")))
+        Row::present(self.opt_text(i)?, i)
     }
 
     pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
@@ -206,8 +210,7 @@ impl Row {
     }
 
     pub fn time(&self, i: usize) -> Result<DateTime<Utc>> {
-        self.opt_time(i)?
-            .ok_or_else(|| StoreError::Internal(format!("column {i}: unexpected NULL")))
+        Row::present(self.opt_time(i)?, i)
     }
 
     pub fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>> {
