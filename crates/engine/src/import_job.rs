@@ -46,8 +46,19 @@ impl JobHandler for RunImport {
             return Ok(());
         }
         let kept = claim.keep();
-        let outcome =
-            import_run::run_until(&claim.db, job.id, &self.files, |_| {}, kept.lost()).await;
+        let fence = imports::Fence {
+            job_id: claim.job.id,
+            worker: claim.hub.worker.to_string(),
+        };
+        let outcome = import_run::run_until(
+            &claim.db,
+            job.id,
+            &self.files,
+            |_| {},
+            kept.lost(),
+            Some(fence),
+        )
+        .await;
         match outcome {
             Ok(Ran::Finished(done)) => {
                 tracing::info!(import = done.id, rows = done.rows_done, "import done");

@@ -580,7 +580,7 @@ pub async fn run(
 ) -> Result<ImportJob, RunError> {
     let never = Arc::new(AtomicBool::new(false));
     let files = crate::upload_files::default_dir();
-    match run_until(db, job_id, &files, progress, never).await? {
+    match run_until(db, job_id, &files, progress, never, None).await? {
         Ran::Finished(job) | Ran::Stopped(job) => Ok(job),
     }
 }
@@ -603,6 +603,7 @@ pub async fn run_until(
     files: &Path,
     mut progress: impl FnMut(&Progress) + Send,
     stop: Arc<AtomicBool>,
+    fence: Option<imports::Fence>,
 ) -> Result<Ran, RunError> {
     let job = imports::get_job(db, job_id).await?;
     if job.status == "done" {
@@ -612,7 +613,7 @@ pub async fn run_until(
         imports::reopen_job(db, job_id).await?;
     }
     let outcome = match local_file(db, files, &job).await {
-        Ok(path) => run_inner(db, &job, &path, &mut progress, stop).await,
+        Ok(path) => run_inner(db, &job, &path, &mut progress, stop, fence).await,
         Err(e) => Err(e),
     };
     if matches!(outcome, Ok(false)) {
@@ -653,6 +654,7 @@ async fn run_inner(
     path: &Path,
     progress: &mut (impl FnMut(&Progress) + Send),
     stop: Arc<AtomicBool>,
+    fence: Option<imports::Fence>,
 ) -> Result<bool, RunError> {
     let stored = stored_options(job)?;
     let defs = custom_fields::list(db).await?;
@@ -725,6 +727,7 @@ async fn run_inner(
             job.id,
             job.created_by,
             policy,
+            fence.clone(),
             (batch.rows, batch.rows_done),
             more,
         )
@@ -733,6 +736,10 @@ async fn run_inner(
             Ok((applied, back)) => {
                 more = back;
                 applied
+            }
+            // Another server holds the job now: this batch was not written; that server goes on.
+            Err(StoreError::ClaimLost) => {
+                return finish_reader(reader, Ok(false)).await;
             }
             Err(e) => {
                 result = Err(e.into());

@@ -37,6 +37,9 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Internal(String),
+    /// This server no longer holds the job it was running: another server took it over.
+    #[error("the job was taken over by another server")]
+    ClaimLost,
 }
 
 impl StoreError {

@@ -47,7 +47,8 @@ impl AppError {
                 StoreError::Forbidden => StatusCode::FORBIDDEN,
                 StoreError::EditConflict { .. }
                 | StoreError::DuplicatePhone { .. }
-                | StoreError::AlreadyExists(_) => StatusCode::CONFLICT,
+                | StoreError::AlreadyExists(_)
+                | StoreError::ClaimLost => StatusCode::CONFLICT,
                 StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 StoreError::Corrupt { .. }
                 | StoreError::Database(_)
@@ -75,6 +76,7 @@ impl AppError {
                 StoreError::EditConflict { .. } => "edit_conflict",
                 StoreError::DuplicatePhone { .. } => "duplicate_phone",
                 StoreError::AlreadyExists(_) => "already_exists",
+                StoreError::ClaimLost => "job_taken_over",
                 StoreError::Invalid(_) => "invalid_input",
                 StoreError::Corrupt { .. } => "stored_value_invalid",
                 StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {

@@ -57,6 +57,7 @@ pub async fn apply_batches<M: MoreBatches>(
     job_id: i64,
     actor: UserId,
     policy: OnDuplicate,
+    fence: Option<Fence>,
     first: (Vec<BatchRow>, i64),
     mut more: M,
 ) -> Result<(Applied, M)> {
@@ -65,6 +66,7 @@ pub async fn apply_batches<M: MoreBatches>(
         actor,
         rows_done,
         at: now(),
+        fence: fence.clone(),
     };
     match db {
         Db::Sqlite(pool) => {
@@ -145,11 +147,42 @@ pub async fn look_for_other_writers(db: &Db, over: std::time::Duration) -> Resul
 }
 
 /// The job a batch belongs to and where it leaves the job.
+/// The claim a server holds on the job that runs an import (`jobs.id`, `jobs.claimed_by`): each
+/// batch advances the import only while that claim still holds, checked in the batch's own
+/// transaction, so a server that lost the job (its lease lapsed while it stalled) cannot write
+/// a batch that the server which took the job over writes too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub job_id: i64,
+    pub worker: String,
+}
+
 pub(super) struct JobStep {
     pub(super) job_id: i64,
     pub(super) actor: UserId,
     pub(super) rows_done: i64,
     pub(super) at: DateTime<Utc>,
+    pub(super) fence: Option<Fence>,
+}
+
+impl JobStep {
+    /// The fence's arguments of [`PROGRESS`] (`$9`, `$10`): none for an import without a job.
+    pub(super) fn fence_args(&self) -> (Option<i64>, Option<&str>) {
+        match &self.fence {
+            Some(f) => (Some(f.job_id), Some(f.worker.as_str())),
+            None => (None, None),
+        }
+    }
+
+    /// The outcome of [`PROGRESS`]: one row, or the claim was lost (the transaction must not
+    /// commit).
+    pub(super) fn progressed(&self, changed: u64) -> Result<()> {
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::ClaimLost)
+        }
+    }
 }
 
 // Statements both backends run. Their `$N` placeholders appear in order, which is what lets
@@ -162,6 +195,9 @@ pub(super) const FILL_LEAD: &str = "UPDATE leads SET company = $1, company_norm 
 /// (`leads.dnc`): once per batch, after its phones.
 pub(super) const MARK_DNC: &str = "UPDATE leads SET dnc = TRUE WHERE id IN (SELECT p.lead_id FROM lead_phones p \
     JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id BETWEEN $1 AND $2)";
-/// Advances the job to the end of the batch, in the batch's transaction.
+/// Advances the job to the end of the batch, in the batch's transaction, while the fence (if
+/// any: `$9` the running job, `$10` the server holding it) holds.
 pub(super) const PROGRESS: &str = "UPDATE imports SET rows_done = $1, imported = imported + $2, updated = updated + $3, \
-    skipped = skipped + $4, collisions = collisions + $5, failed = failed + $6, updated_at = $7 WHERE id = $8";
+    skipped = skipped + $4, collisions = collisions + $5, failed = failed + $6, updated_at = $7 WHERE id = $8 \
+    AND ($9 IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = $9 AND j.claimed_by = $10 \
+    AND j.status = 'running'))";

@@ -22,7 +22,8 @@ use crate::db::sqlite_writer;
 use crate::{Db, Result, StoreError, bind_args, db_run, now};
 
 pub use batches::{
-    Applied, MoreBatches, TRANSACTION_ROWS, apply_batches, look_for_other_writers, others_writing,
+    Applied, Fence, MoreBatches, TRANSACTION_ROWS, apply_batches, look_for_other_writers,
+    others_writing,
 };
 pub use leadline_domain::import_plan::{BatchCounts, BatchRow, OnDuplicate, Prepared};
 pub use mappings::{SavedMapping, mappings, save_mapping};

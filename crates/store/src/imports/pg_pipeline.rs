@@ -426,7 +426,7 @@ async fn pg_finish(
     }
     counts.updated += targets.len() as i64;
     counts.skipped += (fills.len() - targets.len()) as i64;
-    sqlx::query(PROGRESS)
+    let changed = sqlx::query(PROGRESS)
         .bind(job.rows_done)
         .bind(counts.imported)
         .bind(counts.updated)
@@ -435,8 +435,11 @@ async fn pg_finish(
         .bind(counts.failed)
         .bind(at)
         .bind(job.job_id)
+        .bind(job.fence_args().0)
+        .bind(job.fence_args().1)
         .execute(&mut **tx)
         .await?;
+    job.progressed(changed.rows_affected())?;
     Ok(counts)
 }
 

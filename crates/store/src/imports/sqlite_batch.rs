@@ -228,7 +228,8 @@ pub(super) fn sqlite_batch(
             reason
         ])?;
     }
-    conn.prepare_cached(PROGRESS)?.execute(rusqlite::params![
+    let (fence_job, fence_worker) = job.fence_args();
+    let changed = conn.prepare_cached(PROGRESS)?.execute(rusqlite::params![
         job.rows_done,
         counts.imported,
         counts.updated,
@@ -237,7 +238,10 @@ pub(super) fn sqlite_batch(
         counts.failed,
         at,
         job.job_id,
+        fence_job,
+        fence_worker,
     ])?;
+    job.progressed(changed as u64)?;
     Ok(counts)
 }
 

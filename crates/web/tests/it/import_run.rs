@@ -667,6 +667,7 @@ async fn batches_written_in_one_call_are_kept_up_to_a_failed_one() {
         job.id,
         f.org.admin,
         OnDuplicate::Skip,
+        None,
         (rows(), 100),
         more,
     )
@@ -693,6 +694,7 @@ async fn batches_written_in_one_call_are_kept_up_to_a_failed_one() {
         job.id,
         f.org.admin,
         OnDuplicate::Skip,
+        None,
         (lead_rows(1_001, 100, "138", None), 1_100),
         more,
     )
@@ -715,6 +717,66 @@ async fn batches_written_in_one_call_are_kept_up_to_a_failed_one() {
         kept - 300,
         "nothing of the batch after the failed one is kept"
     );
+}
+
+/// A batch advances an import only while its server still holds the job that runs it: once
+/// the lease lapsed and another server claimed the job, a batch of the first server (one that
+/// stalled past its lease mid-batch) writes nothing, in its own transaction, and the server that
+/// holds the job now goes on.
+#[tokio::test]
+async fn a_batch_of_a_server_that_lost_its_job_writes_nothing() {
+    let f = Fixture::new().await;
+    let path = f.file("fenced.csv", &people_csv(&["甲,13800000001,,,,"]));
+    let job = f
+        .start(&path, OnDuplicate::Skip, Assign::Pool)
+        .await
+        .unwrap();
+    let t0 = leadline_store::now();
+    let lease = chrono::TimeDelta::seconds(30);
+    leadline_store::jobs::enqueue(f.db(), "fence_test", t0, &serde_json::json!({}), None)
+        .await
+        .unwrap();
+    let first = leadline_store::jobs::claim_leased(f.db(), "fence_test", lease, "server-a", t0, 1)
+        .await
+        .unwrap();
+    let fence = |worker: &str| {
+        Some(imports::Fence {
+            job_id: first[0].id,
+            worker: worker.into(),
+        })
+    };
+    let write = |from: i64, worker: &'static str| {
+        imports::apply_batches(
+            f.db(),
+            job.id,
+            f.org.admin,
+            OnDuplicate::Skip,
+            fence(worker),
+            (lead_rows(from, 100, "139", None), from + 99),
+            Queued(Default::default()),
+        )
+    };
+    write(1, "server-a").await.unwrap();
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 100);
+
+    // The lease lapses and server B takes the job over.
+    let later = t0 + lease + chrono::TimeDelta::seconds(1);
+    let taken =
+        leadline_store::jobs::claim_leased(f.db(), "fence_test", lease, "server-b", later, 1)
+            .await
+            .unwrap();
+    assert_eq!(taken.len(), 1);
+    let lost = write(101, "server-a").await;
+    assert!(
+        matches!(lost, Err(leadline_store::StoreError::ClaimLost)),
+        "{:?}",
+        lost.map(|(a, _)| a)
+    );
+    let now = imports::get_job(f.db(), job.id).await.unwrap();
+    assert_eq!((now.rows_done, now.imported), (100, 100));
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 100);
+    write(101, "server-b").await.unwrap();
+    assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 200);
 }
 
 /// One of an import's rows, numbered `n`, with a phone and maybe a city.
@@ -762,6 +824,7 @@ async fn a_batch_handles_the_leads_of_the_batch_written_beside_it_by_the_policy(
             job.id,
             f.org.admin,
             policy,
+            None,
             (first, 50),
             Queued([(second, 100), (third, 110)].into()),
         )
@@ -1044,6 +1107,7 @@ async fn an_import_whose_server_died_is_finished_by_another_worker_once_its_leas
         &first_server,
         |_| stop.store(true, std::sync::atomic::Ordering::Relaxed),
         stop.clone(),
+        None,
     )
     .await
     .unwrap();
