@@ -319,26 +319,9 @@ fn push_visibility(sql: &mut Sql, viewer: &Viewer) {
         return;
     }
     let me = me.unwrap_or_else(|| sql.arg(Arg::I64(viewer.user_id.0)));
-    let script_mgr = match viewer.role {
-        Role::Supervisor => {
-            let teams = if viewer.supervised_teams.is_empty() {
-                "0".to_string()
-            } else {
-                viewer
-                    .supervised_teams
-                    .iter()
-                    .map(|t| t.0.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            format!(" OR so.team_id IN ({teams})")
-        }
-        _ => String::new(),
-    };
+    let scripts = crate::scripts::visible_scripts(viewer, "s", "so", &me);
     sql.push(&format!(
-        " AND (d.kind = 'article' \
-         OR (d.kind = 'script' AND (s.shared = TRUE OR s.owner_id = {me}{script_mgr})) \
-         OR {notes})"
+        " AND (d.kind = 'article' OR (d.kind = 'script' AND {scripts}) OR {notes})"
     ));
 }
 

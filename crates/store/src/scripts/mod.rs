@@ -180,6 +180,31 @@ pub struct ScriptFilter {
     pub pinned_for: Option<TeamId>,
 }
 
+/// The SQL condition "`viewer` may see the script aliased `script`, whose owner is aliased
+/// `owner`" — the SQL side of the domain's `ScriptAccess` rule: shared scripts, their own, and
+/// for a supervisor those of the teams they supervise; everything for an admin. `me` is the
+/// viewer's id as the caller bound it. Used by the script list and by search.
+pub(crate) fn visible_scripts(viewer: &Viewer, script: &str, owner: &str, me: &str) -> String {
+    let managed = match viewer.role {
+        leadline_domain::Role::Admin => return "TRUE".to_string(),
+        leadline_domain::Role::Supervisor => {
+            let teams: Vec<String> = viewer
+                .supervised_teams
+                .iter()
+                .map(|t| t.0.to_string())
+                .collect();
+            let teams = if teams.is_empty() {
+                "0".to_string()
+            } else {
+                teams.join(",")
+            };
+            format!(" OR {owner}.team_id IN ({teams})")
+        }
+        _ => String::new(),
+    };
+    format!("({script}.shared = TRUE OR {script}.owner_id = {me}{managed})")
+}
+
 /// Most scripts one list returns.
 pub const MAX_LIST: i64 = 500;
 
@@ -189,27 +214,7 @@ pub async fn list(db: &Db, viewer: &Viewer, filter: &ScriptFilter) -> Result<Vec
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE s.deleted_at IS NULL");
     let me = sql.arg(Arg::I64(viewer.user_id.0));
-    match viewer.role {
-        leadline_domain::Role::Admin => {}
-        leadline_domain::Role::Supervisor => {
-            let teams = if viewer.supervised_teams.is_empty() {
-                "0".to_string()
-            } else {
-                viewer
-                    .supervised_teams
-                    .iter()
-                    .map(|t| t.0.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            sql.push(&format!(
-                " AND (s.shared = TRUE OR s.owner_id = {me} OR o.team_id IN ({teams}))"
-            ));
-        }
-        _ => {
-            sql.push(&format!(" AND (s.shared = TRUE OR s.owner_id = {me})"));
-        }
-    }
+    sql.push(&format!(" AND {}", visible_scripts(viewer, "s", "o", &me)));
     if filter.mine {
         sql.push(&format!(" AND s.owner_id = {me}"));
     }

@@ -427,9 +427,9 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<Recorded> {
         .ok_or(StoreError::NotFound)?;
     let (team, agent_name) = (row.opt_i64(0)?.map(TeamId), row.text(1)?);
     // SQLite's one writer already holds every other writer off.
-    let lock = match tx.backend() {
-        Backend::Sqlite => LOCK_LEAD.to_string(),
-        Backend::Postgres => format!("{LOCK_LEAD} FOR UPDATE OF l"),
+    let lock: std::borrow::Cow<str> = match tx.backend() {
+        Backend::Sqlite => LOCK_LEAD.into(),
+        Backend::Postgres => format!("{LOCK_LEAD} FOR UPDATE OF l").into(),
     };
     let row = tx
         .fetch_optional(&lock, &[Arg::I64(lead_id.0)])
