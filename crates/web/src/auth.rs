@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use leadline_domain::{Role, Viewer};
 use leadline_store::auth::users::User;
-use leadline_store::{auth as store_auth, auth::users};
+use leadline_store::auth::{self as store_auth, throttle, users};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -222,7 +222,8 @@ pub fn client_of(parts_ext: &axum::http::Extensions) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Checks a username and password, with throttling after repeated failures.
+/// Checks a username and password. The attempt is counted before the password is checked, so
+/// that parallel attempts cannot outrun the throttle (`leadline_store::auth::throttle`).
 pub async fn sign_in(
     state: &AppState,
     username: &str,
@@ -230,9 +231,10 @@ pub async fn sign_in(
     client: &str,
 ) -> Result<User, AppError> {
     let username = username.trim();
-    if store_auth::login_throttled(&state.db, username, client).await? {
+    let now = leadline_store::now();
+    let Some(attempt) = throttle::reserve(&state.db, username, client, now).await? else {
         return Err(AppError::Throttled);
-    }
+    };
     let found = users::find_for_login(&state.db, username).await?;
     let password = password.to_string();
     // Verify even for unknown users, so timing does not reveal which usernames exist.
@@ -245,7 +247,7 @@ pub async fn sign_in(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     match found {
         Some((user, _)) if ok && user.active => {
-            store_auth::clear_login_failures(&state.db, username).await?;
+            throttle::succeeded(&state.db, &attempt, user.id, now).await?;
             Ok(user)
         }
         _ => {
@@ -253,7 +255,7 @@ pub async fn sign_in(
                 .metrics
                 .login_failures
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            store_auth::record_login_failure(&state.db, username, client).await?;
+            throttle::failed(&state.db, &attempt, now).await?;
             tracing::info!(username, client, "failed sign-in");
             Err(AppError::InvalidCredentials)
         }

@@ -1,6 +1,7 @@
 //! Sessions, API tokens and login throttling, all in the database so several app servers share them.
 //! Only SHA-256 hashes of session ids and tokens are stored.
 
+pub mod throttle;
 pub mod users;
 
 use chrono::{DateTime, Duration, Utc};
@@ -25,9 +26,6 @@ fn digest(secret: &str) -> String {
 
 /// How long a login lasts without being renewed.
 pub const SESSION_TTL: Duration = Duration::hours(12);
-/// Failed logins tolerated per username or client within [`THROTTLE_WINDOW`].
-pub const MAX_FAILURES: i64 = 5;
-pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -216,44 +214,4 @@ pub async fn token_user(db: &Db, secret: &str) -> Result<Option<User>> {
     }
     let user = User::try_from(row.user)?;
     Ok(user.active.then_some(user))
-}
-
-pub async fn record_login_failure(db: &Db, username: &str, client: &str) -> Result<()> {
-    db_run!(db, |pool| {
-        sqlx::query("INSERT INTO login_failures (username, client, at) VALUES ($1, $2, $3)")
-            .bind(username)
-            .bind(client)
-            .bind(now())
-            .execute(pool)
-            .await?;
-    });
-    Ok(())
-}
-
-/// Whether logins for this username or from this client are paused after too many failures.
-pub async fn login_throttled(db: &Db, username: &str, client: &str) -> Result<bool> {
-    let since = now() - THROTTLE_WINDOW;
-    let (by_user, by_client): (i64, i64) = db_run!(db, |pool| {
-        sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM login_failures WHERE username = $1 AND at > $3), \
-                    (SELECT COUNT(*) FROM login_failures WHERE client = $2 AND at > $3)",
-        )
-        .bind(username)
-        .bind(client)
-        .bind(since)
-        .fetch_one(pool)
-        .await?
-    });
-    Ok(by_user >= MAX_FAILURES || by_client >= MAX_FAILURES * 4)
-}
-
-pub async fn clear_login_failures(db: &Db, username: &str) -> Result<()> {
-    db_run!(db, |pool| {
-        sqlx::query("DELETE FROM login_failures WHERE username = $1 OR at < $2")
-            .bind(username)
-            .bind(now() - THROTTLE_WINDOW)
-            .execute(pool)
-            .await?;
-    });
-    Ok(())
 }

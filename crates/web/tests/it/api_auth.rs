@@ -1,9 +1,31 @@
 //! Tokens, sessions, CSRF and throttling.
 
-use reqwest::StatusCode;
+use std::net::{IpAddr, Ipv4Addr};
+
+use leadline_store::auth::throttle::{ACCOUNT_MAX_FAILURES, MAX_FAILURES};
+use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp};
+
+/// A client whose connections come from `127.0.0.<host>` (all of 127/8 is the loopback), so that
+/// the server sees another address.
+fn client_from(host: u8) -> Client {
+    Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)))
+        .build()
+        .unwrap()
+}
+
+/// Asks for a token and returns the answer's status.
+async fn token_status(app: &TestApp, http: &Client, username: &str, password: &str) -> StatusCode {
+    http.post(app.url("/api/v1/auth/token"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
 
 #[tokio::test]
 async fn a_token_is_issued_for_the_right_password_only() {
@@ -114,6 +136,125 @@ async fn repeated_failed_logins_are_throttled_even_with_the_right_password() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+/// 60 wrong passwords sent at once for one account from one address: every attempt is counted
+/// before its password is checked, so exactly the allowed number are checked (401) and the rest
+/// are refused unchecked (429). Before, all 60 were checked.
+#[tokio::test]
+async fn parallel_wrong_passwords_cannot_outrun_the_throttle() {
+    let app = TestApp::spawn().await;
+    let http = client_from(1);
+    let attempts = (0..60).map(|_| token_status(&app, &http, "agent_b1", "guess"));
+    let statuses = futures_util::future::join_all(attempts).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        (checked, refused),
+        (MAX_FAILURES as usize, 60 - MAX_FAILURES as usize),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        token_status(&app, &http, "agent_b1", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// A stranger's wrong passwords pause the stranger's address only: the owner, at the address they
+/// signed in from before, still signs in; the guessing address stays paused after that; an admin
+/// finds the lock-out on the admin page.
+#[tokio::test]
+async fn wrong_passwords_from_one_address_do_not_lock_the_owner_out() {
+    let app = TestApp::spawn().await;
+    let owner = client_from(1);
+    let stranger = client_from(2);
+    assert_eq!(
+        token_status(&app, &owner, "agent_b1", PASSWORD).await,
+        StatusCode::CREATED
+    );
+    for _ in 0..MAX_FAILURES {
+        assert_eq!(
+            token_status(&app, &stranger, "agent_b1", "guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        token_status(&app, &stranger, "agent_b1", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing address is paused, even with the right password"
+    );
+    assert_eq!(
+        token_status(&app, &owner, "agent_b1", PASSWORD).await,
+        StatusCode::CREATED,
+        "the owner still signs in at their usual address"
+    );
+    assert_eq!(
+        token_status(&app, &stranger, "agent_b1", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the owner's sign-in does not reopen the guessing address"
+    );
+    // The admin is told: the lock-out is on the admin pages' list of changes, with the address.
+    let admin = app.browser("admin").await;
+    let (status, page) = admin.get("/admin/users").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("sign_in_throttled"), "{page}");
+    let entries: Vec<(i64, Option<String>)> = match &app.db {
+        leadline_store::Db::Sqlite(pool) => sqlx::query_as(
+            "SELECT entity_id, json_extract(after, '$.client') FROM audit_log WHERE action = 'sign_in_throttled'",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+        leadline_store::Db::Postgres(pool) => sqlx::query_as(
+            "SELECT entity_id, after->>'client' FROM audit_log WHERE action = 'sign_in_throttled'",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+    };
+    assert_eq!(
+        entries,
+        vec![(app.org.agent_b1.0, Some("127.0.0.2".to_string()))],
+        "one entry, naming the account and the address"
+    );
+}
+
+/// Guessing spread over many addresses stops at the account's cap: a new address is refused,
+/// while an address the owner signed in from keeps its own budget.
+#[tokio::test]
+async fn guessing_from_many_addresses_is_capped_but_the_owners_address_is_not() {
+    let app = TestApp::spawn().await;
+    let owner = client_from(1);
+    assert_eq!(
+        token_status(&app, &owner, "agent_b1", PASSWORD).await,
+        StatusCode::CREATED
+    );
+    let addresses = ACCOUNT_MAX_FAILURES / MAX_FAILURES;
+    for host in 0..addresses {
+        let stranger = client_from(10 + host as u8);
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(
+                token_status(&app, &stranger, "agent_b1", "guess").await,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+    assert_eq!(
+        token_status(&app, &client_from(200), "agent_b1", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a new address is refused once the account's cap is reached"
+    );
+    assert_eq!(
+        token_status(&app, &owner, "agent_b1", PASSWORD).await,
+        StatusCode::CREATED,
+        "the owner's known address still signs in"
+    );
 }
 
 #[tokio::test]
