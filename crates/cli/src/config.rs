@@ -16,6 +16,8 @@ pub struct FileConfig {
     pub bind: Option<String>,
     /// Mark cookies Secure (when a proxy serves Leadline over HTTPS).
     pub secure_cookies: Option<bool>,
+    /// The bearer token a metrics scraper presents to `/metrics` (admins need none).
+    pub metrics_token: Option<String>,
 }
 
 impl FileConfig {

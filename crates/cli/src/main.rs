@@ -58,6 +58,9 @@ struct ServeArgs {
     /// Password for the first `admin` account (otherwise a random one is printed once).
     #[arg(long, env = "LEADLINE_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// Bearer token a metrics scraper presents to `/metrics` (without it, admins only).
+    #[arg(long, env = "LEADLINE_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 fn init_tracing() {
@@ -167,6 +170,10 @@ async fn serve(
     }
     let mut state = leadline_web::AppState::new(db.clone());
     state.secure_cookies = file.secure_cookies.unwrap_or(false);
+    if let Some(token) = args.metrics_token.or(file.metrics_token.clone()) {
+        state.metrics =
+            std::sync::Arc::new(leadline_web::metrics::Metrics::with_scrape_token(&token));
+    }
     let app = leadline_web::App::bind(&bind, state)
         .await
         .with_context(|| format!("binding {bind}"))?;

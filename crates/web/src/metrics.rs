@@ -1,9 +1,11 @@
-//! Counters for `/metrics`, in the Prometheus text format.
+//! Counters for `/metrics`, in the Prometheus text format, and who may read them: a scraper
+//! holding the configured metrics token, or a signed-in admin.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -11,6 +13,8 @@ use crate::AppState;
 
 #[derive(Default, Debug)]
 pub struct Metrics {
+    /// The bearer token a scraper presents (`LEADLINE_METRICS_TOKEN`); admins need none.
+    scrape_token: Option<ScrapeToken>,
     requests_2xx: AtomicU64,
     requests_3xx: AtomicU64,
     requests_4xx: AtomicU64,
@@ -19,7 +23,38 @@ pub struct Metrics {
     pub login_failures: AtomicU64,
 }
 
+/// A secret whose `Debug` never shows it.
+struct ScrapeToken(String);
+
+impl std::fmt::Debug for ScrapeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScrapeToken(***)")
+    }
+}
+
 impl Metrics {
+    /// Counters that a scraper holding `token` may read (blank: admins only).
+    pub fn with_scrape_token(token: &str) -> Metrics {
+        let token = token.trim();
+        Metrics {
+            scrape_token: (!token.is_empty()).then(|| ScrapeToken(token.to_string())),
+            ..Metrics::default()
+        }
+    }
+
+    /// Whether the request's `Authorization: Bearer …` is the configured scrape token.
+    pub fn is_scraper(&self, headers: &HeaderMap) -> bool {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match (&self.scrape_token, sent) {
+            (Some(ScrapeToken(token)), Some(sent)) => crate::auth::secrets_equal(token, sent),
+            _ => false,
+        }
+    }
+
     fn observe(&self, status: u16, micros: u64) {
         let counter = match status {
             200..=299 => &self.requests_2xx,

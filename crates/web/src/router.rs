@@ -1,12 +1,15 @@
 //! Every route in one place: the API under `/api/v1`, the pages, health and metrics.
 
 use axum::Router;
+use axum::extract::FromRequestParts;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::api::{self, admin, kb, leads, scripts, search, session, views};
+use crate::auth::Caller;
+use crate::error::AppError;
 use crate::pages;
 use crate::{AppState, metrics};
 
@@ -311,6 +314,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/workday/hours", post(pages::workday_admin::hours))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/forms.js", get(forms_script))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .fallback(pages::not_found)
@@ -319,6 +323,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
 
@@ -329,6 +334,17 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../static/app.css"),
+    )
+}
+
+/// Behaviours of plain forms (a select that submits its form), for every page.
+async fn forms_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/forms.js"),
     )
 }
 
@@ -364,12 +380,44 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+/// The counters, for the configured scraper or a signed-in admin; anyone else is refused (401
+/// without credentials, 403 for a non-admin).
+async fn metrics_text(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+) -> Result<impl IntoResponse, AppError> {
+    if !state.metrics.is_scraper(&parts.headers) {
+        let mut parts = parts;
+        Caller::from_request_parts(&mut parts, &state)
+            .await?
+            .require_admin()?;
+    }
     let leads = leadline_store::leads::count_live(&state.db)
         .await
         .unwrap_or(-1);
-    (
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(leads),
-    )
+    ))
+}
+
+/// What every answer (page, API, error, file) tells the browser: run only this server's
+/// scripts and styles, never inside another site's frame, do not guess content types, and send
+/// no address of ours to other sites.
+async fn security_headers(mut res: Response) -> Response {
+    const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+        img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+        form-action 'self'; frame-ancestors 'none'";
+    let headers = res.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(axum::http::HeaderValue::from_static(value));
+    }
+    res
 }

@@ -1,4 +1,5 @@
-//! Tokens, sessions, CSRF and throttling.
+//! Tokens, sessions, CSRF and throttling; what every answer tells the browser and who may read
+//! `/metrics`.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -309,11 +310,83 @@ async fn openapi_document_lists_the_lead_endpoints() {
 }
 
 #[tokio::test]
-async fn health_and_metrics_answer() {
-    let app = TestApp::spawn().await;
+async fn health_answers_anyone_and_metrics_only_an_admin_or_the_scraper() {
+    let app = TestApp::spawn_with(|s| {
+        s.metrics = std::sync::Arc::new(leadline_web::metrics::Metrics::with_scrape_token(
+            "scrape-secret-1",
+        ));
+    })
+    .await;
     let res = app.anonymous().get("/healthz").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let text = app.anonymous().get("/metrics").await.text().await.unwrap();
+
+    let res = app.anonymous().get("/metrics").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let body = res.text().await.unwrap();
+    assert!(
+        !body.contains("leadline_"),
+        "no counters for anyone: {body}"
+    );
+    let metrics_with = |token: &str| {
+        Client::new()
+            .get(app.url("/metrics"))
+            .bearer_auth(token)
+            .send()
+    };
+    let res = metrics_with("scrape-secret-2").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "a wrong token");
+    let agent = app.api("agent_a1").await;
+    assert_eq!(agent.get("/metrics").await.status(), StatusCode::FORBIDDEN);
+
+    let res = metrics_with("scrape-secret-1").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
     assert!(text.contains("leadline_http_requests_total{class=\"2xx\"}"));
     assert!(text.contains("leadline_leads 0"));
+    let admin = app.api("admin").await;
+    let res = admin.get("/metrics").await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "an admin needs no scrape token"
+    );
+}
+
+/// Pages, API answers, errors and static files all carry the policy: only this server's scripts
+/// and styles, no framing by other sites, no content sniffing, no address sent elsewhere.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let agent = app.api("agent_a1").await;
+    let browser = app.browser("agent_a1").await;
+    let answers = [
+        ("login page", app.anonymous().get("/login").await),
+        (
+            "leads page",
+            browser.http.get(app.url("/leads")).send().await.unwrap(),
+        ),
+        ("API answer", agent.get("/api/v1/me").await),
+        ("API 401", app.anonymous().get("/api/v1/leads").await),
+        ("API 404", agent.get("/api/v1/no-such-thing").await),
+        ("page 404", app.anonymous().get("/no-such-page").await),
+        ("script", app.anonymous().get("/static/forms.js").await),
+    ];
+    for (what, res) in answers {
+        let h = res.headers();
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{what} ({}): no CSP", res.status()))
+            .to_str()
+            .unwrap();
+        for directive in [
+            "frame-ancestors 'none'",
+            "script-src 'self'",
+            "default-src 'self'",
+        ] {
+            assert!(csp.contains(directive), "{what}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{what}");
+    }
 }

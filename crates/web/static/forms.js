@@ -1,0 +1,10 @@
+// Small behaviours of plain forms, kept out of the markup so that the pages' Content-Security-
+// Policy can forbid inline script: a <select data-autosubmit> submits its form when changed.
+(function () {
+  "use strict";
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      if (select.form) select.form.submit();
+    });
+  });
+})();
