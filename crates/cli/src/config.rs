@@ -16,6 +16,9 @@ pub struct FileConfig {
     pub bind: Option<String>,
     /// Mark cookies Secure (when a proxy serves Leadline over HTTPS).
     pub secure_cookies: Option<bool>,
+    /// Where this server keeps local copies of uploaded import files (default: beside a SQLite
+    /// database file, `<file>.uploads`).
+    pub upload_dir: Option<std::path::PathBuf>,
     /// The bearer token a metrics scraper presents to `/metrics` (admins need none).
     pub metrics_token: Option<String>,
 }

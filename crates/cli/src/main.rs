@@ -58,6 +58,10 @@ struct ServeArgs {
     /// Password for the first `admin` account (otherwise a random one is printed once).
     #[arg(long, env = "LEADLINE_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// Directory for local copies of uploaded import files (default: beside a SQLite database
+    /// file, `<file>.uploads`; for PostgreSQL the system's temporary directory).
+    #[arg(long, env = "LEADLINE_UPLOAD_DIR")]
+    upload_dir: Option<std::path::PathBuf>,
     /// Bearer token a metrics scraper presents to `/metrics` (without it, admins only).
     #[arg(long, env = "LEADLINE_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
@@ -170,6 +174,13 @@ async fn serve(
     }
     let mut state = leadline_web::AppState::new(db.clone());
     state.secure_cookies = file.secure_cookies.unwrap_or(false);
+    state.upload_dir = args
+        .upload_dir
+        .or(file.upload_dir.clone())
+        .unwrap_or_else(|| leadline_engine::upload_files::dir_for_database(database_url));
+    leadline_engine::upload_files::private_dir(&state.upload_dir)
+        .await
+        .with_context(|| format!("preparing {}", state.upload_dir.display()))?;
     if let Some(token) = args.metrics_token.or(file.metrics_token.clone()) {
         state.metrics =
             std::sync::Arc::new(leadline_web::metrics::Metrics::with_scrape_token(&token));

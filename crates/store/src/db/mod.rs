@@ -50,6 +50,7 @@ impl Db {
                 .strip_prefix("sqlite://")
                 .or_else(|| url.strip_prefix("sqlite:"))
                 .unwrap_or(url);
+            private_database_file(path)?;
             let opts = SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(true)
@@ -113,6 +114,44 @@ impl Db {
     }
 }
 
+/// Makes the SQLite file at `path` readable by this user only (0600): created so when missing
+/// (SQLite gives its `-wal` and `-shm` files the database file's mode), tightened along with
+/// those files when a previous version left them open to others.
+fn private_database_file(path: &str) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if path.is_empty() || path == ":memory:" || path.starts_with("file:") {
+        return Ok(());
+    }
+    let failed = |e: std::io::Error| crate::StoreError::Internal(format!("{path}: {e}"));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(failed(e)),
+    }
+    for file in [
+        path.to_string(),
+        format!("{path}-wal"),
+        format!("{path}-shm"),
+    ] {
+        match std::fs::metadata(&file) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                let mode = meta.permissions().mode() & 0o700;
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
+                    .map_err(failed)?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    Ok(())
+}
+
 /// Hides the password part of a database URL so it can be logged.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -129,6 +168,31 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A new database and its write-ahead log are the user's alone; an old, open one is closed.
+    #[tokio::test]
+    async fn sqlite_files_are_readable_by_their_user_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!(
+            "leadline-mode-{}.db",
+            &crate::auth::random_secret()[..12]
+        ));
+        let path = path.to_string_lossy().to_string();
+        let mode = |p: &str| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let db = super::Db::connect(&path).await.unwrap();
+        db.migrate().await.unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&format!("{path}-wal")), 0o600);
+        assert_eq!(mode(&format!("{path}-shm")), 0o600);
+        db.close().await;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let db = super::Db::connect(&path).await.unwrap();
+        assert_eq!(mode(&path), 0o600, "an existing 0644 file is tightened");
+        db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
+    }
+
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(

@@ -142,7 +142,7 @@ pub async fn receive(
                     size: 0,
                     created_at: now,
                 };
-                tokio::fs::create_dir_all(&state.upload_dir)
+                upload_files::private_dir(&state.upload_dir)
                     .await
                     .map_err(io_error)?;
                 let part = state
@@ -150,7 +150,7 @@ pub async fn receive(
                     .join(format!("{}.{extension}.part", stored.token));
                 storing = Some((stored.clone(), part.clone()));
                 sweep_soon(state);
-                let mut out = tokio::fs::File::create(&part).await.map_err(io_error)?;
+                let mut out = upload_files::private_file(&part).await.map_err(io_error)?;
                 let mut chunk = Vec::with_capacity(CHUNK_BYTES);
                 let mut seq = 0i64;
                 let mut size: u64 = 0;

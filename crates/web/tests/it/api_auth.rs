@@ -1,5 +1,5 @@
-//! Tokens, sessions, CSRF and throttling; what every answer tells the browser and who may read
-//! `/metrics`.
+//! Tokens, sessions, CSRF and throttling; what every answer tells the browser, who may read
+//! `/metrics`, and who may read the files the server keeps.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -389,4 +389,54 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
         assert_eq!(h["referrer-policy"], "same-origin", "{what}");
     }
+}
+
+/// The database file and its log, the upload directory and an uploaded file are the service
+/// user's alone: nobody else on the machine may read leads or import files.
+#[tokio::test]
+async fn the_database_and_uploaded_files_are_readable_by_the_service_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = std::env::temp_dir()
+        .join(format!(
+            "leadline-modes-{}",
+            &leadline_store::auth::random_secret()[..8]
+        ))
+        .join("uploads");
+    let app = TestApp::spawn_with(|s| s.upload_dir = dir.clone()).await;
+    if let leadline_store::Db::Sqlite(pool) = &app.db {
+        let file = pool.connect_options().get_filename().to_path_buf();
+        let wal = std::path::PathBuf::from(format!("{}-wal", file.display()));
+        assert_eq!(
+            (mode(&file), mode(&wal)),
+            (0o600, 0o600),
+            "{}",
+            file.display()
+        );
+    }
+    let sup = app.api("sup_a").await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes("姓名,电话\n王五,13800138000\n".as_bytes().to_vec())
+            .file_name("list.csv"),
+    );
+    let res = sup
+        .http
+        .post(app.url("/api/v1/imports/preview"))
+        .bearer_auth(sup.token.as_deref().unwrap())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(mode(&dir), 0o700);
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!files.is_empty(), "the upload's local copy is kept");
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }
