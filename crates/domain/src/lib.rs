@@ -3,12 +3,14 @@
 pub mod access;
 pub mod article;
 pub mod calling_hours;
+pub mod company_name;
 pub mod custom_field;
 pub mod disposition;
 pub mod ids;
 pub mod import_plan;
 pub mod lead;
 pub mod next_call;
+pub mod ownership;
 pub mod phone;
 pub mod revisit;
 pub mod role;
