@@ -58,6 +58,8 @@ struct ServeArgs {
     /// Password for the first `admin` account (otherwise a random one is printed once).
     #[arg(long, env = "LEADLINE_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    #[command(flatten)]
+    limits: config::ServeLimits,
 }
 
 fn init_tracing() {
@@ -167,6 +169,7 @@ async fn serve(
     }
     let mut state = leadline_web::AppState::new(db.clone());
     state.secure_cookies = file.secure_cookies.unwrap_or(false);
+    args.limits.apply(file, &mut state);
     let app = leadline_web::App::bind(&bind, state)
         .await
         .with_context(|| format!("binding {bind}"))?;
