@@ -2,6 +2,7 @@
 //! (clap reads the environment and flags; this reads the file beneath them.)
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -21,6 +22,62 @@ pub struct FileConfig {
     pub upload_dir: Option<std::path::PathBuf>,
     /// The bearer token a metrics scraper presents to `/metrics` (admins need none).
     pub metrics_token: Option<String>,
+    /// `leadline serve`'s limits, as in [`ServeLimits`].
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub shutdown_grace_secs: Option<u64>,
+    pub exports_per_user: Option<usize>,
+    pub exports_total: Option<usize>,
+}
+
+/// How many connections and exports `leadline serve` holds, and how long it waits on a client;
+/// each unset value takes the server's default (in brackets).
+#[derive(Debug, Default, clap::Args)]
+pub struct ServeLimits {
+    /// Open connections at most [2000]; keep it under the open-file limit (`ulimit -n`).
+    #[arg(long, env = "LEADLINE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers, and the longest an idle kept-alive
+    /// connection stays open [20].
+    #[arg(long, env = "LEADLINE_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds open requests may take to finish once the server is asked to stop [10].
+    #[arg(long, env = "LEADLINE_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+    /// Lead exports one user may run at once [2].
+    #[arg(long, env = "LEADLINE_EXPORTS_PER_USER")]
+    pub exports_per_user: Option<usize>,
+    /// Lead exports the server runs at once [16].
+    #[arg(long, env = "LEADLINE_EXPORTS_TOTAL")]
+    pub exports_total: Option<usize>,
+}
+
+impl ServeLimits {
+    /// Sets these limits (flags and environment), else the file's, on the server's state.
+    pub fn apply(&self, file: &FileConfig, state: &mut leadline_web::AppState) {
+        let c = &mut state.connections;
+        if let Some(n) = self.max_connections.or(file.max_connections) {
+            c.max_connections = n.max(1);
+        }
+        if let Some(s) = self.header_timeout_secs.or(file.header_timeout_secs) {
+            c.header_read_timeout = Duration::from_secs(s.max(1));
+        }
+        if let Some(s) = self.shutdown_grace_secs.or(file.shutdown_grace_secs) {
+            c.shutdown_grace = Duration::from_secs(s);
+        }
+        let per_user = self
+            .exports_per_user
+            .or(file.exports_per_user)
+            .unwrap_or(leadline_web::api::exports::EXPORTS_PER_USER);
+        let total = self
+            .exports_total
+            .or(file.exports_total)
+            .unwrap_or(leadline_web::api::exports::EXPORTS_TOTAL);
+        state.exports = std::sync::Arc::new(leadline_web::api::exports::ExportSlots::new(
+            per_user.max(1),
+            total.max(1),
+        ));
+    }
 }
 
 impl FileConfig {
@@ -54,6 +111,9 @@ mod tests {
         assert_eq!(c.database_url.as_deref(), Some("postgres://x@h/db"));
         assert_eq!(c.bind.as_deref(), Some("0.0.0.0:9000"));
         assert!(toml::from_str::<FileConfig>("databse_url = \"typo\"").is_err());
+        let c: FileConfig = toml::from_str("max_connections = 500\nexports_per_user = 1").unwrap();
+        assert_eq!(c.max_connections, Some(500));
+        assert_eq!(c.exports_per_user, Some(1));
     }
 
     #[test]

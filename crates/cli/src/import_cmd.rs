@@ -415,9 +415,15 @@ pub async fn export(db: &Db, args: ExportArgs) -> anyhow::Result<()> {
     let file = std::fs::File::create(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let started = Instant::now();
-    let rows = export_run::export(db, &viewer, &filter, format, file)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let rows = export_run::export(
+        db,
+        &viewer,
+        &filter,
+        format,
+        tokio::fs::File::from_std(file),
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{rows} leads written to {} in {secs:.1} s ({:.0} rows/s)",

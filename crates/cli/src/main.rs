@@ -65,6 +65,8 @@ struct ServeArgs {
     /// Bearer token a metrics scraper presents to `/metrics` (without it, admins only).
     #[arg(long, env = "LEADLINE_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    #[command(flatten)]
+    limits: config::ServeLimits,
 }
 
 fn init_tracing() {
@@ -185,6 +187,7 @@ async fn serve(
         state.metrics =
             std::sync::Arc::new(leadline_web::metrics::Metrics::with_scrape_token(&token));
     }
+    args.limits.apply(file, &mut state);
     let app = leadline_web::App::bind(&bind, state)
         .await
         .with_context(|| format!("binding {bind}"))?;

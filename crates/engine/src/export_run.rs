@@ -1,15 +1,17 @@
 //! The one export engine behind the command line and the web: walks every lead a viewer may see
 //! in a filter, in pages of flat rows, and streams it into a CSV (UTF-8 with BOM, or GBK) or .xlsx.
-//! Pages are fetched on the async side and written on a blocking thread, so the writer may
-//! block (a file, or a channel feeding an HTTP body via `blocking_send`).
+//! Pages are fetched and written on the async side and encoded on the blocking pool, so a
+//! reader that is slow (or gone) holds no thread while the export waits on it.
 //!
 //! The header uses the names the importer recognises, so an export imports back unchanged.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, Timelike};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use leadline_domain::{CustomFieldDef, Viewer};
 use leadline_import::{CsvExport, ExportEncoding, ImportError, XlsxExport};
@@ -136,82 +138,170 @@ pub fn cells<'a>(
     Ok(())
 }
 
-enum Sink<W: Write + Send> {
-    Csv(CsvExport<W>),
-    Xlsx(Box<XlsxExport<W>>),
+/// Rows encoded at a time: a few hundred KB of output waiting on the reader, not a page's MBs.
+const ENCODE_ROWS: usize = 500;
+
+/// The encoder's output since it was last taken: the next piece of the file, written to the
+/// caller's async writer between pages so that no thread ever waits on a slow reader.
+#[derive(Clone, Default)]
+struct Pending(Arc<Mutex<Vec<u8>>>);
+
+impl Pending {
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
-impl<W: Write + Send> Sink<W> {
-    fn open(format: ExportFormat, writer: W, header: &[String]) -> Result<Self, ImportError> {
+impl Write for Pending {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where the encoder writes: a CSV straight into [`Pending`]; an .xlsx into an unnamed
+/// temporary file, since the workbook is only assembled (zipped) once every row is in.
+enum Sink {
+    Csv(CsvExport<Pending>),
+    Xlsx(Box<XlsxExport<std::fs::File>>),
+}
+
+impl Sink {
+    fn open(format: ExportFormat, pending: Pending, header: &[String]) -> Result<Self, RunError> {
         let mut sink = match format {
-            ExportFormat::Csv => Sink::Csv(CsvExport::new(writer, ExportEncoding::Utf8Bom)?),
-            ExportFormat::CsvGbk => Sink::Csv(CsvExport::new(writer, ExportEncoding::Gbk)?),
-            ExportFormat::Xlsx => Sink::Xlsx(Box::new(XlsxExport::new(writer, "线索 Leads")?)),
+            ExportFormat::Csv => Sink::Csv(
+                CsvExport::new(pending, ExportEncoding::Utf8Bom).map_err(ImportError::from)?,
+            ),
+            ExportFormat::CsvGbk => {
+                Sink::Csv(CsvExport::new(pending, ExportEncoding::Gbk).map_err(ImportError::from)?)
+            }
+            ExportFormat::Xlsx => {
+                let file = tempfile::tempfile().map_err(ImportError::from)?;
+                Sink::Xlsx(Box::new(XlsxExport::new(file, "线索 Leads")?))
+            }
         };
         match &mut sink {
-            Sink::Csv(c) => c.write_header(header)?,
+            Sink::Csv(c) => c.write_header(header).map_err(ImportError::from)?,
             Sink::Xlsx(x) => x.write_header(header)?,
         }
         Ok(sink)
     }
 
-    fn row(&mut self, cells: &[Cow<'_, str>]) -> Result<(), ImportError> {
-        match self {
-            Sink::Csv(c) => Ok(c.write_row(cells)?),
-            Sink::Xlsx(x) => x.write_row(cells),
+    /// Encodes some rows; a lead whose custom values do not parse is `Corrupt`, naming it.
+    fn rows(&mut self, page: &[ExportRow], defs: &[CustomFieldDef]) -> Result<u64, RunError> {
+        let mut created = String::with_capacity(24);
+        for lead in page {
+            let mut row = Vec::new();
+            cells(lead, defs, &mut created, &mut row)?;
+            match self {
+                Sink::Csv(c) => c.write_row(&row).map_err(ImportError::from)?,
+                Sink::Xlsx(x) => x.write_row(&row)?,
+            }
         }
+        Ok(page.len() as u64)
     }
 
-    fn finish(self) -> Result<(), ImportError> {
+    /// Ends the file: a CSV's last bytes go to [`Pending`]; an .xlsx comes back as the file
+    /// holding the whole workbook, rewound.
+    fn finish(self) -> Result<Option<std::fs::File>, RunError> {
         match self {
-            Sink::Csv(c) => c.finish()?.flush()?,
-            Sink::Xlsx(x) => x.finish()?.flush()?,
+            Sink::Csv(c) => {
+                c.finish()
+                    .map_err(ImportError::from)?
+                    .flush()
+                    .map_err(ImportError::from)?;
+                Ok(None)
+            }
+            Sink::Xlsx(x) => {
+                let mut file = x.finish()?;
+                file.flush().map_err(ImportError::from)?;
+                file.seek(SeekFrom::Start(0)).map_err(ImportError::from)?;
+                Ok(Some(file))
+            }
         }
-        Ok(())
     }
 }
 
-/// Writes every lead `viewer` may see in `filter` to `writer` and returns how many. The writer
-/// is driven from a blocking thread.
-pub async fn export<W: Write + Send + 'static>(
+/// Runs encoding work (CPU and local disk, never a wait on a reader) on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, RunError> + Send + 'static,
+) -> Result<T, RunError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Internal(format!("export encoder: {e}")))?
+}
+
+/// Writes every lead `viewer` may see in `filter` to `out` and returns how many. Pages are read
+/// while the previous one is written; each page is encoded on the blocking pool and its bytes
+/// written with `out`'s own (async) back-pressure, so a slow reader holds no thread. A failing
+/// `out` (the reader went away) ends the walk. The future is `Send`: the web runs it as a task.
+pub async fn export<O: AsyncWrite + Unpin + Send>(
     db: &Db,
     viewer: &Viewer,
     filter: &LeadFilter,
     format: ExportFormat,
-    writer: W,
+    mut out: O,
 ) -> Result<u64, RunError> {
-    let defs = custom_fields::list(db).await?;
+    let defs: Arc<[CustomFieldDef]> = custom_fields::list(db).await?.into();
     let header = headers(&defs);
+    let pending = Pending::default();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ExportRow>>(2);
-    let writer_defs = defs.clone();
-    // A lead whose custom values do not parse ends the export with `Corrupt` naming it.
-    let write = tokio::task::spawn_blocking(move || -> Result<u64, RunError> {
-        let mut sink = Sink::open(format, writer, &header)?;
-        let mut rows = 0u64;
-        let mut created = String::with_capacity(24);
-        let width = header.len();
-        while let Some(page) = rx.blocking_recv() {
-            for lead in &page {
-                let mut row = Vec::with_capacity(width);
-                cells(lead, &writer_defs, &mut created, &mut row)?;
-                sink.row(&row)?;
-                rows += 1;
+    // The writer owns `rx`: when it fails, the walk's next hand-off fails and the walk stops.
+    let write = {
+        let pending = pending.clone();
+        async move {
+            let opened = pending.clone();
+            let mut sink = blocking(move || Sink::open(format, opened, &header)).await?;
+            let mut rows = 0u64;
+            while let Some(page) = rx.recv().await {
+                let page = Arc::new(page);
+                for start in (0..page.len()).step_by(ENCODE_ROWS) {
+                    let (defs, page) = (defs.clone(), page.clone());
+                    let end = (start + ENCODE_ROWS).min(page.len());
+                    let (back, n) = blocking(move || {
+                        let n = sink.rows(&page[start..end], &defs)?;
+                        Ok((sink, n))
+                    })
+                    .await?;
+                    sink = back;
+                    rows += n;
+                    out.write_all(&pending.take())
+                        .await
+                        .map_err(ImportError::from)?;
+                }
             }
+            Ok::<_, RunError>((sink, rows, out))
         }
-        sink.finish()?;
-        Ok(rows)
-    });
-    // A plain closure returning an owning future (not an `async` closure borrowing `tx`) keeps
-    // this future `Send` for `tokio::spawn`.
-    let walked = walk_export(db, viewer, filter, |page: Vec<ExportRow>| {
-        let tx = tx.clone();
-        async move { tx.send(page).await.is_ok() }
-    })
-    .await;
-    drop(tx);
-    let written = write
+    };
+    // A `move` closure returning an owning future (not an `async` closure, nor one borrowing
+    // `tx`) keeps this future `Send` for `tokio::spawn`; dropping it with the walk closes `tx`.
+    let walk = async move {
+        walk_export(db, viewer, filter, move |page: Vec<ExportRow>| {
+            let tx = tx.clone();
+            async move { tx.send(page).await.is_ok() }
+        })
         .await
-        .map_err(|e| StoreError::Internal(format!("export thread: {e}")))?;
+    };
+    let (walked, written) = tokio::join!(walk, write);
+    let (sink, rows, mut out) = written?;
+    // A walk that failed leaves the file unfinished, so that nobody takes it for complete.
     walked?;
-    written
+    let workbook = blocking(move || sink.finish()).await?;
+    out.write_all(&pending.take())
+        .await
+        .map_err(ImportError::from)?;
+    if let Some(file) = workbook {
+        tokio::io::copy(&mut tokio::fs::File::from_std(file), &mut out)
+            .await
+            .map_err(ImportError::from)?;
+    }
+    out.flush().await.map_err(ImportError::from)?;
+    Ok(rows)
 }

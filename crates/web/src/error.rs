@@ -16,6 +16,8 @@ pub enum AppError {
     InvalidCredentials,
     #[error("too many failed attempts; try again later")]
     Throttled,
+    #[error("too many exports running; wait for one to finish")]
+    TooManyExports,
     #[error("the form expired or did not come from this site")]
     Csrf,
     #[error("not allowed")]
@@ -36,7 +38,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Throttled | AppError::TooManyExports => StatusCode::TOO_MANY_REQUESTS,
             AppError::Csrf | AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -64,6 +66,7 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::Throttled => "too_many_attempts",
+            AppError::TooManyExports => "too_many_exports",
             AppError::Csrf => "csrf_failed",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",

@@ -9,6 +9,7 @@ pub mod markdown;
 pub mod metrics;
 pub mod pages;
 mod router;
+pub mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use leadline_store::Db;
 use tokio::net::TcpListener;
 
 pub use router::router;
+pub use serve::ConnectionLimits;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -33,6 +35,10 @@ pub struct AppState {
     pub max_upload_bytes: u64,
     /// The reminder worker, event streams and shutdown signal of this server (issue 4).
     pub hub: jobs_runner::Hub,
+    /// Open connections and how long the server waits on them.
+    pub connections: ConnectionLimits,
+    /// The lead exports running on this server, capped per user and overall.
+    pub exports: Arc<api::exports::ExportSlots>,
 }
 
 impl AppState {
@@ -44,6 +50,11 @@ impl AppState {
             upload_dir: leadline_engine::upload_files::default_dir(),
             max_upload_bytes: api::uploads::MAX_UPLOAD_BYTES,
             hub: jobs_runner::Hub::new(),
+            connections: ConnectionLimits::default(),
+            exports: Arc::new(api::exports::ExportSlots::new(
+                api::exports::EXPORTS_PER_USER,
+                api::exports::EXPORTS_TOTAL,
+            )),
         }
     }
 }
@@ -68,25 +79,27 @@ impl App {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves.
+    /// Serves until `shutdown` resolves; then stops the job worker, event streams and exports,
+    /// and closes connections within the grace period of [`ConnectionLimits`].
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // The job worker runs beside the server; stopping the hub also ends the open event
-        // streams, which graceful shutdown would otherwise wait for.
+        // streams and exports, which graceful shutdown would otherwise wait for.
         let hub = self.state.hub.clone();
         let registry = jobs_runner::Registry::standard(self.state.upload_dir.clone());
         let worker = jobs_runner::Worker::new(self.state.db.clone(), hub.clone(), registry);
         let worker = tokio::spawn(worker.run());
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let limits = self.state.connections.clone();
+        let app = router(self.state);
         let stopping = hub.clone();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                stopping.stop();
-            })
-            .await;
+        let signal = tokio::spawn(async move {
+            shutdown.await;
+            stopping.stop();
+        });
+        let served = serve::run(self.listener, app, limits, hub.stopping()).await;
+        signal.abort();
         hub.stop();
         let _ = worker.await;
         served

@@ -2,16 +2,21 @@
 //! (UTF-8 with BOM, or GBK) or .xlsx while the engine writes them — a million rows never sit in
 //! memory. Supervisors and admins export; agents and sales reps are refused.
 
-use std::io::{self, Write};
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use leadline_domain::Role;
+use futures_util::StreamExt;
+use leadline_domain::{Role, UserId};
+use leadline_engine::import_run::RunError;
+use leadline_import::ImportError;
 use leadline_store::leads::views;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::io::{AsyncReadExt, DuplexStream};
+use tokio::sync::oneshot;
 
 use super::leads::filter_for;
 use super::{pair, query_pairs};
@@ -52,24 +57,94 @@ pub fn attachment(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// Hands the engine's bytes to the response body; blocks (on the engine's writing thread) when
-/// the client reads slower than the engine writes, and fails once the client has gone.
-struct BodyWriter(mpsc::Sender<io::Result<Bytes>>);
+/// Lead exports one user may run at once on one server by default.
+pub const EXPORTS_PER_USER: usize = 2;
+/// Lead exports one server runs at once by default.
+pub const EXPORTS_TOTAL: usize = 16;
 
-impl Write for BodyWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
+/// The exports running on this server: a new one is refused (429 `too_many_exports`) past the
+/// caps, so a flood of downloads that are never read cannot take the server's memory and
+/// database connections from everyone else.
+#[derive(Debug)]
+pub struct ExportSlots {
+    per_user: usize,
+    total: usize,
+    running: Mutex<HashMap<UserId, usize>>,
+}
+
+/// One running export's place; given back when the export ends, however it ends.
+pub struct ExportSlot {
+    slots: Arc<ExportSlots>,
+    user: UserId,
+}
+
+impl ExportSlots {
+    pub fn new(per_user: usize, total: usize) -> ExportSlots {
+        ExportSlots {
+            per_user,
+            total,
+            running: Mutex::default(),
         }
-        self.0
-            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))?;
-        Ok(buf.len())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, usize>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// A place for one more export of `user`, or `TooManyExports`.
+    pub fn start(self: &Arc<Self>, user: UserId) -> ApiResult<ExportSlot> {
+        let mut running = self.running();
+        let all: usize = running.values().sum();
+        let mine = running.entry(user).or_default();
+        if *mine >= self.per_user || all >= self.total {
+            if *mine == 0 {
+                running.remove(&user);
+            }
+            return Err(AppError::TooManyExports);
+        }
+        *mine += 1;
+        Ok(ExportSlot {
+            slots: self.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        let mut running = self.slots.running();
+        if let Some(n) = running.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// The response body: the engine's bytes as they come, then, should the export fail or be
+/// stopped, an error that cuts the download off rather than ending it short as if complete.
+fn body_of(file: DuplexStream, outcome: oneshot::Receiver<Result<u64, &'static str>>) -> Body {
+    let bytes = futures_util::stream::unfold(file, |mut file| async move {
+        let mut buf = vec![0u8; 32 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    });
+    let end = futures_util::stream::once(async move {
+        match outcome.await {
+            Ok(Ok(_)) => None,
+            Ok(Err(code)) => Some(Err(io::Error::other(format!("export failed: {code}")))),
+            Err(_) => Some(Err(io::Error::other("export ended"))),
+        }
+    })
+    .filter_map(std::future::ready);
+    Body::from_stream(bytes.chain(end))
 }
 
 /// A file name for the export: the saved view's name, or 线索 (leads), and the date.
@@ -97,12 +172,14 @@ fn file_name(view: Option<&str>, format: ExportFormat) -> String {
 /// Exports the leads the caller may see: `format` (`csv` UTF-8 with BOM, default; `csv-gbk`;
 /// `xlsx`), `view` (a saved view's id) and the same filters as `GET /api/v1/leads`. Cells a
 /// spreadsheet would run as a formula are neutralised. Streamed; a failure after the first
-/// bytes aborts the download rather than ending it short.
+/// bytes aborts the download rather than ending it short. Past the per-user or server-wide
+/// number of running exports, 429 `too_many_exports`.
 #[utoipa::path(get, path = "/api/v1/leads/export",
     params(("format" = Option<String>, Query, description = "`csv` (UTF-8 with BOM), `csv-gbk` or `xlsx`"),
         ("view" = Option<i64>, Query, description = "a saved view")),
     responses((status = 200, description = "The file"), (status = 400, description = "bad_format"),
-        (status = 403, description = "agents and sales reps may not export"), (status = 422)))]
+        (status = 403, description = "agents and sales reps may not export"), (status = 422),
+        (status = 429, description = "too_many_exports: wait for a running export to finish")))]
 pub async fn export(
     State(state): State<AppState>,
     caller: Caller,
@@ -132,32 +209,39 @@ pub async fn export(
     let name = file_name(view_name.as_deref(), format);
     tracing::info!(user = caller.user.id.0, file = %name, "lead export");
 
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(8);
+    let slot = state.exports.start(caller.user.id)?;
+    // The engine writes into one end as fast as the client reads the other: waiting on a slow
+    // client is an await on this task, never a thread.
+    let (file, written) = tokio::io::duplex(64 * 1024);
+    let (done, outcome) = oneshot::channel();
     let db = state.db.clone();
     let viewer = caller.viewer.clone();
-    // The engine's future is not `Send` (its page walk borrows across an async closure), so it
-    // runs on a blocking thread of its own rather than on the shared workers.
-    // TODO(export_run): if `export` becomes `Send`, use `tokio::spawn` here.
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let failed = tx.clone();
-        let outcome = runtime.block_on(export_run::export(
-            &db,
-            &viewer,
-            &filter,
-            format,
-            BodyWriter(tx),
-        ));
-        match outcome {
-            Ok(rows) => tracing::info!(rows, "lead export done"),
+    let mut stopping = state.hub.stopping();
+    tokio::spawn(async move {
+        let _slot = slot;
+        let ended = tokio::select! {
+            ended = export_run::export(&db, &viewer, &filter, format, written) => ended,
+            _ = async { let _ = stopping.wait_for(|s| *s).await; } => {
+                tracing::info!("lead export stopped: the server is shutting down");
+                let _ = done.send(Err("server_stopping"));
+                return;
+            }
+        };
+        let _ = done.send(match ended {
+            Ok(rows) => {
+                tracing::info!(rows, "lead export done");
+                Ok(rows)
+            }
+            Err(RunError::Import(ImportError::Io(e))) => {
+                // The client went away (the body, and so the other end, was dropped).
+                tracing::info!(error = %e, "lead export ended: the download was not read");
+                Err("client_gone")
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "lead export failed");
-                let _ = failed.blocking_send(Err(io::Error::other(format!(
-                    "export failed: {}",
-                    e.code()
-                ))));
+                Err(e.code())
             }
-        }
+        });
     });
     Ok((
         [
@@ -165,7 +249,7 @@ pub async fn export(
             (header::CONTENT_DISPOSITION, attachment(&name)),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        Body::from_stream(ReceiverStream::new(rx)),
+        body_of(file, outcome),
     )
         .into_response())
 }

@@ -8,6 +8,7 @@ mod api_rules;
 mod browser;
 mod calls;
 mod exports;
+mod flood;
 mod helpers;
 mod if_match;
 mod import_browser;

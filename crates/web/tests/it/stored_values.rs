@@ -187,7 +187,7 @@ async fn an_export_of_a_lead_with_damaged_custom_values_fails_naming_the_lead() 
         &viewer,
         &LeadFilter::default(),
         ExportFormat::Csv,
-        std::io::sink(),
+        tokio::io::sink(),
     )
     .await;
     match exported {
