@@ -1,9 +1,11 @@
-//! No silent change (issue 21, "Integrity"): a PATCH value of the wrong type is refused naming
-//! its field.
+//! No write past visibility, no silent change (issue 21, "Integrity"): a PATCH value of the wrong
+//! type is refused naming its field; a call cites only a script its agent may see, and a missing
+//! one is refused the same way.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::calls::{open_all_day, post};
 use crate::helpers::{Api, TestApp, mobile};
 
 async fn lead_json(api: &Api, id: &Value) -> Value {
@@ -70,4 +72,73 @@ async fn a_patch_value_of_the_wrong_type_is_refused_naming_its_field() {
     let changed: Value = res.json().await.unwrap();
     assert_eq!(changed["owner_id"], Value::Null);
     assert_eq!(changed["phones"].as_array().unwrap().len(), 1);
+}
+
+async fn script(api: &Api, shared: bool) -> i64 {
+    let (status, s) = post(
+        api,
+        "/api/v1/scripts",
+        json!({"title": "开场白", "body": "您好", "shared": shared}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    s["id"].as_i64().unwrap()
+}
+
+/// A call may cite a script its agent may see (their own, a shared one), not another agent's
+/// private script: that is refused exactly as a script that does not exist (422 naming
+/// `script_id`, not 201 nor a 500), nothing is recorded and the script's uses do not move.
+#[tokio::test]
+async fn a_call_cites_only_a_script_its_agent_may_see_and_a_missing_one_is_no_500() {
+    let app = TestApp::spawn().await;
+    open_all_day(&app.api("admin").await).await;
+    let a1 = app.api("agent_a1").await;
+    let a2 = app.api("agent_a2").await;
+    let private = script(&a2, false).await;
+    let shared = script(&a2, true).await;
+    let own = script(&a1, false).await;
+    let lead = a1
+        .create_lead(json!({"name": "周先生", "phone": mobile(7201)}))
+        .await;
+    let calls = format!("/api/v1/leads/{}/calls", lead["id"]);
+
+    let mut refusals = Vec::new();
+    for sid in [private, 987_654_321] {
+        let (status, body) = post(
+            &a1,
+            &calls,
+            json!({"disposition": "no_answer", "script_id": sid}),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "script {sid}: {body}"
+        );
+        assert_eq!(
+            body["details"]["problems"][0]["field"], "script_id",
+            "{body}"
+        );
+        refusals.push(body);
+    }
+    assert_eq!(
+        refusals[0], refusals[1],
+        "a private script and a missing one get the same answer"
+    );
+    let (_, s) = a2.get_json(&format!("/api/v1/scripts/{private}")).await;
+    assert_eq!(s["usage"]["uses"], 0, "{s}");
+    let (_, listed) = a1.get_json(&calls).await;
+    assert_eq!(listed["items"], json!([]), "no call recorded");
+
+    for sid in [shared, own] {
+        let (status, body) = post(
+            &a1,
+            &calls,
+            json!({"disposition": "no_answer", "script_id": sid}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "script {sid}: {body}");
+    }
+    let (_, s) = a2.get_json(&format!("/api/v1/scripts/{shared}")).await;
+    assert_eq!(s["usage"]["uses"], 1, "{s}");
 }
