@@ -1,17 +1,124 @@
-//! No write past visibility, no silent change (issue 21, "Integrity"): a PATCH value of the wrong
-//! type is refused naming its field; a call cites only a script its agent may see, and a missing
-//! one is refused the same way.
+//! No write past visibility, no silent change (issue 21, "Integrity"): an import never fills nor
+//! counts a lead its importer may not see; a PATCH value of the wrong type is refused naming its
+//! field; a call cites only a script its agent may see, and a missing one is refused the same
+//! way.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::api_imports::{bom_csv, import_done};
 use crate::calls::{open_all_day, post};
 use crate::helpers::{Api, TestApp, mobile};
+
+fn counts(job: &Value) -> [i64; 5] {
+    let c = &job["counts"];
+    ["imported", "updated", "skipped", "collisions", "failed"].map(|k| c[k].as_i64().unwrap())
+}
 
 async fn lead_json(api: &Api, id: &Value) -> Value {
     let (status, lead) = api.get_json(&format!("/api/v1/leads/{id}")).await;
     assert_eq!(status, StatusCode::OK, "{lead}");
     lead
+}
+
+/// The actions of a lead's audit trail, each with who did it: (action, actor's name).
+async fn history(api: &Api, id: &Value) -> Vec<(String, String)> {
+    let (status, h) = api.get_json(&format!("/api/v1/leads/{id}/history")).await;
+    assert_eq!(status, StatusCode::OK, "{h}");
+    h["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap_or_default().to_string(),
+                c["actor_name"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The refused rows' report of an import, as text.
+async fn error_report(api: &Api, job: &Value) -> String {
+    let res = api
+        .get(&format!("/api/v1/imports/{}/errors", job["id"]))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    String::from_utf8_lossy(&res.bytes().await.unwrap()).into_owned()
+}
+
+/// Supervisor sup_a (team 1) imports a file with the number of agent_b1's lead (team 2) and the
+/// number of agent_a1's lead (team 1). Under "update" only the team-1 lead is filled; the
+/// team-2 lead keeps its title, its version and its history, and its row is counted as refused
+/// with a reason that names no lead, not as updated nor skipped; the same under "skip". Runs
+/// the SQLite batch writer or the PostgreSQL pipeline, whichever backend the tests run on.
+#[tokio::test]
+async fn an_import_neither_fills_nor_counts_a_lead_the_importer_may_not_see() {
+    let app = TestApp::spawn().await;
+    let b1 = app.api("agent_b1").await;
+    let a1 = app.api("agent_a1").await;
+    let sup = app.api("sup_a").await;
+    let theirs = b1
+        .create_lead(json!({"name": "赵隐秘", "phone": mobile(7001)}))
+        .await;
+    let ours = a1
+        .create_lead(json!({"name": "钱经理", "phone": mobile(7002)}))
+        .await;
+    let file = |title_a: &str, title_b: &str| {
+        bom_csv(&format!(
+            "姓名,手机,职位\r\n冒名,{},{title_b}\r\n钱经理,{},{title_a}\r\n",
+            mobile(7001),
+            mobile(7002)
+        ))
+    };
+
+    let job = import_done(
+        &sup,
+        "更新.csv",
+        file("采购经理", "采购总监"),
+        &[("on_duplicate", "update")],
+    )
+    .await;
+    assert_eq!(
+        counts(&job),
+        [0, 1, 0, 0, 1],
+        "one update (team 1), one refused (team 2): {job}"
+    );
+    let kept = lead_json(&b1, &theirs["id"]).await;
+    assert_eq!(kept["title"], Value::Null, "not filled: {kept}");
+    assert_eq!(kept["version"], theirs["version"]);
+    assert_eq!(
+        history(&b1, &theirs["id"]).await,
+        [("create".to_string(), "赵磊".to_string())],
+        "nothing by the importer in its trail"
+    );
+    assert_eq!(lead_json(&a1, &ours["id"]).await["title"], "采购经理");
+    let report = error_report(&sup, &job).await;
+    assert!(
+        report.contains("第 2 行") && report.contains("someone else"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("赵隐秘") && !report.contains(&theirs["id"].to_string()),
+        "the reason names no lead: {report}"
+    );
+
+    let job = import_done(
+        &sup,
+        "跳过.csv",
+        file("经理", "总监"),
+        &[("on_duplicate", "skip")],
+    )
+    .await;
+    assert_eq!(
+        counts(&job),
+        [0, 0, 1, 0, 1],
+        "only the team-1 lead is a duplicate: {job}"
+    );
+    assert_eq!(
+        lead_json(&b1, &theirs["id"]).await["version"],
+        theirs["version"]
+    );
 }
 
 /// Values of the wrong JSON type in a PATCH are refused with 422 naming the field, and the lead
