@@ -1,8 +1,10 @@
 //! No write past visibility, no silent change (issue 21, "Integrity"): an import never fills nor
 //! counts a lead its importer may not see; a PATCH value of the wrong type is refused naming its
 //! field; a call cites only a script its agent may see, and a missing one is refused the same
-//! way.
+//! way; the duplicate-phone answer names the owner and since when, not a lead the asker may not
+//! see, and each such look-up is in the lead's audit trail.
 
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -248,4 +250,100 @@ async fn a_call_cites_only_a_script_its_agent_may_see_and_a_missing_one_is_no_50
     }
     let (_, s) = a2.get_json(&format!("/api/v1/scripts/{shared}")).await;
     assert_eq!(s["usage"]["uses"], 1, "{s}");
+}
+
+/// agent_a1 types a number that agent_b1's lead holds: the answer names agent_b1 and since when
+/// they hold it (the lead's creation here), but not the lead's id or name, in the API and on
+/// the lead form alike; each such look-up is in the lead's audit trail. A supervisor of team 2,
+/// who may see the lead, is told which lead it is, and nothing is audited for that.
+#[tokio::test]
+async fn the_duplicate_answer_names_the_owner_and_since_when_not_a_hidden_lead() {
+    let app = TestApp::spawn().await;
+    let b1 = app.api("agent_b1").await;
+    let a1 = app.api("agent_a1").await;
+    let held = b1
+        .create_lead(json!({"name": "刘隐秘", "phone": "138 0013 8000"}))
+        .await;
+    let id = held["id"].as_i64().unwrap();
+    let created: DateTime<Utc> = held["created_at"].as_str().unwrap().parse().unwrap();
+
+    let res = a1
+        .post(
+            "/api/v1/leads",
+            json!({"name": "刘总", "phone": "+86 138-0013-8000"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["code"], "duplicate_phone");
+    assert_eq!(err["details"]["existing_lead"], Value::Null, "{err}");
+    assert_eq!(err["details"]["owner"]["name"], "赵磊", "{err}");
+    assert_eq!(err["details"]["owner"]["id"], json!(app.org.agent_b1.0));
+    let since: DateTime<Utc> = err["details"]["owner_since"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(since, created, "{err}");
+    let text = err.to_string();
+    assert!(
+        !text.contains("刘隐秘")
+            && !text.contains(&format!("#{id}"))
+            && !text.contains(&format!("\"id\":{id}")),
+        "the lead itself is not named: {text}"
+    );
+    assert!(err["message"].as_str().unwrap().contains("赵磊"), "{err}");
+
+    // The same through a change of a1's own lead, and through the lead form.
+    let own = a1
+        .create_lead(json!({"name": "刘总", "phone": mobile(7301)}))
+        .await;
+    let res = a1
+        .patch(
+            &format!("/api/v1/leads/{}", own["id"]),
+            json!({"phones": [mobile(7301), "13800138000"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["details"]["existing_lead"], Value::Null, "{err}");
+    assert!(!err.to_string().contains("刘隐秘"), "{err}");
+    let page = app.browser("agent_a1").await;
+    let csrf = page.csrf("/leads/new").await;
+    let res = page
+        .post_form(
+            "/leads",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("name", "刘先生"),
+                ("phones", "13800138000"),
+            ],
+        )
+        .await;
+    let html = res.text().await.unwrap();
+    assert!(html.contains("赵磊"), "the form names the owner");
+    assert!(
+        !html.contains("刘隐秘") && !html.contains(&format!("#{id}")),
+        "the form does not name the lead"
+    );
+
+    let trail = history(&b1, &held["id"]).await;
+    let lookups: Vec<&(String, String)> =
+        trail.iter().filter(|(a, _)| a == "phone_lookup").collect();
+    assert_eq!(lookups.len(), 3, "each look-up is audited: {trail:?}");
+    assert!(lookups.iter().all(|(_, who)| who == "张伟"), "{trail:?}");
+
+    // Someone who may see the lead is told which one it is; that is no look-up to audit.
+    let sup_b = app.api("sup_b").await;
+    let res = sup_b
+        .post(
+            "/api/v1/leads",
+            json!({"name": "刘总", "phone": "13800138000"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["details"]["existing_lead"]["id"], id, "{err}");
+    assert_eq!(err["details"]["existing_lead"]["name"], "刘隐秘");
+    assert_eq!(history(&b1, &held["id"]).await.len(), trail.len());
 }
