@@ -3,6 +3,11 @@
 //! before anything is written. Duplicates are found by normalised phone, then by normalised
 //! company, within the batch and against stored leads, and handled by the job's policy. Pure:
 //! the store looks the keys up and writes what the plan says.
+//!
+//! A stored lead the importer may not see (the one visibility rule, [`LeadScope`]) is never
+//! filled nor counted as a duplicate: under "skip" and "update" the row is refused with a reason
+//! that names no lead ([`HELD_ELSEWHERE`]); under "collision" it is imported and the collision
+//! (撞单) recorded, as the ownership rules need.
 
 use std::collections::HashMap;
 
@@ -10,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::lead::normalise_company;
-use crate::{LeadFields, LeadId, UserId, search_tokens};
+use crate::{LeadFields, LeadId, LeadScope, TeamId, UserId, search_tokens};
 
 /// What to do with a row whose phone (or company) is already known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -111,10 +116,18 @@ impl BatchCounts {
     }
 }
 
+/// Why a row whose phone or company is on a lead the importer may not see was refused: it
+/// names no lead, owner or team, so that an import learns no more of other people's leads than
+/// that the number is taken.
+pub const HELD_ELSEWHERE: &str =
+    "号码或公司已在他人负责的线索中 / the phone or company is on a lead held by someone else";
+
 /// Where a duplicate points: a stored lead or a row earlier in this batch.
 #[derive(Debug, Clone, Copy)]
 pub enum DuplicateOf {
     Stored(LeadId, Option<UserId>),
+    /// A stored lead the importer may not see: neither filled nor skipped as a duplicate.
+    Hidden(LeadId, Option<UserId>),
     New(usize),
     /// A new lead of the batch still being written beside this one: rows repeating it are
     /// skipped (the PostgreSQL import pipeline has other policies wait for that batch first).
@@ -145,8 +158,8 @@ pub fn placeholder(index: usize) -> LeadId {
     LeadId(-(index as i64) - 1)
 }
 
-/// (key, lead, owner) of stored leads found by phone or company.
-pub type Stored = Vec<(String, LeadId, Option<UserId>)>;
+/// (key, lead, owner, owner's team) of stored leads found by phone or company.
+pub type Stored = Vec<(String, LeadId, Option<UserId>, Option<TeamId>)>;
 
 /// A refused row: (row number, original cells, reason).
 pub type Refused = (i64, Vec<String>, String);
@@ -235,7 +248,8 @@ impl Pending {
 }
 
 /// Finds the duplicates (any known phone, else the same normalised company; stored or earlier in
-/// the batch) and applies the policy to them.
+/// the batch) and applies the policy to them. `scope` is what the importer may see: a stored
+/// lead outside it is only ever a collision (see the module's note).
 pub fn plan(
     candidates: Vec<Candidate>,
     mut invalid: Vec<Refused>,
@@ -243,18 +257,26 @@ pub fn plan(
     stored_companies: Stored,
     pending: &Pending,
     policy: OnDuplicate,
+    scope: LeadScope<'_>,
 ) -> Plan {
     let mut counts = BatchCounts::default();
+    let stored = |id: LeadId, owner: Option<UserId>, team: Option<TeamId>| {
+        if scope.holds(owner, team) {
+            DuplicateOf::Stored(id, owner)
+        } else {
+            DuplicateOf::Hidden(id, owner)
+        }
+    };
     let mut known_phone: HashMap<String, DuplicateOf> = stored_phones
         .into_iter()
-        .map(|(k, id, o)| (k, DuplicateOf::Stored(id, o)))
+        .map(|(k, id, o, t)| (k, stored(id, o, t)))
         .collect();
     for p in &pending.phones {
         known_phone.entry(p.clone()).or_insert(DuplicateOf::Pending);
     }
     let mut known_company: HashMap<String, DuplicateOf> = HashMap::new();
-    for (k, id, o) in stored_companies {
-        known_company.entry(k).or_insert(DuplicateOf::Stored(id, o));
+    for (k, id, o, t) in stored_companies {
+        known_company.entry(k).or_insert(stored(id, o, t));
     }
     for c in &pending.companies {
         known_company
@@ -285,6 +307,15 @@ pub fn plan(
         let hit = hit_phone.or(hit_company);
         match (hit, policy) {
             (None, _) => {}
+            // Neither skipped (which would count it as a duplicate) nor filled.
+            (Some(DuplicateOf::Hidden(..)), OnDuplicate::Skip | OnDuplicate::Update) => {
+                invalid.push((
+                    number,
+                    Vec::new(),
+                    format!("第 {number} 行：{HELD_ELSEWHERE}"),
+                ));
+                continue;
+            }
             // Only the "skip" policy meets pending keys: others wait for the batch before.
             (Some(_), OnDuplicate::Skip) | (Some(DuplicateOf::Pending), _) => {
                 counts.skipped += 1;
@@ -306,7 +337,9 @@ pub fn plan(
         let mut collides = Vec::new();
         for (i, p) in fields.phones.iter().enumerate() {
             match known_phone.get(p.e164()) {
-                Some(DuplicateOf::Stored(id, o)) => collides.push((Some(i), *id, *o)),
+                Some(DuplicateOf::Stored(id, o) | DuplicateOf::Hidden(id, o)) => {
+                    collides.push((Some(i), *id, *o))
+                }
                 Some(DuplicateOf::New(j)) => {
                     collides.push((Some(i), placeholder(*j), new_leads[*j].owner))
                 }
@@ -319,7 +352,9 @@ pub fn plan(
         }
         if hit_phone.is_none() {
             match hit_company {
-                Some(DuplicateOf::Stored(id, o)) => collides.push((None, id, o)),
+                Some(DuplicateOf::Stored(id, o) | DuplicateOf::Hidden(id, o)) => {
+                    collides.push((None, id, o))
+                }
                 Some(DuplicateOf::New(j)) => {
                     collides.push((None, placeholder(j), new_leads[j].owner))
                 }
@@ -448,4 +483,105 @@ pub fn fill_targets(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LeadDraft, TeamId};
+
+    fn row(number: i64, phone: &str, title: &str) -> Candidate {
+        let draft = LeadDraft {
+            name: format!("row {number}"),
+            phones: vec![phone.to_string()],
+            title: Some(title.to_string()),
+            ..Default::default()
+        };
+        let fields = LeadFields::parse(&draft, &[]).unwrap();
+        Candidate {
+            number,
+            prepared: Prepared::new(&fields),
+            fields,
+            owner: None,
+        }
+    }
+
+    /// A supervisor of team 1 (user 9) importing the numbers of a team-1 lead and of a team-2
+    /// lead: only the first is a duplicate; the second is refused naming nothing of its lead,
+    /// under "skip" and "update" alike, and imported as a collision under "collision".
+    #[test]
+    fn a_lead_the_importer_may_not_see_is_neither_filled_nor_counted_as_a_duplicate() {
+        let teams = [TeamId(1)];
+        let scope = LeadScope::PoolOwnAndTeams {
+            me: UserId(9),
+            teams: &teams,
+        };
+        let stored = || -> Stored {
+            vec![
+                (
+                    "+8613900000001".into(),
+                    LeadId(1),
+                    Some(UserId(2)),
+                    Some(TeamId(1)),
+                ),
+                (
+                    "+8613900000002".into(),
+                    LeadId(2),
+                    Some(UserId(3)),
+                    Some(TeamId(2)),
+                ),
+            ]
+        };
+        let rows = || vec![row(2, "13900000001", "经理"), row(3, "13900000002", "总监")];
+        let run = |policy| {
+            plan(
+                rows(),
+                Vec::new(),
+                stored(),
+                Vec::new(),
+                &Pending::default(),
+                policy,
+                scope,
+            )
+        };
+
+        let update = run(OnDuplicate::Update);
+        assert_eq!(update.fills.len(), 1);
+        assert_eq!(
+            update.fills[0].0,
+            LeadId(1),
+            "only the visible lead is filled"
+        );
+        assert!(update.new_leads.is_empty());
+        assert_eq!(update.invalid.len(), 1);
+        let (number, _, reason) = &update.invalid[0];
+        assert_eq!(*number, 3);
+        assert!(reason.ends_with(HELD_ELSEWHERE), "{reason}");
+        assert_eq!(update.counts.failed, 1);
+
+        let skip = run(OnDuplicate::Skip);
+        assert_eq!(skip.counts.skipped, 1, "the visible duplicate only");
+        assert_eq!(skip.counts.failed, 1);
+        assert_eq!(skip.invalid[0].0, 3);
+
+        let collision = run(OnDuplicate::Collision);
+        assert_eq!(collision.counts.imported, 2);
+        assert_eq!(collision.counts.collisions, 2);
+        assert_eq!(
+            collision.new_leads[1].collides,
+            vec![(Some(0), LeadId(2), Some(UserId(3)))]
+        );
+        assert!(collision.invalid.is_empty());
+
+        let admin = plan(
+            rows(),
+            Vec::new(),
+            stored(),
+            Vec::new(),
+            &Pending::default(),
+            OnDuplicate::Update,
+            LeadScope::All,
+        );
+        assert_eq!(admin.fills.len(), 2, "an admin sees both");
+    }
 }

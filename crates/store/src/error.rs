@@ -10,14 +10,9 @@ pub enum StoreError {
     Forbidden,
     #[error("the record was changed by someone else (now at version {current})")]
     EditConflict { current: i64 },
-    #[error("phone {phone} already belongs to lead {existing_lead}")]
-    DuplicatePhone {
-        phone: String,
-        existing_lead: LeadId,
-        existing_name: String,
-        existing_owner: Option<UserId>,
-        existing_owner_name: Option<String>,
-    },
+    /// A number another lead holds (boxed: the error stays small on every other path).
+    #[error("phone {} already belongs to another lead", .0.phone)]
+    DuplicatePhone(Box<DuplicatePhone>),
     #[error("already exists: {0}")]
     AlreadyExists(&'static str),
     #[error("invalid input")]
@@ -40,6 +35,19 @@ pub enum StoreError {
     /// This server no longer holds the job it was running: another server took it over.
     #[error("the job was taken over by another server")]
     ClaimLost,
+}
+
+/// A number another lead holds. Its id and name are given only to someone who may see that lead;
+/// anyone is told who owns it and since when (the 撞单 rule: whose customer it is).
+#[derive(Debug)]
+pub struct DuplicatePhone {
+    pub phone: String,
+    pub existing_lead: Option<LeadId>,
+    pub existing_name: Option<String>,
+    pub existing_owner: Option<UserId>,
+    pub existing_owner_name: Option<String>,
+    /// Since when the owner (or the pool) holds the lead.
+    pub owner_since: chrono::DateTime<chrono::Utc>,
 }
 
 impl StoreError {

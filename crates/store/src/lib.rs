@@ -24,7 +24,7 @@ pub(crate) mod versioned;
 pub mod workday;
 
 pub use db::{Backend, Db};
-pub use error::StoreError;
+pub use error::{DuplicatePhone, StoreError};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -48,7 +48,7 @@ impl AppError {
                 StoreError::NotFound => StatusCode::NOT_FOUND,
                 StoreError::Forbidden => StatusCode::FORBIDDEN,
                 StoreError::EditConflict { .. }
-                | StoreError::DuplicatePhone { .. }
+                | StoreError::DuplicatePhone(_)
                 | StoreError::AlreadyExists(_)
                 | StoreError::ClaimLost => StatusCode::CONFLICT,
                 StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -77,7 +77,7 @@ impl AppError {
                 StoreError::NotFound => "not_found",
                 StoreError::Forbidden => "forbidden",
                 StoreError::EditConflict { .. } => "edit_conflict",
-                StoreError::DuplicatePhone { .. } => "duplicate_phone",
+                StoreError::DuplicatePhone(_) => "duplicate_phone",
                 StoreError::AlreadyExists(_) => "already_exists",
                 StoreError::ClaimLost => "job_taken_over",
                 StoreError::Invalid(_) => "invalid_input",
@@ -96,16 +96,14 @@ impl AppError {
             AppError::Store(StoreError::EditConflict { current }) => {
                 json!({ "current_version": current })
             }
-            AppError::Store(StoreError::DuplicatePhone {
-                phone,
-                existing_lead,
-                existing_name,
-                existing_owner,
-                existing_owner_name,
-            }) => json!({
-                "phone": phone,
-                "existing_lead": { "id": existing_lead, "name": existing_name,
-                    "owner_id": existing_owner, "owner_name": existing_owner_name },
+            // The holder's id and name only for those who may see it (`existing_lead` is null
+            // otherwise); its owner and since when for anyone.
+            AppError::Store(StoreError::DuplicatePhone(d)) => json!({
+                "phone": d.phone,
+                "existing_lead": d.existing_lead.map(|id| json!({ "id": id, "name": d.existing_name,
+                    "owner_id": d.existing_owner, "owner_name": d.existing_owner_name })),
+                "owner": { "id": d.existing_owner, "name": d.existing_owner_name },
+                "owner_since": d.owner_since,
             }),
             AppError::Store(StoreError::AlreadyExists(what)) => json!({ "what": what }),
             _ => Value::Null,

@@ -88,25 +88,35 @@ impl Lang {
     ) -> String {
         use leadline_store::StoreError;
         match err {
-            AppError::Store(StoreError::DuplicatePhone {
-                phone,
-                existing_lead,
-                existing_name,
-                existing_owner_name,
-                ..
-            }) => {
-                let owner = existing_owner_name
+            AppError::Store(StoreError::DuplicatePhone(d)) => {
+                let owner = d
+                    .existing_owner_name
                     .clone()
                     .unwrap_or_else(|| self.t("lead.pool").to_string());
-                self.tf(
-                    "error.duplicate_phone",
-                    &[
-                        ("phone", phone),
-                        ("id", &existing_lead.to_string()),
-                        ("name", existing_name),
-                        ("owner", &owner),
-                    ],
-                )
+                let phone = &d.phone;
+                match (d.existing_lead, &d.existing_name) {
+                    (Some(id), Some(name)) => self.tf(
+                        "error.duplicate_phone",
+                        &[
+                            ("phone", phone),
+                            ("id", &id.to_string()),
+                            ("name", name),
+                            ("owner", &owner),
+                        ],
+                    ),
+                    // A lead the reader may not see: whose it is and since when, not the lead.
+                    _ => self.tf(
+                        "error.duplicate_phone_held",
+                        &[
+                            ("phone", phone),
+                            ("owner", &owner),
+                            (
+                                "since",
+                                &d.owner_since.format("%Y-%m-%d %H:%M UTC").to_string(),
+                            ),
+                        ],
+                    ),
+                }
             }
             AppError::Store(StoreError::Invalid(problems)) => {
                 let parts: Vec<String> = problems

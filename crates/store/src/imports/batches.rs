@@ -17,6 +17,7 @@ use leadline_domain::import_plan::{BatchCounts, BatchRow, OnDuplicate, split};
 
 use super::pg_pipeline::pg_pipeline;
 use super::sqlite_batch::{BATCH_CACHE_KIB, sqlite_batch};
+use crate::auth::users;
 use crate::db::sqlite_writer;
 use crate::{Db, Result, StoreError, now};
 
@@ -61,6 +62,9 @@ pub async fn apply_batches<M: MoreBatches>(
     first: (Vec<BatchRow>, i64),
     mut more: M,
 ) -> Result<(Applied, M)> {
+    // What the importer may see, now: a stored lead outside it is never filled nor counted as a
+    // duplicate (`import_plan::plan`).
+    let viewer = users::viewer(db, &users::get_user(db, actor).await?).await?;
     let step = move |rows_done| JobStep {
         job_id,
         actor,
@@ -87,7 +91,14 @@ pub async fn apply_batches<M: MoreBatches>(
                         applied.rows += rows.len();
                         applied.rows_done = rows_done;
                         let (candidates, invalid) = split(rows);
-                        let c = sqlite_batch(conn, &step(rows_done), policy, candidates, invalid)?;
+                        let c = sqlite_batch(
+                            conn,
+                            &step(rows_done),
+                            policy,
+                            viewer.lead_scope(),
+                            candidates,
+                            invalid,
+                        )?;
                         applied.counts.add(&c);
                         if applied.rows < TRANSACTION_ROWS {
                             next = more.ready();
@@ -111,7 +122,16 @@ pub async fn apply_batches<M: MoreBatches>(
                 rows_done: first.1,
                 took: Default::default(),
             };
-            pg_pipeline(pool, step, policy, first, &mut more, &mut applied).await?;
+            pg_pipeline(
+                pool,
+                step,
+                policy,
+                viewer.lead_scope(),
+                first,
+                &mut more,
+                &mut applied,
+            )
+            .await?;
             applied.took = started.elapsed();
             Ok((applied, more))
         }

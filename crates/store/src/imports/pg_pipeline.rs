@@ -1,12 +1,12 @@
 //! An import on PostgreSQL: new leads and their phones by `COPY`, two batches at a time on two
 //! connections (PostgreSQL works a connection's statements on one core).
 
-use leadline_domain::LeadId;
 use leadline_domain::import_plan::{
     BatchCounts, BatchRow, FillRow, OnDuplicate, Pending, Plan, Stored, assign_ids, collision_key,
     fill_targets, fill_view, keys, plan, split,
 };
 use leadline_domain::lead::normalise_company;
+use leadline_domain::{LeadId, LeadScope};
 use serde_json::json;
 use sqlx::types::Json;
 
@@ -28,8 +28,8 @@ async fn pg_stored(
         Vec::new()
     } else {
         sqlx::query_as(
-            "SELECT p.e164, l.id, l.owner_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
-             WHERE p.collision_with IS NULL AND p.e164 = ANY($1)",
+            "SELECT p.e164, l.id, l.owner_id, o.team_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
+             LEFT JOIN users o ON o.id = l.owner_id WHERE p.collision_with IS NULL AND p.e164 = ANY($1)",
         )
         .bind(phones)
         .fetch_all(pool)
@@ -39,7 +39,7 @@ async fn pg_stored(
         Vec::new()
     } else {
         sqlx::query_as(
-            "SELECT l.company_norm, l.id, l.owner_id FROM leads l \
+            "SELECT l.company_norm, l.id, l.owner_id, o.team_id FROM leads l LEFT JOIN users o ON o.id = l.owner_id \
              WHERE l.deleted_at IS NULL AND l.company_norm = ANY($1) ORDER BY l.id",
         )
         .bind(companies)
@@ -97,6 +97,7 @@ pub(super) async fn pg_pipeline<M: MoreBatches>(
     pool: &sqlx::PgPool,
     step: impl Fn(i64) -> JobStep,
     policy: OnDuplicate,
+    scope: LeadScope<'_>,
     first: (Vec<BatchRow>, i64),
     more: &mut M,
     applied: &mut Applied,
@@ -131,6 +132,7 @@ pub(super) async fn pg_pipeline<M: MoreBatches>(
                 stored_companies,
                 pending,
                 policy,
+                scope,
             );
             let ids = pg_new_ids(pool, plan.new_leads.len()).await?;
             assign_ids(&mut plan.new_leads, ids);

@@ -9,7 +9,7 @@ use leadline_domain::import_plan::{
     fill_view, keys, plan,
 };
 use leadline_domain::lead::normalise_company;
-use leadline_domain::{LeadId, UserId};
+use leadline_domain::{LeadId, LeadScope, TeamId, UserId};
 use serde_json::{Value, json};
 
 use super::batches::{FILL_LEAD, JobStep, MARK_DNC, PROGRESS};
@@ -26,10 +26,12 @@ pub(super) const BATCH_CACHE_KIB: i64 = -32_768;
 /// company (phone-only lists), the statistics say an equal company matches nearly every lead,
 /// and SQLite would rather walk the whole table in id order than sort one match (a 200,000-lead
 /// table turned a batch of 5,000 look-ups into minutes).
-const BY_COMPANY_SQLITE: &str = "SELECT l.id, l.owner_id FROM leads l INDEXED BY leads_company_norm \
+const BY_COMPANY_SQLITE: &str = "SELECT l.id, l.owner_id, o.team_id FROM leads l INDEXED BY leads_company_norm \
+    LEFT JOIN users o ON o.id = l.owner_id \
     WHERE l.deleted_at IS NULL AND l.company_norm = ?1 ORDER BY l.id LIMIT 1";
 
-/// (key, lead, owner) for each key that `stmt` (binding the key, selecting lead and owner) finds.
+/// (key, lead, owner, owner's team) for each key that `stmt` (binding the key, selecting lead,
+/// owner and team) finds.
 fn find_each(
     stmt: &mut rusqlite::CachedStatement<'_>,
     keys: &[&str],
@@ -42,6 +44,7 @@ fn find_each(
                 key.to_string(),
                 LeadId(r.get(0)?),
                 r.get::<_, Option<i64>>(1)?.map(UserId),
+                r.get::<_, Option<i64>>(2)?.map(TeamId),
             ));
         }
     }
@@ -52,6 +55,7 @@ pub(super) fn sqlite_batch(
     conn: &Connection,
     job: &JobStep,
     policy: OnDuplicate,
+    scope: LeadScope<'_>,
     candidates: Vec<Candidate>,
     invalid: Vec<Refused>,
 ) -> Result<BatchCounts> {
@@ -59,8 +63,8 @@ pub(super) fn sqlite_batch(
     {
         let (phones, companies) = keys(&candidates);
         let mut by_phone = conn.prepare_cached(
-            "SELECT l.id, l.owner_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
-             WHERE p.collision_with IS NULL AND p.e164 = ?1",
+            "SELECT l.id, l.owner_id, o.team_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
+             LEFT JOIN users o ON o.id = l.owner_id WHERE p.collision_with IS NULL AND p.e164 = ?1",
         )?;
         find_each(&mut by_phone, &phones, &mut stored_phones)?;
         let mut by_company = conn.prepare_cached(BY_COMPANY_SQLITE)?;
@@ -78,6 +82,7 @@ pub(super) fn sqlite_batch(
         stored_companies,
         &Pending::default(),
         policy,
+        scope,
     );
     let at = time_text(job.at);
     let actor = job.actor.0;

@@ -1,6 +1,7 @@
 //! Writing leads: every path checks fields, ownership, duplicate phones and the expected version,
 //! then writes the lead, its phones, tags, search tokens and audit entry in one transaction.
 
+use chrono::{DateTime, Utc};
 use leadline_domain::{
     Access, CustomFieldDef, LeadDraft, LeadFields, LeadId, PhoneNumber, TeamId, UserId, Viewer,
     lead::normalise_company, search_tokens,
@@ -10,6 +11,7 @@ use sqlx::types::Json;
 
 use super::{Lead, load};
 use crate::audit::AuditEntry;
+use crate::error::DuplicatePhone;
 use crate::{Backend, Db, Result, StoreError, db_run, leads::custom_fields, now, write_audit};
 
 #[derive(Debug, Clone, Default)]
@@ -219,16 +221,28 @@ macro_rules! insert_lead_parts {
     }};
 }
 
-/// The lead that already holds one of these phones, other than `except`.
+/// The lead holding a phone, as the duplicate check finds it.
+#[derive(sqlx::FromRow)]
+struct Holder {
+    id: LeadId,
+    name: String,
+    owner_id: Option<UserId>,
+    owner_name: Option<String>,
+    owner_team_id: Option<TeamId>,
+    created_at: DateTime<Utc>,
+}
+
+/// The phone (of these) that another lead than `except` already holds, and that lead.
 async fn duplicate_of(
     db: &Db,
     phones: &[&str],
     except: Option<LeadId>,
-) -> Result<Option<StoreError>> {
+) -> Result<Option<(String, Holder)>> {
     for phone in phones {
-        let row: Option<(LeadId, String, Option<UserId>, Option<String>)> = db_run!(db, |pool| {
+        let row: Option<Holder> = db_run!(db, |pool| {
             sqlx::query_as(
-                "SELECT l.id, l.name, l.owner_id, u.display_name FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
+                "SELECT l.id, l.name, l.owner_id, u.display_name AS owner_name, u.team_id AS owner_team_id, l.created_at \
+                 FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
                  LEFT JOIN users u ON u.id = l.owner_id WHERE p.e164 = $1 AND p.collision_with IS NULL AND p.lead_id <> $2",
             )
             .bind(*phone)
@@ -236,17 +250,70 @@ async fn duplicate_of(
             .fetch_optional(pool)
             .await?
         });
-        if let Some((existing_lead, existing_name, existing_owner, existing_owner_name)) = row {
-            return Ok(Some(StoreError::DuplicatePhone {
-                phone: phone.to_string(),
-                existing_lead,
-                existing_name,
-                existing_owner,
-                existing_owner_name,
-            }));
+        if let Some(holder) = row {
+            return Ok(Some((phone.to_string(), holder)));
         }
     }
     Ok(None)
+}
+
+/// Since when a lead's owner (or the pool) holds it: the newest audit entry that set its
+/// owner (created it, or changed `owner_id`), else when the lead was made (an import writes
+/// no entry per lead).
+async fn owner_since(db: &Db, holder: &Holder) -> Result<DateTime<Utc>> {
+    type Entry = (Option<Json<Value>>, Option<Json<Value>>, DateTime<Utc>);
+    let entries: Vec<Entry> = db_run!(db, |pool| {
+        sqlx::query_as(
+            "SELECT before, after, at FROM audit_log WHERE entity = 'lead' AND entity_id = $1 ORDER BY id DESC",
+        )
+        .bind(holder.id)
+        .fetch_all(pool)
+        .await?
+    });
+    let owner = |v: &Option<Json<Value>>| v.as_ref().and_then(|j| j.0.get("owner_id").cloned());
+    Ok(entries
+        .iter()
+        .find(|(before, after, _)| {
+            let set = owner(after);
+            set.is_some() && (before.is_none() || owner(before) != set)
+        })
+        .map_or(holder.created_at, |e| e.2))
+}
+
+/// The refusal of a number `holder` holds, as `viewer` may be told it: the lead itself only if
+/// the viewer may see it; otherwise its owner and since when, and the look-up is written to the
+/// lead's audit trail (who asked about the number), since anyone may type any number.
+async fn duplicate_refusal(
+    db: &Db,
+    viewer: &Viewer,
+    phone: String,
+    holder: Holder,
+) -> Result<StoreError> {
+    let since = owner_since(db, &holder).await?;
+    let visible = viewer.access(holder.owner_id, holder.owner_team_id) == Access::Edit;
+    if !visible {
+        let at = now();
+        let entry = AuditEntry {
+            entity: "lead",
+            entity_id: holder.id.0,
+            actor: Some(viewer.user_id),
+            action: "phone_lookup",
+            before: None,
+            after: Some(serde_json::json!({ "phone": phone })),
+            at,
+        };
+        db_run!(db, |pool| {
+            write_audit!(pool, entry)?;
+        });
+    }
+    Ok(StoreError::DuplicatePhone(Box::new(DuplicatePhone {
+        phone,
+        existing_lead: visible.then_some(holder.id),
+        existing_name: visible.then_some(holder.name),
+        existing_owner: holder.owner_id,
+        existing_owner_name: holder.owner_name,
+        owner_since: since,
+    })))
 }
 
 /// A phone to write: (e164, raw, the lead and owner it knowingly collides with).
@@ -255,6 +322,7 @@ type PlannedPhone = (String, String, Option<(LeadId, Option<UserId>)>);
 /// The phones to write, each with the lead it knowingly collides with.
 async fn plan_phones(
     db: &Db,
+    viewer: &Viewer,
     fields: &LeadFields,
     except: Option<LeadId>,
     allow_collision: bool,
@@ -263,12 +331,10 @@ async fn plan_phones(
     for p in &fields.phones {
         let collision = match duplicate_of(db, &[p.e164()], except).await? {
             None => None,
-            Some(StoreError::DuplicatePhone {
-                existing_lead,
-                existing_owner,
-                ..
-            }) if allow_collision => Some((existing_lead, existing_owner)),
-            Some(dup) => return Err(dup),
+            Some((_, holder)) if allow_collision => Some((holder.id, holder.owner_id)),
+            Some((phone, holder)) => {
+                return Err(duplicate_refusal(db, viewer, phone, holder).await?);
+            }
         };
         out.push((p.e164().to_string(), p.raw().to_string(), collision));
     }
@@ -279,6 +345,7 @@ async fn plan_phones(
 /// duplicate error the loser would have got had it come second.
 async fn explain_unique(
     db: &Db,
+    viewer: &Viewer,
     err: StoreError,
     fields: &LeadFields,
     except: Option<LeadId>,
@@ -287,8 +354,10 @@ async fn explain_unique(
         && e.is_unique_violation()
     {
         let phones: Vec<&str> = fields.phones.iter().map(|p| p.e164()).collect();
-        if let Ok(Some(dup)) = duplicate_of(db, &phones, except).await {
-            return dup;
+        if let Ok(Some((phone, holder))) = duplicate_of(db, &phones, except).await {
+            return match duplicate_refusal(db, viewer, phone, holder).await {
+                Ok(dup) | Err(dup) => dup,
+            };
         }
     }
     err
@@ -309,10 +378,10 @@ pub async fn create(
         Some(opts.owner.unwrap_or(viewer.user_id))
     };
     check_assignment(db, viewer, owner).await?;
-    let phones = plan_phones(db, &fields, None, opts.allow_collision).await?;
+    let phones = plan_phones(db, viewer, &fields, None, opts.allow_collision).await?;
     match write_new(db, viewer.user_id, owner, &fields, &phones).await {
         Ok(id) => load(db, id).await,
-        Err(e) => Err(explain_unique(db, e, &fields, None).await),
+        Err(e) => Err(explain_unique(db, viewer, e, &fields, None).await),
     }
 }
 
@@ -399,7 +468,7 @@ pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> 
         phones: new_phones,
         ..fields.clone()
     };
-    let mut planned = plan_phones(db, &check, Some(id), patch.allow_collision).await?;
+    let mut planned = plan_phones(db, viewer, &check, Some(id), patch.allow_collision).await?;
     let mut phones = Vec::new();
     for p in &fields.phones {
         match before.phones.iter().find(|b| b.e164 == p.e164()) {
@@ -484,7 +553,7 @@ pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> 
         Ok(())
     });
     if let Err(e) = result {
-        return Err(explain_unique(db, e, &fields, Some(id)).await);
+        return Err(explain_unique(db, viewer, e, &fields, Some(id)).await);
     }
     load(db, id).await
 }

@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use leadline_domain::calling_hours::{self, DEFAULT_TZ};
 use leadline_domain::disposition::{Disposition, StatsDelta};
 use leadline_domain::revisit::{self, AfterLast, Outcome};
+use leadline_domain::script::{ScriptAccess, script_access};
 use leadline_domain::{Access, IntentLevel, LeadId, LeadStatus, ScriptId, TeamId, UserId, Viewer};
 use serde::Serialize;
 use serde_json::json;
@@ -145,7 +146,9 @@ pub async fn day_counters(db: &Db, agent: UserId, day: &str) -> Result<DayCounte
 }
 
 /// Records one call by `viewer` (the agent). Refuses a lead the viewer may not see (NotFound),
-/// an unknown or retired disposition and bad input (Invalid), and a lead whose number is on the
+/// an unknown or retired disposition and bad input (Invalid), a script the viewer may not see
+/// (Invalid `script_id` `unknown`, the same whether it is missing, deleted or someone else's
+/// private script, so that ids cannot be probed), and a lead whose number is on the
 /// do-not-call list (Forbidden: the web layer answers 409 `do_not_call`).
 pub async fn record_call(
     db: &Db,
@@ -397,6 +400,9 @@ const LOCK_LEAD: &str = "SELECT l.owner_id, o.team_id AS owner_team_id, l.status
     l.version, l.revisit_agent_id, \
     (SELECT COUNT(*) FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id) AS dnc \
     FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1";
+/// The cited script's owner, owner's team and whether it is shared (1 or 0), if it is live.
+const SCRIPT: &str = "SELECT s.owner_id, o.team_id, CAST(CASE WHEN s.shared THEN 1 ELSE 0 END AS BIGINT) \
+    FROM scripts s JOIN users o ON o.id = s.owner_id WHERE s.id = $1 AND s.deleted_at IS NULL";
 const INSERT_CALL: &str = "INSERT INTO calls (lead_id, agent_id, started_at, duration_s, disposition, intent, notes, \
     next_revisit_at, script_id, outside_window, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
 const UPDATE_LEAD: &str = "UPDATE leads SET status = $2, intent = COALESCE($3, intent), attempts = $4, last_called_at = $5, \
@@ -447,6 +453,21 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<Recorded> {
         dnc: row.i64(8)?,
     };
     let d = decide(ctx, team, &lead)?;
+    if let Some(script) = ctx.input.script_id {
+        let row = tx.fetch_optional(SCRIPT, &[Arg::I64(script.0)]).await?;
+        let access = match row {
+            Some(r) => script_access(
+                &ctx.viewer,
+                UserId(r.i64(0)?),
+                r.opt_i64(1)?.map(TeamId),
+                r.i64(2)? != 0,
+            ),
+            None => ScriptAccess::Hidden,
+        };
+        if access == ScriptAccess::Hidden {
+            return Err(StoreError::invalid("script_id", "unknown"));
+        }
+    }
     let intent = Arg::OptText(ctx.input.intent.map(|i| i.code().to_string()));
     let call = [
         Arg::I64(lead_id.0),

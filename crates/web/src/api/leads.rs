@@ -99,19 +99,36 @@ fn text(field: &str, v: &Value) -> Result<Option<String>, StoreError> {
     }
 }
 
+/// A list of texts; `null` clears the list, but a `null` inside it is refused (it used to
+/// become an empty entry, which the checks then dropped: `[null]` deleted every phone).
 fn text_list(field: &str, v: &Value) -> Result<Vec<String>, StoreError> {
     match v {
         Value::Null => Ok(Vec::new()),
         Value::String(s) => Ok(vec![s.clone()]),
         Value::Array(items) => items
             .iter()
-            .map(|i| text(field, i).map(Option::unwrap_or_default))
+            .map(|i| text(field, i)?.ok_or_else(|| StoreError::invalid(field, "not_text")))
             .collect(),
         _ => Err(StoreError::invalid(field, "not_text")),
     }
 }
 
-/// Reads a JSON patch object: absent keys keep their value, `null` clears.
+/// A text that may not be cleared (`null` or empty is refused as `required`).
+fn required_text(field: &str, v: &Value) -> Result<String, StoreError> {
+    text(field, v)?
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| StoreError::invalid(field, "required"))
+}
+
+/// `true` or `false`, nothing else.
+fn flag(field: &str, v: &Value) -> Result<bool, StoreError> {
+    v.as_bool()
+        .ok_or_else(|| StoreError::invalid(field, "not_an_option"))
+}
+
+/// Reads a JSON patch object: absent keys keep their value, `null` clears what may be empty.
+/// A value of the wrong JSON type is refused naming its field (422), never read as `null` or
+/// as absent: a wrong type must not change the lead.
 pub fn patch_from_json(
     body: &Map<String, Value>,
     if_match: Option<i64>,
@@ -122,7 +139,7 @@ pub fn patch_from_json(
     };
     for (key, v) in body {
         match key.as_str() {
-            "name" => patch.name = Some(text(key, v)?.unwrap_or_default()),
+            "name" => patch.name = Some(required_text(key, v)?),
             "phone" => patch.phones = Some(text_list(key, v)?),
             "phones" => patch.phones = Some(text_list(key, v)?),
             "company" => patch.company = Some(text(key, v)?),
@@ -131,7 +148,7 @@ pub fn patch_from_json(
             "region" => patch.region = Some(text(key, v)?),
             "source" => patch.source = Some(text(key, v)?),
             "tags" => patch.tags = Some(text_list(key, v)?),
-            "status" => patch.status = Some(text(key, v)?.unwrap_or_default()),
+            "status" => patch.status = Some(required_text(key, v)?),
             "intent" => patch.intent = Some(text(key, v)?),
             "custom" => match v {
                 Value::Object(m) => patch.custom = Some(m.clone()),
@@ -139,11 +156,15 @@ pub fn patch_from_json(
             },
             "owner_id" => match v {
                 Value::Null => patch.owner = Some(None),
-                Value::Number(n) => patch.owner = Some(n.as_i64().map(UserId)),
+                // 1.5 or 2^64 is nobody's id; it is not the pool either.
+                Value::Number(n) => match n.as_i64() {
+                    Some(id) => patch.owner = Some(Some(UserId(id))),
+                    None => return Err(StoreError::invalid(key, "unknown_user")),
+                },
                 _ => return Err(StoreError::invalid(key, "unknown_user")),
             },
             "pool" => {
-                if v == &Value::Bool(true) {
+                if flag(key, v)? {
                     patch.owner = Some(None);
                 }
             }
@@ -151,7 +172,7 @@ pub fn patch_from_json(
                 Some(n) => patch.expected_version = Some(n),
                 None => return Err(StoreError::invalid(key, "not_a_number")),
             },
-            "allow_collision" => patch.allow_collision = v == &Value::Bool(true),
+            "allow_collision" => patch.allow_collision = flag(key, v)?,
             "id" | "created_at" | "updated_at" | "owner_name" | "created_by" | "deleted_at" => {}
             _ => return Err(StoreError::invalid(key, "unknown_field")),
         }

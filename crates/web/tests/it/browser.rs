@@ -572,7 +572,7 @@ async fn the_interface_switches_between_chinese_and_english() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_duplicate_phone_in_the_form_names_the_holder_and_keeps_the_input() {
+async fn a_duplicate_phone_in_the_form_names_the_owner_and_keeps_the_input() {
     let app = TestApp::spawn().await;
     create_industry_field(&app).await;
     let held = app
@@ -593,10 +593,15 @@ async fn a_duplicate_phone_in_the_form_names_the_holder_and_keeps_the_input() {
         by_id(&driver, "save-lead").await?.click().await?;
 
         let error = by_id(&driver, "form-error").await?.text().await?;
-        for part in [format!("#{held_id}"), "刘总".into(), "赵磊".into()] {
+        ensure!(
+            error.contains("赵磊"),
+            "the error {error:?} does not name the owner"
+        );
+        // agent_a1 may not see agent_b1's lead: not named (issue 21).
+        for part in [format!("#{held_id}"), "刘总".into()] {
             ensure!(
-                error.contains(&part),
-                "the error {error:?} does not mention {part}"
+                !error.contains(&part),
+                "the error {error:?} mentions {part}"
             );
         }
         for (id, typed) in [

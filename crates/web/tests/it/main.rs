@@ -13,6 +13,7 @@ mod helpers;
 mod if_match;
 mod import_browser;
 mod import_run;
+mod integrity;
 mod jobs;
 mod kb;
 mod kb_browser;
