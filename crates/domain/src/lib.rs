@@ -4,6 +4,7 @@ pub mod access;
 pub mod article;
 pub mod calling_hours;
 pub mod custom_field;
+pub mod dates;
 pub mod disposition;
 pub mod ids;
 pub mod import_plan;

@@ -319,6 +319,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(crate::panic_guard::catch_panic))
         .with_state(state)
 }
 
