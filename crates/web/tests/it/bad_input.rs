@@ -1,10 +1,15 @@
 //! Never panic, never 500 on input (issue 21): dates outside the calendar, overflowing revisit
-//! delays and attempt numbers, hundreds of tag filters and saved views that are not filters each
-//! get a clear 4xx naming what is wrong, and nothing stored changes.
+//! delays and attempt numbers, hundreds of tag filters, saved views that are not filters, and an
+//! .xlsx whose one cell unpacks to megabytes each get a clear 4xx naming what is wrong, and
+//! nothing stored changes.
+
+use std::io::Write;
 
 use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
+use crate::api_imports::post_form;
 use crate::helpers::{Api, TestApp, mobile};
 
 /// The answer to a GET, which must come (a panic closed the connection without one).
@@ -247,4 +252,103 @@ async fn a_saved_view_must_hold_a_lead_filter() {
         .get_json(&format!("/api/v1/leads?view={}", view["id"]))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A minimal .xlsx: a header 姓名 / 手机 / 备注 and one row per `(name, phone, note)`, all inline
+/// strings, in sheet 客户.
+fn workbook(rows: &[(&str, &str, &str)]) -> Vec<u8> {
+    let mut xml = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+    );
+    let header = [("姓名", "手机", "备注")];
+    for (i, (a, b, c)) in header.iter().chain(rows).enumerate() {
+        let r = i + 1;
+        xml.push_str(&format!(r#"<row r="{r}">"#));
+        for (col, text) in [("A", a), ("B", b), ("C", c)] {
+            xml.push_str(&format!(
+                r#"<c r="{col}{r}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>"#
+            ));
+        }
+        xml.push_str("</row>");
+    }
+    xml.push_str("</sheetData></worksheet>");
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let rels = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+        let parts = [
+            (
+                "[Content_Types].xml",
+                r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_string(),
+            ),
+            (
+                "_rels/.rels",
+                format!(r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rels}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#),
+            ),
+            (
+                "xl/workbook.xml",
+                format!(r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{rels}"><sheets><sheet name="客户" sheetId="1" r:id="rId1"/></sheets></workbook>"#),
+            ),
+            (
+                "xl/_rels/workbook.xml.rels",
+                format!(r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rels}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#),
+            ),
+            ("xl/worksheets/sheet1.xml", xml),
+        ];
+        for (name, text) in parts {
+            zip.start_file(name, opts).unwrap();
+            zip.write_all(text.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+#[tokio::test]
+async fn an_xlsx_cell_padded_to_megabytes_is_refused_naming_its_cell_and_nothing_is_lost() {
+    let app = TestApp::spawn().await;
+    let sup = app.api("sup_a").await;
+    let (first, second) = (mobile(11), mobile(12));
+    let kept = sup
+        .create_lead(json!({"name": "原名", "phone": first, "title": "经理"}))
+        .await;
+    let preview = |bytes: Vec<u8>| {
+        let form = Form::new().part("file", Part::bytes(bytes).file_name("客户.xlsx"));
+        post_form(&sup, "/api/v1/imports/preview", form)
+    };
+    // The workbook reads as it is when its cells are of a spreadsheet's size.
+    let (status, body) = preview(workbook(&[("新名", &first, "短"), ("乙", &second, "短")])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["headers"], json!(["姓名", "手机", "备注"]), "{body}");
+
+    // 3 MiB of spaces in one cell (a few kilobytes zipped): refused, naming the cell.
+    let padding = " ".repeat(3 << 20);
+    let bomb = workbook(&[("新名", &first, "短"), ("乙", &second, &padding)]);
+    assert!(bomb.len() < 64 * 1024, "{} bytes", bomb.len());
+    let (status, body) = preview(bomb.clone()).await;
+    refused("preview", (status, body.clone()), "C3", "cell_too_large");
+    assert!(
+        body["message"].as_str().unwrap().contains("C3"),
+        "the message names the cell: {body}"
+    );
+
+    // Imported with updates on, it changes nothing: the lead keeps its name, no lead is added.
+    let form = Form::new()
+        .part("file", Part::bytes(bomb).file_name("客户.xlsx"))
+        .text("on_duplicate", "update")
+        .text("into", "pool");
+    let (status, body) = post_form(&sup, "/api/v1/imports", form).await;
+    if status == StatusCode::ACCEPTED {
+        let job = crate::api_imports::finished(&sup, body["id"].as_i64().unwrap()).await;
+        assert_eq!(job["status"], "failed", "{job}");
+        assert_eq!(job["error"], "cell_too_large", "{job}");
+    } else {
+        refused("import", (status, body), "C3", "cell_too_large");
+    }
+    let (_, lead) = sup.get_json(&format!("/api/v1/leads/{}", kept["id"])).await;
+    assert_eq!(lead["name"], "原名", "{lead}");
+    let (_, all) = sup.get_json("/api/v1/leads").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1, "{all}");
 }
