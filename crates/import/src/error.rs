@@ -50,6 +50,8 @@ pub enum ImportError {
         cell: Option<String>,
         limit: u64,
     },
+    #[error("the workbook holds more than {limit} different texts")]
+    TooManySharedStrings { limit: u64 },
     #[error("the workbook has no worksheet")]
     NoSheet,
     #[error("no worksheet named “{name}”; the workbook has: {}", available.join(", "))]
@@ -90,6 +92,7 @@ impl ImportError {
             ImportError::CorruptXlsx(_) => "corrupt_xlsx",
             ImportError::ZipBomb { .. } => "zip_bomb",
             ImportError::CellTooLarge { .. } => "cell_too_large",
+            ImportError::TooManySharedStrings { .. } => "too_many_texts",
             ImportError::NoSheet => "no_sheet",
             ImportError::SheetNotFound { .. } => "sheet_not_found",
             ImportError::UnsupportedEncoding(_) => "unsupported_encoding",

@@ -22,7 +22,7 @@ use chrono::{Duration, Timelike};
 use zip::ZipArchive;
 
 use crate::csv_read::{RawRecord, ReadSeek, cut_chars};
-use crate::xml_runs::{MAX_RUN, RunMeter, refusal};
+use crate::xml_runs::{MAX_RUN, MAX_SHARED_STRINGS, RunMeter, refusal};
 use crate::{ImportError, Limits, RowErrorKind};
 
 const BATCH: usize = 512;
@@ -273,7 +273,11 @@ fn check_zip(reader: &mut Box<dyn ReadSeek>, file_len: u64, limits: &Limits) -> 
     // relationships) is inflated once: its CRC is checked, and its longest tag or text measured.
     for i in parts {
         let mut entry = zip.by_index(i).map_err(corrupt)?;
-        let mut meter = RunMeter::new(&String::from_utf8_lossy(entry.name_raw()), MAX_RUN);
+        let part = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let mut meter = RunMeter::new(&part, MAX_RUN);
+        if part.to_ascii_lowercase().ends_with("sharedstrings.xml") {
+            meter = meter.with_max_items(MAX_SHARED_STRINGS);
+        }
         io::copy(&mut entry, &mut meter).map_err(|e| match refusal(e) {
             Ok(refused) => refused,
             Err(e) => ImportError::CorruptXlsx(e.to_string()),

@@ -14,6 +14,11 @@ use crate::ImportError;
 /// characters, each at most an 8-byte character reference such as `&#x4E2D;`) is 256 KiB.
 pub const MAX_RUN: u64 = 1 << 20;
 
+/// Most shared strings (`<si>`) a workbook may hold. calamine keeps every one in memory (about
+/// 56 bytes each besides its text: 27 million one-letter strings, a 7 MB file, took 1.5 GB);
+/// four million is two unique texts on each of the two million rows an import may have.
+pub const MAX_SHARED_STRINGS: u64 = 4_000_000;
+
 /// How many bytes of a tag are kept to read a cell's or a row's reference from it.
 const HEAD: usize = 96;
 
@@ -41,6 +46,9 @@ pub(crate) struct RunMeter {
     cell: Option<String>,
     /// Bytes of a multi-byte end marker matched so far.
     matched: usize,
+    /// `<si>` tags met, and how many are allowed (shared strings only).
+    items: u64,
+    max_items: Option<u64>,
 }
 
 impl RunMeter {
@@ -53,7 +61,15 @@ impl RunMeter {
             head: Vec::with_capacity(HEAD),
             cell: None,
             matched: 0,
+            items: 0,
+            max_items: None,
         }
+    }
+
+    /// Also refuses the part past `max` shared-string items (`<si>`).
+    pub fn with_max_items(mut self, max: u64) -> RunMeter {
+        self.max_items = Some(max);
+        self
     }
 
     fn too_long(&self) -> io::Error {
@@ -64,18 +80,29 @@ impl RunMeter {
         })
     }
 
-    /// A tag ended: a `<c r="B7" …>` or `<row r="7" …>` moves the place reported.
-    fn tag_ended(&mut self) {
+    /// A tag ended: a `<c r="B7" …>` or `<row r="7" …>` moves the place reported; an `<si>` is
+    /// counted.
+    fn tag_ended(&mut self) -> io::Result<()> {
         let head = &self.head;
         let name_end = head
             .iter()
             .position(|b| b.is_ascii_whitespace() || *b == b'/' || *b == b'>')
             .unwrap_or(head.len());
         let name = &head[..name_end];
+        if let Some(max) = self.max_items
+            && (name == b"si" || name.ends_with(b":si"))
+        {
+            self.items += 1;
+            if self.items > max {
+                return Err(io::Error::other(ImportError::TooManySharedStrings {
+                    limit: max,
+                }));
+            }
+        }
         let is_cell = name == b"c" || name.ends_with(b":c");
         let is_row = name == b"row" || name.ends_with(b":row");
         if !(is_cell || is_row) {
-            return;
+            return Ok(());
         }
         let reference = head
             .windows(3)
@@ -94,6 +121,7 @@ impl RunMeter {
                 r.to_string()
             });
         }
+        Ok(())
     }
 }
 
@@ -119,7 +147,7 @@ impl io::Write for RunMeter {
                 }
                 State::Tag { quote: None } => {
                     if b == b'>' {
-                        self.tag_ended();
+                        self.tag_ended()?;
                         self.state = State::Text;
                         self.run = 0;
                         continue;
@@ -227,6 +255,13 @@ mod tests {
         );
         let cdata = format!("<![CDATA[{}]]>", "]>".repeat(100));
         assert!(measure(cdata.as_bytes(), 64).is_err());
+        let mut shared = RunMeter::new("xl/sharedStrings.xml", 64).with_max_items(3);
+        let three = b"<sst><si><t>a</t></si><si><t>b</t></si><x:si><t>c</t></x:si>";
+        assert!(shared.write_all(three).is_ok());
+        match shared.write_all(b"<si><t>d</t></si>").map_err(refusal) {
+            Err(Ok(ImportError::TooManySharedStrings { limit: 3 })) => {}
+            other => panic!("a fourth shared string: {other:?}"),
+        }
         let fine = format!("<!-- {} --><a>{}</a>", "a".repeat(40), "b".repeat(40));
         assert!(measure(fine.as_bytes(), 64).is_ok());
     }
