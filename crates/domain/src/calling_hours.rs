@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc,
+    DateTime, Datelike, Days, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike,
+    Utc,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -186,7 +187,7 @@ impl CallingHours {
         }
         let today = now.with_timezone(&tz).date_naive();
         for offset in 0..400 {
-            let date = today + Duration::days(offset);
+            let date = today.checked_add_days(Days::new(offset))?;
             for &(start, end) in self.windows_on(date) {
                 let Some(open) = local_instant(tz, date, start) else {
                     continue;
@@ -209,7 +210,7 @@ impl CallingHours {
 /// first instant after the gap, an ambiguous one to its earlier reading.
 fn local_instant(tz: Tz, date: NaiveDate, minute: u16) -> Option<DateTime<Utc>> {
     let naive: NaiveDateTime = if minute >= 1440 {
-        (date + Duration::days(1)).and_hms_opt(0, 0, 0)?
+        date.succ_opt()?.and_hms_opt(0, 0, 0)?
     } else {
         date.and_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)?
     };
@@ -218,7 +219,7 @@ fn local_instant(tz: Tz, date: NaiveDate, minute: u16) -> Option<DateTime<Utc>> 
         match tz.from_local_datetime(&probe) {
             LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
             LocalResult::Ambiguous(a, _) => return Some(a.with_timezone(&Utc)),
-            LocalResult::None => probe += Duration::minutes(1),
+            LocalResult::None => probe = probe.checked_add_signed(Duration::minutes(1))?,
         }
     }
     None

@@ -5,6 +5,7 @@ pub mod article;
 pub mod calling_hours;
 pub mod company_name;
 pub mod custom_field;
+pub mod dates;
 pub mod disposition;
 pub mod ids;
 pub mod import_plan;

@@ -27,11 +27,12 @@ impl DelayUnit {
     pub fn parse(s: &str) -> Option<DelayUnit> {
         DelayUnit::ALL.into_iter().find(|u| u.code() == s.trim())
     }
-    pub fn duration(self, amount: i64) -> Duration {
+    /// `amount` of this unit; `None` beyond what a [`Duration`] holds (about 292 million years).
+    pub fn duration(self, amount: i64) -> Option<Duration> {
         match self {
-            DelayUnit::Minutes => Duration::minutes(amount),
-            DelayUnit::Hours => Duration::hours(amount),
-            DelayUnit::Days => Duration::days(amount),
+            DelayUnit::Minutes => Duration::try_minutes(amount),
+            DelayUnit::Hours => Duration::try_hours(amount),
+            DelayUnit::Days => Duration::try_days(amount),
         }
     }
 }
@@ -85,28 +86,46 @@ pub struct RevisitRule {
     pub active: bool,
 }
 
+/// The highest attempt number a rule may name: far more calls than any lead gets.
+pub const MAX_ATTEMPT: i64 = 1_000;
+/// Positions order the rules on the settings page; any sane list fits in ±this.
+pub const MAX_POSITION: i64 = 1_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleProblem {
-    #[error("attempt numbers start at 1 and the range must not be empty")]
+    #[error("attempt numbers run from 1 to 1000 and the range must not be empty")]
     Attempts,
     #[error("the delay must be between 1 minute and 365 days")]
     Delay,
-    #[error("maximum attempts must be at least 1")]
+    #[error("maximum attempts must be between 1 and 1000")]
     MaxAttempts,
+    #[error("the position must be between -1000000 and 1000000")]
+    Position,
 }
 
 impl RevisitRule {
     pub fn validate(&self) -> Result<(), RuleProblem> {
-        if self.attempt_from < 1 || self.attempt_to.is_some_and(|to| to < self.attempt_from) {
+        let attempts = 1..=MAX_ATTEMPT;
+        if !attempts.contains(&self.attempt_from)
+            || self
+                .attempt_to
+                .is_some_and(|to| to < self.attempt_from || to > MAX_ATTEMPT)
+        {
             return Err(RuleProblem::Attempts);
         }
         if let Some((amount, unit)) = self.delay
-            && (amount < 1 || unit.duration(amount) > Duration::days(365))
+            && (amount < 1
+                || unit
+                    .duration(amount)
+                    .is_none_or(|d| d > Duration::days(365)))
         {
             return Err(RuleProblem::Delay);
         }
-        if self.max_attempts.is_some_and(|m| m < 1) {
+        if self.max_attempts.is_some_and(|m| !attempts.contains(&m)) {
             return Err(RuleProblem::MaxAttempts);
+        }
+        if !(-MAX_POSITION..=MAX_POSITION).contains(&self.position) {
+            return Err(RuleProblem::Position);
         }
         Ok(())
     }
@@ -199,9 +218,15 @@ pub fn next_revisit(
             rule_id: rule.id,
         };
     }
-    match rule.delay {
-        Some((amount, unit)) => Outcome::Revisit {
-            at: now + unit.duration(amount),
+    // A delay past chrono's range (refused when a rule is saved) schedules nothing rather
+    // than overflow.
+    let at = rule
+        .delay
+        .and_then(|(amount, unit)| unit.duration(amount))
+        .and_then(|d| now.checked_add_signed(d));
+    match at {
+        Some(at) => Outcome::Revisit {
+            at,
             rule_id: Some(rule.id),
             overridden: false,
         },
@@ -214,7 +239,13 @@ pub fn next_revisit(
 /// An agent's revisit time must not lie in the past (a minute's slack for clocks) nor more than
 /// a year ahead.
 pub fn override_is_valid(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    at >= now - Duration::minutes(1) && at <= now + Duration::days(366)
+    let (Some(from), Some(to)) = (
+        now.checked_sub_signed(Duration::minutes(1)),
+        now.checked_add_signed(Duration::days(366)),
+    ) else {
+        return false;
+    };
+    from <= at && at <= to
 }
 
 /// The rules a new installation starts with (the migration seeds the same rows).
@@ -668,6 +699,55 @@ mod tests {
             }
             .validate(),
             Err(RuleProblem::MaxAttempts)
+        );
+        for (rule, problem) in [
+            (
+                RevisitRule {
+                    delay: Some((i64::MAX, DelayUnit::Minutes)),
+                    ..r.clone()
+                },
+                RuleProblem::Delay,
+            ),
+            (
+                RevisitRule {
+                    attempt_from: i64::MAX,
+                    attempt_to: None,
+                    ..r.clone()
+                },
+                RuleProblem::Attempts,
+            ),
+            (
+                RevisitRule {
+                    attempt_to: Some(i64::MAX),
+                    ..r.clone()
+                },
+                RuleProblem::Attempts,
+            ),
+            (
+                RevisitRule {
+                    max_attempts: Some(i64::MAX),
+                    ..r.clone()
+                },
+                RuleProblem::MaxAttempts,
+            ),
+            (
+                RevisitRule {
+                    position: i64::MIN,
+                    ..r.clone()
+                },
+                RuleProblem::Position,
+            ),
+        ] {
+            assert_eq!(rule.validate(), Err(problem), "{rule:?}");
+        }
+        // A stored rule past the range schedules nothing instead of overflowing.
+        let huge = [RevisitRule {
+            delay: Some((i64::MAX, DelayUnit::Days)),
+            ..r.clone()
+        }];
+        assert_eq!(
+            next_revisit(&huge, "no_answer", None, 1, now(), None),
+            Outcome::None { rule_id: Some(1) }
         );
         assert!(override_is_valid(now() + Duration::hours(1), now()));
         assert!(

@@ -38,6 +38,20 @@ pub enum ImportError {
         limit: u64,
         ratio: u64,
     },
+    /// One tag or one text of the workbook's XML is longer than any real cell: reading it would
+    /// hold all of it in memory (see `xml_runs`).
+    #[error(
+        "{} of {part} holds more than {limit} bytes in one piece: no spreadsheet cell is that large",
+        cell.as_deref().map_or_else(|| "a text".to_string(), |c| format!("cell {c}"))
+    )]
+    CellTooLarge {
+        part: String,
+        /// The cell (`B7`) or row (`row 7`) where it is, when the part is a worksheet.
+        cell: Option<String>,
+        limit: u64,
+    },
+    #[error("the workbook holds more than {limit} different texts")]
+    TooManySharedStrings { limit: u64 },
     #[error("the workbook has no worksheet")]
     NoSheet,
     #[error("no worksheet named “{name}”; the workbook has: {}", available.join(", "))]
@@ -77,6 +91,8 @@ impl ImportError {
             ImportError::NotXlsx => "not_xlsx",
             ImportError::CorruptXlsx(_) => "corrupt_xlsx",
             ImportError::ZipBomb { .. } => "zip_bomb",
+            ImportError::CellTooLarge { .. } => "cell_too_large",
+            ImportError::TooManySharedStrings { .. } => "too_many_texts",
             ImportError::NoSheet => "no_sheet",
             ImportError::SheetNotFound { .. } => "sheet_not_found",
             ImportError::UnsupportedEncoding(_) => "unsupported_encoding",

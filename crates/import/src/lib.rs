@@ -29,7 +29,8 @@
 //!
 //! # Limits
 //! See [`Limits`]: file size, rows, columns, characters in one cell, and for .xlsx the unpacked
-//! size (zip bombs). Each is a clear [`ImportError`] or [`RowErrorKind`].
+//! size (zip bombs) and the longest piece of its XML (a cell padded to hundreds of megabytes,
+//! see `xml_runs::MAX_RUN`). Each is a clear [`ImportError`] or [`RowErrorKind`].
 
 mod csv_read;
 mod encoding;
@@ -39,6 +40,7 @@ mod mapping;
 mod report;
 mod sniff;
 mod xlsx_read;
+mod xml_runs;
 
 use std::collections::VecDeque;
 use std::fs::File;

@@ -8,8 +8,10 @@
 //! Before calamine sees the file, the zip directory is checked: the declared uncompressed sizes
 //! must stay under [`Limits::max_xlsx_uncompressed_bytes`] and [`Limits::max_xlsx_ratio`] times the
 //! file's size (zip 9 refuses to inflate an entry past its declared size, so the declared sizes
-//! bound the real ones), and every worksheet entry is inflated once to check its CRC, so that a
-//! damaged file is refused before any of its rows is returned.
+//! bound the real ones), and every XML part is inflated once to check its CRC and the length of
+//! its longest tag or text (see [`crate::xml_runs`]), so that a damaged file, or one whose
+//! reading would hold hundreds of megabytes at once, is refused before any of its rows is
+//! returned.
 
 use std::io::{self, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -20,6 +22,7 @@ use chrono::{Duration, Timelike};
 use zip::ZipArchive;
 
 use crate::csv_read::{RawRecord, ReadSeek, cut_chars};
+use crate::xml_runs::{MAX_RUN, MAX_SHARED_STRINGS, RunMeter, refusal};
 use crate::{ImportError, Limits, RowErrorKind};
 
 const BATCH: usize = 512;
@@ -243,15 +246,15 @@ fn check_zip(reader: &mut Box<dyn ReadSeek>, file_len: u64, limits: &Limits) -> 
     let mut total: u64 = 0;
     let mut content_types = false;
     let mut workbook_part = false;
-    let mut sheets = Vec::new();
+    let mut parts = Vec::new();
     for i in 0..zip.len() {
         let entry = zip.by_index_raw(i).map_err(corrupt)?;
         total = total.saturating_add(entry.size());
         let name = entry.name_raw();
         content_types |= name == b"[Content_Types].xml";
         workbook_part |= name.starts_with(b"xl/");
-        if name.starts_with(b"xl/worksheets/") && name.ends_with(b".xml") {
-            sheets.push(i);
+        if name.ends_with(b".xml") || name.ends_with(b".rels") {
+            parts.push(i);
         }
     }
     let by_ratio = limits.max_xlsx_ratio.saturating_mul(file_len.max(1));
@@ -266,10 +269,19 @@ fn check_zip(reader: &mut Box<dyn ReadSeek>, file_len: u64, limits: &Limits) -> 
     if !content_types || !workbook_part {
         return Err(ImportError::NotXlsx.into());
     }
-    for i in sheets {
+    // Every XML part calamine may read (worksheets, shared strings, the workbook, styles,
+    // relationships) is inflated once: its CRC is checked, and its longest tag or text measured.
+    for i in parts {
         let mut entry = zip.by_index(i).map_err(corrupt)?;
-        io::copy(&mut entry, &mut io::sink())
-            .map_err(|e| ImportError::CorruptXlsx(e.to_string()))?;
+        let part = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let mut meter = RunMeter::new(&part, MAX_RUN);
+        if part.to_ascii_lowercase().ends_with("sharedstrings.xml") {
+            meter = meter.with_max_items(MAX_SHARED_STRINGS);
+        }
+        io::copy(&mut entry, &mut meter).map_err(|e| match refusal(e) {
+            Ok(refused) => refused,
+            Err(e) => ImportError::CorruptXlsx(e.to_string()),
+        })?;
     }
     Ok(())
 }

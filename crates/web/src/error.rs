@@ -156,6 +156,13 @@ impl From<leadline_engine::import_run::RunError> for AppError {
             RunError::BadOptions(code) => AppError::BadRequest(code),
             RunError::Import(ImportError::Io(io)) => AppError::Internal(io.to_string()),
             RunError::Import(ImportError::FileTooLarge { .. }) => AppError::PayloadTooLarge,
+            // Named by its cell (`B7`), so that the user can find and shorten it.
+            RunError::Import(ImportError::CellTooLarge { part, cell, .. }) => {
+                AppError::Store(StoreError::Invalid(vec![FieldProblem {
+                    field: cell.unwrap_or(part),
+                    code: "cell_too_large",
+                }]))
+            }
             RunError::Import(e) => AppError::BadRequest(e.code()),
         }
     }

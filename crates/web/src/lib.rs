@@ -8,6 +8,7 @@ pub mod i18n;
 pub mod markdown;
 pub mod metrics;
 pub mod pages;
+mod panic_guard;
 mod router;
 pub mod serve;
 

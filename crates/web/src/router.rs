@@ -323,6 +323,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(crate::panic_guard::catch_panic))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

@@ -3,9 +3,10 @@
 //! the dialects truly differ (search, JSON arrays, months), each in one visible `match`.
 
 use base64::Engine;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use leadline_domain::{
-    CustomFieldDef, FieldKind, FieldProblem, IntentLevel, LeadStatus, UserId, Viewer, search_tokens,
+    CustomFieldDef, FieldKind, FieldProblem, IntentLevel, LeadStatus, UserId, Viewer, dates,
+    search_tokens,
 };
 use serde::Serialize;
 
@@ -93,22 +94,28 @@ pub struct LeadFilter {
 }
 
 /// Parameters that are not filters and are ignored by [`LeadFilter::from_pairs`].
-const NON_FILTER_KEYS: &[&str] = &[
+pub(super) const NON_FILTER_KEYS: &[&str] = &[
     "sort", "cursor", "limit", "view", "group_by", "lang", "page",
 ];
 
+/// Most tags, and most custom-field conditions, one filter may hold: each is one more `EXISTS`
+/// in the statement, and SQLite refuses a statement past its expression-tree depth (about 990
+/// tags gave `Expression tree is too large`).
+pub const MAX_TAGS: usize = 20;
+pub const MAX_CUSTOM: usize = 20;
+
+/// A day (`2026-01-31`, a day of China, where the floor works: from its start, or with `end` up
+/// to the next day's start) or an RFC 3339 instant, within [`dates::YEARS`]; anything else is
+/// `None` rather than an overflow.
 fn parse_day(s: &str, end: bool) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
+    if let Some(t) = dates::parse_instant(s) {
+        return Some(t);
     }
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    let t = if end {
-        d.succ_opt()?.and_hms_opt(0, 0, 0)?
-    } else {
-        d.and_hms_opt(0, 0, 0)?
-    };
-    // Days are those of China, where the floor works.
-    Some(t.and_utc() - chrono::Duration::hours(8))
+    let d = dates::parse_date(s)?;
+    let d = if end { d.succ_opt()? } else { d };
+    d.and_hms_opt(0, 0, 0)?
+        .and_utc()
+        .checked_sub_signed(chrono::TimeDelta::hours(8))
 }
 
 impl LeadFilter {
@@ -188,6 +195,25 @@ impl LeadFilter {
                 },
                 k => bad(k, "unknown_filter"),
             }
+        }
+        // Statuses and intents are few: a repeated one adds nothing.
+        f.statuses.sort_by_key(|s| s.code());
+        f.statuses.dedup();
+        f.intents.sort_by_key(|i| i.code());
+        f.intents.dedup();
+        f.tags.sort();
+        f.tags.dedup();
+        if f.tags.len() > MAX_TAGS {
+            problems.push(FieldProblem {
+                field: "tag".into(),
+                code: "too_many",
+            });
+        }
+        if f.custom.len() > MAX_CUSTOM {
+            problems.push(FieldProblem {
+                field: "cf".into(),
+                code: "too_many",
+            });
         }
         if problems.is_empty() {
             Ok(f)

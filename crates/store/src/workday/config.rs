@@ -285,6 +285,7 @@ pub async fn save_revisit_rule(db: &Db, actor: UserId, rule: &RevisitRule) -> Re
         P::Attempts => StoreError::invalid("attempt_from", "invalid"),
         P::Delay => StoreError::invalid("delay_amount", "invalid"),
         P::MaxAttempts => StoreError::invalid("max_attempts", "invalid"),
+        P::Position => StoreError::invalid("position", "invalid"),
     })?;
     if let Some(code) = &rule.disposition
         && disposition(db, code).await?.is_none()
@@ -509,6 +510,9 @@ pub async fn holidays(db: &Db) -> Result<Vec<Holiday>> {
 
 /// Adds or replaces the exception for one day.
 pub async fn put_holiday(db: &Db, actor: UserId, h: &Holiday) -> Result<()> {
+    if !leadline_domain::dates::in_range(h.day) {
+        return Err(StoreError::invalid("day", "invalid_date"));
+    }
     let at = now();
     let day = h.day.format("%Y-%m-%d").to_string();
     db_run!(db, |pool| {

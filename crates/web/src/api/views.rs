@@ -37,22 +37,7 @@ pub async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<ViewCreate>,
 ) -> ApiResult<impl IntoResponse> {
-    let pairs: Vec<(String, String)> = body
-        .filter
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let pairs = views::filter_pairs(&body.filter)?;
     super::leads::filter_for(&state, &caller, &pairs).await?;
     let view = views::save(&state.db, caller.user.id, &body.name, &body.filter).await?;
     Ok((StatusCode::CREATED, Json(view)))

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use chrono::NaiveDate;
 use leadline_domain::calling_hours::{self, DayKind, Holiday, Window};
 use leadline_domain::disposition::Disposition;
-use leadline_domain::revisit::{AfterLast, DelayUnit, RevisitRule};
+use leadline_domain::revisit::{AfterLast, DelayUnit, MAX_POSITION, RevisitRule};
 use leadline_domain::{DispositionId, IntentLevel, LeadStatus, RevisitRuleId, Role, TeamId};
 use leadline_store::StoreError;
 use leadline_store::workday::config;
@@ -90,7 +90,12 @@ fn apply(mut d: Disposition, b: DispositionBody) -> Result<Disposition, AppError
             _ => return Err(invalid("hotkey")),
         };
     }
-    d.position = b.position.unwrap_or(d.position);
+    if let Some(p) = b.position {
+        if !(-MAX_POSITION..=MAX_POSITION).contains(&p) {
+            return Err(invalid("position"));
+        }
+        d.position = p;
+    }
     d.active = b.active.unwrap_or(d.active);
     Ok(d)
 }
@@ -364,7 +369,7 @@ fn holiday() -> String {
 }
 
 fn parse_day(s: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| invalid("day"))
+    leadline_domain::dates::parse_date(s).ok_or_else(|| invalid("day"))
 }
 
 /// Adds or replaces the exception for a day (admin).

@@ -959,21 +959,10 @@ pub async fn save_view(State(state): State<AppState>, form: PageForm) -> PageRes
     crate::api::leads::filter_for(&state, caller, &pairs)
         .await
         .or_page(l)?;
-    let filter: Map<String, Value> = pairs
-        .into_iter()
-        .filter(|(k, v)| {
-            !v.is_empty() && !matches!(k.as_str(), "cursor" | "view" | "group_by" | "sort")
-        })
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    let view = views::save(
-        &state.db,
-        caller.user.id,
-        &form.text("name"),
-        &Value::Object(filter),
-    )
-    .await
-    .or_page(l)?;
+    let filter = views::filter_of_query(&pairs);
+    let view = views::save(&state.db, caller.user.id, &form.text("name"), &filter)
+        .await
+        .or_page(l)?;
     Ok(Redirect::to(&format!("/leads?view={}", view.id)).into_response())
 }
 

@@ -8,7 +8,6 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use chrono::NaiveDate;
 use leadline_domain::calling_hours::{
     DayKind, Holiday, Window, WindowProblem, format_hhmm, parse_hhmm, validate_windows,
 };
@@ -604,7 +603,7 @@ pub async fn holiday(State(state): State<AppState>, form: PageForm) -> PageResul
     let caller = &form.caller;
     let l = caller.lang;
     caller.require_admin().or_page(l)?;
-    let Ok(day) = NaiveDate::parse_from_str(form.text("day").trim(), "%Y-%m-%d") else {
+    let Some(day) = leadline_domain::dates::parse_date(&form.text("day")) else {
         let e = AppError::from(StoreError::invalid("day", "invalid_date"));
         return page(&state, caller, Shown::refused(l, &e)).await;
     };
