@@ -28,6 +28,7 @@ pub struct FileConfig {
     pub shutdown_grace_secs: Option<u64>,
     pub exports_per_user: Option<usize>,
     pub exports_total: Option<usize>,
+    pub export_stall_secs: Option<u64>,
 }
 
 /// How many connections and exports `leadline serve` holds, and how long it waits on a client;
@@ -50,6 +51,9 @@ pub struct ServeLimits {
     /// Lead exports the server runs at once [16].
     #[arg(long, env = "LEADLINE_EXPORTS_TOTAL")]
     pub exports_total: Option<usize>,
+    /// Seconds a download may go unread before its export ends and gives its place back [120].
+    #[arg(long, env = "LEADLINE_EXPORT_STALL_SECS")]
+    pub export_stall_secs: Option<u64>,
 }
 
 impl ServeLimits {
@@ -73,10 +77,14 @@ impl ServeLimits {
             .exports_total
             .or(file.exports_total)
             .unwrap_or(leadline_web::api::exports::EXPORTS_TOTAL);
-        state.exports = std::sync::Arc::new(leadline_web::api::exports::ExportSlots::new(
-            per_user.max(1),
-            total.max(1),
-        ));
+        let stall = self.export_stall_secs.or(file.export_stall_secs).map_or(
+            leadline_web::api::exports::EXPORT_STALL,
+            Duration::from_secs,
+        );
+        state.exports = std::sync::Arc::new(
+            leadline_web::api::exports::ExportSlots::new(per_user.max(1), total.max(1))
+                .with_stall(stall),
+        );
     }
 }
 

@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -15,7 +18,7 @@ use leadline_domain::{Role, UserId};
 use leadline_engine::import_run::RunError;
 use leadline_import::ImportError;
 use leadline_store::leads::views;
-use tokio::io::{AsyncReadExt, DuplexStream};
+use tokio::io::{AsyncReadExt, AsyncWrite, DuplexStream};
 use tokio::sync::oneshot;
 
 use super::leads::filter_for;
@@ -69,8 +72,13 @@ pub const EXPORTS_TOTAL: usize = 16;
 pub struct ExportSlots {
     per_user: usize,
     total: usize,
+    /// How long a download may take nothing before its export ends (see [`StallGuard`]).
+    stall: Duration,
     running: Mutex<HashMap<UserId, usize>>,
 }
+
+/// How long, by default, a client may leave its download unread before its export ends.
+pub const EXPORT_STALL: Duration = Duration::from_secs(120);
 
 /// One running export's place; given back when the export ends, however it ends.
 pub struct ExportSlot {
@@ -83,8 +91,15 @@ impl ExportSlots {
         ExportSlots {
             per_user,
             total,
+            stall: EXPORT_STALL,
             running: Mutex::default(),
         }
+    }
+
+    /// These caps, with exports ending once their client has read nothing for `stall`.
+    pub fn with_stall(mut self, stall: Duration) -> ExportSlots {
+        self.stall = stall.max(Duration::from_millis(100));
+        self
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, usize>> {
@@ -119,6 +134,73 @@ impl Drop for ExportSlot {
                 running.remove(&self.user);
             }
         }
+    }
+}
+
+/// The export's end of the download: a write that the client leaves waiting for longer than
+/// the limit fails, so an export whose client keeps its connection open but stopped reading
+/// gives its slot (and its database work) back instead of holding them until the client goes.
+/// A slow query does not count: only a write the client does not take.
+struct StallGuard<W> {
+    inner: W,
+    limit: Duration,
+    waiting: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<W> StallGuard<W> {
+    fn new(inner: W, limit: Duration) -> StallGuard<W> {
+        StallGuard {
+            inner,
+            limit,
+            waiting: None,
+        }
+    }
+
+    /// What a pending write becomes: still pending, or, past the limit, an error.
+    fn waited<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.waiting = None;
+            return polled;
+        }
+        let limit = self.limit;
+        let waiting = self
+            .waiting
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match waiting.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading the download",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for StallGuard<W> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.waited(cx, polled)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.waited(cx, polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_shutdown(cx);
+        this.waited(cx, polled)
     }
 }
 
@@ -217,6 +299,7 @@ pub async fn export(
     let db = state.db.clone();
     let viewer = caller.viewer.clone();
     let mut stopping = state.hub.stopping();
+    let written = StallGuard::new(written, state.exports.stall);
     tokio::spawn(async move {
         let _slot = slot;
         let ended = tokio::select! {
@@ -233,7 +316,8 @@ pub async fn export(
                 Ok(rows)
             }
             Err(RunError::Import(ImportError::Io(e))) => {
-                // The client went away (the body, and so the other end, was dropped).
+                // The client went away (the body, and so the other end, was dropped), or
+                // stopped reading for longer than the stall limit.
                 tracing::info!(error = %e, "lead export ended: the download was not read");
                 Err("client_gone")
             }

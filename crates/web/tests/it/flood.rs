@@ -183,6 +183,44 @@ async fn export_flood() {
         .expect("the server stops while downloads are stuck");
 }
 
+/// A client that keeps its connection open but stops reading its download: once nothing has
+/// been taken for the stall limit, its export ends and gives its place back, so the same user's
+/// next export runs (in full) while the stalled socket is still open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_left_unread_gives_its_export_place_back() {
+    let app = TestApp::spawn().await;
+    const LEADS: usize = 8000;
+    bulk_wide_leads(&app.db, LEADS).await;
+    let server = start_server_with(&app.db, |s| {
+        s.exports = Arc::new(ExportSlots::new(1, 15).with_stall(Duration::from_secs(1)));
+    })
+    .await;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let sup_a = token(&server.base, "sup_a").await;
+
+    let (stalled, status) = unread_export(&addr, &sup_a).await;
+    assert_eq!(status, 200);
+    // At once, the one place is taken.
+    let (status, _) = export_status(&server.base, &sup_a).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+
+    let body = timeout(LIVENESS, async {
+        loop {
+            let (status, res) = export_status(&server.base, &sup_a).await;
+            if status == StatusCode::OK {
+                break res.bytes().await.unwrap();
+            }
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the stalled export ends and its place is given back");
+    let text = String::from_utf8(body[3..].to_vec()).unwrap();
+    assert_eq!(text.lines().count(), LEADS + 1, "header and every lead");
+    drop(stalled);
+}
+
 /// Connections that send half a request line: past the connection cap the oldest is shed, so
 /// the health check answers at once; the rest are closed after the header-read timeout, and so
 /// is a kept-alive connection left idle.
