@@ -95,6 +95,27 @@ async fn export_status(base: &str, token: &str) -> (StatusCode, reqwest::Respons
     (res.status(), res)
 }
 
+/// Asks for an export until it is no longer 429 (within the liveness timeout, else `why` did
+/// not happen) and reads it whole: its number of lines.
+async fn export_once_a_place_is_free(base: &str, token: &str, why: &str) -> usize {
+    let body = timeout(LIVENESS, async {
+        loop {
+            let (status, res) = export_status(base, token).await;
+            if status == StatusCode::OK {
+                break res.bytes().await.unwrap();
+            }
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("an export runs again once {why}"));
+    String::from_utf8(body[3..].to_vec())
+        .unwrap()
+        .lines()
+        .count()
+}
+
 /// 200 exports on sockets that are never read, on a server with a small blocking pool (16
 /// threads, where one stuck export used to pin two): sign-in still answers, exports past the
 /// caps get 429 `too_many_exports`, exports work again once the slow clients close, and the
@@ -156,20 +177,9 @@ async fn export_flood() {
 
     // The slow clients leave: their exports end and give their places back.
     drop(slow);
-    let body = timeout(LIVENESS, async {
-        loop {
-            let (status, res) = export_status(&server.base, &sup_b).await;
-            if status == StatusCode::OK {
-                break res.bytes().await.unwrap();
-            }
-            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("exports work again once the slow clients have gone");
-    let text = String::from_utf8(body[3..].to_vec()).unwrap();
-    assert_eq!(text.lines().count(), LEADS + 1, "header and every lead");
+    let lines =
+        export_once_a_place_is_free(&server.base, &sup_b, "the slow clients have gone").await;
+    assert_eq!(lines, LEADS + 1, "header and every lead");
 
     // Downloads stuck again: shutdown still completes.
     let mut stuck = Vec::new();
@@ -204,20 +214,8 @@ async fn a_download_left_unread_gives_its_export_place_back() {
     let (status, _) = export_status(&server.base, &sup_a).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 
-    let body = timeout(LIVENESS, async {
-        loop {
-            let (status, res) = export_status(&server.base, &sup_a).await;
-            if status == StatusCode::OK {
-                break res.bytes().await.unwrap();
-            }
-            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("the stalled export ends and its place is given back");
-    let text = String::from_utf8(body[3..].to_vec()).unwrap();
-    assert_eq!(text.lines().count(), LEADS + 1, "header and every lead");
+    let lines = export_once_a_place_is_free(&server.base, &sup_a, "the stalled export ended").await;
+    assert_eq!(lines, LEADS + 1, "header and every lead");
     drop(stalled);
 }
 
