@@ -36,6 +36,8 @@ typed_id!(ScriptId);
 typed_id!(ArticleId);
 typed_id!(ImportJobId);
 typed_id!(UploadId);
+typed_id!(PoolId);
+typed_id!(CaseId);
 // Ids that so far appear only at the HTTP edge (the store still takes their `i64`): a saved
 // view, an API token, a call disposition, a revisit rule and a ticker message.
 typed_id!(ViewId);

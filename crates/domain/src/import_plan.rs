@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::lead::normalise_company;
-use crate::{LeadFields, LeadId, LeadScope, TeamId, UserId, search_tokens};
+use crate::{Access, Holder, LeadFields, LeadId, LeadScope, TeamId, UserId, search_tokens};
 
 /// What to do with a row whose phone (or company) is already known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -261,7 +261,7 @@ pub fn plan(
 ) -> Plan {
     let mut counts = BatchCounts::default();
     let stored = |id: LeadId, owner: Option<UserId>, team: Option<TeamId>| {
-        if scope.holds(owner, team) {
+        if scope.holds(&Holder::owned(owner, team)) == Access::Edit {
             DuplicateOf::Stored(id, owner)
         } else {
             DuplicateOf::Hidden(id, owner)
@@ -515,6 +515,7 @@ mod tests {
         let scope = LeadScope::PoolOwnAndTeams {
             me: UserId(9),
             teams: &teams,
+            pools: &[],
         };
         let stored = || -> Stored {
             vec![

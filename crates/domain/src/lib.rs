@@ -18,12 +18,12 @@ pub mod role;
 pub mod script;
 pub mod search_tokens;
 
-pub use access::{Access, LeadScope, Viewer};
+pub use access::{Access, Holder, LeadScope, Viewer};
 pub use article::ArticleFields;
 pub use custom_field::{CustomFieldDef, FieldKind, FieldProblem};
 pub use ids::{
-    ArticleId, DispositionId, LeadId, RevisitRuleId, ScriptId, TeamId, TickerId, TokenId, UserId,
-    ViewId,
+    ArticleId, CaseId, DispositionId, LeadId, PoolId, RevisitRuleId, ScriptId, TeamId, TickerId,
+    TokenId, UserId, ViewId,
 };
 pub use lead::{IntentLevel, LeadDraft, LeadFields, LeadStatus};
 pub use phone::{PhoneError, PhoneNumber};

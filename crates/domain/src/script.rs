@@ -215,6 +215,7 @@ mod tests {
             user_id: UserId(id),
             role,
             supervised_teams: teams.iter().map(|t| TeamId(*t)).collect(),
+            pools: vec![],
         }
     }
 

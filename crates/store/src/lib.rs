@@ -12,6 +12,7 @@ pub mod imports;
 pub mod jobs;
 pub mod kb;
 pub mod leads;
+pub mod ownership;
 pub mod scripts;
 pub mod search;
 // Import files received over HTTP, in the database so that every app server can read them.

@@ -647,6 +647,7 @@ mod tests {
             user_id: agent.id,
             role: Role::Admin,
             supervised_teams: Vec::new(),
+            pools: Vec::new(),
         };
         let found = search(
             db,

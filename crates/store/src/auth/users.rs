@@ -3,7 +3,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
-use leadline_domain::{Role, TeamId, UserId, Viewer};
+use leadline_domain::{PoolId, Role, TeamId, UserId, Viewer};
 use serde::Serialize;
 use serde_json::json;
 
@@ -437,10 +437,28 @@ pub async fn viewer(db: &Db, user: &User) -> Result<Viewer> {
     } else {
         Vec::new()
     };
+    // The named pools open to the user's team or the teams they supervise.
+    let mut teams = supervised_teams.clone();
+    teams.extend(user.team_id);
+    let pools = if teams.is_empty() || user.role == Role::Admin {
+        Vec::new()
+    } else {
+        let list: Vec<String> = teams.iter().map(|t| t.0.to_string()).collect();
+        let sql = format!(
+            "SELECT DISTINCT pool_id FROM pool_teams WHERE team_id IN ({}) ORDER BY pool_id",
+            list.join(",")
+        );
+        db_run!(db, |pool| {
+            sqlx::query_scalar::<_, PoolId>(sqlx::AssertSqlSafe(sql.clone()))
+                .fetch_all(pool)
+                .await?
+        })
+    };
     Ok(Viewer {
         user_id: user.id,
         role: user.role,
         supervised_teams,
+        pools,
     })
 }
 

@@ -86,7 +86,8 @@ impl Db {
     }
 
     /// Applies the embedded migrations for this backend, then rebuilds what a migration asked
-    /// the program to rebuild (the lead search tokens).
+    /// the program to rebuild (the lead search tokens, the reclaim countdowns of records owned
+    /// before ownership was tracked).
     pub async fn migrate(&self) -> Result<()> {
         match self {
             Db::Sqlite(pool) => {
@@ -98,6 +99,7 @@ impl Db {
                 crate::leads::search_index::rebuild_pg_if_pending(pool).await?;
             }
         }
+        crate::ownership::countdown::backfill(self, crate::now()).await?;
         Ok(())
     }
 

@@ -73,6 +73,54 @@ fn returned(row: Option<Row>, sql: &str) -> Result<Row> {
 /// The SQLite writer's connection, inside its transaction.
 pub(crate) struct SqliteTx<'a>(pub &'a Connection);
 
+/// Runs a transaction body written once against [`Tx`] on either backend: on SQLite on the
+/// writer (one hand-off, its transaction serialising every writer), on PostgreSQL between
+/// BEGIN and COMMIT (rolled back when the body fails). `$body` names the transaction `$tx`
+/// (`&mut impl Tx`) and is an expression giving a future of `Result<T>`; on SQLite it runs on
+/// the writer thread, so what it uses must be owned (`move`d in): clone before.
+///
+/// ```ignore
+/// let (viewer, now) = (viewer.clone(), now);
+/// in_tx!(db, |tx| claim_body(tx, viewer, lead, now))
+/// ```
+#[macro_export]
+#[doc(hidden)]
+macro_rules! in_tx {
+    ($db:expr, |$tx:ident| $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite(pool) => {
+                $crate::db::sqlite_writer::run(pool, move |conn| {
+                    let $tx = &mut $crate::db::tx::SqliteTx(conn);
+                    $crate::db::tx::run_ready($body)
+                })
+                .await
+            }
+            $crate::Db::Postgres(pool) => {
+                async {
+                    let mut pg = pool.begin().await?;
+                    let out = {
+                        let $tx = &mut $crate::db::tx::PgTx(&mut pg);
+                        $body.await?
+                    };
+                    pg.commit().await?;
+                    $crate::Result::Ok(out)
+                }
+                .await
+            }
+        }
+    };
+}
+
+/// `FOR UPDATE` on PostgreSQL (a row lock held to the end of the transaction); nothing on
+/// SQLite, whose one writer already holds every other writer off.
+#[allow(dead_code, reason = "the ownership modules use it as they land")]
+pub(crate) fn for_update(tx: &impl Tx) -> &'static str {
+    match tx.backend() {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    }
+}
+
 /// A PostgreSQL connection: a transaction's (`&mut *tx`) or a plain pooled one.
 pub(crate) struct PgTx<'a>(pub &'a mut sqlx::PgConnection);
 
@@ -190,6 +238,14 @@ impl Row {
                 Value::Integer(n) => Ok(Some(*n)),
                 other => Err(Row::mismatch(i, "an integer", other)),
             },
+            Row::Postgres(r) => Ok(r.try_get(i)?),
+        }
+    }
+
+    /// A boolean column (SQLite keeps it as 0 or 1).
+    pub fn bool(&self, i: usize) -> Result<bool> {
+        match self {
+            Row::Sqlite(_) => Ok(self.i64(i)? != 0),
             Row::Postgres(r) => Ok(r.try_get(i)?),
         }
     }

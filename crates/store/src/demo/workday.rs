@@ -22,6 +22,7 @@ pub async fn seed(db: &Db, admin: &User, agents: &[UserId]) -> Result<()> {
         user_id: admin.id,
         role: Role::Admin,
         supervised_teams: Vec::new(),
+        pools: Vec::new(),
     };
     for (i, agent) in agents.iter().enumerate() {
         plans::set_target(db, &boss, *agent, 60 + 10 * (i as i64 % 4)).await?;

@@ -411,6 +411,7 @@ mod tests {
             user_id: UserId(1),
             role: Role::Admin,
             supervised_teams: Vec::new(),
+            pools: Vec::new(),
         };
         let mut out = Vec::new();
         let mut pages = 0;

@@ -18,7 +18,9 @@ pub use visibility::visible_leads;
 pub use write::{CreateOptions, LeadPatch, bulk_insert, create, delete, restore, update};
 
 use chrono::{DateTime, Utc};
-use leadline_domain::{Access, IntentLevel, LeadDraft, LeadId, LeadStatus, TeamId, UserId, Viewer};
+use leadline_domain::{
+    Access, Holder, IntentLevel, LeadDraft, LeadId, LeadStatus, PoolId, TeamId, UserId, Viewer,
+};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -55,9 +57,45 @@ pub struct Lead {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub ownership: LeadOwnership,
+}
+
+/// Who holds a lead besides its owner, and for how long: the facts of the ownership rules
+/// (issue 22), read with every lead.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct LeadOwnership {
+    pub email: Option<String>,
+    /// The pool a lead without an owner sits in (`None`: the default pool, 公海).
+    pub pool_id: Option<PoolId>,
+    /// 副负责人.
+    pub backup_owner_id: Option<UserId>,
+    pub backup_owner_name: Option<String>,
+    pub backup_may_edit: bool,
+    /// When the present owner took it.
+    pub owned_since: Option<DateTime<Utc>>,
+    /// When it returns to its pool unless followed up; `None` when it never will.
+    pub reclaim_at: Option<DateTime<Utc>>,
+    pub protected_until: Option<DateTime<Utc>>,
+    pub deal_at: Option<DateTime<Utc>>,
+    /// The existing customer who referred it.
+    pub referred_by: Option<LeadId>,
+    /// The owner's own friends and family (亲朋好友).
+    pub personal: bool,
 }
 
 impl Lead {
+    /// The facts the visibility rule reads.
+    pub fn holder(&self) -> Holder {
+        Holder {
+            owner: self.owner_id,
+            owner_team: self.owner_team_id,
+            backup: self.ownership.backup_owner_id,
+            backup_may_edit: self.ownership.backup_may_edit,
+            pool: self.ownership.pool_id,
+        }
+    }
+
     /// The lead as a draft, so that a patch can be applied and the whole re-checked.
     pub fn to_draft(&self) -> LeadDraft {
         LeadDraft {
@@ -108,11 +146,24 @@ struct LeadRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
+    email: Option<String>,
+    pool_id: Option<PoolId>,
+    backup_owner_id: Option<UserId>,
+    backup_owner_name: Option<String>,
+    backup_may_edit: bool,
+    owned_since: Option<DateTime<Utc>>,
+    reclaim_at: Option<DateTime<Utc>>,
+    protected_until: Option<DateTime<Utc>>,
+    deal_at: Option<DateTime<Utc>>,
+    referred_by: Option<LeadId>,
+    personal: bool,
 }
 
 const SELECT: &str = "SELECT l.id, l.name, l.company, l.title, l.city, l.region, l.source, l.status, l.intent, \
     l.owner_id, o.display_name AS owner_name, o.team_id AS owner_team_id, l.created_by, CAST(l.custom AS TEXT) AS custom, l.version, \
-    l.created_at, l.updated_at, l.deleted_at FROM leads l LEFT JOIN users o ON o.id = l.owner_id";
+    l.created_at, l.updated_at, l.deleted_at, l.email, l.pool_id, l.backup_owner_id, b.display_name AS backup_owner_name, \
+    l.backup_may_edit, l.owned_since, l.reclaim_at, l.protected_until, l.deal_at, l.referred_by, l.personal \
+    FROM leads l LEFT JOIN users o ON o.id = l.owner_id LEFT JOIN users b ON b.id = l.backup_owner_id";
 
 /// (lead, is a tag, raw phone or tag, e164, collides with) as read from `lead_phones` and `lead_tags`.
 type PartRow = (LeadId, i64, String, String, Option<LeadId>);
@@ -213,6 +264,19 @@ fn assemble(rows: Vec<LeadRow>, parts: Vec<PartRow>) -> Result<Vec<Lead>> {
                 created_at: r.created_at,
                 updated_at: r.updated_at,
                 deleted_at: r.deleted_at,
+                ownership: LeadOwnership {
+                    email: r.email,
+                    pool_id: r.pool_id,
+                    backup_owner_id: r.backup_owner_id,
+                    backup_owner_name: r.backup_owner_name,
+                    backup_may_edit: r.backup_may_edit,
+                    owned_since: r.owned_since,
+                    reclaim_at: r.reclaim_at,
+                    protected_until: r.protected_until,
+                    deal_at: r.deal_at,
+                    referred_by: r.referred_by,
+                    personal: r.personal,
+                },
             })
         })
         .collect()
@@ -252,6 +316,17 @@ fn load_sqlite(conn: &sqlite_writer::Connection, id: LeadId) -> Result<Lead> {
             created_at: parse_time(&r.get::<_, String>(15)?)?,
             updated_at: parse_time(&r.get::<_, String>(16)?)?,
             deleted_at: opt_time(r.get(17)?)?,
+            email: r.get(18)?,
+            pool_id: r.get::<_, Option<i64>>(19)?.map(PoolId),
+            backup_owner_id: r.get::<_, Option<i64>>(20)?.map(UserId),
+            backup_owner_name: r.get(21)?,
+            backup_may_edit: r.get(22)?,
+            owned_since: opt_time(r.get(23)?)?,
+            reclaim_at: opt_time(r.get(24)?)?,
+            protected_until: opt_time(r.get(25)?)?,
+            deal_at: opt_time(r.get(26)?)?,
+            referred_by: r.get::<_, Option<i64>>(27)?.map(LeadId),
+            personal: r.get(28)?,
         }
     };
     let mut parts: Vec<PartRow> = Vec::new();
@@ -290,7 +365,7 @@ async fn load(db: &Db, id: LeadId) -> Result<Lead> {
 /// `NotFound` so that existence is not revealed.
 pub async fn get(db: &Db, viewer: &Viewer, id: LeadId) -> Result<Lead> {
     let lead = load(db, id).await?;
-    if viewer.access(lead.owner_id, lead.owner_team_id) == Access::Hidden
+    if viewer.access(&lead.holder()) == Access::Hidden
         || (lead.deleted_at.is_some() && !viewer.role.manages_leads())
     {
         return Err(StoreError::NotFound);
@@ -345,6 +420,7 @@ mod tests {
             user_id: UserId(1),
             role: Role::Admin,
             supervised_teams: Vec::new(),
+            pools: Vec::new(),
         }
     }
 

@@ -4,30 +4,51 @@
 use leadline_domain::{LeadScope, UserId, Viewer};
 
 /// The SQL condition "`viewer` may see the lead aliased `lead`" — the rule of
-/// [`Viewer::access`], which decides the lead card. Deleted leads are left to the caller: who
-/// may see them differs by screen (the list's `deleted` view, none in the next call or search).
+/// [`Viewer::access`], which decides the lead card (a lead it shows read-only, to a backup
+/// owner not granted edits, is seen here too). Deleted leads are left to the caller: who may see
+/// them differs by screen (the list's `deleted` view, none in the next call or search).
 ///
 /// `me` renders the viewer's user id: a placeholder the caller binds (`sql.arg(..)`, or the
 /// `$1` of a statement whose text is shared by every agent); it is asked only when the
-/// condition needs it. A supervisor's teams are written into the text as numbers: ids only,
-/// and the statement is the same for every call of that supervisor.
+/// condition needs it. A supervisor's teams and the viewer's pools are written into the text as
+/// numbers: ids only, and the statement is the same for every call of that viewer.
 pub fn visible_leads(viewer: &Viewer, lead: &str, me: impl FnOnce(UserId) -> String) -> String {
     match viewer.lead_scope() {
         LeadScope::All => "TRUE".to_string(),
-        LeadScope::PoolOwnAndTeams { me: id, teams } => {
+        LeadScope::PoolOwnAndTeams {
+            me: id,
+            teams,
+            pools,
+        } => {
             let me = me(id);
-            let mut cond = format!("({lead}.owner_id IS NULL OR {lead}.owner_id = {me}");
+            let pool = if pools.is_empty() {
+                format!("{lead}.pool_id IS NULL")
+            } else {
+                format!(
+                    "({lead}.pool_id IS NULL OR {lead}.pool_id IN ({}))",
+                    ids(pools)
+                )
+            };
+            let mut cond = format!(
+                "(({lead}.owner_id IS NULL AND {pool}) OR {lead}.owner_id = {me} OR {lead}.backup_owner_id = {me}"
+            );
             if !teams.is_empty() {
-                let list: Vec<String> = teams.iter().map(|t| t.0.to_string()).collect();
                 cond.push_str(&format!(
                     " OR {lead}.owner_id IN (SELECT tm.id FROM users tm WHERE tm.team_id IN ({}))",
-                    list.join(",")
+                    ids(teams)
                 ));
             }
             cond.push(')');
             cond
         }
     }
+}
+
+fn ids<T: std::fmt::Display>(ids: &[T]) -> String {
+    ids.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]

@@ -290,7 +290,10 @@ async fn duplicate_refusal(
     holder: Holder,
 ) -> Result<StoreError> {
     let since = owner_since(db, &holder).await?;
-    let visible = viewer.access(holder.owner_id, holder.owner_team_id) == Access::Edit;
+    let visible = viewer.access(&leadline_domain::Holder::owned(
+        holder.owner_id,
+        holder.owner_team_id,
+    )) != Access::Hidden;
     if !visible {
         let at = now();
         let entry = AuditEntry {
@@ -433,8 +436,10 @@ async fn write_new(
 /// it, `DuplicatePhone` for a number another lead holds.
 pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> Result<Lead> {
     let before = load(db, id).await?;
-    if viewer.access(before.owner_id, before.owner_team_id) == Access::Hidden {
-        return Err(StoreError::NotFound);
+    match viewer.access(&before.holder()) {
+        Access::Hidden => return Err(StoreError::NotFound),
+        Access::Read => return Err(StoreError::Forbidden),
+        Access::Edit => {}
     }
     if before.deleted_at.is_some() {
         return Err(StoreError::NotFound);
@@ -560,8 +565,10 @@ pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> 
 
 async fn set_deleted(db: &Db, viewer: &Viewer, id: LeadId, deleted: bool) -> Result<Lead> {
     let before = load(db, id).await?;
-    if viewer.access(before.owner_id, before.owner_team_id) == Access::Hidden {
-        return Err(StoreError::NotFound);
+    match viewer.access(&before.holder()) {
+        Access::Hidden => return Err(StoreError::NotFound),
+        Access::Read => return Err(StoreError::Forbidden),
+        Access::Edit => {}
     }
     if !viewer.role.manages_leads() {
         return Err(StoreError::Forbidden);

@@ -141,6 +141,7 @@ pub async fn next_call(db: &Db, viewer: &Viewer, now: DateTime<Utc>) -> Result<O
         user_id: viewer.user_id,
         role: Role::Admin,
         supervised_teams: Vec::new(),
+        pools: Vec::new(),
     };
     let lead = leads::get(db, &admin, p.id).await?;
     Ok(Some(Served {

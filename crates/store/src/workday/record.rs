@@ -11,7 +11,9 @@ use leadline_domain::calling_hours::{self, DEFAULT_TZ};
 use leadline_domain::disposition::{Disposition, StatsDelta};
 use leadline_domain::revisit::{self, AfterLast, Outcome};
 use leadline_domain::script::{ScriptAccess, script_access};
-use leadline_domain::{Access, IntentLevel, LeadId, LeadStatus, ScriptId, TeamId, UserId, Viewer};
+use leadline_domain::{
+    Access, Holder, IntentLevel, LeadId, LeadStatus, PoolId, ScriptId, TeamId, UserId, Viewer,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -81,6 +83,21 @@ struct LeadState {
     revisit_agent_id: Option<UserId>,
     /// How many of the lead's numbers are on the do-not-call list.
     dnc: i64,
+    backup_owner_id: Option<UserId>,
+    backup_may_edit: bool,
+    pool_id: Option<PoolId>,
+}
+
+impl LeadState {
+    fn holder(&self) -> Holder {
+        Holder {
+            owner: self.owner_id,
+            owner_team: self.owner_team_id,
+            backup: self.backup_owner_id,
+            backup_may_edit: self.backup_may_edit,
+            pool: self.pool_id,
+        }
+    }
 }
 
 const CALL_SELECT: &str = "SELECT c.id, c.lead_id, c.agent_id, u.display_name AS agent_name, c.started_at, c.duration_s, \
@@ -268,7 +285,8 @@ fn decide(ctx: &Ctx, team: Option<TeamId>, lead: &LeadState) -> Result<Decision>
     // The agent a revisit was scheduled for may record it even if the lead moved on.
     let assigned_revisit = lead.revisit_agent_id == Some(agent);
     if lead.deleted_at.is_some()
-        || (ctx.viewer.access(lead.owner_id, lead.owner_team_id) == Access::Hidden
+        // A backup owner not granted edits reads the lead but records no call on it.
+        || (ctx.viewer.access(&lead.holder()) != Access::Edit
             && !assigned_revisit)
     {
         return Err(StoreError::NotFound);
@@ -398,7 +416,8 @@ impl Ctx {
 const AGENT: &str = "SELECT team_id, display_name FROM users WHERE id = $1";
 const LOCK_LEAD: &str = "SELECT l.owner_id, o.team_id AS owner_team_id, l.status, l.attempts, l.timezone, l.deleted_at, \
     l.version, l.revisit_agent_id, \
-    (SELECT COUNT(*) FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id) AS dnc \
+    (SELECT COUNT(*) FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id) AS dnc, \
+    l.backup_owner_id, l.backup_may_edit, l.pool_id \
     FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1";
 /// The cited script's owner, owner's team and whether it is shared (1 or 0), if it is live.
 const SCRIPT: &str = "SELECT s.owner_id, o.team_id, CAST(CASE WHEN s.shared THEN 1 ELSE 0 END AS BIGINT) \
@@ -451,6 +470,9 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<Recorded> {
         version: row.i64(6)?,
         revisit_agent_id: row.opt_i64(7)?.map(UserId),
         dnc: row.i64(8)?,
+        backup_owner_id: row.opt_i64(9)?.map(UserId),
+        backup_may_edit: row.bool(10)?,
+        pool_id: row.opt_i64(11)?.map(PoolId),
     };
     let d = decide(ctx, team, &lead)?;
     if let Some(script) = ctx.input.script_id {

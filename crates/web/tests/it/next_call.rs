@@ -526,7 +526,7 @@ async fn a_hundred_agents_never_share_a_lead_and_every_call_is_counted() {
             None
         };
         tasks.push(tokio::spawn(async move {
-            let viewer = Viewer { user_id: agent, role: Role::Agent, supervised_teams: vec![] };
+            let viewer = Viewer { user_id: agent, role: Role::Agent, supervised_teams: vec![], pools: vec![] };
             let mut n = 0usize;
             // Each agent calls at least once, then until the time is up.
             while n == 0 || tokio::time::Instant::now() < deadline {

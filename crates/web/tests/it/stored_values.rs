@@ -181,6 +181,7 @@ async fn an_export_of_a_lead_with_damaged_custom_values_fails_naming_the_lead() 
         user_id: app.org.admin,
         role: Role::Admin,
         supervised_teams: Vec::new(),
+        pools: Vec::new(),
     };
     let exported = export_run::export(
         &app.db,

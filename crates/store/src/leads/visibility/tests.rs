@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use leadline_domain::calling_hours::{DEFAULT_TZ, Window, local_day};
-use leadline_domain::{Access, LeadId, Role, TeamId, UserId, Viewer};
+use leadline_domain::{Access, Holder, LeadId, Role, TeamId, UserId, Viewer};
 
 use crate::auth::users::{self, NewUser, UserPatch};
 use crate::db::sql::{Arg, execute};
@@ -61,7 +61,7 @@ impl Floor {
     /// The Rust rule for one lead.
     fn sees(&self, viewer: &Viewer, lead: &FloorLead) -> bool {
         let team = lead.owner.and_then(|o| self.team_of(o));
-        viewer.access(lead.owner, team) == Access::Edit
+        viewer.access(&Holder::owned(lead.owner, team)) != Access::Hidden
     }
 
     /// Ids of the leads `viewer` may see, deleted ones or live ones.

@@ -11,6 +11,8 @@ pub const SNAPSHOT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 pub struct Snapshot {
     pub dispositions: Vec<StoredDisposition>,
     pub rules: Vec<RevisitRule>,
+    /// The active reclaim rules (回收规则).
+    pub reclaim_rules: Vec<leadline_domain::ownership::ReclaimRule>,
     default_windows: Vec<Window>,
     team_windows: Vec<(TeamId, Vec<Window>)>,
     pub holidays: Vec<Holiday>,
@@ -152,6 +154,7 @@ async fn read_snapshot(db: &Db, key: &str) -> Result<std::sync::Arc<Snapshot>> {
     let snap = std::sync::Arc::new(Snapshot {
         dispositions: dispositions(db).await?,
         rules: revisit_rules(db).await?,
+        reclaim_rules: crate::ownership::countdown::rules(db).await?,
         default_windows,
         team_windows,
         holidays: holidays(db).await?,

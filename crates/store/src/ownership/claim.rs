@@ -1,0 +1,1 @@
+//! Claiming (领取) from a pool within the limits, releasing to a pool with a reason.
