@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use leadline_domain::ownership::{
     OwnedRecord, ReclaimBasis, ReclaimDue, ReclaimRule, RecordKind, RuleScope, reclaim_due,
 };
-use leadline_domain::{IntentLevel, LeadId};
+use leadline_domain::{IntentLevel, LeadId, UserId};
 
+use super::events::{self, Action, Event};
 use crate::db::sql::Arg;
 use crate::db::tx::{Row, Tx};
 use crate::{Db, Result, StoreError, db_run, in_tx};
@@ -122,11 +123,13 @@ pub(crate) async fn refresh(
     Ok(due)
 }
 
-/// Gives the records owned before ownership was tracked (`owned_since` NULL) a start and a
-/// countdown: owned since their last call, or their creation. Runs at start-up after the
-/// migrations; does nothing once done. Returns how many records it set.
+/// Gives the owned records that have no start yet (`owned_since` NULL: owned before ownership
+/// was tracked, or written by a bulk path that leaves it to this) a start, a countdown and the
+/// first line of their ownership history: owned since their last call, or their creation, by
+/// whoever created or imported them. Runs at start-up after the migrations and at each reclaim
+/// pass; does nothing when there is nothing to do. Returns how many records it set.
 pub async fn backfill(db: &Db, now: DateTime<Utc>) -> Result<u64> {
-    let rules = rules(db).await?;
+    let mut rules: Option<Vec<ReclaimRule>> = None;
     let mut total = 0;
     loop {
         let ids: Vec<i64> = db_run!(db, |pool| {
@@ -139,11 +142,18 @@ pub async fn backfill(db: &Db, now: DateTime<Utc>) -> Result<u64> {
         if ids.is_empty() {
             return Ok(total);
         }
+        let rules = match &rules {
+            Some(r) => r.clone(),
+            None => rules.insert(self::rules(db).await?).clone(),
+        };
         total += ids.len() as u64;
-        let rules = rules.clone();
         in_tx!(db, |tx| backfill_batch(tx, rules, ids, now))?;
     }
 }
+
+const START: &str = "UPDATE leads SET owned_since = COALESCE(last_called_at, created_at, $2) \
+    WHERE id = $1 AND owner_id IS NOT NULL AND owned_since IS NULL \
+    RETURNING owner_id, owned_since, created_by, CAST(CASE WHEN import_id IS NULL THEN 0 ELSE 1 END AS BIGINT)";
 
 async fn backfill_batch(
     tx: &mut impl Tx,
@@ -152,12 +162,28 @@ async fn backfill_batch(
     now: DateTime<Utc>,
 ) -> Result<()> {
     for id in ids {
-        tx.execute(
-            "UPDATE leads SET owned_since = COALESCE(last_called_at, created_at, $2) WHERE id = $1",
-            &[Arg::I64(id), Arg::Time(now)],
-        )
-        .await?;
+        // Another server may have started it meanwhile: then nothing comes back.
+        let Some(row) = tx
+            .fetch_optional(START, &[Arg::I64(id), Arg::Time(now)])
+            .await?
+        else {
+            continue;
+        };
+        let action = if row.i64(3)? == 1 {
+            Action::Import
+        } else {
+            Action::Create
+        };
+        let event = Event {
+            to: row.opt_i64(0)?.map(UserId),
+            actor: row.opt_i64(2)?.map(UserId),
+            ..Event::new(LeadId(id), row.time(1)?, action)
+        };
+        events::record(tx, &event).await?;
         refresh(tx, &rules, LeadId(id)).await?;
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -105,7 +105,6 @@ impl Event {
         }
     }
 
-    #[allow(dead_code, reason = "the ownership modules write events as they land")]
     fn args(&self) -> Vec<Arg> {
         vec![
             Arg::I64(self.lead.0),
@@ -122,12 +121,10 @@ impl Event {
     }
 }
 
-#[allow(dead_code, reason = "the ownership modules write events as they land")]
 pub(crate) const INSERT: &str = "INSERT INTO ownership_events (lead_id, at, action, from_user, to_user, actor_id, pool_id, rule_id, case_id, reason) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 /// Writes `event` in the caller's transaction.
-#[allow(dead_code, reason = "the ownership modules write events as they land")]
 pub(crate) async fn record(tx: &mut impl Tx, event: &Event) -> Result<()> {
     tx.execute(INSERT, &event.args()).await?;
     Ok(())
