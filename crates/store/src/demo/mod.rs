@@ -2,6 +2,7 @@
 //! and a month of calls), generated deterministically and written through the store's own functions.
 
 pub mod kb;
+mod ownership;
 pub mod workday;
 
 use std::collections::{HashMap, HashSet};
@@ -296,6 +297,7 @@ pub async fn seed(db: &Db) -> Result<DemoSummary> {
     }
     let mut agents = Vec::new();
     let mut sales = Vec::new();
+    let mut supervisors = Vec::new();
     for &(username, display_name, role, team) in PEOPLE {
         let team_id = team.checked_sub(1).map(|i| teams[i]);
         let user = users::create_user(
@@ -313,6 +315,7 @@ pub async fn seed(db: &Db) -> Result<DemoSummary> {
         match (role, team_id) {
             (Role::Supervisor, Some(t)) => {
                 users::set_supervisor(db, t, user.id, true, actor).await?;
+                supervisors.push(user.id);
             }
             (Role::Agent, _) => agents.push(user.id),
             (Role::Sales, _) => sales.push(user.id),
@@ -371,6 +374,8 @@ pub async fn seed(db: &Db) -> Result<DemoSummary> {
     }
     // Targets, ticker sentences and revisits coming due for the workspace (issue 4).
     crate::demo::workday::seed(db, &admin, &agents).await?;
+    // Pools, countdowns, pool traffic and 撞单 cases (issue 22).
+    crate::demo::ownership::seed(db, admin.id, &teams, &supervisors, &agents, started).await?;
 
     Ok(DemoSummary {
         users: 1 + PEOPLE.len(),
@@ -889,6 +894,49 @@ mod tests {
         assert_eq!(phoneless, 0, "every lead has a phone");
         assert!(calls > 0);
         assert_eq!(calls as usize, summary.calls);
+
+        // Ownership (issue 22): the 15-day default, countdowns down to a day, a named pool, one
+        // open 撞单 and one decided with 30% of 4,000.00 元 on each side.
+        let (rules, never, named, open, penalties): (i64, i64, i64, i64, i64) = db_run!(
+            db,
+            |pool| {
+                let q = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool);
+                (
+                    q("SELECT COUNT(*) FROM reclaim_rules WHERE basis = 'no_valid_follow_up' AND days = 15")
+                        .await
+                        .unwrap(),
+                    q("SELECT COUNT(*) FROM leads WHERE owner_id IS NOT NULL AND reclaim_at IS NULL")
+                        .await
+                        .unwrap(),
+                    q("SELECT COUNT(*) FROM leads WHERE pool_id IS NOT NULL AND owner_id IS NULL")
+                        .await
+                        .unwrap(),
+                    q("SELECT COUNT(*) FROM collisions WHERE status = 'open'")
+                        .await
+                        .unwrap(),
+                    q("SELECT CAST(COALESCE(SUM(penalty_fen), 0) AS BIGINT) FROM collision_ledger")
+                        .await
+                        .unwrap(),
+                )
+            }
+        );
+        assert_eq!(rules, 1);
+        assert_eq!(never, 0, "every owned demo lead has a countdown");
+        assert!(named > 0, "华东公海 has leads");
+        assert!(open >= 1);
+        assert_eq!(penalties, 2 * 120_000);
+        let due: Vec<chrono::DateTime<chrono::Utc>> = db_run!(db, |pool| {
+            sqlx::query_scalar("SELECT reclaim_at FROM leads WHERE reclaim_at IS NOT NULL")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
+        let left: Vec<i64> = due
+            .iter()
+            .map(|at| leadline_domain::ownership::days_left(*at, now()))
+            .collect();
+        assert!(left.iter().any(|d| *d <= 2), "some countdowns are close");
+        assert!(left.iter().any(|d| *d >= 14), "and some just started");
 
         assert!(seed(db).await.is_err(), "a second seed is refused");
     }
