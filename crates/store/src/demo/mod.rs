@@ -413,7 +413,6 @@ fn field_defs() -> Vec<CustomFieldDef> {
             PRODUCTS,
         ),
         def("next_visit", "下次拜访", "Next visit", FieldKind::Date, &[]),
-        def("email", "邮箱", "Email", FieldKind::Email, &[]),
     ]
 }
 
@@ -583,6 +582,7 @@ fn plan_lead(
     let intent = intent_for(rng, status);
 
     let mut custom = Map::new();
+    let mut email = None;
     if chance(rng, 88) {
         if company.is_some() && chance(rng, 85) {
             custom.insert("industry".into(), Value::from(industry));
@@ -613,10 +613,7 @@ fn plan_lead(
         if company.is_some() && chance(rng, 30) {
             let tld = one(rng, &["com", "com.cn", "cn"]);
             let n: u32 = rng.random_range(1..100);
-            custom.insert(
-                "email".into(),
-                Value::from(format!("{surname_pinyin}{n}@{brand_pinyin}.{tld}")),
-            );
+            email = Some(format!("{surname_pinyin}{n}@{brand_pinyin}.{tld}"));
         }
     }
 
@@ -632,6 +629,7 @@ fn plan_lead(
         status: Some(status.code().into()),
         intent: intent.map(|i| i.code().into()),
         custom,
+        email,
     };
     let fields = LeadFields::parse(&draft, defs).map_err(StoreError::Invalid)?;
     let first_e164 = fields

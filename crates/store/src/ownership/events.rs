@@ -105,8 +105,8 @@ impl Event {
         }
     }
 
-    #[allow(dead_code, reason = "the ownership modules write events as they land")]
-    fn args(&self) -> Vec<Arg> {
+    /// The arguments of [`INSERT`], in order.
+    pub(crate) fn args(&self) -> Vec<Arg> {
         vec![
             Arg::I64(self.lead.0),
             Arg::Time(self.at),
