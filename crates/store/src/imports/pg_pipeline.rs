@@ -161,9 +161,7 @@ pub(super) async fn pg_pipeline<M: MoreBatches>(
             let no_pending = Pending::default();
             let pending = in_flight.back().map_or(&no_pending, |b| &b.pending);
             let found = pg_stored(pool, keys(&candidates)).await?;
-            let mut plan = plan(
-                candidates, invalid, found, pending, policy, contacts, scope,
-            );
+            let mut plan = plan(candidates, invalid, found, pending, policy, contacts, scope);
             let ids = pg_new_ids(pool, plan.new_leads.len()).await?;
             assign_ids(&mut plan.new_leads, ids);
             let before = in_flight.back_mut().and_then(|b| b.committed.take());

@@ -316,4 +316,29 @@ mod tests {
         assert!(plan.contains("USING INDEX leads_company_norm"), "{plan}");
         assert!(!plan.contains("SCAN"), "{plan}");
     }
+
+    /// The look-ups of another person's contacts (company key, e-mail) go through their
+    /// partial indexes, which `INDEXED BY` insists on: a statement SQLite could not plan so
+    /// would fail rather than scan.
+    #[tokio::test]
+    async fn contact_and_e_mail_lookups_use_their_indexes() {
+        let t = crate::db::test_db::TestDb::sqlite().await.unwrap();
+        let Db::Sqlite(pool) = t.db.clone() else {
+            unreachable!("TestDb::sqlite is SQLite")
+        };
+        for (sql, index) in [
+            (super::super::batches::CONTACTS_SQLITE, "leads_company_key"),
+            (super::super::batches::EMAILS_SQLITE, "leads_email"),
+        ] {
+            let plan = sqlite_writer::query_plan(
+                &pool,
+                sql,
+                vec![rusqlite::types::Value::Text("星河科技".into())],
+            )
+            .await
+            .unwrap()
+            .join("; ");
+            assert!(plan.contains(&format!("USING INDEX {index}")), "{plan}");
+        }
+    }
 }

@@ -137,7 +137,12 @@ pub async fn on_entry(
             out.joined = true;
         }
         Outcome::Case(lead, other) => {
-            out.case = Some((MatchKind::Company, key.clone().unwrap_or_default(), lead, other));
+            out.case = Some((
+                MatchKind::Company,
+                key.clone().unwrap_or_default(),
+                lead,
+                other,
+            ));
         }
     }
     if out.case.is_none()
@@ -163,11 +168,13 @@ pub async fn company_contacts(db: &Db) -> Result<CompanyContacts> {
     });
     match v {
         None => Ok(CompanyContacts::default()),
-        Some(j) => j
-            .0
-            .as_str()
-            .and_then(CompanyContacts::parse)
-            .ok_or_else(|| StoreError::corrupt("settings", 0, format!("{COMPANY_CONTACTS_KEY} {}", j.0))),
+        Some(j) => {
+            j.0.as_str()
+                .and_then(CompanyContacts::parse)
+                .ok_or_else(|| {
+                    StoreError::corrupt("settings", 0, format!("{COMPANY_CONTACTS_KEY} {}", j.0))
+                })
+        }
     }
 }
 

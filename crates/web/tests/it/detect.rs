@@ -111,7 +111,11 @@ async fn an_import_of_many_contacts_of_few_companies_keeps_every_row_and_joins_t
         vec![(None, 120), (Some(app.org.agent_a1.0), 80)]
     );
     let opened = cases(&app).await;
-    assert_eq!(opened.len(), 20, "one case per new lead, not per matched lead");
+    assert_eq!(
+        opened.len(),
+        20,
+        "one case per new lead, not per matched lead"
+    );
     assert!(
         opened
             .iter()
@@ -121,7 +125,9 @@ async fn an_import_of_many_contacts_of_few_companies_keeps_every_row_and_joins_t
         "{opened:?}"
     );
     // The joined contacts are agent_a1's, with the reason in their ownership history.
-    let (_, page) = a1.get_json("/api/v1/leads?company=星河科技&limit=100").await;
+    let (_, page) = a1
+        .get_json("/api/v1/leads?company=星河科技&limit=100")
+        .await;
     let mine = page["items"].as_array().unwrap();
     assert!(mine.len() >= 20, "{page}");
     let joined_events: i64 = leadline_store::db_run!(&app.db, |pool| {
@@ -141,7 +147,11 @@ async fn an_import_of_many_contacts_of_few_companies_keeps_every_row_and_joins_t
     assert_eq!(status, StatusCode::OK, "{body}");
     let job = import_done(&admin, "第二批.csv", csv_with_other_phones(), &[]).await;
     let c = &job["counts"];
-    assert_eq!((c["imported"].as_i64(), c["joined"].as_i64()), (Some(200), Some(0)), "{job}");
+    assert_eq!(
+        (c["imported"].as_i64(), c["joined"].as_i64()),
+        (Some(200), Some(0)),
+        "{job}"
+    );
     // Every company 0-4 now has owned contacts (agent_a1's), and company 4 agent_b1's too.
     assert_eq!(c["cases"], 100, "{job}");
 }
@@ -174,7 +184,9 @@ async fn entry_by_hand_joins_a_colleagues_company_or_opens_a_case() {
     assert_eq!(setting["company_contacts"], "join");
 
     let joined = a2
-        .create_lead(json!({"name": "王经理", "phone": mobile(2), "company": "蓝海贸易（杭州）有限公司"}))
+        .create_lead(
+            json!({"name": "王经理", "phone": mobile(2), "company": "蓝海贸易（杭州）有限公司"}),
+        )
         .await;
     assert_eq!(joined["owner_id"], app.org.agent_a1.0, "{joined}");
     assert!(cases(&app).await.is_empty());
@@ -267,8 +279,6 @@ async fn the_e_mail_field_is_checked_searched_patched_exported_and_imported() {
     );
     let job = import_done(&admin, "带邮箱.csv", csv.into_bytes(), &[]).await;
     assert_eq!(job["counts"]["imported"], 1, "{job}");
-    let (_, page) = admin
-        .get_json("/api/v1/leads?q=Sun.Li%40example.com")
-        .await;
+    let (_, page) = admin.get_json("/api/v1/leads?q=Sun.Li%40example.com").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
 }

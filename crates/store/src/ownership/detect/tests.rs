@@ -63,7 +63,12 @@ async fn a_contact_of_a_colleagues_company_joins_them_or_opens_a_case() {
     let first = leads::create(
         db,
         &a,
-        &draft("张总", "13800000001", "北京星河科技有限公司", Some("zhang@XingHe.com")),
+        &draft(
+            "张总",
+            "13800000001",
+            "北京星河科技有限公司",
+            Some("zhang@XingHe.com"),
+        ),
         &opts,
     )
     .await
@@ -72,11 +77,22 @@ async fn a_contact_of_a_colleagues_company_joins_them_or_opens_a_case() {
     assert_eq!(first.ownership.email.as_deref(), Some("zhang@xinghe.com"));
 
     assert_eq!(company_contacts(db).await.unwrap(), CompanyContacts::Join);
-    let joined = leads::create(db, &b, &draft("李经理", "13800000002", "星河科技（北京）", None), &opts)
+    let joined = leads::create(
+        db,
+        &b,
+        &draft("李经理", "13800000002", "星河科技（北京）", None),
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        joined.owner_id,
+        Some(a.user_id),
+        "joined the company's owner"
+    );
+    let history = crate::ownership::events::history(db, joined.id)
         .await
         .unwrap();
-    assert_eq!(joined.owner_id, Some(a.user_id), "joined the company's owner");
-    let history = crate::ownership::events::history(db, joined.id).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].action, "create");
     assert_eq!(history[0].to_user, Some(a.user_id));
@@ -88,9 +104,14 @@ async fn a_contact_of_a_colleagues_company_joins_them_or_opens_a_case() {
         .await
         .unwrap();
     assert_eq!(company_contacts(db).await.unwrap(), CompanyContacts::Case);
-    let kept = leads::create(db, &b, &draft("赵工", "13800000003", "星河科技股份有限公司", None), &opts)
-        .await
-        .unwrap();
+    let kept = leads::create(
+        db,
+        &b,
+        &draft("赵工", "13800000003", "星河科技股份有限公司", None),
+        &opts,
+    )
+    .await
+    .unwrap();
     assert_eq!(kept.owner_id, Some(b.user_id));
     assert_eq!(
         cases_of(db, kept.id).await,
@@ -106,7 +127,12 @@ async fn a_contact_of_a_colleagues_company_joins_them_or_opens_a_case() {
     let by_mail = leads::create(
         db,
         &b,
-        &draft("钱女士", "13800000004", "别家公司", Some(" zhang@xinghe.COM")),
+        &draft(
+            "钱女士",
+            "13800000004",
+            "别家公司",
+            Some(" zhang@xinghe.COM"),
+        ),
         &opts,
     )
     .await
@@ -155,9 +181,13 @@ async fn the_backfill_gives_old_records_their_company_key() {
     let t = TestDb::fresh().await.unwrap();
     let db = &t.db;
     let a = agent(db, "wang").await;
-    for (i, company) in ["上海申华实业股份有限公司", "有限公司", "深圳华为技术有限公司"]
-        .iter()
-        .enumerate()
+    for (i, company) in [
+        "上海申华实业股份有限公司",
+        "有限公司",
+        "深圳华为技术有限公司",
+    ]
+    .iter()
+    .enumerate()
     {
         leads::create(
             db,
