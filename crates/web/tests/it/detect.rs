@@ -95,9 +95,15 @@ async fn an_import_of_many_contacts_of_few_companies_keeps_every_row_and_joins_t
         a1.create_lead(json!({"name": format!("老客户{i}"), "phone": mobile(100 + i as u32), "company": company}))
             .await;
     }
-    b1.create_lead(json!({"name": "另一位老客户", "phone": mobile(200), "company": format!("{}有限公司", COMPANIES[4])}))
-        .await;
+    // agent_b1 entering a contact of agent_a1's company would join agent_a1: an admin gives
+    // it to agent_b1 by name instead, which opens the first case.
     let admin = app.api("admin").await;
+    let theirs = admin
+        .create_lead(json!({"name": "另一位老客户", "phone": mobile(200), "company": format!("{}有限公司", COMPANIES[4]), "owner_id": app.org.agent_b1.0}))
+        .await;
+    assert_eq!(theirs["owner_id"], app.org.agent_b1.0);
+    let (_, seen) = b1.get_json(&format!("/api/v1/leads/{}", theirs["id"])).await;
+    assert_eq!(seen["name"], "另一位老客户");
     let job = import_done(&admin, "客户名单.csv", contacts_csv(), &[]).await;
     let c = &job["counts"];
     assert_eq!(c["imported"], 200, "{job}");
@@ -111,6 +117,8 @@ async fn an_import_of_many_contacts_of_few_companies_keeps_every_row_and_joins_t
         vec![(None, 120), (Some(app.org.agent_a1.0), 80)]
     );
     let opened = cases(&app).await;
+    assert_eq!(opened[0].2, theirs["id"].as_i64().unwrap());
+    let opened = &opened[1..];
     assert_eq!(
         opened.len(),
         20,
@@ -265,14 +273,14 @@ async fn the_e_mail_field_is_checked_searched_patched_exported_and_imported() {
     let patched: Value = res.json().await.unwrap();
     assert_eq!(patched["email"], "zhou.jie@yucai.edu.cn");
 
-    let export = a1.get("/api/v1/leads/export?format=csv").await;
+    let admin = app.api("admin").await;
+    let export = admin.get("/api/v1/leads/export?format=csv").await;
     assert_eq!(export.status(), StatusCode::OK);
     let text = export.text().await.unwrap();
     let header = text.lines().next().unwrap();
     assert!(header.contains("邮箱"), "{header}");
     assert!(text.contains("zhou.jie@yucai.edu.cn"), "{text}");
 
-    let admin = app.api("admin").await;
     let csv = format!(
         "姓名,手机,电子邮件\r\n孙丽,{},Sun.Li@Example.COM\r\n",
         mobile(9)
