@@ -75,7 +75,7 @@ async fn cases(app: &TestApp) -> Vec<(String, String, i64, Option<i64>)> {
 async fn owners_of_contacts(app: &TestApp) -> Vec<(Option<i64>, i64)> {
     leadline_store::db_run!(&app.db, |pool| {
         sqlx::query_as(
-            "SELECT owner_id, COUNT(*) FROM leads WHERE name LIKE '联系人%' GROUP BY owner_id ORDER BY owner_id",
+            "SELECT owner_id, COUNT(*) FROM leads WHERE name LIKE '联系人%' GROUP BY owner_id ORDER BY COALESCE(owner_id, 0)",
         )
         .fetch_all(pool)
         .await
