@@ -592,6 +592,7 @@ fn plan_lead(
             None
         },
         custom,
+        email: None,
     };
     Ok((fields, owner))
 }

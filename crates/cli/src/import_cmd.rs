@@ -346,7 +346,7 @@ fn progress_line(p: &Progress, first: i64, started: Instant) -> String {
         "ETA -".into()
     };
     format!(
-        "[{}{}] {:>3.0}%  {} rows  {:.0} rows/s  {eta}  (new {}, updated {}, skipped {}, collisions {}, rejected {})",
+        "[{}{}] {:>3.0}%  {} rows  {:.0} rows/s  {eta}  (new {}, updated {}, skipped {}, collisions {}, joined {}, cases {}, rejected {})",
         "#".repeat(filled),
         "-".repeat(width - filled),
         frac * 100.0,
@@ -356,13 +356,15 @@ fn progress_line(p: &Progress, first: i64, started: Instant) -> String {
         p.counts.updated,
         p.counts.skipped,
         p.counts.collisions,
+        p.counts.joined,
+        p.counts.cases,
         p.counts.failed
     )
 }
 
 fn print_job(job: &ImportJob) {
     println!(
-        "import {}: {} — {} rows read; new {}, updated {}, skipped (duplicates) {}, collisions {}, rejected {}",
+        "import {}: {} — {} rows read; new {}, updated {}, skipped (duplicates) {}, collisions {}, joined their company's owner {}, cases opened {}, rejected {}",
         job.id,
         job.status,
         job.rows_done,
@@ -370,6 +372,8 @@ fn print_job(job: &ImportJob) {
         job.updated,
         job.skipped,
         job.collisions,
+        job.joined,
+        job.cases,
         job.failed
     );
     if let Some(e) = &job.error {

@@ -1,8 +1,12 @@
 //! The import's duplicate plan: which rows of a batch become new leads, which fill the empty
 //! fields of a lead already known, which are skipped and which record a collision (撞单), decided
-//! before anything is written. Duplicates are found by normalised phone, then by normalised
-//! company, within the batch and against stored leads, and handled by the job's policy. Pure:
-//! the store looks the keys up and writes what the plan says.
+//! before anything is written. Duplicates are found by normalised phone (and, for a row without
+//! a phone, by normalised company), within the batch and against stored leads, and handled by
+//! the job's policy. A row with a phone whose company another person's record already has is
+//! not a duplicate but another contact of that company: it joins the company's owner or opens a
+//! case ([`crate::contact_match`], the setting `company_contacts`); so does an e-mail another
+//! person's record holds (a case). Pure: the store looks the keys up and writes what the plan
+//! says.
 //!
 //! A stored lead the importer may not see (the one visibility rule, [`LeadScope`]) is never
 //! filled nor counted as a duplicate: under "skip" and "update" the row is refused with a reason
@@ -14,6 +18,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::company_name::company_key;
+use crate::contact_match::{CompanyContacts, MatchKind, Outcome, company_outcome, email_outcome};
 use crate::lead::normalise_company;
 use crate::{Access, Holder, LeadFields, LeadId, LeadScope, TeamId, UserId, search_tokens};
 
@@ -76,6 +82,9 @@ impl BatchRow {
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
     pub company_norm: Option<String>,
+    /// `company_name::company_key` of the company when not empty: the 撞单 match by company,
+    /// stored in `leads.company_key`.
+    pub contact_key: Option<String>,
     pub tokens: String,
     pub custom: String,
 }
@@ -84,6 +93,11 @@ impl Prepared {
     pub fn new(fields: &LeadFields) -> Prepared {
         Prepared {
             company_norm: fields.company.as_deref().map(normalise_company),
+            contact_key: fields
+                .company
+                .as_deref()
+                .map(company_key)
+                .filter(|k| !k.is_empty()),
             tokens: search_tokens::of_lead(&fields.name, fields.company.as_deref(), &fields.phones),
             custom: Value::Object(fields.custom.clone()).to_string(),
         }
@@ -103,6 +117,10 @@ pub struct BatchCounts {
     pub skipped: i64,
     pub collisions: i64,
     pub failed: i64,
+    /// New contacts given to the owner of their company (`company_contacts` = join).
+    pub joined: i64,
+    /// New records for which a company or e-mail case was opened.
+    pub cases: i64,
 }
 
 impl BatchCounts {
@@ -113,6 +131,8 @@ impl BatchCounts {
         self.skipped += other.skipped;
         self.collisions += other.collisions;
         self.failed += other.failed;
+        self.joined += other.joined;
+        self.cases += other.cases;
     }
 }
 
@@ -141,16 +161,47 @@ pub struct Candidate {
     pub prepared: Prepared,
 }
 
+/// What a collision of a new lead matched: one of its phones (by index), its company or its
+/// e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matched {
+    Phone(usize),
+    Company,
+    Email,
+}
+
+impl Matched {
+    pub fn kind(self) -> MatchKind {
+        match self {
+            Matched::Phone(_) => MatchKind::Phone,
+            Matched::Company => MatchKind::Company,
+            Matched::Email => MatchKind::Email,
+        }
+    }
+}
+
 pub struct NewLead {
     pub id: LeadId,
     pub fields: LeadFields,
     pub owner: Option<UserId>,
-    /// Collisions recorded for this lead: (what matched, other lead, its owner); what matched is a
-    /// phone index, or `None` for the company.
-    pub collides: Vec<(Option<usize>, LeadId, Option<UserId>)>,
+    /// Collisions recorded for this lead: (what matched, other lead, its owner).
+    pub collides: Vec<(Matched, LeadId, Option<UserId>)>,
     pub prepared: Prepared,
     /// Filled from a later row of the batch: `prepared` must be made again.
     pub filled: bool,
+    /// Given to the owner of its company (`owner` is that person).
+    pub joined: bool,
+}
+
+impl NewLead {
+    /// `leads.company_key` as stored: the key, '' for a company whose key is empty (nothing but
+    /// a legal form), `None` without a company.
+    pub fn stored_key(&self) -> Option<&str> {
+        self.fields
+            .company
+            .as_ref()
+            .map(|_| self.prepared.contact_key.as_deref().unwrap_or(""))
+    }
 }
 
 /// Stands for "the new lead at this index of the batch" until ids are allocated.
@@ -200,17 +251,69 @@ pub fn split(rows: Vec<BatchRow>) -> (Vec<Candidate>, Vec<Refused>) {
     (candidates, invalid)
 }
 
-/// Every phone and company key of the candidates, to look up at once.
-pub fn keys(candidates: &[Candidate]) -> (Vec<&str>, Vec<&str>) {
+/// What a batch looks up at once: every phone, the normalised company of the rows without a
+/// phone (the duplicate key), every company key and e-mail (another person's contacts).
+pub struct Keys<'a> {
+    pub phones: Vec<&'a str>,
+    pub companies: Vec<&'a str>,
+    pub contacts: Vec<&'a str>,
+    pub emails: Vec<&'a str>,
+}
+
+/// The keys of the candidates, each once.
+pub fn keys(candidates: &[Candidate]) -> Keys<'_> {
     let phones = candidates
         .iter()
         .flat_map(|c| c.fields.phones.iter().map(|p| p.e164()))
         .collect();
     let companies = candidates
         .iter()
+        .filter(|c| c.fields.phones.is_empty())
         .filter_map(|c| c.prepared.company_key())
         .collect();
-    (phones, companies)
+    let mut contacts: Vec<&str> = candidates
+        .iter()
+        .filter_map(|c| c.prepared.contact_key.as_deref())
+        .collect();
+    contacts.sort_unstable();
+    contacts.dedup();
+    let mut emails: Vec<&str> = candidates
+        .iter()
+        .filter_map(|c| c.fields.email.as_deref())
+        .collect();
+    emails.sort_unstable();
+    emails.dedup();
+    Keys {
+        phones,
+        companies,
+        contacts,
+        emails,
+    }
+}
+
+/// What the store found for a batch's [`Keys`]: stored leads by phone and by normalised company
+/// (key, lead, owner, owner's team), and the owned leads by company key and by e-mail, one row
+/// per key and owner (its oldest lead).
+#[derive(Default)]
+pub struct Found {
+    pub phones: Stored,
+    pub companies: Stored,
+    pub contacts: Stored,
+    pub emails: Stored,
+}
+
+/// (lead, owner) of owned leads per key, oldest first.
+fn owned_by_key(found: Stored) -> HashMap<String, Vec<(LeadId, UserId)>> {
+    let mut out: HashMap<String, Vec<(LeadId, UserId)>> = HashMap::new();
+    for (k, id, owner, _) in found {
+        if let Some(o) = owner {
+            out.entry(k).or_default().push((id, o));
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_unstable_by_key(|m| m.0.0);
+    }
+    out
 }
 
 /// The phones and companies of the new leads of a batch still being written beside the batch
@@ -219,6 +322,9 @@ pub fn keys(candidates: &[Candidate]) -> (Vec<&str>, Vec<&str>) {
 pub struct Pending {
     pub phones: std::collections::HashSet<String>,
     pub companies: std::collections::HashSet<String>,
+    /// Company keys of its new leads that have an owner: a row of the same company may join
+    /// or collide with them, so its batch waits for that one to commit.
+    pub contacts: std::collections::HashSet<String>,
 }
 
 impl Pending {
@@ -231,34 +337,56 @@ impl Pending {
             if let Some(k) = l.prepared.company_key() {
                 pending.companies.insert(k.to_string());
             }
+            if let (Some(k), Some(_)) = (&l.prepared.contact_key, l.owner) {
+                pending.contacts.insert(k.clone());
+            }
         }
         pending
     }
 
-    /// Whether the candidate holds one of these phones or companies.
+    /// Whether the candidate holds one of these phones or (having no phone) companies.
     pub fn holds(&self, c: &Candidate) -> bool {
         c.fields
             .phones
             .iter()
             .any(|p| self.phones.contains(p.e164()))
-            || c.prepared
-                .company_key()
-                .is_some_and(|k| self.companies.contains(k))
+            || (c.fields.phones.is_empty()
+                && c.prepared
+                    .company_key()
+                    .is_some_and(|k| self.companies.contains(k)))
+    }
+
+    /// Whether the candidate is a contact of a company an owned new lead of this batch has.
+    pub fn shares_company(&self, c: &Candidate) -> bool {
+        c.prepared
+            .contact_key
+            .as_deref()
+            .is_some_and(|k| self.contacts.contains(k))
     }
 }
 
-/// Finds the duplicates (any known phone, else the same normalised company; stored or earlier in
-/// the batch) and applies the policy to them. `scope` is what the importer may see: a stored
-/// lead outside it is only ever a collision (see the module's note).
+/// Finds the duplicates (any known phone, else for a row without a phone the same normalised
+/// company; stored or earlier in the batch) and applies the policy to them; then gives each new
+/// lead of another person's company to that owner or opens a case (`contacts`), and opens a
+/// case for an e-mail another person holds. `scope` is what the importer may see: a stored lead
+/// outside it is only ever a collision (see the module's note).
 pub fn plan(
     candidates: Vec<Candidate>,
     mut invalid: Vec<Refused>,
-    stored_phones: Stored,
-    stored_companies: Stored,
+    found: Found,
     pending: &Pending,
     policy: OnDuplicate,
+    contacts: CompanyContacts,
     scope: LeadScope<'_>,
 ) -> Plan {
+    let Found {
+        phones: stored_phones,
+        companies: stored_companies,
+        contacts: stored_contacts,
+        emails: stored_emails,
+    } = found;
+    let mut company_owners = owned_by_key(stored_contacts);
+    let email_owners = owned_by_key(stored_emails);
     let mut counts = BatchCounts::default();
     let stored = |id: LeadId, owner: Option<UserId>, team: Option<TeamId>| {
         if scope.holds(&Holder::owned(owner, team)) == Access::Edit {
@@ -298,12 +426,15 @@ pub fn plan(
             continue;
         }
         let company_key = prepared.company_key();
-        // Any known phone, else (where no phone matches) the same normalised company.
+        // Any known phone, else for a row without a phone the same normalised company (a row
+        // with a phone is another contact of that company: see below).
         let hit_phone = fields
             .phones
             .iter()
             .find_map(|p| known_phone.get(p.e164()).copied());
-        let hit_company = company_key.and_then(|c| known_company.get(c).copied());
+        let hit_company = company_key
+            .filter(|_| fields.phones.is_empty())
+            .and_then(|c| known_company.get(c).copied());
         let hit = hit_phone.or(hit_company);
         match (hit, policy) {
             (None, _) => {}
@@ -338,10 +469,10 @@ pub fn plan(
         for (i, p) in fields.phones.iter().enumerate() {
             match known_phone.get(p.e164()) {
                 Some(DuplicateOf::Stored(id, o) | DuplicateOf::Hidden(id, o)) => {
-                    collides.push((Some(i), *id, *o))
+                    collides.push((Matched::Phone(i), *id, *o))
                 }
                 Some(DuplicateOf::New(j)) => {
-                    collides.push((Some(i), placeholder(*j), new_leads[*j].owner))
+                    collides.push((Matched::Phone(i), placeholder(*j), new_leads[*j].owner))
                 }
                 None => {
                     known_phone.insert(p.e164().to_string(), DuplicateOf::New(index));
@@ -353,10 +484,10 @@ pub fn plan(
         if hit_phone.is_none() {
             match hit_company {
                 Some(DuplicateOf::Stored(id, o) | DuplicateOf::Hidden(id, o)) => {
-                    collides.push((None, id, o))
+                    collides.push((Matched::Company, id, o))
                 }
                 Some(DuplicateOf::New(j)) => {
-                    collides.push((None, placeholder(j), new_leads[j].owner))
+                    collides.push((Matched::Company, placeholder(j), new_leads[j].owner))
                 }
                 Some(DuplicateOf::Pending) | None => {}
             }
@@ -369,6 +500,42 @@ pub fn plan(
         if !collides.is_empty() {
             counts.collisions += 1;
         }
+        // Another person's company or e-mail: one case at most per new lead, none beside a
+        // phone collision (that one already names the other record).
+        let mut owner = owner;
+        let mut joined = false;
+        if collides.is_empty()
+            && let Some(key) = &prepared.contact_key
+        {
+            let matched = company_owners.get(key).map_or(&[][..], Vec::as_slice);
+            match company_outcome(contacts, owner, false, matched) {
+                Outcome::Nothing => {}
+                Outcome::Join(to) => {
+                    owner = Some(to);
+                    joined = true;
+                    counts.joined += 1;
+                }
+                Outcome::Case(other, other_owner) => {
+                    collides.push((Matched::Company, other, Some(other_owner)));
+                    counts.cases += 1;
+                }
+            }
+        }
+        if collides.is_empty()
+            && let Some(email) = &fields.email
+            && let Some(matched) = email_owners.get(email)
+            && let Outcome::Case(other, other_owner) = email_outcome(owner, matched)
+        {
+            collides.push((Matched::Email, other, Some(other_owner)));
+            counts.cases += 1;
+        }
+        // Later rows of the batch meet this one as a record of its company.
+        if let (Some(key), Some(o)) = (&prepared.contact_key, owner) {
+            company_owners
+                .entry(key.clone())
+                .or_default()
+                .push((placeholder(index), o));
+        }
         new_leads.push(NewLead {
             id: LeadId(0),
             fields,
@@ -376,6 +543,7 @@ pub fn plan(
             collides,
             prepared,
             filled: false,
+            joined,
         });
     }
     for lead in new_leads.iter_mut().filter(|l| l.filled) {
@@ -410,14 +578,18 @@ pub fn assign_ids(new_leads: &mut [NewLead], ids: impl IntoIterator<Item = i64>)
     }
 }
 
-/// The phone, or `company:<normalised>`, a collision was recorded on.
-pub fn collision_key(lead: &NewLead, matched: Option<usize>) -> String {
+/// What a collision was recorded on (`collisions.phone_e164`): the phone, the company key (or,
+/// for a company without one, its normalised name) or the e-mail.
+pub fn collision_key(lead: &NewLead, matched: Matched) -> String {
     match matched {
-        Some(i) => lead.fields.phones[i].e164().to_string(),
-        None => format!(
-            "company:{}",
-            lead.prepared.company_norm.as_deref().unwrap_or_default()
-        ),
+        Matched::Phone(i) => lead.fields.phones[i].e164().to_string(),
+        Matched::Company => lead
+            .prepared
+            .contact_key
+            .clone()
+            .or_else(|| lead.prepared.company_norm.clone())
+            .unwrap_or_default(),
+        Matched::Email => lead.fields.email.clone().unwrap_or_default(),
     }
 }
 
@@ -538,10 +710,13 @@ mod tests {
             plan(
                 rows(),
                 Vec::new(),
-                stored(),
-                Vec::new(),
+                Found {
+                    phones: stored(),
+                    ..Found::default()
+                },
                 &Pending::default(),
                 policy,
+                CompanyContacts::Join,
                 scope,
             )
         };
@@ -570,19 +745,214 @@ mod tests {
         assert_eq!(collision.counts.collisions, 2);
         assert_eq!(
             collision.new_leads[1].collides,
-            vec![(Some(0), LeadId(2), Some(UserId(3)))]
+            vec![(Matched::Phone(0), LeadId(2), Some(UserId(3)))]
         );
         assert!(collision.invalid.is_empty());
 
         let admin = plan(
             rows(),
             Vec::new(),
-            stored(),
-            Vec::new(),
+            Found {
+                phones: stored(),
+                ..Found::default()
+            },
             &Pending::default(),
             OnDuplicate::Update,
+            CompanyContacts::Join,
             LeadScope::All,
         );
         assert_eq!(admin.fills.len(), 2, "an admin sees both");
+    }
+
+    fn contact(number: i64, company: &str, email: Option<&str>) -> Candidate {
+        let draft = LeadDraft {
+            name: format!("contact {number}"),
+            phones: vec![format!("139{:08}", number)],
+            company: Some(company.to_string()),
+            email: email.map(str::to_string),
+            ..Default::default()
+        };
+        let fields = LeadFields::parse(&draft, &[]).unwrap();
+        Candidate {
+            number,
+            prepared: Prepared::new(&fields),
+            fields,
+            owner: None,
+        }
+    }
+
+    fn owned(key: &str, lead: i64, owner: i64) -> (String, LeadId, Option<UserId>, Option<TeamId>) {
+        (key.into(), LeadId(lead), Some(UserId(owner)), None)
+    }
+
+    /// The 1M-row file in small: 200 contacts of 10 companies (written with and without a
+    /// place and legal form), of which companies 0-4 are owned by user 7 and company 5 by users
+    /// 7 and 8; none is dropped as a duplicate. Under "join" the contacts of companies 0-4 go to
+    /// user 7, those of company 5 open cases, the rest stay in the pool.
+    #[test]
+    fn contacts_of_known_companies_are_imported_and_join_or_open_cases() {
+        let names = |i: usize, n: i64| {
+            let base = [
+                "星河科技",
+                "云帆贸易",
+                "华信物流",
+                "宏图建材",
+                "远景网络",
+                "瑞丰餐饮管理",
+                "金桥教育咨询",
+                "恒泰医疗器械",
+                "博雅文化传媒",
+                "鼎盛智联",
+            ][i];
+            if n % 2 == 0 {
+                format!("北京{base}有限公司")
+            } else {
+                format!("{base}（北京）")
+            }
+        };
+        let rows = || -> Vec<Candidate> {
+            (0..200)
+                .map(|n| contact(n + 2, &names((n % 10) as usize, n), None))
+                .collect()
+        };
+        let mut contacts: Stored = (0..5)
+            .map(|i| owned(&company_key(&names(i, 0)), 100 + i as i64, 7))
+            .collect();
+        contacts.push(owned(&company_key(&names(5, 0)), 105, 7));
+        contacts.push(owned(&company_key(&names(5, 0)), 106, 8));
+        let run = |mode| {
+            plan(
+                rows(),
+                Vec::new(),
+                Found {
+                    contacts: contacts.clone(),
+                    ..Found::default()
+                },
+                &Pending::default(),
+                OnDuplicate::Skip,
+                mode,
+                LeadScope::All,
+            )
+        };
+        let join = run(CompanyContacts::Join);
+        assert_eq!(join.counts.imported, 200);
+        assert_eq!(join.counts.skipped, 0);
+        assert_eq!(join.counts.joined, 100);
+        assert_eq!(join.counts.cases, 20);
+        for (n, l) in join.new_leads.iter().enumerate() {
+            match n % 10 {
+                0..=4 => {
+                    assert_eq!(l.owner, Some(UserId(7)), "row {n}");
+                    assert!(l.joined && l.collides.is_empty());
+                }
+                5 => {
+                    assert_eq!(l.owner, None);
+                    assert_eq!(
+                        l.collides,
+                        vec![(Matched::Company, LeadId(105), Some(UserId(7)))]
+                    );
+                    assert_eq!(
+                        collision_key(l, Matched::Company),
+                        company_key(&names(5, 0))
+                    );
+                }
+                _ => assert!(l.owner.is_none() && !l.joined && l.collides.is_empty()),
+            }
+        }
+        let case = run(CompanyContacts::Case);
+        assert_eq!(case.counts.imported, 200);
+        assert_eq!((case.counts.joined, case.counts.cases), (0, 120));
+        assert!(case.new_leads.iter().all(|l| l.owner.is_none()));
+    }
+
+    /// Rows of one company in one batch: once a row of it has an owner, later pool rows join
+    /// that owner; a row for another person opens a case against it.
+    #[test]
+    fn later_rows_of_a_batch_meet_earlier_owned_rows_of_their_company() {
+        let mut first = contact(2, "上海申华实业股份有限公司", None);
+        first.owner = Some(UserId(4));
+        let second = contact(3, "申华实业股份公司", None);
+        let mut third = contact(4, "申华实业", None);
+        third.owner = Some(UserId(5));
+        let p = plan(
+            vec![first, second, third],
+            Vec::new(),
+            Found::default(),
+            &Pending::default(),
+            OnDuplicate::Skip,
+            CompanyContacts::Join,
+            LeadScope::All,
+        );
+        assert_eq!(p.new_leads[1].owner, Some(UserId(4)));
+        assert!(p.new_leads[1].joined);
+        assert_eq!(p.new_leads[2].owner, Some(UserId(5)));
+        assert_eq!(
+            p.new_leads[2].collides,
+            vec![(Matched::Company, placeholder(0), Some(UserId(4)))]
+        );
+        assert_eq!((p.counts.joined, p.counts.cases), (1, 1));
+    }
+
+    /// An e-mail another person's record holds opens a case (after any join, and not beside a
+    /// company case); phone duplicates keep their policy; a row without a phone is still a
+    /// duplicate by company.
+    #[test]
+    fn e_mail_cases_phone_duplicates_and_phone_less_rows() {
+        let found = || Found {
+            phones: vec![("+8613900000009".into(), LeadId(50), Some(UserId(7)), None)],
+            companies: vec![(normalise_company("无电话公司"), LeadId(51), None, None)],
+            contacts: vec![owned(&company_key("星河科技"), 52, 7)],
+            emails: vec![
+                owned("wang@xinghe.com", 53, 8),
+                owned("li@xinghe.com", 54, 7),
+            ],
+        };
+        let by_mail = contact(
+            2,
+            "别的公司",
+            Some("WANG@XingHe.com".to_lowercase().as_str()),
+        );
+        let joined_same_owner = contact(3, "星河科技有限公司", Some("li@xinghe.com"));
+        let mut dup_phone = contact(4, "星河科技", None);
+        dup_phone.fields.phones = vec![crate::PhoneNumber::parse("13900000009").unwrap()];
+        let phoneless = {
+            let d = LeadDraft {
+                name: "x".into(),
+                company: Some("无电话公司".into()),
+                ..Default::default()
+            };
+            let f = LeadFields::parse(&d, &[]).unwrap();
+            Candidate {
+                number: 5,
+                prepared: Prepared::new(&f),
+                fields: f,
+                owner: None,
+            }
+        };
+        let p = plan(
+            vec![by_mail, joined_same_owner, dup_phone, phoneless],
+            Vec::new(),
+            found(),
+            &Pending::default(),
+            OnDuplicate::Skip,
+            CompanyContacts::Join,
+            LeadScope::All,
+        );
+        assert_eq!(p.new_leads.len(), 2);
+        assert_eq!(
+            p.new_leads[0].collides,
+            vec![(Matched::Email, LeadId(53), Some(UserId(8)))]
+        );
+        assert_eq!(
+            collision_key(&p.new_leads[0], Matched::Email),
+            "wang@xinghe.com"
+        );
+        assert_eq!(p.new_leads[1].owner, Some(UserId(7)));
+        assert!(
+            p.new_leads[1].collides.is_empty(),
+            "joined 7, who holds the e-mail too"
+        );
+        assert_eq!(p.counts.skipped, 2, "the phone and the phone-less company");
+        assert_eq!((p.counts.joined, p.counts.cases), (1, 1));
     }
 }

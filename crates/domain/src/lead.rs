@@ -153,6 +153,9 @@ pub struct LeadDraft {
     pub status: Option<String>,
     pub intent: Option<String>,
     pub custom: serde_json::Map<String, serde_json::Value>,
+    /// Optional e-mail address (checked by [`parse_email`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// A lead's fields after checking: what storage accepts.
@@ -169,6 +172,8 @@ pub struct LeadFields {
     pub status: LeadStatus,
     pub intent: Option<IntentLevel>,
     pub custom: serde_json::Map<String, serde_json::Value>,
+    /// Trimmed, domain in lower case ([`parse_email`]).
+    pub email: Option<String>,
 }
 
 /// Longest standard text field (company, title, city…) and name.
@@ -277,6 +282,24 @@ impl LeadFields {
         let region = optional_text("region", &draft.region, &mut problems_text);
         let source = optional_text("source", &draft.source, &mut problems_text);
         problems.extend(problems_text);
+        let email = match draft
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(e) => {
+                let parsed = parse_email(e);
+                if parsed.is_none() {
+                    problems.push(FieldProblem {
+                        field: "email".into(),
+                        code: "bad_email",
+                    });
+                }
+                parsed
+            }
+        };
         let custom = match crate::custom_field::validate_custom(defs, &draft.custom) {
             Ok(c) => c,
             Err(p) => {
@@ -299,8 +322,43 @@ impl LeadFields {
             status,
             intent,
             custom,
+            email,
         })
     }
+}
+
+/// Longest e-mail address accepted (RFC 5321's path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// An e-mail address in the one form stored and matched: trimmed, the domain in lower case
+/// (the local part is kept as typed: mailboxes may be case-sensitive). A sane shape: one `@`,
+/// a local part and a dotted domain, no spaces, quotes or brackets; `None` otherwise.
+pub fn parse_email(raw: &str) -> Option<String> {
+    let s = raw.trim();
+    if s.is_empty() || s.len() > MAX_EMAIL_LEN {
+        return None;
+    }
+    let (local, domain) = s.split_once('@')?;
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "@\"<>()[],;:".contains(c);
+    if local.is_empty() || local.len() > 64 || local.chars().any(bad) {
+        return None;
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return None;
+    }
+    let domain = domain.to_lowercase();
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2
+        || labels.iter().any(|l| {
+            l.is_empty()
+                || l.starts_with('-')
+                || l.ends_with('-')
+                || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+    {
+        return None;
+    }
+    Some(format!("{local}@{domain}"))
 }
 
 #[cfg(test)]
@@ -322,6 +380,56 @@ mod draft_tests {
         assert_eq!(f.tags, ["展会", "VIP"]);
         assert_eq!(f.status, LeadStatus::New);
         assert_eq!(f.intent, Some(IntentLevel::Interested));
+    }
+
+    #[test]
+    fn e_mail_addresses_are_trimmed_and_their_domain_lower_cased() {
+        assert_eq!(
+            parse_email("  Wang.Wei@XingHe.COM.cn "),
+            Some("Wang.Wei@xinghe.com.cn".into())
+        );
+        assert_eq!(parse_email("a+b@例子.中国"), Some("a+b@例子.中国".into()));
+        for bad in [
+            "",
+            "wang",
+            "wang@",
+            "@xinghe.com",
+            "wang@xinghe",
+            "wang wei@xinghe.com",
+            "a@@b.com",
+            "a@b..com",
+            "a@-b.com",
+            ".a@b.com",
+            "a..b@c.com",
+            "a@b.com.",
+            "<a@b.com>",
+        ] {
+            assert_eq!(parse_email(bad), None, "{bad:?}");
+        }
+        let d = LeadDraft {
+            name: "王伟".into(),
+            email: Some(" wang@XingHe.com ".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            LeadFields::parse(&d, &[]).unwrap().email.as_deref(),
+            Some("wang@xinghe.com")
+        );
+        let d = LeadDraft {
+            email: Some("not an address".into()),
+            ..d
+        };
+        let problems = LeadFields::parse(&d, &[]).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == "email" && p.code == "bad_email")
+        );
+        let d = LeadDraft {
+            email: Some("   ".into()),
+            ..d
+        };
+        assert_eq!(LeadFields::parse(&d, &[]).unwrap().email, None);
     }
 
     #[test]

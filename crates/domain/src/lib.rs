@@ -4,6 +4,7 @@ pub mod access;
 pub mod article;
 pub mod calling_hours;
 pub mod company_name;
+pub mod contact_match;
 pub mod custom_field;
 pub mod dates;
 pub mod disposition;

@@ -73,6 +73,7 @@ pub fn headers(defs: &[CustomFieldDef]) -> Vec<String> {
         "状态",
         "意向",
         "负责人",
+        "邮箱",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -110,6 +111,7 @@ pub fn cells<'a>(
         Cow::Borrowed(lead.status.label("zh")),
         Cow::Borrowed(lead.intent.map(|i| i.label("zh")).unwrap_or("")),
         text(&lead.owner_name),
+        text(&lead.email),
     ]);
     if !defs.is_empty() {
         let custom = lead.custom_values()?;

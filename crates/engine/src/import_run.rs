@@ -697,6 +697,8 @@ async fn run_inner(
             skipped: job.skipped,
             collisions: job.collisions,
             failed: job.failed,
+            joined: job.joined,
+            cases: job.cases,
         },
         bytes_read: 0,
         bytes_total,

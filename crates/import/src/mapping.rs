@@ -15,6 +15,8 @@ pub enum Target {
     /// Several columns may be phones; each cell may hold several numbers (`138…，010-…`).
     Phone,
     Company,
+    /// E-mail address.
+    Email,
     Title,
     City,
     Region,
@@ -64,6 +66,8 @@ fn synonym(s: &str) -> Option<Target> {
         "公司" | "单位" | "公司名称" | "企业" | "企业名称" | "单位名称" | "工作单位"
         | "所在公司" | "company" | "companyname" | "organisation" | "organization" | "org"
         | "employer" => Target::Company,
+        "邮箱" | "电子邮件" | "电子邮箱" | "邮件" | "邮箱地址" | "电子邮件地址" | "email"
+        | "emailaddress" | "mail" => Target::Email,
         "职位" | "职务" | "岗位" | "头衔" | "title" | "position" | "jobtitle" => {
             Target::Title
         }
@@ -343,6 +347,7 @@ impl Mapping {
                 }
                 Target::Phone => draft.phones.extend(split_phones(value)),
                 Target::Company => set(&mut draft.company),
+                Target::Email => set(&mut draft.email),
                 Target::Title => set(&mut draft.title),
                 Target::City => set(&mut draft.city),
                 Target::Region => set(&mut draft.region),

@@ -177,6 +177,11 @@ pub fn router(state: AppState) -> Router {
             "/workday-settings",
             get(api::workday_admin::get_settings).put(api::workday_admin::put_settings),
         )
+        // issue 22: detect
+        .route(
+            "/settings/company-contacts",
+            get(api::detect::get_company_contacts).put(api::detect::put_company_contacts),
+        )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 

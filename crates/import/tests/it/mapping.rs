@@ -98,13 +98,20 @@ fn english_headers_ignore_case_space_and_punctuation() {
             Target::Status,
             Target::Intent,
             Target::Owner,
-            Target::Ignore
+            Target::Email, // a lead field of its own since issue 22
         ]
     );
     assert_eq!(
         auto_map(&s(&["姓名（必填）", "手机*", "联系人电话", "ＴＥＬ"]), &[]),
         [Target::Name, Target::Phone, Target::Phone, Target::Phone]
     );
+    assert_eq!(
+        auto_map(&s(&["邮箱"]), &[]),
+        [Target::Email],
+        "邮箱 / 电子邮件 / Email"
+    );
+    assert_eq!(auto_map(&s(&["电子邮件"]), &[]), [Target::Email]);
+    assert_eq!(auto_map(&s(&["Email"]), &[]), [Target::Email]);
 }
 
 #[test]

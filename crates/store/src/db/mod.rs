@@ -100,6 +100,7 @@ impl Db {
             }
         }
         crate::ownership::countdown::backfill(self, crate::now()).await?;
+        crate::ownership::detect::backfill_company_keys(self).await?;
         Ok(())
     }
 

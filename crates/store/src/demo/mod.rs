@@ -418,7 +418,6 @@ fn field_defs() -> Vec<CustomFieldDef> {
             PRODUCTS,
         ),
         def("next_visit", "下次拜访", "Next visit", FieldKind::Date, &[]),
-        def("email", "邮箱", "Email", FieldKind::Email, &[]),
     ]
 }
 
@@ -588,6 +587,7 @@ fn plan_lead(
     let intent = intent_for(rng, status);
 
     let mut custom = Map::new();
+    let mut email = None;
     if chance(rng, 88) {
         if company.is_some() && chance(rng, 85) {
             custom.insert("industry".into(), Value::from(industry));
@@ -618,10 +618,7 @@ fn plan_lead(
         if company.is_some() && chance(rng, 30) {
             let tld = one(rng, &["com", "com.cn", "cn"]);
             let n: u32 = rng.random_range(1..100);
-            custom.insert(
-                "email".into(),
-                Value::from(format!("{surname_pinyin}{n}@{brand_pinyin}.{tld}")),
-            );
+            email = Some(format!("{surname_pinyin}{n}@{brand_pinyin}.{tld}"));
         }
     }
 
@@ -637,6 +634,7 @@ fn plan_lead(
         status: Some(status.code().into()),
         intent: intent.map(|i| i.code().into()),
         custom,
+        email,
     };
     let fields = LeadFields::parse(&draft, defs).map_err(StoreError::Invalid)?;
     let first_e164 = fields
@@ -861,7 +859,8 @@ mod tests {
         assert_eq!(users::user_count(db).await.unwrap(), 14);
         assert_eq!(users::list_teams(db).await.unwrap().len(), 2);
         assert_eq!(users::team_supervisors(db).await.unwrap().len(), 2);
-        assert_eq!(custom_fields::list(db).await.unwrap().len(), 5);
+        // Four: the e-mail is a lead field of its own.
+        assert_eq!(custom_fields::list(db).await.unwrap().len(), 4);
 
         let (agent, hash) = users::find_for_login(db, "agent1")
             .await

@@ -65,6 +65,8 @@ pub async fn apply_batches<M: MoreBatches>(
     // What the importer may see, now: a stored lead outside it is never filled nor counted as a
     // duplicate (`import_plan::plan`).
     let viewer = users::viewer(db, &users::get_user(db, actor).await?).await?;
+    // What a contact of another person's company does (`domain::contact_match`).
+    let contacts = crate::ownership::detect::company_contacts(db).await?;
     let step = move |rows_done| JobStep {
         job_id,
         actor,
@@ -95,6 +97,7 @@ pub async fn apply_batches<M: MoreBatches>(
                             conn,
                             &step(rows_done),
                             policy,
+                            contacts,
                             viewer.lead_scope(),
                             candidates,
                             invalid,
@@ -126,6 +129,7 @@ pub async fn apply_batches<M: MoreBatches>(
                 pool,
                 step,
                 policy,
+                contacts,
                 viewer.lead_scope(),
                 first,
                 &mut more,
@@ -186,7 +190,7 @@ pub(super) struct JobStep {
 }
 
 impl JobStep {
-    /// The fence's arguments of [`PROGRESS`] (`$9`, `$10`): none for an import without a job.
+    /// The fence's arguments of [`PROGRESS`] (`$11`, `$12`): none for an import without a job.
     pub(super) fn fence_args(&self) -> (Option<i64>, Option<&str>) {
         match &self.fence {
             Some(f) => (Some(f.job_id), Some(f.worker.as_str())),
@@ -205,6 +209,22 @@ impl JobStep {
     }
 }
 
+/// The ownership event of a new lead that joined its company's owner (`import`, reason
+/// `company`), as [`crate::ownership::events::INSERT`]'s arguments.
+pub(super) fn joined_event(
+    lead: &leadline_domain::import_plan::NewLead,
+    job: &JobStep,
+) -> Vec<crate::db::sql::Arg> {
+    use crate::ownership::events::{Action, Event};
+    Event {
+        to: lead.owner,
+        actor: Some(job.actor),
+        reason: Some(crate::ownership::detect::JOINED_REASON.to_string()),
+        ..Event::new(lead.id, job.at, Action::Import)
+    }
+    .args()
+}
+
 // Statements both backends run. Their `$N` placeholders appear in order, which is what lets
 // rusqlite bind them by position: SQLite numbers parameters by first appearance.
 
@@ -216,8 +236,16 @@ pub(super) const FILL_LEAD: &str = "UPDATE leads SET company = $1, company_norm 
 pub(super) const MARK_DNC: &str = "UPDATE leads SET dnc = TRUE WHERE id IN (SELECT p.lead_id FROM lead_phones p \
     JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id BETWEEN $1 AND $2)";
 /// Advances the job to the end of the batch, in the batch's transaction, while the fence (if
-/// any: `$9` the running job, `$10` the server holding it) holds.
+/// any: `$11` the running job, `$12` the server holding it) holds.
 pub(super) const PROGRESS: &str = "UPDATE imports SET rows_done = $1, imported = imported + $2, updated = updated + $3, \
-    skipped = skipped + $4, collisions = collisions + $5, failed = failed + $6, updated_at = $7 WHERE id = $8 \
-    AND ($9 IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = $9 AND j.claimed_by = $10 \
+    skipped = skipped + $4, collisions = collisions + $5, failed = failed + $6, joined = joined + $7, \
+    cases = cases + $8, updated_at = $9 WHERE id = $10 \
+    AND ($11 IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = $11 AND j.claimed_by = $12 \
     AND j.status = 'running'))";
+/// Owned leads of a company key (one row per owner: its oldest lead), on SQLite; the named
+/// index for the reason given at `BY_COMPANY_SQLITE`.
+pub(super) const CONTACTS_SQLITE: &str = "SELECT MIN(id), owner_id, NULL FROM leads INDEXED BY leads_company_key \
+    WHERE company_key = $1 AND owner_id IS NOT NULL AND deleted_at IS NULL GROUP BY owner_id";
+/// Owned leads with an e-mail (one row per owner), on SQLite.
+pub(super) const EMAILS_SQLITE: &str = "SELECT MIN(id), owner_id, NULL FROM leads INDEXED BY leads_email \
+    WHERE email = $1 AND owner_id IS NOT NULL AND deleted_at IS NULL GROUP BY owner_id";

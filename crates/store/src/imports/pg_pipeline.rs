@@ -1,16 +1,17 @@
 //! An import on PostgreSQL: new leads and their phones by `COPY`, two batches at a time on two
 //! connections (PostgreSQL works a connection's statements on one core).
 
+use leadline_domain::contact_match::CompanyContacts;
 use leadline_domain::import_plan::{
-    BatchCounts, BatchRow, FillRow, OnDuplicate, Pending, Plan, Stored, assign_ids, collision_key,
-    fill_targets, fill_view, keys, plan, split,
+    BatchCounts, BatchRow, FillRow, Found, Keys, Matched, OnDuplicate, Pending, Plan, Stored,
+    assign_ids, collision_key, fill_targets, fill_view, keys, plan, split,
 };
 use leadline_domain::lead::normalise_company;
 use leadline_domain::{LeadId, LeadScope};
 use serde_json::json;
 use sqlx::types::Json;
 
-use super::batches::{Applied, FILL_LEAD, JobStep, MARK_DNC, MoreBatches, PROGRESS};
+use super::batches::{Applied, FILL_LEAD, JobStep, MARK_DNC, MoreBatches, PROGRESS, joined_event};
 use crate::audit::AuditEntry;
 use crate::db::sql::{Arg, Sql};
 use crate::{Result, StoreError, bind_args, write_audit};
@@ -18,12 +19,37 @@ use crate::{Result, StoreError, bind_args, write_audit};
 /// Rows per multi-row INSERT of the rarer PostgreSQL rows (collisions, tags, refused rows).
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// The stored leads (not deleted) holding any of these phones or normalised companies.
-async fn pg_stored(
-    pool: &sqlx::PgPool,
-    phones: Vec<&str>,
-    companies: Vec<&str>,
-) -> Result<(Stored, Stored)> {
+/// The stored leads (not deleted) holding any of these phones or normalised companies, and the
+/// owned ones (one row per key and owner) with these company keys or e-mails.
+async fn pg_stored(pool: &sqlx::PgPool, keys: Keys<'_>) -> Result<Found> {
+    let Keys {
+        phones,
+        companies,
+        contacts,
+        emails,
+    } = keys;
+    let owned_by = |column: &str| {
+        format!(
+            "SELECT {column}, MIN(id), owner_id, NULL::BIGINT FROM leads WHERE {column} = ANY($1) \
+             AND owner_id IS NOT NULL AND deleted_at IS NULL GROUP BY {column}, owner_id"
+        )
+    };
+    let contacts: Stored = if contacts.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(sqlx::AssertSqlSafe(owned_by("company_key")))
+            .bind(contacts)
+            .fetch_all(pool)
+            .await?
+    };
+    let emails: Stored = if emails.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(sqlx::AssertSqlSafe(owned_by("email")))
+            .bind(emails)
+            .fetch_all(pool)
+            .await?
+    };
     let phones: Stored = if phones.is_empty() {
         Vec::new()
     } else {
@@ -46,7 +72,12 @@ async fn pg_stored(
         .fetch_all(pool)
         .await?
     };
-    Ok((phones, companies))
+    Ok(Found {
+        phones,
+        companies,
+        contacts,
+        emails,
+    })
 }
 
 /// `n` new lead ids. A sequence is not transactional, so they are taken outside the batch's
@@ -97,6 +128,7 @@ pub(super) async fn pg_pipeline<M: MoreBatches>(
     pool: &sqlx::PgPool,
     step: impl Fn(i64) -> JobStep,
     policy: OnDuplicate,
+    contacts: CompanyContacts,
     scope: LeadScope<'_>,
     first: (Vec<BatchRow>, i64),
     more: &mut M,
@@ -113,27 +145,23 @@ pub(super) async fn pg_pipeline<M: MoreBatches>(
                 let older = in_flight.pop_front().expect("two batches in flight");
                 applied.counts.add(&older.outcome().await?);
             }
-            let must_wait = in_flight.back().is_some_and(|before| match policy {
-                OnDuplicate::Skip => false,
-                OnDuplicate::Update => candidates.iter().any(|c| before.pending.holds(c)),
-                OnDuplicate::Collision => true,
+            // A contact of a company an owned new lead of that batch has joins or collides
+            // with it: it must be stored first.
+            let must_wait = in_flight.back().is_some_and(|before| {
+                candidates.iter().any(|c| before.pending.shares_company(c))
+                    || match policy {
+                        OnDuplicate::Skip => false,
+                        OnDuplicate::Update => candidates.iter().any(|c| before.pending.holds(c)),
+                        OnDuplicate::Collision => true,
+                    }
             });
             if must_wait && let Some(before) = in_flight.pop_back() {
                 applied.counts.add(&before.outcome().await?);
             }
             let no_pending = Pending::default();
             let pending = in_flight.back().map_or(&no_pending, |b| &b.pending);
-            let (phones, companies) = keys(&candidates);
-            let (stored_phones, stored_companies) = pg_stored(pool, phones, companies).await?;
-            let mut plan = plan(
-                candidates,
-                invalid,
-                stored_phones,
-                stored_companies,
-                pending,
-                policy,
-                scope,
-            );
+            let found = pg_stored(pool, keys(&candidates)).await?;
+            let mut plan = plan(candidates, invalid, found, pending, policy, contacts, scope);
             let ids = pg_new_ids(pool, plan.new_leads.len()).await?;
             assign_ids(&mut plan.new_leads, ids);
             let before = in_flight.back_mut().and_then(|b| b.committed.take());
@@ -242,20 +270,26 @@ async fn pg_insert(
                     Some(&stamp),
                     Some(&tsvector_text(&l.prepared.tokens)),
                     Some(&job_text),
+                    l.stored_key(),
+                    f.email.as_deref(),
                 ],
             );
         }
         copy_in(
             tx,
             "COPY leads (id, name, company, company_norm, title, city, region, source, status, intent, owner_id, \
-             created_by, custom, version, created_at, updated_at, search_tokens, import_id) FROM STDIN",
+             created_by, custom, version, created_at, updated_at, search_tokens, import_id, company_key, email) FROM STDIN",
             buf,
         )
         .await?;
         let mut buf = String::with_capacity(new_leads.len() * 60);
         for l in new_leads {
             for (i, p) in l.fields.phones.iter().enumerate() {
-                let collision = l.collides.iter().find(|c| c.0 == Some(i)).map(|c| c.1.0);
+                let collision = l
+                    .collides
+                    .iter()
+                    .find(|c| c.0 == Matched::Phone(i))
+                    .map(|c| c.1.0);
                 copy_row(
                     &mut buf,
                     &[
@@ -287,11 +321,12 @@ async fn pg_insert(
         let collision_rows: Vec<Vec<Arg>> = new_leads
             .iter()
             .flat_map(|l| {
-                l.collides.iter().map(move |(i, other, other_owner)| {
+                l.collides.iter().map(move |(matched, other, other_owner)| {
                     vec![
                         Arg::I64(l.id.0),
                         Arg::I64(other.0),
-                        Arg::Text(collision_key(l, *i)),
+                        Arg::Text(collision_key(l, *matched)),
+                        Arg::Text(matched.kind().code().to_string()),
                         Arg::OptI64(other_owner.map(|o| o.0)),
                         Arg::OptI64(l.owner.map(|o| o.0)),
                         Arg::I64(actor.0),
@@ -302,7 +337,23 @@ async fn pg_insert(
             .collect();
         for chunk in collision_rows.chunks(ROWS_PER_STATEMENT) {
             let mut sql = Sql::new(
-                "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, recorded_by, created_at) VALUES ",
+                "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, match_kind, existing_owner_id, new_owner_id, \
+                 recorded_by, created_at) VALUES ",
+            );
+            sql.push_rows(chunk.iter().cloned());
+            bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let joined_rows: Vec<Vec<Arg>> = new_leads
+            .iter()
+            .filter(|l| l.joined)
+            .map(|l| joined_event(l, job))
+            .collect();
+        for chunk in joined_rows.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new(
+                "INSERT INTO ownership_events (lead_id, at, action, from_user, to_user, actor_id, pool_id, rule_id, \
+                 case_id, reason) VALUES ",
             );
             sql.push_rows(chunk.iter().cloned());
             bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
@@ -435,6 +486,8 @@ async fn pg_finish(
         .bind(counts.skipped)
         .bind(counts.collisions)
         .bind(counts.failed)
+        .bind(counts.joined)
+        .bind(counts.cases)
         .bind(at)
         .bind(job.job_id)
         .bind(job.fence_args().0)

@@ -4,18 +4,21 @@
 
 use std::collections::HashMap;
 
+use leadline_domain::contact_match::CompanyContacts;
 use leadline_domain::import_plan::{
-    Candidate, FillRow, Pending, Plan, Refused, Stored, assign_ids, collision_key, fill_targets,
-    fill_view, keys, plan,
+    Candidate, FillRow, Found, Pending, Plan, Refused, Stored, assign_ids, collision_key,
+    fill_targets, fill_view, keys, plan,
 };
 use leadline_domain::lead::normalise_company;
 use leadline_domain::{LeadId, LeadScope, TeamId, UserId};
 use serde_json::{Value, json};
 
-use super::batches::{FILL_LEAD, JobStep, MARK_DNC, PROGRESS};
+use super::batches::{
+    CONTACTS_SQLITE, EMAILS_SQLITE, FILL_LEAD, JobStep, MARK_DNC, PROGRESS, joined_event,
+};
 use crate::Result;
 use crate::db::sqlite_writer::{Connection, time_text};
-use leadline_domain::import_plan::{BatchCounts, OnDuplicate};
+use leadline_domain::import_plan::{BatchCounts, Matched, OnDuplicate};
 
 /// The SQLite page cache a batch works with (negative: KiB). 1M-row CSV, same machine back to
 /// back: writer's own 16 MB 48.0 s (peak RSS 208 MB), 32 MB 44.5 s (236 MB), 64 MB 42.4 s
@@ -55,20 +58,27 @@ pub(super) fn sqlite_batch(
     conn: &Connection,
     job: &JobStep,
     policy: OnDuplicate,
+    contacts: CompanyContacts,
     scope: LeadScope<'_>,
     candidates: Vec<Candidate>,
     invalid: Vec<Refused>,
 ) -> Result<BatchCounts> {
-    let (mut stored_phones, mut stored_companies) = (Stored::new(), Stored::new());
+    let mut found = Found::default();
     {
-        let (phones, companies) = keys(&candidates);
+        let keys = keys(&candidates);
         let mut by_phone = conn.prepare_cached(
             "SELECT l.id, l.owner_id, o.team_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
              LEFT JOIN users o ON o.id = l.owner_id WHERE p.collision_with IS NULL AND p.e164 = ?1",
         )?;
-        find_each(&mut by_phone, &phones, &mut stored_phones)?;
+        find_each(&mut by_phone, &keys.phones, &mut found.phones)?;
         let mut by_company = conn.prepare_cached(BY_COMPANY_SQLITE)?;
-        find_each(&mut by_company, &companies, &mut stored_companies)?;
+        find_each(&mut by_company, &keys.companies, &mut found.companies)?;
+        let mut by_key = conn.prepare_cached(CONTACTS_SQLITE)?;
+        find_each(&mut by_key, &keys.contacts, &mut found.contacts)?;
+        if !keys.emails.is_empty() {
+            let mut by_email = conn.prepare_cached(EMAILS_SQLITE)?;
+            find_each(&mut by_email, &keys.emails, &mut found.emails)?;
+        }
     }
     let Plan {
         mut counts,
@@ -78,10 +88,10 @@ pub(super) fn sqlite_batch(
     } = plan(
         candidates,
         invalid,
-        stored_phones,
-        stored_companies,
+        found,
         &Pending::default(),
         policy,
+        contacts,
         scope,
     );
     let at = time_text(job.at);
@@ -92,8 +102,8 @@ pub(super) fn sqlite_batch(
         assign_ids(&mut new_leads, max + 1..);
         let mut stmt = conn.prepare_cached(
             "INSERT INTO leads (id, name, company, company_norm, title, city, region, source, status, intent, \
-             owner_id, created_by, custom, version, created_at, updated_at, import_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?14, ?15)",
+             owner_id, created_by, custom, version, created_at, updated_at, import_id, company_key, email) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?14, ?15, ?16, ?17)",
         )?;
         for l in &new_leads {
             let f = &l.fields;
@@ -113,6 +123,8 @@ pub(super) fn sqlite_batch(
                 l.prepared.custom,
                 at,
                 job.job_id,
+                l.stored_key(),
+                f.email,
             ])?;
         }
         let mut stmt = conn.prepare_cached(
@@ -120,7 +132,11 @@ pub(super) fn sqlite_batch(
         )?;
         for l in &new_leads {
             for (i, p) in l.fields.phones.iter().enumerate() {
-                let collision = l.collides.iter().find(|c| c.0 == Some(i)).map(|c| c.1.0);
+                let collision = l
+                    .collides
+                    .iter()
+                    .find(|c| c.0 == Matched::Phone(i))
+                    .map(|c| c.1.0);
                 stmt.execute(rusqlite::params![
                     l.id.0,
                     p.e164(),
@@ -136,20 +152,32 @@ pub(super) fn sqlite_batch(
                 .execute(rusqlite::params![first, last])?;
         }
         let mut stmt = conn.prepare_cached(
-            "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, existing_owner_id, new_owner_id, \
-             recorded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, match_kind, existing_owner_id, \
+             new_owner_id, recorded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for l in new_leads.iter().filter(|l| !l.collides.is_empty()) {
-            for (i, other, other_owner) in &l.collides {
+            for (matched, other, other_owner) in &l.collides {
                 stmt.execute(rusqlite::params![
                     l.id.0,
                     other.0,
-                    collision_key(l, *i),
+                    collision_key(l, *matched),
+                    matched.kind().code(),
                     other_owner.map(|o| o.0),
                     l.owner.map(|o| o.0),
                     actor,
                     at,
                 ])?;
+            }
+        }
+        let mut joined = new_leads.iter().filter(|l| l.joined).peekable();
+        if joined.peek().is_some() {
+            let mut stmt = conn.prepare_cached(crate::ownership::events::INSERT)?;
+            for l in joined {
+                let values: Vec<_> = joined_event(l, job)
+                    .iter()
+                    .map(crate::db::sqlite_writer::value)
+                    .collect();
+                stmt.execute(rusqlite::params_from_iter(values))?;
             }
         }
         let mut stmt =
@@ -241,6 +269,8 @@ pub(super) fn sqlite_batch(
         counts.skipped,
         counts.collisions,
         counts.failed,
+        counts.joined,
+        counts.cases,
         at,
         job.job_id,
         fence_job,
@@ -285,5 +315,30 @@ mod tests {
         .join("; ");
         assert!(plan.contains("USING INDEX leads_company_norm"), "{plan}");
         assert!(!plan.contains("SCAN"), "{plan}");
+    }
+
+    /// The look-ups of another person's contacts (company key, e-mail) go through their
+    /// partial indexes, which `INDEXED BY` insists on: a statement SQLite could not plan so
+    /// would fail rather than scan.
+    #[tokio::test]
+    async fn contact_and_e_mail_lookups_use_their_indexes() {
+        let t = crate::db::test_db::TestDb::sqlite().await.unwrap();
+        let Db::Sqlite(pool) = t.db.clone() else {
+            unreachable!("TestDb::sqlite is SQLite")
+        };
+        for (sql, index) in [
+            (super::super::batches::CONTACTS_SQLITE, "leads_company_key"),
+            (super::super::batches::EMAILS_SQLITE, "leads_email"),
+        ] {
+            let plan = sqlite_writer::query_plan(
+                &pool,
+                sql,
+                vec![rusqlite::types::Value::Text("星河科技".into())],
+            )
+            .await
+            .unwrap()
+            .join("; ");
+            assert!(plan.contains(&format!("USING INDEX {index}")), "{plan}");
+        }
     }
 }

@@ -42,6 +42,7 @@ pub struct ExportRow {
     /// The custom fields as JSON object text.
     pub custom: String,
     pub created_at: DateTime<Utc>,
+    pub email: Option<String>,
 }
 
 impl ExportRow {
@@ -68,11 +69,12 @@ struct Row {
     owner_name: Option<String>,
     custom: String,
     created_at: DateTime<Utc>,
+    email: Option<String>,
 }
 
 /// A page's leads, without their phones and tags (see [`Joined`]).
 const SELECT: &str = "SELECT l.id, l.name, NULL AS phones, l.company, l.title, l.city, l.region, l.source, \
-    NULL AS tags, l.status, l.intent, o.display_name AS owner_name, CAST(l.custom AS TEXT) AS custom, l.created_at \
+    NULL AS tags, l.status, l.intent, o.display_name AS owner_name, CAST(l.custom AS TEXT) AS custom, l.created_at, l.email \
     FROM leads l LEFT JOIN users o ON o.id = l.owner_id";
 
 /// A column joined into a page's rows: the statements that read it for the whole page in lead
@@ -293,6 +295,7 @@ fn page_sqlite(conn: &sqlite_writer::Connection, sql: &Sql) -> Result<Vec<Export
                 owner_name: r.get(11)?,
                 custom: r.get(12)?,
                 created_at: sqlite_writer::parse_time(&r.get::<_, String>(13)?)?,
+                email: r.get(14)?,
             }
             .into_export()?,
         );
@@ -321,6 +324,7 @@ impl Row {
             owner_name: self.owner_name,
             custom: self.custom,
             created_at: self.created_at,
+            email: self.email,
         })
     }
 }

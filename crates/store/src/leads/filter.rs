@@ -224,10 +224,28 @@ impl LeadFilter {
 
     /// Whether the filter has a usable quick-search query.
     pub(super) fn searches(&self) -> bool {
-        self.q
-            .as_deref()
-            .and_then(search_tokens::parse_query)
-            .is_some()
+        self.email_query().is_none()
+            && self
+                .q
+                .as_deref()
+                .and_then(search_tokens::parse_query)
+                .is_some()
+    }
+
+    /// A quick search for an e-mail: `Some((false, address))` for a whole address (matched
+    /// exactly, through its index), `Some((true, "@domain"))` for an address's domain.
+    fn email_query(&self) -> Option<(bool, String)> {
+        let q = self.q.as_deref()?.trim();
+        if !q.contains('@') {
+            return None;
+        }
+        if let Some(domain) = q.strip_prefix('@') {
+            return Some((true, format!("@{}", domain.to_lowercase())));
+        }
+        Some((
+            false,
+            leadline_domain::lead::parse_email(q).unwrap_or_else(|| q.to_string()),
+        ))
     }
 
     /// Adds `AND …` conditions for this filter and what `viewer` may see. `fts_joined`: the SQLite
@@ -246,7 +264,15 @@ impl LeadFilter {
         });
         let visible = super::visible_leads(viewer, "l", |me| sql.arg(Arg::I64(me.0)));
         sql.push(&format!(" AND {visible}"));
-        if let Some(terms) = self.q.as_deref().and_then(search_tokens::parse_query) {
+        if let Some((domain, value)) = self.email_query() {
+            if domain {
+                let p = sql.arg(Arg::Text(format!("%{value}")));
+                sql.push(&format!(" AND l.email LIKE {p}"));
+            } else {
+                let p = sql.arg(Arg::Text(value));
+                sql.push(&format!(" AND l.email = {p}"));
+            }
+        } else if let Some(terms) = self.q.as_deref().and_then(search_tokens::parse_query) {
             for digits in search_tokens::digit_terms(&terms) {
                 let p = sql.arg(Arg::Text(digits.to_string()));
                 sql.push(&format!(" AND {}", holds_digits(backend, &p)));

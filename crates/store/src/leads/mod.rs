@@ -110,6 +110,7 @@ impl Lead {
             status: Some(self.status.code().to_string()),
             intent: self.intent.map(|i| i.code().to_string()),
             custom: self.custom.clone(),
+            email: self.ownership.email.clone(),
         }
     }
 
@@ -120,7 +121,7 @@ impl Lead {
             "company": self.company, "title": self.title, "city": self.city, "region": self.region,
             "source": self.source, "tags": self.tags, "status": self.status, "intent": self.intent,
             "owner_id": self.owner_id, "custom": self.custom, "version": self.version,
-            "deleted": self.deleted_at.is_some(),
+            "deleted": self.deleted_at.is_some(), "email": self.ownership.email,
         })
     }
 }

@@ -12,6 +12,7 @@ use sqlx::types::Json;
 use super::{Lead, load};
 use crate::audit::AuditEntry;
 use crate::error::DuplicatePhone;
+use crate::ownership::detect;
 use crate::{Backend, Db, Result, StoreError, db_run, leads::custom_fields, now, write_audit};
 
 #[derive(Debug, Clone, Default)]
@@ -37,6 +38,7 @@ pub struct LeadPatch {
     pub tags: Option<Vec<String>>,
     pub status: Option<String>,
     pub intent: Option<Option<String>>,
+    pub email: Option<Option<String>>,
     /// Custom values to set (null clears one); fields not named keep their value.
     pub custom: Option<Map<String, Value>>,
     /// `Some(None)` puts the lead in the pool.
@@ -61,6 +63,7 @@ impl LeadPatch {
             (&mut draft.region, &self.region),
             (&mut draft.source, &self.source),
             (&mut draft.intent, &self.intent),
+            (&mut draft.email, &self.email),
         ] {
             if let Some(v) = value {
                 *target = v.clone();
@@ -123,6 +126,7 @@ pub(crate) fn audit_json(f: &LeadFields, owner: Option<UserId>, version: i64) ->
         "company": f.company, "title": f.title, "city": f.city, "region": f.region,
         "source": f.source, "tags": f.tags, "status": f.status, "intent": f.intent,
         "owner_id": owner, "custom": f.custom, "version": version, "deleted": false,
+        "email": f.email,
     })
 }
 
@@ -149,8 +153,8 @@ macro_rules! insert_lead_row {
         let f: &LeadFields = $fields;
         sqlx::query_scalar::<_, LeadId>(
             "INSERT INTO leads (name, company, company_norm, title, city, region, source, status, intent, owner_id, \
-             created_by, custom, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
+             created_by, custom, version, created_at, updated_at, company_key, email) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13, $14, $15) RETURNING id",
         )
         .bind(&f.name)
         .bind(&f.company)
@@ -165,10 +169,17 @@ macro_rules! insert_lead_row {
         .bind($actor)
         .bind(Json(&f.custom))
         .bind($at)
+        .bind(crate::ownership::detect::stored_key(f.company.as_deref()))
+        .bind(&f.email)
         .fetch_one(&mut *$tx)
         .await
     }};
 }
+
+/// Opens a collision case of a new record (`$1`) against another person's record (`$2`) on
+/// what they share (`$3`, of kind `$4`).
+pub(crate) const OPEN_CASE: &str = "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, match_kind, \
+    existing_owner_id, new_owner_id, recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 /// Sets the do-not-call mark of lead `$1` from its numbers (`leads.dnc`: whether one of them
 /// is on the list; the list's own triggers keep it when the list changes).
@@ -382,7 +393,19 @@ pub async fn create(
     };
     check_assignment(db, viewer, owner).await?;
     let phones = plan_phones(db, viewer, &fields, None, opts.allow_collision).await?;
-    match write_new(db, viewer.user_id, owner, &fields, &phones).await {
+    // Another person's company or e-mail (撞单): join that company's owner, or open a case;
+    // not beside a phone collision, which already names the other record. The creator's own
+    // ownership gives way to a join; a chosen owner does not.
+    let contact = if phones.iter().any(|p| p.2.is_some()) {
+        detect::EntryOutcome {
+            owner,
+            joined: false,
+            case: None,
+        }
+    } else {
+        detect::on_entry(db, &fields, owner, !opts.pool && opts.owner.is_none()).await?
+    };
+    match write_new(db, viewer.user_id, &contact, &fields, &phones).await {
         Ok(id) => load(db, id).await,
         Err(e) => Err(explain_unique(db, viewer, e, &fields, None).await),
     }
@@ -391,10 +414,11 @@ pub async fn create(
 async fn write_new(
     db: &Db,
     actor: UserId,
-    owner: Option<UserId>,
+    contact: &detect::EntryOutcome,
     f: &LeadFields,
     phones: &[PlannedPhone],
 ) -> Result<LeadId> {
+    let owner = contact.owner;
     let at = now();
     let search = search_statements(db.backend());
     let tokens = tokens(f);
@@ -413,6 +437,34 @@ async fn write_new(
             actor,
             at
         );
+        if let Some((kind, value, existing, existing_owner)) = &contact.case {
+            sqlx::query(OPEN_CASE)
+                .bind(id)
+                .bind(*existing)
+                .bind(value)
+                .bind(kind.code())
+                .bind(*existing_owner)
+                .bind(owner)
+                .bind(actor)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if contact.joined {
+            sqlx::query(crate::ownership::events::INSERT)
+                .bind(id)
+                .bind(at)
+                .bind(crate::ownership::events::Action::Create.code())
+                .bind(None::<i64>)
+                .bind(owner)
+                .bind(actor)
+                .bind(None::<i64>)
+                .bind(None::<i64>)
+                .bind(None::<i64>)
+                .bind(detect::JOINED_REASON)
+                .execute(&mut *tx)
+                .await?;
+        }
         write_audit!(
             &mut *tx,
             AuditEntry {
@@ -493,7 +545,7 @@ pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> 
         let changed = sqlx::query(
             "UPDATE leads SET name = $1, company = $2, company_norm = $3, title = $4, city = $5, region = $6, \
              source = $7, status = $8, intent = $9, owner_id = $10, custom = $11, version = version + 1, \
-             updated_at = $12 WHERE id = $13 AND version = $14 AND deleted_at IS NULL",
+             updated_at = $12, company_key = $15, email = $16 WHERE id = $13 AND version = $14 AND deleted_at IS NULL",
         )
         .bind(&fields.name)
         .bind(&fields.company)
@@ -509,6 +561,8 @@ pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> 
         .bind(at)
         .bind(id)
         .bind(before.version)
+        .bind(crate::ownership::detect::stored_key(fields.company.as_deref()))
+        .bind(&fields.email)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -1,1 +1,260 @@
-//! Detecting a collision (撞单) by phone, company name and e-mail on entry, import, claim, hand-over and before a call.
+//! Detecting a collision (撞单) by phone, company name and e-mail on entry, import, claim,
+//! hand-over and before a call: [`find`] lists the owned records (by anyone) that share a
+//! normalised phone, the company key (`domain::company_name::company_key`, kept in
+//! `leads.company_key`) or the e-mail of a record; the setting `company_contacts` says what a
+//! new contact of another person's company does ([`company_contacts`],
+//! `domain::contact_match`). The import looks the same keys up set-based per batch (its own
+//! statements in `imports`); entry by hand uses [`find`] through [`on_entry`].
+
+use leadline_domain::company_name::company_key;
+use leadline_domain::contact_match::{
+    CompanyContacts, MatchKind, Outcome, company_outcome, email_outcome,
+};
+use leadline_domain::{LeadFields, LeadId, UserId};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::AuditEntry;
+use crate::{Db, Result, StoreError, db_run, now, write_audit};
+
+/// The settings key of [`CompanyContacts`].
+pub const COMPANY_CONTACTS_KEY: &str = "company_contacts";
+
+/// The reason of the ownership event of a record that joined its company's owner.
+pub const JOINED_REASON: &str = "company";
+
+/// Most records [`find`] returns per key (a company may have hundreds of contacts).
+const PER_KEY: i64 = 50;
+
+/// An owned record that shares a key with the record being checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Match {
+    pub lead: LeadId,
+    pub owner: UserId,
+    pub kind: MatchKind,
+    /// The phone (E.164), company key or e-mail they share.
+    pub value: String,
+}
+
+/// The owned records (not deleted, other than `except`) that share one of `phones` (E.164), the
+/// `company_key` or the `email` (as `domain::lead::parse_email` stores it); phone matches
+/// first, then company, then e-mail, each oldest first, at most [`PER_KEY`] per key.
+///
+/// For the claim and hand-over paths: a record is about to change hands; the matches other than
+/// the receiving person's own are what the 撞单 screen shows and a case is opened against.
+/// Reads outside any transaction (a look-up, not a lock): a path that must be exact under
+/// concurrency re-checks inside its transaction or relies on the unique phone index.
+pub async fn find(
+    db: &Db,
+    phones: &[&str],
+    company_key: Option<&str>,
+    email: Option<&str>,
+    except: Option<LeadId>,
+) -> Result<Vec<Match>> {
+    const BY_PHONE: &str = "SELECT l.id, l.owner_id FROM lead_phones p JOIN leads l ON l.id = p.lead_id \
+        WHERE p.e164 = $1 AND l.owner_id IS NOT NULL AND l.deleted_at IS NULL AND l.id <> $2 ORDER BY l.id LIMIT $3";
+    const BY_COMPANY: &str = "SELECT id, owner_id FROM leads WHERE company_key = $1 AND owner_id IS NOT NULL \
+        AND deleted_at IS NULL AND id <> $2 ORDER BY id LIMIT $3";
+    const BY_EMAIL: &str = "SELECT id, owner_id FROM leads WHERE email = $1 AND owner_id IS NOT NULL \
+        AND deleted_at IS NULL AND id <> $2 ORDER BY id LIMIT $3";
+    let except = except.map_or(0, |l| l.0);
+    let mut keys: Vec<(&str, MatchKind, &str)> = phones
+        .iter()
+        .map(|p| (BY_PHONE, MatchKind::Phone, *p))
+        .collect();
+    if let Some(k) = company_key.filter(|k| !k.is_empty()) {
+        keys.push((BY_COMPANY, MatchKind::Company, k));
+    }
+    if let Some(e) = email.filter(|e| !e.is_empty()) {
+        keys.push((BY_EMAIL, MatchKind::Email, e));
+    }
+    let mut out: Vec<Match> = Vec::new();
+    for (sql, kind, value) in keys {
+        let rows: Vec<(LeadId, UserId)> = db_run!(db, |pool| {
+            sqlx::query_as(sql)
+                .bind(value)
+                .bind(except)
+                .bind(PER_KEY)
+                .fetch_all(pool)
+                .await?
+        });
+        out.extend(rows.into_iter().map(|(lead, owner)| Match {
+            lead,
+            owner,
+            kind,
+            value: value.to_string(),
+        }));
+    }
+    Ok(out)
+}
+
+/// What a record entered by hand does about other people's records of its company or e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryOutcome {
+    /// Its owner: the one it was given, or the company's owner it joins.
+    pub owner: Option<UserId>,
+    /// It joined the owner of its company.
+    pub joined: bool,
+    /// The case to open: (what matched, the value, the other record, its owner).
+    pub case: Option<(MatchKind, String, LeadId, UserId)>,
+}
+
+/// Decides, for a new record with `fields` entered by hand, its owner and any case (see
+/// `domain::contact_match`): `owner` is the owner it would have, `yields` whether that is only
+/// the default (the creator) and so gives way to the company's owner under `join`.
+pub async fn on_entry(
+    db: &Db,
+    fields: &LeadFields,
+    owner: Option<UserId>,
+    yields: bool,
+) -> Result<EntryOutcome> {
+    let key = fields
+        .company
+        .as_deref()
+        .map(company_key)
+        .filter(|k| !k.is_empty());
+    let mut out = EntryOutcome {
+        owner,
+        joined: false,
+        case: None,
+    };
+    if key.is_none() && fields.email.is_none() {
+        return Ok(out);
+    }
+    let found = find(db, &[], key.as_deref(), fields.email.as_deref(), None).await?;
+    let of = |kind: MatchKind| -> Vec<(LeadId, UserId)> {
+        found
+            .iter()
+            .filter(|m| m.kind == kind)
+            .map(|m| (m.lead, m.owner))
+            .collect()
+    };
+    let mode = company_contacts(db).await?;
+    match company_outcome(mode, owner, yields, &of(MatchKind::Company)) {
+        Outcome::Nothing => {}
+        Outcome::Join(to) => {
+            out.owner = Some(to);
+            out.joined = true;
+        }
+        Outcome::Case(lead, other) => {
+            out.case = Some((
+                MatchKind::Company,
+                key.clone().unwrap_or_default(),
+                lead,
+                other,
+            ));
+        }
+    }
+    if out.case.is_none()
+        && let Outcome::Case(lead, other) = email_outcome(out.owner, &of(MatchKind::Email))
+    {
+        out.case = Some((
+            MatchKind::Email,
+            fields.email.clone().unwrap_or_default(),
+            lead,
+            other,
+        ));
+    }
+    Ok(out)
+}
+
+/// The setting `company_contacts`: `join` when unset.
+pub async fn company_contacts(db: &Db) -> Result<CompanyContacts> {
+    let v: Option<sqlx::types::Json<serde_json::Value>> = db_run!(db, |pool| {
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(COMPANY_CONTACTS_KEY)
+            .fetch_optional(pool)
+            .await?
+    });
+    match v {
+        None => Ok(CompanyContacts::default()),
+        Some(j) => {
+            j.0.as_str()
+                .and_then(CompanyContacts::parse)
+                .ok_or_else(|| {
+                    StoreError::corrupt("settings", 0, format!("{COMPANY_CONTACTS_KEY} {}", j.0))
+                })
+        }
+    }
+}
+
+/// Sets `company_contacts` (the caller checked that `actor` is an admin); audited.
+pub async fn set_company_contacts(db: &Db, actor: UserId, mode: CompanyContacts) -> Result<()> {
+    let at = now();
+    db_run!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(COMPANY_CONTACTS_KEY)
+        .bind(sqlx::types::Json(json!(mode.code())))
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        write_audit!(
+            &mut *tx,
+            AuditEntry {
+                entity: "setting",
+                entity_id: 0,
+                actor: Some(actor),
+                action: "update",
+                before: None,
+                after: Some(json!({ COMPANY_CONTACTS_KEY: mode.code() })),
+                at
+            }
+        )?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// Gives every record whose `company_key` is not yet computed (written before it was kept, or
+/// by an older version) its key, in batches of 1,000. Runs at start-up after the migrations;
+/// does nothing once done. Returns how many records it set.
+pub async fn backfill_company_keys(db: &Db) -> Result<u64> {
+    let mut total = 0;
+    let mut after = 0i64;
+    loop {
+        let rows: Vec<(i64, String)> = db_run!(db, |pool| {
+            sqlx::query_as(
+                "SELECT id, company FROM leads WHERE company IS NOT NULL AND company_key IS NULL AND id > $1 \
+                 ORDER BY id LIMIT 1000",
+            )
+            .bind(after)
+            .fetch_all(pool)
+            .await?
+        });
+        let Some(last) = rows.last() else {
+            return Ok(total);
+        };
+        after = last.0;
+        // A company with an empty key (nothing but a legal form) is stored as '' so that it
+        // is not looked at again.
+        let keyed: Vec<(i64, String)> = rows
+            .into_iter()
+            .map(|(id, c)| (id, company_key(&c)))
+            .collect();
+        total += keyed.len() as u64;
+        db_run!(db, |pool| {
+            let mut tx = pool.begin().await?;
+            for (id, key) in &keyed {
+                sqlx::query("UPDATE leads SET company_key = $1 WHERE id = $2")
+                    .bind(key)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+    }
+}
+
+/// `company_key` of a company as stored: `None` without a company, else the key ('' for a
+/// name that is nothing but a legal form, so that the backfill does not look at it again).
+pub fn stored_key(company: Option<&str>) -> Option<String> {
+    company.map(company_key)
+}
+
+#[cfg(test)]
+mod tests;

@@ -105,7 +105,8 @@ impl Event {
         }
     }
 
-    fn args(&self) -> Vec<Arg> {
+    /// The arguments of [`INSERT`], in order.
+    pub(crate) fn args(&self) -> Vec<Arg> {
         vec![
             Arg::I64(self.lead.0),
             Arg::Time(self.at),

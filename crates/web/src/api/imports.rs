@@ -50,9 +50,9 @@ pub fn parse_target(code: &str) -> Option<Target> {
 }
 
 /// The standard targets, in the order the mapping table lists them.
-pub const STANDARD_TARGETS: [&str; 12] = [
-    "ignore", "name", "phone", "company", "title", "city", "region", "source", "tags", "status",
-    "intent", "owner",
+pub const STANDARD_TARGETS: [&str; 13] = [
+    "ignore", "name", "phone", "company", "email", "title", "city", "region", "source", "tags",
+    "status", "intent", "owner",
 ];
 
 /// Mapping codes: the standard targets then the custom fields.
@@ -90,6 +90,8 @@ pub fn job_json(job: &ImportJob) -> Value {
                 "updated": job.updated,
                 "skipped": job.skipped,
                 "collisions": job.collisions,
+                "joined": job.joined,
+                "cases": job.cases,
                 "failed": job.failed,
             }),
         );

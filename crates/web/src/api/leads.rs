@@ -25,6 +25,8 @@ pub struct LeadCreate {
     pub phone: Option<String>,
     pub phones: Vec<String>,
     pub company: Option<String>,
+    /// E-mail address (trimmed, the domain lower-cased; 422 `bad_email` when not one).
+    pub email: Option<String>,
     pub title: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
@@ -42,7 +44,11 @@ pub struct LeadCreate {
     pub allow_collision: bool,
 }
 
-/// Creates a lead; 409 `duplicate_phone` names the lead that holds the number.
+/// Creates a lead; 409 `duplicate_phone` names the lead that holds the number. A contact of a
+/// company another person owns (by company key) or with an e-mail another person's record holds
+/// is created: under the setting `company_contacts` = `join` it goes to that company's owner
+/// (with an ownership event, reason `company`), else a collision case is opened (match_kind
+/// `company` or `email`).
 #[utoipa::path(post, path = "/api/v1/leads", request_body = LeadCreate,
     responses((status = 201, description = "The lead"), (status = 409, description = "duplicate_phone"), (status = 422)))]
 pub async fn create(
@@ -66,6 +72,7 @@ pub async fn create(
         status: body.status,
         intent: body.intent,
         custom: body.custom,
+        email: body.email,
     };
     let opts = CreateOptions {
         pool: body.pool,
@@ -143,6 +150,7 @@ pub fn patch_from_json(
             "phone" => patch.phones = Some(text_list(key, v)?),
             "phones" => patch.phones = Some(text_list(key, v)?),
             "company" => patch.company = Some(text(key, v)?),
+            "email" => patch.email = Some(text(key, v)?),
             "title" => patch.title = Some(text(key, v)?),
             "city" => patch.city = Some(text(key, v)?),
             "region" => patch.region = Some(text(key, v)?),

@@ -30,6 +30,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::workday_admin::put_holiday, super::workday_admin::delete_holiday,
         super::workday_admin::list_dnc, super::workday_admin::add_dnc, super::workday_admin::remove_dnc,
         super::workday_admin::get_settings, super::workday_admin::put_settings,
+        super::detect::get_company_contacts, super::detect::put_company_contacts,
         super::workspace::today, super::workspace::events, super::workspace::plan, super::workspace::pick,
         super::workspace::fill, super::workspace::unplan, super::workspace::set_target, super::workspace::ticker,
         super::workspace::create_ticker, super::workspace::delete_ticker, super::workspace::supervisor_live,

@@ -420,6 +420,7 @@ struct FormPage {
     name: String,
     phones: String,
     company: String,
+    email: String,
     job_title: String,
     city: String,
     region: String,
@@ -489,6 +490,7 @@ fn draft_from_form(form: &PageForm, defs: &[CustomFieldDef]) -> LeadDraft {
         status: opt("status"),
         intent: opt("intent"),
         custom,
+        email: opt("email"),
     }
 }
 
@@ -547,6 +549,7 @@ async fn form_page(
         name: draft.name.clone(),
         phones: draft.phones.join("\n"),
         company: draft.company.clone().unwrap_or_default(),
+        email: draft.email.clone().unwrap_or_default(),
         job_title: draft.title.clone().unwrap_or_default(),
         city: draft.city.clone().unwrap_or_default(),
         region: draft.region.clone().unwrap_or_default(),
@@ -669,6 +672,7 @@ pub async fn update(
         name: Some(draft.name.clone()),
         phones: Some(draft.phones.clone()),
         company: Some(draft.company.clone()),
+        email: Some(draft.email.clone()),
         title: Some(draft.title.clone()),
         city: Some(draft.city.clone()),
         region: Some(draft.region.clone()),

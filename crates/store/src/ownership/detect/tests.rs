@@ -1,0 +1,223 @@
+//! Detection on entry, the setting and the backfill, on the test backend (SQLite, or
+//! PostgreSQL with `LEADLINE_TEST_POSTGRES_URL`).
+
+use leadline_domain::contact_match::{CompanyContacts, MatchKind};
+use leadline_domain::{LeadDraft, Role, UserId, Viewer};
+
+use super::*;
+use crate::auth::users::{self, NewUser};
+use crate::db::test_db::TestDb;
+use crate::leads::{self, CreateOptions};
+
+async fn agent(db: &Db, name: &str) -> Viewer {
+    let user = users::create_user(
+        db,
+        &NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            role: Role::Agent,
+            team_id: None,
+            password_hash: "x".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    users::viewer(db, &user).await.unwrap()
+}
+
+fn draft(name: &str, phone: &str, company: &str, email: Option<&str>) -> LeadDraft {
+    LeadDraft {
+        name: name.into(),
+        phones: vec![phone.into()],
+        company: Some(company.into()),
+        email: email.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+/// (match_kind, value, existing lead, existing owner, new owner) of a lead's cases.
+async fn cases_of(db: &Db, lead: LeadId) -> Vec<(String, String, i64, Option<i64>, Option<i64>)> {
+    db_run!(db, |pool| {
+        sqlx::query_as(
+            "SELECT match_kind, phone_e164, existing_lead_id, existing_owner_id, new_owner_id FROM collisions \
+             WHERE lead_id = $1 ORDER BY id",
+        )
+        .bind(lead)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    })
+}
+
+/// An agent entering a contact of a company a colleague owns (written another way): under
+/// `join` the record goes to the colleague, with an ownership event saying why; under `case`
+/// the agent keeps it and a company case is opened; an e-mail the colleague holds opens an
+/// e-mail case.
+#[tokio::test]
+async fn a_contact_of_a_colleagues_company_joins_them_or_opens_a_case() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let (a, b) = (agent(db, "wang").await, agent(db, "li").await);
+    let opts = CreateOptions::default();
+    let first = leads::create(
+        db,
+        &a,
+        &draft(
+            "张总",
+            "13800000001",
+            "北京星河科技有限公司",
+            Some("zhang@XingHe.com"),
+        ),
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.owner_id, Some(a.user_id));
+    assert_eq!(first.ownership.email.as_deref(), Some("zhang@xinghe.com"));
+
+    assert_eq!(company_contacts(db).await.unwrap(), CompanyContacts::Join);
+    let joined = leads::create(
+        db,
+        &b,
+        &draft("李经理", "13800000002", "星河科技（北京）", None),
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        joined.owner_id,
+        Some(a.user_id),
+        "joined the company's owner"
+    );
+    let history = crate::ownership::events::history(db, joined.id)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].action, "create");
+    assert_eq!(history[0].to_user, Some(a.user_id));
+    assert_eq!(history[0].actor_id, Some(b.user_id));
+    assert_eq!(history[0].reason.as_deref(), Some(JOINED_REASON));
+    assert!(cases_of(db, joined.id).await.is_empty());
+
+    set_company_contacts(db, UserId(a.user_id.0), CompanyContacts::Case)
+        .await
+        .unwrap();
+    assert_eq!(company_contacts(db).await.unwrap(), CompanyContacts::Case);
+    let kept = leads::create(
+        db,
+        &b,
+        &draft("赵工", "13800000003", "星河科技股份有限公司", None),
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(kept.owner_id, Some(b.user_id));
+    assert_eq!(
+        cases_of(db, kept.id).await,
+        vec![(
+            "company".into(),
+            "星河科技".into(),
+            first.id.0,
+            Some(a.user_id.0),
+            Some(b.user_id.0)
+        )]
+    );
+
+    let by_mail = leads::create(
+        db,
+        &b,
+        &draft(
+            "钱女士",
+            "13800000004",
+            "别家公司",
+            Some(" zhang@xinghe.COM"),
+        ),
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_mail.owner_id, Some(b.user_id));
+    assert_eq!(
+        cases_of(db, by_mail.id).await,
+        vec![(
+            "email".into(),
+            "zhang@xinghe.com".into(),
+            first.id.0,
+            Some(a.user_id.0),
+            Some(b.user_id.0)
+        )]
+    );
+
+    // find: the phone, the company and the e-mail of the first record, except itself.
+    let found = find(
+        db,
+        &["+8613800000001"],
+        Some("星河科技"),
+        Some("zhang@xinghe.com"),
+        Some(first.id),
+    )
+    .await
+    .unwrap();
+    let kinds: Vec<(MatchKind, LeadId)> = found.iter().map(|m| (m.kind, m.lead)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (MatchKind::Company, joined.id),
+            (MatchKind::Company, kept.id),
+            (MatchKind::Email, by_mail.id),
+        ]
+    );
+    let found = find(db, &["+8613800000001"], None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].lead, found[0].owner), (first.id, a.user_id));
+}
+
+/// Records written before `company_key` was kept get it at start-up, in batches.
+#[tokio::test]
+async fn the_backfill_gives_old_records_their_company_key() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let a = agent(db, "wang").await;
+    for (i, company) in [
+        "上海申华实业股份有限公司",
+        "有限公司",
+        "深圳华为技术有限公司",
+    ]
+    .iter()
+    .enumerate()
+    {
+        leads::create(
+            db,
+            &a,
+            &draft("x", &format!("1390000000{i}"), company, None),
+            &CreateOptions::default(),
+        )
+        .await
+        .unwrap();
+    }
+    db_run!(db, |pool| {
+        sqlx::query("UPDATE leads SET company_key = NULL")
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    assert_eq!(backfill_company_keys(db).await.unwrap(), 3);
+    assert_eq!(backfill_company_keys(db).await.unwrap(), 0, "once done");
+    let keys: Vec<Option<String>> = db_run!(db, |pool| {
+        sqlx::query_scalar("SELECT company_key FROM leads ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        keys,
+        vec![
+            Some("申华实业".to_string()),
+            Some(String::new()),
+            Some("华为技术".to_string())
+        ]
+    );
+}
