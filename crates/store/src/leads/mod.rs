@@ -345,7 +345,7 @@ fn load_sqlite(conn: &sqlite_writer::Connection, id: LeadId) -> Result<Lead> {
 }
 
 /// Reads a lead regardless of who asks (internal use).
-async fn load(db: &Db, id: LeadId) -> Result<Lead> {
+pub(crate) async fn load(db: &Db, id: LeadId) -> Result<Lead> {
     if let Db::Sqlite(pool) = db {
         // Every served call shows its lead: a point read on the calling thread.
         return sqlite_writer::read(pool, |conn| load_sqlite(conn, id));
