@@ -368,6 +368,22 @@ async fn lost_again(
     Ok(repeat_loser(policy, &losses, now).then_some(!already))
 }
 
+/// Runs a body whose refusals (not found, forbidden, a conflict, a bad winner) come before
+/// any write, and turns them into a committed transaction's answer: a refused transaction ends
+/// with COMMIT like any other rather than leaving its row locks to a rollback sent later.
+async fn committed(body: impl std::future::Future<Output = Result<()>>) -> Result<Result<()>> {
+    match body.await {
+        Ok(()) => Ok(Ok(())),
+        Err(
+            e @ (StoreError::NotFound
+            | StoreError::Forbidden
+            | StoreError::Conflict(_)
+            | StoreError::Invalid(_)),
+        ) => Ok(Err(e)),
+        Err(e) => Err(e),
+    }
+}
+
 /// What the parts need to decide: the policy, the reclaim rules (the record's new countdown).
 async fn context(db: &Db) -> Result<(CollisionPolicy, Vec<ReclaimRule>)> {
     Ok((policy(db).await?, countdown::rules(db).await?))
@@ -384,7 +400,7 @@ pub async fn settle(
 ) -> Result<Case> {
     let (policy, rules) = context(db).await?;
     let v = viewer.clone();
-    in_tx!(db, |tx| settle_body(tx, v, id, winner, policy, rules, now))?;
+    in_tx!(db, |tx| committed(settle_body(tx, v, id, winner, policy, rules, now)))??;
     get(db, viewer, id, now).await
 }
 
@@ -437,7 +453,7 @@ async fn settle_body(
 pub async fn escalate(db: &Db, viewer: &Viewer, id: CaseId, now: DateTime<Utc>) -> Result<Case> {
     let policy = policy(db).await?;
     let v = viewer.clone();
-    in_tx!(db, |tx| escalate_body(tx, v, id, policy, now))?;
+    in_tx!(db, |tx| committed(escalate_body(tx, v, id, policy, now)))??;
     get(db, viewer, id, now).await
 }
 
@@ -482,7 +498,7 @@ async fn escalate_body(
 pub async fn appeal(db: &Db, viewer: &Viewer, id: CaseId, now: DateTime<Utc>) -> Result<Case> {
     let policy = policy(db).await?;
     let v = viewer.clone();
-    in_tx!(db, |tx| appeal_body(tx, v, id, policy, now))?;
+    in_tx!(db, |tx| committed(appeal_body(tx, v, id, policy, now)))??;
     get(db, viewer, id, now).await
 }
 
@@ -543,7 +559,7 @@ pub async fn decide(
 ) -> Result<Case> {
     let (policy, rules) = context(db).await?;
     let v = viewer.clone();
-    in_tx!(db, |tx| decide_body(tx, v, id, winner, note, policy, rules, now))?;
+    in_tx!(db, |tx| committed(decide_body(tx, v, id, winner, note, policy, rules, now)))??;
     get(db, viewer, id, now).await
 }
 
