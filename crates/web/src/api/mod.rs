@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod agent;
 pub mod calls;
+pub mod collisions;
 pub mod exports;
 pub mod imports;
 pub mod kb;

@@ -265,12 +265,13 @@ struct LeadFacts {
     deal_at: Option<DateTime<Utc>>,
     personal: bool,
     deleted_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
 }
 
 async fn side(db: &Db, viewer: &Viewer, lead: LeadId, party: Option<UserId>) -> Result<Side> {
     let facts: Option<LeadFacts> = db_run!(db, |pool| sqlx::query_as(
         "SELECT l.name, l.owner_id, u.team_id AS owner_team, l.backup_owner_id, l.backup_may_edit, l.pool_id, \
-         l.owned_since, l.protected_until, l.deal_at, l.personal, l.deleted_at \
+         l.owned_since, l.protected_until, l.deal_at, l.personal, l.deleted_at, l.created_at \
          FROM leads l LEFT JOIN users u ON u.id = l.owner_id WHERE l.id = $1"
     )
     .bind(lead)
@@ -299,7 +300,10 @@ async fn side(db: &Db, viewer: &Viewer, lead: LeadId, party: Option<UserId>) -> 
             name: facts.name.clone(),
         }),
         owner: person(db, facts.owner_id).await?,
-        owned_since: facts.owned_since,
+        // A record entered before its start was tracked: owned since it was made.
+        owned_since: facts
+            .owner_id
+            .and(facts.owned_since.or(Some(facts.created_at))),
         protected_until: facts.protected_until,
         deal_at: facts.deal_at,
         personal: facts.personal,
