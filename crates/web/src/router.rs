@@ -329,7 +329,10 @@ pub fn router(state: AppState) -> Router {
         .route("/collisions", get(pages::collisions::list))
         .route("/collisions/{id}", get(pages::collisions::detail))
         .route("/collisions/{id}/settle", post(pages::collisions::settle))
-        .route("/collisions/{id}/escalate", post(pages::collisions::escalate))
+        .route(
+            "/collisions/{id}/escalate",
+            post(pages::collisions::escalate),
+        )
         .route("/collisions/{id}/appeal", post(pages::collisions::appeal))
         .route("/collisions/{id}/decision", post(pages::collisions::decide))
         .route("/collision-ledger", get(pages::collisions::ledger))

@@ -440,12 +440,18 @@ fn an_escalation_moves_a_case_to_the_supervisor_at_once_and_starts_their_time() 
     // Not escalated: the clock starts at the opening.
     assert_eq!(case_start(&policy, opened, None), opened);
     let start = case_start(&policy, opened, Some(at(1, 12)));
-    assert_eq!(case_stage(&policy, start, false, at(1, 12)), CaseStage::Supervisor);
+    assert_eq!(
+        case_stage(&policy, start, false, at(1, 12)),
+        CaseStage::Supervisor
+    );
     assert_eq!(
         stage_deadline(&policy, start, CaseStage::Supervisor),
         Some(at(4, 12))
     );
-    assert_eq!(case_stage(&policy, start, false, at(4, 12)), CaseStage::Leadership);
+    assert_eq!(
+        case_stage(&policy, start, false, at(4, 12)),
+        CaseStage::Leadership
+    );
     // An escalation after the two's time changes nothing.
     assert_eq!(case_start(&policy, opened, Some(at(5, 9))), opened);
     assert_eq!(

@@ -47,7 +47,9 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<CaseId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(cases::get(&state.db, &caller.viewer, id, now()).await?))
+    Ok(Json(
+        cases::get(&state.db, &caller.viewer, id, now()).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -100,14 +102,7 @@ pub async fn settle(
     Path(id): Path<CaseId>,
     JsonBody(body): JsonBody<Settlement>,
 ) -> ApiResult<impl IntoResponse> {
-    let case = cases::settle(
-        &state.db,
-        &caller.viewer,
-        id,
-        UserId(body.winner_id),
-        now(),
-    )
-    .await?;
+    let case = cases::settle(&state.db, &caller.viewer, id, UserId(body.winner_id), now()).await?;
     Ok(Json(case))
 }
 
@@ -133,7 +128,9 @@ pub async fn appeal(
     caller: Caller,
     Path(id): Path<CaseId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(cases::appeal(&state.db, &caller.viewer, id, now()).await?))
+    Ok(Json(
+        cases::appeal(&state.db, &caller.viewer, id, now()).await?,
+    ))
 }
 
 /// A moment from a query: RFC 3339, or a date (its start, UTC).

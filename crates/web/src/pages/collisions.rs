@@ -41,7 +41,10 @@ struct ListPage {
 
 impl ListPage {
     fn side_name(&self, s: &Side) -> String {
-        s.person.as_ref().map(|p| p.name.clone()).unwrap_or_default()
+        s.person
+            .as_ref()
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
     }
 }
 

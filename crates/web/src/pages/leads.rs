@@ -619,9 +619,10 @@ pub async fn create(State(state): State<AppState>, form: PageForm) -> PageResult
     match leads::create(&state.db, &caller.viewer, &draft, &opts).await {
         // Entered as a collision: on to the case (issue 22, cases).
         Ok(lead) if opts.allow_collision => {
-            let case = leadline_store::ownership::cases::opened_by(&state.db, &caller.viewer, lead.id)
-                .await
-                .or_page(l)?;
+            let case =
+                leadline_store::ownership::cases::opened_by(&state.db, &caller.viewer, lead.id)
+                    .await
+                    .or_page(l)?;
             Ok(Redirect::to(&match case {
                 Some(id) => format!("/collisions/{id}"),
                 None => format!("/leads/{}", lead.id),

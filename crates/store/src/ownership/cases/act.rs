@@ -85,7 +85,10 @@ async fn lock(tx: &mut impl Tx, viewer: &Viewer, id: CaseId) -> Result<(CaseRow,
 async fn team_of(tx: &mut impl Tx, user: UserId) -> Result<Option<TeamId>> {
     Ok(
         match tx
-            .fetch_optional("SELECT team_id FROM users WHERE id = $1", &[Arg::I64(user.0)])
+            .fetch_optional(
+                "SELECT team_id FROM users WHERE id = $1",
+                &[Arg::I64(user.0)],
+            )
             .await?
         {
             Some(row) => row.opt_i64(0)?.map(TeamId),
@@ -279,7 +282,10 @@ async fn finalize(
         let won = person == v.winner;
         let against = parties.iter().copied().find(|p| *p != person);
         let base: Option<i64> = tx
-            .fetch_one("SELECT base_pay_fen FROM users WHERE id = $1", &[Arg::I64(person.0)])
+            .fetch_one(
+                "SELECT base_pay_fen FROM users WHERE id = $1",
+                &[Arg::I64(person.0)],
+            )
             .await?
             .opt_i64(0)?;
         let fen = base.map(|b| penalty_fen(b, bp));
@@ -331,7 +337,11 @@ async fn finalize(
         tx,
         case.id,
         v.by,
-        if v.status == SETTLED { "settle" } else { "decide" },
+        if v.status == SETTLED {
+            "settle"
+        } else {
+            "decide"
+        },
         json!({ "status": v.status, "winner_id": v.winner, "stage": v.stage.code(),
                 "penalty_bp": bp, "note": v.note }),
         now,
@@ -400,7 +410,9 @@ pub async fn settle(
 ) -> Result<Case> {
     let (policy, rules) = context(db).await?;
     let v = viewer.clone();
-    in_tx!(db, |tx| committed(settle_body(tx, v, id, winner, policy, rules, now)))??;
+    in_tx!(db, |tx| committed(settle_body(
+        tx, v, id, winner, policy, rules, now
+    )))??;
     get(db, viewer, id, now).await
 }
 
@@ -444,7 +456,14 @@ async fn settle_body(
     .await?;
     audit_case(tx, id, me, "propose", json!({ "winner_id": winner }), now).await?;
     for other in case.parties().into_iter().filter(|p| *p != me) {
-        notify(tx, other, NOTE_PROPOSED, json!({ "case_id": id, "winner_id": winner }), now).await?;
+        notify(
+            tx,
+            other,
+            NOTE_PROPOSED,
+            json!({ "case_id": id, "winner_id": winner }),
+            now,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -480,7 +499,15 @@ async fn escalate_body(
         &[Arg::I64(id.0), Arg::Time(now)],
     )
     .await?;
-    audit_case(tx, id, viewer.user_id, "escalate", json!({ "escalated_at": now }), now).await?;
+    audit_case(
+        tx,
+        id,
+        viewer.user_id,
+        "escalate",
+        json!({ "escalated_at": now }),
+        now,
+    )
+    .await?;
     let mut told = Vec::new();
     for party in case.parties() {
         for sup in supervisors_of(tx, party).await? {
@@ -513,7 +540,11 @@ async fn appeal_body(
     if !standing.party || case.winner_id == Some(viewer.user_id) {
         return Err(StoreError::Forbidden);
     }
-    let decided_at = match (case.status.as_str(), case.decision_stage.as_deref(), case.decided_at) {
+    let decided_at = match (
+        case.status.as_str(),
+        case.decision_stage.as_deref(),
+        case.decided_at,
+    ) {
         (DECIDED, Some("supervisor"), Some(at)) => at,
         (OPEN, _, _) => return Err(StoreError::Conflict("case_open")),
         _ => return Err(StoreError::Conflict("appeal_closed")),
@@ -531,7 +562,15 @@ async fn appeal_body(
         ],
     )
     .await?;
-    audit_case(tx, id, viewer.user_id, "appeal", json!({ "appealed_at": now }), now).await?;
+    audit_case(
+        tx,
+        id,
+        viewer.user_id,
+        "appeal",
+        json!({ "appealed_at": now }),
+        now,
+    )
+    .await?;
     let mut after = 0_i64;
     while let Some(row) = tx
         .fetch_optional(
@@ -559,11 +598,16 @@ pub async fn decide(
 ) -> Result<Case> {
     let (policy, rules) = context(db).await?;
     let v = viewer.clone();
-    in_tx!(db, |tx| committed(decide_body(tx, v, id, winner, note, policy, rules, now)))??;
+    in_tx!(db, |tx| committed(decide_body(
+        tx, v, id, winner, note, policy, rules, now
+    )))??;
     get(db, viewer, id, now).await
 }
 
-#[expect(clippy::too_many_arguments, reason = "one owned argument per fact the body needs")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one owned argument per fact the body needs"
+)]
 async fn decide_body(
     tx: &mut impl Tx,
     viewer: Viewer,

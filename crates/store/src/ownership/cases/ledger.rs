@@ -157,7 +157,9 @@ pub async fn ledger(db: &Db, viewer: &Viewer, filter: &LedgerFilter) -> Result<V
         .fetch_optional(pool)
         .await?);
         let theirs = viewer.role == Role::Supervisor
-            && team.flatten().is_some_and(|t| viewer.supervised_teams.contains(&t));
+            && team
+                .flatten()
+                .is_some_and(|t| viewer.supervised_teams.contains(&t));
         if !theirs {
             return Err(StoreError::Forbidden);
         }

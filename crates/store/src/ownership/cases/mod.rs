@@ -19,7 +19,9 @@ pub use act::{appeal, decide, escalate, settle};
 pub use ledger::{LedgerFilter, LedgerRow, ledger, policy, set_policy};
 
 use chrono::{DateTime, Utc};
-use leadline_domain::ownership::{CaseStage, CollisionPolicy, case_stage, case_start, stage_deadline};
+use leadline_domain::ownership::{
+    CaseStage, CollisionPolicy, case_stage, case_start, stage_deadline,
+};
 use leadline_domain::{Access, CaseId, Holder, LeadId, PoolId, Role, TeamId, UserId, Viewer};
 use serde::Serialize;
 
@@ -146,7 +148,10 @@ impl CaseRow {
     /// The two people of the case (one when a side has no owner, or both are the same).
     pub(crate) fn parties(&self) -> Vec<UserId> {
         let mut out: Vec<UserId> = Vec::new();
-        for p in [self.existing_owner_id, self.new_owner_id].into_iter().flatten() {
+        for p in [self.existing_owner_id, self.new_owner_id]
+            .into_iter()
+            .flatten()
+        {
             if !out.contains(&p) {
                 out.push(p);
             }
@@ -182,7 +187,9 @@ impl Standing {
         Standing {
             party: case.is_party(viewer.user_id),
             supervisor: viewer.role == Role::Supervisor
-                && party_teams.iter().any(|t| viewer.supervised_teams.contains(t)),
+                && party_teams
+                    .iter()
+                    .any(|t| viewer.supervised_teams.contains(t)),
             admin: viewer.role.is_admin(),
             recorder: case.recorded_by == viewer.user_id,
         }
@@ -269,14 +276,16 @@ struct LeadFacts {
 }
 
 async fn side(db: &Db, viewer: &Viewer, lead: LeadId, party: Option<UserId>) -> Result<Side> {
-    let facts: Option<LeadFacts> = db_run!(db, |pool| sqlx::query_as(
+    let facts: Option<LeadFacts> = db_run!(db, |pool| {
+        sqlx::query_as(
         "SELECT l.name, l.owner_id, u.team_id AS owner_team, l.backup_owner_id, l.backup_may_edit, l.pool_id, \
          l.owned_since, l.protected_until, l.deal_at, l.personal, l.deleted_at, l.created_at \
          FROM leads l LEFT JOIN users u ON u.id = l.owner_id WHERE l.id = $1"
     )
     .bind(lead)
     .fetch_optional(pool)
-    .await?);
+    .await?
+    });
     let facts = facts.ok_or_else(|| StoreError::Internal(format!("case lead {lead} missing")))?;
     let holder = Holder {
         owner: facts.owner_id,
@@ -286,13 +295,15 @@ async fn side(db: &Db, viewer: &Viewer, lead: LeadId, party: Option<UserId>) -> 
         pool: facts.pool_id,
     };
     let visible = facts.deleted_at.is_none() && viewer.access(&holder) != Access::Hidden;
-    let last_calls: Vec<CallBrief> = db_run!(db, |pool| sqlx::query_as(
+    let last_calls: Vec<CallBrief> = db_run!(db, |pool| {
+        sqlx::query_as(
         "SELECT c.started_at, u.display_name AS agent_name, c.disposition, CAST(c.duration_s AS BIGINT) AS duration_s \
          FROM calls c JOIN users u ON u.id = c.agent_id WHERE c.lead_id = $1 ORDER BY c.started_at DESC, c.id DESC LIMIT 3"
     )
     .bind(lead)
     .fetch_all(pool)
-    .await?);
+    .await?
+    });
     Ok(Side {
         person: person(db, party).await?,
         lead: visible.then(|| LeadRef {
@@ -414,12 +425,13 @@ pub async fn list(
         .iter()
         .map(|t| t.0.to_string())
         .collect();
-    let mut scope = format!(
-        "(c.existing_owner_id = {me} OR c.new_owner_id = {me} OR c.recorded_by = {me}"
-    );
+    let mut scope =
+        format!("(c.existing_owner_id = {me} OR c.new_owner_id = {me} OR c.recorded_by = {me}");
     if !mine && viewer.role == Role::Supervisor && !teams.is_empty() {
         let list = teams.join(",");
-        scope.push_str(&format!(" OR eu.team_id IN ({list}) OR nu.team_id IN ({list})"));
+        scope.push_str(&format!(
+            " OR eu.team_id IN ({list}) OR nu.team_id IN ({list})"
+        ));
     }
     scope.push(')');
     if !mine && viewer.role.is_admin() {

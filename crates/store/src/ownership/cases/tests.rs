@@ -5,8 +5,8 @@ use leadline_domain::{LeadDraft, Role};
 use super::*;
 use crate::auth::users::{self, NewUser};
 use crate::db::test_db::TestDb;
-use crate::now;
 use crate::leads::{self, CreateOptions};
+use crate::now;
 
 struct Floor {
     sup: Viewer,
@@ -96,9 +96,16 @@ async fn a_case_left_alone_moves_to_the_supervisor_then_to_leadership() {
         Err(StoreError::Forbidden)
     ));
     // Leadership decides at 50%; a2 wins: a1's record moves to a2, a2's duplicate is withdrawn.
-    let done = decide(db, &f.admin, id, f.a2.user_id, Some("先录入".into()), much_later)
-        .await
-        .unwrap();
+    let done = decide(
+        db,
+        &f.admin,
+        id,
+        f.a2.user_id,
+        Some("先录入".into()),
+        much_later,
+    )
+    .await
+    .unwrap();
     assert_eq!(done.status, DECIDED);
     assert_eq!(done.decision_stage.as_deref(), Some("leadership"));
     let moved = leads::load(db, first).await.unwrap();
@@ -107,9 +114,14 @@ async fn a_case_left_alone_moves_to_the_supervisor_then_to_leadership() {
     let history = crate::ownership::events::history(db, first).await.unwrap();
     let last = history.last().unwrap();
     assert_eq!((last.action.as_str(), last.case_id), ("decision", Some(id)));
-    let rows = ledger(db, &f.admin, &LedgerFilter::default()).await.unwrap();
+    let rows = ledger(db, &f.admin, &LedgerFilter::default())
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 2);
-    assert!(rows.iter().all(|r| r.penalty_bp == 5000 && r.stage == "leadership"));
+    assert!(
+        rows.iter()
+            .all(|r| r.penalty_bp == 5000 && r.stage == "leadership")
+    );
     assert!(matches!(
         decide(db, &f.admin, id, f.a2.user_id, None, much_later).await,
         Err(StoreError::Conflict("case_closed"))
