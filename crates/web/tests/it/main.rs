@@ -8,6 +8,7 @@ mod api_rules;
 mod bad_input;
 mod browser;
 mod calls;
+mod collision_browser;
 mod collisions;
 mod exports;
 mod flood;
