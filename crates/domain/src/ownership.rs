@@ -469,6 +469,44 @@ pub fn case_stage(
     }
 }
 
+/// When the clock of a case starts, as [`case_stage`] reads it: its opening, or earlier when
+/// the two said they cannot settle (an escalation moves the case to the supervisor at once, and
+/// the supervisor's time runs from that moment).
+pub fn case_start(
+    policy: &CollisionPolicy,
+    opened: DateTime<Utc>,
+    escalated: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    let settle = Duration::hours(i64::from(policy.settle_hours));
+    match escalated {
+        Some(e) if e < opened + settle => e - settle,
+        _ => opened,
+    }
+}
+
+/// When the present stage of a case started at `start` (see [`case_start`]) ends: the two's
+/// time, then the supervisor's; leadership has no deadline.
+pub fn stage_deadline(
+    policy: &CollisionPolicy,
+    start: DateTime<Utc>,
+    stage: CaseStage,
+) -> Option<DateTime<Utc>> {
+    let parties_end = start + Duration::hours(i64::from(policy.settle_hours));
+    match stage {
+        CaseStage::Parties => Some(parties_end),
+        CaseStage::Supervisor => {
+            Some(parties_end + Duration::hours(i64::from(policy.supervisor_hours)))
+        }
+        CaseStage::Leadership => None,
+    }
+}
+
+/// Whether the loser of a supervisor's decision taken at `decided` may still appeal at `now`:
+/// within the supervisor's time again (72 hours by default).
+pub fn may_appeal(policy: &CollisionPolicy, decided: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now <= decided + Duration::hours(i64::from(policy.supervisor_hours))
+}
+
 /// A penalty in 分 on a base pay in 分: exact, rounded half up.
 pub fn penalty_fen(base_pay_fen: i64, bp: u32) -> i64 {
     (i128::from(base_pay_fen) * i128::from(bp) + 5_000)

@@ -35,6 +35,10 @@ pub enum StoreError {
     /// This server no longer holds the job it was running: another server took it over.
     #[error("the job was taken over by another server")]
     ClaimLost,
+    /// The request conflicts with the record's present state; the code says how
+    /// (`case_closed`: a collision case that is no longer open).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
 }
 
 /// A number another lead holds. Its id and name are given only to someone who may see that lead;

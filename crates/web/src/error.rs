@@ -50,7 +50,8 @@ impl AppError {
                 StoreError::EditConflict { .. }
                 | StoreError::DuplicatePhone(_)
                 | StoreError::AlreadyExists(_)
-                | StoreError::ClaimLost => StatusCode::CONFLICT,
+                | StoreError::ClaimLost
+                | StoreError::Conflict(_) => StatusCode::CONFLICT,
                 StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 StoreError::Corrupt { .. }
                 | StoreError::Database(_)
@@ -80,6 +81,7 @@ impl AppError {
                 StoreError::DuplicatePhone(_) => "duplicate_phone",
                 StoreError::AlreadyExists(_) => "already_exists",
                 StoreError::ClaimLost => "job_taken_over",
+                StoreError::Conflict(code) => code,
                 StoreError::Invalid(_) => "invalid_input",
                 StoreError::Corrupt { .. } => "stored_value_invalid",
                 StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {

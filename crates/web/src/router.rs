@@ -182,6 +182,18 @@ pub fn router(state: AppState) -> Router {
             "/settings/company-contacts",
             get(api::detect::get_company_contacts).put(api::detect::put_company_contacts),
         )
+        // issue 22: cases
+        .route("/collisions", get(api::collisions::list))
+        .route("/collisions/{id}", get(api::collisions::get))
+        .route("/collisions/{id}/decision", post(api::collisions::decision))
+        .route("/collisions/{id}/settle", post(api::collisions::settle))
+        .route("/collisions/{id}/escalate", post(api::collisions::escalate))
+        .route("/collisions/{id}/appeal", post(api::collisions::appeal))
+        .route("/collision-ledger", get(api::collisions::ledger))
+        .route(
+            "/collision-policy",
+            get(api::collisions::get_policy).put(api::collisions::put_policy),
+        )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 
@@ -318,6 +330,17 @@ pub fn router(state: AppState) -> Router {
             post(pages::workday_admin::rule_delete),
         )
         .route("/admin/workday/hours", post(pages::workday_admin::hours))
+        // issue 22: cases
+        .route("/collisions", get(pages::collisions::list))
+        .route("/collisions/{id}", get(pages::collisions::detail))
+        .route("/collisions/{id}/settle", post(pages::collisions::settle))
+        .route(
+            "/collisions/{id}/escalate",
+            post(pages::collisions::escalate),
+        )
+        .route("/collisions/{id}/appeal", post(pages::collisions::appeal))
+        .route("/collisions/{id}/decision", post(pages::collisions::decide))
+        .route("/collision-ledger", get(pages::collisions::ledger))
         .route("/static/app.css", get(stylesheet))
         .route("/static/forms.js", get(forms_script))
         .route("/healthz", get(healthz))

@@ -432,3 +432,34 @@ fn losing_three_cases_in_thirty_days_flags_a_person() {
     // The first loss falls out of the window a day later.
     assert!(!repeat_loser(&policy, &losses, now + Duration::days(1)));
 }
+
+#[test]
+fn an_escalation_moves_a_case_to_the_supervisor_at_once_and_starts_their_time() {
+    let policy = CollisionPolicy::default();
+    let opened = at(1, 9);
+    // Not escalated: the clock starts at the opening.
+    assert_eq!(case_start(&policy, opened, None), opened);
+    let start = case_start(&policy, opened, Some(at(1, 12)));
+    assert_eq!(
+        case_stage(&policy, start, false, at(1, 12)),
+        CaseStage::Supervisor
+    );
+    assert_eq!(
+        stage_deadline(&policy, start, CaseStage::Supervisor),
+        Some(at(4, 12))
+    );
+    assert_eq!(
+        case_stage(&policy, start, false, at(4, 12)),
+        CaseStage::Leadership
+    );
+    // An escalation after the two's time changes nothing.
+    assert_eq!(case_start(&policy, opened, Some(at(5, 9))), opened);
+    assert_eq!(
+        stage_deadline(&policy, opened, CaseStage::Parties),
+        Some(at(3, 9))
+    );
+    assert_eq!(stage_deadline(&policy, opened, CaseStage::Leadership), None);
+    // The loser of a supervisor's decision may appeal within 72 hours.
+    assert!(may_appeal(&policy, at(2, 9), at(5, 9)));
+    assert!(!may_appeal(&policy, at(2, 9), at(5, 10)));
+}

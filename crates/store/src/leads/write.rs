@@ -405,10 +405,46 @@ pub async fn create(
     } else {
         detect::on_entry(db, &fields, owner, !opts.pool && opts.owner.is_none()).await?
     };
-    match write_new(db, viewer.user_id, &contact, &fields, &phones).await {
-        Ok(id) => load(db, id).await,
+    let written = match write_new(db, viewer.user_id, &contact, &fields, &phones).await {
+        // Two people entering the same number at once, both willing to record the collision:
+        // the second one's number went in first elsewhere; plan again, now as a collision, so
+        // that there is one owner and one case rather than a refusal.
+        Err(e) if opts.allow_collision && is_unique_violation(&e) => {
+            let phones = plan_phones(db, viewer, &fields, None, true).await?;
+            write_new(db, viewer.user_id, &contact, &fields, &phones).await
+        }
+        other => other,
+    };
+    match written {
+        Ok(id) => {
+            let mut lead = load(db, id).await?;
+            hide_collided_leads(db, viewer, &mut lead).await?;
+            Ok(lead)
+        }
         Err(e) => Err(explain_unique(db, viewer, e, &fields, None).await),
     }
+}
+
+fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
+}
+
+/// Forgets, in a lead about to be shown to `viewer`, which lead each of its collided numbers
+/// collides with when the viewer may not see that lead (its id would reveal it exists).
+async fn hide_collided_leads(db: &Db, viewer: &Viewer, lead: &mut Lead) -> Result<()> {
+    for phone in &mut lead.phones {
+        if let Some(other) = phone.collision_with {
+            let visible = match load(db, other).await {
+                Ok(o) => viewer.access(&o.holder()) != Access::Hidden,
+                Err(StoreError::NotFound) => false,
+                Err(e) => return Err(e),
+            };
+            if !visible {
+                phone.collision_with = None;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn write_new(

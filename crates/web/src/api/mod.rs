@@ -4,6 +4,7 @@ pub mod admin;
 pub mod agent;
 pub mod calls;
 pub mod detect;
+pub mod collisions;
 pub mod exports;
 pub mod imports;
 pub mod kb;

@@ -432,6 +432,9 @@ struct FormPage {
     custom: Vec<FieldInput>,
     error: Option<String>,
     bad_fields: Vec<String>,
+    /// The number is a colleague's (issue 22, cases): the refusal is the collision screen,
+    /// with 提交撞单 to record the entry as a case.
+    collision: bool,
 }
 
 impl FormPage {
@@ -579,6 +582,8 @@ async fn form_page(
             })
         }),
         bad_fields,
+        collision: lead_id.is_none()
+            && matches!(error, Some(AppError::Store(StoreError::DuplicatePhone(_)))),
     })
 }
 
@@ -615,6 +620,18 @@ pub async fn create(State(state): State<AppState>, form: PageForm) -> PageResult
         allow_collision: form.checked("allow_collision"),
     };
     match leads::create(&state.db, &caller.viewer, &draft, &opts).await {
+        // Entered as a collision: on to the case (issue 22, cases).
+        Ok(lead) if opts.allow_collision => {
+            let case =
+                leadline_store::ownership::cases::opened_by(&state.db, &caller.viewer, lead.id)
+                    .await
+                    .or_page(l)?;
+            Ok(Redirect::to(&match case {
+                Some(id) => format!("/collisions/{id}"),
+                None => format!("/leads/{}", lead.id),
+            })
+            .into_response())
+        }
         Ok(lead) => Ok(Redirect::to(&format!("/leads/{}", lead.id)).into_response()),
         Err(e) => {
             let err = AppError::from(e);

@@ -1,6 +1,7 @@
 //! Server-rendered pages: plain HTML from askama templates, Chinese by default, no build step.
 
 pub mod admin;
+pub mod collisions;
 pub mod imports;
 pub mod kb;
 pub mod leads;

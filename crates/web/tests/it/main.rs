@@ -9,6 +9,8 @@ mod bad_input;
 mod browser;
 mod calls;
 mod detect;
+mod collision_browser;
+mod collisions;
 mod exports;
 mod flood;
 mod helpers;
