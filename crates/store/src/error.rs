@@ -15,6 +15,10 @@ pub enum StoreError {
     DuplicatePhone(Box<DuplicatePhone>),
     #[error("already exists: {0}")]
     AlreadyExists(&'static str),
+    /// The record is not in a state that allows this (409, with this stable code, e.g.
+    /// `already_owned`: someone else owns it).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     #[error("invalid input")]
     Invalid(Vec<FieldProblem>),
     #[error("database error: {0}")]

@@ -50,6 +50,7 @@ impl AppError {
                 StoreError::EditConflict { .. }
                 | StoreError::DuplicatePhone(_)
                 | StoreError::AlreadyExists(_)
+                | StoreError::Conflict(_)
                 | StoreError::ClaimLost => StatusCode::CONFLICT,
                 StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 StoreError::Corrupt { .. }
@@ -79,6 +80,7 @@ impl AppError {
                 StoreError::EditConflict { .. } => "edit_conflict",
                 StoreError::DuplicatePhone(_) => "duplicate_phone",
                 StoreError::AlreadyExists(_) => "already_exists",
+                StoreError::Conflict(code) => code,
                 StoreError::ClaimLost => "job_taken_over",
                 StoreError::Invalid(_) => "invalid_input",
                 StoreError::Corrupt { .. } => "stored_value_invalid",

@@ -22,6 +22,9 @@ pub struct CreateOptions {
     pub owner: Option<UserId>,
     /// Keep a phone that another lead already has, recording the collision.
     pub allow_collision: bool,
+    /// The existing customer who referred it (resolved with
+    /// `ownership::people::referral::resolve`): the lead goes to that customer's owner.
+    pub referred_by: Option<LeadId>,
 }
 
 /// A change to some fields; `None` leaves a field as it is, `Some(None)` clears it.
@@ -375,14 +378,25 @@ pub async fn create(
 ) -> Result<Lead> {
     let defs = custom_fields::list(db).await?;
     let fields = parse(draft, &defs)?;
-    let owner = if opts.pool {
+    // 老客户带来的新客户仍属于原销售人员: whoever enters it, a referred lead is its referrer's
+    // owner's (no assignment check: the rule, not the person entering, decides).
+    let referral_owner = match opts.referred_by {
+        Some(r) => crate::ownership::people::referral::referrer_owner(db, r).await?,
+        None => None,
+    };
+    let owner = if referral_owner.is_some() {
+        referral_owner
+    } else if opts.pool {
         None
     } else {
         Some(opts.owner.unwrap_or(viewer.user_id))
     };
-    check_assignment(db, viewer, owner).await?;
+    if referral_owner.is_none() {
+        check_assignment(db, viewer, owner).await?;
+    }
     let phones = plan_phones(db, viewer, &fields, None, opts.allow_collision).await?;
-    match write_new(db, viewer.user_id, owner, &fields, &phones).await {
+    let referral = opts.referred_by.map(|r| (r, referral_owner.is_some()));
+    match write_new(db, viewer.user_id, owner, &fields, &phones, referral).await {
         Ok(id) => load(db, id).await,
         Err(e) => Err(explain_unique(db, viewer, e, &fields, None).await),
     }
@@ -394,6 +408,7 @@ async fn write_new(
     owner: Option<UserId>,
     f: &LeadFields,
     phones: &[PlannedPhone],
+    referral: Option<(LeadId, bool)>,
 ) -> Result<LeadId> {
     let at = now();
     let search = search_statements(db.backend());
@@ -413,6 +428,28 @@ async fn write_new(
             actor,
             at
         );
+        if let Some((referrer, decided_owner)) = referral {
+            sqlx::query("UPDATE leads SET referred_by = $1 WHERE id = $2")
+                .bind(referrer)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if decided_owner {
+                sqlx::query(crate::ownership::events::INSERT)
+                    .bind(id)
+                    .bind(at)
+                    .bind(crate::ownership::events::Action::Referral.code())
+                    .bind(None::<UserId>)
+                    .bind(owner)
+                    .bind(actor)
+                    .bind(None::<i64>)
+                    .bind(None::<i64>)
+                    .bind(None::<i64>)
+                    .bind(format!("referred_by {referrer}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         write_audit!(
             &mut *tx,
             AuditEntry {
