@@ -34,6 +34,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::workspace::fill, super::workspace::unplan, super::workspace::set_target, super::workspace::ticker,
         super::workspace::create_ticker, super::workspace::delete_ticker, super::workspace::supervisor_live,
         super::workspace::revisit_preview, super::live_events::stream,
+        super::people::put_backup, super::people::delete_backup, super::people::put_personal,
+        super::people::handover, super::people::list_handovers, super::people::assign,
+        super::people::create_absence, super::people::list_absences, super::people::delete_absence,
     ),
     modifiers(&BearerAuth),
 )]

@@ -8,9 +8,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use leadline_domain::{LeadId, TeamId, UserId};
-use leadline_store::ownership::people::{
-    self, AssignTarget, HandoverDirection, Referrer, absence,
-};
+use leadline_store::ownership::people::{self, AssignTarget, HandoverDirection, Referrer, absence};
 use leadline_store::{StoreError, leads};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -53,8 +51,15 @@ pub async fn put_backup(
     JsonBody(body): JsonBody<BackupBody>,
 ) -> ApiResult<impl IntoResponse> {
     let now = leadline_store::now();
-    people::set_backup(&state.db, &caller.viewer, id, UserId(body.user_id), body.may_edit, now)
-        .await?;
+    people::set_backup(
+        &state.db,
+        &caller.viewer,
+        id,
+        UserId(body.user_id),
+        body.may_edit,
+        now,
+    )
+    .await?;
     Ok(Json(leads::get(&state.db, &caller.viewer, id).await?))
 }
 
@@ -111,9 +116,11 @@ pub async fn list_absences(
 ) -> ApiResult<impl IntoResponse> {
     let pairs = query_pairs(query.as_deref());
     let user = match pair(&pairs, "user_id").filter(|v| !v.is_empty()) {
-        Some(v) => Some(UserId(v.parse().map_err(|_| {
-            StoreError::invalid("user_id", "not_a_number")
-        })?)),
+        Some(v) => {
+            Some(UserId(v.parse().map_err(|_| {
+                StoreError::invalid("user_id", "not_a_number")
+            })?))
+        }
         None => None,
     };
     let since = match pair(&pairs, "all") {
@@ -152,8 +159,14 @@ pub async fn put_personal(
     Path(id): Path<LeadId>,
     JsonBody(body): JsonBody<PersonalBody>,
 ) -> ApiResult<impl IntoResponse> {
-    people::set_personal(&state.db, &caller.viewer, id, body.personal, leadline_store::now())
-        .await?;
+    people::set_personal(
+        &state.db,
+        &caller.viewer,
+        id,
+        body.personal,
+        leadline_store::now(),
+    )
+    .await?;
     Ok(Json(leads::get(&state.db, &caller.viewer, id).await?))
 }
 

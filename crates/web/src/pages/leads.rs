@@ -610,6 +610,7 @@ pub async fn create(State(state): State<AppState>, form: PageForm) -> PageResult
         pool: owner.is_none(),
         owner,
         allow_collision: form.checked("allow_collision"),
+        referred_by: None,
     };
     match leads::create(&state.db, &caller.viewer, &draft, &opts).await {
         Ok(lead) => Ok(Redirect::to(&format!("/leads/{}", lead.id)).into_response()),

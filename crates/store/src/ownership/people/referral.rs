@@ -39,7 +39,7 @@ pub async fn resolve(db: &Db, viewer: &Viewer, referrer: &Referrer) -> Result<Le
         },
         Referrer::Phone(raw) => {
             let phone = PhoneNumber::parse(raw)
-                .map_err(|_| StoreError::invalid("referred_by", "phone_invalid"))?;
+                .map_err(|_| StoreError::invalid("referred_by", "bad_phone"))?;
             leads::find_by_phone(db, phone.e164())
                 .await?
                 .ok_or_else(not_found)
