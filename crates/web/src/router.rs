@@ -218,6 +218,9 @@ pub fn router(state: AppState) -> Router {
         .route("/leads/{id}/edit", get(pages::leads::edit_form))
         .route("/leads/{id}/delete", post(pages::leads::delete))
         .route("/leads/{id}/restore", post(pages::leads::restore))
+        // issue 22: people
+        .route("/leads/assign", post(pages::people::assign))
+        .route("/handovers", get(pages::people::handovers))
         .route("/views", post(pages::leads::save_view))
         .route("/views/{id}/delete", post(pages::leads::delete_view))
         .route(

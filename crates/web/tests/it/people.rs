@@ -392,3 +392,79 @@ async fn supervisors_batch_assign_within_their_teams_and_hidden_leads_are_refuse
     assert_eq!(lead["owner_id"], a2);
     assert!(lead["reclaim_at"].is_string(), "{lead}");
 }
+
+/// The list page's batch form: a supervisor ticks leads, deals them over the team, and comes
+/// back to the list with the outcome counted; agents get no form. The hand-over page lists a
+/// rep's queue.
+#[tokio::test]
+async fn the_list_page_batch_assigns_and_the_handover_page_shows_the_queue() {
+    let app = TestApp::spawn().await;
+    let sup = app.api("sup_a").await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let l = sup
+            .create_lead(
+                json!({"name": format!("页面{n}"), "phone": mobile(8700 + n), "pool": true}),
+            )
+            .await;
+        ids.push(l["id"].as_i64().unwrap().to_string());
+    }
+    let page = app.browser("sup_a").await;
+    let (status, html) = page.get("/leads").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"batch-assign\""));
+    assert!(html.contains("class=\"batch-pick\""));
+    let csrf = page.csrf("/leads").await;
+    let team = app.org.team_a.0.to_string();
+    let mut fields = vec![
+        ("_csrf", csrf.as_str()),
+        ("round_robin_team_id", team.as_str()),
+        ("to_user_id", ""),
+        ("back", "?q="),
+    ];
+    for id in &ids {
+        fields.push(("lead_id", id.as_str()));
+    }
+    let res = page.post_form("/leads/assign", &fields).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/leads?q=&assigned=3"), "{to}");
+    let (_, html) = page.get(&to).await;
+    assert!(html.contains("id=\"batch-message\""), "{html}");
+    assert!(html.contains("已分配 3 条"), "{html}");
+    let (_, lead) = sup.get_json(&format!("/api/v1/leads/{}", ids[1])).await;
+    assert_eq!(lead["owner_id"], app.org.agent_a2.0);
+
+    let agent = app.browser("agent_a1").await;
+    let (_, html) = agent.get("/leads").await;
+    assert!(!html.contains("batch-assign"));
+
+    let a1 = app.api("agent_a1").await;
+    let res = a1
+        .patch(
+            &format!("/api/v1/leads/{}", ids[0]),
+            json!({"status": "qualified"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = a1
+        .post(
+            &format!("/api/v1/leads/{}/handover", ids[0]),
+            json!({"to_user_id": app.org.sales.0, "note": "请尽快联系"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, html) = app.browser("sales1").await.get("/handovers").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("交接记录") && html.contains("请尽快联系") && html.contains("页面0"),
+        "{html}"
+    );
+    let (status, html) = app
+        .browser("sup_a")
+        .await
+        .get("/handovers?direction=team")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("请尽快联系"));
+}
