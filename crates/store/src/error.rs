@@ -15,6 +15,10 @@ pub enum StoreError {
     DuplicatePhone(Box<DuplicatePhone>),
     #[error("already exists: {0}")]
     AlreadyExists(&'static str),
+    /// The record is not in a state that allows this (409, with this stable code, e.g.
+    /// `already_owned`: someone else owns it; `case_closed`: a collision case no longer open).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     #[error("invalid input")]
     Invalid(Vec<FieldProblem>),
     #[error("database error: {0}")]
@@ -35,10 +39,6 @@ pub enum StoreError {
     /// This server no longer holds the job it was running: another server took it over.
     #[error("the job was taken over by another server")]
     ClaimLost,
-    /// The request conflicts with the record's present state; the code says how
-    /// (`case_closed`: a collision case that is no longer open).
-    #[error("conflict: {0}")]
-    Conflict(&'static str),
 }
 
 /// A number another lead holds. Its id and name are given only to someone who may see that lead;

@@ -80,8 +80,8 @@ impl AppError {
                 StoreError::EditConflict { .. } => "edit_conflict",
                 StoreError::DuplicatePhone(_) => "duplicate_phone",
                 StoreError::AlreadyExists(_) => "already_exists",
-                StoreError::ClaimLost => "job_taken_over",
                 StoreError::Conflict(code) => code,
+                StoreError::ClaimLost => "job_taken_over",
                 StoreError::Invalid(_) => "invalid_input",
                 StoreError::Corrupt { .. } => "stored_value_invalid",
                 StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {

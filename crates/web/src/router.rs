@@ -52,6 +52,26 @@ pub fn router(state: AppState) -> Router {
             get(leads::get).patch(leads::patch).delete(leads::delete),
         )
         .route("/leads/{id}/restore", post(leads::restore))
+        // issue 22: people
+        .route(
+            "/leads/{id}/backup",
+            axum::routing::put(api::people::put_backup).delete(api::people::delete_backup),
+        )
+        .route(
+            "/leads/{id}/personal",
+            axum::routing::put(api::people::put_personal),
+        )
+        .route("/leads/{id}/handover", post(api::people::handover))
+        .route("/leads/assign", post(api::people::assign))
+        .route("/handovers", get(api::people::list_handovers))
+        .route(
+            "/absences",
+            get(api::people::list_absences).post(api::people::create_absence),
+        )
+        .route(
+            "/absences/{id}",
+            axum::routing::delete(api::people::delete_absence),
+        )
         .route("/leads/{id}/history", get(leads::history))
         .route("/views", get(views::list).post(views::create))
         .route("/views/{id}", axum::routing::delete(views::delete))
@@ -215,6 +235,9 @@ pub fn router(state: AppState) -> Router {
         .route("/leads/{id}/edit", get(pages::leads::edit_form))
         .route("/leads/{id}/delete", post(pages::leads::delete))
         .route("/leads/{id}/restore", post(pages::leads::restore))
+        // issue 22: people
+        .route("/leads/assign", post(pages::people::assign))
+        .route("/handovers", get(pages::people::handovers))
         .route("/views", post(pages::leads::save_view))
         .route("/views/{id}/delete", post(pages::leads::delete_view))
         .route(

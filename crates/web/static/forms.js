@@ -7,4 +7,12 @@
       if (select.form) select.form.submit();
     });
   });
+  // <input type="checkbox" data-select-all=".selector"> ticks or unticks every box it names.
+  document.querySelectorAll("input[data-select-all]").forEach(function (all) {
+    all.addEventListener("change", function () {
+      document.querySelectorAll(all.getAttribute("data-select-all")).forEach(function (box) {
+        box.checked = all.checked;
+      });
+    });
+  });
 })();

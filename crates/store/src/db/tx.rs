@@ -100,7 +100,16 @@ macro_rules! in_tx {
                     let mut pg = pool.begin().await?;
                     let out = {
                         let $tx = &mut $crate::db::tx::PgTx(&mut pg);
-                        $body.await?
+                        $body.await
+                    };
+                    // Rolled back now: a transaction merely dropped goes back to the pool
+                    // idle in transaction, its row locks held until the connection is reused.
+                    let out = match out {
+                        Ok(out) => out,
+                        Err(e) => {
+                            pg.rollback().await?;
+                            return Err(e);
+                        }
                     };
                     pg.commit().await?;
                     $crate::Result::Ok(out)

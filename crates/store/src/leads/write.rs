@@ -23,6 +23,9 @@ pub struct CreateOptions {
     pub owner: Option<UserId>,
     /// Keep a phone that another lead already has, recording the collision.
     pub allow_collision: bool,
+    /// The existing customer who referred it (resolved with
+    /// `ownership::people::referral::resolve`): the lead goes to that customer's owner.
+    pub referred_by: Option<LeadId>,
 }
 
 /// A change to some fields; `None` leaves a field as it is, `Some(None)` clears it.
@@ -386,12 +389,22 @@ pub async fn create(
 ) -> Result<Lead> {
     let defs = custom_fields::list(db).await?;
     let fields = parse(draft, &defs)?;
-    let owner = if opts.pool {
+    // 老客户带来的新客户仍属于原销售人员: whoever enters it, a referred lead is its referrer's
+    // owner's (no assignment check: the rule, not the person entering, decides).
+    let referral_owner = match opts.referred_by {
+        Some(r) => crate::ownership::people::referral::referrer_owner(db, r).await?,
+        None => None,
+    };
+    let owner = if referral_owner.is_some() {
+        referral_owner
+    } else if opts.pool {
         None
     } else {
         Some(opts.owner.unwrap_or(viewer.user_id))
     };
-    check_assignment(db, viewer, owner).await?;
+    if referral_owner.is_none() {
+        check_assignment(db, viewer, owner).await?;
+    }
     let phones = plan_phones(db, viewer, &fields, None, opts.allow_collision).await?;
     // Another person's company or e-mail (撞单): join that company's owner, or open a case;
     // not beside a phone collision, which already names the other record. The creator's own
@@ -403,15 +416,22 @@ pub async fn create(
             case: None,
         }
     } else {
-        detect::on_entry(db, &fields, owner, !opts.pool && opts.owner.is_none()).await?
+        detect::on_entry(
+            db,
+            &fields,
+            owner,
+            !opts.pool && opts.owner.is_none() && referral_owner.is_none(),
+        )
+        .await?
     };
-    let written = match write_new(db, viewer.user_id, &contact, &fields, &phones).await {
+    let referral = opts.referred_by.map(|r| (r, referral_owner.is_some()));
+    let written = match write_new(db, viewer.user_id, &contact, &fields, &phones, referral).await {
         // Two people entering the same number at once, both willing to record the collision:
         // the second one's number went in first elsewhere; plan again, now as a collision, so
         // that there is one owner and one case rather than a refusal.
         Err(e) if opts.allow_collision && is_unique_violation(&e) => {
             let phones = plan_phones(db, viewer, &fields, None, true).await?;
-            write_new(db, viewer.user_id, &contact, &fields, &phones).await
+            write_new(db, viewer.user_id, &contact, &fields, &phones, referral).await
         }
         other => other,
     };
@@ -453,6 +473,7 @@ async fn write_new(
     contact: &detect::EntryOutcome,
     f: &LeadFields,
     phones: &[PlannedPhone],
+    referral: Option<(LeadId, bool)>,
 ) -> Result<LeadId> {
     let owner = contact.owner;
     let at = now();
@@ -500,6 +521,28 @@ async fn write_new(
                 .bind(detect::JOINED_REASON)
                 .execute(&mut *tx)
                 .await?;
+        }
+        if let Some((referrer, decided_owner)) = referral {
+            sqlx::query("UPDATE leads SET referred_by = $1 WHERE id = $2")
+                .bind(referrer)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if decided_owner {
+                sqlx::query(crate::ownership::events::INSERT)
+                    .bind(id)
+                    .bind(at)
+                    .bind(crate::ownership::events::Action::Referral.code())
+                    .bind(None::<UserId>)
+                    .bind(owner)
+                    .bind(actor)
+                    .bind(None::<i64>)
+                    .bind(None::<i64>)
+                    .bind(None::<i64>)
+                    .bind(format!("referred_by {referrer}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         write_audit!(
             &mut *tx,

@@ -42,6 +42,10 @@ pub struct LeadCreate {
     pub pool: bool,
     /// Keep a phone another lead holds and record the collision.
     pub allow_collision: bool,
+    /// The existing customer who referred it: a lead id the caller sees, or that customer's
+    /// phone. The new lead goes to that customer's owner (老客户带来的新客户).
+    #[schema(value_type = Option<Object>)]
+    pub referred_by: Option<Value>,
 }
 
 /// Creates a lead; 409 `duplicate_phone` names the lead that holds the number. A contact of a
@@ -74,10 +78,22 @@ pub async fn create(
         custom: body.custom,
         email: body.email,
     };
+    let referred_by = match &body.referred_by {
+        Some(v) if !v.is_null() => Some(
+            leadline_store::ownership::people::referral::resolve(
+                &state.db,
+                &caller.viewer,
+                &super::people::referrer_of(v)?,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
     let opts = CreateOptions {
         pool: body.pool,
         owner: body.owner_id.map(UserId),
         allow_collision: body.allow_collision,
+        referred_by,
     };
     let lead = leads::create(&state.db, &caller.viewer, &draft, &opts).await?;
     Ok((
@@ -197,12 +213,37 @@ pub async fn patch(
     caller: Caller,
     Path(id): Path<LeadId>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    JsonBody(mut body): JsonBody<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    let patch = patch_from_json(&body, if_match(&headers))?;
-    Ok(Json(
-        leads::update(&state.db, &caller.viewer, id, &patch).await?,
-    ))
+    // `referred_by` (issue 22) moves the lead to the referrer's owner: applied after the fields.
+    let referral = body
+        .remove("referred_by")
+        .map(|v| super::people::referrer_of(&v))
+        .transpose()?;
+    if referral.is_none() || !body.is_empty() {
+        let patch = patch_from_json(&body, if_match(&headers))?;
+        leads::update(&state.db, &caller.viewer, id, &patch).await?;
+    }
+    if let Some(referrer) = &referral {
+        leadline_store::ownership::people::set_referral(
+            &state.db,
+            &caller.viewer,
+            id,
+            referrer,
+            leadline_store::now(),
+        )
+        .await?;
+    }
+    // After a referral the lead may now be someone else's: the caller sees what they may.
+    match leads::get(&state.db, &caller.viewer, id).await {
+        Ok(lead) => Ok(Json(
+            serde_json::to_value(lead).map_err(|e| AppError::Internal(e.to_string()))?,
+        )),
+        Err(StoreError::NotFound) if referral.is_some() => {
+            Ok(Json(json!({ "id": id, "moved_to_referrers_owner": true })))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Soft-deletes a lead (supervisors and admins).

@@ -11,6 +11,7 @@ pub mod kb;
 pub mod leads;
 pub mod live_events;
 pub mod openapi;
+pub mod people;
 pub mod scripts;
 pub mod search;
 pub mod session;

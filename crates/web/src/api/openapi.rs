@@ -38,6 +38,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::collisions::list, super::collisions::get, super::collisions::decision, super::collisions::settle,
         super::collisions::escalate, super::collisions::appeal, super::collisions::ledger,
         super::collisions::get_policy, super::collisions::put_policy,
+        super::people::put_backup, super::people::delete_backup, super::people::put_personal,
+        super::people::handover, super::people::list_handovers, super::people::assign,
+        super::people::create_absence, super::people::list_absences, super::people::delete_absence,
     ),
     modifiers(&BearerAuth),
 )]

@@ -86,6 +86,8 @@ struct ListPage {
     total: i64,
     show_deleted: bool,
     error: Option<String>,
+    /// 批量分配 / 转移, for supervisors and admins (issue 22).
+    batch: Option<super::people::BatchForm>,
 }
 
 fn status_label(nav: &Nav, code: &str) -> String {
@@ -181,7 +183,14 @@ pub async fn list(
         &caller,
         &format!("/leads?{}", query.as_deref().unwrap_or("")),
     );
-    let pairs = query_pairs(query.as_deref());
+    let all_pairs = query_pairs(query.as_deref());
+    let batch = super::people::batch_form(&state, &nav, &caller.viewer, &all_pairs)
+        .await
+        .or_page(l)?;
+    let pairs: Vec<(String, String)> = all_pairs
+        .into_iter()
+        .filter(|(k, _)| !super::people::OUTCOME_KEYS.contains(&k.as_str()))
+        .collect();
     let defs = custom_fields::list(&state.db).await.or_page(l)?;
     let people = if caller.user.role.manages_leads() {
         users::list_users(&state.db).await.or_page(l)?
@@ -361,6 +370,7 @@ pub async fn list(
         total,
         show_deleted: get("deleted") == "true",
         error,
+        batch,
         nav,
     };
     Ok(render(&page))
@@ -618,6 +628,7 @@ pub async fn create(State(state): State<AppState>, form: PageForm) -> PageResult
         pool: owner.is_none(),
         owner,
         allow_collision: form.checked("allow_collision"),
+        referred_by: None,
     };
     match leads::create(&state.db, &caller.viewer, &draft, &opts).await {
         // Entered as a collision: on to the case (issue 22, cases).

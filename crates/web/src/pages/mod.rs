@@ -5,6 +5,7 @@ pub mod collisions;
 pub mod imports;
 pub mod kb;
 pub mod leads;
+pub mod people;
 pub mod scripts;
 pub mod search;
 pub mod session;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use leadline_domain::calling_hours::{DEFAULT_TZ, Window, local_day};
-use leadline_domain::{Access, Holder, LeadId, Role, TeamId, UserId, Viewer};
+use leadline_domain::{Access, Holder, LeadId, PoolId, Role, TeamId, UserId, Viewer};
 
 use crate::auth::users::{self, NewUser, UserPatch};
 use crate::db::sql::{Arg, execute};
@@ -45,6 +45,10 @@ struct FloorLead {
     id: LeadId,
     owner: Option<UserId>,
     deleted: bool,
+    /// 副负责人, and whether they may edit.
+    backup: Option<(UserId, bool)>,
+    /// The named pool of a pool lead (`None`: the default pool).
+    pool: Option<PoolId>,
 }
 
 struct Floor {
@@ -60,8 +64,14 @@ impl Floor {
 
     /// The Rust rule for one lead.
     fn sees(&self, viewer: &Viewer, lead: &FloorLead) -> bool {
-        let team = lead.owner.and_then(|o| self.team_of(o));
-        viewer.access(&Holder::owned(lead.owner, team)) != Access::Hidden
+        let holder = Holder {
+            owner: lead.owner,
+            owner_team: lead.owner.and_then(|o| self.team_of(o)),
+            backup: lead.backup.map(|b| b.0),
+            backup_may_edit: lead.backup.is_some_and(|b| b.1),
+            pool: lead.pool,
+        };
+        viewer.access(&holder) != Access::Hidden
     }
 
     /// Ids of the leads `viewer` may see, deleted ones or live ones.
@@ -145,6 +155,36 @@ async fn build_floor(db: &Db, rng: &mut Rng, now: DateTime<Utc>) -> Floor {
         ids.push((id, team));
     }
 
+    // Two named pools (公海): one open to the first team, one to the second and third;
+    // supervisors see the pools open to the teams they supervise (one of two teams: both).
+    let pools = [PoolId(1), PoolId(2)];
+    for pool in pools {
+        execute(
+            db,
+            "INSERT INTO pools (id, name, created_at) VALUES ($1, $2, $3)",
+            vec![
+                Arg::I64(pool.0),
+                Arg::Text(format!("公海{}", pool.0)),
+                Arg::Time(now),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    for (pool, team) in [
+        (pools[0], teams[0]),
+        (pools[1], teams[1]),
+        (pools[1], teams[2]),
+    ] {
+        execute(
+            db,
+            "INSERT INTO pool_teams (pool_id, team_id) VALUES ($1, $2)",
+            vec![Arg::I64(pool.0), Arg::I64(team.0)],
+        )
+        .await
+        .unwrap();
+    }
+
     let owners: Vec<Option<UserId>> = ids
         .iter()
         .map(|u| Some(u.0))
@@ -152,14 +192,33 @@ async fn build_floor(db: &Db, rng: &mut Rng, now: DateTime<Utc>) -> Floor {
         .collect();
     let mut leads = Vec::new();
     let mut next_id = 1;
+    let mut pooled = 0;
     for (i, owner) in owners.into_iter().enumerate() {
         // One to three leads each; about a third deleted, and a deleted one in the pool.
         let n = 1 + rng.below(3);
         for k in 0..n {
+            // Owned leads: a backup for about a third, granted edits or not. Pool leads: the
+            // default pool or one of the named ones.
+            let backup = match owner {
+                Some(_) if rng.below(3) == 0 => {
+                    let b = ids[rng.below(ids.len() as u64) as usize].0;
+                    Some((b, rng.below(2) == 0))
+                }
+                _ => None,
+            };
+            let pool = match owner {
+                None => {
+                    pooled += 1;
+                    [None, Some(pools[0]), Some(pools[1])][pooled % 3]
+                }
+                Some(_) => None,
+            };
             let lead = FloorLead {
                 id: LeadId(next_id),
                 owner,
                 deleted: rng.below(3) == 0 || (owner.is_none() && i == ids.len() && k == 0),
+                backup,
+                pool,
             };
             next_id += 1;
             let way = [Way::Fresh, Way::DueRevisit, Way::Planned][rng.below(3) as usize];
@@ -206,6 +265,18 @@ async fn insert_lead(
             Arg::Text(status.into()),
             Arg::OptI64(lead.owner.map(|o| o.0)),
             Arg::Time(now - Duration::days(2)),
+        ],
+    )
+    .await
+    .unwrap();
+    execute(
+        db,
+        "UPDATE leads SET backup_owner_id = $2, backup_may_edit = $3, pool_id = $4 WHERE id = $1",
+        vec![
+            Arg::I64(lead.id.0),
+            Arg::OptI64(lead.backup.map(|b| b.0.0)),
+            Arg::Bool(lead.backup.is_some_and(|b| b.1)),
+            Arg::OptI64(lead.pool.map(|p| p.0)),
         ],
     )
     .await
@@ -318,6 +389,24 @@ async fn every_viewer_gets_from_sql_exactly_the_leads_the_rule_allows() {
         viewers
             .iter()
             .any(|v| v.role == Role::Supervisor && v.supervised_teams.is_empty())
+    );
+    // Backups with and without edits, and leads in each named pool, some viewers with pools.
+    for may_edit in [true, false] {
+        assert!(
+            floor
+                .leads
+                .iter()
+                .any(|l| !l.deleted && l.backup.is_some_and(|b| b.1 == may_edit))
+        );
+    }
+    for pool in [PoolId(1), PoolId(2)] {
+        assert!(floor.leads.iter().any(|l| l.pool == Some(pool)));
+    }
+    assert!(viewers.iter().any(|v| v.pools.len() == 2));
+    assert!(
+        viewers
+            .iter()
+            .any(|v| v.role != Role::Admin && v.pools.is_empty())
     );
 
     for viewer in &viewers {
