@@ -34,6 +34,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::workspace::fill, super::workspace::unplan, super::workspace::set_target, super::workspace::ticker,
         super::workspace::create_ticker, super::workspace::delete_ticker, super::workspace::supervisor_live,
         super::workspace::revisit_preview, super::live_events::stream,
+        super::reclaim::list, super::reclaim::create, super::reclaim::patch, super::reclaim::delete,
+        super::reclaim::put_settings, super::reclaim::protect, super::reclaim::unprotect,
     ),
     modifiers(&BearerAuth),
 )]

@@ -23,6 +23,7 @@ mod live_stream;
 mod next_call;
 mod pages;
 mod path_ids;
+mod reclaim;
 mod stored_values;
 mod workday_admin;
 mod workday_forms;

@@ -203,7 +203,15 @@ async fn unprotect_body(
 }
 
 /// Notes a deal on `lead` (its status became Converted) in the caller's transaction: the first
-/// deal's moment is kept, and the countdown ends for good.
+/// deal's moment is kept, and the countdown ends for good. The lead form's save does the same
+/// in its own statement (leads/write.rs).
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "for the call path, when a disposition converts a lead (record.rs, another change)"
+    )
+)]
 pub(crate) async fn mark_deal(
     tx: &mut impl Tx,
     rules: &[ReclaimRule],
