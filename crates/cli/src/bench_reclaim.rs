@@ -37,6 +37,9 @@ pub struct ReclaimArgs {
     /// the phase's start.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Records changed per transaction by the pass.
+    #[arg(long, default_value_t = reclaim::BATCH)]
+    batch: usize,
     /// Also run on this PostgreSQL server (a fresh schema).
     #[arg(long, env = "LEADLINE_BENCH_POSTGRES_URL")]
     postgres: Option<String>,
@@ -121,9 +124,10 @@ async fn bench_backend(name: &str, db: &Db, args: &ReclaimArgs) -> anyhow::Resul
         // The pass runs once, started with the second phase.
         let pass = {
             let db = db.clone();
+            let batch = args.batch;
             tokio::spawn(async move {
                 let t = Instant::now();
-                let report = reclaim::run_pass(&db, at, reclaim::BATCH).await;
+                let report = reclaim::run_pass(&db, at, batch).await;
                 (report, t.elapsed().as_secs_f64())
             })
         };
@@ -144,8 +148,8 @@ async fn bench_backend(name: &str, db: &Db, args: &ReclaimArgs) -> anyhow::Resul
     .fetch_one(pool)
     .await?);
     let mut out = format!(
-        "== {name}: reclaim pass over {} owned leads, {} due, beside {} agents at {} calls/s ==\n",
-        args.owned, args.due, args.agents, args.rate
+        "== {name}: reclaim pass over {} owned leads, {} due, {} a transaction, beside {} agents at {} calls/s ==\n",
+        args.owned, args.due, args.batch, args.agents, args.rate
     );
     out.push_str(&format!(
         "pass: {pass_s:.2} s, {} reclaimed ({:.0}/s), {} warned; {events} reclaim events, {owned_left} due left\n",

@@ -8,15 +8,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use leadline_domain::ownership::warning_due;
-use leadline_domain::{LeadId, PoolId, UserId};
 use serde::Serialize;
 use serde_json::json;
 
 use super::in_background_tx;
-use crate::audit::{self, AuditEntry};
 use crate::db::sql::Arg;
 use crate::db::tx::Tx;
-use crate::ownership::events::{self, Action, Event};
+use crate::ownership::events::Action;
 use crate::{Db, Result, db_run};
 
 /// The notification an owner gets when a record of theirs returned to its pool.
@@ -43,16 +41,12 @@ pub async fn run_pass(db: &Db, now: DateTime<Utc>, batch: usize) -> Result<PassR
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct Due {
     id: i64,
-    owner_id: i64,
-    reclaim_rule_id: Option<i64>,
-    pool_id: Option<i64>,
-    reclaim_at: DateTime<Utc>,
 }
 
 async fn reclaim_due(db: &Db, now: DateTime<Utc>, batch: usize) -> Result<u64> {
     let sql = format!(
-        "SELECT id, owner_id, reclaim_rule_id, pool_id, reclaim_at FROM leads \
-         WHERE reclaim_at <= $1 AND owner_id IS NOT NULL ORDER BY reclaim_at, id LIMIT {batch}"
+        "SELECT id FROM leads WHERE reclaim_at <= $1 AND owner_id IS NOT NULL \
+         ORDER BY reclaim_at, id LIMIT {batch}"
     );
     let (mut total, mut idle) = (0, 0);
     loop {
@@ -76,61 +70,92 @@ async fn reclaim_due(db: &Db, now: DateTime<Utc>, batch: usize) -> Result<u64> {
     }
 }
 
-const RECLAIM: &str = "UPDATE leads SET owner_id = NULL, owned_since = NULL, reclaim_at = NULL, \
-    reclaim_rule_id = NULL, warned_days = NULL, backup_owner_id = NULL, backup_may_edit = FALSE, \
-    protected_until = NULL, protected_by = NULL, version = version + 1, updated_at = $3 \
-    WHERE id = $1 AND owner_id = $2 AND reclaim_at <= $3";
+/// The records of a batch still due: owned, and due at `$1` (a record followed up, or taken
+/// by another pass, meanwhile is no longer).
+fn still_due(ids: &[i64]) -> String {
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    format!("id IN ({list}) AND owner_id IS NOT NULL AND reclaim_at <= $1")
+}
 
-const NOTIFY: &str = "INSERT INTO notifications (user_id, kind, lead_id, payload, due_at, created_at) \
-    VALUES ($1, $2, $3, $4, $5, $6)";
+/// JSON text built in SQL from integer columns, typed as each backend stores JSON.
+fn json_sql(tx: &impl Tx, text: &str) -> String {
+    match tx.backend() {
+        crate::Backend::Sqlite => text.to_string(),
+        crate::Backend::Postgres => format!("CAST({text} AS JSONB)"),
+    }
+}
 
+/// Reclaims the records of `due` still due, set-based: a few statements a batch whatever its
+/// size. The rows are locked first (PostgreSQL; SQLite's one writer holds every other writer
+/// off), so the ownership events, audit entries and notifications written from them name the
+/// owner the update takes the record from.
 async fn reclaim_batch(tx: &mut impl Tx, due: Vec<Due>, now: DateTime<Utc>) -> Result<u64> {
-    let mut done = 0;
-    for d in due {
-        let changed = tx
-            .execute(
-                RECLAIM,
-                &[Arg::I64(d.id), Arg::I64(d.owner_id), Arg::Time(now)],
-            )
-            .await?;
-        if changed == 0 {
-            continue;
-        }
-        done += 1;
-        let event = Event {
-            from: Some(UserId(d.owner_id)),
-            pool: d.pool_id.map(PoolId),
-            rule: d.reclaim_rule_id,
-            ..Event::new(LeadId(d.id), now, Action::Reclaim)
-        };
-        events::record(tx, &event).await?;
-        let entry = AuditEntry {
-            entity: "lead",
-            entity_id: d.id,
-            actor: None,
-            action: "reclaim",
-            before: Some(json!({ "owner_id": d.owner_id, "reclaim_at": d.reclaim_at })),
-            after: Some(
-                json!({ "owner_id": null, "pool_id": d.pool_id, "rule_id": d.reclaim_rule_id }),
-            ),
-            at: now,
-        };
-        tx.execute(audit::INSERT, &entry.args()).await?;
+    let ids: Vec<i64> = due.iter().map(|d| d.id).collect();
+    let cond = still_due(&ids);
+    let at = [Arg::Time(now)];
+    if tx.backend() == crate::Backend::Postgres {
         tx.execute(
-            NOTIFY,
-            &[
-                Arg::I64(d.owner_id),
-                Arg::Text(RECLAIMED.into()),
-                Arg::I64(d.id),
-                Arg::Json(json!({ "rule_id": d.reclaim_rule_id, "pool_id": d.pool_id })),
-                Arg::Time(d.reclaim_at),
-                Arg::Time(now),
-            ],
+            &format!("SELECT id FROM leads WHERE {cond} FOR UPDATE"),
+            &at,
         )
         .await?;
     }
-    Ok(done)
+    let opt = |col: &str| format!("COALESCE(CAST({col} AS TEXT), 'null')");
+    tx.execute(
+        &format!(
+            "INSERT INTO ownership_events (lead_id, at, action, from_user, to_user, actor_id, pool_id, rule_id, case_id, reason) \
+             SELECT id, $1, '{}', owner_id, NULL, NULL, pool_id, reclaim_rule_id, NULL, NULL FROM leads WHERE {cond} ORDER BY id",
+            Action::Reclaim.code()
+        ),
+        &at,
+    )
+    .await?;
+    let before = json_sql(tx, "'{\"owner_id\":' || CAST(owner_id AS TEXT) || '}'");
+    let after = json_sql(
+        tx,
+        &format!(
+            "'{{\"owner_id\":null,\"pool_id\":' || {} || ',\"rule_id\":' || {} || '}}'",
+            opt("pool_id"),
+            opt("reclaim_rule_id")
+        ),
+    );
+    tx.execute(
+        &format!(
+            "INSERT INTO audit_log (entity, entity_id, actor_id, action, before, after, at) \
+             SELECT 'lead', id, NULL, 'reclaim', {before}, {after}, $1 FROM leads WHERE {cond} ORDER BY id"
+        ),
+        &at,
+    )
+    .await?;
+    let payload = json_sql(
+        tx,
+        &format!(
+            "'{{\"rule_id\":' || {} || ',\"pool_id\":' || {} || '}}'",
+            opt("reclaim_rule_id"),
+            opt("pool_id")
+        ),
+    );
+    tx.execute(
+        &format!(
+            "INSERT INTO notifications (user_id, kind, lead_id, payload, due_at, created_at) \
+             SELECT owner_id, '{RECLAIMED}', id, {payload}, reclaim_at, $1 FROM leads WHERE {cond} ORDER BY id"
+        ),
+        &at,
+    )
+    .await?;
+    tx.execute(
+        &format!(
+            "UPDATE leads SET owner_id = NULL, owned_since = NULL, reclaim_at = NULL, \
+             reclaim_rule_id = NULL, warned_days = NULL, backup_owner_id = NULL, backup_may_edit = FALSE, \
+             protected_until = NULL, protected_by = NULL, version = version + 1, updated_at = $1 WHERE {cond}"
+        ),
+        &at,
+    )
+    .await
 }
+
+const NOTIFY: &str = "INSERT INTO notifications (user_id, kind, lead_id, payload, due_at, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6)";
 
 /// An owned record whose countdown is inside a warning band.
 #[derive(Debug, Clone, sqlx::FromRow)]
