@@ -43,6 +43,9 @@ pub struct ReclaimArgs {
     /// Also run on this PostgreSQL server (a fresh schema).
     #[arg(long, env = "LEADLINE_BENCH_POSTGRES_URL")]
     postgres: Option<String>,
+    /// Skip SQLite (with `--postgres`: PostgreSQL alone).
+    #[arg(long)]
+    skip_sqlite: bool,
 }
 
 /// Rows changed per statement while setting owners.
@@ -53,7 +56,7 @@ pub async fn run(args: ReclaimArgs) -> anyhow::Result<()> {
         bail!("--due must be at most --owned; --owned and --agents at least 1");
     }
     let mut out = Vec::new();
-    {
+    if !args.skip_sqlite {
         let sqlite = TestDb::sqlite()
             .await
             .context("creating the SQLite database")?;
@@ -229,10 +232,13 @@ async fn own(
             warned,
         ));
     }
+    // Owned leads have been called (contacted): the agents' fresh leads are the pool's.
     let sql_class = "UPDATE leads SET owner_id = $1 + (id % $2), owned_since = $3, reclaim_at = $4, \
-        reclaim_rule_id = $5, warned_days = $6 WHERE id >= $7 AND id <= $8 AND id % 14 = $9";
+        reclaim_rule_id = $5, warned_days = $6, status = 'contacted', attempts = 1 \
+        WHERE id >= $7 AND id <= $8 AND id % 14 = $9";
     let sql_all = "UPDATE leads SET owner_id = $1 + (id % $2), owned_since = $3, reclaim_at = $4, \
-        reclaim_rule_id = $5, warned_days = $6 WHERE id >= $7 AND id <= $8 AND $9 = $9";
+        reclaim_rule_id = $5, warned_days = $6, status = 'contacted', attempts = 1 \
+        WHERE id >= $7 AND id <= $8 AND $9 = $9";
     for (lo, hi, class, reclaim_at, warned) in sets {
         let mut start = lo;
         while start <= hi {

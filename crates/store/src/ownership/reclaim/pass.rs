@@ -43,11 +43,26 @@ struct Due {
     id: i64,
 }
 
-async fn reclaim_due(db: &Db, now: DateTime<Utc>, batch: usize) -> Result<u64> {
-    let sql = format!(
+/// The next `batch` records due at `$1`, through the countdown index.
+pub(crate) fn due_sql(batch: usize) -> String {
+    format!(
         "SELECT id FROM leads WHERE reclaim_at <= $1 AND owner_id IS NOT NULL \
          ORDER BY reclaim_at, id LIMIT {batch}"
-    );
+    )
+}
+
+/// The next `batch` records of a warning band (`$1` < reclaim_at <= `$2`) not yet warned that
+/// close (`$3` days), through the countdown index.
+pub(crate) fn band_sql(batch: usize) -> String {
+    format!(
+        "SELECT id, owner_id, reclaim_at, warned_days FROM leads \
+         WHERE reclaim_at > $1 AND reclaim_at <= $2 AND owner_id IS NOT NULL \
+         AND (warned_days IS NULL OR warned_days > $3) ORDER BY reclaim_at, id LIMIT {batch}"
+    )
+}
+
+async fn reclaim_due(db: &Db, now: DateTime<Utc>, batch: usize) -> Result<u64> {
+    let sql = due_sql(batch);
     let (mut total, mut idle) = (0, 0);
     loop {
         let due: Vec<Due> = db_run!(db, |pool| {
@@ -171,11 +186,7 @@ struct Warn {
 async fn warn_due(db: &Db, warn: &[u16], now: DateTime<Utc>, batch: usize) -> Result<u64> {
     let mut days: Vec<u16> = warn.to_vec();
     days.sort_unstable();
-    let sql = format!(
-        "SELECT id, owner_id, reclaim_at, warned_days FROM leads \
-         WHERE reclaim_at > $1 AND reclaim_at <= $2 AND owner_id IS NOT NULL \
-         AND (warned_days IS NULL OR warned_days > $3) ORDER BY reclaim_at, id LIMIT {batch}"
-    );
+    let sql = band_sql(batch);
     let mut total = 0;
     let mut lo = now;
     for d in days {

@@ -500,3 +500,30 @@ async fn two_servers_reclaim_each_record_once() {
         assert_eq!(state(db, lead).await.owner_id, None);
     }
 }
+
+/// On SQLite the pass seeks the due records and each warning band through the countdown index
+/// (`leads_reclaim`) instead of walking the owned leads.
+#[tokio::test]
+async fn the_pass_reads_through_the_countdown_index() {
+    let t = TestDb::sqlite().await.unwrap();
+    let Db::Sqlite(pool) = &t.db else {
+        unreachable!()
+    };
+    use crate::db::sqlite_writer::{self, time_text};
+    use rusqlite::types::Value;
+    let at = Value::Text(time_text(t0()));
+    for (sql, args) in [
+        (pass::due_sql(BATCH), vec![at.clone()]),
+        (
+            pass::band_sql(BATCH),
+            vec![at.clone(), at.clone(), Value::Integer(3)],
+        ),
+    ] {
+        let plan = sqlite_writer::query_plan(pool, &sql, args).await.unwrap();
+        assert!(
+            plan.iter().any(|s| s.contains("leads_reclaim")),
+            "{sql}: {plan:?}"
+        );
+        assert!(!plan.iter().any(|s| s.starts_with("SCAN leads")), "{plan:?}");
+    }
+}
