@@ -524,6 +524,9 @@ async fn the_pass_reads_through_the_countdown_index() {
             plan.iter().any(|s| s.contains("leads_reclaim")),
             "{sql}: {plan:?}"
         );
-        assert!(!plan.iter().any(|s| s.starts_with("SCAN leads")), "{plan:?}");
+        assert!(
+            !plan.iter().any(|s| s.starts_with("SCAN leads")),
+            "{plan:?}"
+        );
     }
 }
