@@ -42,6 +42,9 @@ pub enum BenchCommand {
     /// Import of 1,000,000 generated CSV rows and a 100,000-row .xlsx through `leadline import`,
     /// against `sqlite3 .import` and PostgreSQL `COPY`; peak memory; export speed.
     Import(crate::bench_import::ImportBenchArgs),
+    /// A reclaim pass over 1,000,000 owned leads of which 100,000 are due, beside 100 agents
+    /// calling: its time, and their next-call p99 during it against without it.
+    Reclaim(crate::bench_reclaim::ReclaimArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -55,6 +58,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Search(args) => crate::bench_search::run(args).await,
         BenchCommand::Import(args) => crate::bench_import::run(args).await,
         BenchCommand::NextCall(args) => crate::bench_next_call::run(args).await,
+        BenchCommand::Reclaim(args) => crate::bench_reclaim::run(args).await,
     }
 }
 

@@ -22,31 +22,31 @@ use tokio::sync::Mutex;
 pub struct NextCallArgs {
     /// Number of leads to generate (all fresh, in the shared pool, one phone each).
     #[arg(long, default_value_t = 1_000_000)]
-    leads: usize,
+    pub(crate) leads: usize,
     /// Concurrent agents, each with its own token and connection.
     #[arg(long, default_value_t = 100)]
-    agents: usize,
+    pub(crate) agents: usize,
     /// Seconds of each phase: agents looping next-call + record-call as fast as they can, then
     /// at the paced rate.
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub(crate) seconds: u64,
     /// Call records per second all agents together attempt in the paced phase (each agent one
     /// next-call + record-call every agents/rate seconds); latency there is measured from each
     /// call's scheduled start, so a server that falls behind shows it.
     #[arg(long, default_value_t = 2_000.0)]
-    rate: f64,
+    pub(crate) rate: f64,
     /// Rows of the CSV imported while the agents call at the paced rate: through the server's
     /// own import path once with the import's long batches and once with batches cut short while
     /// calls come, then by `leadline import` in another process, to show what an office's import
     /// costs its agents (SQLite only; 0 skips).
     #[arg(long, default_value_t = 300_000)]
-    import_rows: usize,
+    pub(crate) import_rows: usize,
     /// Bare select-and-reserve statements timed for the baseline.
     #[arg(long, default_value_t = 5_000)]
-    bare: usize,
+    pub(crate) bare: usize,
     /// Also run on this PostgreSQL server.
     #[arg(long, env = "LEADLINE_BENCH_POSTGRES_URL")]
-    postgres: Option<String>,
+    pub(crate) postgres: Option<String>,
 }
 
 const PASSWORD: &str = "bench-password";
@@ -89,15 +89,15 @@ pub async fn run(args: NextCallArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Lat {
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    p999: f64,
-    n: usize,
+pub(crate) struct Lat {
+    pub(crate) p50: f64,
+    pub(crate) p90: f64,
+    pub(crate) p99: f64,
+    pub(crate) p999: f64,
+    pub(crate) n: usize,
 }
 
-fn lat(mut v: Vec<Duration>) -> Lat {
+pub(crate) fn lat(mut v: Vec<Duration>) -> Lat {
     v.sort_unstable();
     let at = |p: f64| {
         if v.is_empty() {
@@ -120,45 +120,7 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
         "\n== {name}: {} leads, {} agents, {} s ==",
         args.leads, args.agents, args.seconds
     );
-    let hash = users::hash_password(PASSWORD);
-    let admin = users::create_user(
-        db,
-        &NewUser {
-            username: "admin".into(),
-            display_name: "管理员".into(),
-            role: Role::Admin,
-            team_id: None,
-            password_hash: hash.clone(),
-        },
-        None,
-    )
-    .await?;
-    let team = users::create_team(db, "电销一组", Some(admin.id)).await?;
-    let mut agents = Vec::new();
-    for i in 0..args.agents {
-        let u = users::create_user(
-            db,
-            &NewUser {
-                username: format!("agent{i:03}"),
-                display_name: format!("坐席{i:03}"),
-                role: Role::Agent,
-                team_id: Some(team),
-                password_hash: hash.clone(),
-            },
-            Some(admin.id),
-        )
-        .await?;
-        agents.push(u);
-    }
-    // Calling hours open around the clock, so the run does not depend on when it starts.
-    let all_day: Vec<Window> = (1..=7)
-        .map(|weekday| Window {
-            weekday,
-            start_minute: 0,
-            end_minute: 1440,
-        })
-        .collect();
-    config::set_windows(db, admin.id, None, &all_day).await?;
+    let (admin, agents) = agents_on_duty(db, args.agents).await?;
 
     let t = Instant::now();
     load(db, args.leads).await?;
@@ -348,6 +310,54 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
     Ok(out)
 }
 
+/// An admin, `n` agents (agent000…, one team, the benchmark password) and calling hours open
+/// around the clock, so that a run does not depend on when it starts.
+pub(crate) async fn agents_on_duty(
+    db: &Db,
+    n: usize,
+) -> anyhow::Result<(users::User, Vec<users::User>)> {
+    let hash = users::hash_password(PASSWORD);
+    let admin = users::create_user(
+        db,
+        &NewUser {
+            username: "admin".into(),
+            display_name: "管理员".into(),
+            role: Role::Admin,
+            team_id: None,
+            password_hash: hash.clone(),
+        },
+        None,
+    )
+    .await?;
+    let team = users::create_team(db, "电销一组", Some(admin.id)).await?;
+    let mut agents = Vec::new();
+    for i in 0..n {
+        let u = users::create_user(
+            db,
+            &NewUser {
+                username: format!("agent{i:03}"),
+                display_name: format!("坐席{i:03}"),
+                role: Role::Agent,
+                team_id: Some(team),
+                password_hash: hash.clone(),
+            },
+            Some(admin.id),
+        )
+        .await?;
+        agents.push(u);
+    }
+    // Calling hours open around the clock, so the run does not depend on when it starts.
+    let all_day: Vec<Window> = (1..=7)
+        .map(|weekday| Window {
+            weekday,
+            start_minute: 0,
+            end_minute: 1440,
+        })
+        .collect();
+    config::set_windows(db, admin.id, None, &all_day).await?;
+    Ok((admin, agents))
+}
+
 /// Rows an import committed in a phase.
 struct ImportDone {
     rows: i64,
@@ -475,7 +485,7 @@ async fn paced_beside_cli_import(
 }
 
 /// Fresh pool leads with one phone each, many rows per statement.
-async fn load(db: &Db, n: usize) -> anyhow::Result<()> {
+pub(crate) async fn load(db: &Db, n: usize) -> anyhow::Result<()> {
     let now = leadline_store::now();
     let ts = now.to_rfc3339();
     let mut rng = StdRng::seed_from_u64(7);
@@ -602,16 +612,16 @@ async fn bare_select_and_reserve(
     Ok((lat(samples), n as f64 / elapsed))
 }
 
-struct LoopResult {
-    next: Lat,
-    record: Lat,
+pub(crate) struct LoopResult {
+    pub(crate) next: Lat,
+    pub(crate) record: Lat,
     /// Next-calls answered 204 (nothing callable).
-    nothing: usize,
-    elapsed: f64,
+    pub(crate) nothing: usize,
+    pub(crate) elapsed: f64,
     /// The whole process's CPU time (server and client) per recorded call, where known.
-    cpu_per_call: Option<f64>,
+    pub(crate) cpu_per_call: Option<f64>,
     /// How late the pacer rang the slots (paced phases): part of every paced latency.
-    pacer_late: Option<Lat>,
+    pub(crate) pacer_late: Option<Lat>,
 }
 
 /// This process's CPU time so far (user + system), from /proc on Linux.
@@ -626,7 +636,7 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 /// Every agent signs in once.
-async fn sign_in(base: &str, args: &NextCallArgs) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn sign_in(base: &str, args: &NextCallArgs) -> anyhow::Result<Vec<String>> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let mut tokens = Vec::new();
     for i in 0..args.agents {
@@ -679,7 +689,7 @@ fn pace(
 /// Every agent loops next-call + record-call until the time is up: as fast as it can
 /// (`rate` None), or starting one call every agents/rate seconds, latency counted from the
 /// scheduled start.
-async fn agents_loop(
+pub(crate) async fn agents_loop(
     base: &str,
     args: &NextCallArgs,
     tokens: &[String],

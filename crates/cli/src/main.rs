@@ -3,6 +3,7 @@
 mod bench;
 mod bench_import;
 mod bench_next_call;
+mod bench_reclaim;
 mod bench_search;
 mod config;
 mod import_cmd;

@@ -189,6 +189,8 @@ impl Registry {
         Registry::default()
             .with(RevisitReminder)
             .with(RunImport { files })
+            .with(crate::reclaim_job::Reclaim)
+            .with(crate::reclaim_job::ReclaimRecount)
     }
 
     /// Adds a kind (replacing one of the same name).

@@ -165,6 +165,11 @@ impl Worker {
             if *stop.borrow() {
                 break;
             }
+            if self.registry.kinds().contains(&"reclaim")
+                && let Err(e) = crate::reclaim_job::schedule(&self.db, &self.hub, now()).await
+            {
+                tracing::error!(error = %e, "queueing the reclaim pass failed; retrying");
+            }
             if let Err(e) = self.start_due(now()).await {
                 tracing::error!(error = %e, "job worker failed; retrying");
             }

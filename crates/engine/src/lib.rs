@@ -6,5 +6,6 @@ pub mod import_job;
 pub mod import_run;
 pub mod job_kinds;
 pub mod jobs_runner;
+pub mod reclaim_job;
 pub mod revisit_reminder;
 pub mod upload_files;

@@ -28,6 +28,9 @@ pub enum AppError {
     BadRequest(&'static str),
     #[error("request too large")]
     PayloadTooLarge,
+    /// A request refused by a rule of the present state (409), with its code.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -43,6 +46,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Store(e) => match e {
                 StoreError::NotFound => StatusCode::NOT_FOUND,
@@ -71,7 +75,7 @@ impl AppError {
             AppError::Csrf => "csrf_failed",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
-            AppError::BadRequest(code) => code,
+            AppError::BadRequest(code) | AppError::Conflict(code) => code,
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::Internal(_) => "internal_error",
             AppError::Store(e) => match e {

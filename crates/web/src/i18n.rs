@@ -181,6 +181,7 @@ mod tests {
             "internal_error",
             "bad_json",
             "payload_too_large",
+            "protection_cap",
         ] {
             for lang in [Lang::Zh, Lang::En] {
                 assert!(

@@ -214,6 +214,23 @@ pub fn router(state: AppState) -> Router {
             "/collision-policy",
             get(api::collisions::get_policy).put(api::collisions::put_policy),
         )
+        // issue 22: reclaim
+        .route(
+            "/reclaim-rules",
+            get(api::reclaim::list).post(api::reclaim::create),
+        )
+        .route(
+            "/reclaim-rules/{id}",
+            axum::routing::patch(api::reclaim::patch).delete(api::reclaim::delete),
+        )
+        .route(
+            "/reclaim-settings",
+            axum::routing::put(api::reclaim::put_settings),
+        )
+        .route(
+            "/leads/{id}/protection",
+            axum::routing::put(api::reclaim::protect).delete(api::reclaim::unprotect),
+        )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 
@@ -328,6 +345,20 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/ticker/{id}/delete",
             post(pages::workspace::ticker_delete),
+        )
+        // issue 22: reclaim
+        .route("/admin/ownership", get(pages::reclaim::index))
+        .route(
+            "/admin/ownership/reclaim-rules",
+            post(pages::reclaim::rule_save),
+        )
+        .route(
+            "/admin/ownership/reclaim-rules/delete",
+            post(pages::reclaim::rule_delete),
+        )
+        .route(
+            "/admin/ownership/reclaim-settings",
+            post(pages::reclaim::settings),
         )
         // The agent's-day settings page (issue 4, calls core).
         .route("/admin/workday", get(pages::workday_admin::index))

@@ -653,6 +653,18 @@ pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> 
                 .await?;
             return Err(StoreError::EditConflict { current });
         }
+        if fields.status == leadline_domain::LeadStatus::Converted {
+            // A deal keeps the record with its owner for good (issue 22): the first deal's
+            // moment is kept and the countdown ends (`ownership::reclaim_due` of a deal: none).
+            sqlx::query(
+                "UPDATE leads SET deal_at = COALESCE(deal_at, $2), reclaim_at = NULL, \
+                 reclaim_rule_id = NULL, warned_days = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("DELETE FROM lead_phones WHERE lead_id = $1")
             .bind(id)
             .execute(&mut *tx)

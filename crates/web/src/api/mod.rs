@@ -12,6 +12,7 @@ pub mod leads;
 pub mod live_events;
 pub mod openapi;
 pub mod people;
+pub mod reclaim;
 pub mod scripts;
 pub mod search;
 pub mod session;

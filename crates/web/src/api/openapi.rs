@@ -41,6 +41,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::people::put_backup, super::people::delete_backup, super::people::put_personal,
         super::people::handover, super::people::list_handovers, super::people::assign,
         super::people::create_absence, super::people::list_absences, super::people::delete_absence,
+        super::reclaim::list, super::reclaim::create, super::reclaim::patch, super::reclaim::delete,
+        super::reclaim::put_settings, super::reclaim::protect, super::reclaim::unprotect,
     ),
     modifiers(&BearerAuth),
 )]

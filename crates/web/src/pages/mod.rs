@@ -6,6 +6,7 @@ pub mod imports;
 pub mod kb;
 pub mod leads;
 pub mod people;
+pub mod reclaim;
 pub mod scripts;
 pub mod search;
 pub mod session;

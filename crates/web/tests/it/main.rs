@@ -27,6 +27,7 @@ mod next_call;
 mod pages;
 mod path_ids;
 mod people;
+mod reclaim;
 mod stored_values;
 mod workday_admin;
 mod workday_forms;
