@@ -87,9 +87,17 @@ async fn a_backup_sees_the_lead_and_edits_only_when_granted_a_third_agent_sees_n
     assert_eq!(res.status(), StatusCode::OK);
     let res = a2.patch(&path, json!({"title": "经理"})).await;
     assert_eq!(res.status(), StatusCode::OK);
+    // The card shows the backup and the grant.
+    let (_, card) = app
+        .browser("agent_a2")
+        .await
+        .get(&format!("/leads/{id}"))
+        .await;
+    assert!(
+        card.contains("id=\"lead-backup\">李娜 · 副负责人可编辑"),
+        "{card}"
+    );
     // Removed: the backup sees nothing again.
-    let (_, card) = app.browser("agent_a2").await.get(&format!("/leads/{id}")).await;
-    assert!(card.contains("id=\"lead-backup\">李娜 · 副负责人可编辑"), "{card}");
     assert_eq!(a1.delete(&backup).await.status(), StatusCode::OK);
     assert_eq!(a2.get_json(&path).await.0, StatusCode::NOT_FOUND);
     let (_, history) = a1.get_json(&format!("{path}/history")).await;
