@@ -194,6 +194,15 @@ async fn bench_backend(name: &str, db: &Db, args: &ReclaimArgs) -> anyhow::Resul
     Ok(out)
 }
 
+/// Owned leads set alike: ids `ids` (those whose id % 14 is `class`, if given) due at
+/// `reclaim_at`, already warned `warned` days before.
+struct OwnedSet {
+    ids: (usize, usize),
+    class: Option<i64>,
+    reclaim_at: chrono::DateTime<Utc>,
+    warned: Option<i64>,
+}
+
 /// Gives leads 1..=owned to the agents in turn (agent `first + id % n`): the first `due` due
 /// an hour before `at` (with the default rule's id), the others due 1 to 14 days after it,
 /// already warned as the default warnings would have (3 days, then 1), as a floor in its
@@ -206,16 +215,14 @@ async fn own(
 ) -> anyhow::Result<()> {
     let rule: i64 = reclaim::list_rules(db).await?[0].id;
     let n = args.agents as i64;
-    // (lowest id, highest id, remainder class of id % 14 or none, reclaim_at, warned_days)
-    let mut sets: Vec<(
-        usize,
-        usize,
-        Option<i64>,
-        chrono::DateTime<Utc>,
-        Option<i64>,
-    )> = Vec::new();
+    let mut sets: Vec<OwnedSet> = Vec::new();
     if args.due > 0 {
-        sets.push((1, args.due, None, at - Duration::hours(1), Some(1)));
+        sets.push(OwnedSet {
+            ids: (1, args.due),
+            class: None,
+            reclaim_at: at - Duration::hours(1),
+            warned: Some(1),
+        });
     }
     for k in 0..14_i64 {
         let days = k + 1;
@@ -224,13 +231,12 @@ async fn own(
             2 | 3 => Some(3),
             _ => None,
         };
-        sets.push((
-            args.due + 1,
-            args.owned,
-            Some(k),
-            at + Duration::days(days) - Duration::minutes(1),
+        sets.push(OwnedSet {
+            ids: (args.due + 1, args.owned),
+            class: Some(k),
+            reclaim_at: at + Duration::days(days) - Duration::minutes(1),
             warned,
-        ));
+        });
     }
     // Owned leads have been called (contacted): the agents' fresh leads are the pool's.
     let sql_class = "UPDATE leads SET owner_id = $1 + (id % $2), owned_since = $3, reclaim_at = $4, \
@@ -239,7 +245,13 @@ async fn own(
     let sql_all = "UPDATE leads SET owner_id = $1 + (id % $2), owned_since = $3, reclaim_at = $4, \
         reclaim_rule_id = $5, warned_days = $6, status = 'contacted', attempts = 1 \
         WHERE id >= $7 AND id <= $8 AND $9 = $9";
-    for (lo, hi, class, reclaim_at, warned) in sets {
+    for OwnedSet {
+        ids: (lo, hi),
+        class,
+        reclaim_at,
+        warned,
+    } in sets
+    {
         let mut start = lo;
         while start <= hi {
             let end = (start + SET_CHUNK - 1).min(hi);
