@@ -24,7 +24,7 @@ pub fn yuan(fen: i64) -> String {
 
 /// Basis points as a percentage: 3000 → "30%", 1250 → "12.5%".
 pub fn percent(bp: u32) -> String {
-    if bp % 100 == 0 {
+    if bp.is_multiple_of(100) {
         format!("{}%", bp / 100)
     } else {
         format!("{}%", f64::from(bp) / 100.0)

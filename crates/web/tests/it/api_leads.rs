@@ -63,7 +63,11 @@ async fn a_duplicate_phone_is_refused_naming_its_owner_unless_recorded_as_collis
     let kept = b1
         .create_lead(json!({"name": "刘总", "phone": "13800138000", "allow_collision": true}))
         .await;
-    assert_eq!(kept["phones"][0]["collision_with"], first["id"]);
+    // The lead it collides with is still not revealed to b1 (issue 22: the case is the way to
+    // it); the number is kept as a collision.
+    assert_eq!(kept["phones"][0]["collision_with"], Value::Null);
+    assert_eq!(kept["phones"][0]["e164"], "+8613800138000");
+    let _ = first;
 }
 
 #[tokio::test]

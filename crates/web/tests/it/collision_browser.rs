@@ -10,6 +10,25 @@ use thirtyfour::prelude::*;
 use crate::browser::{by_id, fill, in_browser, log_in, wait_for_url};
 use crate::helpers::{TestApp, mobile};
 
+/// The text of `#id` once it contains `needle`, found again on each try (a form post reloads
+/// the page under the old element).
+async fn text_with(driver: &WebDriver, id: &str, needle: &str) -> Result<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Ok(e) = driver.find(By::Id(id)).await
+            && let Ok(t) = e.text().await
+            && t.contains(needle)
+        {
+            return Ok(t);
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "#{id} never showed {needle:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn the_case_goes_to_the_supervisor(driver: &WebDriver, app: &TestApp) -> Result<()> {
     log_in(driver, app, "agent_a2").await?;
     driver.goto(app.url("/leads/new")).await?;
@@ -33,8 +52,7 @@ async fn the_case_goes_to_the_supervisor(driver: &WebDriver, app: &TestApp) -> R
     .await?;
     let case_path = url.path().to_string();
     by_id(driver, "escalate").await?.click().await?;
-    let stage = by_id(driver, "case-stage").await?.text().await?;
-    ensure!(stage.contains("主管裁定"), "escalated: {stage}");
+    text_with(driver, "case-stage", "主管裁定").await?;
 
     driver.delete_all_cookies().await?;
     log_in(driver, app, "sup_a").await?;
@@ -46,8 +64,7 @@ async fn the_case_goes_to_the_supervisor(driver: &WebDriver, app: &TestApp) -> R
         .send_keys("先联系")
         .await?;
     decide.click().await?;
-    let winner = by_id(driver, "case-winner").await?.text().await?;
-    ensure!(winner.contains("张伟"), "decided: {winner}");
+    text_with(driver, "case-winner", "张伟").await?;
     driver.goto(app.url("/collision-ledger")).await?;
     let ledger = by_id(driver, "ledger").await?.text().await?;
     ensure!(
