@@ -32,6 +32,13 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Internal(String),
+    /// A claim (领取) the limits refuse: someone else owns the lead, a cap is reached, or the
+    /// claimant gave it up too recently (issue 22).
+    #[error("claim refused: {}", .0.code())]
+    ClaimRefused(leadline_domain::ownership::ClaimRefusal),
+    /// A change the present state forbids, with its stable code (e.g. `pool_not_empty`).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     /// This server no longer holds the job it was running: another server took it over.
     #[error("the job was taken over by another server")]
     ClaimLost,

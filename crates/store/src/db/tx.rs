@@ -100,10 +100,22 @@ macro_rules! in_tx {
                     let mut pg = pool.begin().await?;
                     let out = {
                         let $tx = &mut $crate::db::tx::PgTx(&mut pg);
-                        $body.await?
+                        $body.await
                     };
-                    pg.commit().await?;
-                    $crate::Result::Ok(out)
+                    match out {
+                        Ok(out) => {
+                            pg.commit().await?;
+                            $crate::Result::Ok(out)
+                        }
+                        // Rolled back now, not when the connection is next used: a dropped
+                        // transaction stays open (its row and advisory locks held) until then.
+                        Err(e) => {
+                            if let Err(r) = pg.rollback().await {
+                                tracing::warn!(error = %r, "rolling back a failed transaction");
+                            }
+                            Err(e)
+                        }
+                    }
                 }
                 .await
             }
