@@ -177,6 +177,22 @@ pub fn router(state: AppState) -> Router {
             "/workday-settings",
             get(api::workday_admin::get_settings).put(api::workday_admin::put_settings),
         )
+        // issue 22: claim
+        .route("/leads/{id}/claim", post(api::pools::claim))
+        .route("/leads/{id}/release", post(api::pools::release))
+        .route("/leads/{id}/ownership", get(api::pools::ownership))
+        .route("/pools", get(api::pools::list).post(api::pools::create))
+        .route("/pools/leads", get(api::pools::leads_in))
+        .route("/pools/stats", get(api::pools::stats))
+        .route(
+            "/pools/{id}",
+            axum::routing::patch(api::pools::patch).delete(api::pools::delete),
+        )
+        .route(
+            "/claim-limits",
+            get(api::pools::get_limits).put(api::pools::put_limits),
+        )
+        .route("/pool-settings", axum::routing::put(api::pools::put_settings))
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 
@@ -198,6 +214,15 @@ pub fn router(state: AppState) -> Router {
         .route("/leads/{id}/edit", get(pages::leads::edit_form))
         .route("/leads/{id}/delete", post(pages::leads::delete))
         .route("/leads/{id}/restore", post(pages::leads::restore))
+        // issue 22: claim
+        .route("/pools", get(pages::pools::page))
+        .route("/pools/claim", post(pages::pools::claim))
+        .route("/pools/settings", post(pages::pools::settings))
+        .route("/leads/{id}/release", post(pages::pools::release))
+        .route(
+            "/admin/workday/dispositions/valid-follow-up",
+            post(pages::workday_admin::toggle_valid_follow_up),
+        )
         .route("/views", post(pages::leads::save_view))
         .route("/views/{id}/delete", post(pages::leads::delete_view))
         .route(

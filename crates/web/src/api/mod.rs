@@ -9,6 +9,7 @@ pub mod kb;
 pub mod leads;
 pub mod live_events;
 pub mod openapi;
+pub mod pools;
 pub mod scripts;
 pub mod search;
 pub mod session;

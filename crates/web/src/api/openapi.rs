@@ -34,6 +34,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::workspace::fill, super::workspace::unplan, super::workspace::set_target, super::workspace::ticker,
         super::workspace::create_ticker, super::workspace::delete_ticker, super::workspace::supervisor_live,
         super::workspace::revisit_preview, super::live_events::stream,
+        // issue 22: claim
+        super::pools::claim, super::pools::release, super::pools::ownership, super::pools::list,
+        super::pools::leads_in, super::pools::create, super::pools::patch, super::pools::delete,
+        super::pools::get_limits, super::pools::put_limits, super::pools::put_settings, super::pools::stats,
     ),
     modifiers(&BearerAuth),
 )]

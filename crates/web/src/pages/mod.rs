@@ -4,6 +4,7 @@ pub mod admin;
 pub mod imports;
 pub mod kb;
 pub mod leads;
+pub mod pools;
 pub mod scripts;
 pub mod search;
 pub mod session;

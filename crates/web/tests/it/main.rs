@@ -8,6 +8,7 @@ mod api_rules;
 mod bad_input;
 mod browser;
 mod calls;
+mod claim;
 mod exports;
 mod flood;
 mod helpers;
