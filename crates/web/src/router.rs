@@ -192,7 +192,10 @@ pub fn router(state: AppState) -> Router {
             "/claim-limits",
             get(api::pools::get_limits).put(api::pools::put_limits),
         )
-        .route("/pool-settings", axum::routing::put(api::pools::put_settings))
+        .route(
+            "/pool-settings",
+            axum::routing::put(api::pools::put_settings),
+        )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 

@@ -93,9 +93,7 @@ async fn lock_lead(tx: &mut impl Tx, lead: LeadId) -> Result<Locked> {
 /// The limit settings (`claim_limits`). Read before a claim's transaction: an admin's change
 /// applies from the next claim.
 pub async fn limit_settings(db: &Db) -> Result<Vec<LimitSetting>> {
-    let rows: Vec<LimitRow> = db_run!(db, |pool| {
-        sqlx::query_as(LIMITS).fetch_all(pool).await?
-    });
+    let rows: Vec<LimitRow> = db_run!(db, |pool| { sqlx::query_as(LIMITS).fetch_all(pool).await? });
     rows.into_iter().map(LimitRow::into_setting).collect()
 }
 

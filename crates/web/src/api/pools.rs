@@ -87,8 +87,10 @@ pub async fn ownership(
 ) -> ApiResult<impl IntoResponse> {
     let lead = leads::get(&state.db, &caller.viewer, id).await?;
     let events = events::history(&state.db, lead.id).await?;
-    Ok(Json(json!({ "lead_id": lead.id, "reclaim_at": lead.ownership.reclaim_at,
-        "owner_id": lead.owner_id, "owner_name": lead.owner_name, "events": events })))
+    Ok(Json(
+        json!({ "lead_id": lead.id, "reclaim_at": lead.ownership.reclaim_at,
+        "owner_id": lead.owner_id, "owner_name": lead.owner_name, "events": events }),
+    ))
 }
 
 /// The pools open to the caller (the default pool 公海 first, `id: null`), each with its
@@ -151,7 +153,12 @@ pub async fn create(
     JsonBody(body): JsonBody<PoolBody>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require_admin()?;
-    let teams: Vec<TeamId> = body.team_ids.unwrap_or_default().into_iter().map(TeamId).collect();
+    let teams: Vec<TeamId> = body
+        .team_ids
+        .unwrap_or_default()
+        .into_iter()
+        .map(TeamId)
+        .collect();
     let id = pools::create(
         &state.db,
         caller.user.id,
@@ -173,9 +180,7 @@ pub async fn patch(
     JsonBody(body): JsonBody<PoolBody>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require_admin()?;
-    let teams: Option<Vec<TeamId>> = body
-        .team_ids
-        .map(|t| t.into_iter().map(TeamId).collect());
+    let teams: Option<Vec<TeamId>> = body.team_ids.map(|t| t.into_iter().map(TeamId).collect());
     pools::update(
         &state.db,
         caller.user.id,
@@ -298,11 +303,16 @@ pub async fn stats(
     caller.require(Role::manages_leads)?;
     let pairs = query_pairs(q.as_deref());
     let (from, to) = stats_period(pair(&pairs, "from"), pair(&pairs, "to"))?;
-    Ok(Json(pools::stats(&state.db, from, to).await?))
+    Ok(Json(
+        leadline_store::ownership::pool_stats::stats(&state.db, from, to).await?,
+    ))
 }
 
 /// The statistics' period from the query: `to` defaults to today, `from` to six days before.
-pub fn stats_period(from: Option<&str>, to: Option<&str>) -> Result<(NaiveDate, NaiveDate), AppError> {
+pub fn stats_period(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(NaiveDate, NaiveDate), AppError> {
     let day = |v: Option<&str>, field: &str| -> Result<Option<NaiveDate>, AppError> {
         match v.map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
@@ -313,6 +323,7 @@ pub fn stats_period(from: Option<&str>, to: Option<&str>) -> Result<(NaiveDate, 
     };
     let today = now().with_timezone(&DEFAULT_TZ).date_naive();
     let to = day(to, "to")?.unwrap_or(today);
-    let from = day(from, "from")?.unwrap_or_else(|| to.checked_sub_days(Days::new(6)).unwrap_or(to));
+    let from =
+        day(from, "from")?.unwrap_or_else(|| to.checked_sub_days(Days::new(6)).unwrap_or(to));
     Ok((from, to))
 }

@@ -34,7 +34,7 @@ pub struct FlowLine {
 }
 
 impl FlowLine {
-    fn of(label: String, f: &pools::Flow) -> FlowLine {
+    fn of(label: String, f: &leadline_store::ownership::pool_stats::Flow) -> FlowLine {
         FlowLine {
             label,
             put_in: f.put_in,
@@ -81,11 +81,12 @@ fn outcome(l: Lang, pairs: &[(String, String)]) -> (Option<String>, Option<Strin
     let refusal = match pair(pairs, "refused") {
         Some("already_owned") => ClaimRefusal::AlreadyOwned,
         Some("claim_limit") => ClaimRefusal::DailyLimit,
-        Some("cooldown") => match pair(pairs, "until").and_then(|u| u.parse::<DateTime<Utc>>().ok())
-        {
-            Some(until) => ClaimRefusal::Cooldown { until },
-            None => return (None, None),
-        },
+        Some("cooldown") => {
+            match pair(pairs, "until").and_then(|u| u.parse::<DateTime<Utc>>().ok()) {
+                Some(until) => ClaimRefusal::Cooldown { until },
+                None => return (None, None),
+            }
+        }
         Some("not_found") => {
             return (None, Some(l.error_message(&AppError::NotFound)));
         }
@@ -131,7 +132,9 @@ pub async fn page(
             value: p.id.map(|id| id.0.to_string()).unwrap_or_default(),
             label: format!(
                 "{} ({})",
-                p.name.clone().unwrap_or_else(|| l.t("pool.default").to_string()),
+                p.name
+                    .clone()
+                    .unwrap_or_else(|| l.t("pool.default").to_string()),
                 p.leads
             ),
             selected: p.id == pool,
@@ -145,9 +148,10 @@ pub async fn page(
     let (message, error) = outcome(l, &pairs);
     let stats = if caller.user.role.manages_leads() {
         let (from, to) =
-            crate::api::pools::stats_period(pair(&pairs, "from"), pair(&pairs, "to"))
-                .or_page(l)?;
-        let s = pools::stats(db, from, to).await.or_page(l)?;
+            crate::api::pools::stats_period(pair(&pairs, "from"), pair(&pairs, "to")).or_page(l)?;
+        let s = leadline_store::ownership::pool_stats::stats(db, from, to)
+            .await
+            .or_page(l)?;
         Some(StatsView {
             from: from.to_string(),
             to: to.to_string(),
@@ -298,9 +302,12 @@ pub struct LeadPane {
 
 /// 还剩 N 天 for a lead with a countdown.
 pub fn countdown(l: Lang, lead: &Lead) -> Option<String> {
-    lead.ownership
-        .reclaim_at
-        .map(|at| l.tf("pool.days_left", &[("n", &days_left(at, now()).to_string())]))
+    lead.ownership.reclaim_at.map(|at| {
+        l.tf(
+            "pool.days_left",
+            &[("n", &days_left(at, now()).to_string())],
+        )
+    })
 }
 
 pub async fn lead_pane(

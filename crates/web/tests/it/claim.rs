@@ -53,7 +53,7 @@ async fn set_limits(admin: &Api, per_day: Option<i64>, held: Option<i64>) {
 /// and nobody holds more than their cap; the losers hear 409 `already_owned` or `claim_limit`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_agents_claiming_twenty_pool_leads_at_once_leave_each_lead_one_owner_within_the_caps()
- {
+{
     let app = TestApp::spawn().await;
     let admin = app.api("admin").await;
     set_limits(&admin, Some(3), None).await;
@@ -75,7 +75,8 @@ async fn fifty_agents_claiming_twenty_pool_leads_at_once_leave_each_lead_one_own
             // Each agent tries every lead, starting at a different one.
             for k in 0..leads.len() {
                 let lead = leads[(i + k) % leads.len()];
-                let (status, body) = post(&api, &format!("/api/v1/leads/{lead}/claim"), json!({})).await;
+                let (status, body) =
+                    post(&api, &format!("/api/v1/leads/{lead}/claim"), json!({})).await;
                 let code = body["code"].as_str().unwrap_or("").to_string();
                 if status == StatusCode::OK {
                     assert_eq!(body["owner_id"], json!(id.0), "{body}");
@@ -88,15 +89,17 @@ async fn fifty_agents_claiming_twenty_pool_leads_at_once_leave_each_lead_one_own
     let mut won: Vec<(i64, UserId)> = Vec::new();
     for t in tasks {
         let (id, outcomes) = t.await.unwrap();
-        let mine = outcomes.iter().filter(|(_, s, _)| *s == StatusCode::OK).count();
+        let mine = outcomes
+            .iter()
+            .filter(|(_, s, _)| *s == StatusCode::OK)
+            .count();
         assert!(mine <= 3, "agent {id:?} claimed {mine}");
         for (lead, status, code) in outcomes {
             match status {
                 StatusCode::OK => won.push((lead, id)),
-                StatusCode::CONFLICT => assert!(
-                    code == "already_owned" || code == "claim_limit",
-                    "{code}"
-                ),
+                StatusCode::CONFLICT => {
+                    assert!(code == "already_owned" || code == "claim_limit", "{code}")
+                }
                 other => panic!("unexpected {other} {code}"),
             }
         }
@@ -137,9 +140,15 @@ async fn each_refusal_of_the_claim_contract_has_its_code_and_a_hidden_lead_is_40
     let (status, _) = post(&a1, &format!("/api/v1/leads/{first}/claim"), json!({})).await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = post(&a2, &format!("/api/v1/leads/{first}/claim"), json!({})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("already_owned")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_owned"))
+    );
     let (status, body) = post(&a1, &format!("/api/v1/leads/{second}/claim"), json!({})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("claim_limit")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("claim_limit"))
+    );
     assert_eq!(body["details"]["limit"], json!("per_day"));
     // A lead the agent never could see: 404, like one that does not exist.
     let own = a2
@@ -149,31 +158,61 @@ async fn each_refusal_of_the_claim_contract_has_its_code_and_a_hidden_lead_is_40
         .unwrap();
     for id in [own, 999_999] {
         let (status, body) = post(&a1, &format!("/api/v1/leads/{id}/claim"), json!({})).await;
-        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
         let (status, _) = a1.get_json(&format!("/api/v1/leads/{id}/ownership")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
     // Released, the former owner waits out the cool-down (details.until); another may take it.
     set_limits(&admin, Some(10), None).await;
-    let (status, body) = post(&a1, &format!("/api/v1/leads/{first}/release"), json!({"reason": "号码停机"})).await;
+    let (status, body) = post(
+        &a1,
+        &format!("/api/v1/leads/{first}/release"),
+        json!({"reason": "号码停机"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["owner_id"], Value::Null);
     let (status, body) = post(&a1, &format!("/api/v1/leads/{first}/claim"), json!({})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("cooldown")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("cooldown"))
+    );
     assert!(body["details"]["until"].is_string(), "{body}");
-    assert!(body["message"].as_str().unwrap().contains("after"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("after"),
+        "{body}"
+    );
     // The held cap is a claim_limit too.
     set_limits(&admin, None, Some(0)).await;
     let (status, body) = post(&a2, &format!("/api/v1/leads/{second}/claim"), json!({})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("claim_limit")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("claim_limit"))
+    );
     assert_eq!(body["details"]["limit"], json!("held_at_once"));
     // A release needs a reason, and only the owner's side may release.
     set_limits(&admin, Some(10), None).await;
     let (status, _) = post(&a2, &format!("/api/v1/leads/{second}/claim"), json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = post(&a2, &format!("/api/v1/leads/{second}/release"), json!({"reason": " "})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")));
-    let (status, _) = post(&a1, &format!("/api/v1/leads/{second}/release"), json!({"reason": "抢"})).await;
+    let (status, body) = post(
+        &a2,
+        &format!("/api/v1/leads/{second}/release"),
+        json!({"reason": " "}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input"))
+    );
+    let (status, _) = post(
+        &a1,
+        &format!("/api/v1/leads/{second}/release"),
+        json!({"reason": "抢"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -185,29 +224,51 @@ async fn release_then_history_lists_the_claim_and_the_release_with_names_and_rea
     let lead = pool_lead(&admin, "丙", 3).await.0;
     let (status, _) = post(&a1, &format!("/api/v1/leads/{lead}/claim"), json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = post(&a1, &format!("/api/v1/leads/{lead}/release"), json!({"reason": "客户要求换人"})).await;
+    let (status, body) = post(
+        &a1,
+        &format!("/api/v1/leads/{lead}/release"),
+        json!({"reason": "客户要求换人"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = a1.get_json(&format!("/api/v1/leads/{lead}/ownership")).await;
+    let (status, body) = a1
+        .get_json(&format!("/api/v1/leads/{lead}/ownership"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let events: Vec<(String, Value, Value, Value)> = body["events"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["action"] != "create")
-        .map(|e| (e["action"].as_str().unwrap().to_string(), e["from_name"].clone(), e["to_name"].clone(), e["reason"].clone()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["from_name"].clone(),
+                e["to_name"].clone(),
+                e["reason"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         events,
         [
             ("claim".to_string(), Value::Null, json!("张伟"), Value::Null),
-            ("release".to_string(), json!("张伟"), Value::Null, json!("客户要求换人")),
+            (
+                "release".to_string(),
+                json!("张伟"),
+                Value::Null,
+                json!("客户要求换人")
+            ),
         ]
     );
     // The lead card shows the section; the pool page lists it again.
     let browser = app.browser("agent_a1").await;
     let (status, html) = browser.get(&format!("/leads/{lead}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("归属记录") && html.contains("客户要求换人"), "{html}");
+    assert!(
+        html.contains("归属记录") && html.contains("客户要求换人"),
+        "{html}"
+    );
     let (status, html) = browser.get("/pools").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&format!("data-lead=\"{lead}\"")), "{html}");
@@ -226,9 +287,21 @@ async fn the_masked_phone_shows_to_agents_until_claimed_when_the_setting_is_on()
     let phone = |v: &Value| v["phones"][0]["raw"].as_str().unwrap().to_string();
     let (_, body) = a1.get_json(&format!("/api/v1/leads/{lead}")).await;
     assert_eq!(phone(&body), "13812345678");
-    let (status, _) = send(&a1, reqwest::Method::PUT, "/api/v1/pool-settings", json!({"mask_phone": true})).await;
+    let (status, _) = send(
+        &a1,
+        reqwest::Method::PUT,
+        "/api/v1/pool-settings",
+        json!({"mask_phone": true}),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = send(&admin, reqwest::Method::PUT, "/api/v1/pool-settings", json!({"mask_phone": true})).await;
+    let (status, _) = send(
+        &admin,
+        reqwest::Method::PUT,
+        "/api/v1/pool-settings",
+        json!({"mask_phone": true}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (_, body) = a1.get_json(&format!("/api/v1/leads/{lead}")).await;
     assert_eq!(phone(&body), "138****5678");
@@ -245,7 +318,13 @@ async fn the_masked_phone_shows_to_agents_until_claimed_when_the_setting_is_on()
     assert_eq!(body["limits"]["claims_today"], json!(1));
     assert_eq!(body["limits"]["claims_left"], json!(29));
     // Off again: plain numbers.
-    send(&admin, reqwest::Method::PUT, "/api/v1/pool-settings", json!({"mask_phone": false})).await;
+    send(
+        &admin,
+        reqwest::Method::PUT,
+        "/api/v1/pool-settings",
+        json!({"mask_phone": false}),
+    )
+    .await;
     let other = pool_lead(&admin, "戊", 4).await.0;
     let (_, body) = a1.get_json(&format!("/api/v1/leads/{other}")).await;
     assert!(!phone(&body).contains('*'));
@@ -296,8 +375,14 @@ async fn a_valid_follow_up_call_on_a_pool_lead_makes_it_the_callers_and_an_ordin
     assert_eq!(l["owner_id"], json!(app.org.agent_a1.0));
     let due: chrono::DateTime<chrono::Utc> = l["reclaim_at"].as_str().unwrap().parse().unwrap();
     let days = (due - before).num_hours();
-    assert!((15 * 24..15 * 24 + 1).contains(&days), "{due} from {before}");
-    assert_eq!(events_of(&app, lead).await, [("claim".to_string(), Some("call".to_string()))]);
+    assert!(
+        (15 * 24..15 * 24 + 1).contains(&days),
+        "{due} from {before}"
+    );
+    assert_eq!(
+        events_of(&app, lead).await,
+        [("claim".to_string(), Some("call".to_string()))]
+    );
     // The claim counts for today's limit.
     let (_, pools) = a1.get_json("/api/v1/pools").await;
     assert_eq!(pools["limits"]["claims_today"], json!(1));
@@ -332,15 +417,24 @@ async fn the_pool_page_claims_by_form_and_shows_the_refusal_in_words() {
     let id = lead.to_string();
     let csrf = a1.csrf("/pools").await;
     let res = a1
-        .post_form("/pools/claim", &[("_csrf", &csrf), ("lead_id", &id), ("pool", "")])
+        .post_form(
+            "/pools/claim",
+            &[("_csrf", &csrf), ("lead_id", &id), ("pool", "")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let to = res.headers()["location"].to_str().unwrap().to_string();
     let (_, html) = a1.get(&to).await;
-    assert!(html.contains("已领取：庚") && html.contains("今日还可领取 29 条"), "{html}");
+    assert!(
+        html.contains("已领取：庚") && html.contains("今日还可领取 29 条"),
+        "{html}"
+    );
     let csrf = a2.csrf("/pools").await;
     let res = a2
-        .post_form("/pools/claim", &[("_csrf", &csrf), ("lead_id", &id), ("pool", "")])
+        .post_form(
+            "/pools/claim",
+            &[("_csrf", &csrf), ("lead_id", &id), ("pool", "")],
+        )
         .await;
     let to = res.headers()["location"].to_str().unwrap().to_string();
     let (_, html) = a2.get(&to).await;
@@ -348,7 +442,10 @@ async fn the_pool_page_claims_by_form_and_shows_the_refusal_in_words() {
     // The owner releases it from the card, with a reason.
     let csrf = a1.csrf(&format!("/leads/{lead}")).await;
     let res = a1
-        .post_form(&format!("/leads/{lead}/release"), &[("_csrf", &csrf), ("reason", "不是目标客户")])
+        .post_form(
+            &format!("/leads/{lead}/release"),
+            &[("_csrf", &csrf), ("reason", "不是目标客户")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, body) = admin.get_json(&format!("/api/v1/leads/{lead}")).await;
@@ -356,7 +453,10 @@ async fn the_pool_page_claims_by_form_and_shows_the_refusal_in_words() {
     // Within the hour, the former owner is cooling down.
     let csrf = a1.csrf("/pools").await;
     let res = a1
-        .post_form("/pools/claim", &[("_csrf", &csrf), ("lead_id", &id), ("pool", "")])
+        .post_form(
+            "/pools/claim",
+            &[("_csrf", &csrf), ("lead_id", &id), ("pool", "")],
+        )
         .await;
     let to = res.headers()["location"].to_str().unwrap().to_string();
     let (_, html) = a1.get(&to).await;

@@ -1,13 +1,15 @@
 //! Named pools open to chosen teams, the masked phone, and the pool statistics from the
 //! ownership history. Both backends (PostgreSQL with `LEADLINE_TEST_POSTGRES_URL`).
 
-use chrono::{Duration, TimeZone};
+use chrono::{Duration, NaiveDate, TimeZone};
 use leadline_domain::Role;
+use leadline_domain::calling_hours::DEFAULT_TZ;
 
 use super::*;
 use crate::db::test_db::TestDb;
 use crate::ownership::claim::tests::{pool_lead, user};
 use crate::ownership::claim::{claim, release};
+use crate::ownership::pool_stats::stats;
 
 #[test]
 fn a_masked_phone_keeps_the_first_three_and_the_last_four_digits() {
