@@ -17,6 +17,10 @@ pub struct Disposition {
     pub valid_conversation: bool,
     pub qualified: bool,
     pub adds_dnc: bool,
+    /// A valid follow-up (有效跟进): a call with it makes a pool lead the caller's and restarts
+    /// the owner's reclaim countdown. Out of the box, every connected disposition.
+    #[serde(default)]
+    pub valid_follow_up: bool,
     /// The keyboard shortcut in the call form.
     pub hotkey: Option<char>,
     pub position: i64,
@@ -106,6 +110,29 @@ impl Disposition {
     }
 }
 
+/// Whether a call moving a lead from `old` to `new` is progress (推进), the fact the
+/// `no_progress` reclaim rule waits for: new → contacted → call back → qualified → converted,
+/// each step forward counts; a step back, the same status, or an end such as not interested,
+/// an invalid number or do-not-call is no progress.
+pub fn is_progress(old: LeadStatus, new: LeadStatus) -> bool {
+    fn rank(s: LeadStatus) -> Option<u8> {
+        match s {
+            LeadStatus::New => Some(0),
+            LeadStatus::Contacted => Some(1),
+            LeadStatus::CallBack => Some(2),
+            LeadStatus::Qualified => Some(3),
+            LeadStatus::Converted => Some(4),
+            LeadStatus::NotInterested | LeadStatus::InvalidNumber | LeadStatus::DoNotCall => None,
+        }
+    }
+    match (rank(old), rank(new)) {
+        (Some(a), Some(b)) => b > a,
+        // From an end back into the process (a not-interested prospect calls back).
+        (None, Some(b)) => b > 0,
+        _ => false,
+    }
+}
+
 /// The dispositions a new installation starts with (the migration seeds the same rows).
 pub fn defaults() -> Vec<Disposition> {
     let d = |code: &str, zh: &str, en: &str, status, flags: [bool; 4], key: char, position| {
@@ -118,6 +145,7 @@ pub fn defaults() -> Vec<Disposition> {
             valid_conversation: flags[1],
             qualified: flags[2],
             adds_dnc: flags[3],
+            valid_follow_up: flags[0],
             hotkey: Some(key),
             position,
             active: true,
@@ -222,6 +250,39 @@ mod tests {
         assert!(all.iter().filter(|d| d.adds_dnc).count() == 1);
         assert_eq!(by("qualified").label("en"), "Qualified (to sales)");
         assert_eq!(by("qualified").label("zh-CN"), "合格/有意向转销售");
+    }
+
+    #[test]
+    fn connected_defaults_are_valid_follow_ups() {
+        let valid: Vec<String> = defaults()
+            .into_iter()
+            .filter(|d| d.valid_follow_up)
+            .map(|d| d.code)
+            .collect();
+        assert_eq!(
+            valid,
+            [
+                "connected",
+                "call_back",
+                "not_interested",
+                "dnc_request",
+                "qualified"
+            ]
+        );
+    }
+
+    #[test]
+    fn progress_is_a_step_forward_in_the_process() {
+        use LeadStatus as S;
+        assert!(is_progress(S::New, S::Contacted));
+        assert!(is_progress(S::Contacted, S::Qualified));
+        assert!(is_progress(S::CallBack, S::Converted));
+        assert!(is_progress(S::NotInterested, S::CallBack));
+        assert!(!is_progress(S::Contacted, S::Contacted));
+        assert!(!is_progress(S::Qualified, S::CallBack));
+        assert!(!is_progress(S::Contacted, S::NotInterested));
+        assert!(!is_progress(S::New, S::InvalidNumber));
+        assert!(!is_progress(S::NotInterested, S::New));
     }
 
     #[test]

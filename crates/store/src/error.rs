@@ -16,7 +16,7 @@ pub enum StoreError {
     #[error("already exists: {0}")]
     AlreadyExists(&'static str),
     /// The record is not in a state that allows this (409, with this stable code, e.g.
-    /// `already_owned`: someone else owns it; `case_closed`: a collision case no longer open).
+    /// `already_owned`: someone else owns it; `case_closed`: a collision case no longer open; `pool_not_empty`).
     #[error("conflict: {0}")]
     Conflict(&'static str),
     #[error("invalid input")]
@@ -36,6 +36,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Internal(String),
+    /// A claim (领取) the limits refuse: someone else owns the lead, a cap is reached, or the
+    /// claimant gave it up too recently (issue 22).
+    #[error("claim refused: {}", .0.code())]
+    ClaimRefused(leadline_domain::ownership::ClaimRefusal),
     /// This server no longer holds the job it was running: another server took it over.
     #[error("the job was taken over by another server")]
     ClaimLost,

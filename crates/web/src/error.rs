@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use leadline_domain::FieldProblem;
+use leadline_domain::ownership::ClaimRefusal;
 use leadline_store::StoreError;
 use serde_json::{Value, json};
 
@@ -55,6 +56,7 @@ impl AppError {
                 | StoreError::DuplicatePhone(_)
                 | StoreError::AlreadyExists(_)
                 | StoreError::ClaimLost
+                | StoreError::ClaimRefused(_)
                 | StoreError::Conflict(_) => StatusCode::CONFLICT,
                 StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 StoreError::Corrupt { .. }
@@ -86,6 +88,7 @@ impl AppError {
                 StoreError::AlreadyExists(_) => "already_exists",
                 StoreError::Conflict(code) => code,
                 StoreError::ClaimLost => "job_taken_over",
+                StoreError::ClaimRefused(r) => r.code(),
                 StoreError::Invalid(_) => "invalid_input",
                 StoreError::Corrupt { .. } => "stored_value_invalid",
                 StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {
@@ -112,6 +115,12 @@ impl AppError {
                 "owner_since": d.owner_since,
             }),
             AppError::Store(StoreError::AlreadyExists(what)) => json!({ "what": what }),
+            AppError::Store(StoreError::ClaimRefused(r)) => match r {
+                ClaimRefusal::Cooldown { until } => json!({ "until": until }),
+                ClaimRefusal::DailyLimit => json!({ "limit": "per_day" }),
+                ClaimRefusal::HeldLimit => json!({ "limit": "held_at_once" }),
+                ClaimRefusal::AlreadyOwned => Value::Null,
+            },
             _ => Value::Null,
         }
     }

@@ -118,6 +118,18 @@ impl Lang {
                     ),
                 }
             }
+            AppError::Store(StoreError::ClaimRefused(
+                leadline_domain::ownership::ClaimRefusal::Cooldown { until },
+            )) => self.tf(
+                "error.cooldown",
+                &[(
+                    "until",
+                    &until
+                        .with_timezone(&leadline_domain::calling_hours::DEFAULT_TZ)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string(),
+                )],
+            ),
             AppError::Store(StoreError::Invalid(problems)) => {
                 let parts: Vec<String> = problems
                     .iter()

@@ -231,6 +231,25 @@ pub fn router(state: AppState) -> Router {
             "/leads/{id}/protection",
             axum::routing::put(api::reclaim::protect).delete(api::reclaim::unprotect),
         )
+        // issue 22: claim
+        .route("/leads/{id}/claim", post(api::pools::claim))
+        .route("/leads/{id}/release", post(api::pools::release))
+        .route("/leads/{id}/ownership", get(api::pools::ownership))
+        .route("/pools", get(api::pools::list).post(api::pools::create))
+        .route("/pools/leads", get(api::pools::leads_in))
+        .route("/pools/stats", get(api::pools::stats))
+        .route(
+            "/pools/{id}",
+            axum::routing::patch(api::pools::patch).delete(api::pools::delete),
+        )
+        .route(
+            "/claim-limits",
+            get(api::pools::get_limits).put(api::pools::put_limits),
+        )
+        .route(
+            "/pool-settings",
+            axum::routing::put(api::pools::put_settings),
+        )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 
@@ -255,6 +274,15 @@ pub fn router(state: AppState) -> Router {
         // issue 22: people
         .route("/leads/assign", post(pages::people::assign))
         .route("/handovers", get(pages::people::handovers))
+        // issue 22: claim
+        .route("/pools", get(pages::pools::page))
+        .route("/pools/claim", post(pages::pools::claim))
+        .route("/pools/settings", post(pages::pools::settings))
+        .route("/leads/{id}/release", post(pages::pools::release))
+        .route(
+            "/admin/workday/dispositions/valid-follow-up",
+            post(pages::workday_admin::toggle_valid_follow_up),
+        )
         .route("/views", post(pages::leads::save_view))
         .route("/views/{id}/delete", post(pages::leads::delete_view))
         .route(

@@ -102,17 +102,20 @@ macro_rules! in_tx {
                         let $tx = &mut $crate::db::tx::PgTx(&mut pg);
                         $body.await
                     };
-                    // Rolled back now: a transaction merely dropped goes back to the pool
-                    // idle in transaction, its row locks held until the connection is reused.
-                    let out = match out {
-                        Ok(out) => out,
-                        Err(e) => {
-                            pg.rollback().await?;
-                            return Err(e);
+                    match out {
+                        Ok(out) => {
+                            pg.commit().await?;
+                            $crate::Result::Ok(out)
                         }
-                    };
-                    pg.commit().await?;
-                    $crate::Result::Ok(out)
+                        // Rolled back now, not when the connection is next used: a dropped
+                        // transaction stays open (its row and advisory locks held) until then.
+                        Err(e) => {
+                            if let Err(r) = pg.rollback().await {
+                                tracing::warn!(error = %r, "rolling back a failed transaction");
+                            }
+                            Err(e)
+                        }
+                    }
                 }
                 .await
             }

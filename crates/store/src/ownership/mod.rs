@@ -13,5 +13,6 @@ pub mod countdown;
 pub mod detect;
 pub mod events;
 pub mod people;
+pub mod pool_stats;
 pub mod pools;
 pub mod reclaim;

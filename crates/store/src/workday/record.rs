@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use leadline_domain::calling_hours::{self, DEFAULT_TZ};
-use leadline_domain::disposition::{Disposition, StatsDelta};
+use leadline_domain::disposition::{self, Disposition, StatsDelta};
+use leadline_domain::ownership::{OwnedRecord, ReclaimDue, RecordKind, reclaim_due};
 use leadline_domain::revisit::{self, AfterLast, Outcome};
 use leadline_domain::script::{ScriptAccess, script_access};
 use leadline_domain::{
@@ -23,7 +24,9 @@ use crate::db::tx::{PgTx, SqliteTx, Tx, run_ready};
 use crate::search::IndexDoc;
 use crate::workday::calls::{CallRecord, note_doc};
 use crate::workday::config;
-use crate::{Backend, Db, Result, StoreError, audit, db::sqlite_writer, db_run, index_doc};
+use crate::{
+    Backend, Db, Result, StoreError, audit, db::sqlite_writer, db_run, index_doc, ownership,
+};
 
 /// A call as the agent submits it.
 #[derive(Debug, Clone)]
@@ -60,6 +63,8 @@ pub struct Recorded {
     pub today: DayCounters,
     /// True when this submission was already recorded (same request id): nothing new was written.
     pub replayed: bool,
+    /// A valid follow-up on a pool lead made it the caller's (领取 by a call).
+    pub claimed: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, sqlx::FromRow)]
@@ -86,6 +91,19 @@ struct LeadState {
     backup_owner_id: Option<UserId>,
     backup_may_edit: bool,
     pool_id: Option<PoolId>,
+    /// The facts of the reclaim countdown (see `ownership::countdown::due_of`), read with the
+    /// lock so that the countdown is written in the call's one UPDATE.
+    company: Option<String>,
+    intent: Option<String>,
+    source: Option<String>,
+    owned_since: Option<DateTime<Utc>>,
+    last_valid_at: Option<DateTime<Utc>>,
+    last_progress_at: Option<DateTime<Utc>>,
+    deal_at: Option<DateTime<Utc>>,
+    protected_until: Option<DateTime<Utc>>,
+    personal: bool,
+    reclaim_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
 }
 
 impl LeadState {
@@ -145,6 +163,7 @@ async fn replay(
         day,
         today,
         replayed: true,
+        claimed: false,
         call,
     }))
 }
@@ -276,6 +295,116 @@ struct Decision {
     status: LeadStatus,
     owner: Option<UserId>,
     attempts: i64,
+    own: Ownership,
+}
+
+/// What a call does to who owns the lead and to its reclaim countdown.
+struct Ownership {
+    /// A valid follow-up on a pool lead made it the caller's.
+    claimed: bool,
+    /// The last-attempt action returned it to its pool from this owner.
+    released_from: Option<UserId>,
+    owned_since: Option<DateTime<Utc>>,
+    last_valid_at: Option<DateTime<Utc>>,
+    last_progress_at: Option<DateTime<Utc>>,
+    deal_at: Option<DateTime<Utc>>,
+    due: Option<ReclaimDue>,
+}
+
+impl Ownership {
+    /// Claim by a valid follow-up on a pool lead, the owner's valid follow-up, progress and a
+    /// deal, then the countdown from the facts as they will be (the rule of
+    /// `ownership::countdown::due_of`, on the row the call already locked).
+    fn decide(
+        ctx: &Ctx,
+        lead: &LeadState,
+        after_last: Option<AfterLast>,
+        old_status: LeadStatus,
+        status: LeadStatus,
+        owner: &mut Option<UserId>,
+    ) -> Ownership {
+        let agent = ctx.viewer.user_id;
+        let now = ctx.now;
+        let valid = ctx.disp.valid_follow_up;
+        let returned = after_last == Some(AfterLast::ReturnToPool);
+        let claimed = valid && !returned && lead.owner_id.is_none();
+        if claimed {
+            *owner = Some(agent);
+        }
+        let released_from = if returned { lead.owner_id } else { None };
+        let owned_since = match *owner {
+            None => None,
+            Some(_) if claimed => Some(now),
+            Some(_) => lead.owned_since,
+        };
+        let last_valid_at = if valid && *owner == Some(agent) {
+            Some(now)
+        } else {
+            lead.last_valid_at
+        };
+        let last_progress_at = if disposition::is_progress(old_status, status) {
+            Some(now)
+        } else {
+            lead.last_progress_at
+        };
+        let deal_at = match lead.deal_at {
+            None if status == LeadStatus::Converted => Some(now),
+            d => d,
+        };
+        let due = match *owner {
+            Some(_) if !lead.personal => reclaim_due(
+                &OwnedRecord {
+                    kind: RecordKind::of(lead.company.as_deref()),
+                    intent: ctx
+                        .input
+                        .intent
+                        .or_else(|| lead.intent.as_deref().and_then(IntentLevel::parse)),
+                    grade: None,
+                    source: lead.source.clone(),
+                    owned_since: owned_since.unwrap_or(lead.created_at),
+                    last_valid_follow_up: last_valid_at,
+                    last_progress: last_progress_at,
+                    has_deal: deal_at.is_some(),
+                    protected_until: lead.protected_until,
+                },
+                &ctx.snap.reclaim_rules,
+            ),
+            _ => None,
+        };
+        Ownership {
+            claimed,
+            released_from,
+            owned_since,
+            last_valid_at,
+            last_progress_at,
+            deal_at,
+            due,
+        }
+    }
+
+    /// The ownership event this call writes, if the owner changed.
+    fn event(&self, ctx: &Ctx, lead: &LeadState) -> Option<ownership::events::Event> {
+        use ownership::events::{Action, Event};
+        let agent = ctx.viewer.user_id;
+        let base = |action| Event {
+            actor: Some(agent),
+            pool: lead.pool_id,
+            ..Event::new(ctx.input.lead_id, ctx.now, action)
+        };
+        if self.claimed {
+            Some(Event {
+                to: Some(agent),
+                reason: Some("call".into()),
+                ..base(Action::Claim)
+            })
+        } else {
+            self.released_from.map(|from| Event {
+                from: Some(from),
+                reason: Some("attempts".into()),
+                ..base(Action::Release)
+            })
+        }
+    }
 }
 
 /// Refuses a lead the agent may not record on, then applies the revisit rules and the
@@ -333,6 +462,7 @@ fn decide(ctx: &Ctx, team: Option<TeamId>, lead: &LeadState) -> Result<Decision>
         }
         Some(AfterLast::Stop) | None => {}
     }
+    let own = Ownership::decide(ctx, lead, after_last, old_status, status, &mut owner);
     Ok(Decision {
         outside_window,
         attempt,
@@ -344,6 +474,7 @@ fn decide(ctx: &Ctx, team: Option<TeamId>, lead: &LeadState) -> Result<Decision>
         status,
         owner,
         attempts,
+        own,
     })
 }
 
@@ -409,6 +540,7 @@ impl Ctx {
             day: self.day.clone(),
             today,
             replayed: false,
+            claimed: d.own.claimed,
         }
     }
 }
@@ -417,7 +549,8 @@ const AGENT: &str = "SELECT team_id, display_name FROM users WHERE id = $1";
 const LOCK_LEAD: &str = "SELECT l.owner_id, o.team_id AS owner_team_id, l.status, l.attempts, l.timezone, l.deleted_at, \
     l.version, l.revisit_agent_id, \
     (SELECT COUNT(*) FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id) AS dnc, \
-    l.backup_owner_id, l.backup_may_edit, l.pool_id \
+    l.backup_owner_id, l.backup_may_edit, l.pool_id, l.company, l.intent, l.source, l.owned_since, \
+    l.last_valid_at, l.last_progress_at, l.deal_at, l.protected_until, l.personal, l.reclaim_at, l.created_at \
     FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1";
 /// The cited script's owner, owner's team and whether it is shared (1 or 0), if it is live.
 const SCRIPT: &str = "SELECT s.owner_id, o.team_id, CAST(CASE WHEN s.shared THEN 1 ELSE 0 END AS BIGINT) \
@@ -426,7 +559,9 @@ const INSERT_CALL: &str = "INSERT INTO calls (lead_id, agent_id, started_at, dur
     next_revisit_at, script_id, outside_window, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
 const UPDATE_LEAD: &str = "UPDATE leads SET status = $2, intent = COALESCE($3, intent), attempts = $4, last_called_at = $5, \
     next_revisit_at = $6, revisit_agent_id = $7, reserved_by = NULL, reserved_until = NULL, owner_id = $8, \
-    version = version + 1, updated_at = $9 WHERE id = $1";
+    version = version + 1, updated_at = $9, owned_since = $10, last_valid_at = $11, last_progress_at = $12, \
+    deal_at = $13, reclaim_at = $14, reclaim_rule_id = $15, \
+    warned_days = CASE WHEN $16 THEN NULL ELSE warned_days END WHERE id = $1";
 const ADD_DNC: &str = "INSERT INTO dnc_numbers (e164, reason, added_by, added_at) \
     SELECT DISTINCT e164, $2, $3, $4 FROM lead_phones WHERE lead_id = $1 ON CONFLICT (e164) DO NOTHING";
 const COUNT_DAY: &str = "INSERT INTO agent_daily_stats (agent_id, day, calls, connected, valid_conversations, qualified, talk_s) \
@@ -473,6 +608,17 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<Recorded> {
         backup_owner_id: row.opt_i64(9)?.map(UserId),
         backup_may_edit: row.bool(10)?,
         pool_id: row.opt_i64(11)?.map(PoolId),
+        company: row.opt_text(12)?,
+        intent: row.opt_text(13)?,
+        source: row.opt_text(14)?,
+        owned_since: row.opt_time(15)?,
+        last_valid_at: row.opt_time(16)?,
+        last_progress_at: row.opt_time(17)?,
+        deal_at: row.opt_time(18)?,
+        protected_until: row.opt_time(19)?,
+        personal: row.bool(20)?,
+        reclaim_at: row.opt_time(21)?,
+        created_at: row.time(22)?,
     };
     let d = decide(ctx, team, &lead)?;
     if let Some(script) = ctx.input.script_id {
@@ -525,9 +671,20 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<Recorded> {
             Arg::OptI64(d.next_at.map(|_| agent.0)),
             Arg::OptI64(d.owner.map(|o| o.0)),
             Arg::Time(ctx.now),
+            Arg::OptTime(d.own.owned_since),
+            Arg::OptTime(d.own.last_valid_at),
+            Arg::OptTime(d.own.last_progress_at),
+            Arg::OptTime(d.own.deal_at),
+            Arg::OptTime(d.own.due.map(|due| due.at)),
+            Arg::OptI64(d.own.due.map(|due| due.rule_id)),
+            Arg::Bool(d.own.due.map(|due| due.at) != lead.reclaim_at),
         ],
     )
     .await?;
+    // An event only when the owner changes: an ordinary call writes none.
+    if let Some(event) = d.own.event(ctx, &lead) {
+        ownership::events::record(tx, &event).await?;
+    }
     if ctx.disp.adds_dnc {
         tx.execute(
             ADD_DNC,

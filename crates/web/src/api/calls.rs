@@ -118,6 +118,7 @@ pub async fn create(
             "day": recorded.day,
             "today": recorded.today,
             "replayed": recorded.replayed,
+            "claimed": recorded.claimed,
         })),
     )
         .into_response())

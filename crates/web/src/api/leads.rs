@@ -110,7 +110,9 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<LeadId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(leads::get(&state.db, &caller.viewer, id).await?))
+    let mut lead = leads::get(&state.db, &caller.viewer, id).await?;
+    leadline_store::ownership::pools::mask_lead(&state.db, &caller.viewer, &mut lead).await?;
+    Ok(Json(lead))
 }
 
 fn text(field: &str, v: &Value) -> Result<Option<String>, StoreError> {

@@ -13,6 +13,7 @@ pub mod live_events;
 pub mod openapi;
 pub mod people;
 pub mod reclaim;
+pub mod pools;
 pub mod scripts;
 pub mod search;
 pub mod session;

@@ -43,6 +43,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::people::create_absence, super::people::list_absences, super::people::delete_absence,
         super::reclaim::list, super::reclaim::create, super::reclaim::patch, super::reclaim::delete,
         super::reclaim::put_settings, super::reclaim::protect, super::reclaim::unprotect,
+        // issue 22: claim
+        super::pools::claim, super::pools::release, super::pools::ownership, super::pools::list,
+        super::pools::leads_in, super::pools::create, super::pools::patch, super::pools::delete,
+        super::pools::get_limits, super::pools::put_limits, super::pools::put_settings, super::pools::stats,
     ),
     modifiers(&BearerAuth),
 )]

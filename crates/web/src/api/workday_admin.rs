@@ -56,6 +56,8 @@ pub struct DispositionBody {
     pub valid_conversation: Option<bool>,
     pub qualified: Option<bool>,
     pub adds_dnc: Option<bool>,
+    /// A valid follow-up (有效跟进): makes a pool lead the caller's, restarts the countdown.
+    pub valid_follow_up: Option<bool>,
     /// One letter or digit, or "" for none.
     pub hotkey: Option<String>,
     pub position: Option<i64>,
@@ -82,6 +84,7 @@ fn apply(mut d: Disposition, b: DispositionBody) -> Result<Disposition, AppError
     d.valid_conversation = b.valid_conversation.unwrap_or(d.valid_conversation);
     d.qualified = b.qualified.unwrap_or(d.qualified);
     d.adds_dnc = b.adds_dnc.unwrap_or(d.adds_dnc);
+    d.valid_follow_up = b.valid_follow_up.unwrap_or(d.valid_follow_up);
     if let Some(h) = b.hotkey {
         let h = h.trim();
         d.hotkey = match h.chars().count() {
@@ -118,6 +121,7 @@ pub async fn create_disposition(
         valid_conversation: false,
         qualified: false,
         adds_dnc: false,
+        valid_follow_up: false,
         hotkey: None,
         position: 100,
         active: true,

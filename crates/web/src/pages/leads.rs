@@ -52,6 +52,8 @@ pub struct Row {
     pub status: String,
     pub intent: String,
     pub owner: String,
+    /// 还剩 N 天 before it returns to its pool.
+    pub countdown: Option<String>,
     pub tags: String,
     pub created: String,
 }
@@ -122,6 +124,7 @@ fn row(nav: &Nav, lead: &Lead) -> Row {
             .owner_name
             .clone()
             .unwrap_or_else(|| nav.t("lead.pool").to_string()),
+        countdown: super::pools::countdown(nav.lang, lead),
         tags: lead.tags.join(", "),
         created: nav.time(&lead.created_at),
     }
@@ -771,6 +774,8 @@ struct DetailPage {
     collisions: Vec<(i64, String, String)>,
     /// The script pane and knowledge search (`lead_knowledge.html`).
     knowledge: super::scripts::LeadPane,
+    /// 归属记录, the countdown and 释放到公海 (`pools_lead_pane.html`).
+    ownership: super::pools::LeadPane,
 }
 
 fn show_value(v: &Value) -> String {
@@ -909,7 +914,10 @@ pub async fn detail(
 ) -> PageResult {
     let l = caller.lang;
     let lang = l.code();
-    let lead = leads::get(&state.db, &caller.viewer, id).await.or_page(l)?;
+    let mut lead = leads::get(&state.db, &caller.viewer, id).await.or_page(l)?;
+    leadline_store::ownership::pools::mask_lead(&state.db, &caller.viewer, &mut lead)
+        .await
+        .or_page(l)?;
     let nav = Nav::new(&caller, &format!("/leads/{id}"));
     let defs = custom_fields::list(&state.db).await.or_page(l)?;
     let custom = defs
@@ -940,7 +948,11 @@ pub async fn detail(
     let knowledge = super::scripts::lead_pane(&state, &caller, &lead, chosen_script)
         .await
         .or_page(l)?;
+    let ownership = super::pools::lead_pane(&state, &caller, &nav, &lead)
+        .await
+        .or_page(l)?;
     let page = DetailPage {
+        ownership,
         knowledge,
         status: lead.status.label(lang).to_string(),
         intent: lead

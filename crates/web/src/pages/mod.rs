@@ -7,6 +7,7 @@ pub mod kb;
 pub mod leads;
 pub mod people;
 pub mod reclaim;
+pub mod pools;
 pub mod scripts;
 pub mod search;
 pub mod session;

@@ -628,6 +628,25 @@ pub async fn holiday(State(state): State<AppState>, form: PageForm) -> PageResul
     }
 }
 
+/// POST /admin/workday/dispositions/valid-follow-up: whether a call with this disposition is a
+/// valid follow-up (有效跟进: it makes a pool lead the caller's and restarts the countdown).
+pub async fn toggle_valid_follow_up(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let caller = &form.caller;
+    let l = caller.lang;
+    caller.require_admin().or_page(l)?;
+    let id: i64 = form.text("id").parse().unwrap_or(0);
+    let all = config::dispositions(&state.db).await.or_page(l)?;
+    let Some(current) = all.into_iter().find(|d| d.id == id) else {
+        return Err(super::PageError(l, AppError::NotFound));
+    };
+    let mut d = current.d;
+    d.valid_follow_up = !d.valid_follow_up;
+    match config::save_disposition(&state.db, caller.user.id, Some(id), &d).await {
+        Ok(_) => Ok(Redirect::to("/admin/workday").into_response()),
+        Err(e) => page(&state, caller, Shown::refused(l, &AppError::from(e))).await,
+    }
+}
+
 /// POST /admin/workday/dispositions/toggle: retire a disposition or bring it back.
 pub async fn toggle_disposition(State(state): State<AppState>, form: PageForm) -> PageResult {
     let caller = &form.caller;

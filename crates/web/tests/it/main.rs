@@ -11,6 +11,7 @@ mod calls;
 mod detect;
 mod collision_browser;
 mod collisions;
+mod claim;
 mod exports;
 mod flood;
 mod helpers;

@@ -43,6 +43,7 @@ struct DispositionRow {
     valid_conversation: bool,
     qualified: bool,
     adds_dnc: bool,
+    valid_follow_up: bool,
     hotkey: Option<String>,
     position: i64,
     active: bool,
@@ -86,6 +87,7 @@ impl TryFrom<DispositionRow> for StoredDisposition {
                 valid_conversation: r.valid_conversation,
                 qualified: r.qualified,
                 adds_dnc: r.adds_dnc,
+                valid_follow_up: r.valid_follow_up,
                 hotkey: r.hotkey.and_then(|h| h.chars().next()),
                 position: r.position,
                 active: r.active,
@@ -94,7 +96,7 @@ impl TryFrom<DispositionRow> for StoredDisposition {
     }
 }
 
-const D_COLUMNS: &str = "id, code, label_zh, label_en, sets_status, connected, valid_conversation, qualified, adds_dnc, hotkey, position, active";
+const D_COLUMNS: &str = "id, code, label_zh, label_en, sets_status, connected, valid_conversation, qualified, adds_dnc, hotkey, position, active, valid_follow_up";
 
 /// All dispositions (inactive ones too), in form order.
 pub async fn dispositions(db: &Db) -> Result<Vec<StoredDisposition>> {
@@ -159,8 +161,8 @@ pub async fn save_disposition(
         let mut tx = pool.begin().await?;
         let id: i64 = match id {
             None => sqlx::query_scalar(
-                "INSERT INTO dispositions (code, label_zh, label_en, sets_status, connected, valid_conversation, qualified, adds_dnc, hotkey, position, active) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                "INSERT INTO dispositions (code, label_zh, label_en, sets_status, connected, valid_conversation, qualified, adds_dnc, hotkey, position, active, valid_follow_up) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             )
             .bind(&d.code)
             .bind(d.label_zh.trim())
@@ -173,13 +175,14 @@ pub async fn save_disposition(
             .bind(&hotkey)
             .bind(d.position)
             .bind(d.active)
+            .bind(d.valid_follow_up)
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| StoreError::unique_as(e, "disposition"))?,
             Some(id) => {
                 sqlx::query(
                     "UPDATE dispositions SET label_zh = $2, label_en = $3, sets_status = $4, connected = $5, valid_conversation = $6, \
-                     qualified = $7, adds_dnc = $8, hotkey = $9, position = $10, active = $11 WHERE id = $1",
+                     qualified = $7, adds_dnc = $8, hotkey = $9, position = $10, active = $11, valid_follow_up = $12 WHERE id = $1",
                 )
                 .bind(id)
                 .bind(d.label_zh.trim())
@@ -192,6 +195,7 @@ pub async fn save_disposition(
                 .bind(&hotkey)
                 .bind(d.position)
                 .bind(d.active)
+                .bind(d.valid_follow_up)
                 .execute(&mut *tx)
                 .await?;
                 id

@@ -1,0 +1,262 @@
+//! Claiming and releasing with the clock moved: the cool-down after a release, the daily cap
+//! and its reset at the organisation's midnight, the cap on leads held, and the history a
+//! release writes. Both backends (PostgreSQL with `LEADLINE_TEST_POSTGRES_URL`).
+
+use chrono::{Duration, TimeZone, Utc};
+use leadline_domain::ownership::ClaimRefusal;
+use leadline_domain::{LeadDraft, LeadId, Role, TeamId, UserId, Viewer};
+
+use super::*;
+use crate::auth::users::{NewUser, create_user};
+use crate::db::sql::{Arg, execute};
+use crate::db::test_db::TestDb;
+use crate::leads::{self, CreateOptions};
+use crate::ownership::events::history;
+use crate::ownership::pools::{LimitInput, replace_limits};
+
+pub(crate) async fn user(db: &Db, name: &str, role: Role, team: Option<TeamId>) -> Viewer {
+    let u = create_user(
+        db,
+        &NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            role,
+            team_id: team,
+            password_hash: "x".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    crate::auth::users::viewer(db, &u).await.unwrap()
+}
+
+pub(crate) async fn pool_lead(db: &Db, by: &Viewer, n: u32, company: Option<&str>) -> LeadId {
+    let draft = LeadDraft {
+        name: format!("客户{n}"),
+        phones: vec![format!("138{n:08}")],
+        company: company.map(str::to_string),
+        ..LeadDraft::default()
+    };
+    let opts = CreateOptions {
+        pool: true,
+        ..CreateOptions::default()
+    };
+    leads::create(db, by, &draft, &opts).await.unwrap().id
+}
+
+fn refusal(r: Result<()>) -> ClaimRefusal {
+    match r {
+        Err(StoreError::ClaimRefused(c)) => c,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// 10:00 in Shanghai on a given December day, as UTC.
+fn sh(day: u32, hour: u32) -> DateTime<Utc> {
+    DEFAULT_TZ
+        .with_ymd_and_hms(2026, 12, day, hour, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn a_former_owner_waits_out_the_cool_down_an_hour_for_a_phone_and_twelve_for_a_company() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let admin = user(db, "boss", Role::Admin, None).await;
+    let a = user(db, "agent_a", Role::Agent, None).await;
+    let b = user(db, "agent_b", Role::Agent, None).await;
+    let phone = pool_lead(db, &admin, 1, None).await;
+    let company = pool_lead(db, &admin, 2, Some("星河科技有限公司")).await;
+    let t0 = sh(7, 10);
+    for lead in [phone, company] {
+        claim(db, &a, lead, t0).await.unwrap();
+        release(db, &a, lead, "没有需求", None, t0 + Duration::minutes(5))
+            .await
+            .unwrap();
+    }
+    // Half an hour after the release: the former owner waits, anyone else may take it.
+    let soon = t0 + Duration::minutes(35);
+    assert_eq!(
+        refusal(claim(db, &a, phone, soon).await),
+        ClaimRefusal::Cooldown {
+            until: t0 + Duration::minutes(65)
+        }
+    );
+    let later = t0 + Duration::minutes(66);
+    claim(db, &a, phone, later).await.unwrap();
+    assert_eq!(
+        refusal(claim(db, &a, company, later).await),
+        ClaimRefusal::Cooldown {
+            until: t0 + Duration::minutes(5) + Duration::hours(12)
+        }
+    );
+    claim(db, &b, company, later).await.unwrap();
+    assert_eq!(
+        refusal(claim(db, &a, company, later).await),
+        ClaimRefusal::AlreadyOwned
+    );
+}
+
+#[tokio::test]
+async fn the_daily_cap_counts_claims_since_the_organisations_midnight() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let admin = user(db, "boss", Role::Admin, None).await;
+    let a = user(db, "agent_a", Role::Agent, None).await;
+    replace_limits(
+        db,
+        admin.user_id,
+        &[LimitInput {
+            role: Some("agent".into()),
+            team_id: None,
+            per_day: Some(2),
+            held_at_once: None,
+            cooldown_phone_minutes: None,
+            cooldown_company_minutes: None,
+        }],
+        sh(6, 9),
+    )
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(pool_lead(db, &admin, 10 + n, None).await);
+    }
+    // 23:00 the day before (Shanghai) counts for that day, not the next.
+    claim(db, &a, ids[0], sh(6, 23)).await.unwrap();
+    claim(db, &a, ids[1], sh(7, 8)).await.unwrap();
+    claim(db, &a, ids[2], sh(7, 9)).await.unwrap();
+    assert_eq!(
+        refusal(claim(db, &a, ids[3], sh(7, 10)).await),
+        ClaimRefusal::DailyLimit
+    );
+    // The refusal changed nothing.
+    let lead = leads::get(db, &admin, ids[3]).await.unwrap();
+    assert_eq!(lead.owner_id, None);
+    claim(db, &a, ids[3], sh(8, 0)).await.unwrap();
+    let left = crate::ownership::pools::limits_left(db, &a, sh(8, 1))
+        .await
+        .unwrap();
+    assert_eq!((left.claims_today, left.claims_left), (1, Some(1)));
+}
+
+#[tokio::test]
+async fn the_cap_on_leads_held_counts_every_lead_owned_and_a_team_row_wins_over_the_role() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let admin = user(db, "boss", Role::Admin, None).await;
+    execute(
+        db,
+        "INSERT INTO teams (id, name, created_at) VALUES ($1, 'A组', $2)",
+        vec![Arg::I64(7), Arg::Time(crate::now())],
+    )
+    .await
+    .unwrap();
+    let a = user(db, "agent_a", Role::Agent, Some(TeamId(7))).await;
+    let limit = |role: Option<&str>, team: Option<i64>, held| LimitInput {
+        role: role.map(str::to_string),
+        team_id: team,
+        per_day: None,
+        held_at_once: Some(held),
+        cooldown_phone_minutes: None,
+        cooldown_company_minutes: None,
+    };
+    replace_limits(
+        db,
+        admin.user_id,
+        &[limit(Some("agent"), None, 10), limit(None, Some(7), 2)],
+        sh(6, 9),
+    )
+    .await
+    .unwrap();
+    // One lead of her own, entered by hand, counts as held.
+    let draft = LeadDraft {
+        name: "自己的".into(),
+        phones: vec!["13900000001".into()],
+        ..LeadDraft::default()
+    };
+    leads::create(db, &a, &draft, &CreateOptions::default())
+        .await
+        .unwrap();
+    let first = pool_lead(db, &admin, 20, None).await;
+    let second = pool_lead(db, &admin, 21, None).await;
+    claim(db, &a, first, sh(7, 9)).await.unwrap();
+    assert_eq!(
+        refusal(claim(db, &a, second, sh(7, 9)).await),
+        ClaimRefusal::HeldLimit
+    );
+    release(db, &a, first, "客户已转给同事", None, sh(7, 10))
+        .await
+        .unwrap();
+    claim(db, &a, second, sh(7, 11)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_release_returns_the_lead_to_its_pool_and_the_history_shows_both_moves() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let admin = user(db, "boss", Role::Admin, None).await;
+    let a = user(db, "agent_a", Role::Agent, None).await;
+    let b = user(db, "agent_b", Role::Agent, None).await;
+    let lead = pool_lead(db, &admin, 30, None).await;
+    claim(db, &a, lead, sh(7, 9)).await.unwrap();
+    let owned = leads::get(db, &a, lead).await.unwrap();
+    assert_eq!(owned.owner_id, Some(a.user_id));
+    // The seeded rule: 15 days without a valid follow-up.
+    assert_eq!(
+        owned.ownership.reclaim_at,
+        Some(sh(7, 9) + Duration::days(15))
+    );
+    // Someone else may not see it, let alone release it; a reason is required.
+    assert!(matches!(
+        release(db, &b, lead, "x", None, sh(7, 10)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        release(db, &a, lead, "  ", None, sh(7, 10)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    release(db, &a, lead, "客户要求换人", None, sh(7, 10))
+        .await
+        .unwrap();
+    let back = leads::get(db, &b, lead).await.unwrap();
+    assert_eq!(back.owner_id, None);
+    assert_eq!(back.ownership.reclaim_at, None);
+    assert_eq!(back.ownership.owned_since, None);
+    assert!(matches!(
+        release(db, &a, lead, "again", None, sh(7, 11)).await,
+        Err(StoreError::Conflict("not_owned"))
+    ));
+    let h = history(db, lead).await.unwrap();
+    let moves: Vec<(&str, Option<UserId>, Option<UserId>, Option<&str>)> = h
+        .iter()
+        .filter(|e| e.action != "create")
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.from_user,
+                e.to_user,
+                e.reason.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("claim", None, Some(a.user_id), None),
+            ("release", Some(a.user_id), None, Some("客户要求换人")),
+        ]
+    );
+    assert_eq!(h.last().unwrap().from_name.as_deref(), Some("agent_a"));
+}
+
+#[test]
+fn the_day_starts_at_midnight_in_shanghai() {
+    assert_eq!(
+        day_start(sh(7, 10)),
+        Utc.with_ymd_and_hms(2026, 12, 6, 16, 0, 0).unwrap()
+    );
+    assert_eq!(day_start(sh(7, 0)), day_start(sh(7, 23)));
+}
