@@ -230,7 +230,8 @@ async fn a_release_returns_the_lead_to_its_pool_and_the_history_shows_both_moves
         Err(StoreError::Conflict("not_owned"))
     ));
     let h = history(db, lead).await.unwrap();
-    let moves: Vec<(&str, Option<UserId>, Option<UserId>, Option<&str>)> = h
+    type Move<'a> = (&'a str, Option<UserId>, Option<UserId>, Option<&'a str>);
+    let moves: Vec<Move> = h
         .iter()
         .filter(|e| e.action != "create")
         .map(|e| {
