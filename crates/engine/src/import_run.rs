@@ -625,6 +625,11 @@ pub async fn run_until(
     {
         imports::refresh_statistics(db).await?;
     }
+    if outcome.is_ok() {
+        // Imported records given an owner start their reclaim countdown and history here,
+        // after the batches, so that the batches stay set-based.
+        leadline_store::ownership::countdown::backfill(db, leadline_store::now()).await?;
+    }
     match &outcome {
         Ok(_) => imports::finish_job(db, job_id, JobStatus::Done, None).await?,
         Err(e) => {

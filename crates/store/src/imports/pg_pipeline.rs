@@ -124,6 +124,10 @@ const PIPELINE_ROWS: usize = 60_000;
 /// that is not stored, and when a batch fails, the one after it rolls back. A batch that fills a
 /// lead the batch before is writing, or that records collisions (which point at the other
 /// lead), waits for the batch before to commit and is planned then.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one caller; the duplicate policy and the company-contacts setting travel together only here"
+)]
 pub(super) async fn pg_pipeline<M: MoreBatches>(
     pool: &sqlx::PgPool,
     step: impl Fn(i64) -> JobStep,

@@ -479,9 +479,58 @@ async fn write_new(
     let at = now();
     let search = search_statements(db.backend());
     let tokens = tokens(f);
+    // An owned record starts its reclaim countdown (还剩 N 天) the moment it is entered.
+    let due = match owner {
+        Some(_) => {
+            let rules = crate::workday::config::snapshot(db).await?;
+            leadline_domain::ownership::reclaim_due(
+                &leadline_domain::ownership::OwnedRecord {
+                    kind: leadline_domain::ownership::RecordKind::of(f.company.as_deref()),
+                    intent: f.intent,
+                    grade: None,
+                    source: f.source.clone(),
+                    owned_since: at,
+                    last_valid_follow_up: None,
+                    last_progress: None,
+                    has_deal: false,
+                    protected_until: None,
+                },
+                &rules.reclaim_rules,
+            )
+        }
+        None => None,
+    };
     let id = db_run!(db, |pool| {
         let mut tx = pool.begin().await?;
         let id = insert_lead_row!(tx, f, owner, actor, at)?;
+        if owner.is_some() {
+            sqlx::query(
+                "UPDATE leads SET owned_since = $2, reclaim_at = $3, reclaim_rule_id = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(at)
+            .bind(due.map(|d| d.at))
+            .bind(due.map(|d| d.rule_id))
+            .execute(&mut *tx)
+            .await?;
+            // The first line of its ownership history, unless a join or a referral below
+            // writes it.
+            if !contact.joined && !referral.is_some_and(|(_, decided)| decided) {
+                sqlx::query(crate::ownership::events::INSERT)
+                    .bind(id)
+                    .bind(at)
+                    .bind(crate::ownership::events::Action::Create.code())
+                    .bind(None::<i64>)
+                    .bind(owner)
+                    .bind(actor)
+                    .bind(None::<i64>)
+                    .bind(None::<i64>)
+                    .bind(None::<i64>)
+                    .bind(None::<String>)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         insert_lead_parts!(
             tx,
             id,

@@ -102,7 +102,9 @@ async fn an_import_of_many_contacts_of_few_companies_keeps_every_row_and_joins_t
         .create_lead(json!({"name": "另一位老客户", "phone": mobile(200), "company": format!("{}有限公司", COMPANIES[4]), "owner_id": app.org.agent_b1.0}))
         .await;
     assert_eq!(theirs["owner_id"], app.org.agent_b1.0);
-    let (_, seen) = b1.get_json(&format!("/api/v1/leads/{}", theirs["id"])).await;
+    let (_, seen) = b1
+        .get_json(&format!("/api/v1/leads/{}", theirs["id"]))
+        .await;
     assert_eq!(seen["name"], "另一位老客户");
     let job = import_done(&admin, "客户名单.csv", contacts_csv(), &[]).await;
     let c = &job["counts"];
