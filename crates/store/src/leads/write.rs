@@ -513,23 +513,6 @@ async fn write_new(
             .bind(due.map(|d| d.rule_id))
             .execute(&mut *tx)
             .await?;
-            // The first line of its ownership history, unless a join or a referral below
-            // writes it.
-            if !contact.joined && !referral.is_some_and(|(_, decided)| decided) {
-                sqlx::query(crate::ownership::events::INSERT)
-                    .bind(id)
-                    .bind(at)
-                    .bind(crate::ownership::events::Action::Create.code())
-                    .bind(None::<i64>)
-                    .bind(owner)
-                    .bind(actor)
-                    .bind(None::<i64>)
-                    .bind(None::<i64>)
-                    .bind(None::<i64>)
-                    .bind(None::<String>)
-                    .execute(&mut *tx)
-                    .await?;
-            }
         }
         insert_lead_parts!(
             tx,
@@ -556,42 +539,40 @@ async fn write_new(
                 .execute(&mut *tx)
                 .await?;
         }
-        if contact.joined {
+        if let Some((referrer, _)) = referral {
+            sqlx::query("UPDATE leads SET referred_by = $1 WHERE id = $2")
+                .bind(referrer)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // The first line of its ownership history: to the referrer's owner, to the owner of the
+        // company it joined, or to whoever it was entered for.
+        use crate::ownership::events::Action;
+        let first = match (referral, owner) {
+            (Some((referrer, true)), _) => {
+                Some((Action::Referral, Some(format!("referred_by {referrer}"))))
+            }
+            (_, Some(_)) if contact.joined => {
+                Some((Action::Create, Some(detect::JOINED_REASON.to_string())))
+            }
+            (_, Some(_)) => Some((Action::Create, None)),
+            (_, None) => None,
+        };
+        if let Some((action, reason)) = first {
             sqlx::query(crate::ownership::events::INSERT)
                 .bind(id)
                 .bind(at)
-                .bind(crate::ownership::events::Action::Create.code())
+                .bind(action.code())
                 .bind(None::<i64>)
                 .bind(owner)
                 .bind(actor)
                 .bind(None::<i64>)
                 .bind(None::<i64>)
                 .bind(None::<i64>)
-                .bind(detect::JOINED_REASON)
+                .bind(reason)
                 .execute(&mut *tx)
                 .await?;
-        }
-        if let Some((referrer, decided_owner)) = referral {
-            sqlx::query("UPDATE leads SET referred_by = $1 WHERE id = $2")
-                .bind(referrer)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            if decided_owner {
-                sqlx::query(crate::ownership::events::INSERT)
-                    .bind(id)
-                    .bind(at)
-                    .bind(crate::ownership::events::Action::Referral.code())
-                    .bind(None::<UserId>)
-                    .bind(owner)
-                    .bind(actor)
-                    .bind(None::<i64>)
-                    .bind(None::<i64>)
-                    .bind(None::<i64>)
-                    .bind(format!("referred_by {referrer}"))
-                    .execute(&mut *tx)
-                    .await?;
-            }
         }
         write_audit!(
             &mut *tx,
