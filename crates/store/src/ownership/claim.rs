@@ -167,6 +167,9 @@ pub(crate) async fn limits_and_counts(
 /// `NotFound`; someone else owning it, a cap reached or a cool-down is `ClaimRefused`. Claiming
 /// a lead one owns already changes nothing.
 pub async fn claim(db: &Db, viewer: &Viewer, lead: LeadId, now: DateTime<Utc>) -> Result<()> {
+    if collision_on_claim(db, viewer, lead, now).await?.is_some() {
+        return Err(StoreError::ClaimRefused(ClaimRefusal::AlreadyOwned));
+    }
     let rules = config::snapshot(db).await?.reclaim_rules.clone();
     let settings = limit_settings(db).await?;
     let viewer = viewer.clone();
@@ -357,3 +360,72 @@ async fn release_body(
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+/// 撞单 on claim: a pool lead whose phone, company or e-mail a record of someone else's already
+/// holds is not claimed (the other person owns that customer); a case is opened, once per pair of
+/// records, so that the two or their supervisor settle it. `None` when the claim may go on (also
+/// for a lead that is owned, deleted or hidden: the claim itself answers those).
+pub async fn collision_on_claim(
+    db: &Db,
+    viewer: &Viewer,
+    lead: LeadId,
+    now: DateTime<Utc>,
+) -> Result<Option<crate::ownership::detect::Match>> {
+    type Facts = (
+        Option<UserId>,
+        Option<leadline_domain::PoolId>,
+        Option<String>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+    );
+    let facts: Option<Facts> = crate::db_run!(db, |pool| {
+        sqlx::query_as(
+            "SELECT owner_id, pool_id, company_key, email, deleted_at FROM leads WHERE id = $1",
+        )
+        .bind(lead)
+        .fetch_optional(pool)
+        .await?
+    });
+    let Some((None, pool_id, key, email, None)) = facts else {
+        return Ok(None);
+    };
+    let home = Holder {
+        pool: pool_id,
+        ..Holder::default()
+    };
+    if viewer.access(&home) == Access::Hidden {
+        return Ok(None);
+    }
+    let phones: Vec<String> = crate::db_run!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT e164 FROM lead_phones WHERE lead_id = $1 AND collision_with IS NULL",
+        )
+        .bind(lead)
+        .fetch_all(pool)
+        .await?
+    });
+    let phones: Vec<&str> = phones.iter().map(String::as_str).collect();
+    let found =
+        crate::ownership::detect::find(db, &phones, key.as_deref(), email.as_deref(), Some(lead))
+            .await?;
+    let Some(m) = found.into_iter().find(|m| m.owner != viewer.user_id) else {
+        return Ok(None);
+    };
+    crate::db::sql::execute(
+        db,
+        "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, match_kind, existing_owner_id, \
+         new_owner_id, recorded_by, created_at) SELECT $1, $2, $3, $4, $5, $6, $6, $7 \
+         WHERE NOT EXISTS (SELECT 1 FROM collisions WHERE lead_id = $1 AND existing_lead_id = $2 AND status = 'open')",
+        vec![
+            Arg::I64(lead.0),
+            Arg::I64(m.lead.0),
+            Arg::Text(m.value.clone()),
+            Arg::Text(m.kind.code().to_string()),
+            Arg::I64(m.owner.0),
+            Arg::I64(viewer.user_id.0),
+            Arg::Time(now),
+        ],
+    )
+    .await?;
+    Ok(Some(m))
+}

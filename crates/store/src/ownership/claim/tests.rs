@@ -261,3 +261,52 @@ fn the_day_starts_at_midnight_in_shanghai() {
     );
     assert_eq!(day_start(sh(7, 0)), day_start(sh(7, 23)));
 }
+
+/// 撞单 on claim: a pool contact of a company a colleague owns is not taken; one case is opened
+/// (not one per attempt) naming both people, and the colleague may take it.
+#[tokio::test]
+async fn a_claim_of_a_colleagues_customer_is_refused_and_opens_one_case() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let admin = user(db, "boss", Role::Admin, None).await;
+    let a = user(db, "agent_a", Role::Agent, None).await;
+    let b = user(db, "agent_b", Role::Agent, None).await;
+    // Two contacts of one company in the pool; a takes the first.
+    let owned = pool_lead(db, &admin, 1, Some("上海申达贸易有限公司")).await;
+    let contact = pool_lead(db, &admin, 2, Some("申达贸易有限公司")).await;
+    let t0 = sh(7, 10);
+    claim(db, &a, owned, t0).await.unwrap();
+    for minute in [1, 2] {
+        let r = claim(db, &b, contact, t0 + Duration::minutes(minute)).await;
+        assert_eq!(refusal(r), ClaimRefusal::AlreadyOwned);
+    }
+    let cases: Vec<(i64, i64, String, i64, i64)> = crate::db_run!(db, |pool| {
+        sqlx::query_as(
+            "SELECT lead_id, existing_lead_id, match_kind, existing_owner_id, new_owner_id FROM collisions WHERE status = 'open'",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        cases,
+        [(
+            contact.0,
+            owned.0,
+            "company".to_string(),
+            a.user_id.0,
+            b.user_id.0
+        )]
+    );
+    let still: Option<i64> = crate::db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT owner_id FROM leads WHERE id = $1"
+    )
+    .bind(contact)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(still, None, "b did not get it");
+    claim(db, &a, contact, t0 + Duration::minutes(3))
+        .await
+        .unwrap();
+}
