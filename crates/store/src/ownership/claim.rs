@@ -374,19 +374,15 @@ pub async fn collision_on_claim(
     type Facts = (
         Option<UserId>,
         Option<leadline_domain::PoolId>,
-        Option<String>,
-        Option<String>,
         Option<DateTime<Utc>>,
     );
     let facts: Option<Facts> = crate::db_run!(db, |pool| {
-        sqlx::query_as(
-            "SELECT owner_id, pool_id, company_key, email, deleted_at FROM leads WHERE id = $1",
-        )
-        .bind(lead)
-        .fetch_optional(pool)
-        .await?
+        sqlx::query_as("SELECT owner_id, pool_id, deleted_at FROM leads WHERE id = $1")
+            .bind(lead)
+            .fetch_optional(pool)
+            .await?
     });
-    let Some((None, pool_id, key, email, None)) = facts else {
+    let Some((None, pool_id, None)) = facts else {
         return Ok(None);
     };
     let home = Holder {
@@ -396,36 +392,5 @@ pub async fn collision_on_claim(
     if viewer.access(&home) == Access::Hidden {
         return Ok(None);
     }
-    let phones: Vec<String> = crate::db_run!(db, |pool| {
-        sqlx::query_scalar(
-            "SELECT e164 FROM lead_phones WHERE lead_id = $1 AND collision_with IS NULL",
-        )
-        .bind(lead)
-        .fetch_all(pool)
-        .await?
-    });
-    let phones: Vec<&str> = phones.iter().map(String::as_str).collect();
-    let found =
-        crate::ownership::detect::find(db, &phones, key.as_deref(), email.as_deref(), Some(lead))
-            .await?;
-    let Some(m) = found.into_iter().find(|m| m.owner != viewer.user_id) else {
-        return Ok(None);
-    };
-    crate::db::sql::execute(
-        db,
-        "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, match_kind, existing_owner_id, \
-         new_owner_id, recorded_by, created_at) SELECT $1, $2, $3, $4, $5, $6, $6, $7 \
-         WHERE NOT EXISTS (SELECT 1 FROM collisions WHERE lead_id = $1 AND existing_lead_id = $2 AND status = 'open')",
-        vec![
-            Arg::I64(lead.0),
-            Arg::I64(m.lead.0),
-            Arg::Text(m.value.clone()),
-            Arg::Text(m.kind.code().to_string()),
-            Arg::I64(m.owner.0),
-            Arg::I64(viewer.user_id.0),
-            Arg::Time(now),
-        ],
-    )
-    .await?;
-    Ok(Some(m))
+    crate::ownership::detect::collide(db, lead, viewer.user_id, &[viewer.user_id], now).await
 }

@@ -258,3 +258,64 @@ pub fn stored_key(company: Option<&str>) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// 撞单 when `lead` is about to go to `claimant` (a claim, a hand-over): the first record of
+/// someone other than `allowed` that shares its phone (a number of its own, not a recorded
+/// collision), its company key or its e-mail. Opens a case between that record's owner and the
+/// claimant, once per pair of records (not per attempt), recorded by `claimant`. The caller has
+/// checked that the acting person may see `lead`, and refuses the move when a match comes back.
+pub async fn collide(
+    db: &Db,
+    lead: LeadId,
+    claimant: UserId,
+    allowed: &[UserId],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Match>> {
+    use crate::db::sql::Arg;
+    let facts: Option<(Option<String>, Option<String>)> = db_run!(db, |pool| {
+        sqlx::query_as("SELECT company_key, email FROM leads WHERE id = $1")
+            .bind(lead)
+            .fetch_optional(pool)
+            .await?
+    });
+    let Some((company_key, email)) = facts else {
+        return Ok(None);
+    };
+    let phones: Vec<String> = db_run!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT e164 FROM lead_phones WHERE lead_id = $1 AND collision_with IS NULL",
+        )
+        .bind(lead)
+        .fetch_all(pool)
+        .await?
+    });
+    let phones: Vec<&str> = phones.iter().map(String::as_str).collect();
+    let found = find(
+        db,
+        &phones,
+        company_key.as_deref(),
+        email.as_deref(),
+        Some(lead),
+    )
+    .await?;
+    let Some(m) = found.into_iter().find(|m| !allowed.contains(&m.owner)) else {
+        return Ok(None);
+    };
+    crate::db::sql::execute(
+        db,
+        "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, match_kind, existing_owner_id, \
+         new_owner_id, recorded_by, created_at) SELECT $1, $2, $3, $4, $5, $6, $6, $7 \
+         WHERE NOT EXISTS (SELECT 1 FROM collisions WHERE lead_id = $1 AND existing_lead_id = $2 AND status = 'open')",
+        vec![
+            Arg::I64(lead.0),
+            Arg::I64(m.lead.0),
+            Arg::Text(m.value.clone()),
+            Arg::Text(m.kind.code().to_string()),
+            Arg::I64(m.owner.0),
+            Arg::I64(claimant.0),
+            Arg::Time(now),
+        ],
+    )
+    .await?;
+    Ok(Some(m))
+}

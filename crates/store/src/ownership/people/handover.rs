@@ -38,6 +38,15 @@ pub async fn handover(
     {
         return Err(StoreError::invalid("note", "too_long"));
     }
+    // 撞单 on hand-over: another rep already owns this customer (phone, company, e-mail). Only
+    // for a lead the agent may see; anything else is answered by the hand-over itself.
+    if crate::leads::get(db, viewer, lead).await.is_ok()
+        && crate::ownership::detect::collide(db, lead, to, &[viewer.user_id, to], now)
+            .await?
+            .is_some()
+    {
+        return Err(StoreError::Conflict("already_owned"));
+    }
     let rules = config::snapshot(db).await?.reclaim_rules.clone();
     let viewer = viewer.clone();
     in_tx!(db, |tx| handover_body(

@@ -417,3 +417,54 @@ async fn a_backup_is_named_by_the_owner_or_their_supervisor_only() {
     clear_backup(db, &f.agent1, l, t0()).await.unwrap();
     assert!(leads::get(db, &f.agent2, l).await.is_err());
 }
+
+/// 撞单 on hand-over: the rep would receive a customer (the same e-mail) another agent already
+/// owns; the hand-over is refused and the case between the two stays one case.
+#[tokio::test]
+async fn a_hand_over_of_a_customer_another_agent_owns_is_refused() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let f = floor(db).await;
+    let with_email = |n: u32| LeadDraft {
+        name: format!("客户{n}"),
+        phones: vec![format!("1390000{n:04}")],
+        email: Some("li@shenda.cn".into()),
+        ..LeadDraft::default()
+    };
+    leads::create(
+        db,
+        &f.other_agent,
+        &with_email(1),
+        &CreateOptions::default(),
+    )
+    .await
+    .unwrap();
+    let mine = leads::create(db, &f.agent1, &with_email(2), &CreateOptions::default())
+        .await
+        .unwrap()
+        .id;
+    crate::db::sql::execute(
+        db,
+        "UPDATE leads SET status = 'qualified' WHERE id = $1",
+        vec![crate::db::sql::Arg::I64(mine.0)],
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let err = handover(db, &f.agent1, mine, f.sales.user_id, None, t0()).await;
+        assert!(
+            matches!(err, Err(StoreError::Conflict("already_owned"))),
+            "{err:?}"
+        );
+    }
+    let open: i64 = crate::db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM collisions WHERE lead_id = $1 AND status = 'open'"
+    )
+    .bind(mine)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(open, 1);
+    let l = leads::get(db, &f.agent1, mine).await.unwrap();
+    assert_eq!(l.owner_id, Some(f.agent1.user_id), "still the agent's");
+}
