@@ -449,31 +449,54 @@ pub fn masks_for(viewer: &Viewer) -> bool {
     matches!(viewer.role, Role::Agent | Role::Sales)
 }
 
-/// A phone as a pool lead shows it masked: the first three and the last four digits kept
-/// (138****5678); a short number keeps only its last two.
+/// A phone as a pool lead shows it masked: the four digits before the last four hidden, the
+/// rest kept, so the length and the area or country prefix stay (138****5678,
+/// +86138****5678); a short number keeps only its last two.
 pub fn masked(phone: &str) -> String {
     let chars: Vec<char> = phone.chars().collect();
     let n = chars.len();
-    if n >= 8 {
-        let head: String = chars[..3].iter().collect();
-        let tail: String = chars[n - 4..].iter().collect();
-        format!("{head}****{tail}")
+    let (hide_from, hide_to) = if n >= 8 {
+        (n - 8, n - 4)
     } else {
-        let keep = n.min(2);
-        let tail: String = chars[n - keep..].iter().collect();
-        format!("{}{tail}", "*".repeat(n - keep))
+        (0, n - n.min(2))
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if (hide_from..hide_to).contains(&i) {
+                '*'
+            } else {
+                *c
+            }
+        })
+        .collect()
+}
+
+fn mask_numbers(lead: &mut crate::leads::Lead) {
+    for p in &mut lead.phones {
+        p.raw = masked(&p.raw);
+        p.e164 = masked(&p.e164);
     }
 }
 
 /// Masks the numbers of a pool lead for `viewer` when the setting is on (the card and the API
 /// show 138****5678 until claimed).
 pub async fn mask_lead(db: &Db, viewer: &Viewer, lead: &mut crate::leads::Lead) -> Result<()> {
-    if lead.owner_id.is_none() && masks_for(viewer) && mask_phone(db).await? {
-        for p in &mut lead.phones {
-            p.raw = masked(&p.raw);
-            p.e164 = masked(&p.e164);
-        }
+    mask_leads(db, viewer, std::slice::from_mut(lead)).await
+}
+
+/// [`mask_lead`] for a page of leads (the list and its API): the setting is read once, and not
+/// at all when every lead is owned or the viewer sees plain numbers.
+pub async fn mask_leads(db: &Db, viewer: &Viewer, leads: &mut [crate::leads::Lead]) -> Result<()> {
+    let pooled = |l: &crate::leads::Lead| l.owner_id.is_none();
+    if !masks_for(viewer) || !leads.iter().any(pooled) || !mask_phone(db).await? {
+        return Ok(());
     }
+    leads
+        .iter_mut()
+        .filter(|l| pooled(l))
+        .for_each(mask_numbers);
     Ok(())
 }
 

@@ -299,7 +299,8 @@ pub async fn filter_for(
 
 /// Lists leads the caller may see: filters (`status`, `intent`, `owner`, `source`, `city`,
 /// `region`, `company`, `tag`, `created_from`, `created_to`, `cf.<key>`, `q`, `view`), `sort`,
-/// `limit` and `cursor`. Answers `{"items": [...], "next_cursor": …}`.
+/// `limit` and `cursor`. Answers `{"items": [...], "next_cursor": …}`; pool leads show a masked
+/// phone to agents and sales reps when the masked-phone setting is on, as on the card.
 #[utoipa::path(get, path = "/api/v1/leads", responses((status = 200, description = "`{\"items\": [...], \"next_cursor\": …}`"), (status = 422)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -318,7 +319,7 @@ pub async fn list(
             .parse::<i64>()
             .map_err(|_| StoreError::invalid("limit", "not_a_number"))?,
     };
-    let page = leads::list(
+    let mut page = leads::list(
         &state.db,
         &caller.viewer,
         &filter,
@@ -327,6 +328,8 @@ pub async fn list(
         pair(&pairs, "cursor"),
     )
     .await?;
+    leadline_store::ownership::pools::mask_leads(&state.db, &caller.viewer, &mut page.items)
+        .await?;
     Ok(Json(page))
 }
 

@@ -220,6 +220,16 @@ pub async fn list(
                 pair(&pairs, "cursor"),
             )
             .await;
+            let page = match page {
+                Ok(mut page) => leadline_store::ownership::pools::mask_leads(
+                    &state.db,
+                    &caller.viewer,
+                    &mut page.items,
+                )
+                .await
+                .map(|()| page),
+                Err(e) => Err(e),
+            };
             match page {
                 Ok(page) => {
                     rows = page.items.iter().map(|lead| row(&nav, lead)).collect();

@@ -307,6 +307,21 @@ async fn the_masked_phone_shows_to_agents_until_claimed_when_the_setting_is_on()
     assert_eq!(phone(&body), "138****5678");
     let (_, body) = a1.get_json("/api/v1/pools/leads").await;
     assert_eq!(body["leads"][0]["phone"], json!("138****5678"));
+    // The lead list, its API and its page, hide the same digits: the number cannot be read
+    // off another screen.
+    let (_, body) = a1.get_json("/api/v1/leads?limit=200").await;
+    let listed = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == json!(lead))
+        .expect("the pool lead is listed")
+        .clone();
+    assert_eq!(phone(&listed), "138****5678");
+    assert_eq!(listed["phones"][0]["e164"], json!("+86138****5678"));
+    let (_, html) = app.browser("agent_a1").await.get("/leads").await;
+    assert!(html.contains("138****5678"), "{html}");
+    assert!(!html.contains("13812345678"), "{html}");
     let (_, body) = admin.get_json(&format!("/api/v1/leads/{lead}")).await;
     assert_eq!(phone(&body), "13812345678");
     let (status, body) = post(&a1, &format!("/api/v1/leads/{lead}/claim"), json!({})).await;

@@ -12,9 +12,10 @@ use crate::ownership::claim::{claim, release};
 use crate::ownership::pool_stats::stats;
 
 #[test]
-fn a_masked_phone_keeps_the_first_three_and_the_last_four_digits() {
+fn a_masked_phone_hides_the_four_digits_before_the_last_four() {
     assert_eq!(masked("13812345678"), "138****5678");
-    assert_eq!(masked("+8613812345678"), "+86****5678");
+    assert_eq!(masked("+8613812345678"), "+86138****5678");
+    assert_eq!(masked("02112345678"), "021****5678");
     assert_eq!(masked("12345"), "***45");
     assert_eq!(masked(""), "");
 }
