@@ -254,3 +254,46 @@ async fn an_agent_sees_a_due_reclaim_warning_and_a_reclaim_in_the_workspace_once
     let (_, html) = app.browser("agent_a2").await.get("/workspace").await;
     assert!(!html.contains("快到期客户"));
 }
+
+/// The event stream words a reclaim warning for a workspace already open, and sends it once.
+#[tokio::test]
+async fn the_event_stream_words_a_reclaim_warning() {
+    let app = TestApp::spawn().await;
+    let a1 = app.api("agent_a1").await;
+    let lead = a1
+        .create_lead(json!({"name": "推送到期客户", "phones": [mobile(9731)]}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    owned_since(&app.db, lead, 12).await;
+    reclaim::run_pass(&app.db, now(), 500).await.unwrap();
+    let mut res = a1
+        .http
+        .get(format!("{}/api/v1/agent/events", a1.base))
+        .bearer_auth(a1.token.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    let notice: Value = loop {
+        if let Some(at) = buf.find("event: reminder\ndata: ") {
+            let rest = &buf[at + "event: reminder\ndata: ".len()..];
+            if let Some(end) = rest.find('\n') {
+                break serde_json::from_str(&rest[..end]).unwrap();
+            }
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), res.chunk())
+            .await
+            .expect("the notice within the time limit")
+            .unwrap()
+            .expect("the stream stays open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    };
+    assert_eq!(notice["kind"], json!("reclaim_warning"));
+    assert_eq!(notice["lead_id"], json!(lead));
+    assert_eq!(notice["text"], json!("还剩 3 天将回收到公海：推送到期客户"));
+    drop(res);
+    // Delivered: the workspace page does not show it again.
+    let (_, html) = app.browser("agent_a1").await.get("/workspace").await;
+    assert!(!html.contains("推送到期客户"));
+}
