@@ -149,6 +149,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/supervisor/live", get(api::workspace::supervisor_live))
         .route("/supervisor/live/events", get(api::live_events::stream))
+        // issue 22: 撞单 warning in the workspace
+        .route(
+            "/agent/leads/{id}/collision",
+            get(api::workspace::collision_warning).post(api::workspace::open_collision),
+        )
         // Calls, next call and the agent's-day configuration (issue 4, calls core).
         .route(
             "/leads/{id}/calls",
@@ -373,6 +378,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/ticker/{id}/delete",
             post(pages::workspace::ticker_delete),
+        )
+        // issue 22: 撞单 warning in the workspace
+        .route(
+            "/workspace/collision",
+            post(pages::workspace::open_collision),
         )
         // issue 22: reclaim
         .route("/admin/ownership", get(pages::reclaim::index))

@@ -189,7 +189,12 @@
         form.dataset.requestId = "";
         form.classList.add("saved");
         var revisitAt = d.next_revisit_at || (d.call && d.call.next_revisit_at);
-        say(root.dataset.msgSaved + (revisitAt ? " · " + localTime(revisitAt) : ""));
+        if (d.collision) {
+          // 撞单: the call is kept, the customer stays with its owner.
+          say(root.dataset.msgCollision.replace("{owner}", d.collision.owner_name).replace("{since}", localTime(d.collision.owned_since)), true);
+        } else {
+          say(root.dataset.msgSaved + (revisitAt ? " · " + localTime(revisitAt) : ""));
+        }
         refreshToday();
         nextButton.focus();
       })
@@ -241,9 +246,16 @@
       var list = document.getElementById("ws-reminders");
       var li = document.createElement("li");
       var a = document.createElement("a");
-      a.href = "/workspace?lead=" + n.lead_id;
-      a.textContent = (n.lead_name || "#" + n.lead_id);
-      li.append(root.dataset.msgReminder + ": ", a, n.due_at ? " " + localTime(n.due_at) : "");
+      if (n.text) {
+        // A reclaim notice, worded by the server: a link to the lead.
+        a.href = "/leads/" + n.lead_id;
+        a.textContent = n.text;
+        li.append(a);
+      } else {
+        a.href = "/workspace?lead=" + n.lead_id;
+        a.textContent = (n.lead_name || "#" + n.lead_id);
+        li.append(root.dataset.msgReminder + ": ", a, n.due_at ? " " + localTime(n.due_at) : "");
+      }
       list.prepend(li);
       card.hidden = false;
       refreshToday();

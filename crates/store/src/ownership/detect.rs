@@ -271,7 +271,17 @@ pub async fn collide(
     allowed: &[UserId],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<Match>> {
-    use crate::db::sql::Arg;
+    let Some(m) = first_match(db, lead, allowed).await? else {
+        return Ok(None);
+    };
+    open_case(db, lead, &m, claimant, now).await?;
+    Ok(Some(m))
+}
+
+/// The first record of someone other than `allowed` that shares `lead`'s phone (a number of
+/// its own, not a recorded collision), company key or e-mail; nothing is written (a call looks
+/// before it records, the workspace before it dials).
+pub async fn first_match(db: &Db, lead: LeadId, allowed: &[UserId]) -> Result<Option<Match>> {
     let facts: Option<(Option<String>, Option<String>)> = db_run!(db, |pool| {
         sqlx::query_as("SELECT company_key, email FROM leads WHERE id = $1")
             .bind(lead)
@@ -298,9 +308,19 @@ pub async fn collide(
         Some(lead),
     )
     .await?;
-    let Some(m) = found.into_iter().find(|m| !allowed.contains(&m.owner)) else {
-        return Ok(None);
-    };
+    Ok(found.into_iter().find(|m| !allowed.contains(&m.owner)))
+}
+
+/// Opens the case of `m` against `lead` for `claimant` (recorded by them), unless the same pair
+/// of records has one open already.
+pub async fn open_case(
+    db: &Db,
+    lead: LeadId,
+    m: &Match,
+    claimant: UserId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    use crate::db::sql::Arg;
     crate::db::sql::execute(
         db,
         "INSERT INTO collisions (lead_id, existing_lead_id, phone_e164, match_kind, existing_owner_id, \
@@ -317,5 +337,5 @@ pub async fn collide(
         ],
     )
     .await?;
-    Ok(Some(m))
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! holidays, do-not-call list), recording calls, and serving the next lead.
 
 pub mod calls;
+pub mod collision;
 pub mod config;
 pub mod live;
 pub mod next;

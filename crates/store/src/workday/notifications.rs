@@ -22,6 +22,11 @@ pub struct Notification {
     pub lead_name: Option<String>,
     pub due_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// A reclaim warning: how many days are left (`ownership::reclaim::pass`).
+    pub days: Option<i64>,
+    /// A reclaim: the rule that fired, its basis and days (`reclaim_rules`).
+    pub rule_basis: Option<String>,
+    pub rule_days: Option<i64>,
 }
 
 /// What `record_call` puts in a revisit reminder job.
@@ -71,8 +76,10 @@ pub async fn deliver_revisit(db: &Db, job: &Job, now: DateTime<Utc>) -> Result<O
     Ok(written.map(|_| p.agent_id))
 }
 
-const SELECT: &str = "SELECT n.id, n.user_id, n.kind, n.lead_id, l.name AS lead_name, n.due_at, n.created_at \
-    FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id";
+const SELECT: &str = "SELECT n.id, n.user_id, n.kind, n.lead_id, l.name AS lead_name, n.due_at, n.created_at, \
+    CAST(n.payload ->> 'days' AS BIGINT) AS days, r.basis AS rule_basis, CAST(r.days AS BIGINT) AS rule_days \
+    FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id \
+    LEFT JOIN reclaim_rules r ON r.id = CAST(n.payload ->> 'rule_id' AS BIGINT)";
 
 /// A user's notifications after `after_id`, oldest first.
 pub async fn after(db: &Db, user: UserId, after_id: i64) -> Result<Vec<Notification>> {
@@ -137,6 +144,7 @@ pub async fn count_for_job(db: &Db, job_id: i64) -> Result<i64> {
 pub fn event_json(n: &Notification) -> Value {
     json!({
         "id": n.id, "kind": n.kind, "lead_id": n.lead_id, "lead_name": n.lead_name,
-        "due_at": n.due_at, "created_at": n.created_at,
+        "due_at": n.due_at, "created_at": n.created_at, "days": n.days,
+        "rule_basis": n.rule_basis, "rule_days": n.rule_days,
     })
 }

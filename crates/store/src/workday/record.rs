@@ -1,7 +1,9 @@
 //! Recording a call: one transaction inserts the call, moves the lead (status, attempts, next
 //! revisit, reservation released, last-attempt action), lists do-not-call numbers, counts the
 //! agent's day, queues the revisit reminder, indexes the note (PostgreSQL; SQLite indexes notes just
-//! after their calls, see `search::index_new_notes`) and writes the audit entry.
+//! after their calls, see `search::index_new_notes`) and writes the audit entry. A valid
+//! follow-up on a pool lead takes it for the caller, unless a colleague's record holds the same
+//! phone, company or e-mail (撞单, `workday::collision`): the call is kept, the lead is not.
 
 use std::sync::Arc;
 
@@ -21,8 +23,10 @@ use serde_json::json;
 use crate::audit::AuditEntry;
 use crate::db::sql::Arg;
 use crate::db::tx::{PgTx, SqliteTx, Tx, run_ready};
+use crate::ownership::detect::Match;
 use crate::search::IndexDoc;
 use crate::workday::calls::{CallRecord, note_doc};
+use crate::workday::collision::{self, CallCollision};
 use crate::workday::config;
 use crate::{
     Backend, Db, Result, StoreError, audit, db::sqlite_writer, db_run, index_doc, ownership,
@@ -65,6 +69,9 @@ pub struct Recorded {
     pub replayed: bool,
     /// A valid follow-up on a pool lead made it the caller's (领取 by a call).
     pub claimed: bool,
+    /// 撞单: the valid follow-up did not take the pool lead because a colleague's record holds
+    /// the same customer (who, since when, the case opened); the call is recorded all the same.
+    pub collision: Option<CallCollision>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, sqlx::FromRow)]
@@ -164,6 +171,7 @@ async fn replay(
         today,
         replayed: true,
         claimed: false,
+        collision: None,
         call,
     }))
 }
@@ -222,6 +230,13 @@ pub async fn record_call(
         return Err(StoreError::invalid("next_revisit_at", "invalid"));
     }
     let day = stats_day(started_at);
+    // 撞单: a valid follow-up would take a pool lead; looked up before the transaction (as the
+    // explicit claim does), so that the call's hot path stays one transaction.
+    let blocked = if disp.valid_follow_up {
+        collision::blocking_claim(db, agent, input.lead_id).await?
+    } else {
+        None
+    };
     // PostgreSQL indexes the note with the call, segmented before the transaction (the call id
     // comes later); SQLite indexes notes after their calls, in batches (see
     // `search::index_new_notes`), so that the one writer does not write the full-text index
@@ -240,7 +255,10 @@ pub async fn record_call(
         now,
         day,
         note,
+        blocked,
     };
+    let lead_id = ctx.input.lead_id;
+    let blocked = ctx.blocked.clone();
     let written = match db {
         // SQLite: the whole transaction runs on the one writer, one hand-off for all of it.
         Db::Sqlite(pool) => {
@@ -264,7 +282,13 @@ pub async fn record_call(
         (Err(StoreError::AlreadyExists(REQUEST_TAKEN)), Some(rid)) => replay(db, agent, &rid, None)
             .await?
             .ok_or(StoreError::AlreadyExists("call")),
-        (other, _) => other,
+        (Ok((mut recorded, true)), _) => {
+            if let Some(m) = blocked {
+                recorded.collision = collision::refused_claim(db, agent, lead_id, &m, now).await?;
+            }
+            Ok(recorded)
+        }
+        (other, _) => other.map(|(recorded, _)| recorded),
     }
 }
 
@@ -281,6 +305,8 @@ struct Ctx {
     now: DateTime<Utc>,
     day: String,
     note: Option<IndexDoc>,
+    /// A colleague's record of the same customer: a valid follow-up leaves the pool lead there.
+    blocked: Option<Match>,
 }
 
 /// What a call does to its lead, decided from the lead as the transaction sees it.
@@ -302,6 +328,8 @@ struct Decision {
 struct Ownership {
     /// A valid follow-up on a pool lead made it the caller's.
     claimed: bool,
+    /// It would have, but a colleague's record holds the same customer (撞单).
+    refused: bool,
     /// The last-attempt action returned it to its pool from this owner.
     released_from: Option<UserId>,
     owned_since: Option<DateTime<Utc>>,
@@ -327,7 +355,9 @@ impl Ownership {
         let now = ctx.now;
         let valid = ctx.disp.valid_follow_up;
         let returned = after_last == Some(AfterLast::ReturnToPool);
-        let claimed = valid && !returned && lead.owner_id.is_none();
+        let would_claim = valid && !returned && lead.owner_id.is_none();
+        let refused = would_claim && ctx.blocked.is_some();
+        let claimed = would_claim && !refused;
         if claimed {
             *owner = Some(agent);
         }
@@ -373,6 +403,7 @@ impl Ownership {
         };
         Ownership {
             claimed,
+            refused,
             released_from,
             owned_since,
             last_valid_at,
@@ -541,6 +572,7 @@ impl Ctx {
             today,
             replayed: false,
             claimed: d.own.claimed,
+            collision: None,
         }
     }
 }
@@ -578,7 +610,8 @@ const PLAN_DONE: &str =
 /// The call's transaction, one body for both backends: on SQLite on the writer's connection (its
 /// transaction serialises every writer), on PostgreSQL in a transaction that locks the lead
 /// (`FOR UPDATE`) while the call is decided.
-async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<Recorded> {
+/// Also answers whether a claim by the call was refused (撞单), for the case opened after it.
+async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<(Recorded, bool)> {
     let agent = ctx.viewer.user_id;
     let lead_id = ctx.input.lead_id;
     let row = tx
@@ -744,5 +777,5 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<Recorded> {
     }
     tx.execute(audit::INSERT, &ctx.audit(&lead, &d, call_id).args())
         .await?;
-    Ok(ctx.recorded(&d, call_id, agent_name, today))
+    Ok((ctx.recorded(&d, call_id, agent_name, today), d.own.refused))
 }

@@ -52,7 +52,11 @@ fn dnc_refusal(caller: &Caller) -> Response {
 /// Records a call on a lead the caller may see. 201 with the call, the lead's next revisit
 /// (`revisit_source`: rule | agent), today's counters, and `warning: "outside_calling_hours"`
 /// when the lead was called outside its calling window; 200 with `replayed: true` when the same
-/// `Idempotency-Key`/`request_id` was already recorded.
+/// `Idempotency-Key`/`request_id` was already recorded. A valid follow-up on a pool lead makes
+/// it the caller's (`claimed: true`), unless a colleague's record holds the same phone, company
+/// or e-mail (撞单): the call is recorded, the lead stays in the pool, one case is opened and
+/// `collision` names the owner and since when (`{match_kind, owner_id, owner_name,
+/// owned_since, case_id}`; null otherwise).
 #[utoipa::path(post, path = "/api/v1/leads/{id}/calls", request_body = CallCreate,
     params(("id" = i64, Path, description = "Lead id"), ("Idempotency-Key" = Option<String>, Header, description = "Records the call once")),
     responses((status = 201, description = "The call and what it did"), (status = 200, description = "Already recorded (replayed)"),
@@ -119,6 +123,7 @@ pub async fn create(
             "today": recorded.today,
             "replayed": recorded.replayed,
             "claimed": recorded.claimed,
+            "collision": recorded.collision,
         })),
     )
         .into_response())

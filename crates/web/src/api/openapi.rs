@@ -35,6 +35,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::workspace::fill, super::workspace::unplan, super::workspace::set_target, super::workspace::ticker,
         super::workspace::create_ticker, super::workspace::delete_ticker, super::workspace::supervisor_live,
         super::workspace::revisit_preview, super::live_events::stream,
+        super::workspace::collision_warning, super::workspace::open_collision,
         super::collisions::list, super::collisions::get, super::collisions::decision, super::collisions::settle,
         super::collisions::escalate, super::collisions::appeal, super::collisions::ledger,
         super::collisions::get_policy, super::collisions::put_policy,

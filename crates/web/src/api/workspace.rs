@@ -13,7 +13,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use leadline_domain::{LeadId, TickerId, UserId};
-use leadline_store::workday::{notifications, today};
+use leadline_store::ownership::reclaim::pass::{RECLAIM_WARNING, RECLAIMED};
+use leadline_store::workday::{collision, notifications, today};
 use leadline_store::{Db, now, workday::live, workday::plans, workday::ticker};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -23,6 +24,7 @@ use super::{JsonBody, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
+use crate::i18n::Lang;
 use leadline_engine::jobs_runner::POLL_EVERY;
 
 /// Daily statistics are kept per calendar day in China.
@@ -165,7 +167,7 @@ impl Feed {
             for n in &fresh {
                 self.cursor = self.cursor.max(n.id);
                 self.queue
-                    .push_back(event("reminder", &notifications::event_json(n)));
+                    .push_back(event("reminder", &notice_json(self.caller.lang, n)));
             }
             notifications::mark_delivered(&self.db, user, &ids, now()).await?;
         }
@@ -226,7 +228,7 @@ pub async fn events(State(state): State<AppState>, caller: Caller) -> ApiResult<
         &json!({ "done": t.done, "remaining": t.remaining, "target": t.target }),
     ));
     for n in &waiting {
-        queue.push_back(event("reminder", &notifications::event_json(n)));
+        queue.push_back(event("reminder", &notice_json(caller.lang, n)));
     }
     let ids: Vec<i64> = waiting.iter().map(|n| n.id).collect();
     notifications::mark_delivered(&db, user, &ids, now()).await?;
@@ -569,4 +571,82 @@ pub async fn revisit_preview(
         )
         .await?,
     ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ownership in the workspace (issue 22): reclaim notices, 撞单 before a call
+// ---------------------------------------------------------------------------------------------
+
+/// The sentence of a reclaim notification in `lang` (还剩 N 天将回收到公海：… / … 已回收到公海
+/// （规则：…）); `None` for other kinds, which the workspace words itself.
+pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String> {
+    let name = n
+        .lead_name
+        .clone()
+        .or_else(|| n.lead_id.map(|id| format!("#{id}")))
+        .unwrap_or_default();
+    match n.kind.as_str() {
+        RECLAIM_WARNING => Some(lang.tf(
+            "ws.notice.reclaim_warning",
+            &[
+                ("days", &n.days.unwrap_or_default().to_string()),
+                ("name", &name),
+            ],
+        )),
+        RECLAIMED => {
+            let rule = match (&n.rule_basis, n.rule_days) {
+                (Some(basis), Some(days)) => lang.tf(
+                    "ws.notice.rule",
+                    &[
+                        ("basis", lang.t(&format!("reclaim.basis.{basis}"))),
+                        ("days", &days.to_string()),
+                    ],
+                ),
+                _ => "—".to_string(),
+            };
+            Some(lang.tf("ws.notice.reclaimed", &[("name", &name), ("rule", &rule)]))
+        }
+        _ => None,
+    }
+}
+
+/// A notification as the event stream sends it: the stored facts, and for reclaim notices
+/// their sentence in the caller's language (`text`).
+pub fn notice_json(lang: Lang, n: &notifications::Notification) -> Value {
+    let mut v = notifications::event_json(n);
+    if let Some(text) = notice_text(lang, n) {
+        v["text"] = Value::String(text);
+    }
+    v
+}
+
+/// GET /api/v1/agent/leads/{id}/collision — before a call: the record another person owns that
+/// shares the lead's phone, company or e-mail (its owner, since when, protection, last calls),
+/// or `null`.
+#[utoipa::path(get, path = "/api/v1/agent/leads/{id}/collision", params(("id" = i64, Path, description = "Lead")),
+    responses((status = 200, description = "`{\"collision\": null | {match_kind, owner_id, owner_name, owned_since, protected_until, deal, personal, last_calls, case_id}}`"),
+        (status = 404, description = "not_found: a lead the caller may not see")))]
+pub async fn collision_warning(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(lead): Path<LeadId>,
+) -> ApiResult<Json<Value>> {
+    leadline_store::leads::get(&state.db, &caller.viewer, lead).await?;
+    let found = collision::before_call(&state.db, &caller.viewer, lead).await?;
+    Ok(Json(json!({ "collision": found })))
+}
+
+/// POST /api/v1/agent/leads/{id}/collision — opens a case (撞单) about the lead against the
+/// record another person owns, once per pair of records; `case_id` is null when nothing
+/// collides.
+#[utoipa::path(post, path = "/api/v1/agent/leads/{id}/collision", params(("id" = i64, Path, description = "Lead")),
+    responses((status = 200, description = "`{\"case_id\": id | null}`"), (status = 404, description = "not_found: a lead the caller may not see")))]
+pub async fn open_collision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(lead): Path<LeadId>,
+) -> ApiResult<Json<Value>> {
+    leadline_store::leads::get(&state.db, &caller.viewer, lead).await?;
+    let case = collision::open_case(&state.db, &caller.viewer, lead, now()).await?;
+    Ok(Json(json!({ "case_id": case })))
 }

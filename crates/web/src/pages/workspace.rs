@@ -5,16 +5,17 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect};
 use chrono::{Days, NaiveDate};
-use leadline_domain::{IntentLevel, LeadId, Role, TickerId, UserId};
+use leadline_domain::{CaseId, IntentLevel, LeadId, Role, TickerId, UserId};
 use leadline_store::leads::{self, Lead};
-use leadline_store::workday::today;
+use leadline_store::workday::{collision, notifications, today};
 use leadline_store::{audit, workday::calls, workday::plans, workday::ticker};
 
 use super::Path;
 use super::{Nav, OrPage, PageForm, PageResult, render};
 use crate::AppState;
 use crate::api::workspace::{
-    LiveView, TodayView, fill_plan, live_view, local_date, ticker_view, today_view, zone_of,
+    LiveView, TodayView, fill_plan, live_view, local_date, notice_text, ticker_view, today_view,
+    zone_of,
 };
 use crate::api::{pair, query_pairs};
 use crate::auth::{Caller, PageCaller};
@@ -72,6 +73,98 @@ struct WorkspacePage {
     reserved_until: Option<String>,
     dispositions: Vec<DispButton>,
     intents: Vec<(&'static str, &'static str)>,
+    /// 撞单 before the call: the served lead's customer is another person's.
+    collision: Option<CollisionView>,
+    /// Reclaim notices not yet shown: (sentence, lead).
+    notices: Vec<(String, Option<LeadId>)>,
+}
+
+/// The warning above the phone numbers when the lead's phone, company or e-mail is on a record
+/// another person owns: what a case shows its parties (owner, since when, protection, the last
+/// calls without notes), never the other record itself.
+pub struct CollisionView {
+    pub lead_id: LeadId,
+    pub matched: &'static str,
+    pub owner: String,
+    pub since: String,
+    pub protection: String,
+    /// (when, agent, disposition)
+    pub calls: Vec<(String, String, String)>,
+    pub case_id: Option<CaseId>,
+}
+
+async fn collision_view(
+    state: &AppState,
+    caller: &Caller,
+    nav: &Nav,
+    lead: LeadId,
+    dispositions: &[DispButton],
+) -> Result<Option<CollisionView>, AppError> {
+    let l = caller.lang;
+    let Some(found) = collision::before_call(&state.db, &caller.viewer, lead).await? else {
+        return Ok(None);
+    };
+    let label = |code: &str| {
+        dispositions
+            .iter()
+            .find(|d| d.code == code)
+            .map_or_else(|| code.to_string(), |d| d.label.clone())
+    };
+    let mut protection = Vec::new();
+    if found.deal {
+        protection.push(l.t("collision.protected_deal").to_string());
+    } else if let Some(until) = found.protected_until {
+        protection.push(l.tf(
+            "ws.collision.protected_until",
+            &[("date", &nav.time(&until))],
+        ));
+    }
+    if found.personal {
+        protection.push(l.t("collision.personal").to_string());
+    }
+    Ok(Some(CollisionView {
+        lead_id: lead,
+        matched: l.t(&format!("ws.collision.match_{}", found.match_kind)),
+        owner: found.owner_name,
+        since: nav.time(&found.owned_since),
+        protection: if protection.is_empty() {
+            l.t("ws.collision.unprotected").to_string()
+        } else {
+            protection.join(" · ")
+        },
+        calls: found
+            .last_calls
+            .iter()
+            .map(|c| {
+                (
+                    nav.time(&c.started_at),
+                    c.agent_name.clone(),
+                    label(&c.disposition),
+                )
+            })
+            .collect(),
+        case_id: found.case_id,
+    }))
+}
+
+/// The reclaim notices `caller` has not seen, worded in their language; shown on this page,
+/// they count as delivered (the event stream does not repeat them).
+async fn reclaim_notices(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Vec<(String, Option<LeadId>)>, AppError> {
+    let user = caller.user.id;
+    let waiting = notifications::undelivered(&state.db, user).await?;
+    let mut shown = Vec::new();
+    let mut ids = Vec::new();
+    for n in &waiting {
+        if let Some(text) = notice_text(caller.lang, n) {
+            ids.push(n.id);
+            shown.push((text, n.lead_id));
+        }
+    }
+    notifications::mark_delivered(&state.db, user, &ids, leadline_store::now()).await?;
+    Ok(shown)
 }
 
 async fn lead_card(
@@ -140,8 +233,17 @@ pub async fn page(
             hotkey: d.d.hotkey.map(String::from).unwrap_or_default(),
             code: d.d.code,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let collision = match &card {
+        Some(c) => collision_view(&state, &caller, &nav, c.lead.id, &dispositions)
+            .await
+            .or_page(l)?,
+        None => None,
+    };
+    let notices = reclaim_notices(&state, &caller).await.or_page(l)?;
     let page = WorkspacePage {
+        collision,
+        notices,
         today: today_view(&state.db, &caller).await.or_page(l)?,
         ticker: ticker_view(&state.db, &caller).await.or_page(l)?.lines,
         card,
@@ -154,6 +256,25 @@ pub async fn page(
         nav,
     };
     Ok(render(&page))
+}
+
+/// POST /workspace/collision — 提交撞单 from the warning: opens the case about the lead (once
+/// per pair of records) and shows it.
+pub async fn open_collision(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let caller = &form.caller;
+    let l = caller.lang;
+    let lead = LeadId(form.text("lead_id").parse().unwrap_or(0));
+    leads::get(&state.db, &caller.viewer, lead)
+        .await
+        .or_page(l)?;
+    let case = collision::open_case(&state.db, &caller.viewer, lead, leadline_store::now())
+        .await
+        .or_page(l)?;
+    let to = match case {
+        Some(id) => format!("/collisions/{id}"),
+        None => format!("/workspace?lead={lead}"),
+    };
+    Ok(Redirect::to(&to).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------

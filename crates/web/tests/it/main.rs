@@ -34,3 +34,4 @@ mod workday_admin;
 mod workday_forms;
 mod workspace;
 mod workspace_browser;
+mod workspace_ownership;
