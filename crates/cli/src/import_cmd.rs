@@ -364,7 +364,7 @@ fn progress_line(p: &Progress, first: i64, started: Instant) -> String {
 
 fn print_job(job: &ImportJob) {
     println!(
-        "import {}: {} — {} rows read; new {}, updated {}, skipped (duplicates) {}, collisions {}, joined their company's owner {}, cases opened {}, rejected {}",
+        "import {}: {} — {} rows read; new {}, updated {}, skipped (duplicates) {}, collisions {}, joined their company's owner {}, cases opened {}, given to the referrer's owner {}, rejected {}",
         job.id,
         job.status,
         job.rows_done,
@@ -374,6 +374,7 @@ fn print_job(job: &ImportJob) {
         job.collisions,
         job.joined,
         job.cases,
+        job.referred,
         job.failed
     );
     if let Some(e) = &job.error {

@@ -56,6 +56,8 @@ pub enum BatchRow {
         /// What the writer derives from the fields; made by [`BatchRow::lead`] on the thread
         /// that builds the batch, so the writer only writes.
         prepared: Box<Prepared>,
+        /// The existing customer who referred it, when the file names one.
+        referral: Option<Referral>,
     },
     Invalid {
         number: i64,
@@ -73,8 +75,40 @@ impl BatchRow {
             fields: Box::new(fields),
             owner,
             prepared,
+            referral: None,
         }
     }
+
+    /// The row names the customer who referred it: it goes to that customer's owner, whatever
+    /// the import's assignment (老客户带来的新客户仍属于原销售人员); with a referrer in a pool it
+    /// keeps its assignment. An invalid row stays as it is.
+    pub fn referred(self, by: Referral) -> BatchRow {
+        match self {
+            BatchRow::Lead {
+                number,
+                fields,
+                owner,
+                prepared,
+                ..
+            } => BatchRow::Lead {
+                number,
+                fields,
+                owner: by.owner.or(owner),
+                prepared,
+                referral: Some(by),
+            },
+            invalid => invalid,
+        }
+    }
+}
+
+/// The existing customer who referred a row, as the import found them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Referral {
+    /// The referring customer's lead.
+    pub by: LeadId,
+    /// Its owner (an active person), who takes the row; `None` for a referrer in a pool.
+    pub owner: Option<UserId>,
 }
 
 /// What a new lead's rows hold besides its fields: the normalised company, the search tokens
@@ -121,6 +155,8 @@ pub struct BatchCounts {
     pub joined: i64,
     /// New records for which a company or e-mail case was opened.
     pub cases: i64,
+    /// New records given to the owner of the customer who referred them.
+    pub referred: i64,
 }
 
 impl BatchCounts {
@@ -133,6 +169,7 @@ impl BatchCounts {
         self.failed += other.failed;
         self.joined += other.joined;
         self.cases += other.cases;
+        self.referred += other.referred;
     }
 }
 
@@ -159,6 +196,7 @@ pub struct Candidate {
     pub fields: LeadFields,
     pub owner: Option<UserId>,
     pub prepared: Prepared,
+    pub referral: Option<Referral>,
 }
 
 /// What a collision of a new lead matched: one of its phones (by index), its company or its
@@ -191,9 +229,18 @@ pub struct NewLead {
     pub filled: bool,
     /// Given to the owner of its company (`owner` is that person).
     pub joined: bool,
+    /// The customer who referred it (`leads.referred_by`).
+    pub referral: Option<Referral>,
 }
 
 impl NewLead {
+    /// Given to the owner of the customer who referred it (`owner` is that person): its first
+    /// line of history is a `referral`.
+    pub fn went_to_referrer(&self) -> bool {
+        self.referral
+            .is_some_and(|r| r.owner.is_some() && r.owner == self.owner)
+    }
+
     /// `leads.company_key` as stored: the key, '' for a company whose key is empty (nothing but
     /// a legal form), `None` without a company.
     pub fn stored_key(&self) -> Option<&str> {
@@ -235,11 +282,13 @@ pub fn split(rows: Vec<BatchRow>) -> (Vec<Candidate>, Vec<Refused>) {
                 fields,
                 owner,
                 prepared,
+                referral,
             } => candidates.push(Candidate {
                 number,
                 fields: *fields,
                 owner,
                 prepared: *prepared,
+                referral,
             }),
             BatchRow::Invalid {
                 number,
@@ -418,6 +467,7 @@ pub fn plan(
         fields,
         owner,
         prepared,
+        referral,
     } in candidates
     {
         if fields.phones.is_empty() && fields.company.is_none() {
@@ -536,7 +586,7 @@ pub fn plan(
                 .or_default()
                 .push((placeholder(index), o));
         }
-        new_leads.push(NewLead {
+        let lead = NewLead {
             id: LeadId(0),
             fields,
             owner,
@@ -544,7 +594,12 @@ pub fn plan(
             prepared,
             filled: false,
             joined,
-        });
+            referral,
+        };
+        if lead.went_to_referrer() {
+            counts.referred += 1;
+        }
+        new_leads.push(lead);
     }
     for lead in new_leads.iter_mut().filter(|l| l.filled) {
         lead.prepared = Prepared::new(&lead.fields);

@@ -8,7 +8,6 @@
 //! database ([`start_stored`]): whichever server runs it reads a local copy
 //! ([`crate::upload_files`]).
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -16,15 +15,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use leadline_domain::{CustomFieldDef, Role, TeamId, UserId};
+use leadline_domain::{CustomFieldDef, TeamId, UserId};
 use leadline_import::{
     ErrorReport, ImportError, Mapping, MappingProblem, ReadOptions, Reader, ReportFormat,
     SourceInfo, Target,
 };
 use leadline_store::imports::{self, BatchCounts, BatchRow, ImportJob, JobStatus, OnDuplicate};
+
 use leadline_store::uploads::Upload;
 use leadline_store::{Db, StoreError, auth::users, leads::custom_fields};
 use serde::{Deserialize, Serialize};
+
+use crate::import_owners::{Owners, referral_lookup, team_agents};
+use crate::import_referrals::{Lookup, Noted};
 
 /// Rows of the first committed batch: large enough for the writer to pay, small enough that a
 /// killed import loses little work. Each later batch is twice the last, up to
@@ -272,25 +275,6 @@ fn fit_mapping(mapping: &Mapping, headers: &[String], defs: &[CustomFieldDef]) -
     }
 }
 
-/// The active agents of a team, in id order: the round-robin rotation.
-async fn team_agents(db: &Db, team: TeamId) -> Result<Vec<UserId>, RunError> {
-    let teams = users::list_teams(db).await?;
-    if !teams.iter().any(|t| t.id == team) {
-        return Err(RunError::BadOptions("unknown_team"));
-    }
-    let mut agents: Vec<UserId> = users::list_users(db)
-        .await?
-        .into_iter()
-        .filter(|u| u.active && u.team_id == Some(team) && u.role == Role::Agent)
-        .map(|u| u.id)
-        .collect();
-    agents.sort();
-    if agents.is_empty() {
-        return Err(RunError::BadOptions("empty_team"));
-    }
-    Ok(agents)
-}
-
 /// Checks the options against the file and the database and registers the job (not yet run).
 pub async fn start(
     db: &Db,
@@ -375,43 +359,6 @@ fn stored_options(job: &ImportJob) -> Result<StoredOptions, RunError> {
     serde_json::from_value(job.options.0.clone()).map_err(|_| RunError::BadOptions("bad_options"))
 }
 
-/// How rows get their owner.
-enum Owners {
-    Pool,
-    One(UserId),
-    /// Lower-cased username or display name → user, and whether the importing user may assign
-    /// leads to them (usernames win over display names).
-    Column(HashMap<String, (UserId, bool)>),
-    Rotate(Vec<UserId>),
-}
-
-async fn owners(db: &Db, actor: UserId, stored: &StoredOptions) -> Result<Owners, RunError> {
-    Ok(match &stored.options.assign {
-        Assign::Pool => Owners::Pool,
-        Assign::Owner { user_id } => Owners::One(*user_id),
-        Assign::RoundRobin { .. } => {
-            if stored.agents.is_empty() {
-                return Err(RunError::BadOptions("empty_team"));
-            }
-            Owners::Rotate(stored.agents.clone())
-        }
-        Assign::OwnerColumn => {
-            let all = users::list_users(db).await?;
-            let viewer = users::viewer(db, &users::get_user(db, actor).await?).await?;
-            let entry = |u: &users::User| (u.id, viewer.may_assign_to(Some(u.id), u.team_id));
-            let mut map = HashMap::new();
-            for u in all.iter().filter(|u| u.active) {
-                map.entry(u.display_name.trim().to_lowercase())
-                    .or_insert_with(|| entry(u));
-            }
-            for u in all.iter().filter(|u| u.active) {
-                map.insert(u.username.to_lowercase(), entry(u));
-            }
-            Owners::Column(map)
-        }
-    })
-}
-
 /// One batch handed from the reading thread to the writer.
 struct Batch {
     rows: Vec<BatchRow>,
@@ -454,8 +401,6 @@ impl imports::MoreBatches for ReadyBatches {
 }
 
 const NEEDS_PHONE_OR_COMPANY: &str = "需要电话或公司 / needs a phone or a company";
-const UNKNOWN_OWNER: &str = "负责人不存在或已停用 / no active user by that name";
-const NOT_YOURS_TO_ASSIGN: &str = "无权分配给该负责人 / you may not assign leads to this user";
 
 /// Reads, checks and assigns rows; runs on a blocking thread. Returns the file's size.
 #[allow(clippy::too_many_arguments)]
@@ -466,6 +411,7 @@ fn read_rows(
     mapping: Mapping,
     defs: Vec<CustomFieldDef>,
     owners: Owners,
+    referrals: Option<Lookup>,
     skip: i64,
     busy: impl Fn() -> bool,
     short_rows: Arc<AtomicUsize>,
@@ -483,6 +429,14 @@ fn read_rows(
     let headers = reader.info().headers.clone();
     let mut batch_rows = BATCH_ROWS;
     let mut rows = Vec::with_capacity(batch_rows);
+    let mut noted = Noted::default();
+    // The batch's referrers, found at once before it goes (see `import_referrals`).
+    let refer = |noted: &mut Noted, rows: &mut Vec<BatchRow>| match &referrals {
+        Some(lookup) => noted
+            .apply(lookup, rows)
+            .map_err(|e| ImportError::Io(std::io::Error::other(format!("referrers: {e}")))),
+        None => Ok(()),
+    };
     loop {
         let next = match reader.next_row() {
             Ok(n) => n,
@@ -516,23 +470,17 @@ fn read_rows(
                     }
                 }
                 Ok(parsed) => {
-                    let owner = match &owners {
-                        Owners::Pool => Ok::<_, &str>(None),
-                        Owners::One(u) => Ok(Some(*u)),
-                        Owners::Rotate(agents) => {
-                            Ok(Some(agents[((ordinal - 1) as usize) % agents.len()]))
-                        }
-                        Owners::Column(map) => match parsed.owner.as_deref().map(str::trim) {
-                            None | Some("") => Ok(None),
-                            Some(name) => match map.get(&name.to_lowercase()) {
-                                Some((id, true)) => Ok(Some(*id)),
-                                Some((_, false)) => Err(NOT_YOURS_TO_ASSIGN),
-                                None => Err(UNKNOWN_OWNER),
-                            },
-                        },
-                    };
+                    let owner = owners.of_row(ordinal, parsed.owner.as_deref());
                     match owner {
-                        Ok(owner) => BatchRow::lead(parsed.number as i64, parsed.fields, owner),
+                        Ok(owner) => {
+                            if let Some(cell) = parsed.referred_by.as_deref()
+                                && referrals.is_some()
+                                && !cell.trim().is_empty()
+                            {
+                                noted.note(rows.len(), cell, row.number as i64, row.cells.clone());
+                            }
+                            BatchRow::lead(parsed.number as i64, parsed.fields, owner)
+                        }
                         Err(why) => BatchRow::Invalid {
                             number: row.number as i64,
                             cells: row.cells,
@@ -547,6 +495,10 @@ fn read_rows(
         let full = rows.len() >= batch_rows
             || (rows.len() >= short_rows.load(Ordering::Relaxed) && rows.len() % 50 == 0 && busy());
         if full {
+            if let Err(e) = refer(&mut noted, &mut rows) {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
             let batch = Batch {
                 rows: std::mem::take(&mut rows),
                 rows_done: ordinal,
@@ -560,6 +512,10 @@ fn read_rows(
         }
     }
     let rows_done = (reader.rows_read() as i64).max(skip);
+    if let Err(e) = refer(&mut noted, &mut rows) {
+        let _ = tx.blocking_send(Err(e));
+        return;
+    }
     if !rows.is_empty() || rows_done > skip {
         let _ = tx.blocking_send(Ok(Batch {
             rows,
@@ -663,7 +619,8 @@ async fn run_inner(
 ) -> Result<bool, RunError> {
     let stored = stored_options(job)?;
     let defs = custom_fields::list(db).await?;
-    let owners = owners(db, job.created_by, &stored).await?;
+    let owners = Owners::new(db, job.created_by, &stored.options.assign, &stored.agents).await?;
+    let referrals = referral_lookup(db, job.created_by, &stored.options.mapping).await?;
     let opts = read_options(
         stored.options.encoding.as_deref(),
         stored.options.sheet.as_deref(),
@@ -689,7 +646,8 @@ async fn run_inner(
         let short_rows = short_rows.clone();
         tokio::task::spawn_blocking(move || {
             read_rows(
-                path, file_name, opts, mapping, defs, owners, skip, busy, short_rows, size_tx, tx,
+                path, file_name, opts, mapping, defs, owners, referrals, skip, busy, short_rows,
+                size_tx, tx,
             )
         })
     };
@@ -704,6 +662,7 @@ async fn run_inner(
             failed: job.failed,
             joined: job.joined,
             cases: job.cases,
+            referred: job.referred,
         },
         bytes_read: 0,
         bytes_total,

@@ -3,6 +3,8 @@
 
 pub mod export_run;
 pub mod import_job;
+mod import_owners;
+mod import_referrals;
 pub mod import_run;
 pub mod job_kinds;
 pub mod jobs_runner;

@@ -28,6 +28,9 @@ pub enum Target {
     /// The user the lead is assigned to, as written in the file (login or display name); the
     /// caller resolves it.
     Owner,
+    /// The existing customer who referred the lead (推荐人 / 介绍人): their phone, or their lead
+    /// number as `#123`; the caller resolves it, and the lead goes to that customer's owner.
+    ReferredBy,
     /// A custom field, by key.
     Custom(String),
     Ignore,
@@ -84,6 +87,9 @@ fn synonym(s: &str) -> Option<Target> {
         }
         "负责人" | "归属" | "归属人" | "所属销售" | "销售" | "跟进人" | "负责销售" | "owner"
         | "assignedto" | "assignee" | "salesrep" => Target::Owner,
+        "推荐人" | "推荐人电话" | "推荐人手机" | "推荐人号码" | "介绍人" | "介绍人电话"
+        | "介绍人手机" | "转介绍人" | "老客户电话" | "referredby" | "referrer" | "referral"
+        | "referrerphone" => Target::ReferredBy,
         _ => return None,
     })
 }
@@ -183,6 +189,8 @@ pub struct RowDraft {
     pub number: u64,
     pub draft: LeadDraft,
     pub owner: Option<String>,
+    /// The referring customer as written in the file ([`Target::ReferredBy`]).
+    pub referred_by: Option<String>,
 }
 
 /// A row whose lead passed the same checks as a hand-entered lead.
@@ -191,6 +199,7 @@ pub struct ParsedRow {
     pub number: u64,
     pub fields: LeadFields,
     pub owner: Option<String>,
+    pub referred_by: Option<String>,
 }
 
 const CELL_ERRORS: &[&str] = &[
@@ -316,6 +325,7 @@ impl Mapping {
     pub fn to_draft(&self, row: &SourceRow, defs: &[CustomFieldDef]) -> Result<RowDraft, RowError> {
         let mut draft = LeadDraft::default();
         let mut owner = None;
+        let mut referred_by = None;
         for (column, (mapping, cell)) in self.columns.iter().zip(&row.cells).enumerate() {
             if mapping.target == Target::Ignore {
                 continue;
@@ -355,6 +365,7 @@ impl Mapping {
                 Target::Status => set(&mut draft.status),
                 Target::Intent => set(&mut draft.intent),
                 Target::Owner => set(&mut owner),
+                Target::ReferredBy => set(&mut referred_by),
                 Target::Tags => draft.tags.extend(
                     value
                         .split([',', '，', ';', '；', '、', '|', '\n'])
@@ -382,6 +393,7 @@ impl Mapping {
             number: row.number,
             draft,
             owner,
+            referred_by,
         })
     }
 
@@ -396,12 +408,14 @@ impl Mapping {
             number,
             draft,
             owner,
+            referred_by,
         } = self.to_draft(row, defs)?;
         match LeadFields::parse(&draft, defs) {
             Ok(fields) => Ok(ParsedRow {
                 number,
                 fields,
                 owner,
+                referred_by,
             }),
             Err(problems) => Err(RowError {
                 number,
@@ -516,6 +530,33 @@ mod tests {
                 Target::Phone
             ]
         );
+    }
+
+    /// A referrer column is recognised by its usual headers, and a "phone" header of the
+    /// referrer is not taken for the lead's own phone.
+    #[test]
+    fn referrer_headers_map_to_referred_by() {
+        let t = auto_map(
+            &h(&["姓名", "手机", "推荐人电话", "Referred by", "介绍人"]),
+            &[],
+        );
+        assert_eq!(
+            t,
+            [
+                Target::Name,
+                Target::Phone,
+                Target::ReferredBy,
+                Target::Ignore,
+                Target::Ignore
+            ]
+        );
+        for header in ["推荐人", "介绍人手机", "Referrer", "客户推荐人"] {
+            assert_eq!(
+                auto_map(&h(&[header]), &[]),
+                [Target::ReferredBy],
+                "{header}"
+            );
+        }
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub enum StoreError {
     /// claimant gave it up too recently (issue 22).
     #[error("claim refused: {}", .0.code())]
     ClaimRefused(leadline_domain::ownership::ClaimRefusal),
+    /// A claimed pool lead names a referrer whose owner now has it (老客户带来的新客户仍属于原销售
+    /// 人员): 409 `already_owned` for the claimant, naming that owner.
+    #[error("claim refused: the lead went to {owner_name}, owner of the customer who referred it")]
+    ClaimReferred { owner: UserId, owner_name: String },
     /// This server no longer holds the job it was running: another server took it over.
     #[error("the job was taken over by another server")]
     ClaimLost,

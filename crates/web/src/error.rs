@@ -57,6 +57,7 @@ impl AppError {
                 | StoreError::AlreadyExists(_)
                 | StoreError::ClaimLost
                 | StoreError::ClaimRefused(_)
+                | StoreError::ClaimReferred { .. }
                 | StoreError::Conflict(_) => StatusCode::CONFLICT,
                 StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 StoreError::Corrupt { .. }
@@ -89,6 +90,7 @@ impl AppError {
                 StoreError::Conflict(code) => code,
                 StoreError::ClaimLost => "job_taken_over",
                 StoreError::ClaimRefused(r) => r.code(),
+                StoreError::ClaimReferred { .. } => "already_owned",
                 StoreError::Invalid(_) => "invalid_input",
                 StoreError::Corrupt { .. } => "stored_value_invalid",
                 StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {
@@ -121,6 +123,11 @@ impl AppError {
                 ClaimRefusal::HeldLimit => json!({ "limit": "held_at_once" }),
                 ClaimRefusal::AlreadyOwned => Value::Null,
             },
+            // Issue 22: the lead went to the owner of the customer who referred it.
+            AppError::Store(StoreError::ClaimReferred { owner, owner_name }) => json!({
+                "owner": { "id": owner, "name": owner_name },
+                "reason": "referral",
+            }),
             _ => Value::Null,
         }
     }

@@ -118,6 +118,9 @@ impl Lang {
                     ),
                 }
             }
+            AppError::Store(StoreError::ClaimReferred { owner_name, .. }) => {
+                self.tf("error.claim_referred", &[("owner", owner_name)])
+            }
             AppError::Store(StoreError::ClaimRefused(
                 leadline_domain::ownership::ClaimRefusal::Cooldown { until },
             )) => self.tf(

@@ -16,6 +16,7 @@ fn row(number: i64, phone: &str, title: &str) -> Candidate {
         prepared: Prepared::new(&fields),
         fields,
         owner: None,
+        referral: None,
     }
 }
 
@@ -119,6 +120,7 @@ fn contact(number: i64, company: &str, email: Option<&str>) -> Candidate {
         prepared: Prepared::new(&fields),
         fields,
         owner: None,
+        referral: None,
     }
 }
 
@@ -268,6 +270,7 @@ fn e_mail_cases_phone_duplicates_and_phone_less_rows() {
             prepared: Prepared::new(&f),
             fields: f,
             owner: None,
+            referral: None,
         }
     };
     let p = plan(
@@ -295,4 +298,54 @@ fn e_mail_cases_phone_duplicates_and_phone_less_rows() {
     );
     assert_eq!(p.counts.skipped, 2, "the phone and the phone-less company");
     assert_eq!((p.counts.joined, p.counts.cases), (1, 1));
+}
+
+/// 老客户带来的新客户仍属于原销售人员, on import: a row whose referrer user 8 owns goes to 8
+/// whatever the import's assignment, is counted as referred and does not join the company's
+/// other owner (a case is opened instead, as for any owned record); a row whose referrer is in
+/// a pool keeps its assignment and records the referrer.
+#[test]
+fn a_referred_row_goes_to_the_referrers_owner_and_is_counted() {
+    let lead_row = |n: i64, company: &str, owner: Option<UserId>| {
+        let c = contact(n, company, None);
+        BatchRow::lead(n, c.fields, owner)
+    };
+    let rows = vec![
+        lead_row(2, "星河科技有限公司", Some(UserId(5))).referred(Referral {
+            by: LeadId(50),
+            owner: Some(UserId(8)),
+        }),
+        lead_row(3, "云帆贸易", Some(UserId(5))).referred(Referral {
+            by: LeadId(51),
+            owner: None,
+        }),
+        lead_row(4, "华信物流", Some(UserId(5))),
+    ];
+    let (candidates, invalid) = split(rows);
+    let p = plan(
+        candidates,
+        invalid,
+        Found {
+            contacts: vec![owned(&company_key("星河科技有限公司"), 60, 7)],
+            ..Found::default()
+        },
+        &Pending::default(),
+        OnDuplicate::Skip,
+        CompanyContacts::Join,
+        LeadScope::All,
+    );
+    let owners: Vec<_> = p.new_leads.iter().map(|l| l.owner).collect();
+    assert_eq!(owners, [Some(UserId(8)), Some(UserId(5)), Some(UserId(5))]);
+    let referred: Vec<_> = p.new_leads.iter().map(NewLead::went_to_referrer).collect();
+    assert_eq!(referred, [true, false, false]);
+    assert_eq!(p.new_leads[1].referral.map(|r| r.by), Some(LeadId(51)));
+    assert!(!p.new_leads[0].joined, "the referrer's owner keeps it");
+    assert_eq!(
+        p.new_leads[0].collides,
+        vec![(Matched::Company, LeadId(60), Some(UserId(7)))]
+    );
+    assert_eq!(
+        (p.counts.referred, p.counts.joined, p.counts.cases),
+        (1, 0, 1)
+    );
 }

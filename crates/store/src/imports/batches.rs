@@ -190,7 +190,7 @@ pub(super) struct JobStep {
 }
 
 impl JobStep {
-    /// The fence's arguments of [`PROGRESS`] (`$11`, `$12`): none for an import without a job.
+    /// The fence's arguments of [`PROGRESS`] (`$12`, `$13`): none for an import without a job.
     pub(super) fn fence_args(&self) -> (Option<i64>, Option<&str>) {
         match &self.fence {
             Some(f) => (Some(f.job_id), Some(f.worker.as_str())),
@@ -209,20 +209,33 @@ impl JobStep {
     }
 }
 
-/// The ownership event of a new lead that joined its company's owner (`import`, reason
-/// `company`), as [`crate::ownership::events::INSERT`]'s arguments.
-pub(super) fn joined_event(
+/// The first line of history a batch writes for a new lead, as
+/// [`crate::ownership::events::INSERT`]'s arguments: given to the owner of the customer who
+/// referred it (`referral`, reason `referred_by <id>`), or to its company's owner (`import`,
+/// reason `company`); `None` for the others (their owner's countdown and history start after
+/// the import, `ownership::countdown::backfill`).
+pub(super) fn first_event(
     lead: &leadline_domain::import_plan::NewLead,
     job: &JobStep,
-) -> Vec<crate::db::sql::Arg> {
+) -> Option<Vec<crate::db::sql::Arg>> {
     use crate::ownership::events::{Action, Event};
-    Event {
-        to: lead.owner,
-        actor: Some(job.actor),
-        reason: Some(crate::ownership::detect::JOINED_REASON.to_string()),
-        ..Event::new(lead.id, job.at, Action::Import)
-    }
-    .args()
+    let (action, reason) = match lead.referral {
+        Some(r) if lead.went_to_referrer() => (Action::Referral, format!("referred_by {}", r.by)),
+        _ if lead.joined => (
+            Action::Import,
+            crate::ownership::detect::JOINED_REASON.to_string(),
+        ),
+        _ => return None,
+    };
+    Some(
+        Event {
+            to: lead.owner,
+            actor: Some(job.actor),
+            reason: Some(reason),
+            ..Event::new(lead.id, job.at, action)
+        }
+        .args(),
+    )
 }
 
 // Statements both backends run. Their `$N` placeholders appear in order, which is what lets
@@ -236,11 +249,11 @@ pub(super) const FILL_LEAD: &str = "UPDATE leads SET company = $1, company_norm 
 pub(super) const MARK_DNC: &str = "UPDATE leads SET dnc = TRUE WHERE id IN (SELECT p.lead_id FROM lead_phones p \
     JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id BETWEEN $1 AND $2)";
 /// Advances the job to the end of the batch, in the batch's transaction, while the fence (if
-/// any: `$11` the running job, `$12` the server holding it) holds.
+/// any: `$12` the running job, `$13` the server holding it) holds.
 pub(super) const PROGRESS: &str = "UPDATE imports SET rows_done = $1, imported = imported + $2, updated = updated + $3, \
     skipped = skipped + $4, collisions = collisions + $5, failed = failed + $6, joined = joined + $7, \
-    cases = cases + $8, updated_at = $9 WHERE id = $10 \
-    AND ($11 IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = $11 AND j.claimed_by = $12 \
+    cases = cases + $8, referred = referred + $9, updated_at = $10 WHERE id = $11 \
+    AND ($12 IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = $12 AND j.claimed_by = $13 \
     AND j.status = 'running'))";
 /// Owned leads of a company key (one row per owner: its oldest lead), on SQLite; the named
 /// index for the reason given at `BY_COMPANY_SQLITE`.

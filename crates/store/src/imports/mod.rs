@@ -54,6 +54,8 @@ pub struct ImportJob {
     pub joined: i64,
     /// New records for which a company or e-mail case was opened.
     pub cases: i64,
+    /// New records given to the owner of the customer who referred them.
+    pub referred: i64,
     pub error: Option<String>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
@@ -62,7 +64,7 @@ pub struct ImportJob {
 }
 
 const JOB_COLUMNS: &str = "id, file_name, file_path, options, status, rows_done, imported, updated, skipped, \
-    collisions, failed, joined, cases, error, created_by, created_at, updated_at, finished_at";
+    collisions, failed, joined, cases, referred, error, created_by, created_at, updated_at, finished_at";
 
 /// Registers a job; `options` keeps everything needed to resume it (mapping, policy, assignment).
 pub async fn create_job(

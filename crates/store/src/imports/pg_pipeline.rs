@@ -11,7 +11,7 @@ use leadline_domain::{LeadId, LeadScope};
 use serde_json::json;
 use sqlx::types::Json;
 
-use super::batches::{Applied, FILL_LEAD, JobStep, MARK_DNC, MoreBatches, PROGRESS, joined_event};
+use super::batches::{Applied, FILL_LEAD, JobStep, MARK_DNC, MoreBatches, PROGRESS, first_event};
 use crate::audit::AuditEntry;
 use crate::db::sql::{Arg, Sql};
 use crate::{Result, StoreError, bind_args, write_audit};
@@ -276,13 +276,15 @@ async fn pg_insert(
                     Some(&job_text),
                     l.stored_key(),
                     f.email.as_deref(),
+                    l.referral.map(|r| r.by.0.to_string()).as_deref(),
                 ],
             );
         }
         copy_in(
             tx,
             "COPY leads (id, name, company, company_norm, title, city, region, source, status, intent, owner_id, \
-             created_by, custom, version, created_at, updated_at, search_tokens, import_id, company_key, email) FROM STDIN",
+             created_by, custom, version, created_at, updated_at, search_tokens, import_id, company_key, email, \
+             referred_by) FROM STDIN",
             buf,
         )
         .await?;
@@ -349,12 +351,11 @@ async fn pg_insert(
                 .execute(&mut **tx)
                 .await?;
         }
-        let joined_rows: Vec<Vec<Arg>> = new_leads
+        let first_events: Vec<Vec<Arg>> = new_leads
             .iter()
-            .filter(|l| l.joined)
-            .map(|l| joined_event(l, job))
+            .filter_map(|l| first_event(l, job))
             .collect();
-        for chunk in joined_rows.chunks(ROWS_PER_STATEMENT) {
+        for chunk in first_events.chunks(ROWS_PER_STATEMENT) {
             let mut sql = Sql::new(
                 "INSERT INTO ownership_events (lead_id, at, action, from_user, to_user, actor_id, pool_id, rule_id, \
                  case_id, reason) VALUES ",
@@ -492,6 +493,7 @@ async fn pg_finish(
         .bind(counts.failed)
         .bind(counts.joined)
         .bind(counts.cases)
+        .bind(counts.referred)
         .bind(at)
         .bind(job.job_id)
         .bind(job.fence_args().0)

@@ -14,7 +14,7 @@ use leadline_domain::{LeadId, LeadScope, TeamId, UserId};
 use serde_json::{Value, json};
 
 use super::batches::{
-    CONTACTS_SQLITE, EMAILS_SQLITE, FILL_LEAD, JobStep, MARK_DNC, PROGRESS, joined_event,
+    CONTACTS_SQLITE, EMAILS_SQLITE, FILL_LEAD, JobStep, MARK_DNC, PROGRESS, first_event,
 };
 use crate::Result;
 use crate::db::sqlite_writer::{Connection, time_text};
@@ -102,8 +102,8 @@ pub(super) fn sqlite_batch(
         assign_ids(&mut new_leads, max + 1..);
         let mut stmt = conn.prepare_cached(
             "INSERT INTO leads (id, name, company, company_norm, title, city, region, source, status, intent, \
-             owner_id, created_by, custom, version, created_at, updated_at, import_id, company_key, email) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?14, ?15, ?16, ?17)",
+             owner_id, created_by, custom, version, created_at, updated_at, import_id, company_key, email, referred_by) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?14, ?15, ?16, ?17, ?18)",
         )?;
         for l in &new_leads {
             let f = &l.fields;
@@ -125,6 +125,7 @@ pub(super) fn sqlite_batch(
                 job.job_id,
                 l.stored_key(),
                 f.email,
+                l.referral.map(|r| r.by.0),
             ])?;
         }
         let mut stmt = conn.prepare_cached(
@@ -169,14 +170,14 @@ pub(super) fn sqlite_batch(
                 ])?;
             }
         }
-        let mut joined = new_leads.iter().filter(|l| l.joined).peekable();
-        if joined.peek().is_some() {
+        let mut firsts = new_leads
+            .iter()
+            .filter_map(|l| first_event(l, job))
+            .peekable();
+        if firsts.peek().is_some() {
             let mut stmt = conn.prepare_cached(crate::ownership::events::INSERT)?;
-            for l in joined {
-                let values: Vec<_> = joined_event(l, job)
-                    .iter()
-                    .map(crate::db::sqlite_writer::value)
-                    .collect();
+            for event in firsts {
+                let values: Vec<_> = event.iter().map(crate::db::sqlite_writer::value).collect();
                 stmt.execute(rusqlite::params_from_iter(values))?;
             }
         }
@@ -271,6 +272,7 @@ pub(super) fn sqlite_batch(
         counts.failed,
         counts.joined,
         counts.cases,
+        counts.referred,
         at,
         job.job_id,
         fence_job,

@@ -42,7 +42,10 @@ const LOCK_CLAIMANT_PG: &str =
     "SELECT pg_advisory_xact_lock(22, CAST(MOD($1, 2147483647) AS INTEGER))";
 const CLAIMANT: &str = "SELECT team_id FROM users WHERE id = $1";
 const LEAD: &str = "SELECT l.owner_id, o.team_id, l.backup_owner_id, l.backup_may_edit, l.pool_id, l.company, \
-    l.deleted_at, l.version FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1";
+    l.deleted_at, l.version, l.referred_by FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1";
+/// The active owner of a referring lead, and their name.
+const REFERRER_OWNER: &str = "SELECT r.owner_id, u.display_name FROM leads r JOIN users u ON u.id = r.owner_id \
+    WHERE r.id = $1 AND r.deleted_at IS NULL AND u.active = $2";
 pub(crate) const LIMITS: &str = "SELECT id, role, team_id, per_day, held_at_once, cooldown_phone_minutes, \
     cooldown_company_minutes FROM claim_limits ORDER BY id";
 pub(crate) const CLAIMED_SINCE: &str =
@@ -65,6 +68,7 @@ struct Locked {
     kind: RecordKind,
     deleted: bool,
     version: i64,
+    referred_by: Option<LeadId>,
 }
 
 async fn lock_lead(tx: &mut impl Tx, lead: LeadId) -> Result<Locked> {
@@ -87,6 +91,7 @@ async fn lock_lead(tx: &mut impl Tx, lead: LeadId) -> Result<Locked> {
         kind: RecordKind::of(row.opt_text(5)?.as_deref()),
         deleted: row.opt_time(6)?.is_some(),
         version: row.i64(7)?,
+        referred_by: row.opt_i64(8)?.map(LeadId),
     })
 }
 
@@ -166,16 +171,49 @@ pub(crate) async fn limits_and_counts(
 /// Takes `lead` from its pool for `viewer` (领取). Refusals: a lead the viewer may not see is
 /// `NotFound`; someone else owning it, a cap reached or a cool-down is `ClaimRefused`. Claiming
 /// a lead one owns already changes nothing.
+///
+/// A pool lead that names a referrer owned by an active person goes to that person whoever
+/// claims it (老客户带来的新客户仍属于原销售人员; event `referral`, not counted against anyone's
+/// limits); a claimant other than that person is told with `ClaimReferred` (409
+/// `already_owned`, naming them). The 撞单 check is then the referrer's owner's business, not
+/// the claimant's, so it is not run.
 pub async fn claim(db: &Db, viewer: &Viewer, lead: LeadId, now: DateTime<Utc>) -> Result<()> {
-    if collision_on_claim(db, viewer, lead, now).await?.is_some() {
+    if !referred_to_owner(db, lead).await?
+        && collision_on_claim(db, viewer, lead, now).await?.is_some()
+    {
         return Err(StoreError::ClaimRefused(ClaimRefusal::AlreadyOwned));
     }
     let rules = config::snapshot(db).await?.reclaim_rules.clone();
     let settings = limit_settings(db).await?;
+    let me = viewer.user_id;
     let viewer = viewer.clone();
-    in_tx!(db, |tx| claim_body(tx, viewer, rules, settings, lead, now))
+    let outcome = in_tx!(db, |tx| claim_body(tx, viewer, rules, settings, lead, now))?;
+    match outcome {
+        Some((owner, owner_name)) if owner != me => {
+            Err(StoreError::ClaimReferred { owner, owner_name })
+        }
+        _ => Ok(()),
+    }
 }
 
+/// Whether `lead` is in a pool and names a referrer an active person owns (the claim then
+/// goes to them).
+async fn referred_to_owner(db: &Db, lead: LeadId) -> Result<bool> {
+    let hit: Option<i64> = db_run!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT r.id FROM leads l JOIN leads r ON r.id = l.referred_by JOIN users u ON u.id = r.owner_id \
+             WHERE l.id = $1 AND l.owner_id IS NULL AND r.deleted_at IS NULL AND u.active = $2",
+        )
+        .bind(lead)
+        .bind(true)
+        .fetch_optional(pool)
+        .await?
+    });
+    Ok(hit.is_some())
+}
+
+/// The claim's transaction; `Some((owner, name))` when the lead went to the owner of its
+/// referrer instead of the claimant.
 async fn claim_body(
     tx: &mut impl Tx,
     viewer: Viewer,
@@ -183,7 +221,7 @@ async fn claim_body(
     settings: Vec<LimitSetting>,
     lead: LeadId,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Option<(UserId, String)>> {
     let me = viewer.user_id;
     if tx.backend() == Backend::Postgres {
         tx.execute(LOCK_CLAIMANT_PG, &[Arg::I64(me.0)]).await?;
@@ -199,7 +237,7 @@ async fn claim_body(
         return Err(StoreError::NotFound);
     }
     if locked.holder.owner == Some(me) {
-        return Ok(());
+        return Ok(None);
     }
     if viewer.access(&locked.holder) == Access::Hidden {
         // Taken first by someone else from a pool open to the viewer: say so. Any other lead
@@ -222,6 +260,24 @@ async fn claim_body(
     }
     if locked.holder.owner.is_some() {
         return Err(StoreError::ClaimRefused(ClaimRefusal::AlreadyOwned));
+    }
+    if let Some(referrer) = locked.referred_by
+        && let Some(row) = tx
+            .fetch_optional(REFERRER_OWNER, &[Arg::I64(referrer.0), Arg::Bool(true)])
+            .await?
+    {
+        let (to, name) = (UserId(row.i64(0)?), row.text(1)?);
+        let step = crate::ownership::people::Move {
+            lead,
+            from: None,
+            to,
+            action: Action::Referral,
+            actor: me,
+            reason: Some(format!("referred_by {referrer}")),
+            at: now,
+        };
+        crate::ownership::people::move_owner(tx, &rules, &step).await?;
+        return Ok(Some((to, name)));
     }
     let (limits, counts) = limits_and_counts(tx, &settings, me, viewer.role, team, now).await?;
     let released = tx
@@ -263,7 +319,7 @@ async fn claim_body(
     )
     .await?;
     countdown::refresh(tx, &rules, lead).await?;
-    Ok(())
+    Ok(None)
 }
 
 /// Gives `lead` back to its home pool, or to `pool` when named (释放到公海), with a reason. Its

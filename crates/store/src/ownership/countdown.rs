@@ -155,6 +155,8 @@ const START: &str = "UPDATE leads SET owned_since = COALESCE(last_called_at, cre
     WHERE id = $1 AND owner_id IS NOT NULL AND owned_since IS NULL \
     RETURNING owner_id, owned_since, created_by, CAST(CASE WHEN import_id IS NULL THEN 0 ELSE 1 END AS BIGINT)";
 
+const HAS_HISTORY: &str = "SELECT 1 FROM ownership_events WHERE lead_id = $1 LIMIT 1";
+
 async fn backfill_batch(
     tx: &mut impl Tx,
     rules: Vec<ReclaimRule>,
@@ -179,7 +181,14 @@ async fn backfill_batch(
             actor: row.opt_i64(2)?.map(UserId),
             ..Event::new(LeadId(id), row.time(1)?, action)
         };
-        events::record(tx, &event).await?;
+        // An import's batch already wrote the first line of some (a referral, a company join).
+        if tx
+            .fetch_optional(HAS_HISTORY, &[Arg::I64(id)])
+            .await?
+            .is_none()
+        {
+            events::record(tx, &event).await?;
+        }
         refresh(tx, &rules, LeadId(id)).await?;
     }
     Ok(())

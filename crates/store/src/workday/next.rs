@@ -1,5 +1,6 @@
 //! Serving the next lead: select and reserve in one statement, so that two agents never hold
-//! the same lead. Tiers are tried in order — due revisits (oldest first), today's plan (plan
+//! the same lead. Tiers are tried in order — due revisits (oldest first; then those of absent
+//! colleagues the agent is the backup owner of, see [`covered_sql`]), today's plan (plan
 //! order), fresh leads (priority, then id) — each tier one atomic select-and-reserve:
 //! PostgreSQL `FOR UPDATE SKIP LOCKED` in a CTE with `UPDATE … RETURNING`; SQLite a single
 //! `UPDATE … WHERE id = (SELECT …) RETURNING` (SQLite has one writer).
@@ -69,25 +70,9 @@ fn tier_sql(
     default_open: bool,
     zones: usize,
 ) -> String {
-    let closed: Vec<String> = CLOSED.iter().map(|s| format!("'{}'", s.code())).collect();
-    let mut zone_terms = Vec::new();
-    if default_open {
-        zone_terms.push("l.timezone IS NULL".to_string());
-    }
-    if zones > 0 {
-        let ps: Vec<String> = (0..zones).map(|i| format!("${}", 6 + i)).collect();
-        zone_terms.push(format!("l.timezone IN ({})", ps.join(", ")));
-    }
     // The viewer is `$1`, so that every agent shares one prepared statement.
     let vis = leads::visible_leads(viewer, "l", |_| "$1".to_string());
-    let common = format!(
-        "l.deleted_at IS NULL AND l.dnc = FALSE AND l.status NOT IN ({closed}) AND l.attempts < $4 \
-         AND (l.reserved_until IS NULL OR l.reserved_until <= $2 OR l.reserved_by = $1) \
-         AND ({zones}) \
-         AND NOT EXISTS (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id)",
-        closed = closed.join(", "),
-        zones = zone_terms.join(" OR "),
-    );
+    let common = common_cond(default_open, zones);
     let (from, cond, order) = match tier {
         Tier::DueRevisit => (
             "leads l".to_string(),
@@ -103,6 +88,50 @@ fn tier_sql(
     };
     let select =
         format!("SELECT l.id FROM {from} WHERE {cond} AND {common} ORDER BY {order} LIMIT 1");
+    reserve(backend, &select)
+}
+
+/// The due revisits the agent (`$1`) covers as backup owner (副负责人) while the person they
+/// were scheduled for is away (请假, `absences`), oldest first: the rule of
+/// `ownership::people::absence::recipient_for`, for the one who takes calls (a supervisor,
+/// the recipient when there is no backup, takes no calls). Same binds as [`tier_sql`]. Cheap
+/// for everyone: it seeks the agent's backup leads (`leads_backup`) and each one's absences
+/// (`absences_user`); an agent who backs nobody up reads one index entry.
+fn covered_sql(backend: Backend, default_open: bool, zones: usize) -> String {
+    let cond = "l.backup_owner_id = $1 AND l.next_revisit_at <= $2 AND l.revisit_agent_id <> $1 \
+        AND EXISTS (SELECT 1 FROM absences a WHERE a.user_id = l.revisit_agent_id \
+        AND a.ends_at > $2 AND a.starts_at <= $2)";
+    let select = format!(
+        "SELECT l.id FROM leads l WHERE {cond} AND {common} ORDER BY l.next_revisit_at, l.id LIMIT 1",
+        common = common_cond(default_open, zones)
+    );
+    reserve(backend, &select)
+}
+
+/// What every tier asks of a lead: live, callable, not reserved by someone else, in a zone
+/// open now, no number on the do-not-call list.
+fn common_cond(default_open: bool, zones: usize) -> String {
+    let closed: Vec<String> = CLOSED.iter().map(|s| format!("'{}'", s.code())).collect();
+    let mut zone_terms = Vec::new();
+    if default_open {
+        zone_terms.push("l.timezone IS NULL".to_string());
+    }
+    if zones > 0 {
+        let ps: Vec<String> = (0..zones).map(|i| format!("${}", 6 + i)).collect();
+        zone_terms.push(format!("l.timezone IN ({})", ps.join(", ")));
+    }
+    format!(
+        "l.deleted_at IS NULL AND l.dnc = FALSE AND l.status NOT IN ({closed}) AND l.attempts < $4 \
+         AND (l.reserved_until IS NULL OR l.reserved_until <= $2 OR l.reserved_by = $1) \
+         AND ({zones}) \
+         AND NOT EXISTS (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id)",
+        closed = closed.join(", "),
+        zones = zone_terms.join(" OR "),
+    )
+}
+
+/// The select-and-reserve statement around a tier's `select` of one lead id.
+fn reserve(backend: Backend, select: &str) -> String {
     match backend {
         Backend::Sqlite => format!(
             "UPDATE leads SET reserved_by = $1, reserved_until = $3 WHERE id = ({select}) \
@@ -239,8 +268,15 @@ async fn pick(
     }
     let until = now + Duration::minutes(plan.reserve_minutes);
     let args = tier_args(agent, now, until, &plan, &zones);
-    for tier in [Tier::DueRevisit, Tier::Plan, Tier::Fresh] {
-        let sql = tier_sql(tx.backend(), viewer, tier, default_open, zones.len());
+    let backend = tx.backend();
+    // The agent's own due revisits, then those they cover for an absent colleague, then the
+    // plan, then fresh leads; each statement built only when the one before found nothing.
+    let steps = [Tier::DueRevisit, Tier::DueRevisit, Tier::Plan, Tier::Fresh];
+    for (step, tier) in steps.into_iter().enumerate() {
+        let sql = match step {
+            1 => covered_sql(backend, default_open, zones.len()),
+            _ => tier_sql(backend, viewer, tier, default_open, zones.len()),
+        };
         if let Some(r) = tx.fetch_optional(&sql, &args).await? {
             return Ok(Some(Picked {
                 id: LeadId(r.i64(0)?),
@@ -299,3 +335,6 @@ pub async fn due_revisits(
     .await?
     }))
 }
+
+#[cfg(test)]
+mod tests;

@@ -111,6 +111,8 @@ struct LeadState {
     personal: bool,
     reclaim_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    /// Issue 22: the agent covers the absent person the revisit is for (see `absence::covering`).
+    covering: bool,
 }
 
 impl LeadState {
@@ -367,7 +369,8 @@ impl Ownership {
             Some(_) if claimed => Some(now),
             Some(_) => lead.owned_since,
         };
-        let last_valid_at = if valid && *owner == Some(agent) {
+        // A covering backup's valid follow-up keeps the absent owner's customer too.
+        let last_valid_at = if valid && (*owner == Some(agent) || lead.covering) {
             Some(now)
         } else {
             lead.last_valid_at
@@ -443,7 +446,7 @@ impl Ownership {
 fn decide(ctx: &Ctx, team: Option<TeamId>, lead: &LeadState) -> Result<Decision> {
     let agent = ctx.viewer.user_id;
     // The agent a revisit was scheduled for may record it even if the lead moved on.
-    let assigned_revisit = lead.revisit_agent_id == Some(agent);
+    let assigned_revisit = lead.revisit_agent_id == Some(agent) || lead.covering;
     if lead.deleted_at.is_some()
         // A backup owner not granted edits reads the lead but records no call on it.
         || (ctx.viewer.access(&lead.holder()) != Access::Edit
@@ -628,7 +631,7 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<(Recorded, bool)> {
         .fetch_optional(&lock, &[Arg::I64(lead_id.0)])
         .await?
         .ok_or(StoreError::NotFound)?;
-    let lead = LeadState {
+    let mut lead = LeadState {
         owner_id: row.opt_i64(0)?.map(UserId),
         owner_team_id: row.opt_i64(1)?.map(TeamId),
         status: row.text(2)?,
@@ -652,7 +655,16 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<(Recorded, bool)> {
         personal: row.bool(20)?,
         reclaim_at: row.opt_time(21)?,
         created_at: row.time(22)?,
+        covering: false,
     };
+    lead.covering = ownership::people::absence::covering(
+        tx,
+        agent,
+        lead.backup_owner_id,
+        lead.revisit_agent_id,
+        ctx.now,
+    )
+    .await?;
     let d = decide(ctx, team, &lead)?;
     if let Some(script) = ctx.input.script_id {
         let row = tx.fetch_optional(SCRIPT, &[Arg::I64(script.0)]).await?;
@@ -701,7 +713,11 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<(Recorded, bool)> {
             Arg::I64(d.attempts),
             Arg::Time(ctx.started_at),
             Arg::OptTime(d.next_at),
-            Arg::OptI64(d.next_at.map(|_| agent.0)),
+            // A covering backup's revisit stays the absent person's: theirs again on return.
+            Arg::OptI64(d.next_at.map(|_| match lead.revisit_agent_id {
+                Some(primary) if lead.covering => primary.0,
+                _ => agent.0,
+            })),
             Arg::OptI64(d.owner.map(|o| o.0)),
             Arg::Time(ctx.now),
             Arg::OptTime(d.own.owned_since),

@@ -50,9 +50,21 @@ pub fn parse_target(code: &str) -> Option<Target> {
 }
 
 /// The standard targets, in the order the mapping table lists them.
-pub const STANDARD_TARGETS: [&str; 13] = [
-    "ignore", "name", "phone", "company", "email", "title", "city", "region", "source", "tags",
-    "status", "intent", "owner",
+pub const STANDARD_TARGETS: [&str; 14] = [
+    "ignore",
+    "name",
+    "phone",
+    "company",
+    "email",
+    "title",
+    "city",
+    "region",
+    "source",
+    "tags",
+    "status",
+    "intent",
+    "owner",
+    "referred_by",
 ];
 
 /// Mapping codes: the standard targets then the custom fields.
@@ -92,6 +104,7 @@ pub fn job_json(job: &ImportJob) -> Value {
                 "collisions": job.collisions,
                 "joined": job.joined,
                 "cases": job.cases,
+                "referred": job.referred,
                 "failed": job.failed,
             }),
         );
@@ -339,7 +352,10 @@ pub async fn preview(
 /// collision); `into` (`pool`, `owner` + `owner_id`, `owner_column`, `round_robin` + `team_id`);
 /// `mapping` (a mapping object, or a JSON list of target codes `name`, `phone`, `company`,
 /// `cf.<key>`, `ignore`… one per column; absent: guessed, or `saved_mapping` by id or name
-/// reapplied); `save_mapping_as` (a name); `encoding`; `sheet`.
+/// reapplied); `save_mapping_as` (a name); `encoding`; `sheet`. A `referred_by` column names
+/// the existing customer who referred the row (their phone, or `#<lead id>`): the row goes to
+/// that customer's owner whatever `into` says (counted in `counts.referred`), and a customer
+/// nobody holds refuses the row (in the error report).
 #[utoipa::path(post, path = "/api/v1/imports",
     request_body(content_type = "multipart/form-data", description = "`file` or `upload`, `on_duplicate`, `into`, `owner_id`, `team_id`, `mapping`, `saved_mapping`, `save_mapping_as`, `encoding`, `sheet`"),
     responses((status = 202, description = "The job"), (status = 400, description = "a file or option problem, by code"),

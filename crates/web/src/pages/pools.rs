@@ -75,6 +75,12 @@ fn outcome(l: Lang, pairs: &[(String, String)]) -> (Option<String>, Option<Strin
     if let Some(name) = pair(pairs, "claimed") {
         return (Some(l.tf("pool.claimed", &[("name", name)])), None);
     }
+    if let Some(owner) = pair(pairs, "referred") {
+        return (
+            None,
+            Some(l.tf("error.claim_referred", &[("owner", owner)])),
+        );
+    }
     if pair(pairs, "saved").is_some() {
         return (Some(l.t("pool.settings_saved").to_string()), None);
     }
@@ -235,6 +241,9 @@ pub async fn claim(State(state): State<AppState>, form: PageForm) -> PageResult 
             )),
             other => back(format!("refused={}", other.code())),
         },
+        Err(StoreError::ClaimReferred { owner_name, .. }) => {
+            back(format!("referred={}", urlencode(&owner_name)))
+        }
         Err(StoreError::NotFound) => back("refused=not_found".into()),
         Err(e) => return Err(super::PageError(caller.lang, e.into())),
     };

@@ -477,3 +477,46 @@ async fn the_pool_page_claims_by_form_and_shows_the_refusal_in_words() {
     let (_, html) = a1.get(&to).await;
     assert!(html.contains("冷却中，请于"), "{html}");
 }
+
+/// 老客户带来的新客户仍属于原销售人员: a pool lead naming a customer 张伟 owns goes to 张伟 when
+/// 李娜 claims it; 李娜 hears 409 `already_owned` naming 张伟 (in both languages), and the lead
+/// is 张伟's.
+#[tokio::test]
+async fn claiming_a_referred_pool_lead_gives_it_to_the_referrers_owner_and_says_so() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    let a1 = app.api("agent_a1").await;
+    let a2 = app.api("agent_a2").await;
+    // The old customer is in the pool when its referral is entered; 张伟 claims it later.
+    let old = pool_lead(&admin, "老客户", 1).await.0;
+    let referred = admin
+        .create_lead(
+            json!({"name": "新客户", "phones": ["13900000088"], "pool": true,
+            "referred_by": old}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _) = post(&a1, &format!("/api/v1/leads/{old}/claim"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = post(&a2, &format!("/api/v1/leads/{referred}/claim"), json!({})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_owned")),
+        "{body}"
+    );
+    assert_eq!(body["details"]["owner"]["name"], json!("张伟"), "{body}");
+    assert_eq!(body["details"]["reason"], json!("referral"));
+    assert!(
+        body["message"].as_str().unwrap_or("").contains("张伟"),
+        "{body}"
+    );
+    let owner: Option<i64> = db_run!(&app.db, |pool| sqlx::query_scalar(
+        "SELECT owner_id FROM leads WHERE id = $1"
+    )
+    .bind(referred)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(owner, Some(app.org.agent_a1.0));
+}

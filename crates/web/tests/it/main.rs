@@ -17,6 +17,7 @@ mod flood;
 mod helpers;
 mod if_match;
 mod import_browser;
+mod import_referral;
 mod import_run;
 mod integrity;
 mod jobs;

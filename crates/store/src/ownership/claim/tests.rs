@@ -310,3 +310,99 @@ async fn a_claim_of_a_colleagues_customer_is_refused_and_opens_one_case() {
         .await
         .unwrap();
 }
+
+/// 老客户带来的新客户仍属于原销售人员, on claim: a pool lead naming a referrer goes to the
+/// referrer's owner whoever claims it; the claimant is told who has it and keeps their day's
+/// claims; the owner claiming it gets it as a referral; a referrer in the pool changes nothing.
+#[tokio::test]
+async fn a_claimed_referral_goes_to_the_referrers_owner_and_costs_the_claimant_nothing() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let admin = user(db, "boss", Role::Admin, None).await;
+    let a = user(db, "agent_a", Role::Agent, None).await;
+    let b = user(db, "agent_b", Role::Agent, None).await;
+    replace_limits(
+        db,
+        admin.user_id,
+        &[LimitInput {
+            role: Some("agent".into()),
+            team_id: None,
+            per_day: Some(1),
+            held_at_once: None,
+            cooldown_phone_minutes: None,
+            cooldown_company_minutes: None,
+        }],
+        sh(6, 9),
+    )
+    .await
+    .unwrap();
+    // Two old customers in the pool, each with a new customer they referred (also in the
+    // pool, since the referrers had no owner when they were entered).
+    let old = pool_lead(db, &admin, 40, None).await;
+    let unowned_old = pool_lead(db, &admin, 41, None).await;
+    let admin_ref = &admin;
+    let referred = |n: u32, by: LeadId| {
+        let draft = LeadDraft {
+            name: format!("介绍来的{n}"),
+            phones: vec![format!("137{n:08}")],
+            ..LeadDraft::default()
+        };
+        let opts = CreateOptions {
+            pool: true,
+            referred_by: Some(by),
+            ..CreateOptions::default()
+        };
+        async move {
+            leads::create(db, admin_ref, &draft, &opts)
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let new1 = referred(1, old).await;
+    let new2 = referred(2, old).await;
+    let new3 = referred(3, unowned_old).await;
+    // Yesterday a claimed the old customer.
+    claim(db, &a, old, sh(6, 10)).await.unwrap();
+    let t0 = sh(7, 10);
+    match claim(db, &b, new1, t0).await {
+        Err(StoreError::ClaimReferred { owner, owner_name }) => {
+            assert_eq!((owner, owner_name.as_str()), (a.user_id, "agent_a"));
+        }
+        other => panic!("expected the referral to go to agent_a, got {other:?}"),
+    }
+    let now_a = leads::get(db, &a, new1).await.unwrap();
+    assert_eq!(now_a.owner_id, Some(a.user_id));
+    assert_eq!(
+        now_a.ownership.reclaim_at,
+        Some(t0 + Duration::days(15)),
+        "the countdown starts as for any owned lead"
+    );
+    let h = history(db, new1).await.unwrap();
+    let last = h.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.to_user, last.actor_id),
+        ("referral", Some(a.user_id), Some(b.user_id))
+    );
+    // b's one claim of the day is still there: the referral was not b's claim.
+    claim(db, &b, new3, t0).await.unwrap();
+    assert_eq!(
+        leads::get(db, &b, new3).await.unwrap().owner_id,
+        Some(b.user_id),
+        "a referrer in the pool changes nothing"
+    );
+    // a, whose claim of the day is used, still gets the customer their customer referred.
+    claim(db, &a, new2, t0).await.unwrap();
+    assert_eq!(
+        leads::get(db, &a, new2).await.unwrap().owner_id,
+        Some(a.user_id)
+    );
+    assert_eq!(
+        history(db, new2).await.unwrap().last().unwrap().action,
+        "referral"
+    );
+    let left = crate::ownership::pools::limits_left(db, &a, t0)
+        .await
+        .unwrap();
+    assert_eq!(left.claims_today, 0, "referrals are not claims");
+}

@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::AuditEntry;
+use crate::db::sql::Arg;
+use crate::db::tx::Tx;
 use crate::{Db, Result, StoreError, db_run, write_audit};
 
 /// The longest reason kept.
@@ -269,4 +271,28 @@ pub async fn recipient_for(
     Ok(ownership::reminder_recipient(
         primary, &leaves, backup, supervisor, now,
     ))
+}
+
+/// Whether `agent` records a call on a lead as the cover of an absent colleague: they are the
+/// lead's backup owner (副负责人) and the person its revisit was scheduled for (`revisit_for`)
+/// is away at `now`. Covering grants recording the call even to a backup without edit rights:
+/// otherwise the revisit served to them (`workday::next`) would be a dead end. In the caller's
+/// transaction; asks the database only for a backup who is not that person.
+pub(crate) async fn covering(
+    tx: &mut impl Tx,
+    agent: UserId,
+    backup: Option<UserId>,
+    revisit_for: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let Some(primary) = revisit_for.filter(|p| backup == Some(agent) && *p != agent) else {
+        return Ok(false);
+    };
+    let away = tx
+        .fetch_optional(
+            "SELECT 1 FROM absences WHERE user_id = $1 AND ends_at > $2 AND starts_at <= $2 LIMIT 1",
+            &[Arg::I64(primary.0), Arg::Time(now)],
+        )
+        .await?;
+    Ok(away.is_some())
 }

@@ -5,13 +5,16 @@
 //! duplicate-phone check already tells anyone whose customer a number is), and nothing of a
 //! hidden referrer is shown back.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
+use leadline_domain::import_plan::Referral;
 use leadline_domain::ownership::owner_on_entry;
 use leadline_domain::{Access, LeadId, PhoneNumber, UserId, Viewer};
 use serde_json::json;
 
 use super::{Move, audit_lead, held, move_owner};
-use crate::db::sql::Arg;
+use crate::db::sql::{Arg, Sql};
 use crate::db::tx::Tx;
 use crate::ownership::events::Action;
 use crate::workday::config;
@@ -22,6 +25,108 @@ use crate::{Db, Result, StoreError, db_run, in_tx, leads};
 pub enum Referrer {
     Lead(LeadId),
     Phone(String),
+}
+
+impl Referrer {
+    /// A referrer as a file's cell names it: `#123` is the customer numbered 123, anything
+    /// else their phone.
+    pub fn from_cell(cell: &str) -> Referrer {
+        let cell = cell.trim();
+        match cell
+            .strip_prefix(['#', '＃'])
+            .and_then(|n| n.trim().parse::<i64>().ok())
+        {
+            Some(id) => Referrer::Lead(LeadId(id)),
+            None => Referrer::Phone(cell.to_string()),
+        }
+    }
+}
+
+/// Most keys in one look-up statement.
+const KEYS_PER_STATEMENT: usize = 500;
+
+/// The referrers an import's batch names, found at once (a referral is rare: one statement per
+/// 500 named): each cell as written (see [`Referrer::from_cell`]) → the referring lead and its
+/// owner when that is an active person. As for a lead entered by hand ([`resolve`]), a phone
+/// finds whoever holds it, a number only a lead `viewer` (the importer) may see; a cell found
+/// by neither, or not a phone, is left out.
+pub async fn find_for_import(
+    db: &Db,
+    viewer: &Viewer,
+    cells: &[String],
+) -> Result<HashMap<String, Referral>> {
+    let mut phones: Vec<(String, &String)> = Vec::new();
+    let mut ids: Vec<(i64, &String)> = Vec::new();
+    for cell in cells {
+        match Referrer::from_cell(cell) {
+            Referrer::Lead(id) => ids.push((id.0, cell)),
+            Referrer::Phone(raw) => {
+                if let Ok(p) = PhoneNumber::parse(&raw) {
+                    phones.push((p.e164().to_string(), cell));
+                }
+            }
+        }
+    }
+    let mut found = HashMap::new();
+    let visible = crate::leads::visible_leads(viewer, "l", |u| u.0.to_string());
+    for chunk in phones.chunks(KEYS_PER_STATEMENT) {
+        let mut sql = Sql::new(
+            "SELECT p.e164, l.id, CASE WHEN u.active = $1 THEN l.owner_id END FROM lead_phones p \
+             JOIN leads l ON l.id = p.lead_id LEFT JOIN users u ON u.id = l.owner_id \
+             WHERE p.collision_with IS NULL AND l.deleted_at IS NULL AND p.e164 IN (",
+        );
+        sql.args.push(Arg::Bool(true));
+        let ps: Vec<String> = chunk
+            .iter()
+            .map(|(e164, _)| sql.arg(Arg::Text(e164.clone())))
+            .collect();
+        sql.push(&ps.join(", ")).push(")");
+        let by_phone: HashMap<String, Referral> = lookup(db, sql)
+            .await?
+            .into_iter()
+            .map(|(key, by, owner)| (key, Referral { by, owner }))
+            .collect();
+        for (e164, cell) in chunk {
+            if let Some(r) = by_phone.get(e164) {
+                found.insert((*cell).clone(), *r);
+            }
+        }
+    }
+    for chunk in ids.chunks(KEYS_PER_STATEMENT) {
+        let mut sql = Sql::new(
+            "SELECT CAST(l.id AS TEXT), l.id, CASE WHEN u.active = $1 THEN l.owner_id END FROM leads l \
+             LEFT JOIN users u ON u.id = l.owner_id WHERE l.deleted_at IS NULL AND ",
+        );
+        sql.args.push(Arg::Bool(true));
+        sql.push(&format!("({visible}) AND l.id IN ("));
+        let ps: Vec<String> = chunk.iter().map(|(id, _)| sql.arg(Arg::I64(*id))).collect();
+        sql.push(&ps.join(", ")).push(")");
+        let by_id: HashMap<LeadId, Referral> = lookup(db, sql)
+            .await?
+            .into_iter()
+            .map(|(_, by, owner)| (by, Referral { by, owner }))
+            .collect();
+        for (id, cell) in chunk {
+            if let Some(r) = by_id.get(&LeadId(*id)) {
+                found.insert((*cell).clone(), *r);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Runs a referrer look-up: (key, lead, active owner).
+async fn lookup(db: &Db, sql: Sql) -> Result<Vec<(String, LeadId, Option<UserId>)>> {
+    Ok(db_run!(db, |pool| {
+        crate::bind_args!(
+            sqlx::query_as::<_, (String, LeadId, Option<UserId>)>(sqlx::AssertSqlSafe(
+                sql.text.clone()
+            )),
+            sql.args
+        )
+        .fetch_all(pool)
+        .await?
+    }))
 }
 
 fn not_found() -> StoreError {

@@ -468,3 +468,95 @@ async fn a_hand_over_of_a_customer_another_agent_owns_is_refused() {
     let l = leads::get(db, &f.agent1, mine).await.unwrap();
     assert_eq!(l.owner_id, Some(f.agent1.user_id), "still the agent's");
 }
+
+/// While the owner is on leave, the backup's next call serves the owner's due revisit, and the
+/// backup (read-only) may record it; not before the leave, not after; the revisit stays the
+/// owner's, who gets it back on return.
+#[tokio::test]
+async fn an_absent_owners_due_revisit_is_served_to_the_backup_only_during_the_leave() {
+    use crate::workday::next::next_call;
+    use crate::workday::record::{CallInput, record_call};
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let f = floor(db).await;
+    let (a1, a2) = (f.agent1.user_id, f.agent2.user_id);
+    let l = lead(db, &f.agent1, 1, false).await;
+    set_backup(db, &f.agent1, l, a2, false, t0()).await.unwrap();
+    let call = |at| CallInput {
+        lead_id: l,
+        started_at: Some(at),
+        duration_s: 20,
+        disposition: "no_answer".into(),
+        intent: None,
+        notes: String::new(),
+        next_revisit_at: None,
+        script_id: None,
+        request_id: None,
+    };
+    // Monday 10:00 (Shanghai): a1 calls and sets a revisit for Tuesday 10:00.
+    let tuesday = t0() + Duration::days(1);
+    record_call(
+        db,
+        &f.agent1,
+        CallInput {
+            next_revisit_at: Some(tuesday),
+            ..call(t0())
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    // a1 is on leave from Tuesday 14:00 to Wednesday 14:00.
+    absence::create(
+        db,
+        &f.agent1,
+        &AbsenceInput {
+            user: a1,
+            starts_at: tuesday + Duration::hours(4),
+            ends_at: tuesday + Duration::days(1) + Duration::hours(4),
+            reason: Some("病假".into()),
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    let served_to = |who: &Viewer, at| {
+        let who = who.clone();
+        async move {
+            let s = next_call(db, &who, at).await.unwrap();
+            s.map(|s| (s.lead.id, s.tier))
+        }
+    };
+    // Tuesday 11:00, before the leave: the revisit is a1's; a2 neither gets it nor may record it.
+    let before = tuesday + Duration::hours(1);
+    assert_eq!(served_to(&f.agent2, before).await, None);
+    assert!(matches!(
+        record_call(db, &f.agent2, call(before), before).await,
+        Err(StoreError::NotFound)
+    ));
+    // Tuesday 15:00, during the leave: a2's next call is a1's due revisit, and a2 records it.
+    let during = tuesday + Duration::hours(5);
+    assert_eq!(
+        served_to(&f.agent2, during).await,
+        Some((l, leadline_domain::next_call::Tier::DueRevisit))
+    );
+    let recorded = record_call(db, &f.agent2, call(during), during)
+        .await
+        .unwrap();
+    let next = recorded
+        .next_revisit_at
+        .expect("the rule sets another revisit");
+    let revisit_for: Option<i64> = crate::db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT revisit_agent_id FROM leads WHERE id = $1"
+    )
+    .bind(l)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(revisit_for, Some(a1.0), "the revisit stays the owner's");
+    assert!(next < tuesday + Duration::days(1), "{next}");
+    // Wednesday 15:00, after the leave: a1 gets it back, a2 no longer.
+    let after = tuesday + Duration::days(1) + Duration::hours(5);
+    assert_eq!(served_to(&f.agent2, after).await, None);
+    assert_eq!(served_to(&f.agent1, after).await.map(|s| s.0), Some(l));
+}
