@@ -15,6 +15,7 @@ use leadline_domain::{LeadScope, UserId, Viewer};
 pub fn visible_leads(viewer: &Viewer, lead: &str, me: impl FnOnce(UserId) -> String) -> String {
     match viewer.lead_scope() {
         LeadScope::All => "TRUE".to_string(),
+        LeadScope::Nothing => "FALSE".to_string(),
         LeadScope::PoolOwnAndTeams {
             me: id,
             teams,
