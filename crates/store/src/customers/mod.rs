@@ -317,5 +317,53 @@ pub async fn list(db: &Db, viewer: &Viewer, filter: &CustomerFilter) -> Result<V
     Ok(rows)
 }
 
+/// The customer a lead was converted into or linked to, if any (whether the caller may see it
+/// is [`get`]'s to say).
+pub async fn of_lead(db: &Db, lead: LeadId) -> Result<Option<CustomerId>> {
+    let id: Option<Option<i64>> = db_run!(db, |pool| {
+        sqlx::query_scalar("SELECT customer_id FROM leads WHERE id = $1")
+            .bind(lead.0)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(id.flatten().map(CustomerId))
+}
+
+/// The people a lead may be converted for (active sales reps), by name.
+pub async fn sales_reps(db: &Db) -> Result<Vec<Person>> {
+    let rows: Vec<(i64, String)> = db_run!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, display_name FROM users WHERE role = 'sales' AND active ORDER BY display_name, id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| Person {
+            id: UserId(id),
+            name,
+        })
+        .collect())
+}
+
+/// A grade's configured labels (`grade_levels`: A 重点 / B 普通 / C 非优先 by default).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct GradeLabel {
+    pub code: String,
+    pub label_zh: String,
+    pub label_en: String,
+}
+
+/// The grades with their labels, in their configured order.
+pub async fn grade_labels(db: &Db) -> Result<Vec<GradeLabel>> {
+    let rows: Vec<GradeLabel> = db_run!(db, |pool| {
+        sqlx::query_as("SELECT code, label_zh, label_en FROM grade_levels ORDER BY position, code")
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests;
