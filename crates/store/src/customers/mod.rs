@@ -10,6 +10,14 @@ pub use card::{HistoryEntry, TimelineItem, history, timeline};
 pub use contacts::{add_contact, delete_contact, update_contact};
 pub use convert::{Conversion, convert};
 
+// For the sales and pipeline modules: the edit check of a customer inside a transaction, and
+// the insert of one `customer_events` row (status, grade, ownership changes).
+#[allow(
+    unused_imports,
+    reason = "extension points for the sales and pipeline modules"
+)]
+pub(crate) use {contacts::may_edit, convert::INSERT_EVENT};
+
 use chrono::{DateTime, Utc};
 use leadline_domain::customer::{CustomerKind, CustomerStatus};
 use leadline_domain::{
