@@ -53,6 +53,8 @@ impl Holder {
 pub enum LeadScope<'a> {
     /// Every lead (admins).
     All,
+    /// No lead at all (finance: not the calling floor).
+    Nothing,
     /// Pool leads in the default pool or one of `pools`, the viewer's own, the leads they are
     /// the backup owner of, and leads whose owner is a member of one of `teams` (the teams a
     /// supervisor supervises; none for agents and sales reps).
@@ -68,6 +70,7 @@ impl LeadScope<'_> {
     pub fn holds(self, h: &Holder) -> Access {
         match self {
             LeadScope::All => Access::Edit,
+            LeadScope::Nothing => Access::Hidden,
             LeadScope::PoolOwnAndTeams { me, teams, pools } => {
                 let sees = match h.owner {
                     None => h.pool.is_none_or(|p| pools.contains(&p)),
@@ -92,10 +95,12 @@ impl LeadScope<'_> {
 impl Viewer {
     /// Agents and sales reps see their own leads, those they back up and the pools open to
     /// them; supervisors also see leads owned by members of the teams they supervise; admins
-    /// see everything.
+    /// see everything; finance sees no lead (customers only, see
+    /// [`customer_scope`](Viewer::customer_scope)).
     pub fn lead_scope(&self) -> LeadScope<'_> {
         match self.role {
             Role::Admin => LeadScope::All,
+            Role::Finance => LeadScope::Nothing,
             Role::Supervisor => LeadScope::PoolOwnAndTeams {
                 me: self.user_id,
                 teams: &self.supervised_teams,
@@ -115,6 +120,25 @@ impl Viewer {
         self.lead_scope().holds(h)
     }
 
+    /// Which customers this viewer may see: the leads' rule (a customer has an owner, a backup
+    /// and a pool like a lead), except that finance sees every customer, to record payments.
+    pub fn customer_scope(&self) -> LeadScope<'_> {
+        match self.role {
+            Role::Finance => LeadScope::All,
+            _ => self.lead_scope(),
+        }
+    }
+
+    /// What this viewer may do with a customer with the facts `h`: its
+    /// [`customer_scope`](Viewer::customer_scope), read-only for finance (payments are
+    /// recorded on orders, not by changing the customer).
+    pub fn customer_access(&self, h: &Holder) -> Access {
+        match (self.role, self.customer_scope().holds(h)) {
+            (Role::Finance, Access::Edit) => Access::Read,
+            (_, access) => access,
+        }
+    }
+
     /// Whether this viewer may hand a lead to `new_owner` (in `new_owner_team`).
     pub fn may_assign_to(&self, new_owner: Option<UserId>, new_owner_team: Option<TeamId>) -> bool {
         match self.role {
@@ -125,6 +149,7 @@ impl Viewer {
                     || new_owner_team.is_some_and(|t| self.supervised_teams.contains(&t))
             }
             Role::Agent | Role::Sales => new_owner.is_none() || new_owner == Some(self.user_id),
+            Role::Finance => false,
         }
     }
 }
@@ -251,6 +276,42 @@ mod tests {
         assert_eq!(
             viewer(2, Role::Admin, &[]).access(&in_pool(8)),
             Access::Edit
+        );
+    }
+
+    #[test]
+    fn finance_reads_every_customer_and_sees_no_lead() {
+        let f = viewer(7, Role::Finance, &[]);
+        let someone_elses = Holder::owned(Some(UserId(2)), Some(TeamId(1)));
+        assert_eq!(f.access(&someone_elses), Access::Hidden);
+        assert_eq!(f.access(&Holder::owned(None, None)), Access::Hidden);
+        assert_eq!(f.customer_access(&someone_elses), Access::Read);
+        assert_eq!(f.customer_access(&Holder::owned(None, None)), Access::Read);
+        assert!(!f.may_assign_to(None, None));
+        assert!(!f.may_assign_to(Some(UserId(7)), None));
+    }
+
+    #[test]
+    fn customers_are_seen_by_the_leads_rule() {
+        let agent = viewer(1, Role::Agent, &[]);
+        let sup = viewer(9, Role::Supervisor, &[1]);
+        for h in [
+            Holder::owned(Some(UserId(1)), Some(TeamId(1))),
+            Holder::owned(Some(UserId(2)), Some(TeamId(1))),
+            Holder::owned(Some(UserId(3)), Some(TeamId(2))),
+            Holder::owned(None, None),
+            Holder {
+                owner: Some(UserId(2)),
+                backup: Some(UserId(1)),
+                ..Holder::default()
+            },
+        ] {
+            assert_eq!(agent.customer_access(&h), agent.access(&h));
+            assert_eq!(sup.customer_access(&h), sup.access(&h));
+        }
+        assert_eq!(
+            agent.customer_access(&Holder::owned(Some(UserId(3)), Some(TeamId(2)))),
+            Access::Hidden
         );
     }
 

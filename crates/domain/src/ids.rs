@@ -38,6 +38,10 @@ typed_id!(ImportJobId);
 typed_id!(UploadId);
 typed_id!(PoolId);
 typed_id!(CaseId);
+// issue 23: customers
+typed_id!(CustomerId);
+typed_id!(ContactId);
+typed_id!(OpportunityId);
 // Ids that so far appear only at the HTTP edge (the store still takes their `i64`): a saved
 // view, an API token, a call disposition, a revisit rule and a ticker message.
 typed_id!(ViewId);

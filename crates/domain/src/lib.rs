@@ -6,11 +6,13 @@ pub mod calling_hours;
 pub mod company_name;
 pub mod contact_match;
 pub mod custom_field;
+pub mod customer;
 pub mod dates;
 pub mod disposition;
 pub mod ids;
 pub mod import_plan;
 pub mod lead;
+pub mod money;
 pub mod next_call;
 pub mod ownership;
 pub mod phone;
@@ -23,8 +25,8 @@ pub use access::{Access, Holder, LeadScope, Viewer};
 pub use article::ArticleFields;
 pub use custom_field::{CustomFieldDef, FieldKind, FieldProblem};
 pub use ids::{
-    ArticleId, CaseId, DispositionId, LeadId, PoolId, RevisitRuleId, ScriptId, TeamId, TickerId,
-    TokenId, UserId, ViewId,
+    ArticleId, CaseId, ContactId, CustomerId, DispositionId, LeadId, OpportunityId, PoolId,
+    RevisitRuleId, ScriptId, TeamId, TickerId, TokenId, UserId, ViewId,
 };
 pub use lead::{IntentLevel, LeadDraft, LeadFields, LeadStatus};
 pub use phone::{PhoneError, PhoneNumber};

@@ -1,4 +1,6 @@
-//! The four roles of a telesales floor and what each may do.
+//! The roles of a telesales business and what each may do: the calling floor (agents,
+//! supervisors), sales reps, finance (财务: customers, orders and payments, not the floor) and
+//! admins.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,10 +11,19 @@ pub enum Role {
     Sales,
     Supervisor,
     Admin,
+    /// 财务: records payments and issues collection notices; sees customers and orders, not
+    /// the calling floor's leads.
+    Finance,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Agent, Role::Sales, Role::Supervisor, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Agent,
+        Role::Sales,
+        Role::Supervisor,
+        Role::Admin,
+        Role::Finance,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -20,6 +31,7 @@ impl Role {
             Role::Sales => "sales",
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
+            Role::Finance => "finance",
         }
     }
 

@@ -186,7 +186,7 @@ pub fn script_access(
     let manages = match viewer.role {
         Role::Admin => true,
         Role::Supervisor => owner_team.is_some_and(|t| viewer.supervised_teams.contains(&t)),
-        Role::Agent | Role::Sales => false,
+        Role::Agent | Role::Sales | Role::Finance => false,
     };
     if owner == viewer.user_id || manages {
         ScriptAccess::Edit
@@ -202,7 +202,7 @@ pub fn may_pin(viewer: &Viewer, team: TeamId) -> bool {
     match viewer.role {
         Role::Admin => true,
         Role::Supervisor => viewer.supervised_teams.contains(&team),
-        Role::Agent | Role::Sales => false,
+        Role::Agent | Role::Sales | Role::Finance => false,
     }
 }
 

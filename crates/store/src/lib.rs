@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod auth;
+// Customers converted from leads, their card, contacts and the sales rep's queue (issue 23).
+pub mod customers;
 pub mod db;
 pub mod demo;
 mod error;

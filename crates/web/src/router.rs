@@ -255,6 +255,19 @@ pub fn router(state: AppState) -> Router {
             "/pool-settings",
             axum::routing::put(api::pools::put_settings),
         )
+        // issue 23: customers
+        .route("/leads/{id}/convert", post(api::customers::convert))
+        .route("/customers", get(api::customers::list))
+        .route("/customers/{id}", get(api::customers::get))
+        .route(
+            "/customers/{id}/contacts",
+            get(api::customers::contacts).post(api::customers::add_contact),
+        )
+        .route(
+            "/customers/{id}/contacts/{contact_id}",
+            axum::routing::put(api::customers::update_contact)
+                .delete(api::customers::delete_contact),
+        )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 
@@ -279,6 +292,19 @@ pub fn router(state: AppState) -> Router {
         // issue 22: people
         .route("/leads/assign", post(pages::people::assign))
         .route("/handovers", get(pages::people::handovers))
+        // issue 23: customers
+        .route("/customers", get(pages::customers::list))
+        .route("/sales", get(pages::customers::queue))
+        .route("/customers/{id}", get(pages::customers::card))
+        .route(
+            "/customers/{id}/contacts",
+            post(pages::customers::add_contact),
+        )
+        .route(
+            "/customers/{id}/contacts/{contact_id}/delete",
+            post(pages::customers::delete_contact),
+        )
+        .route("/leads/{id}/convert", post(pages::customers::convert))
         // issue 22: claim
         .route("/pools", get(pages::pools::page))
         .route("/pools/claim", post(pages::pools::claim))

@@ -14,7 +14,7 @@ pub use filter::{
     CountRow, GROUPS, LeadFilter, MAX_LIMIT, OwnerFilter, Page, Sort, counts, holds_digits, list,
     walk,
 };
-pub use visibility::visible_leads;
+pub use visibility::{visible_in_scope, visible_leads};
 pub use write::{CreateOptions, LeadPatch, bulk_insert, create, delete, restore, update};
 
 use chrono::{DateTime, Utc};

@@ -13,8 +13,20 @@ use leadline_domain::{LeadScope, UserId, Viewer};
 /// condition needs it. A supervisor's teams and the viewer's pools are written into the text as
 /// numbers: ids only, and the statement is the same for every call of that viewer.
 pub fn visible_leads(viewer: &Viewer, lead: &str, me: impl FnOnce(UserId) -> String) -> String {
-    match viewer.lead_scope() {
+    visible_in_scope(viewer.lead_scope(), lead, me)
+}
+
+/// The SQL condition "a record aliased `record` is within `scope`", for any table that holds a
+/// record the way `leads` does (`owner_id`, `backup_owner_id`, `pool_id`): leads through
+/// [`visible_leads`], customers through `customers::visible_customers`. `me` as there.
+pub fn visible_in_scope(
+    scope: LeadScope<'_>,
+    lead: &str,
+    me: impl FnOnce(UserId) -> String,
+) -> String {
+    match scope {
         LeadScope::All => "TRUE".to_string(),
+        LeadScope::Nothing => "FALSE".to_string(),
         LeadScope::PoolOwnAndTeams {
             me: id,
             teams,

@@ -48,7 +48,7 @@ pub fn watched_teams(viewer: &Viewer) -> Result<Option<Vec<TeamId>>> {
     match viewer.role {
         Role::Admin => Ok(None),
         Role::Supervisor => Ok(Some(viewer.supervised_teams.clone())),
-        Role::Agent | Role::Sales => Err(StoreError::Forbidden),
+        Role::Agent | Role::Sales | Role::Finance => Err(StoreError::Forbidden),
     }
 }
 

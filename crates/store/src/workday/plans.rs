@@ -182,7 +182,7 @@ pub async fn set_target(db: &Db, actor: &Viewer, agent: UserId, daily_calls: i64
         Role::Supervisor => user
             .team_id
             .is_some_and(|t| actor.supervised_teams.contains(&t)),
-        Role::Agent | Role::Sales => false,
+        Role::Agent | Role::Sales | Role::Finance => false,
     };
     if !allowed {
         return Err(StoreError::Forbidden);

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod agent;
 pub mod calls;
 pub mod collisions;
+pub mod customers;
 pub mod detect;
 pub mod exports;
 pub mod imports;

@@ -48,6 +48,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::pools::claim, super::pools::release, super::pools::ownership, super::pools::list,
         super::pools::leads_in, super::pools::create, super::pools::patch, super::pools::delete,
         super::pools::get_limits, super::pools::put_limits, super::pools::put_settings, super::pools::stats,
+        // issue 23: customers
+        super::customers::convert, super::customers::list, super::customers::get, super::customers::contacts,
+        super::customers::add_contact, super::customers::update_contact, super::customers::delete_contact,
     ),
     modifiers(&BearerAuth),
 )]

@@ -786,6 +786,8 @@ struct DetailPage {
     knowledge: super::scripts::LeadPane,
     /// 归属记录, the countdown and 释放到公海 (`pools_lead_pane.html`).
     ownership: super::pools::LeadPane,
+    /// 转为客户, or the customer it became (`customers_lead_pane.html`).
+    conversion: super::customers::LeadPane,
 }
 
 fn show_value(v: &Value) -> String {
@@ -961,8 +963,12 @@ pub async fn detail(
     let ownership = super::pools::lead_pane(&state, &caller, &nav, &lead)
         .await
         .or_page(l)?;
+    let conversion = super::customers::lead_pane(&state, &caller, &lead)
+        .await
+        .or_page(l)?;
     let page = DetailPage {
         ownership,
+        conversion,
         knowledge,
         status: lead.status.label(lang).to_string(),
         intent: lead

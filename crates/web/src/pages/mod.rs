@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod collisions;
+pub mod customers;
 pub mod imports;
 pub mod kb;
 pub mod leads;
@@ -233,8 +234,14 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
     }
 }
 
-pub async fn home() -> Redirect {
-    Redirect::to("/leads")
+/// Where a person lands: a sales rep on their queue of customers (not the agents' calling
+/// targets), finance on the customers, everyone else on the leads.
+pub async fn home(PageCaller(caller): PageCaller) -> Redirect {
+    match caller.user.role {
+        Role::Sales => Redirect::to("/customers?mine=1"),
+        Role::Finance => Redirect::to("/customers"),
+        _ => Redirect::to("/leads"),
+    }
 }
 
 pub async fn not_found(headers: HeaderMap) -> Response {

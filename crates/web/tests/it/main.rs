@@ -11,6 +11,7 @@ mod calls;
 mod claim;
 mod collision_browser;
 mod collisions;
+mod customers;
 mod detect;
 mod exports;
 mod flood;

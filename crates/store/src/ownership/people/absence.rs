@@ -58,7 +58,7 @@ fn may_manage(viewer: &Viewer, user: UserId, team: Option<TeamId>) -> bool {
         Role::Supervisor => {
             user == viewer.user_id || team.is_some_and(|t| viewer.supervised_teams.contains(&t))
         }
-        Role::Agent | Role::Sales => user == viewer.user_id,
+        Role::Agent | Role::Sales | Role::Finance => user == viewer.user_id,
     }
 }
 

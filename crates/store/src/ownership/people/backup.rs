@@ -29,7 +29,7 @@ fn may_arrange(viewer: &Viewer, h: &Held) -> Result<()> {
                     .owner_team
                     .is_some_and(|t| viewer.supervised_teams.contains(&t))
         }
-        Role::Agent | Role::Sales => owner == viewer.user_id,
+        Role::Agent | Role::Sales | Role::Finance => owner == viewer.user_id,
     };
     if allowed {
         Ok(())

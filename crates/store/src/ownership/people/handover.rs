@@ -145,7 +145,7 @@ impl HandoverDirection {
     /// their teams.
     pub fn default_for(role: Role) -> HandoverDirection {
         match role {
-            Role::Sales => HandoverDirection::ToMe,
+            Role::Sales | Role::Finance => HandoverDirection::ToMe,
             Role::Agent => HandoverDirection::FromMe,
             Role::Supervisor | Role::Admin => HandoverDirection::Team,
         }

@@ -60,7 +60,7 @@ async fn owner_for(db: &Db, viewer: &Viewer, lead: LeadId) -> Result<UserId> {
         Role::Supervisor => l
             .owner_team_id
             .is_some_and(|t| viewer.supervised_teams.contains(&t)),
-        Role::Agent | Role::Sales => false,
+        Role::Agent | Role::Sales | Role::Finance => false,
     };
     if !allowed {
         return Err(StoreError::Forbidden);
