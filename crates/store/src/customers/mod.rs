@@ -337,6 +337,21 @@ pub async fn of_lead(db: &Db, lead: LeadId) -> Result<Option<CustomerId>> {
     Ok(id.flatten().map(CustomerId))
 }
 
+/// The display name of the customer's owner, whether or not the caller may see the customer:
+/// the card of a lead converted for someone else says who took it over (issue 23).
+pub async fn owner_name(db: &Db, customer: CustomerId) -> Result<Option<String>> {
+    let name: Option<Option<String>> = db_run!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT u.display_name FROM customers c LEFT JOIN users u ON u.id = c.owner_id \
+             WHERE c.id = $1",
+        )
+        .bind(customer.0)
+        .fetch_optional(pool)
+        .await?
+    });
+    Ok(name.flatten())
+}
+
 /// The people a lead may be converted for (active sales reps), by name.
 pub async fn sales_reps(db: &Db) -> Result<Vec<Person>> {
     let rows: Vec<(i64, String)> = db_run!(db, |pool| {

@@ -1,6 +1,7 @@
 //! Demo data: a realistic Chinese telesales floor (people, teams, custom fields, about 2,000 leads
 //! and a month of calls), generated deterministically and written through the store's own functions.
 
+mod customers;
 pub mod kb;
 mod ownership;
 pub mod workday;
@@ -53,6 +54,7 @@ const PEOPLE: &[(&str, &str, Role, usize)] = &[
     ("sales1", "黄磊", Role::Sales, 0),
     ("sales2", "林晓燕", Role::Sales, 0),
     ("sales3", "何军", Role::Sales, 0),
+    ("finance1", "郑会计", Role::Finance, 0),
 ];
 
 const TEAMS: [&str; 2] = ["电销一组", "电销二组"];
@@ -376,11 +378,13 @@ pub async fn seed(db: &Db) -> Result<DemoSummary> {
     crate::demo::workday::seed(db, &admin, &agents).await?;
     // Pools, countdowns, pool traffic and 撞单 cases (issue 22).
     crate::demo::ownership::seed(db, admin.id, &teams, &supervisors, &agents, started).await?;
+    // Customers converted from the sales reps' leads, a few handed over by agents (issue 23).
+    let contacts = crate::demo::customers::seed(db, &agents, &sales, started).await?;
 
     Ok(DemoSummary {
         users: 1 + PEOPLE.len(),
         teams: teams.len(),
-        leads: planned.len(),
+        leads: planned.len() + contacts,
         calls: history.len(),
     })
 }
@@ -855,8 +859,8 @@ mod tests {
             db.backend(),
             started.elapsed()
         );
-        assert_eq!(summary.users, 14);
-        assert_eq!(users::user_count(db).await.unwrap(), 14);
+        assert_eq!(summary.users, 15);
+        assert_eq!(users::user_count(db).await.unwrap(), 15);
         assert_eq!(users::list_teams(db).await.unwrap().len(), 2);
         assert_eq!(users::team_supervisors(db).await.unwrap().len(), 2);
         // Four: the e-mail is a lead field of its own.
@@ -936,6 +940,8 @@ mod tests {
             .collect();
         assert!(left.iter().any(|d| *d <= 2), "some countdowns are close");
         assert!(left.iter().any(|d| *d >= 14), "and some just started");
+
+        crate::demo::customers::tests::check(db).await;
 
         assert!(seed(db).await.is_err(), "a second seed is refused");
     }

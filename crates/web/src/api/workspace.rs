@@ -80,11 +80,22 @@ pub struct RevisitView {
 #[derive(Debug, Serialize)]
 pub struct TodayView {
     pub day: String,
-    pub target: i64,
+    /// The daily call target and what is left of it; `null` for those who are not set calls
+    /// (sales reps, finance).
+    pub target: Option<i64>,
     pub done: i64,
-    pub remaining: i64,
+    pub remaining: Option<i64>,
     pub stats: today::DayStats,
     pub revisits: Vec<RevisitView>,
+}
+
+/// Whether `role` is set a daily calling target. Issue 25: a sales rep (and finance) is not,
+/// until their own work has targets.
+pub fn has_call_target(role: leadline_domain::Role) -> bool {
+    !matches!(
+        role,
+        leadline_domain::Role::Sales | leadline_domain::Role::Finance
+    )
 }
 
 pub async fn today_view(db: &Db, caller: &Caller) -> leadline_store::Result<TodayView> {
@@ -92,7 +103,11 @@ pub async fn today_view(db: &Db, caller: &Caller) -> leadline_store::Result<Toda
     let agent = caller.user.id;
     let day = stats_day(at);
     let stats = today::stats(db, agent, &day).await?;
-    let target = today::target(db, agent).await?;
+    let target = if has_call_target(caller.user.role) {
+        Some(today::target(db, agent).await?)
+    } else {
+        None
+    };
     let tz = zone_of(caller);
     // Due and overdue revisits, and the week's coming ones so the agent sees what is scheduled.
     let today_date = local_date(tz, at);
@@ -118,7 +133,7 @@ pub async fn today_view(db: &Db, caller: &Caller) -> leadline_store::Result<Toda
         day,
         target,
         done: stats.calls,
-        remaining: (target - stats.calls).max(0),
+        remaining: target.map(|t| (t - stats.calls).max(0)),
         stats,
         revisits,
     })

@@ -275,6 +275,11 @@ pub async fn delete_contact(
 /// see it), else 转为客户 with a choice of sales rep for whoever may change the lead.
 pub struct LeadPane {
     pub customer: Option<i64>,
+    /// The customer's name and owner, when the caller may see it.
+    pub customer_name: String,
+    pub owner: Option<String>,
+    /// 已转为客户，由 <rep> 负责: for whoever may not see the customer.
+    pub converted_line: String,
     pub converted: bool,
     pub may_convert: bool,
     pub reps: Vec<(i64, String)>,
@@ -286,9 +291,18 @@ pub async fn lead_pane(
     lead: &leadline_store::leads::Lead,
 ) -> leadline_store::Result<LeadPane> {
     let customer = customers::of_lead(&state.db, lead.id).await?;
-    let visible = match customer {
-        Some(c) => customers::get(&state.db, &caller.viewer, c).await.is_ok(),
-        None => false,
+    let seen = match customer {
+        Some(c) => customers::get(&state.db, &caller.viewer, c).await.ok(),
+        None => None,
+    };
+    let visible = seen.is_some();
+    // Issue 23: who took the lead over, for an agent who converted it for a rep.
+    let converted_line = match customer {
+        Some(c) if !visible => match customers::owner_name(&state.db, c).await? {
+            Some(owner) => caller.lang.tf("lead.converted_to", &[("owner", &owner)]),
+            None => caller.lang.t("lead.converted").to_string(),
+        },
+        _ => String::new(),
     };
     let may_convert = customer.is_none()
         && lead.deleted_at.is_none()
@@ -304,6 +318,9 @@ pub async fn lead_pane(
     };
     Ok(LeadPane {
         customer: customer.filter(|_| visible).map(|c| c.0),
+        customer_name: seen.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+        owner: seen.and_then(|c| c.owner).map(|o| o.name),
+        converted_line,
         converted: customer.is_some(),
         may_convert,
         reps,

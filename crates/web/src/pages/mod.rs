@@ -72,6 +72,11 @@ impl Nav {
         self.role == Role::Admin
     }
 
+    /// A sales rep: their nav starts with their customer queue (issue 23).
+    pub fn is_sales(&self) -> bool {
+        self.role == Role::Sales
+    }
+
     pub fn is_manager(&self) -> bool {
         self.role.manages_leads()
     }

@@ -14,8 +14,8 @@ use super::Path;
 use super::{Nav, OrPage, PageForm, PageResult, render};
 use crate::AppState;
 use crate::api::workspace::{
-    LiveView, TodayView, fill_plan, live_view, local_date, notice_text, ticker_view, today_view,
-    zone_of,
+    LiveView, TodayView, fill_plan, has_call_target, live_view, local_date, notice_text,
+    ticker_view, today_view, zone_of,
 };
 use crate::api::{pair, query_pairs};
 use crate::auth::{Caller, PageCaller};
@@ -286,7 +286,8 @@ pub async fn open_collision(State(state): State<AppState>, form: PageForm) -> Pa
 struct PlanPage {
     nav: Nav,
     date: String,
-    target: i64,
+    /// None for those not set calls (issue 25).
+    target: Option<i64>,
     items: Vec<plans::PlanItem>,
     /// Leads the agent may add: (id, name, company).
     candidates: Vec<(i64, String, String)>,
@@ -335,7 +336,11 @@ async fn plan_page(
         .collect();
     let page = PlanPage {
         nav: Nav::new(caller, "/workspace/plan"),
-        target: today::target(&state.db, caller.user.id).await.or_page(l)?,
+        target: if has_call_target(caller.user.role) {
+            Some(today::target(&state.db, caller.user.id).await.or_page(l)?)
+        } else {
+            None
+        },
         date: d,
         items,
         candidates,

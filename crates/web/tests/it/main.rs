@@ -31,6 +31,7 @@ mod pages;
 mod path_ids;
 mod people;
 mod reclaim;
+mod sales_landing;
 mod stored_values;
 mod workday_admin;
 mod workday_forms;
