@@ -14,6 +14,7 @@ pub mod lead;
 pub mod next_call;
 pub mod ownership;
 pub mod phone;
+pub mod pipeline;
 pub mod revisit;
 pub mod role;
 pub mod script;
