@@ -35,7 +35,16 @@ fn money_is_shown_in_yuan_with_two_decimals_and_read_back_exactly() {
     assert_eq!(parse_yuan(".07"), Some(7));
     // 0.1 + 0.2 is 30 分, not 30.000000000000004.
     assert_eq!(parse_yuan("0.30"), Some(30));
-    for bad in ["", ".", "1.234", "-1", "1e3", "abc", "1.2.3", "100000000000.01"] {
+    for bad in [
+        "",
+        ".",
+        "1.234",
+        "-1",
+        "1e3",
+        "abc",
+        "1.2.3",
+        "100000000000.01",
+    ] {
         assert_eq!(parse_yuan(bad), None, "{bad:?}");
     }
     assert_eq!(parse_yuan("100000000000"), Some(MAX_AMOUNT_FEN));
@@ -100,10 +109,7 @@ fn time_in_stage_adds_each_stay_and_counts_the_present_one_to_now() {
     let got = time_in_stages(&stays, at(5, 6));
     assert_eq!(
         got,
-        vec![
-            (1, TimeDelta::hours(60 + 30)),
-            (2, TimeDelta::hours(12)),
-        ]
+        vec![(1, TimeDelta::hours(60 + 30)), (2, TimeDelta::hours(12)),]
     );
     assert_eq!(stay_text(TimeDelta::hours(90), true), "3天18小时");
     assert_eq!(stay_text(TimeDelta::minutes(125), false), "2h 5m");

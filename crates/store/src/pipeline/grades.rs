@@ -124,6 +124,18 @@ pub async fn update_level(
     })
 }
 
+/// Whether there is any customer to grade (a database without customers queues no run).
+pub async fn has_work(db: &Db) -> Result<bool> {
+    let found: Option<i64> = db_run!(db, |p| {
+        sqlx::query_scalar(
+            "SELECT id FROM customers WHERE deleted_at IS NULL AND NOT grade_overridden LIMIT 1",
+        )
+        .fetch_optional(p)
+        .await?
+    });
+    Ok(found.is_some())
+}
+
 /// What a grading run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct GradingReport {

@@ -73,5 +73,23 @@ pub(crate) async fn may_see(db: &Db, viewer: &Viewer, customer: i64) -> Result<b
     Ok(found.is_some())
 }
 
+/// The customers `viewer` may change, by name (the pickers of the board and the visit plan),
+/// at most 500.
+pub async fn customer_choices(db: &Db, viewer: &Viewer) -> Result<Vec<(i64, String)>> {
+    let mut sql = format!(
+        "SELECT c.id, c.name FROM customers c WHERE c.deleted_at IS NULL AND {}",
+        visible_customer(viewer, "c")
+    );
+    if viewer.role == Role::Finance {
+        sql.push_str(" AND FALSE");
+    }
+    sql.push_str(" ORDER BY c.name, c.id LIMIT 500");
+    Ok(db_run!(db, |p| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_all(p)
+            .await?
+    }))
+}
+
 #[cfg(test)]
 mod tests;

@@ -47,6 +47,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::pools::claim, super::pools::release, super::pools::ownership, super::pools::list,
         super::pools::leads_in, super::pools::create, super::pools::patch, super::pools::delete,
         super::pools::get_limits, super::pools::put_limits, super::pools::put_settings, super::pools::stats,
+        // issue 23: pipeline
+        super::pipeline::list, super::pipeline::get, super::pipeline::create, super::pipeline::patch,
+        super::pipeline::move_to, super::pipeline::list_stages, super::pipeline::add_entry,
+        super::pipeline::patch_entry, super::pipeline::order_entries, super::pipeline::record_visit,
+        super::pipeline::customer_visits, super::pipeline::day_plan, super::pipeline::plan_visit,
+        super::pipeline::order_plan, super::pipeline::override_grade, super::pipeline::clear_grade,
+        super::pipeline::grade_levels, super::pipeline::patch_grade_level, super::pipeline::due,
     ),
     modifiers(&BearerAuth),
 )]

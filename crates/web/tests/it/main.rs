@@ -28,6 +28,7 @@ mod next_call;
 mod pages;
 mod path_ids;
 mod people;
+mod pipeline;
 mod reclaim;
 mod stored_values;
 mod workday_admin;
