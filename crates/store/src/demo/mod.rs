@@ -3,6 +3,7 @@
 
 pub mod kb;
 mod ownership;
+mod pipeline;
 pub mod workday;
 
 use std::collections::{HashMap, HashSet};

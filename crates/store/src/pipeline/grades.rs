@@ -170,9 +170,10 @@ pub async fn run_grading(db: &Db, now: DateTime<Utc>) -> Result<GradingReport> {
         .fetch_all(p)
         .await?
     });
+    let rules = crate::ownership::countdown::rules(db).await?;
     let mut report = GradingReport::default();
     for chunk in rows.chunks(BATCH) {
-        let (chunk, levels) = (chunk.to_vec(), levels.clone());
+        let (chunk, levels, rules) = (chunk.to_vec(), levels.clone(), rules.clone());
         let (graded, changed) = in_tx!(db, |tx| async move {
             let mut changed = 0u64;
             for (id, old, last, sales) in &chunk {
@@ -188,6 +189,7 @@ pub async fn run_grading(db: &Db, now: DateTime<Utc>) -> Result<GradingReport> {
                 if *old != new {
                     changed += 1;
                     grade_event(tx, *id, old.clone(), new, None, None, now).await?;
+                    refresh_linked_leads(tx, &rules, *id).await?;
                 }
             }
             Ok((chunk.len() as u64, changed))
@@ -218,6 +220,7 @@ pub async fn override_grade(
         .ok_or_else(|| StoreError::invalid("grade", "unknown"))?;
     let reason = reason.to_string();
     let viewer = viewer.clone();
+    let rules = crate::ownership::countdown::rules(db).await?;
     in_tx!(db, |tx| async move {
         if customer_access(tx, &viewer, customer).await? == leadline_domain::Access::Hidden {
             return Err(StoreError::NotFound);
@@ -262,6 +265,7 @@ pub async fn override_grade(
             now,
         )
         .await?;
+        refresh_linked_leads(tx, &rules, customer).await?;
         audit_grade(
             tx,
             customer,
@@ -305,6 +309,27 @@ pub async fn clear_override(
         )
         .await
     })
+}
+
+/// The reclaim rules may name a grade: the countdowns of the leads converted into `customer`
+/// follow its new grade, in the same transaction.
+async fn refresh_linked_leads(
+    tx: &mut impl Tx,
+    rules: &[leadline_domain::ownership::ReclaimRule],
+    customer: i64,
+) -> Result<()> {
+    let mut after = 0;
+    while let Some(row) = tx
+        .fetch_optional(
+            "SELECT id FROM leads WHERE customer_id = $1 AND id > $2 AND deleted_at IS NULL ORDER BY id LIMIT 1",
+            &[Arg::I64(customer), Arg::I64(after)],
+        )
+        .await?
+    {
+        after = row.i64(0)?;
+        crate::ownership::countdown::refresh(tx, rules, leadline_domain::LeadId(after)).await?;
+    }
+    Ok(())
 }
 
 async fn grade_event(

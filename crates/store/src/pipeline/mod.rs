@@ -92,4 +92,4 @@ pub async fn customer_choices(db: &Db, viewer: &Viewer) -> Result<Vec<(i64, Stri
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
