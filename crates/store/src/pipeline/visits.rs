@@ -387,8 +387,8 @@ pub async fn step(
     reorder(db, viewer, day, &ids, now).await
 }
 
-/// The visible visits of a customer, for the customer's timeline: kept here so that the
-/// customer card can list them through the visibility rule.
+/// The latest visits done on the customers `viewer` may see, newest first (a supervisor's
+/// view of the market information the team reports).
 pub async fn visible(db: &Db, viewer: &Viewer, limit: i64) -> Result<Vec<Visit>> {
     let sql = format!(
         "{SELECT} AND v.status = 'done' AND {} ORDER BY v.at DESC, v.id DESC LIMIT {}",
