@@ -16,6 +16,7 @@ pub mod money;
 pub mod next_call;
 pub mod ownership;
 pub mod phone;
+pub mod pipeline;
 pub mod revisit;
 pub mod role;
 pub mod script;

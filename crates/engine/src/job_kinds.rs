@@ -191,6 +191,7 @@ impl Registry {
             .with(RunImport { files })
             .with(crate::reclaim_job::Reclaim)
             .with(crate::reclaim_job::ReclaimRecount)
+            .with(crate::grade_job::GradeCustomers)
     }
 
     /// Adds a kind (replacing one of the same name).

@@ -170,6 +170,11 @@ impl Worker {
             {
                 tracing::error!(error = %e, "queueing the reclaim pass failed; retrying");
             }
+            if self.registry.kinds().contains(&"customer_grades")
+                && let Err(e) = crate::grade_job::schedule(&self.db, &self.hub, now()).await
+            {
+                tracing::error!(error = %e, "queueing the monthly grading failed; retrying");
+            }
             if let Err(e) = self.start_due(now()).await {
                 tracing::error!(error = %e, "job worker failed; retrying");
             }

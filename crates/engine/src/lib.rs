@@ -2,6 +2,7 @@
 //! runner, shared by the web server and the command line.
 
 pub mod export_run;
+pub mod grade_job;
 pub mod import_job;
 mod import_owners;
 mod import_referrals;

@@ -15,6 +15,8 @@ pub mod jobs;
 pub mod kb;
 pub mod leads;
 pub mod ownership;
+// The sales pipeline (issue 23): opportunities and their board, visits and route plans, grades.
+pub mod pipeline;
 pub mod scripts;
 pub mod search;
 // Import files received over HTTP, in the database so that every app server can read them.

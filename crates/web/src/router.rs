@@ -267,6 +267,48 @@ pub fn router(state: AppState) -> Router {
             "/customers/{id}/contacts/{contact_id}",
             axum::routing::put(api::customers::update_contact)
                 .delete(api::customers::delete_contact),
+        // issue 23: pipeline
+        .route(
+            "/opportunities",
+            get(api::pipeline::list).post(api::pipeline::create),
+        )
+        .route(
+            "/opportunities/{id}",
+            get(api::pipeline::get).patch(api::pipeline::patch),
+        )
+        .route("/opportunities/{id}/move", post(api::pipeline::move_to))
+        .route("/opportunity-stages", get(api::pipeline::list_stages))
+        .route("/pipeline-config/{list}", post(api::pipeline::add_entry))
+        .route(
+            "/pipeline-config/{list}/order",
+            axum::routing::put(api::pipeline::order_entries),
+        )
+        .route(
+            "/pipeline-config/{list}/{id}",
+            axum::routing::patch(api::pipeline::patch_entry),
+        )
+        .route("/visits", post(api::pipeline::record_visit))
+        .route(
+            "/customers/{id}/visits",
+            get(api::pipeline::customer_visits),
+        )
+        .route(
+            "/visit-plan",
+            get(api::pipeline::day_plan).post(api::pipeline::plan_visit),
+        )
+        .route(
+            "/visit-plan/order",
+            axum::routing::put(api::pipeline::order_plan),
+        )
+        .route(
+            "/customers/{id}/grade",
+            axum::routing::put(api::pipeline::override_grade).delete(api::pipeline::clear_grade),
+        )
+        .route("/customers/due", get(api::pipeline::due))
+        .route("/grade-levels", get(api::pipeline::grade_levels))
+        .route(
+            "/grade-levels/{code}",
+            axum::routing::patch(api::pipeline::patch_grade_level),
         )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
@@ -305,6 +347,42 @@ pub fn router(state: AppState) -> Router {
             post(pages::customers::delete_contact),
         )
         .route("/leads/{id}/convert", post(pages::customers::convert))
+        // issue 23: pipeline
+        .route("/pipeline", get(pages::pipeline::board))
+        .route("/pipeline/new", post(pages::pipeline::create))
+        .route("/pipeline/{id}/move", post(pages::pipeline::move_card))
+        .route(
+            "/opportunities/{id}",
+            get(pages::pipeline::detail).post(pages::pipeline::update),
+        )
+        .route(
+            "/visits/plan",
+            get(pages::pipeline_visits::plan).post(pages::pipeline_visits::add),
+        )
+        .route("/visits/plan/step", post(pages::pipeline_visits::step))
+        .route("/visits/record", post(pages::pipeline_visits::record))
+        .route("/customers/due", get(pages::pipeline_visits::due))
+        .route(
+            "/customers/{id}/grade",
+            post(pages::pipeline_visits::override_grade),
+        )
+        .route("/static/pipeline.js", get(pages::pipeline_visits::script))
+        .route(
+            "/static/pipeline.css",
+            get(pages::pipeline_visits::stylesheet),
+        )
+        .route("/admin/pipeline", get(pages::pipeline_admin::index))
+        .route("/admin/pipeline/add", post(pages::pipeline_admin::add))
+        .route(
+            "/admin/pipeline/update",
+            post(pages::pipeline_admin::update),
+        )
+        .route("/admin/pipeline/step", post(pages::pipeline_admin::step))
+        .route("/admin/pipeline/grade", post(pages::pipeline_admin::grade))
+        .route(
+            "/admin/pipeline/window",
+            post(pages::pipeline_admin::window),
+        )
         // issue 22: claim
         .route("/pools", get(pages::pools::page))
         .route("/pools/claim", post(pages::pools::claim))

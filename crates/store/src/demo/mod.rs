@@ -4,6 +4,7 @@
 mod customers;
 pub mod kb;
 mod ownership;
+mod pipeline;
 pub mod workday;
 
 use std::collections::{HashMap, HashSet};

@@ -15,9 +15,11 @@ use crate::db::sql::Arg;
 use crate::db::tx::{Row, Tx};
 use crate::{Db, Result, StoreError, db_run, in_tx};
 
-/// The facts the rules read, and the countdown now stored.
+/// The facts the rules read, and the countdown now stored. The grade is the grade of the
+/// customer the lead was converted into (issue 23), if any.
 pub(crate) const FACTS: &str = "SELECT owner_id, company, intent, source, owned_since, last_valid_at, \
-    last_progress_at, deal_at, protected_until, personal, reclaim_at, created_at FROM leads WHERE id = $1";
+    last_progress_at, deal_at, protected_until, personal, reclaim_at, created_at, \
+    (SELECT c.grade FROM customers c WHERE c.id = leads.customer_id) FROM leads WHERE id = $1";
 
 const SET: &str = "UPDATE leads SET reclaim_at = $2, reclaim_rule_id = $3, \
     warned_days = CASE WHEN $4 THEN NULL ELSE warned_days END WHERE id = $1";
@@ -84,7 +86,7 @@ pub(crate) fn due_of(row: &Row, rules: &[ReclaimRule]) -> Result<Option<ReclaimD
     let record = OwnedRecord {
         kind: RecordKind::of(row.opt_text(1)?.as_deref()),
         intent: row.opt_text(2)?.as_deref().and_then(IntentLevel::parse),
-        grade: None,
+        grade: row.opt_text(12)?,
         source: row.opt_text(3)?,
         owned_since: row.opt_time(4)?.unwrap_or(row.time(11)?),
         last_valid_follow_up: row.opt_time(5)?,

@@ -13,6 +13,7 @@ pub mod leads;
 pub mod live_events;
 pub mod openapi;
 pub mod people;
+pub mod pipeline;
 pub mod pools;
 pub mod reclaim;
 pub mod scripts;

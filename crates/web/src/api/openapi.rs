@@ -51,6 +51,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         // issue 23: customers
         super::customers::convert, super::customers::list, super::customers::get, super::customers::contacts,
         super::customers::add_contact, super::customers::update_contact, super::customers::delete_contact,
+        // issue 23: pipeline
+        super::pipeline::list, super::pipeline::get, super::pipeline::create, super::pipeline::patch,
+        super::pipeline::move_to, super::pipeline::list_stages, super::pipeline::add_entry,
+        super::pipeline::patch_entry, super::pipeline::order_entries, super::pipeline::record_visit,
+        super::pipeline::customer_visits, super::pipeline::day_plan, super::pipeline::plan_visit,
+        super::pipeline::order_plan, super::pipeline::override_grade, super::pipeline::clear_grade,
+        super::pipeline::grade_levels, super::pipeline::patch_grade_level, super::pipeline::due,
     ),
     modifiers(&BearerAuth),
 )]

@@ -30,6 +30,7 @@ mod next_call;
 mod pages;
 mod path_ids;
 mod people;
+mod pipeline;
 mod reclaim;
 mod sales_landing;
 mod stored_values;
