@@ -47,6 +47,14 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::pools::claim, super::pools::release, super::pools::ownership, super::pools::list,
         super::pools::leads_in, super::pools::create, super::pools::patch, super::pools::delete,
         super::pools::get_limits, super::pools::put_limits, super::pools::put_settings, super::pools::stats,
+        // issue 23: sales
+        super::sales::list_products, super::sales::create_product, super::sales::update_product,
+        super::sales::create_order, super::sales::customer_orders, super::sales::list_orders,
+        super::sales::get_order, super::sales::confirm_order, super::sales::cancel_order,
+        super::sales::pending_requests, super::sales::decide_request, super::sales::create_quotation,
+        super::sales::customer_quotations, super::sales::get_quotation, super::sales::quotation_to_order,
+        super::receivables::record_payment, super::receivables::record_return, super::receivables::issue_notice,
+        super::receivables::collections, super::receivables::unpaid,
     ),
     modifiers(&BearerAuth),
 )]
