@@ -18,6 +18,9 @@ pub mod ownership;
 pub mod phone;
 pub mod revisit;
 pub mod role;
+// issue 23: sales
+pub mod sales;
+pub mod sales_receivables;
 pub mod script;
 pub mod search_tokens;
 

@@ -15,6 +15,8 @@ pub mod jobs;
 pub mod kb;
 pub mod leads;
 pub mod ownership;
+// issue 23: sales
+pub mod sales;
 pub mod scripts;
 pub mod search;
 // Import files received over HTTP, in the database so that every app server can read them.

@@ -15,6 +15,9 @@ pub mod openapi;
 pub mod people;
 pub mod pools;
 pub mod reclaim;
+// issue 23: sales
+pub mod receivables;
+pub mod sales;
 pub mod scripts;
 pub mod search;
 pub mod session;

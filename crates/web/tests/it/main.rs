@@ -30,6 +30,7 @@ mod pages;
 mod path_ids;
 mod people;
 mod reclaim;
+mod sales;
 mod stored_values;
 mod workday_admin;
 mod workday_forms;
