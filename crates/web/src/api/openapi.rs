@@ -47,11 +47,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::pools::claim, super::pools::release, super::pools::ownership, super::pools::list,
         super::pools::leads_in, super::pools::create, super::pools::patch, super::pools::delete,
         super::pools::get_limits, super::pools::put_limits, super::pools::put_settings, super::pools::stats,
-<<<<<<< HEAD
         // issue 23: customers
         super::customers::convert, super::customers::list, super::customers::get, super::customers::contacts,
         super::customers::add_contact, super::customers::update_contact, super::customers::delete_contact,
-=======
         // issue 23: sales
         super::sales::list_products, super::sales::create_product, super::sales::update_product,
         super::sales::create_order, super::sales::customer_orders, super::sales::list_orders,
@@ -60,7 +58,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::sales::customer_quotations, super::sales::get_quotation, super::sales::quotation_to_order,
         super::receivables::record_payment, super::receivables::record_return, super::receivables::issue_notice,
         super::receivables::collections, super::receivables::unpaid,
->>>>>>> 80640a6
     ),
     modifiers(&BearerAuth),
 )]
