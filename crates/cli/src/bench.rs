@@ -42,6 +42,8 @@ pub enum BenchCommand {
     /// A reclaim pass over 1,000,000 owned leads of which 100,000 are due, beside 100 agents
     /// calling: its time, and their next-call p99 during it against without it.
     Reclaim(crate::bench_reclaim::ReclaimArgs),
+    /// Customer list, card and unpaid report over 200,000 customers and 1,000,000 orders and payments.
+    Customers(crate::bench_customers::CustomersArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -56,6 +58,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Import(args) => crate::bench_import::run(args).await,
         BenchCommand::NextCall(args) => crate::bench_next_call::run(args).await,
         BenchCommand::Reclaim(args) => crate::bench_reclaim::run(args).await,
+        BenchCommand::Customers(args) => crate::bench_customers::run(args).await,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_floor;
+mod bench_customers;
 mod bench_import;
 mod bench_next_call;
 mod bench_reclaim;

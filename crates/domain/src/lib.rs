@@ -19,6 +19,9 @@ pub mod phone;
 pub mod pipeline;
 pub mod revisit;
 pub mod role;
+// issue 23: sales
+pub mod sales;
+pub mod sales_receivables;
 pub mod script;
 pub mod search_tokens;
 

@@ -21,6 +21,10 @@ pub enum StoreError {
     Conflict(&'static str),
     #[error("invalid input")]
     Invalid(Vec<FieldProblem>),
+    /// A well-formed request a rule refuses as it stands (422, with this stable code, e.g.
+    /// `overpayment`: a payment beyond what the order still owes).
+    #[error("refused: {0}")]
+    Refused(&'static str),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

@@ -17,6 +17,8 @@ pub mod leads;
 pub mod ownership;
 // The sales pipeline (issue 23): opportunities and their board, visits and route plans, grades.
 pub mod pipeline;
+// issue 23: sales
+pub mod sales;
 pub mod scripts;
 pub mod search;
 // Import files received over HTTP, in the database so that every app server can read them.

@@ -59,7 +59,7 @@ impl AppError {
                 | StoreError::ClaimRefused(_)
                 | StoreError::ClaimReferred { .. }
                 | StoreError::Conflict(_) => StatusCode::CONFLICT,
-                StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                StoreError::Invalid(_) | StoreError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 StoreError::Corrupt { .. }
                 | StoreError::Database(_)
                 | StoreError::Migrate(_)
@@ -87,7 +87,7 @@ impl AppError {
                 StoreError::EditConflict { .. } => "edit_conflict",
                 StoreError::DuplicatePhone(_) => "duplicate_phone",
                 StoreError::AlreadyExists(_) => "already_exists",
-                StoreError::Conflict(code) => code,
+                StoreError::Conflict(code) | StoreError::Refused(code) => code,
                 StoreError::ClaimLost => "job_taken_over",
                 StoreError::ClaimRefused(r) => r.code(),
                 StoreError::ClaimReferred { .. } => "already_owned",

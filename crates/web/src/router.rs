@@ -310,6 +310,48 @@ pub fn router(state: AppState) -> Router {
             "/grade-levels/{code}",
             axum::routing::patch(api::pipeline::patch_grade_level),
         )
+        // issue 23: sales
+        .route(
+            "/products",
+            get(api::sales::list_products).post(api::sales::create_product),
+        )
+        .route(
+            "/products/{id}",
+            axum::routing::put(api::sales::update_product),
+        )
+        .route(
+            "/customers/{id}/orders",
+            get(api::sales::customer_orders).post(api::sales::create_order),
+        )
+        .route(
+            "/customers/{id}/quotations",
+            get(api::sales::customer_quotations).post(api::sales::create_quotation),
+        )
+        .route("/quotations/{id}", get(api::sales::get_quotation))
+        .route(
+            "/quotations/{id}/order",
+            post(api::sales::quotation_to_order),
+        )
+        .route("/orders", get(api::sales::list_orders))
+        .route("/orders/{id}", get(api::sales::get_order))
+        .route("/orders/{id}/confirm", post(api::sales::confirm_order))
+        .route("/orders/{id}/cancel", post(api::sales::cancel_order))
+        .route(
+            "/orders/{id}/payments",
+            post(api::receivables::record_payment),
+        )
+        .route(
+            "/orders/{id}/returns",
+            post(api::receivables::record_return),
+        )
+        .route("/orders/{id}/notices", post(api::receivables::issue_notice))
+        .route("/discount-requests", get(api::sales::pending_requests))
+        .route(
+            "/discount-requests/{id}/decision",
+            post(api::sales::decide_request),
+        )
+        .route("/reports/collections", get(api::receivables::collections))
+        .route("/reports/unpaid", get(api::receivables::unpaid))
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 

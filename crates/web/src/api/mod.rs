@@ -16,6 +16,9 @@ pub mod people;
 pub mod pipeline;
 pub mod pools;
 pub mod reclaim;
+// issue 23: sales
+pub mod receivables;
+pub mod sales;
 pub mod scripts;
 pub mod search;
 pub mod session;

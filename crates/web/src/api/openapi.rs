@@ -58,6 +58,14 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::pipeline::customer_visits, super::pipeline::day_plan, super::pipeline::plan_visit,
         super::pipeline::order_plan, super::pipeline::override_grade, super::pipeline::clear_grade,
         super::pipeline::grade_levels, super::pipeline::patch_grade_level, super::pipeline::due,
+        // issue 23: sales
+        super::sales::list_products, super::sales::create_product, super::sales::update_product,
+        super::sales::create_order, super::sales::customer_orders, super::sales::list_orders,
+        super::sales::get_order, super::sales::confirm_order, super::sales::cancel_order,
+        super::sales::pending_requests, super::sales::decide_request, super::sales::create_quotation,
+        super::sales::customer_quotations, super::sales::get_quotation, super::sales::quotation_to_order,
+        super::receivables::record_payment, super::receivables::record_return, super::receivables::issue_notice,
+        super::receivables::collections, super::receivables::unpaid,
     ),
     modifiers(&BearerAuth),
 )]

@@ -33,6 +33,7 @@ mod people;
 mod pipeline;
 mod reclaim;
 mod sales_landing;
+mod sales;
 mod stored_values;
 mod workday_admin;
 mod workday_forms;

@@ -1,0 +1,293 @@
+//! Sales over real HTTP (issue 23): the product list and the order contract, the discount
+//! that waits for the team's supervisor (and may not be confirmed before), finance's payments
+//! with overpayment refused, the refusals (an agent's payment 403, a hidden customer's order
+//! 404) and the receivables reports as JSON, CSV and .xlsx.
+
+use leadline_domain::{Role, TeamId, UserId};
+use leadline_store::auth::{self as store_auth, users};
+use leadline_store::db_run;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::calls::{post, send};
+use crate::helpers::{Api, TestApp};
+
+/// A user made in the store with a bearer token (no password round).
+async fn person(app: &TestApp, name: &str, role: Role, team: Option<TeamId>) -> (UserId, Api) {
+    let u = users::create_user(
+        &app.db,
+        &users::NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            role,
+            team_id: team,
+            password_hash: "x".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let (_, token) = store_auth::create_token(&app.db, u.id, "sales test")
+        .await
+        .unwrap();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: app.base.clone(),
+        token: Some(token),
+    };
+    (u.id, api)
+}
+
+/// A customer owned by `owner`, written straight into the table.
+async fn customer(app: &TestApp, name: &str, owner: UserId) -> i64 {
+    let now = leadline_store::now();
+    db_run!(&app.db, |pool| sqlx::query_scalar(
+        "INSERT INTO customers (kind, name, owner_id, status, created_at, updated_at) \
+         VALUES ('company', $1, $2, 'prospect', $3, $3) RETURNING id"
+    )
+    .bind(name)
+    .bind(owner)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+async fn get(api: &Api, path: &str) -> (StatusCode, Value) {
+    api.get_json(path).await
+}
+
+#[tokio::test]
+async fn an_order_within_the_limit_is_confirmed_and_finance_collects_it_without_overpaying() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    let (rep_id, rep) = person(&app, "rep_a", Role::Sales, Some(app.org.team_a)).await;
+    let (_, finance) = person(&app, "cashier", Role::Finance, None).await;
+    let agent = app.api("agent_a1").await;
+    let (s, p) = post(
+        &admin,
+        "/api/v1/products",
+        json!({"name": "企业版年费", "unit": "年", "price_fen": 50000}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let (s, p2) = post(
+        &rep,
+        "/api/v1/products",
+        json!({"name": "私加产品", "price_fen": 1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only admins keep the list: {p2}");
+    let (s, list) = get(&rep, "/api/v1/products").await;
+    assert_eq!(s, StatusCode::OK);
+    let first = &list["products"][0];
+    assert_eq!(
+        (
+            first["id"].clone(),
+            first["name"].clone(),
+            first["price_fen"].clone()
+        ),
+        (p["id"].clone(), json!("企业版年费"), json!(50000))
+    );
+    let c = customer(&app, "星河科技有限公司", rep_id).await;
+    let (s, order) = post(
+        &rep,
+        &format!("/api/v1/customers/{c}/orders"),
+        json!({"lines": [{"product_id": p["id"], "quantity": 2, "unit_price_fen": 50000}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{order}");
+    assert_eq!(
+        (order["total_fen"].clone(), order["status"].clone()),
+        (json!(100000), json!("confirmed"))
+    );
+    let id = order["id"].as_i64().unwrap();
+    // An agent may not record a payment; finance may, partially, but never beyond what is owed.
+    let (s, body) = post(
+        &agent,
+        &format!("/api/v1/orders/{id}/payments"),
+        json!({"amount_fen": 100}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    let (s, body) = post(
+        &finance,
+        &format!("/api/v1/orders/{id}/payments"),
+        json!({"amount_fen": 40000, "method": "bank_transfer", "reference": "HX2026"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(body["amount_fen"], 40000);
+    let (s, body) = post(
+        &finance,
+        &format!("/api/v1/orders/{id}/payments"),
+        json!({"amount_fen": 60001}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("overpayment")),
+        "{body}"
+    );
+    let (s, body) = post(
+        &rep,
+        &format!("/api/v1/orders/{id}/returns"),
+        json!({"amount_fen": 10000}),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a return needs its reason: {body}"
+    );
+    let (s, body) = post(
+        &rep,
+        &format!("/api/v1/orders/{id}/returns"),
+        json!({"amount_fen": 10000, "reason": "包装破损"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (_, o) = get(&finance, &format!("/api/v1/orders/{id}")).await;
+    assert_eq!(o["owed_fen"], 50000);
+    // The unpaid report and the day's collections, as JSON and files.
+    let (s, unpaid) = get(&finance, "/api/v1/reports/unpaid").await;
+    assert_eq!(s, StatusCode::OK, "{unpaid}");
+    assert_eq!(unpaid["total"]["not_due"], 50000);
+    let (s, daily) = get(&finance, "/api/v1/reports/collections").await;
+    assert_eq!(
+        (s, daily["total_fen"].clone()),
+        (StatusCode::OK, json!(40000)),
+        "{daily}"
+    );
+    let res = finance.get("/api/v1/reports/unpaid?format=csv").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = res.text().await.unwrap();
+    assert!(
+        csv.contains("星河科技有限公司") && csv.contains("500.00"),
+        "{csv}"
+    );
+    let res = finance.get("/api/v1/reports/collections?format=xlsx").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.bytes().await.unwrap().starts_with(b"PK"),
+        "an .xlsx is a zip"
+    );
+    let (s, _) = get(&finance, "/api/v1/reports/unpaid?day=yesterday").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_discount_waits_for_the_teams_supervisor_and_is_not_confirmed_before() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    let sup = app.api("sup_a").await;
+    let other_sup = app.api("sup_b").await;
+    let (rep_id, rep) = person(&app, "rep_a", Role::Sales, Some(app.org.team_a)).await;
+    let (_, p) = post(
+        &admin,
+        "/api/v1/products",
+        json!({"name": "企业版年费", "price_fen": 50000}),
+    )
+    .await;
+    let c = customer(&app, "远大贸易", rep_id).await;
+    let path = format!("/api/v1/customers/{c}/orders");
+    let lines = json!([{"product_id": p["id"], "quantity": 1, "unit_price_fen": 45000}]);
+    let (s, body) = post(&rep, &path, json!({"lines": lines})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "no reason: {body}");
+    assert_eq!(body["details"]["problems"][0]["field"], "discount_reason");
+    let (s, order) = post(
+        &rep,
+        &path,
+        json!({"lines": lines, "discount_reason": "老客户续约"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{order}");
+    assert_eq!(
+        (order["status"].clone(), order["total_fen"].clone()),
+        (json!("awaiting_approval"), json!(45000))
+    );
+    let id = order["id"].as_i64().unwrap();
+    let (s, body) = post(&rep, &format!("/api/v1/orders/{id}/confirm"), json!({})).await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("approval_pending")),
+        "{body}"
+    );
+    let (_, mine) = get(&sup, "/api/v1/discount-requests").await;
+    let req = mine["requests"][0]["id"]
+        .as_i64()
+        .expect("the supervisor's list has it");
+    let (_, theirs) = get(&other_sup, "/api/v1/discount-requests").await;
+    assert_eq!(theirs["requests"], json!([]));
+    let decision = format!("/api/v1/discount-requests/{req}/decision");
+    let (s, _) = post(&other_sup, &decision, json!({"approve": true})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "another team's supervisor");
+    let (s, body) = post(&sup, &decision, json!({"approve": true, "note": "同意"})).await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (StatusCode::OK, Some("approved")),
+        "{body}"
+    );
+    let (_, o) = get(&rep, &format!("/api/v1/orders/{id}")).await;
+    assert_eq!(
+        (o["status"].clone(), o["owed_fen"].clone()),
+        (json!("confirmed"), json!(45000))
+    );
+    let (s, body) = post(&sup, &decision, json!({"approve": false, "note": "撤回"})).await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("request_decided"))
+    );
+}
+
+#[tokio::test]
+async fn a_hidden_customers_orders_are_not_found() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    let (rep_id, rep) = person(&app, "rep_a", Role::Sales, Some(app.org.team_a)).await;
+    let agent_b = app.api("agent_b1").await;
+    let (_, p) = post(
+        &admin,
+        "/api/v1/products",
+        json!({"name": "耗材包", "price_fen": 1234}),
+    )
+    .await;
+    let c = customer(&app, "远大贸易", rep_id).await;
+    let body = json!({"lines": [{"product_id": p["id"], "quantity": 1}]});
+    let (s, _) = post(
+        &agent_b,
+        &format!("/api/v1/customers/{c}/orders"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, order) = post(&rep, &format!("/api/v1/customers/{c}/orders"), body).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = order["id"].as_i64().unwrap();
+    for path in [
+        format!("/api/v1/orders/{id}"),
+        format!("/api/v1/customers/{c}/orders"),
+    ] {
+        let (s, body) = get(&agent_b, &path).await;
+        assert!(
+            s == StatusCode::NOT_FOUND || body["orders"] == json!([]),
+            "{path}: {s} {body}"
+        );
+    }
+    let (s, _) = send(
+        &agent_b,
+        reqwest::Method::POST,
+        &format!("/api/v1/orders/{id}/returns"),
+        json!({"amount_fen": 1, "reason": "x"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, unpaid) = get(&agent_b, "/api/v1/reports/unpaid").await;
+    assert_eq!(unpaid["customers"], json!([]));
+}
