@@ -8,6 +8,9 @@ pub mod leads;
 pub mod people;
 pub mod pools;
 pub mod reclaim;
+// issue 23: sales
+pub mod sales;
+pub mod sales_receivables;
 pub mod scripts;
 pub mod search;
 pub mod session;
