@@ -191,6 +191,8 @@ impl Registry {
             .with(RunImport { files })
             .with(crate::reclaim_job::Reclaim)
             .with(crate::reclaim_job::ReclaimRecount)
+            // issue 23: sales
+            .with(crate::payment_reminder_job::PaymentReminders)
     }
 
     /// Adds a kind (replacing one of the same name).
