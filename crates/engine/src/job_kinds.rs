@@ -192,6 +192,8 @@ impl Registry {
             .with(crate::reclaim_job::Reclaim)
             .with(crate::reclaim_job::ReclaimRecount)
             .with(crate::grade_job::GradeCustomers)
+            // issue 23: sales
+            .with(crate::payment_reminder_job::PaymentReminders)
     }
 
     /// Adds a kind (replacing one of the same name).

@@ -175,6 +175,13 @@ impl Worker {
             {
                 tracing::error!(error = %e, "queueing the monthly grading failed; retrying");
             }
+            // issue 23: sales
+            if self.registry.kinds().contains(&"payment_reminders")
+                && let Err(e) =
+                    crate::payment_reminder_job::schedule(&self.db, &self.hub, now()).await
+            {
+                tracing::error!(error = %e, "queueing the payment reminders failed; retrying");
+            }
             if let Err(e) = self.start_due(now()).await {
                 tracing::error!(error = %e, "job worker failed; retrying");
             }

@@ -9,6 +9,8 @@ mod import_referrals;
 pub mod import_run;
 pub mod job_kinds;
 pub mod jobs_runner;
+// issue 23: sales
+pub mod payment_reminder_job;
 pub mod reclaim_job;
 pub mod revisit_reminder;
 pub mod upload_files;

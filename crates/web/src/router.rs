@@ -579,6 +579,29 @@ pub fn router(state: AppState) -> Router {
         .route("/collisions/{id}/appeal", post(pages::collisions::appeal))
         .route("/collisions/{id}/decision", post(pages::collisions::decide))
         .route("/collision-ledger", get(pages::collisions::ledger))
+        // issue 23: sales
+        .route(
+            "/sales/orders",
+            get(pages::sales::orders_list).post(pages::sales::create_order),
+        )
+        .route("/sales/orders/new", get(pages::sales::new_order_form))
+        .route("/sales/orders/{id}", get(pages::sales::order_detail))
+        .route(
+            "/sales/orders/{id}/{action}",
+            post(pages::sales::order_action),
+        )
+        .route("/sales/approvals", get(pages::sales::approvals_page))
+        .route("/sales/approvals/{id}", post(pages::sales::decide))
+        .route(
+            "/sales/products",
+            get(pages::sales::products_page).post(pages::sales::create_product),
+        )
+        .route(
+            "/sales/collections",
+            get(pages::sales_receivables::collections),
+        )
+        .route("/sales/unpaid", get(pages::sales_receivables::unpaid))
+        .route("/sales/notices/{id}", get(pages::sales_receivables::notice))
         .route("/static/app.css", get(stylesheet))
         .route("/static/forms.js", get(forms_script))
         .route("/healthz", get(healthz))

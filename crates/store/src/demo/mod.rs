@@ -3,8 +3,10 @@
 
 mod customers;
 pub mod kb;
+// issue 23: sales (seed called from `seed` once the demo customers exist)
 mod ownership;
 mod pipeline;
+pub(crate) mod sales;
 pub mod workday;
 
 use std::collections::{HashMap, HashSet};
@@ -381,6 +383,10 @@ pub async fn seed(db: &Db) -> Result<DemoSummary> {
     crate::demo::ownership::seed(db, admin.id, &teams, &supervisors, &agents, started).await?;
     // Customers converted from the sales reps' leads, a few handed over by agents (issue 23).
     let contacts = crate::demo::customers::seed(db, &agents, &sales, started).await?;
+    // Products, orders with discounts, returns, payments and overdue instalments (issue 23).
+    crate::demo::sales::seed(db, &admin, started).await?;
+    // Opportunities across the stages, visits and the month's grades, from those sales.
+    crate::demo::pipeline::seed(db, started).await?;
 
     Ok(DemoSummary {
         users: 1 + PEOPLE.len(),

@@ -202,7 +202,7 @@ pub async fn pending_for(db: &Db, viewer: &Viewer) -> Result<Vec<DiscountRequest
         .await?))
 }
 
-/// One request, for someone who may decide it or who asked it.
+/// One request, for someone who may see its order.
 pub async fn get(db: &Db, viewer: &Viewer, id: i64) -> Result<DiscountRequest> {
     let sql = format!("{SELECT} WHERE d.id = $1");
     let r: Option<DiscountRequest> = db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -210,11 +210,9 @@ pub async fn get(db: &Db, viewer: &Viewer, id: i64) -> Result<DiscountRequest> {
         .fetch_optional(pool)
         .await?);
     let r = r.ok_or(StoreError::NotFound)?;
-    if r.requested_by == viewer.user_id || matches!(viewer.role, Role::Admin | Role::Supervisor) {
-        Ok(r)
-    } else {
-        Err(StoreError::NotFound)
-    }
+    // Whoever may see the order's customer may see its requests.
+    orders::get(db, viewer, r.order_id).await?;
+    Ok(r)
 }
 
 /// Approves (the order is then confirmed) or rejects (it goes back to draft) a pending request,

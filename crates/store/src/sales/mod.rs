@@ -14,8 +14,10 @@ pub mod receivables;
 pub mod reminders;
 pub mod reports;
 
+pub use lines::LineInput;
+
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_ledger;
 

@@ -19,15 +19,34 @@ pub const PAYMENT_OVERDUE: &str = "payment_overdue";
 /// At most this many orders per pass; the next pass takes the rest.
 pub const BATCH: i64 = 500;
 
+/// Whether a pass at `now` would look at anything (so that an idle hour queues no job).
+pub async fn has_work(db: &Db, now: DateTime<Utc>) -> Result<bool> {
+    let today = local_day(now);
+    let horizon = today
+        .checked_add_days(Days::new(REMIND_BEFORE_DAYS))
+        .unwrap_or(today);
+    let found: Option<i64> = db_run!(db, |pool| {
+        sqlx::query_scalar(
+        "SELECT i.id FROM payment_instalments i JOIN orders o ON o.id = i.order_id \
+         WHERE o.status = 'confirmed' AND i.due_date <= $1 \
+         AND (i.reminded_before_at IS NULL OR (i.reminded_after_at IS NULL AND i.due_date < $2)) LIMIT 1"
+    )
+    .bind(day_text(horizon))
+    .bind(day_text(today))
+    .fetch_optional(pool)
+    .await?
+    });
+    Ok(found.is_some())
+}
+
 /// Sends the reminders due at `now`; returns how many notifications were written.
 pub async fn run_pass(db: &Db, now: DateTime<Utc>) -> Result<u64> {
     let today = local_day(now);
     let horizon = today
         .checked_add_days(Days::new(REMIND_BEFORE_DAYS))
         .unwrap_or(today);
-    let orders: Vec<i64> =
-        db_run!(db, |pool| {
-            sqlx::query_scalar(
+    let orders: Vec<i64> = db_run!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT DISTINCT i.order_id FROM payment_instalments i JOIN orders o ON o.id = i.order_id \
          WHERE o.status = 'confirmed' AND i.due_date <= $1 \
          AND (i.reminded_before_at IS NULL OR (i.reminded_after_at IS NULL AND i.due_date < $2)) \
@@ -38,7 +57,7 @@ pub async fn run_pass(db: &Db, now: DateTime<Utc>) -> Result<u64> {
     .bind(BATCH)
     .fetch_all(pool)
     .await?
-        });
+    });
     let mut sent = 0;
     for order in orders {
         sent += in_tx!(db, |tx| remind_order(tx, order, now))?;

@@ -12,6 +12,9 @@ pub mod pipeline_admin;
 pub mod pipeline_visits;
 pub mod pools;
 pub mod reclaim;
+// issue 23: sales
+pub mod sales;
+pub mod sales_receivables;
 pub mod scripts;
 pub mod search;
 pub mod session;

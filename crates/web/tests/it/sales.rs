@@ -291,3 +291,111 @@ async fn a_hidden_customers_orders_are_not_found() {
     let (_, unpaid) = get(&agent_b, "/api/v1/reports/unpaid").await;
     assert_eq!(unpaid["customers"], json!([]));
 }
+
+/// The pages: the supervisor approves from the 优惠销售申请 page, the admin records a partial
+/// payment in yuan on the order page, the unpaid report shows the rest overdue once its due
+/// date has passed (the day chosen), and a printable 催收单 states what is due.
+#[tokio::test]
+async fn the_supervisor_approves_on_the_page_and_the_unpaid_report_shows_the_rest_overdue() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    let agent = app.api("agent_a1").await;
+    let (_, p) = post(
+        &admin,
+        "/api/v1/products",
+        json!({"name": "企业版年费", "price_fen": 50000}),
+    )
+    .await;
+    let c = customer(&app, "星河科技有限公司", app.org.agent_a1).await;
+    let (s, order) = post(
+        &agent,
+        &format!("/api/v1/customers/{c}/orders"),
+        json!({
+            "lines": [{"product_id": p["id"], "quantity": 2, "unit_price_fen": 45000}],
+            "discount_reason": "老客户续约",
+            "instalments": [{"due_date": "2026-12-31", "amount_fen": 90000}],
+        }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{order}");
+    let id = order["id"].as_i64().unwrap();
+    let sup = app.browser("sup_a").await;
+    let (s, html) = sup.get("/sales/approvals").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("老客户续约") && html.contains("10.00%"),
+        "{html}"
+    );
+    let req = order["discount_requests"][0]["id"].as_i64().unwrap();
+    let csrf = sup.csrf("/sales/approvals").await;
+    let res = sup
+        .post_form(
+            &format!("/sales/approvals/{req}"),
+            &[("_csrf", &csrf), ("decision", "approve"), ("note", "同意")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = sup.get("/sales/approvals").await;
+    assert!(
+        html.contains("id=\"no-requests\""),
+        "decided requests leave the list"
+    );
+
+    let boss = app.browser("admin").await;
+    let page = format!("/sales/orders/{id}");
+    let csrf = boss.csrf(&page).await;
+    let res = boss
+        .post_form(
+            &format!("{page}/payment"),
+            &[("_csrf", &csrf), ("amount", "300.5"), ("method", "cash")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = boss.get(&page).await;
+    assert!(
+        html.contains("¥300.50") && html.contains("¥599.50"),
+        "{html}"
+    );
+    let res = boss
+        .post_form(
+            &format!("{page}/payment"),
+            &[("_csrf", &csrf), ("amount", "600")],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "overpaying from the page is refused too"
+    );
+    let (_, before) = boss.get("/sales/unpaid?day=2026-12-31").await;
+    assert!(before.contains("id=\"unpaid-overdue\">¥0.00"), "{before}");
+    let (_, after) = boss.get("/sales/unpaid?day=2027-01-15").await;
+    assert!(
+        after.contains("id=\"unpaid-overdue\">¥599.50") && after.contains("星河科技有限公司"),
+        "{after}"
+    );
+    let res = boss
+        .post_form(
+            &format!("{page}/notice"),
+            &[("_csrf", &csrf), ("notes", "请于月底前付款")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let notice = res.headers()["location"].to_str().unwrap().to_string();
+    let (s, html) = boss.get(&notice).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("催收单") && html.contains("id=\"notice-due\">¥599.50"),
+        "{html}"
+    );
+    let (s, html) = agent_page(&app).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("星河科技有限公司"),
+        "the owner sees their order: {html}"
+    );
+}
+
+async fn agent_page(app: &TestApp) -> (StatusCode, String) {
+    app.browser("agent_a1").await.get("/sales/orders").await
+}

@@ -1,0 +1,374 @@
+//! Sales pages (issue 23): orders (list, one order with its plan, returns and payments, and the
+//! forms to confirm, return, pay and issue a 催收单), a new order for a customer, the discount
+//! requests waiting for the decider (优惠销售申请), and the product list.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Redirect};
+use leadline_domain::Role;
+use leadline_store::StoreError;
+use leadline_store::now;
+use leadline_store::sales::LineInput;
+use leadline_store::sales::approvals::{self, DiscountRequest};
+use leadline_store::sales::orders::{self, NewOrder, Order, OrderSummary};
+use leadline_store::sales::products::{self, Product, ProductInput};
+use leadline_store::sales::receivables::{self, NewPayment};
+
+use super::{Nav, OrPage, PageForm, PageResult, Path, render};
+use crate::AppState;
+use crate::api::{pair, query_pairs};
+use crate::auth::PageCaller;
+
+/// An amount in 分 as yuan: "¥1,234.56".
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let abs = fen.unsigned_abs();
+    let digits = (abs / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}¥{grouped}.{:02}", abs % 100)
+}
+
+/// A form's amount in yuan ("1234.5") as 分, exactly (no floating point).
+pub fn parse_yuan(field: &str, s: &str) -> Result<i64, StoreError> {
+    let bad = || StoreError::invalid(field, "amount_invalid");
+    let s = s.trim().trim_start_matches('¥').replace(',', "");
+    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+    if whole.is_empty() && frac.is_empty() || frac.len() > 2 {
+        return Err(bad());
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let frac: i64 = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().map_err(|_| bad())? * 10,
+        _ => frac.parse().map_err(|_| bad())?,
+    };
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(frac))
+        .ok_or_else(bad)
+}
+
+#[derive(Template)]
+#[template(path = "sales_orders.html")]
+struct OrdersPage {
+    nav: Nav,
+    orders: Vec<OrderSummary>,
+    status: String,
+}
+
+impl OrdersPage {
+    fn yuan(&self, fen: impl std::borrow::Borrow<i64>) -> String {
+        yuan(*fen.borrow())
+    }
+}
+
+/// 订单: the orders the caller sees, `?status=` to narrow.
+pub async fn orders_list(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    RawQuery(q): RawQuery,
+) -> PageResult {
+    let l = caller.lang;
+    let pairs = query_pairs(q.as_deref());
+    let status = pair(&pairs, "status")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let list = orders::list(&state.db, &caller.viewer, None, status.as_deref())
+        .await
+        .or_page(l)?;
+    let nav = Nav::new(&caller, "/sales/orders");
+    Ok(render(&OrdersPage {
+        nav,
+        orders: list,
+        status: status.unwrap_or_default(),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "sales_order.html")]
+struct OrderPage {
+    nav: Nav,
+    order: Order,
+    may_collect: bool,
+}
+
+impl OrderPage {
+    fn yuan(&self, fen: impl std::borrow::Borrow<i64>) -> String {
+        yuan(*fen.borrow())
+    }
+}
+
+/// One order: lines, plan, discount requests, returns, payments, and the forms.
+pub async fn order_detail(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let l = caller.lang;
+    let order = orders::get(&state.db, &caller.viewer, id)
+        .await
+        .or_page(l)?;
+    let nav = Nav::new(&caller, &format!("/sales/orders/{id}"));
+    let may_collect = matches!(caller.user.role, Role::Finance | Role::Admin);
+    Ok(render(&OrderPage {
+        nav,
+        order,
+        may_collect,
+    }))
+}
+
+/// The order's forms: `action` = confirm | cancel | return | payment | notice.
+pub async fn order_action(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(i64, String)>,
+    form: PageForm,
+) -> PageResult {
+    let (l, v, at) = (form.caller.lang, &form.caller.viewer, now());
+    match action.as_str() {
+        "confirm" => {
+            orders::confirm(&state.db, v, id, at).await.or_page(l)?;
+        }
+        "cancel" => {
+            orders::cancel(&state.db, v, id, at).await.or_page(l)?;
+        }
+        "return" => {
+            let amount = parse_yuan("amount", &form.text("amount")).or_page(l)?;
+            let reason = form.text("reason");
+            receivables::record_return(&state.db, v, id, amount, Some(&reason), at)
+                .await
+                .or_page(l)?;
+        }
+        "payment" => {
+            let p = NewPayment {
+                amount_fen: parse_yuan("amount", &form.text("amount")).or_page(l)?,
+                method: Some(form.text("method")).filter(|m| !m.is_empty()),
+                reference: Some(form.text("reference")),
+                notes: Some(form.text("notes")),
+                paid_at: None,
+            };
+            receivables::record_payment(&state.db, v, id, &p, at)
+                .await
+                .or_page(l)?;
+        }
+        "notice" => {
+            let n = receivables::issue_notice(&state.db, v, id, Some(&form.text("notes")), at)
+                .await
+                .or_page(l)?;
+            return Ok(Redirect::to(&format!("/sales/notices/{}", n.id)).into_response());
+        }
+        _ => return Err(super::PageError(l, crate::error::AppError::NotFound)),
+    }
+    Ok(Redirect::to(&format!("/sales/orders/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "sales_new_order.html")]
+struct NewOrderPage {
+    nav: Nav,
+    customer_id: i64,
+    products: Vec<Product>,
+}
+
+impl NewOrderPage {
+    fn yuan(&self, fen: impl std::borrow::Borrow<i64>) -> String {
+        yuan(*fen.borrow())
+    }
+}
+
+/// The new order form for `?customer_id=`: up to five lines from the product list.
+pub async fn new_order_form(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    RawQuery(q): RawQuery,
+) -> PageResult {
+    let l = caller.lang;
+    let pairs = query_pairs(q.as_deref());
+    let customer_id = pair(&pairs, "customer_id")
+        .and_then(|c| c.parse().ok())
+        .ok_or(crate::error::AppError::BadRequest("customer_id_required"))
+        .or_page(l)?;
+    let products = products::list(&state.db, false).await.or_page(l)?;
+    let nav = Nav::new(&caller, "/sales/orders/new");
+    Ok(render(&NewOrderPage {
+        nav,
+        customer_id,
+        products,
+    }))
+}
+
+/// Writes the order of the new order form.
+pub async fn create_order(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let l = form.caller.lang;
+    let customer: i64 = form
+        .text("customer_id")
+        .parse()
+        .map_err(|_| StoreError::invalid("customer_id", "required"))
+        .or_page(l)?;
+    let mut lines = Vec::new();
+    for i in 0..5 {
+        let product = form.text(&format!("product_{i}"));
+        if product.is_empty() {
+            continue;
+        }
+        let product_id = product
+            .parse()
+            .map_err(|_| StoreError::invalid("product", "product_unknown"))
+            .or_page(l)?;
+        let quantity = form
+            .text(&format!("quantity_{i}"))
+            .parse()
+            .map_err(|_| StoreError::invalid("quantity", "quantity_invalid"))
+            .or_page(l)?;
+        let price = form.text(&format!("price_{i}"));
+        let unit_price_fen = if price.is_empty() {
+            None
+        } else {
+            Some(parse_yuan("price", &price).or_page(l)?)
+        };
+        lines.push(LineInput {
+            product_id,
+            quantity,
+            unit_price_fen,
+        });
+    }
+    let delivery = form.text("delivery_date");
+    let new = NewOrder {
+        lines,
+        delivery_date: if delivery.is_empty() {
+            None
+        } else {
+            Some(
+                chrono::NaiveDate::parse_from_str(&delivery, "%Y-%m-%d")
+                    .map_err(|_| StoreError::invalid("delivery_date", "date_invalid"))
+                    .or_page(l)?,
+            )
+        },
+        notes: Some(form.text("notes")),
+        discount_reason: Some(form.text("discount_reason")).filter(|r| !r.is_empty()),
+        ..NewOrder::default()
+    };
+    let o = orders::create(&state.db, &form.caller.viewer, customer, &new, now())
+        .await
+        .or_page(l)?;
+    Ok(Redirect::to(&format!("/sales/orders/{}", o.summary.id)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "sales_approvals.html")]
+struct ApprovalsPage {
+    nav: Nav,
+    requests: Vec<DiscountRequest>,
+}
+
+impl ApprovalsPage {
+    fn yuan(&self, fen: impl std::borrow::Borrow<i64>) -> String {
+        yuan(*fen.borrow())
+    }
+    fn percent(&self, bp: &i64) -> String {
+        format!("{}.{:02}%", bp / 100, bp % 100)
+    }
+}
+
+/// 优惠销售申请: the requests waiting for the caller's decision (their own, for a rep).
+pub async fn approvals_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+) -> PageResult {
+    let l = caller.lang;
+    let requests = approvals::pending_for(&state.db, &caller.viewer)
+        .await
+        .or_page(l)?;
+    let nav = Nav::new(&caller, "/sales/approvals");
+    Ok(render(&ApprovalsPage { nav, requests }))
+}
+
+/// Approves or rejects (`decision` = approve | reject) with a note.
+pub async fn decide(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    form: PageForm,
+) -> PageResult {
+    let l = form.caller.lang;
+    let approve = form.text("decision") == "approve";
+    let note = form.text("note");
+    approvals::decide(
+        &state.db,
+        &form.caller.viewer,
+        id,
+        approve,
+        Some(&note),
+        now(),
+    )
+    .await
+    .or_page(l)?;
+    Ok(Redirect::to("/sales/approvals").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "sales_products.html")]
+struct ProductsPage {
+    nav: Nav,
+    products: Vec<Product>,
+}
+
+impl ProductsPage {
+    fn yuan(&self, fen: impl std::borrow::Borrow<i64>) -> String {
+        yuan(*fen.borrow())
+    }
+}
+
+/// 产品: the list; admins add products here.
+pub async fn products_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+) -> PageResult {
+    let l = caller.lang;
+    let all = caller.user.role == Role::Admin;
+    let products = products::list(&state.db, all).await.or_page(l)?;
+    let nav = Nav::new(&caller, "/sales/products");
+    Ok(render(&ProductsPage { nav, products }))
+}
+
+/// Adds a product (admin).
+pub async fn create_product(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let l = form.caller.lang;
+    let input = ProductInput {
+        code: Some(form.text("code")),
+        name: form.text("name"),
+        unit: form.text("unit"),
+        price_fen: parse_yuan("price", &form.text("price")).or_page(l)?,
+        ..ProductInput::default()
+    };
+    products::create(&state.db, &form.caller.viewer, &input, now())
+        .await
+        .or_page(l)?;
+    Ok(Redirect::to("/sales/products").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yuan_amounts_are_read_and_shown_exactly() {
+        assert_eq!(parse_yuan("a", "1234.5").unwrap(), 123_450);
+        assert_eq!(parse_yuan("a", "¥1,234.56").unwrap(), 123_456);
+        assert_eq!(parse_yuan("a", "0.01").unwrap(), 1);
+        assert_eq!(parse_yuan("a", "7").unwrap(), 700);
+        assert!(parse_yuan("a", "1.234").is_err());
+        assert!(parse_yuan("a", "abc").is_err());
+        assert!(parse_yuan("a", "").is_err());
+        assert_eq!(yuan(123_456), "¥1,234.56");
+        assert_eq!(yuan(-5), "-¥0.05");
+    }
+}
