@@ -57,10 +57,6 @@ async fn viewer_of(db: &Db, user: i64) -> Result<Viewer> {
 }
 
 /// Seeds the pipeline on the owned demo customers as of `now`; does nothing without customers.
-#[allow(
-    dead_code,
-    reason = "called from demo::seed once the demo customers and orders are seeded there"
-)]
 pub(crate) async fn seed(db: &Db, now: DateTime<Utc>) -> Result<()> {
     let customers: Vec<(i64, i64)> = db_run!(db, |p| {
         sqlx::query_as(
