@@ -3,16 +3,6 @@
 //! some with a discount approved by the supervisor or waiting for it — returns, partial and
 //! whole payments, and instalments left overdue for the unpaid report and the reminders.
 
-// Until the merge wires `seed` into `demo::seed` (after the customers' demo seed), only the
-// test below calls it.
-#![cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "called from demo::seed once the demo customers are seeded"
-    )
-)]
-
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use leadline_domain::{Role, UserId, Viewer};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
