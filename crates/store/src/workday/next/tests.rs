@@ -66,3 +66,59 @@ async fn covered_revisits_can_seek_by_index_on_postgres() {
     assert!(text.contains("leads_backup"), "{text}");
     assert!(text.contains("absences_user"), "{text}");
 }
+
+/// The fresh tier on a floor whose new leads are mostly the pool's and whose owned leads are
+/// many: SQLite walks `leads_fresh_pick` in serving order and stops at the first callable lead,
+/// without visiting the table or sorting. The index must cover every column the visibility
+/// rule reads (it once lacked `pool_id` and `backup_owner_id`, and SQLite then read every new
+/// lead through `leads_status` and sorted them: 36 ms a call at 100,000 pool leads).
+#[tokio::test]
+async fn fresh_leads_are_served_by_walking_the_covering_index_on_sqlite() {
+    let t = TestDb::sqlite().await.unwrap();
+    let now = crate::now();
+    let fill = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) \
+        INSERT INTO leads (name, status, owner_id, created_by, custom, version, created_at, updated_at, attempts, priority, dnc) \
+        SELECT 'L' || i, CASE WHEN i <= 2000 THEN 'contacted' ELSE 'new' END, \
+        CASE WHEN i <= 2000 OR i % 10 = 0 THEN $1 ELSE NULL END, $1, '{}', 1, $2, $2, 0, 0, FALSE FROM n";
+    let owner = crate::db::sql::execute(
+        &t.db,
+        "INSERT INTO users (username, display_name, role, password_hash, created_at, updated_at) \
+         VALUES ('o', 'o', 'agent', 'x', $1, $1)",
+        vec![Arg::Time(now)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(owner, 1);
+    crate::db::sql::execute(&t.db, fill, vec![Arg::I64(1), Arg::Time(now)])
+        .await
+        .unwrap();
+    crate::db::sql::execute(&t.db, "ANALYZE", vec![]).await.unwrap();
+    let Db::Sqlite(pool) = t.db.clone() else {
+        unreachable!("TestDb::sqlite is SQLite")
+    };
+    use rusqlite::types::Value as V;
+    let viewer = Viewer {
+        user_id: UserId(2),
+        role: Role::Agent,
+        supervised_teams: Vec::new(),
+        pools: Vec::new(),
+    };
+    let at = "2026-03-03T07:00:00Z";
+    let args = vec![
+        V::Integer(2),
+        V::Text(at.into()),
+        V::Text(at.into()),
+        V::Integer(6),
+        V::Text("2026-03-03".into()),
+    ];
+    let sql = tier_sql(Backend::Sqlite, &viewer, Tier::Fresh, true, 0);
+    let plan = sqlite_writer::query_plan(&pool, &sql, args)
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(
+        plan.contains("SCAN l USING COVERING INDEX leads_fresh_pick"),
+        "{plan}"
+    );
+    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+}
