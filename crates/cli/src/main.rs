@@ -1,8 +1,8 @@
 //! The `leadline` command: serve, migrate, seed demo data, benchmark.
 
 mod bench;
-mod bench_floor;
 mod bench_customers;
+mod bench_floor;
 mod bench_import;
 mod bench_next_call;
 mod bench_reclaim;

@@ -267,6 +267,7 @@ pub fn router(state: AppState) -> Router {
             "/customers/{id}/contacts/{contact_id}",
             axum::routing::put(api::customers::update_contact)
                 .delete(api::customers::delete_contact),
+        )
         // issue 23: pipeline
         .route(
             "/opportunities",

@@ -92,7 +92,9 @@ async fn fresh_leads_are_served_by_walking_the_covering_index_on_sqlite() {
     crate::db::sql::execute(&t.db, fill, vec![Arg::I64(1), Arg::Time(now)])
         .await
         .unwrap();
-    crate::db::sql::execute(&t.db, "ANALYZE", vec![]).await.unwrap();
+    crate::db::sql::execute(&t.db, "ANALYZE", vec![])
+        .await
+        .unwrap();
     let Db::Sqlite(pool) = t.db.clone() else {
         unreachable!("TestDb::sqlite is SQLite")
     };
