@@ -247,8 +247,8 @@
       var li = document.createElement("li");
       var a = document.createElement("a");
       if (n.text) {
-        // A reclaim notice, worded by the server: a link to the lead.
-        a.href = "/leads/" + n.lead_id;
+        // A notice worded by the server (reclaim, discount, payment): a link to its lead or order.
+        a.href = n.href || "/leads/" + n.lead_id;
         a.textContent = n.text;
         li.append(a);
       } else {

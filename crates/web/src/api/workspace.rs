@@ -14,6 +14,8 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use leadline_domain::{LeadId, TickerId, UserId};
 use leadline_store::ownership::reclaim::pass::{RECLAIM_WARNING, RECLAIMED};
+use leadline_store::sales::approvals::{DISCOUNT_DECIDED, DISCOUNT_REQUESTED};
+use leadline_store::sales::reminders::{PAYMENT_DUE_SOON, PAYMENT_OVERDUE};
 use leadline_store::workday::{collision, notifications, today};
 use leadline_store::{Db, now, workday::live, workday::plans, workday::ticker};
 use serde::{Deserialize, Serialize};
@@ -600,6 +602,7 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
         .clone()
         .or_else(|| n.lead_id.map(|id| format!("#{id}")))
         .unwrap_or_default();
+    let order = n.order_id.map(|id| format!("#{id}")).unwrap_or_default();
     match n.kind.as_str() {
         RECLAIM_WARNING => Some(lang.tf(
             "ws.notice.reclaim_warning",
@@ -621,7 +624,26 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
             };
             Some(lang.tf("ws.notice.reclaimed", &[("name", &name), ("rule", &rule)]))
         }
+        DISCOUNT_REQUESTED => Some(lang.tf("ws.notice.discount_requested", &[("order", &order)])),
+        DISCOUNT_DECIDED => Some(lang.tf(
+            match n.outcome.as_deref() {
+                Some("approved") => "ws.notice.discount_approved",
+                _ => "ws.notice.discount_rejected",
+            },
+            &[("order", &order)],
+        )),
+        PAYMENT_DUE_SOON => Some(lang.tf("ws.notice.payment_due_soon", &[("order", &order)])),
+        PAYMENT_OVERDUE => Some(lang.tf("ws.notice.payment_overdue", &[("order", &order)])),
         _ => None,
+    }
+}
+
+/// Where a worded notice leads: the order of a sales notice, else the lead.
+pub fn notice_href(n: &notifications::Notification) -> Option<String> {
+    match (n.order_id, n.lead_id) {
+        (Some(order), _) => Some(format!("/sales/orders/{order}")),
+        (None, Some(lead)) => Some(format!("/leads/{lead}")),
+        (None, None) => None,
     }
 }
 
@@ -631,6 +653,7 @@ pub fn notice_json(lang: Lang, n: &notifications::Notification) -> Value {
     let mut v = notifications::event_json(n);
     if let Some(text) = notice_text(lang, n) {
         v["text"] = Value::String(text);
+        v["href"] = notice_href(n).map_or(Value::Null, Value::String);
     }
     v
 }

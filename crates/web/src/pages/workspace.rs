@@ -14,8 +14,8 @@ use super::Path;
 use super::{Nav, OrPage, PageForm, PageResult, render};
 use crate::AppState;
 use crate::api::workspace::{
-    LiveView, TodayView, fill_plan, has_call_target, live_view, local_date, notice_text,
-    ticker_view, today_view, zone_of,
+    LiveView, TodayView, fill_plan, has_call_target, live_view, local_date, notice_href,
+    notice_text, ticker_view, today_view, zone_of,
 };
 use crate::api::{pair, query_pairs};
 use crate::auth::{Caller, PageCaller};
@@ -76,7 +76,7 @@ struct WorkspacePage {
     /// 撞单 before the call: the served lead's customer is another person's.
     collision: Option<CollisionView>,
     /// Reclaim notices not yet shown: (sentence, lead).
-    notices: Vec<(String, Option<LeadId>)>,
+    notices: Vec<(String, Option<String>)>,
 }
 
 /// The warning above the phone numbers when the lead's phone, company or e-mail is on a record
@@ -152,7 +152,7 @@ async fn collision_view(
 async fn reclaim_notices(
     state: &AppState,
     caller: &Caller,
-) -> Result<Vec<(String, Option<LeadId>)>, AppError> {
+) -> Result<Vec<(String, Option<String>)>, AppError> {
     let user = caller.user.id;
     let waiting = notifications::undelivered(&state.db, user).await?;
     let mut shown = Vec::new();
@@ -160,7 +160,7 @@ async fn reclaim_notices(
     for n in &waiting {
         if let Some(text) = notice_text(caller.lang, n) {
             ids.push(n.id);
-            shown.push((text, n.lead_id));
+            shown.push((text, notice_href(n)));
         }
     }
     notifications::mark_delivered(&state.db, user, &ids, leadline_store::now()).await?;

@@ -219,6 +219,16 @@ async fn a_discount_waits_for_the_teams_supervisor_and_is_not_confirmed_before()
         (StatusCode::CONFLICT, Some("approval_pending")),
         "{body}"
     );
+    // The supervisor's workspace words the request and links to the order (it used to read as
+    // a revisit reminder of lead "#null").
+    let (status, html) = app.browser("sup_a").await.get("/workspace").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&format!(
+            "<a href=\"/sales/orders/{id}\">优惠销售申请待审批：订单 #{id}</a>"
+        )),
+        "{html}"
+    );
     let (_, mine) = get(&sup, "/api/v1/discount-requests").await;
     let req = mine["requests"][0]["id"]
         .as_i64()
