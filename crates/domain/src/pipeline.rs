@@ -5,50 +5,12 @@
 use chrono::{DateTime, Months, TimeDelta, Utc};
 use serde::Serialize;
 
+pub use crate::money::{MAX_AMOUNT_FEN, parse_yuan, yuan_plain as yuan};
+
 /// The grading window when the setting `customer_grade_window_months` is absent.
 pub const DEFAULT_GRADE_WINDOW_MONTHS: u32 = 3;
 /// The longest grading window a setting may ask for.
 pub const MAX_GRADE_WINDOW_MONTHS: u32 = 36;
-/// The largest amount an opportunity may carry (a hundred billion 元), so that sums never overflow.
-pub const MAX_AMOUNT_FEN: i64 = 10_000_000_000_000;
-
-/// `fen` as 元 with two decimals: `123456` → `"1234.56"`, `-5` → `"-0.05"`.
-pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
-/// 元 as typed (`"1234.5"`, `"1,234.56"`, `"¥88"`) in 分, exactly: at most two decimals, not
-/// negative, at most [`MAX_AMOUNT_FEN`]. No floating point on the way.
-pub fn parse_yuan(s: &str) -> Option<i64> {
-    let s: String = s
-        .trim()
-        .trim_start_matches(['¥', '￥'])
-        .chars()
-        .filter(|c| *c != ',' && *c != '，')
-        .collect();
-    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
-    if whole.is_empty() && frac.is_empty()
-        || frac.len() > 2
-        || !whole.chars().all(|c| c.is_ascii_digit())
-        || !frac.chars().all(|c| c.is_ascii_digit())
-    {
-        return None;
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    let frac: i64 = match frac.len() {
-        0 => 0,
-        1 => frac.parse::<i64>().ok()? * 10,
-        _ => frac.parse().ok()?,
-    };
-    let fen = whole.checked_mul(100)?.checked_add(frac)?;
-    (fen <= MAX_AMOUNT_FEN).then_some(fen)
-}
 
 /// A stage of the board as configured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

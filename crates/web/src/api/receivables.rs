@@ -135,13 +135,6 @@ pub async fn unpaid(
     }
 }
 
-/// An amount in 分 as yuan with two decimals ("1234.56"), for files.
-pub fn yuan_plain(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
 pub(crate) fn collections_table(
     r: &CollectionsReport,
     lang: Lang,
@@ -172,7 +165,7 @@ pub(crate) fn collections_table(
                 p.customer_name.clone(),
                 p.order_id.to_string(),
                 p.owner_name.clone().unwrap_or_default(),
-                yuan_plain(p.amount_fen),
+                leadline_domain::money::yuan_plain(p.amount_fen),
                 lang.t(&format!("sales.method_{}", p.method)).to_string(),
                 p.reference.clone().unwrap_or_default(),
                 p.recorder_name.clone().unwrap_or_default(),
@@ -181,7 +174,7 @@ pub(crate) fn collections_table(
         .collect();
     let mut total = vec![String::new(); 8];
     total[0] = lang.t("sales.total").to_string();
-    total[4] = yuan_plain(r.total_fen);
+    total[4] = leadline_domain::money::yuan_plain(r.total_fen);
     rows.push(total);
     (head, rows)
 }
@@ -212,12 +205,12 @@ pub(crate) fn unpaid_table(r: &UnpaidReport, lang: Lang) -> (Vec<String>, Vec<Ve
                 lang.t(kind).to_string(),
                 l.name.clone(),
                 l.owner_name.clone().unwrap_or_default(),
-                yuan_plain(a.not_due),
-                yuan_plain(a.d1_30),
-                yuan_plain(a.d31_60),
-                yuan_plain(a.d61_90),
-                yuan_plain(a.over_90),
-                yuan_plain(a.total()),
+                leadline_domain::money::yuan_plain(a.not_due),
+                leadline_domain::money::yuan_plain(a.d1_30),
+                leadline_domain::money::yuan_plain(a.d31_60),
+                leadline_domain::money::yuan_plain(a.d61_90),
+                leadline_domain::money::yuan_plain(a.over_90),
+                leadline_domain::money::yuan_plain(a.total()),
             ]);
         }
     }
@@ -226,12 +219,12 @@ pub(crate) fn unpaid_table(r: &UnpaidReport, lang: Lang) -> (Vec<String>, Vec<Ve
         lang.t("sales.total").to_string(),
         String::new(),
         String::new(),
-        yuan_plain(a.not_due),
-        yuan_plain(a.d1_30),
-        yuan_plain(a.d31_60),
-        yuan_plain(a.d61_90),
-        yuan_plain(a.over_90),
-        yuan_plain(a.total()),
+        leadline_domain::money::yuan_plain(a.not_due),
+        leadline_domain::money::yuan_plain(a.d1_30),
+        leadline_domain::money::yuan_plain(a.d31_60),
+        leadline_domain::money::yuan_plain(a.d61_90),
+        leadline_domain::money::yuan_plain(a.over_90),
+        leadline_domain::money::yuan_plain(a.total()),
     ]);
     (head, rows)
 }

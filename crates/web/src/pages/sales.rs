@@ -19,43 +19,20 @@ use crate::AppState;
 use crate::api::{pair, query_pairs};
 use crate::auth::PageCaller;
 
-/// An amount in 分 as yuan: "¥1,234.56".
+/// An amount in 分 as yuan: "¥1,234.56", "-¥0.05".
 pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    let digits = (abs / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
+    let shown = leadline_domain::money::yuan(fen);
+    match shown.strip_prefix('-') {
+        Some(abs) => format!("-¥{abs}"),
+        None => format!("¥{shown}"),
     }
-    format!("{sign}¥{grouped}.{:02}", abs % 100)
 }
 
-/// A form's amount in yuan ("1234.5") as 分, exactly (no floating point).
+/// A form's amount in yuan ("1234.5", "¥1,234.56") as 分, exactly (no floating point); 422
+/// `amount_invalid` naming `field` otherwise.
 pub fn parse_yuan(field: &str, s: &str) -> Result<i64, StoreError> {
-    let bad = || StoreError::invalid(field, "amount_invalid");
-    let s = s.trim().trim_start_matches('¥').replace(',', "");
-    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
-    if whole.is_empty() && frac.is_empty() || frac.len() > 2 {
-        return Err(bad());
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().map_err(|_| bad())?
-    };
-    let frac: i64 = match frac.len() {
-        0 => 0,
-        1 => frac.parse::<i64>().map_err(|_| bad())? * 10,
-        _ => frac.parse().map_err(|_| bad())?,
-    };
-    whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(frac))
-        .ok_or_else(bad)
+    leadline_domain::money::parse_yuan(s)
+        .ok_or_else(|| StoreError::invalid(field, "amount_invalid"))
 }
 
 #[derive(Template)]
