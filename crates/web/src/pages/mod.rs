@@ -5,6 +5,7 @@ pub mod collisions;
 pub mod customers;
 pub mod imports;
 pub mod kb;
+pub mod lead_form;
 pub mod leads;
 pub mod people;
 pub mod pipeline;
