@@ -33,6 +33,7 @@ mod people;
 mod pipeline;
 mod reclaim;
 mod sales;
+mod sales_browser;
 mod sales_landing;
 mod stored_values;
 mod workday_admin;
