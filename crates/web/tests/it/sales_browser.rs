@@ -169,8 +169,17 @@ async fn rep_orders_at_a_discount(
     customer: i64,
     product: i64,
 ) -> Result<String> {
-    let form = app.url(&format!("/sales/orders/new?customer_id={customer}"));
-    driver.goto(&form).await?;
+    // From the customer's card, as a rep starts an order.
+    driver
+        .goto(app.url(&format!("/customers/{customer}")))
+        .await?;
+    by_id(driver, "customer-new-order").await?.click().await?;
+    let form = wait_for_url(driver, "the new-order form", |u| {
+        u.path() == "/sales/orders/new"
+            && u.query() == Some(format!("customer_id={customer}").as_str())
+    })
+    .await?
+    .to_string();
     let fill_lines = || async {
         SelectElement::new(&by_id(driver, "product-0").await?)
             .await?
