@@ -140,6 +140,18 @@ pub(crate) async fn create_body(
         return Err(StoreError::Forbidden);
     }
     access::may_edit(tx, &viewer, customer).await?;
+    if let Some(opportunity) = new.opportunity_id {
+        // An opportunity of another customer, deleted or unknown: named, not a foreign-key 500.
+        let found = tx
+            .fetch_optional(
+                "SELECT id FROM opportunities WHERE id = $1 AND customer_id = $2 AND deleted_at IS NULL",
+                &[Arg::I64(opportunity), Arg::I64(customer)],
+            )
+            .await?;
+        if found.is_none() {
+            return Err(StoreError::invalid("opportunity_id", "not_found"));
+        }
+    }
     let priced = lines::price(tx, &new.lines).await?;
     let total = lines::total(&priced);
     let deepest = lines::deepest_bp(&priced);

@@ -201,6 +201,15 @@ async fn a_discount_waits_for_the_teams_supervisor_and_is_not_confirmed_before()
     let (s, body) = post(&rep, &path, json!({"lines": lines})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "no reason: {body}");
     assert_eq!(body["details"]["problems"][0]["field"], "discount_reason");
+    // An opportunity that is not this customer's is named, not a server error.
+    let (s, body) = post(
+        &rep,
+        &path,
+        json!({"lines": lines, "discount_reason": "x", "opportunity_id": 999_999}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["details"]["problems"][0]["field"], "opportunity_id");
     let (s, order) = post(
         &rep,
         &path,
