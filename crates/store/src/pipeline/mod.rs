@@ -14,16 +14,10 @@ use crate::db::sql::Arg;
 use crate::db::tx::Tx;
 use crate::{Db, Result, StoreError, db_run};
 
-/// The SQL condition "`viewer` may see the customer aliased `c`": the leads' rule on the
-/// customer's owner, backup and pool, every customer for finance ([`Viewer::customer_scope`]).
-/// The viewer's id is written as a number.
-// Until the customers module's `visible_customers` lands on this branch this renders the same
-// rule from the leads' renderer (a customer has the lead's owner, backup and pool columns).
+/// The SQL condition "`viewer` may see the customer aliased `c`": the customers module's one
+/// rendering of the rule (every customer for finance); the viewer's id written as a number.
 pub(crate) fn visible_customer(viewer: &Viewer, c: &str) -> String {
-    match viewer.role {
-        Role::Finance => "TRUE".to_string(),
-        _ => crate::leads::visible_leads(viewer, c, |id| id.0.to_string()),
-    }
+    crate::customers::visible_customers(viewer, c, |id| id.0.to_string())
 }
 
 /// The facts that decide who may see a customer, read in a transaction.

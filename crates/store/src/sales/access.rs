@@ -1,11 +1,9 @@
 //! Who may see a customer, for sales: the customer's owner, the owner's team, the backup owner
 //! and the pool, by the one rule (`Viewer::customer_access`), read here from the customer row.
-//!
-//! The customers module renders the same rule to SQL for its lists; until it is merged, the
-//! rendering used by the sales lists and reports is [`customer_condition`], the leads'
-//! rendering over the customer's columns (`Viewer::customer_scope`).
+//! Its SQL rendering for the sales lists and reports is the customers module's
+//! ([`customer_condition`]).
 
-use leadline_domain::{Access, Holder, LeadScope, PoolId, TeamId, UserId, Viewer};
+use leadline_domain::{Access, Holder, PoolId, TeamId, UserId, Viewer};
 
 use crate::db::sql::Arg;
 use crate::db::tx::Tx;
@@ -49,35 +47,8 @@ pub(crate) async fn may_edit(tx: &mut impl Tx, viewer: &Viewer, id: i64) -> Resu
     }
 }
 
-/// The SQL condition "customer aliased `c` is visible to `viewer`" (ids written as numbers).
+/// The SQL condition "customer aliased `c` is visible to `viewer`" (ids written as numbers):
+/// the customers module's one rendering of the rule.
 pub fn customer_condition(viewer: &Viewer, c: &str) -> String {
-    match viewer.customer_scope() {
-        LeadScope::All => "TRUE".to_string(),
-        LeadScope::Nothing => "FALSE".to_string(),
-        LeadScope::PoolOwnAndTeams { me, teams, pools } => {
-            let pool = if pools.is_empty() {
-                format!("{c}.pool_id IS NULL")
-            } else {
-                format!("({c}.pool_id IS NULL OR {c}.pool_id IN ({}))", ids(pools))
-            };
-            let mut cond = format!(
-                "(({c}.owner_id IS NULL AND {pool}) OR {c}.owner_id = {me} OR {c}.backup_owner_id = {me}"
-            );
-            if !teams.is_empty() {
-                cond.push_str(&format!(
-                    " OR {c}.owner_id IN (SELECT tm.id FROM users tm WHERE tm.team_id IN ({}))",
-                    ids(teams)
-                ));
-            }
-            cond.push(')');
-            cond
-        }
-    }
-}
-
-fn ids<T: std::fmt::Display>(ids: &[T]) -> String {
-    ids.iter()
-        .map(|t| t.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+    crate::customers::visible_customers(viewer, c, |id| id.0.to_string())
 }
