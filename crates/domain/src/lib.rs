@@ -17,6 +17,8 @@ pub mod next_call;
 pub mod ownership;
 pub mod phone;
 pub mod pipeline;
+// issue 24: call quality checks
+pub mod quality;
 pub mod revisit;
 pub mod role;
 // issue 23: sales

@@ -19,6 +19,8 @@ pub mod ownership;
 pub mod pipeline;
 // issue 23: sales
 pub mod sales;
+// issue 24: call quality checks (质检)
+pub mod quality;
 pub mod scripts;
 pub mod search;
 // Import files received over HTTP, in the database so that every app server can read them.

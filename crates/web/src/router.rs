@@ -311,6 +311,21 @@ pub fn router(state: AppState) -> Router {
             "/grade-levels/{code}",
             axum::routing::patch(api::pipeline::patch_grade_level),
         )
+        // issue 24: call quality checks
+        .route(
+            "/quality/items",
+            get(api::quality::list_items).post(api::quality::add_item),
+        )
+        .route(
+            "/quality/items/{id}",
+            axum::routing::patch(api::quality::patch_item),
+        )
+        .route(
+            "/calls/{id}/quality",
+            get(api::quality::get_review).put(api::quality::put_review),
+        )
+        .route("/quality/calls", get(api::quality::queue))
+        .route("/quality/summary", get(api::quality::summary))
         // issue 23: sales
         .route(
             "/products",
@@ -390,6 +405,15 @@ pub fn router(state: AppState) -> Router {
             post(pages::customers::delete_contact),
         )
         .route("/leads/{id}/convert", post(pages::customers::convert))
+        // issue 24: call quality checks
+        .route("/quality", get(pages::quality::queue))
+        .route(
+            "/quality/calls/{id}",
+            get(pages::quality::review).post(pages::quality::save),
+        )
+        .route("/admin/quality", get(pages::quality::admin))
+        .route("/admin/quality/add", post(pages::quality::add))
+        .route("/admin/quality/update", post(pages::quality::update))
         // issue 23: pipeline
         .route("/pipeline", get(pages::pipeline::board))
         .route("/pipeline/new", post(pages::pipeline::create))

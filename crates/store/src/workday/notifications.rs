@@ -31,6 +31,10 @@ pub struct Notification {
     pub order_id: Option<i64>,
     /// A discount decision: `approved` or `rejected`.
     pub outcome: Option<String>,
+    /// A quality check of a call (issue 24): the call and its points out of the possible.
+    pub call_id: Option<i64>,
+    pub score: Option<i64>,
+    pub max_score: Option<i64>,
 }
 
 /// What `record_call` puts in a revisit reminder job.
@@ -82,7 +86,9 @@ pub async fn deliver_revisit(db: &Db, job: &Job, now: DateTime<Utc>) -> Result<O
 
 const SELECT: &str = "SELECT n.id, n.user_id, n.kind, n.lead_id, l.name AS lead_name, n.due_at, n.created_at, \
     CAST(n.payload ->> 'days' AS BIGINT) AS days, r.basis AS rule_basis, CAST(r.days AS BIGINT) AS rule_days, \
-    CAST(n.payload ->> 'order_id' AS BIGINT) AS order_id, n.payload ->> 'status' AS outcome \
+    CAST(n.payload ->> 'order_id' AS BIGINT) AS order_id, n.payload ->> 'status' AS outcome, \
+    CAST(n.payload ->> 'call_id' AS BIGINT) AS call_id, CAST(n.payload ->> 'score' AS BIGINT) AS score, \
+    CAST(n.payload ->> 'max_score' AS BIGINT) AS max_score \
     FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id \
     LEFT JOIN reclaim_rules r ON r.id = CAST(n.payload ->> 'rule_id' AS BIGINT)";
 

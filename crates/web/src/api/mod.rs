@@ -15,6 +15,8 @@ pub mod openapi;
 pub mod people;
 pub mod pipeline;
 pub mod pools;
+// issue 24: call quality checks
+pub mod quality;
 pub mod reclaim;
 // issue 23: sales
 pub mod receivables;

@@ -51,6 +51,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         // issue 23: customers
         super::customers::convert, super::customers::list, super::customers::get, super::customers::contacts,
         super::customers::add_contact, super::customers::update_contact, super::customers::delete_contact,
+        // issue 24: call quality checks
+        super::quality::list_items, super::quality::add_item, super::quality::patch_item,
+        super::quality::get_review, super::quality::put_review, super::quality::queue, super::quality::summary,
         // issue 23: pipeline
         super::pipeline::list, super::pipeline::get, super::pipeline::create, super::pipeline::patch,
         super::pipeline::move_to, super::pipeline::list_stages, super::pipeline::add_entry,

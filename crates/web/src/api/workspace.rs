@@ -14,6 +14,7 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use leadline_domain::{LeadId, TickerId, UserId};
 use leadline_store::ownership::reclaim::pass::{RECLAIM_WARNING, RECLAIMED};
+use leadline_store::quality::reviews::REVIEWED as QC_REVIEWED;
 use leadline_store::sales::approvals::{DISCOUNT_DECIDED, DISCOUNT_REQUESTED};
 use leadline_store::sales::reminders::{PAYMENT_DUE_SOON, PAYMENT_OVERDUE};
 use leadline_store::workday::{collision, notifications, today};
@@ -634,12 +635,26 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
         )),
         PAYMENT_DUE_SOON => Some(lang.tf("ws.notice.payment_due_soon", &[("order", &order)])),
         PAYMENT_OVERDUE => Some(lang.tf("ws.notice.payment_overdue", &[("order", &order)])),
+        QC_REVIEWED => Some(lang.tf(
+            "ws.notice.qc_reviewed",
+            &[
+                (
+                    "call",
+                    &n.call_id.map(|c| format!("#{c}")).unwrap_or_default(),
+                ),
+                ("score", &n.score.unwrap_or_default().to_string()),
+                ("max", &n.max_score.unwrap_or_default().to_string()),
+            ],
+        )),
         _ => None,
     }
 }
 
 /// Where a worded notice leads: the order of a sales notice, else the lead.
 pub fn notice_href(n: &notifications::Notification) -> Option<String> {
+    if let (QC_REVIEWED, Some(call)) = (n.kind.as_str(), n.call_id) {
+        return Some(format!("/quality/calls/{call}"));
+    }
     match (n.order_id, n.lead_id) {
         (Some(order), _) => Some(format!("/sales/orders/{order}")),
         (None, Some(lead)) => Some(format!("/leads/{lead}")),

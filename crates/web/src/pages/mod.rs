@@ -12,6 +12,8 @@ pub mod pipeline;
 pub mod pipeline_admin;
 pub mod pipeline_visits;
 pub mod pools;
+// issue 24: call quality checks
+pub mod quality;
 pub mod reclaim;
 // issue 23: sales
 pub mod sales;

@@ -31,6 +31,7 @@ mod pages;
 mod path_ids;
 mod people;
 mod pipeline;
+mod quality;
 mod reclaim;
 mod sales;
 mod sales_browser;
