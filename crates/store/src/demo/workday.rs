@@ -32,13 +32,17 @@ pub async fn seed(db: &Db, admin: &User, agents: &[UserId]) -> Result<()> {
     }
     let t = now();
     for agent in agents {
+        // Only open leads get a revisit: a closed one is never served (issue 25).
+        let sql = format!(
+            "SELECT id FROM leads WHERE owner_id = $1 AND deleted_at IS NULL \
+             AND status NOT IN ({}) ORDER BY id LIMIT 3",
+            crate::workday::next::closed_list()
+        );
         let leads: Vec<LeadId> = db_run!(db, |pool| {
-            sqlx::query_scalar(
-            "SELECT id FROM leads WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT 3"
-        )
-        .bind(agent)
-        .fetch_all(pool)
-        .await?
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(agent)
+                .fetch_all(pool)
+                .await?
         });
         let offsets = [
             TimeDelta::hours(-2),

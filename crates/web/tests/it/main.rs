@@ -15,6 +15,8 @@ mod customers;
 mod detect;
 mod exports;
 mod flood;
+mod floor;
+mod floor_browser;
 mod helpers;
 mod if_match;
 mod import_browser;
