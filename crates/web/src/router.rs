@@ -569,6 +569,15 @@ pub fn router(state: AppState) -> Router {
             post(pages::workday_admin::rule_delete),
         )
         .route("/admin/workday/hours", post(pages::workday_admin::hours))
+        // issue 25: dispositions added, renamed and given hotkeys on the settings page
+        .route(
+            "/admin/workday/dispositions/add",
+            post(pages::dispositions_admin::add),
+        )
+        .route(
+            "/admin/workday/dispositions/edit",
+            post(pages::dispositions_admin::edit),
+        )
         // issue 22: cases
         .route("/collisions", get(pages::collisions::list))
         .route("/collisions/{id}", get(pages::collisions::detail))

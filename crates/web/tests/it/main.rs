@@ -17,6 +17,8 @@ mod exports;
 mod flood;
 mod floor;
 mod floor_browser;
+mod floor_nav_browser;
+mod floor_settings;
 mod helpers;
 mod if_match;
 mod import_browser;
