@@ -146,6 +146,17 @@
       .catch(function () {});
   }
 
+  // Nothing to call: outside the calling hours (and when they open), or simply no lead.
+  function sayWhyNothing() {
+    say(root.dataset.msgNothing);
+    fetch("/api/v1/agent/calling-now", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (c) {
+        if (c && !c.open && c.says) say(c.says);
+      })
+      .catch(function () {});
+  }
+
   function nextCall(skip) {
     if (nextButton.disabled) return;
     if (!mayLeave()) return;
@@ -159,7 +170,7 @@
           return r.text().then(function () {
             // Nothing to call: a skipped lead was given back all the same.
             if (skip) window.location.href = "/workspace";
-            else say(root.dataset.msgNothing);
+            else sayWhyNothing();
             nextButton.disabled = false;
           });
         }

@@ -330,6 +330,37 @@ async fn pick(
 const RELEASE_ONE: &str = "UPDATE leads SET reserved_by = NULL, reserved_until = NULL \
     WHERE reserved_by = $1 AND id = $2";
 
+/// Whether the agent's calling hours are open now, and when they open if not (issue 25: next
+/// call finding nothing says why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CallingNow {
+    /// Some zone's window is open now (the default zone's, or one leads name).
+    pub open: bool,
+    /// When closed: the next opening in the default zone (none within the search horizon).
+    pub opens_at: Option<DateTime<Utc>>,
+}
+
+pub async fn calling_now(db: &Db, agent: UserId, now: DateTime<Utc>) -> Result<CallingNow> {
+    let snap = config::snapshot(db).await?;
+    let team: Option<Option<i64>> = db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT team_id FROM users WHERE id = $1"
+    )
+    .bind(agent)
+    .fetch_optional(pool)
+    .await?);
+    let plan = Plan::from_snapshot(&snap, team.flatten().map(TeamId));
+    let (default_open, zones) = plan.open_zones(now);
+    let open = default_open || !zones.is_empty();
+    Ok(CallingNow {
+        open,
+        opens_at: if open {
+            None
+        } else {
+            plan.hours.next_open(now, DEFAULT_TZ)
+        },
+    })
+}
+
 /// Gives the agent's reserved lead(s) back (one lead, or all when `lead` is None); returns how
 /// many were released.
 pub async fn release(db: &Db, agent: UserId, lead: Option<LeadId>) -> Result<u64> {

@@ -75,3 +75,24 @@ pub async fn release(
     let n = workday::release(&state.db, caller.user.id, lead).await?;
     Ok(Json(json!({ "released": n })))
 }
+
+/// Whether the caller's calling hours are open now and, if not, when they open (the default
+/// zone): what the workspace says when next call finds nothing (issue 25).
+/// 200 `{"open": bool, "opens_at": …|null, "says": …|null}`, `says` worded in the caller's
+/// language with the time in their zone.
+#[utoipa::path(get, path = "/api/v1/agent/calling-now",
+    responses((status = 200, description = "`{\"open\": bool, \"opens_at\": …, \"says\": …}`")))]
+pub async fn calling_now(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    let now = workday::calling_now(&state.db, caller.user.id, leadline_store::now()).await?;
+    let l = caller.lang;
+    let says = match (now.open, now.opens_at) {
+        (true, _) => None,
+        (false, None) => Some(l.t("ws.calling_closed").to_string()),
+        (false, Some(at)) => {
+            let tz = crate::api::workspace::zone_of(&caller);
+            let time = at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+            Some(l.tf("ws.calling_closed_until", &[("time", &time)]))
+        }
+    };
+    Ok(Json(json!({ "open": now.open, "opens_at": now.opens_at, "says": says })).into_response())
+}

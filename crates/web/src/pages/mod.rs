@@ -264,6 +264,19 @@ pub fn landing(role: Role) -> &'static str {
     }
 }
 
+/// GET /favicon.ico (issue 25): the app's icon, a small SVG bundled in the binary, so browsers
+/// asking for it get an icon instead of a 404.
+pub async fn favicon() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
+    )
+        .into_response()
+}
+
 pub async fn not_found(headers: HeaderMap) -> Response {
     error_page(request_lang(&headers, None), &AppError::NotFound)
 }

@@ -17,6 +17,7 @@ mod exports;
 mod flood;
 mod floor;
 mod floor_browser;
+mod floor_fit_browser;
 mod floor_nav_browser;
 mod floor_settings;
 mod helpers;
