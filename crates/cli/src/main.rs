@@ -161,6 +161,15 @@ async fn serve(
     } else if args.demo {
         println!("database already has users; demo data not added");
         print_demo_accounts();
+    }
+    if args.demo {
+        // issue 25: so that next call finds a lead whenever the demo is tried.
+        demo::workday::open_calling_hours(&db)
+            .await
+            .context("opening the demo's calling hours")?;
+        println!(
+            "demo: calling hours open 00:00-24:00 every day (外呼时段：每天全天开放; public holidays stay closed)"
+        );
     } else if empty {
         let password = args
             .admin_password

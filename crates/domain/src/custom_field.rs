@@ -83,6 +83,26 @@ impl CustomFieldDef {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     }
 
+    /// The key a field gets when none is typed (issue 25): its English label in lowercase with
+    /// underscores (`Industry sector` → `industry_sector`) when that makes a valid key, else
+    /// `f_<n>` (`n` the next free number), so a field labelled only in Chinese needs no key typed.
+    pub fn key_from_label(label_en: &str, n: i64) -> String {
+        let mut key = String::new();
+        for c in label_en.trim().chars() {
+            if c.is_ascii_alphanumeric() {
+                key.push(c.to_ascii_lowercase());
+            } else if !key.is_empty() && !key.ends_with('_') {
+                key.push('_');
+            }
+        }
+        let key = key.trim_end_matches('_').to_string();
+        if CustomFieldDef::valid_key(&key) {
+            key
+        } else {
+            format!("f_{n}")
+        }
+    }
+
     pub fn label(&self, lang: &str) -> &str {
         if lang.starts_with("en") && !self.label_en.is_empty() {
             &self.label_en
@@ -332,5 +352,22 @@ mod tests {
         for bad in ["", "2x", "Budget", "a-b", "a b", "预算"] {
             assert!(!CustomFieldDef::valid_key(bad), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::CustomFieldDef;
+
+    #[test]
+    fn a_key_is_derived_from_the_english_label_or_numbered_for_a_chinese_one() {
+        assert_eq!(
+            CustomFieldDef::key_from_label("Industry sector", 3),
+            "industry_sector"
+        );
+        assert_eq!(CustomFieldDef::key_from_label(" Budget (¥) ", 3), "budget");
+        assert_eq!(CustomFieldDef::key_from_label("", 7), "f_7");
+        assert_eq!(CustomFieldDef::key_from_label("意向产品", 8), "f_8");
+        assert_eq!(CustomFieldDef::key_from_label("2024 plan", 9), "f_9");
     }
 }

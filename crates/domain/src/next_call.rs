@@ -16,6 +16,11 @@ pub const CLOSED: [LeadStatus; 4] = [
     LeadStatus::Qualified,
 ];
 
+/// A status that is never served again: a lead in it keeps no revisit (issue 25).
+pub fn is_closed(status: LeadStatus) -> bool {
+    CLOSED.contains(&status)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {

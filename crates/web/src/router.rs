@@ -161,6 +161,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/agent/next-call", post(api::agent::next_call))
         .route("/agent/release", post(api::agent::release))
+        // issue 25: why next call found nothing
+        .route("/agent/calling-now", get(api::agent::calling_now))
         .route(
             "/dispositions",
             get(api::workday_admin::list_dispositions).post(api::workday_admin::create_disposition),
@@ -593,6 +595,17 @@ pub fn router(state: AppState) -> Router {
             post(pages::workday_admin::rule_delete),
         )
         .route("/admin/workday/hours", post(pages::workday_admin::hours))
+        // issue 25: the icon browsers ask for
+        .route("/favicon.ico", get(pages::favicon))
+        // issue 25: dispositions added, renamed and given hotkeys on the settings page
+        .route(
+            "/admin/workday/dispositions/add",
+            post(pages::dispositions_admin::add),
+        )
+        .route(
+            "/admin/workday/dispositions/edit",
+            post(pages::dispositions_admin::edit),
+        )
         // issue 22: cases
         .route("/collisions", get(pages::collisions::list))
         .route("/collisions/{id}", get(pages::collisions::detail))

@@ -15,4 +15,10 @@
       });
     });
   });
+  // An open menu of the navigation (<details class="menu">) closes on a click elsewhere.
+  document.addEventListener("click", function (e) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(e.target)) menu.removeAttribute("open");
+    });
+  });
 })();

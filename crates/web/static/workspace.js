@@ -2,6 +2,9 @@
 // disposition buttons have hotkeys; the call form is saved with fetch (session cookie + CSRF
 // header), then the counters and the revisit list update without reloading; reminders and
 // recorded calls arrive over server-sent events. (The supervisor's live view has live.js.)
+// Nothing the agent typed is lost: choosing another script replaces the script pane in place,
+// leaving the page (next call, skip) with an unsaved form asks first, and after a save the lead
+// card's status and history are fetched again instead of reloading the page.
 (function () {
   "use strict";
 
@@ -14,6 +17,62 @@
   var form = document.getElementById("call-form");
   var buttons = form ? Array.prototype.slice.call(form.querySelectorAll("button.disp")) : [];
   var saving = false;
+  // The call form holds input not saved yet.
+  var unsaved = false;
+  var skipButton = document.getElementById("skip-lead");
+
+  function mayLeave() {
+    if (unsaved && !window.confirm(root.dataset.msgUnsaved)) return false;
+    unsaved = false;
+    return true;
+  }
+
+  // The workspace page fetched again for this lead (`part=card`: no notices consumed), parsed.
+  function fetchCard(script) {
+    var params = new URLSearchParams({ lead: form.dataset.lead, part: "card" });
+    if (script) params.set("script", script);
+    return fetch("/workspace?" + params.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
+      .then(function (html) { return new DOMParser().parseFromString(html, "text/html"); });
+  }
+
+  function replaceFrom(doc, selector) {
+    var mine = document.querySelector(selector);
+    var theirs = doc.querySelector(selector);
+    if (mine && theirs) mine.replaceWith(document.importNode(theirs, true));
+  }
+
+  // After a save: the lead's status and its calls and timeline, as the server now has them.
+  function refreshCard() {
+    if (!form) return;
+    var select = document.getElementById("script-select");
+    fetchCard(select ? select.value : "")
+      .then(function (doc) {
+        replaceFrom(doc, "#ws-lead-status");
+        replaceFrom(doc, "#ws-history");
+      })
+      .catch(function () {});
+  }
+
+  // Another script in the pane: only the pane's script changes, the call form keeps its input.
+  document.addEventListener("change", function (e) {
+    var select = e.target;
+    if (!form || !select || select.id !== "script-select") return;
+    // Before the select's own handler (forms.js) would submit the pane's form and reload.
+    e.stopPropagation();
+    fetchCard(select.value)
+      .then(function (doc) {
+        var pane = select.closest(".pane");
+        var fresh = doc.getElementById("script-select");
+        if (pane && fresh) pane.replaceWith(document.importNode(fresh.closest(".pane"), true));
+        var used = document.getElementById("call-script");
+        if (used && !used.dataset.touched) used.value = select.value;
+        var url = new URL(window.location.href);
+        url.searchParams.set("script", select.value);
+        window.history.replaceState(null, "", url.toString());
+      })
+      .catch(function () { if (select.form) select.form.submit(); });
+  }, true);
 
   function say(text, bad) {
     statusLine.textContent = text || "";
@@ -87,26 +146,46 @@
       .catch(function () {});
   }
 
-  function nextCall() {
+  // Nothing to call: outside the calling hours (and when they open), or simply no lead.
+  function sayWhyNothing() {
+    say(root.dataset.msgNothing);
+    fetch("/api/v1/agent/calling-now", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (c) {
+        if (c && !c.open && c.says) say(c.says);
+      })
+      .catch(function () {});
+  }
+
+  function nextCall(skip) {
     if (nextButton.disabled) return;
+    if (!mayLeave()) return;
     nextButton.disabled = true;
-    api("POST", "/api/v1/agent/next-call")
+    if (skipButton) skipButton.disabled = true;
+    var url = "/api/v1/agent/next-call";
+    if (skip) url += "?skip=" + encodeURIComponent(skip);
+    api("POST", url)
       .then(function (r) {
         if (r.status === 204) {
-          say(root.dataset.msgNothing);
-          nextButton.disabled = false;
-          return;
+          return r.text().then(function () {
+            // Nothing to call: a skipped lead was given back all the same.
+            if (skip) window.location.href = "/workspace";
+            else sayWhyNothing();
+            nextButton.disabled = false;
+          });
         }
         if (!r.ok) throw new Error(String(r.status));
         return r.json().then(function (d) {
           var url = "/workspace?lead=" + encodeURIComponent(d.lead.id);
           if (d.reserved_until) url += "&until=" + encodeURIComponent(d.reserved_until);
+          unsaved = false;
           window.location.href = url;
         });
       })
       .catch(function () {
         say(root.dataset.msgFailed, true);
         nextButton.disabled = false;
+        if (skipButton) skipButton.disabled = false;
       });
   }
 
@@ -137,6 +216,7 @@
   }
   if (revisitField) {
     revisitField.addEventListener("input", function () { revisitField.dataset.touched = "1"; });
+    document.getElementById("call-script").addEventListener("change", function (e) { e.target.dataset.touched = "1"; });
     document.getElementById("call-intent").addEventListener("change", previewRevisit);
   }
 
@@ -145,6 +225,8 @@
       b.setAttribute("aria-pressed", b.dataset.code === code ? "true" : "false");
     });
     document.getElementById("call-disposition").value = code;
+    unsaved = true;
+    form.classList.remove("saved");
     previewRevisit();
   }
 
@@ -188,6 +270,7 @@
         if (remaining) remaining.textContent = String(Math.max(0, Number(remaining.textContent) - 1));
         form.dataset.requestId = "";
         form.classList.add("saved");
+        unsaved = false;
         var revisitAt = d.next_revisit_at || (d.call && d.call.next_revisit_at);
         if (d.collision) {
           // 撞单: the call is kept, the customer stays with its owner.
@@ -196,17 +279,27 @@
           say(root.dataset.msgSaved + (revisitAt ? " · " + localTime(revisitAt) : ""));
         }
         refreshToday();
+        refreshCard();
         nextButton.focus();
       })
       .catch(function (e) { say(root.dataset.msgFailed + ": " + e.message, true); })
       .then(function () { saving = false; });
   }
 
-  nextButton.addEventListener("click", nextCall);
+  nextButton.addEventListener("click", function () { nextCall(); });
+  if (skipButton && form) {
+    skipButton.addEventListener("click", function () { nextCall(form.dataset.lead); });
+  }
   buttons.forEach(function (b) {
     b.addEventListener("click", function () { choose(b.dataset.code); });
   });
   if (form) {
+    // Typing in the form (notes, duration, intent, revisit) is input not saved yet.
+    form.addEventListener("input", function () { unsaved = true; form.classList.remove("saved"); });
+    form.addEventListener("change", function () { unsaved = true; form.classList.remove("saved"); });
+    window.addEventListener("beforeunload", function (e) {
+      if (unsaved) { e.preventDefault(); e.returnValue = ""; }
+    });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       save();

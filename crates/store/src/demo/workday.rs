@@ -2,6 +2,7 @@
 //! that `serve --demo` shows a living workspace.
 
 use chrono::TimeDelta;
+use leadline_domain::calling_hours::Window;
 use leadline_domain::{LeadId, Role, UserId, Viewer};
 use serde_json::json;
 
@@ -32,13 +33,17 @@ pub async fn seed(db: &Db, admin: &User, agents: &[UserId]) -> Result<()> {
     }
     let t = now();
     for agent in agents {
+        // Only open leads get a revisit: a closed one is never served (issue 25).
+        let sql = format!(
+            "SELECT id FROM leads WHERE owner_id = $1 AND deleted_at IS NULL \
+             AND status NOT IN ({}) ORDER BY id LIMIT 3",
+            crate::workday::next::closed_list()
+        );
         let leads: Vec<LeadId> = db_run!(db, |pool| {
-            sqlx::query_scalar(
-            "SELECT id FROM leads WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT 3"
-        )
-        .bind(agent)
-        .fetch_all(pool)
-        .await?
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(agent)
+                .fetch_all(pool)
+                .await?
         });
         let offsets = [
             TimeDelta::hours(-2),
@@ -67,4 +72,24 @@ pub async fn seed(db: &Db, admin: &User, agents: &[UserId]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `serve --demo` (issue 25): the default calling hours opened all day, every day, so that next
+/// call serves a lead whenever the demo is tried (public holidays stay closed). Teams with their
+/// own hours keep them. Recorded in the audit as the admin's change.
+pub async fn open_calling_hours(db: &Db) -> Result<()> {
+    let admin: Option<UserId> = db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM users WHERE role = 'admin' AND active = TRUE ORDER BY id LIMIT 1"
+    )
+    .fetch_optional(pool)
+    .await?);
+    let Some(admin) = admin else { return Ok(()) };
+    let all_day: Vec<Window> = (1..=7)
+        .map(|weekday| Window {
+            weekday,
+            start_minute: 0,
+            end_minute: 24 * 60,
+        })
+        .collect();
+    crate::workday::config::set_windows(db, admin, None, &all_day).await
 }

@@ -45,7 +45,24 @@ pub async fn list(db: &Db) -> Result<Vec<CustomFieldDef>> {
 }
 
 /// Adds a field after checking its key, labels and options.
-pub async fn create(db: &Db, def: &CustomFieldDef, actor: Option<UserId>) -> Result<()> {
+/// Adds a field; its key, derived from the label when none was given, is returned.
+pub async fn create(db: &Db, def: &CustomFieldDef, actor: Option<UserId>) -> Result<String> {
+    let derived;
+    let def = if def.key.trim().is_empty() {
+        // No key typed: one derived from the label (issue 25).
+        let next: i64 = db_run!(db, |pool| sqlx::query_scalar(
+            "SELECT COALESCE(MAX(id), 0) + 1 FROM custom_fields"
+        )
+        .fetch_one(pool)
+        .await?);
+        derived = CustomFieldDef {
+            key: CustomFieldDef::key_from_label(&def.label_en, next),
+            ..def.clone()
+        };
+        &derived
+    } else {
+        def
+    };
     if !CustomFieldDef::valid_key(&def.key) {
         return Err(StoreError::invalid("key", "bad_key"));
     }
@@ -95,7 +112,7 @@ pub async fn create(db: &Db, def: &CustomFieldDef, actor: Option<UserId>) -> Res
         )?;
         tx.commit().await?;
     });
-    Ok(())
+    Ok(def.key.clone())
 }
 
 /// Removes a field definition; values already stored on leads are kept in their JSON.

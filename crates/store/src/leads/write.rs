@@ -695,6 +695,16 @@ pub async fn update(db: &Db, viewer: &Viewer, id: LeadId, patch: &LeadPatch) -> 
             .execute(&mut *tx)
             .await?;
         }
+        if leadline_domain::next_call::is_closed(fields.status) {
+            // A closed lead is never served again: a revisit left on it would stay due in
+            // 待回访 and the overdue list for good (issue 25).
+            sqlx::query(
+                "UPDATE leads SET next_revisit_at = NULL, revisit_agent_id = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("DELETE FROM lead_phones WHERE lead_id = $1")
             .bind(id)
             .execute(&mut *tx)

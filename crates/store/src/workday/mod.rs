@@ -13,5 +13,7 @@ pub mod revisit_preview;
 pub mod ticker;
 pub mod today;
 
-pub use next::{Served, due_revisits, next_call, release};
+pub use next::{
+    CallingNow, Served, calling_now, due_revisits, next_call, next_call_skipping, release,
+};
 pub use record::{CallInput, DayCounters, Recorded, day_counters, record_call, stats_day};

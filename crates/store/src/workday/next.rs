@@ -63,16 +63,10 @@ impl Plan {
 
 /// Builds the select-and-reserve statement of one tier. Binds: $1 agent, $2 now, $3 reserved
 /// until, $4 max attempts, $5 plan date, then the open zones.
-fn tier_sql(
-    backend: Backend,
-    viewer: &Viewer,
-    tier: Tier,
-    default_open: bool,
-    zones: usize,
-) -> String {
+fn tier_sql(backend: Backend, viewer: &Viewer, tier: Tier, open: &Open) -> String {
     // The viewer is `$1`, so that every agent shares one prepared statement.
     let vis = leads::visible_leads(viewer, "l", |_| "$1".to_string());
-    let common = common_cond(default_open, zones);
+    let common = common_cond(open);
     let (from, cond, order) = match tier {
         Tier::DueRevisit => (
             "leads l".to_string(),
@@ -97,21 +91,36 @@ fn tier_sql(
 /// the recipient when there is no backup, takes no calls). Same binds as [`tier_sql`]. Cheap
 /// for everyone: it seeks the agent's backup leads (`leads_backup`) and each one's absences
 /// (`absences_user`); an agent who backs nobody up reads one index entry.
-fn covered_sql(backend: Backend, default_open: bool, zones: usize) -> String {
+fn covered_sql(backend: Backend, open: &Open) -> String {
     let cond = "l.backup_owner_id = $1 AND l.next_revisit_at <= $2 AND l.revisit_agent_id <> $1 \
         AND EXISTS (SELECT 1 FROM absences a WHERE a.user_id = l.revisit_agent_id \
         AND a.ends_at > $2 AND a.starts_at <= $2)";
     let select = format!(
         "SELECT l.id FROM leads l WHERE {cond} AND {common} ORDER BY l.next_revisit_at, l.id LIMIT 1",
-        common = common_cond(default_open, zones)
+        common = common_cond(open)
     );
     reserve(backend, &select)
 }
 
+/// Which leads a pick may take besides the tier's own condition.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    /// The default zone's calling window is open now.
+    default_open: bool,
+    /// How many other zones are open now (bound from `$6`).
+    zones: usize,
+    /// A lead the agent skipped, passed over this once.
+    skip: Option<LeadId>,
+}
+
 /// What every tier asks of a lead: live, callable, not reserved by someone else, in a zone
 /// open now, no number on the do-not-call list.
-fn common_cond(default_open: bool, zones: usize) -> String {
-    let closed: Vec<String> = CLOSED.iter().map(|s| format!("'{}'", s.code())).collect();
+fn common_cond(open: &Open) -> String {
+    let Open {
+        default_open,
+        zones,
+        skip,
+    } = *open;
     let mut zone_terms = Vec::new();
     if default_open {
         zone_terms.push("l.timezone IS NULL".to_string());
@@ -125,9 +134,15 @@ fn common_cond(default_open: bool, zones: usize) -> String {
          AND (l.reserved_until IS NULL OR l.reserved_until <= $2 OR l.reserved_by = $1) \
          AND ({zones}) \
          AND NOT EXISTS (SELECT 1 FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id)",
-        closed = closed.join(", "),
+        closed = closed_list(),
         zones = zone_terms.join(" OR "),
-    )
+    ) + &skip.map_or_else(String::new, |id| format!(" AND l.id <> {}", id.0))
+}
+
+/// The closed statuses as an SQL list (`'qualified', …`), never served again.
+pub(crate) fn closed_list() -> String {
+    let closed: Vec<String> = CLOSED.iter().map(|s| format!("'{}'", s.code())).collect();
+    closed.join(", ")
 }
 
 /// The select-and-reserve statement around a tier's `select` of one lead id.
@@ -149,20 +164,32 @@ fn reserve(backend: Backend, select: &str) -> String {
 /// agent who already holds a lead gets it again (a double click does not take two leads);
 /// `release` gives it back.
 pub async fn next_call(db: &Db, viewer: &Viewer, now: DateTime<Utc>) -> Result<Option<Served>> {
+    next_call_skipping(db, viewer, now, None).await
+}
+
+/// [`next_call`] after giving back `skip` (跳过): the agent's reservation of it is released and
+/// the lead is passed over this once, so the next lead in the queue is served; it stays in the
+/// queue for later (issue 25).
+pub async fn next_call_skipping(
+    db: &Db,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    skip: Option<LeadId>,
+) -> Result<Option<Served>> {
     let snap = config::snapshot(db).await?;
     let picked = match db {
         // SQLite: the whole pick runs on the one writer, one hand-off for all its statements.
         Db::Sqlite(pool) => {
             let viewer = viewer.clone();
             sqlite_writer::run(pool, move |conn| {
-                run_ready(pick(&mut SqliteTx(conn), &viewer, &snap, now))
+                run_ready(pick(&mut SqliteTx(conn), &viewer, &snap, now, skip))
             })
             .await?
         }
         // PostgreSQL: each statement on its own (autocommit), on one pooled connection.
         Db::Postgres(pool) => {
             let mut conn = pool.acquire().await?;
-            pick(&mut PgTx(&mut conn), viewer, &snap, now).await?
+            pick(&mut PgTx(&mut conn), viewer, &snap, now, skip).await?
         }
     };
     let Some(p) = picked else { return Ok(None) };
@@ -236,8 +263,13 @@ async fn pick(
     viewer: &Viewer,
     snap: &config::Snapshot,
     now: DateTime<Utc>,
+    skip: Option<LeadId>,
 ) -> Result<Option<Picked>> {
     let agent = viewer.user_id;
+    if let Some(lead) = skip {
+        tx.execute(RELEASE_ONE, &[Arg::I64(agent.0), Arg::I64(lead.0)])
+            .await?;
+    }
     let held = tx
         .fetch_optional(HELD, &[Arg::I64(agent.0), Arg::Time(now)])
         .await?;
@@ -273,9 +305,14 @@ async fn pick(
     // plan, then fresh leads; each statement built only when the one before found nothing.
     let steps = [Tier::DueRevisit, Tier::DueRevisit, Tier::Plan, Tier::Fresh];
     for (step, tier) in steps.into_iter().enumerate() {
+        let open = Open {
+            default_open,
+            zones: zones.len(),
+            skip,
+        };
         let sql = match step {
-            1 => covered_sql(backend, default_open, zones.len()),
-            _ => tier_sql(backend, viewer, tier, default_open, zones.len()),
+            1 => covered_sql(backend, &open),
+            _ => tier_sql(backend, viewer, tier, &open),
         };
         if let Some(r) = tx.fetch_optional(&sql, &args).await? {
             return Ok(Some(Picked {
@@ -288,6 +325,40 @@ async fn pick(
         }
     }
     Ok(None)
+}
+
+const RELEASE_ONE: &str = "UPDATE leads SET reserved_by = NULL, reserved_until = NULL \
+    WHERE reserved_by = $1 AND id = $2";
+
+/// Whether the agent's calling hours are open now, and when they open if not (issue 25: next
+/// call finding nothing says why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CallingNow {
+    /// Some zone's window is open now (the default zone's, or one leads name).
+    pub open: bool,
+    /// When closed: the next opening in the default zone (none within the search horizon).
+    pub opens_at: Option<DateTime<Utc>>,
+}
+
+pub async fn calling_now(db: &Db, agent: UserId, now: DateTime<Utc>) -> Result<CallingNow> {
+    let snap = config::snapshot(db).await?;
+    let team: Option<Option<i64>> = db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT team_id FROM users WHERE id = $1"
+    )
+    .bind(agent)
+    .fetch_optional(pool)
+    .await?);
+    let plan = Plan::from_snapshot(&snap, team.flatten().map(TeamId));
+    let (default_open, zones) = plan.open_zones(now);
+    let open = default_open || !zones.is_empty();
+    Ok(CallingNow {
+        open,
+        opens_at: if open {
+            None
+        } else {
+            plan.hours.next_open(now, DEFAULT_TZ)
+        },
+    })
 }
 
 /// Gives the agent's reserved lead(s) back (one lead, or all when `lead` is None); returns how

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use leadline_domain::calling_hours::{self, DEFAULT_TZ};
 use leadline_domain::disposition::{self, Disposition, StatsDelta};
+use leadline_domain::next_call;
 use leadline_domain::ownership::{OwnedRecord, ReclaimDue, RecordKind, reclaim_due};
 use leadline_domain::revisit::{self, AfterLast, Outcome};
 use leadline_domain::script::{ScriptAccess, script_access};
@@ -469,7 +470,7 @@ fn decide(ctx: &Ctx, team: Option<TeamId>, lead: &LeadState) -> Result<Decision>
         ctx.now,
         ctx.input.next_revisit_at,
     );
-    let (next_at, source) = match outcome {
+    let (mut next_at, mut source) = match outcome {
         Outcome::Revisit {
             at,
             overridden: true,
@@ -495,6 +496,12 @@ fn decide(ctx: &Ctx, team: Option<TeamId>, lead: &LeadState) -> Result<Decision>
             attempts = 0;
         }
         Some(AfterLast::Stop) | None => {}
+    }
+    // A closed lead (qualified, converted, invalid, do-not-call) is never served again, so a
+    // revisit left on it would sit in 待回访 and the overdue list for good (issue 25).
+    if next_call::is_closed(status) {
+        next_at = None;
+        source = None;
     }
     let own = Ownership::decide(ctx, lead, after_last, old_status, status, &mut owner);
     Ok(Decision {

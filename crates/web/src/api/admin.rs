@@ -202,6 +202,8 @@ pub async fn list_fields(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldCreate {
+    /// Derived from the label when left out or empty (`f_<n>` for a Chinese-only label).
+    #[serde(default)]
     pub key: String,
     pub label_zh: String,
     #[serde(default)]
@@ -230,8 +232,8 @@ pub async fn create_field(
         required: body.required,
         options: body.options,
     };
-    custom_fields::create(&state.db, &def, Some(caller.user.id)).await?;
-    Ok((StatusCode::CREATED, Json(def)))
+    let key = custom_fields::create(&state.db, &def, Some(caller.user.id)).await?;
+    Ok((StatusCode::CREATED, Json(CustomFieldDef { key, ..def })))
 }
 
 #[utoipa::path(delete, path = "/api/v1/custom-fields/{key}", responses((status = 204), (status = 403), (status = 404)))]

@@ -1,7 +1,7 @@
 //! The agent's next-call button over JSON: serve and reserve the next lead, give it back.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use leadline_domain::LeadId;
@@ -18,10 +18,24 @@ use crate::error::{ApiResult, AppError};
 /// list, over their attempt limit or reserved by another agent, and reserves it to the caller.
 /// 200 `{"lead": {...}, "reserved_until": …, "tier": "revisit"|"plan"|"fresh"}`; 204 when
 /// nothing is callable now. Asking again while holding a lead returns the same lead.
+/// `?skip=<lead id>` (跳过) gives that lead back first and passes over it this once.
 #[utoipa::path(post, path = "/api/v1/agent/next-call",
+    params(("skip" = Option<i64>, Query, description = "A lead to give back and pass over (skip this lead)")),
     responses((status = 200, description = "The reserved lead"), (status = 204, description = "Nothing callable now")))]
-pub async fn next_call(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    let served = workday::next_call(&state.db, &caller.viewer, leadline_store::now()).await?;
+pub async fn next_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let pairs = crate::api::query_pairs(query.as_deref());
+    let skip = match crate::api::pair(&pairs, "skip") {
+        None => None,
+        Some(s) => Some(LeadId(
+            s.parse().map_err(|_| AppError::BadRequest("bad_query"))?,
+        )),
+    };
+    let served =
+        workday::next_call_skipping(&state.db, &caller.viewer, leadline_store::now(), skip).await?;
     Ok(match served {
         None => StatusCode::NO_CONTENT.into_response(),
         Some(s) => Json(json!({
@@ -60,4 +74,25 @@ pub async fn release(
     };
     let n = workday::release(&state.db, caller.user.id, lead).await?;
     Ok(Json(json!({ "released": n })))
+}
+
+/// Whether the caller's calling hours are open now and, if not, when they open (the default
+/// zone): what the workspace says when next call finds nothing (issue 25).
+/// 200 `{"open": bool, "opens_at": …|null, "says": …|null}`, `says` worded in the caller's
+/// language with the time in their zone.
+#[utoipa::path(get, path = "/api/v1/agent/calling-now",
+    responses((status = 200, description = "`{\"open\": bool, \"opens_at\": …, \"says\": …}`")))]
+pub async fn calling_now(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    let now = workday::calling_now(&state.db, caller.user.id, leadline_store::now()).await?;
+    let l = caller.lang;
+    let says = match (now.open, now.opens_at) {
+        (true, _) => None,
+        (false, None) => Some(l.t("ws.calling_closed").to_string()),
+        (false, Some(at)) => {
+            let tz = crate::api::workspace::zone_of(&caller);
+            let time = at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+            Some(l.tf("ws.calling_closed_until", &[("time", &time)]))
+        }
+    };
+    Ok(Json(json!({ "open": now.open, "opens_at": now.opens_at, "says": says })).into_response())
 }

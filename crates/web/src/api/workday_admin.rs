@@ -64,7 +64,7 @@ pub struct DispositionBody {
     pub active: Option<bool>,
 }
 
-fn apply(mut d: Disposition, b: DispositionBody) -> Result<Disposition, AppError> {
+pub(crate) fn apply(mut d: Disposition, b: DispositionBody) -> Result<Disposition, AppError> {
     if let Some(c) = b.code {
         d.code = c.trim().to_string();
     }
@@ -103,16 +103,9 @@ fn apply(mut d: Disposition, b: DispositionBody) -> Result<Disposition, AppError
     Ok(d)
 }
 
-/// Adds a disposition (admin).
-#[utoipa::path(post, path = "/api/v1/dispositions", request_body = DispositionBody,
-    responses((status = 201, description = "The disposition"), (status = 403, description = "forbidden"), (status = 409, description = "already_exists"), (status = 422, description = "invalid_input")))]
-pub async fn create_disposition(
-    State(state): State<AppState>,
-    caller: Caller,
-    JsonBody(body): JsonBody<DispositionBody>,
-) -> ApiResult<impl IntoResponse> {
-    caller.require_admin()?;
-    let blank = Disposition {
+/// A new disposition before its fields are applied: no flags, last in the list, active.
+pub(crate) fn blank_disposition() -> Disposition {
+    Disposition {
         code: String::new(),
         label_zh: String::new(),
         label_en: String::new(),
@@ -125,8 +118,19 @@ pub async fn create_disposition(
         hotkey: None,
         position: 100,
         active: true,
-    };
-    let d = apply(blank, body)?;
+    }
+}
+
+/// Adds a disposition (admin).
+#[utoipa::path(post, path = "/api/v1/dispositions", request_body = DispositionBody,
+    responses((status = 201, description = "The disposition"), (status = 403, description = "forbidden"), (status = 409, description = "already_exists"), (status = 422, description = "invalid_input")))]
+pub async fn create_disposition(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<DispositionBody>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require_admin()?;
+    let d = apply(blank_disposition(), body)?;
     let saved = config::save_disposition(&state.db, caller.user.id, None, &d).await?;
     Ok((StatusCode::CREATED, Json(saved)))
 }

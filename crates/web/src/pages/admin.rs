@@ -88,7 +88,7 @@ pub async fn create_field(State(state): State<AppState>, form: PageForm) -> Page
         options: form.text("options").lines().map(str::to_string).collect(),
     };
     match custom_fields::create(&state.db, &def, Some(caller.user.id)).await {
-        Ok(()) => Ok(Redirect::to("/admin/fields").into_response()),
+        Ok(_) => Ok(Redirect::to("/admin/fields").into_response()),
         Err(e) => fields_page(&state, caller, Some(&e.into())).await,
     }
 }
@@ -207,7 +207,12 @@ pub async fn update_user(
         let password = form.text("password");
         let patch = UserPatch {
             display_name: form.get("display_name").map(|s| s.trim().to_string()),
-            role: form.get("role").and_then(Role::parse),
+            role: match form.get("role") {
+                None => None,
+                Some(r) => Some(
+                    Role::parse(r).ok_or_else(|| StoreError::invalid("role", "not_an_option"))?,
+                ),
+            },
             team_id: form
                 .get("team_id")
                 .map(|t| t.parse::<i64>().ok().map(TeamId)),

@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod collisions;
 pub mod customers;
+// issue 25: dispositions on the settings page
+pub mod dispositions_admin;
 pub mod imports;
 pub mod kb;
 pub mod lead_form;
@@ -248,14 +250,33 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
     }
 }
 
-/// Where a person lands: a sales rep on their queue of customers (not the agents' calling
-/// targets), finance on the customers, everyone else on the leads.
+/// Where a person lands (issue 25): an agent in the workspace, a supervisor or admin on the
+/// live view, a sales rep on their queue of customers (not the agents' calling targets),
+/// finance on the customers.
 pub async fn home(PageCaller(caller): PageCaller) -> Redirect {
-    match caller.user.role {
-        Role::Sales => Redirect::to("/customers?mine=1"),
-        Role::Finance => Redirect::to("/customers"),
-        _ => Redirect::to("/leads"),
+    Redirect::to(landing(caller.user.role))
+}
+
+pub fn landing(role: Role) -> &'static str {
+    match role {
+        Role::Agent => "/workspace",
+        Role::Supervisor | Role::Admin => "/supervisor/live",
+        Role::Sales => "/customers?mine=1",
+        Role::Finance => "/customers",
     }
+}
+
+/// GET /favicon.ico (issue 25): the app's icon, a small SVG bundled in the binary, so browsers
+/// asking for it get an icon instead of a 404.
+pub async fn favicon() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
+    )
+        .into_response()
 }
 
 pub async fn not_found(headers: HeaderMap) -> Response {

@@ -40,7 +40,8 @@ fn safe_next(next: Option<&str>) -> String {
         {
             n.to_string()
         }
-        _ => "/leads".to_string(),
+        // Each role's own landing page (`home`).
+        _ => "/".to_string(),
     }
 }
 

@@ -179,6 +179,8 @@ struct WorkdayPage {
     nav: Nav,
     admin: bool,
     dispositions: Vec<StoredDisposition>,
+    /// The lead statuses a new disposition may set: (code, label).
+    statuses: Vec<(&'static str, &'static str)>,
     rules: Vec<RuleLine>,
     rule_form: RuleForm,
     /// "Add a revisit rule" or "Edit revisit rule #id".
@@ -198,8 +200,8 @@ struct WorkdayPage {
 
 /// What one showing of the page carries besides the stored settings.
 #[derive(Default)]
-struct Shown {
-    message: Option<String>,
+pub(crate) struct Shown {
+    pub(crate) message: Option<String>,
     /// The refusal: its status and its words.
     error: Option<(StatusCode, String)>,
     /// The rule form's fields (None: a blank form, or the rule `edit_rule` names).
@@ -212,7 +214,7 @@ struct Shown {
 }
 
 impl Shown {
-    fn refused(lang: Lang, err: &AppError) -> Shown {
+    pub(crate) fn refused(lang: Lang, err: &AppError) -> Shown {
         Shown {
             error: Some((err.status(), lang.error_message(err))),
             ..Shown::default()
@@ -279,7 +281,7 @@ async fn hours_view(
     })
 }
 
-async fn page(state: &AppState, caller: &Caller, shown: Shown) -> PageResult {
+pub(crate) async fn page(state: &AppState, caller: &Caller, shown: Shown) -> PageResult {
     let l = caller.lang;
     if !caller.user.role.manages_leads() {
         return Err(super::PageError(l, AppError::Forbidden));
@@ -369,6 +371,10 @@ async fn page(state: &AppState, caller: &Caller, shown: Shown) -> PageResult {
         nav: Nav::new(caller, "/admin/workday"),
         admin: caller.user.role == Role::Admin,
         dispositions,
+        statuses: leadline_domain::LeadStatus::ALL
+            .iter()
+            .map(|s| (s.code(), s.label(l.code())))
+            .collect(),
         rules,
         rule_form,
         rule_heading,

@@ -201,7 +201,7 @@ async fn lead_card(
     })
 }
 
-/// GET /workspace?lead=…&script=…
+/// GET /workspace?lead=…&script=…&part=card
 pub async fn page(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
@@ -240,7 +240,13 @@ pub async fn page(
             .or_page(l)?,
         None => None,
     };
-    let notices = reclaim_notices(&state, &caller).await.or_page(l)?;
+    // `part=card`: the page fetched again by its own script to refresh the lead card or the
+    // script pane; its notices stay undelivered for the page the agent sees.
+    let notices = if pair(&pairs, "part") == Some("card") {
+        Vec::new()
+    } else {
+        reclaim_notices(&state, &caller).await.or_page(l)?
+    };
     let page = WorkspacePage {
         collision,
         notices,

@@ -322,15 +322,29 @@ async fn page_status(driver: &WebDriver) -> Result<u16> {
         .ok_or_else(|| anyhow!("no status from fetch: {}", ret.json()))
 }
 
-/// Signs in through the login page and waits for the lead list.
+/// Signs in through the login page, waits for the role's landing page, then opens the lead
+/// list (where the tests start).
 pub(crate) async fn log_in(driver: &WebDriver, app: &TestApp, username: &str) -> Result<()> {
+    log_in_to_landing(driver, app, username).await?;
+    driver.goto(app.url("/leads")).await?;
+    by_id(driver, "filters").await?;
+    Ok(())
+}
+
+/// Signs in through the login page and returns the page the role lands on.
+pub(crate) async fn log_in_to_landing(
+    driver: &WebDriver,
+    app: &TestApp,
+    username: &str,
+) -> Result<reqwest::Url> {
     driver.goto(app.url("/login")).await?;
     fill(driver, "username", username).await?;
     fill(driver, "password", PASSWORD).await?;
     by_id(driver, "login-submit").await?.click().await?;
-    wait_for_url(driver, "/leads", |u| u.path() == "/leads").await?;
-    by_id(driver, "filters").await?;
-    Ok(())
+    wait_for_url(driver, "the landing page", |u| {
+        u.path() != "/login" && u.path() != "/"
+    })
+    .await
 }
 
 /// The names in the lead table, or none when the list says there are no results.
@@ -532,7 +546,10 @@ async fn the_interface_switches_between_chinese_and_english() {
         fill(&driver, "username", "agent_a1").await?;
         fill(&driver, "password", PASSWORD).await?;
         by_id(&driver, "login-submit").await?.click().await?;
-        wait_for_url(&driver, "/leads", |u| u.path() == "/leads").await?;
+        // An agent lands in the workspace (issue 25), in English.
+        wait_for_url(&driver, "/workspace", |u| u.path() == "/workspace").await?;
+        by_id_with_text(&driver, "nav-workspace", "Workspace").await?;
+        driver.goto(app.url("/leads")).await?;
         driver
             .query(By::Tag("h1"))
             .with_text("Leads")

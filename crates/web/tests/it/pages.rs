@@ -485,7 +485,7 @@ async fn signing_in_returns_to_the_next_page_with_a_http_only_lax_cookie() {
 }
 
 #[tokio::test]
-async fn a_next_that_leaves_the_site_goes_to_the_lead_list_instead() {
+async fn a_next_that_leaves_the_site_goes_to_the_own_landing_page_instead() {
     let app = TestApp::spawn().await;
     for next in [
         "//evil.example",
@@ -498,7 +498,7 @@ async fn a_next_that_leaves_the_site_goes_to_the_lead_list_instead() {
         let http = plain_client();
         let res = submit_login(&http, &app, "agent_a1", PASSWORD, next).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "next={next:?}");
-        assert_eq!(location(&res), "/leads", "next={next:?}");
+        assert_eq!(location(&res), "/", "next={next:?}");
         // The login page does not carry the foreign address into its form either.
         let res = http
             .get(app.url(&format!("/login?next={}", encode(next))))
@@ -507,7 +507,7 @@ async fn a_next_that_leaves_the_site_goes_to_the_lead_list_instead() {
             .unwrap();
         let html = res.text().await.unwrap();
         let field = open_tag(&html, "name=\"next\"").unwrap();
-        assert_eq!(attr(field, "value").as_deref(), Some("/leads"), "{next:?}");
+        assert_eq!(attr(field, "value").as_deref(), Some("/"), "{next:?}");
     }
     // Nor does the language switch.
     let res = plain_client()
@@ -516,7 +516,7 @@ async fn a_next_that_leaves_the_site_goes_to_the_lead_list_instead() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&res), "/leads");
+    assert_eq!(location(&res), "/");
 }
 
 #[tokio::test]
@@ -531,7 +531,7 @@ async fn a_next_with_a_line_break_is_refused_cleanly_rather_than_breaking_the_re
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&res), "/leads");
+    assert_eq!(location(&res), "/");
     assert!(!set_cookies(&res).iter().any(|c| c.starts_with("planted")));
     let res = plain_client()
         .get(app.url("/lang/en?next=/leads%0d%0aX-Planted:%201"))
@@ -539,7 +539,7 @@ async fn a_next_with_a_line_break_is_refused_cleanly_rather_than_breaking_the_re
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&res), "/leads");
+    assert_eq!(location(&res), "/");
 }
 
 #[tokio::test]

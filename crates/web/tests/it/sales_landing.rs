@@ -39,7 +39,7 @@ async fn a_sales_rep_sees_no_calling_target_and_their_queue_comes_first() {
         "the calls they made still count"
     );
     // The first link of their nav is their queue.
-    let nav = &html[html.find("<nav aria-label=\"main\">").unwrap()..];
+    let nav = &html[html.find("<nav aria-label=\"main\"").unwrap()..];
     let first = &nav[nav.find("<a ").unwrap()..];
     assert!(
         first.starts_with("<a href=\"/customers?mine=1\" id=\"nav-queue\">我的客户</a>"),
