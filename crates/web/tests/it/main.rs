@@ -13,6 +13,7 @@ mod collision_browser;
 mod collisions;
 mod customers;
 mod detect;
+mod export_roundtrip;
 mod exports;
 mod flood;
 mod helpers;
