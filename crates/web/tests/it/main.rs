@@ -8,6 +8,7 @@ mod api_rules;
 mod bad_input;
 mod browser;
 mod calls;
+mod chinese_first;
 mod claim;
 mod collision_browser;
 mod collisions;
