@@ -37,6 +37,7 @@ mod reclaim;
 mod sales;
 mod sales_browser;
 mod sales_landing;
+mod search_pinyin;
 mod stored_values;
 mod workday_admin;
 mod workday_forms;
