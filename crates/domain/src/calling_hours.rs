@@ -117,11 +117,48 @@ pub fn zone(name: Option<&str>) -> Tz {
         .unwrap_or(DEFAULT_TZ)
 }
 
-/// Parses "HH:MM" (00:00–24:00) into minutes after midnight.
+/// Parses "HH:MM" (00:00–24:00) into minutes after midnight; full-width digits and colon
+/// (`０９：００`, typed with a Chinese input method) are read as plain ones.
 pub fn parse_hhmm(s: &str) -> Option<u16> {
+    let s = crate::typed::normalise_times(s);
     let (h, m) = s.trim().split_once(':')?;
-    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    let (h, m): (u16, u16) = (h.trim().parse().ok()?, m.trim().parse().ok()?);
     (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+}
+
+/// Why a day's spans were refused; each names the span as it was typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpanProblem {
+    /// Not `HH:MM-HH:MM`.
+    Unreadable(String),
+    /// Ends at or before it starts.
+    Backwards(String),
+}
+
+/// One day's spans as typed, `09:00-12:00, 14:00-18:00`, into (start, end) minutes. Spans are
+/// separated by `,` `;` `，` `；` or `、`, start and end by `-` `–` `—` `~` `～` (or 至/到); what
+/// a Chinese input method types (`09：00－12：00，14：00－18：00`, full-width digits) is read
+/// the same. Overlaps are left to [`validate_windows`].
+pub fn parse_spans(text: &str) -> Result<Vec<(u16, u16)>, SpanProblem> {
+    use crate::typed::{normalise_times, plain_char};
+    let mut spans = Vec::new();
+    for typed in text
+        .split(|c| matches!(plain_char(c), ',' | ';'))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let plain = normalise_times(typed);
+        let unreadable = || SpanProblem::Unreadable(typed.to_string());
+        let (start, end) = plain.split_once('-').ok_or_else(unreadable)?;
+        let (Some(start), Some(end)) = (parse_hhmm(start), parse_hhmm(end)) else {
+            return Err(unreadable());
+        };
+        if start >= end {
+            return Err(SpanProblem::Backwards(typed.to_string()));
+        }
+        spans.push((start, end));
+    }
+    Ok(spans)
 }
 
 pub fn format_hhmm(minute: u16) -> String {
@@ -522,12 +559,35 @@ mod tests {
     }
 
     #[test]
+    fn spans_typed_with_a_chinese_input_method_are_read() {
+        let want = vec![(540, 720), (840, 1080)];
+        for typed in [
+            "09:00-12:00, 14:00-18:00",
+            "09：00－12：00，14：00－18：00",
+            "０９：００～１２：００、１４：００—１８：００",
+            "9:00~12:00；14:00 至 18:00",
+        ] {
+            assert_eq!(parse_spans(typed), Ok(want.clone()), "{typed}");
+        }
+        assert_eq!(parse_spans(""), Ok(vec![]));
+        assert_eq!(
+            parse_spans("12：00－09：00"),
+            Err(SpanProblem::Backwards("12：00－09：00".into()))
+        );
+        assert_eq!(
+            parse_spans("上午"),
+            Err(SpanProblem::Unreadable("上午".into()))
+        );
+    }
+
+    #[test]
     fn hhmm_round_trips() {
         assert_eq!(parse_hhmm("09:00"), Some(540));
         assert_eq!(parse_hhmm("24:00"), Some(1440));
         assert_eq!(parse_hhmm("24:01"), None);
         assert_eq!(parse_hhmm("12:60"), None);
         assert_eq!(parse_hhmm("x"), None);
+        assert_eq!(parse_hhmm("０９：３０"), Some(570));
         assert_eq!(format_hhmm(540), "09:00");
         assert_eq!(DayKind::parse("workday"), Some(DayKind::Workday));
         assert_eq!(DayKind::parse("x"), None);

@@ -64,6 +64,14 @@ pub struct CustomFieldDef {
 /// Longest text accepted in a custom text field.
 pub const MAX_TEXT_LEN: usize = 2000;
 
+/// What separates a multi-select's options when it is written as one text (an import cell, a
+/// form field): `;`, `；`, `,`, `，` or `、`.
+pub const MULTI_SELECT_SEPARATORS: [char; 5] = [';', '；', ',', '，', '、'];
+
+/// How an export writes a multi-select (`专业版;旗舰版`): one of
+/// [`MULTI_SELECT_SEPARATORS`], so that the export imports back unchanged.
+pub const MULTI_SELECT_JOIN: &str = ";";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldProblem {
     pub field: String,
@@ -108,6 +116,25 @@ impl CustomFieldDef {
             &self.label_en
         } else {
             &self.label_zh
+        }
+    }
+
+    /// A stored value as a person reads and types it, and as the import takes it back: an
+    /// option's text, a multi-select's options joined by [`MULTI_SELECT_JOIN`], a number as
+    /// written, nothing for an empty value.
+    pub fn value_text(&self, value: &Value) -> String {
+        match value {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(MULTI_SELECT_JOIN),
+            other => other.to_string(),
         }
     }
 
@@ -168,8 +195,12 @@ impl CustomFieldDef {
                                 .ok_or("not_an_option")
                         })
                         .collect::<Result<_, _>>()?,
+                    // An option that itself holds a separator is taken whole.
+                    Value::String(s) if self.options.iter().any(|o| o == s.trim()) => {
+                        vec![s.trim().to_string()]
+                    }
                     Value::String(s) => s
-                        .split([',', '，', ';', '；'])
+                        .split(MULTI_SELECT_SEPARATORS)
                         .map(|p| p.trim().to_string())
                         .collect(),
                     _ => return Err("not_an_option"),
@@ -336,6 +367,32 @@ mod tests {
         assert_eq!(Value::Object(out), json!({"industry": "医疗"}));
         let err = validate_custom(&defs(), &obj(json!({"industry": "金融"}))).unwrap_err();
         assert_eq!(err[0].code, "not_an_option");
+    }
+
+    #[test]
+    fn a_multi_select_read_back_from_its_text_is_unchanged() {
+        let defs = vec![def(
+            "products",
+            FieldKind::MultiSelect,
+            false,
+            &["专业版", "旗舰版", "A, B"],
+        )];
+        for stored in [
+            json!(["专业版", "旗舰版"]),
+            json!(["A, B"]),
+            json!(["旗舰版"]),
+        ] {
+            let text = defs[0].value_text(&stored);
+            assert!(!text.contains('['), "{text}");
+            let back = validate_custom(&defs, &obj(json!({ "products": text }))).unwrap();
+            assert_eq!(back["products"], stored);
+        }
+        assert_eq!(
+            defs[0].value_text(&json!(["专业版", "旗舰版"])),
+            "专业版;旗舰版"
+        );
+        let typed = validate_custom(&defs, &obj(json!({"products": "专业版、旗舰版"}))).unwrap();
+        assert_eq!(typed["products"], json!(["专业版", "旗舰版"]));
     }
 
     #[test]

@@ -23,6 +23,9 @@ use crate::contact_match::{CompanyContacts, MatchKind, Outcome, company_outcome,
 use crate::lead::normalise_company;
 use crate::{Access, Holder, LeadFields, LeadId, LeadScope, TeamId, UserId, search_tokens};
 
+mod reason;
+pub use reason::{LANGUAGE_SEPARATOR, Reason, reason_in, row_reason};
+
 /// What to do with a row whose phone (or company) is already known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -176,8 +179,10 @@ impl BatchCounts {
 /// Why a row whose phone or company is on a lead the importer may not see was refused: it
 /// names no lead, owner or team, so that an import learns no more of other people's leads than
 /// that the number is taken.
-pub const HELD_ELSEWHERE: &str =
-    "号码或公司已在他人负责的线索中 / the phone or company is on a lead held by someone else";
+pub const HELD_ELSEWHERE: Reason = (
+    "号码或公司已在他人负责的线索中",
+    "the phone or company is on a lead held by someone else",
+);
 
 /// Where a duplicate points: a stored lead or a row earlier in this batch.
 #[derive(Debug, Clone, Copy)]
@@ -493,7 +498,7 @@ pub fn plan(
                 invalid.push((
                     number,
                     Vec::new(),
-                    format!("第 {number} 行：{HELD_ELSEWHERE}"),
+                    row_reason(number, HELD_ELSEWHERE.0, HELD_ELSEWHERE.1),
                 ));
                 continue;
             }

@@ -26,6 +26,7 @@ pub mod sales;
 pub mod sales_receivables;
 pub mod script;
 pub mod search_tokens;
+pub mod typed;
 
 pub use access::{Access, Holder, LeadScope, Viewer};
 pub use article::ArticleFields;

@@ -61,19 +61,47 @@ fn text_tokens(text: &str, mut emit: impl FnMut(String, bool)) {
     }
 }
 
-/// A lead's quick-search tokens: from its name, company and numbers.
+mod pinyin_keys;
+
+/// A lead's quick-search tokens: from its name, company and numbers, and the pinyin of the
+/// Hanzi in its name and company ([`pinyin_keys`]).
 pub fn of_lead(name: &str, company: Option<&str>, phones: &[crate::PhoneNumber]) -> String {
-    lead_tokens(
+    let mut tokens = collect(
         [Some(name), company].into_iter().flatten(),
         phones.iter().map(|p| p.national_digits()),
-    )
+    );
+    for text in [Some(name), company].into_iter().flatten() {
+        cjk_runs(text, |run| pinyin_keys::tokens(run, &mut tokens));
+    }
+    finish(tokens)
 }
 
-/// The space-separated token string stored for a lead.
+/// Calls `f` with each maximal run of CJK characters in `text`.
+fn cjk_runs(text: &str, mut f: impl FnMut(&[char])) {
+    let chars: Vec<char> = text.chars().collect();
+    for run in chars.split(|c| !is_cjk(*c)).filter(|r| !r.is_empty()) {
+        f(run);
+    }
+}
+
+fn finish(mut tokens: Vec<String>) -> String {
+    tokens.sort_unstable();
+    tokens.dedup();
+    tokens.join(" ")
+}
+
+/// The space-separated token string of texts and numbers (without pinyin).
 pub fn lead_tokens<'a>(
     texts: impl IntoIterator<Item = &'a str>,
     phone_national_digits: impl IntoIterator<Item = &'a str>,
 ) -> String {
+    finish(collect(texts, phone_national_digits))
+}
+
+fn collect<'a>(
+    texts: impl IntoIterator<Item = &'a str>,
+    phone_national_digits: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
     for text in texts {
         text_tokens(text, |t, _| tokens.push(t));
@@ -88,9 +116,7 @@ pub fn lead_tokens<'a>(
             digit_grams(digits, &mut tokens);
         }
     }
-    tokens.sort_unstable();
-    tokens.dedup();
-    tokens.join(" ")
+    tokens
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,6 +286,31 @@ mod tests {
         ] {
             assert!(tokens.contains(&expected), "{expected} in {t}");
         }
+    }
+
+    #[test]
+    fn a_leads_hanzi_are_also_indexed_as_pinyin_and_initials() {
+        let t = of_lead("张伟", Some("华为技术"), &[]);
+        let tokens: Vec<&str> = t.split(' ').collect();
+        for expected in [
+            "张伟",
+            "zhang",
+            "wei",
+            "zhangwei",
+            "zw",
+            "huaweijishu",
+            "hwjs",
+        ] {
+            assert!(tokens.contains(&expected), "{expected} in {t}");
+        }
+        // What a person types finds them: a prefix of a token.
+        for q in ["wang", "zhangwei", "zw", "zhang", "hwjs"] {
+            let terms = parse_query(q).unwrap();
+            assert_eq!(terms, vec![Term::Prefix(q.into())]);
+        }
+        let wang = of_lead("王小明", None, &[]);
+        assert!(wang.split(' ').any(|t| t.starts_with("wang")), "{wang}");
+        assert!(wang.split(' ').any(|t| t == "xiaoming"), "{wang}");
     }
 
     #[test]

@@ -116,11 +116,13 @@ pub fn cells<'a>(
     if !defs.is_empty() {
         let custom = lead.custom_values()?;
         for d in defs {
-            out.push(Cow::Owned(match custom.get(&d.key) {
-                None | Some(serde_json::Value::Null) => String::new(),
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-            }));
+            // As the import reads it back: a multi-select is `专业版;旗舰版`, not JSON.
+            out.push(Cow::Owned(
+                custom
+                    .get(&d.key)
+                    .map(|v| d.value_text(v))
+                    .unwrap_or_default(),
+            ));
         }
     }
     // Beijing time (UTC+8, no daylight saving), as the office reads it.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use leadline_domain::import_plan::Reason;
 use leadline_domain::{Role, TeamId, UserId};
 use leadline_import::{Mapping, Target};
 use leadline_store::{Db, auth::users};
@@ -10,8 +11,11 @@ use leadline_store::{Db, auth::users};
 use crate::import_referrals::Lookup;
 use crate::import_run::{Assign, RunError};
 
-const UNKNOWN_OWNER: &str = "负责人不存在或已停用 / no active user by that name";
-const NOT_YOURS_TO_ASSIGN: &str = "无权分配给该负责人 / you may not assign leads to this user";
+const UNKNOWN_OWNER: Reason = ("负责人不存在或已停用", "no active user by that name");
+const NOT_YOURS_TO_ASSIGN: Reason = (
+    "无权分配给该负责人",
+    "you may not assign leads to this user",
+);
 
 /// The active agents of a team, in id order: the round-robin rotation.
 pub(crate) async fn team_agents(db: &Db, team: TeamId) -> Result<Vec<UserId>, RunError> {
@@ -82,7 +86,7 @@ impl Owners {
         &self,
         ordinal: i64,
         cell: Option<&str>,
-    ) -> Result<Option<UserId>, &'static str> {
+    ) -> Result<Option<UserId>, Reason> {
         match self {
             Owners::Pool => Ok(None),
             Owners::One(u) => Ok(Some(*u)),

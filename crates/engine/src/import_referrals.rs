@@ -14,14 +14,17 @@
 use std::collections::HashMap;
 
 use leadline_domain::Viewer;
-use leadline_domain::import_plan::Referral;
+use leadline_domain::import_plan::{Reason, Referral, row_reason};
 use leadline_store::imports::BatchRow;
 use leadline_store::ownership::people::referral;
 use leadline_store::{Db, StoreError};
 
 /// Why a row naming a referrer nobody holds was refused.
-pub const REFERRER_NOT_FOUND: &str = "推荐人不存在（请填写已有老客户的电话或 #编号） / no existing \
-    customer with that phone or number (give the referring customer's phone or #number)";
+pub const REFERRER_NOT_FOUND: Reason = (
+    "推荐人不存在（请填写已有老客户的电话或 #编号）",
+    "no existing customer with that phone or number (give the referring customer's phone or \
+     #number)",
+);
 
 /// Finds referrers for the reading thread (a blocking thread of the runtime).
 pub(crate) struct Lookup {
@@ -76,7 +79,7 @@ impl Noted {
                 None => BatchRow::Invalid {
                     number,
                     cells: row_cells,
-                    reason: format!("第 {number} 行：{REFERRER_NOT_FOUND}"),
+                    reason: row_reason(number, REFERRER_NOT_FOUND.0, REFERRER_NOT_FOUND.1),
                 },
             };
         }

@@ -8,6 +8,7 @@
 //! database ([`start_stored`]): whichever server runs it reads a local copy
 //! ([`crate::upload_files`]).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use leadline_domain::import_plan::{Reason, row_reason};
 use leadline_domain::{CustomFieldDef, TeamId, UserId};
 use leadline_import::{
     ErrorReport, ImportError, Mapping, MappingProblem, ReadOptions, Reader, ReportFormat,
@@ -400,7 +402,7 @@ impl imports::MoreBatches for ReadyBatches {
     }
 }
 
-const NEEDS_PHONE_OR_COMPANY: &str = "需要电话或公司 / needs a phone or a company";
+const NEEDS_PHONE_OR_COMPANY: Reason = ("需要电话或公司", "needs a phone or a company");
 
 /// Reads, checks and assigns rows; runs on a blocking thread. Returns the file's size.
 #[allow(clippy::too_many_arguments)]
@@ -451,13 +453,13 @@ fn read_rows(
             Some(_) if ordinal <= skip => continue,
             Some(Err(bad)) => rows.push(BatchRow::Invalid {
                 number: bad.number as i64,
-                reason: bad.reason(&headers),
+                reason: bad.reason(&headers, &defs),
                 cells: bad.cells,
             }),
             Some(Ok(row)) => rows.push(match mapping.parse_row(&row, &defs) {
                 Err(bad) => BatchRow::Invalid {
                     number: bad.number as i64,
-                    reason: bad.reason(&headers),
+                    reason: bad.reason(&headers, &defs),
                     cells: bad.cells,
                 },
                 Ok(parsed)
@@ -466,7 +468,11 @@ fn read_rows(
                     BatchRow::Invalid {
                         number: row.number as i64,
                         cells: row.cells,
-                        reason: format!("第 {n} 行：{NEEDS_PHONE_OR_COMPANY}", n = row.number),
+                        reason: row_reason(
+                            row.number,
+                            NEEDS_PHONE_OR_COMPANY.0,
+                            NEEDS_PHONE_OR_COMPANY.1,
+                        ),
                     }
                 }
                 Ok(parsed) => {
@@ -484,7 +490,7 @@ fn read_rows(
                         Err(why) => BatchRow::Invalid {
                             number: row.number as i64,
                             cells: row.cells,
-                            reason: format!("第 {n} 行：{why}", n = row.number),
+                            reason: row_reason(row.number, why.0, why.1),
                         },
                     }
                 }
@@ -748,9 +754,13 @@ async fn finish_reader(
     result
 }
 
-/// The rows a job refused, each with its reason, in the file's own format and encoding:
-/// (bytes, content type, file name).
-pub async fn error_report(db: &Db, job: &ImportJob) -> Result<(Vec<u8>, String, String), RunError> {
+/// The rows a job refused, each with its reason, in the file's own format and encoding and in
+/// one language, the reader's (`english` or Chinese): (bytes, content type, file name).
+pub async fn error_report(
+    db: &Db,
+    job: &ImportJob,
+    english: bool,
+) -> Result<(Vec<u8>, String, String), RunError> {
     let stored = stored_options(job)?;
     let rows = imports::errors(db, job.id).await?;
     let format = stored.report;
@@ -761,13 +771,17 @@ pub async fn error_report(db: &Db, job: &ImportJob) -> Result<(Vec<u8>, String, 
         .unwrap_or(&job.file_name)
         .to_string();
     tokio::task::spawn_blocking(move || {
-        let mut report = ErrorReport::new(Vec::new(), &format)?;
-        for (_, cells, reason) in &rows {
+        let mut report = ErrorReport::in_language(Vec::new(), &format, english)?;
+        for (number, cells, reason) in &rows {
             let reason = match reason.as_str() {
-                "needs_phone_or_company" => NEEDS_PHONE_OR_COMPANY,
-                r => r,
+                "needs_phone_or_company" => Cow::Owned(row_reason(
+                    number,
+                    NEEDS_PHONE_OR_COMPANY.0,
+                    NEEDS_PHONE_OR_COMPANY.1,
+                )),
+                r => Cow::Borrowed(r),
             };
-            report.write_row(cells, reason)?;
+            report.write_row(cells, &reason)?;
         }
         let (ext, content_type) = report.file_type();
         let bytes = report.finish()?;

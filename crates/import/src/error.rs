@@ -1,6 +1,7 @@
 //! What can go wrong: [`ImportError`] stops a whole file, [`RowError`] rejects one row.
 
-use leadline_domain::FieldProblem;
+use leadline_domain::import_plan::row_reason;
+use leadline_domain::{CustomFieldDef, FieldProblem};
 
 /// A problem with the file as a whole: nothing (more) can be read from it.
 ///
@@ -163,9 +164,12 @@ impl RowError {
         }
     }
 
-    /// The reason in Chinese and English, naming columns by their headers, as written in the
-    /// error report: `第 12 行：列「手机」单元格错误 #N/A / row 12: column “手机” holds the error #N/A`.
-    pub fn reason(&self, headers: &[String]) -> String {
+    /// The reason in Chinese and English as stored (see
+    /// [`row_reason`](leadline_domain::import_plan::row_reason); the error report shows one of
+    /// them), naming columns by their headers and custom fields by their labels:
+    /// `第 12 行：列「手机」是表格错误值 #N/A` and `row 12: column “手机” holds the spreadsheet
+    /// error #N/A`.
+    pub fn reason(&self, headers: &[String], defs: &[CustomFieldDef]) -> String {
         let col = |i: usize| {
             headers
                 .get(i)
@@ -207,20 +211,53 @@ impl RowError {
             RowErrorKind::Invalid(problems) => {
                 let zh: Vec<String> = problems
                     .iter()
-                    .map(|p| format!("{}{}", field_label(&p.field).0, problem_text(p.code).0))
+                    .map(|p| {
+                        let (label, _) = field_label(&p.field, defs);
+                        let text = problem_text(p.code).0;
+                        // A custom field's label is set off from the text that follows it.
+                        if is_standard(&p.field) {
+                            format!("{label}{text}")
+                        } else {
+                            format!("「{label}」{text}")
+                        }
+                    })
                     .collect();
                 let en: Vec<String> = problems
                     .iter()
-                    .map(|p| format!("{}: {}", field_label(&p.field).1, problem_text(p.code).1))
+                    .map(|p| {
+                        format!(
+                            "{}: {}",
+                            field_label(&p.field, defs).1,
+                            problem_text(p.code).1
+                        )
+                    })
                     .collect();
                 (zh.join("；"), en.join("; "))
             }
         };
-        format!("第 {} 行：{zh} / row {}: {en}", self.number, self.number)
+        row_reason(self.number, &zh, &en)
     }
 }
 
-fn field_label(field: &str) -> (String, String) {
+fn is_standard(field: &str) -> bool {
+    matches!(
+        field,
+        "name"
+            | "phones"
+            | "company"
+            | "title"
+            | "city"
+            | "region"
+            | "source"
+            | "tags"
+            | "status"
+            | "intent"
+    )
+}
+
+/// A field's name in Chinese and English: a custom field by its labels (its key only when it
+/// has none), so that a report names 意向产品, not `products`.
+fn field_label(field: &str, defs: &[CustomFieldDef]) -> (String, String) {
     let (zh, en) = match field {
         "name" => ("姓名", "name"),
         "phones" => ("电话", "phone"),
@@ -232,7 +269,12 @@ fn field_label(field: &str) -> (String, String) {
         "tags" => ("标签", "tags"),
         "status" => ("状态", "status"),
         "intent" => ("意向", "intent"),
-        other => return (format!("字段 {other} "), other.to_string()),
+        other => {
+            return match defs.iter().find(|d| d.key == other) {
+                Some(d) => (d.label("zh").to_string(), d.label("en").to_string()),
+                None => (other.to_string(), other.to_string()),
+            };
+        }
     };
     (zh.to_string(), en.to_string())
 }

@@ -11,21 +11,40 @@ use crate::ImportError;
 use crate::encoding::{bom_for, encode_into};
 
 /// Makes a cell safe to open in a spreadsheet by putting `'` before it when it starts with
-/// `=`, `+`, `-`, `@`, a tab or a carriage return.
+/// `=`, `+`, `-`, `@`, a tab or a carriage return — unless it is a phone number or a number.
 ///
 /// Why: Excel, WPS and LibreOffice run a CSV cell (and an .xlsx text cell once a user edits it)
 /// that starts with one of these as a formula — `=HYPERLINK(…)` or `=cmd|' /C calc'!A0` typed
 /// into a lead's name by anyone who can create leads would run on the exporting manager's
 /// machine ("CSV injection", OWASP). The apostrophe makes it text; the importer removes it again
-/// ([`Mapping::to_draft`](crate::Mapping::to_draft)), so an export re-imports unchanged. Numbers
-/// such as `-5` or `+8613800138000` get the apostrophe too: telling a harmless number from a
-/// formula reliably is not worth the risk.
+/// ([`Mapping::to_draft`](crate::Mapping::to_draft)), so an export re-imports unchanged.
+///
+/// A cell starting with `+` or `-` and holding nothing but digits and the marks phones and
+/// numbers are written with (spaces, `-`, `(`, `)`, `.`, `/` and the separators between several
+/// phones) stays as it is: `+86 138 0013 8000` and `-5` cannot call a function or another
+/// program (that needs letters, `|` or `!`), and an apostrophe before every international phone
+/// is what a person sees first in the file.
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_phone_or_number(cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
     }
+}
+
+/// `+`/`-` then only digits and phone or number punctuation, with at least one digit.
+fn is_phone_or_number(cell: &str) -> bool {
+    let Some(rest) = cell.strip_prefix(['+', '-']) else {
+        return false;
+    };
+    rest.chars().any(|c| c.is_ascii_digit())
+        && rest.chars().all(|c| {
+            c.is_ascii_digit()
+                || matches!(
+                    c,
+                    ' ' | '+' | '-' | '(' | ')' | '.' | '/' | ',' | ';' | '，' | '；' | '、'
+                )
+        })
 }
 
 /// Appends one CSV record (RFC 4180 quoting, CRLF) to `line`.
@@ -317,8 +336,19 @@ mod tests {
     fn formula_starts_get_an_apostrophe() {
         for (cell, want) in [
             ("=1+1", "'=1+1"),
-            ("+86138", "'+86138"),
-            ("-5", "'-5"),
+            ("+86138", "+86138"),
+            (
+                "+86 138 0013 8000，010-6552 9988",
+                "+86 138 0013 8000，010-6552 9988",
+            ),
+            ("-5", "-5"),
+            ("-1.5", "-1.5"),
+            ("+", "'+"),
+            ("-", "'-"),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2+3+SUM(A1)", "'-2+3+SUM(A1)"),
+            ("+86 138 HYPERLINK", "'+86 138 HYPERLINK"),
+            ("=1", "'=1"),
             ("@SUM(A1)", "'@SUM(A1)"),
             ("\tx", "'\tx"),
             ("\rx", "'\rx"),

@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use crate::encoding::{bom_for, encode_into, encoding_for_label, is_utf16, output_encoding};
 use crate::export::{SheetWriter, neutralise, push_csv_record};
 use crate::{FileKind, ImportError, RowError};
+use leadline_domain::CustomFieldDef;
+use leadline_domain::import_plan::reason_in;
 
-/// The header of the column that holds each row's reason.
-pub const REASON_HEADER: &str = "错误原因 / Error";
+/// The header of the column that holds each row's reason, in Chinese and in English.
+pub const REASON_HEADER: (&str, &str) = ("错误原因", "Error");
 
 /// How an error report is written; take it from [`SourceInfo::report_format`](crate::SourceInfo)
 /// and store it (it is serde-serialisable) if the report is written later than the import.
@@ -57,11 +59,21 @@ pub struct ErrorReport<W: Write + Send> {
     format: ReportFormat,
     sink: Sink<W>,
     rows: u64,
+    english: bool,
 }
 
 impl<W: Write + Send> ErrorReport<W> {
-    /// Starts a report, writing its header row.
+    /// Starts a report in Chinese, writing its header row.
     pub fn new(out: W, format: &ReportFormat) -> Result<ErrorReport<W>, ImportError> {
+        ErrorReport::in_language(out, format, false)
+    }
+
+    /// Starts a report whose reasons are in English (`english`) or Chinese, and only in that.
+    pub fn in_language(
+        out: W,
+        format: &ReportFormat,
+        english: bool,
+    ) -> Result<ErrorReport<W>, ImportError> {
         let mut sink = match format.kind {
             FileKind::Csv => {
                 let encoding = output_encoding(encoding_for_label(&format.encoding)?);
@@ -84,7 +96,11 @@ impl<W: Write + Send> ErrorReport<W> {
         };
         if format.header_row {
             let mut header: Vec<&str> = format.headers.iter().map(String::as_str).collect();
-            header.push(REASON_HEADER);
+            header.push(if english {
+                REASON_HEADER.1
+            } else {
+                REASON_HEADER.0
+            });
             match &mut sink {
                 Sink::Xlsx { sheet, .. } => sheet.write_header(&header)?,
                 csv => write_csv(csv, &header)?,
@@ -94,17 +110,21 @@ impl<W: Write + Send> ErrorReport<W> {
             format: format.clone(),
             sink,
             rows: 0,
+            english,
         })
     }
 
-    /// Writes a rejected row with [`RowError::reason`].
-    pub fn write(&mut self, error: &RowError) -> Result<(), ImportError> {
-        let reason = error.reason(&self.format.headers);
+    /// Writes a rejected row with [`RowError::reason`] (custom fields named by `defs`).
+    pub fn write(&mut self, error: &RowError, defs: &[CustomFieldDef]) -> Result<(), ImportError> {
+        let reason = error.reason(&self.format.headers, defs);
         self.write_row(&error.cells, &reason)
     }
 
     /// Writes a row rejected for a reason of the caller's (e.g. a duplicate found in storage).
+    /// A reason stored in both languages
+    /// ([`row_reason`](leadline_domain::import_plan::row_reason)) is written in the report's.
     pub fn write_row(&mut self, cells: &[String], reason: &str) -> Result<(), ImportError> {
+        let reason = reason_in(reason, self.english);
         let width = self.format.headers.len();
         let mut row: Vec<&str> = cells.iter().take(width).map(String::as_str).collect();
         row.resize(width, "");

@@ -10,7 +10,7 @@ mod segment;
 mod snippet;
 mod synonyms;
 
-pub use markdown::markdown_text;
+pub use markdown::{markdown_text, table_text};
 pub use query::{MAX_QUERY_TERMS, Query, QueryTerm, TermSource};
 pub use segment::{index_tokens, is_cjk, warm_up};
 pub use snippet::{escape_html, highlight, snippet};

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use leadline_domain::{LeadId, Role, Viewer};
-use leadline_search::{Query, highlight, index_tokens, markdown_text, snippet};
+use leadline_search::{Query, highlight, index_tokens, markdown_text, snippet, table_text};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -292,6 +292,36 @@ pub struct SearchHit {
     pub lead_id: Option<LeadId>,
     pub url: String,
     pub score: f64,
+    /// Call notes with the same text folded into this one (a note pasted on many calls would
+    /// otherwise fill the results with copies of itself).
+    pub same_notes: u32,
+}
+
+/// A call note's text as compared for sameness: trimmed, spaces collapsed, case folded.
+fn note_key(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Folds call notes whose text is the same into the best-ranked of them, counting the copies.
+fn fold_same_notes(hits: Vec<(SearchHit, Option<String>)>) -> Vec<SearchHit> {
+    let mut out: Vec<SearchHit> = Vec::with_capacity(hits.len());
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for (hit, key) in hits {
+        match key {
+            Some(key) => match seen.iter().find(|(k, _)| *k == key) {
+                Some(&(_, at)) => out[at].same_notes += 1,
+                None => {
+                    seen.push((key, out.len()));
+                    out.push(hit);
+                }
+            },
+            None => out.push(hit),
+        }
+    }
+    out
 }
 
 #[derive(sqlx::FromRow)]
@@ -438,7 +468,8 @@ async fn rank(db: &Db, viewer: &Viewer, query: &Query, req: &SearchRequest) -> R
         ));
     }
     push_visibility(&mut sql, viewer);
-    let limit = req.limit.clamp(1, MAX_RESULTS);
+    // Up to twice the results shown: `search` folds copies of a call note.
+    let limit = req.limit.clamp(1, MAX_RESULTS * 2);
     match backend {
         Backend::Sqlite => sql.push(&format!(" ORDER BY score DESC, d.id DESC LIMIT {limit}")),
         Backend::Postgres => sql.push(&postgres_rank_tail(query, limit)),
@@ -475,7 +506,8 @@ async fn texts(db: &Db, kind: DocKind, ids: &[i64]) -> Result<Vec<(i64, String, 
         .into_iter()
         .map(|(id, title, body)| match kind {
             DocKind::Article => (id, title, markdown_text(&body)),
-            _ => (id, title, body),
+            // A table pasted into a script or a note is read as its cells, not its pipes.
+            _ => (id, title, table_text(&body).into_owned()),
         })
         .collect())
 }
@@ -488,7 +520,12 @@ pub async fn search(db: &Db, viewer: &Viewer, req: &SearchRequest) -> Result<Vec
     if matches!(req.kind, None | Some(DocKind::CallNote)) {
         index_new_notes(db).await?;
     }
-    let ranked = rank(db, viewer, &query, req).await?;
+    // Copies of one call note fold into one hit: rank more, so that folding leaves enough.
+    let folded_req = SearchRequest {
+        limit: (req.limit.clamp(1, MAX_RESULTS) * 2).min(MAX_RESULTS * 2),
+        ..req.clone()
+    };
+    let ranked = rank(db, viewer, &query, &folded_req).await?;
     let mut found: Vec<(DocKind, i64, String, String)> = Vec::new();
     for kind in DocKind::ALL {
         let ids: Vec<i64> = ranked
@@ -503,7 +540,7 @@ pub async fn search(db: &Db, viewer: &Viewer, req: &SearchRequest) -> Result<Vec
                 .map(|(id, title, text)| (kind, id, title, text)),
         );
     }
-    Ok(ranked
+    let hits = ranked
         .into_iter()
         .filter_map(|r| {
             let kind = DocKind::parse(&r.kind)?;
@@ -514,19 +551,27 @@ pub async fn search(db: &Db, viewer: &Viewer, req: &SearchRequest) -> Result<Vec
                 (DocKind::CallNote, Some(lead)) => format!("/leads/{lead}#call-{}", r.ref_id),
                 (DocKind::CallNote, None) => return None,
             };
-            Some(SearchHit {
-                kind,
-                id: r.ref_id,
-                title_html: highlight(title, &query),
-                title: title.clone(),
-                snippet: snippet(text, &query, SNIPPET_CHARS),
-                category: r.category,
-                lead_id: r.lead_id,
-                url,
-                score: r.score,
-            })
+            let same = (kind == DocKind::CallNote).then(|| note_key(text));
+            Some((
+                SearchHit {
+                    kind,
+                    id: r.ref_id,
+                    title_html: highlight(title, &query),
+                    title: title.clone(),
+                    snippet: snippet(text, &query, SNIPPET_CHARS),
+                    category: r.category,
+                    lead_id: r.lead_id,
+                    url,
+                    score: r.score,
+                    same_notes: 0,
+                },
+                same,
+            ))
         })
-        .collect())
+        .collect();
+    let mut hits = fold_same_notes(hits);
+    hits.truncate(req.limit.clamp(1, MAX_RESULTS) as usize);
+    Ok(hits)
 }
 
 /// Number of indexed documents (for `/metrics` and the benchmark).

@@ -67,6 +67,23 @@ impl Lang {
         }
     }
 
+    /// Whether the catalogue has `key` (for a specific text with a general one to fall back to).
+    pub fn has(self, key: &str) -> bool {
+        catalogue(self).contains_key(key)
+    }
+
+    /// `tf` for a count `n`: English takes `key.one` for exactly one ("1 day left", not
+    /// "1 days left") when the catalogue has it; Chinese has no plural.
+    pub fn tn(self, key: &str, n: i64, args: &[(&str, &str)]) -> String {
+        let one = format!("{key}.one");
+        let key = if self == Lang::En && n == 1 && self.has(&one) {
+            one.as_str()
+        } else {
+            key
+        };
+        self.tf(key, args)
+    }
+
     /// `t` with `{name}`-style placeholders filled.
     pub fn tf(self, key: &str, args: &[(&str, &str)]) -> String {
         let mut s = self.t(key).to_string();
@@ -160,6 +177,9 @@ impl Lang {
         }
     }
 }
+
+#[cfg(test)]
+mod keys_used;
 
 #[cfg(test)]
 mod tests {

@@ -38,6 +38,12 @@
         p.className = "snippet";
         p.innerHTML = it.snippet;
         li.append(a, " ", kind, p);
+        if (it.same_notes > 0 && input.dataset.sameNotes) {
+          var same = document.createElement("p");
+          same.className = "muted same-notes";
+          same.textContent = input.dataset.sameNotes.replace("{n}", it.same_notes);
+          li.appendChild(same);
+        }
         list.appendChild(li);
       });
     }

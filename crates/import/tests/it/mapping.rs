@@ -241,7 +241,7 @@ fn bad_rows_say_why() {
     let err = m.parse_row(&row(&["", "12", "lots"]), &defs()).unwrap_err();
     assert_eq!(err.code(), "invalid");
     assert_eq!(err.cells, s(&["", "12", "lots"]));
-    let reason = err.reason(&headers);
+    let reason = err.reason(&headers, &defs());
     assert!(reason.starts_with("第 7 行："), "{reason}");
     assert!(
         reason.contains("姓名必填") && reason.contains("电话号码无效"),
@@ -251,7 +251,11 @@ fn bad_rows_say_why() {
         reason.contains("phone: not a valid phone number"),
         "{reason}"
     );
+    // A custom field is named by its label, not its key.
+    assert!(reason.contains("「预算」不是数字"), "{reason}");
+    assert!(reason.contains("Budget: not a number"), "{reason}");
+    assert!(!reason.contains("budget"), "{reason}");
     let err = m.to_draft(&row(&["王", "#REF!", ""]), &defs()).unwrap_err();
     assert_eq!(err.code(), "cell_error");
-    assert!(err.reason(&headers).contains("列「手机」"));
+    assert!(err.reason(&headers, &defs()).contains("列「手机」"));
 }

@@ -18,7 +18,7 @@ fn import_with_report(bytes: &[u8], name: &str) -> (SourceInfo, Vec<u8>, u64, u6
     while let Some(row) = reader.next_row().unwrap() {
         match row.and_then(|r| mapping.parse_row(&r, &[])) {
             Ok(_) => imported += 1,
-            Err(bad) => report.write(&bad).unwrap(),
+            Err(bad) => report.write(&bad, &[]).unwrap(),
         }
     }
     let rows = report.rows();
@@ -41,18 +41,12 @@ fn a_gbk_file_gets_a_gbk_report_readable_by_the_reader() {
     // The report is GBK bytes (no BOM, since the source had none), with the source's `;`.
     assert!(std::str::from_utf8(&report).is_err());
     let text = GB18030.decode_without_bom_handling(&report).0.into_owned();
-    assert!(
-        text.starts_with("姓名;手机;城市;错误原因 / Error\r\n"),
-        "{text}"
-    );
+    assert!(text.starts_with("姓名;手机;城市;错误原因\r\n"), "{text}");
     // And it reads back as a CSV of the same shape, with the reason column.
     let (back_info, rows) = read_ok(&report, "错误报告.csv");
     assert_eq!(back_info.encoding, Some("gb18030"));
     assert_eq!(back_info.delimiter, Some(b';'));
-    assert_eq!(
-        back_info.headers,
-        s(&["姓名", "手机", "城市", "错误原因 / Error"])
-    );
+    assert_eq!(back_info.headers, s(&["姓名", "手机", "城市", "错误原因"]));
     let rows = good(&rows);
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0][..3], s(&["", "13900139000", "上海"]));
@@ -64,6 +58,10 @@ fn a_gbk_file_gets_a_gbk_report_readable_by_the_reader() {
     // The formula is neutralised in the report…
     assert_eq!(rows[1][2], "'=HYPERLINK(\"x\")");
     assert!(rows[1][3].contains("电话号码无效"));
+    // One language only: no English beside the Chinese.
+    for row in &rows {
+        assert!(!row[3].contains("row "), "{}", row[3]);
+    }
     // …and the line with an unclosed quote comes back as it splits.
     assert_eq!(rows[2][..2], s(&["坏", "未闭合;广州"]));
     assert!(rows[2][3].contains("引号没有闭合"));
@@ -118,7 +116,7 @@ fn an_xlsx_file_gets_an_xlsx_report() {
     assert_eq!(report.file_type().0, "xlsx");
     while let Some(row) = reader.next_row().unwrap() {
         if let Err(bad) = row {
-            report.write(&bad).unwrap();
+            report.write(&bad, &[]).unwrap();
         }
     }
     report
@@ -127,13 +125,40 @@ fn an_xlsx_file_gets_an_xlsx_report() {
     let bytes = report.finish().unwrap();
     let (back, rows) = read_all(&bytes, "errors.xlsx", &ReadOptions::default()).unwrap();
     assert_eq!(back.kind, FileKind::Xlsx);
-    assert_eq!(back.headers.last().unwrap(), "错误原因 / Error");
+    assert_eq!(back.headers.last().unwrap(), "错误原因");
     let rows = good(&rows);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0][0], "长".repeat(40));
     assert!(rows[0][6].contains("内容过长"));
     assert_eq!(rows[1][..2], s(&["王小明", "13800138000"]));
     assert_eq!(rows[1][6], "重复 / duplicate");
+}
+
+#[test]
+fn an_english_report_is_in_english_only() {
+    let mut reader = open_reader(
+        std::io::Cursor::new(SOURCE.as_bytes().to_vec()),
+        "a.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let info = reader.info().clone();
+    let mapping = Mapping::auto(&info.headers, &[]);
+    let mut report = ErrorReport::in_language(Vec::new(), &info.report_format(), true).unwrap();
+    while let Some(row) = reader.next_row().unwrap() {
+        if let Err(bad) = row.and_then(|r| mapping.parse_row(&r, &[])) {
+            report.write(&bad, &[]).unwrap();
+        }
+    }
+    let bytes = report.finish().unwrap();
+    let (back, rows) = read_ok(&bytes, "errors.csv");
+    assert_eq!(back.headers.last().unwrap(), "Error");
+    let rows = good(&rows);
+    assert_eq!(rows[0][3], "row 3: name: required");
+    assert_eq!(rows[1][3], "row 4: phone: not a valid phone number");
+    for row in &rows {
+        assert!(!row[3].contains("行"), "{}", row[3]);
+    }
 }
 
 #[test]

@@ -203,6 +203,12 @@ mod tests {
             ("李四", vec![2]),
             ("kum", vec![3]),
             ("stale", vec![]),
+            // Pinyin (migration 0026): an upgraded database finds its leads by it too.
+            ("wang", vec![1]),
+            ("wangjianguo", vec![1]),
+            ("wjg", vec![1]),
+            ("lisi", vec![2]),
+            ("yunfan", vec![1]),
         ] {
             assert_eq!(found(&pool, q).await, leads, "query {q}");
         }
@@ -268,6 +274,10 @@ mod tests {
             ("2345", vec![1]),
             ("01065529988", vec![1]),
             ("8765", vec![2]),
+            ("wangjianguo", vec![1]),
+            ("wjg", vec![1]),
+            ("ls", vec![2]),
+            ("hzyf", vec![1]),
         ] {
             assert_eq!(found(q).await, leads, "query {q}");
         }

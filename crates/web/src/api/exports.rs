@@ -229,8 +229,15 @@ fn body_of(file: DuplexStream, outcome: oneshot::Receiver<Result<u64, &'static s
     Body::from_stream(bytes.chain(end))
 }
 
-/// A file name for the export: the saved view's name, or 线索 (leads), and the date.
-fn file_name(view: Option<&str>, format: ExportFormat) -> String {
+/// A file name for the export: the saved view's name, or 线索 (leads), and the date and time
+/// `at` on the exporter's clock (their zone; Asia/Shanghai by default), not UTC's: an export
+/// made at 03:58 on the 7th in Beijing is `…-20261207-0358`.
+fn file_name(
+    view: Option<&str>,
+    format: ExportFormat,
+    at: chrono::DateTime<chrono::Utc>,
+    zone: chrono_tz::Tz,
+) -> String {
     let stem: String = view
         .unwrap_or("线索")
         .chars()
@@ -246,7 +253,7 @@ fn file_name(view: Option<&str>, format: ExportFormat) -> String {
     };
     format!(
         "{stem}-{}.{}",
-        chrono::Utc::now().format("%Y%m%d-%H%M"),
+        at.with_timezone(&zone).format("%Y%m%d-%H%M"),
         format.extension()
     )
 }
@@ -288,7 +295,12 @@ pub async fn export(
         }
         None => None,
     };
-    let name = file_name(view_name.as_deref(), format);
+    let name = file_name(
+        view_name.as_deref(),
+        format,
+        chrono::Utc::now(),
+        super::workspace::zone_of(&caller),
+    );
     tracing::info!(user = caller.user.id.0, file = %name, "lead export");
 
     let slot = state.exports.start(caller.user.id)?;
@@ -353,8 +365,27 @@ mod tests {
 
     #[test]
     fn export_file_names_drop_path_characters() {
-        let n = file_name(Some("a/b:c"), ExportFormat::Xlsx);
+        let at = chrono::Utc::now();
+        let zone = chrono_tz::Asia::Shanghai;
+        let n = file_name(Some("a/b:c"), ExportFormat::Xlsx, at, zone);
         assert!(n.starts_with("abc-") && n.ends_with(".xlsx"), "{n}");
-        assert!(file_name(None, ExportFormat::Csv).starts_with("线索-"));
+        assert!(file_name(None, ExportFormat::Csv, at, zone).starts_with("线索-"));
+    }
+
+    #[test]
+    fn export_file_names_use_the_exporters_clock() {
+        use chrono::TimeZone;
+        // 19:58 UTC on the 6th is 03:58 on the 7th in Beijing.
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 12, 6, 19, 58, 0)
+            .unwrap();
+        assert_eq!(
+            file_name(None, ExportFormat::Xlsx, at, chrono_tz::Asia::Shanghai),
+            "线索-20261207-0358.xlsx"
+        );
+        assert_eq!(
+            file_name(None, ExportFormat::Csv, at, chrono_tz::Europe::London),
+            "线索-20261206-1958.csv"
+        );
     }
 }

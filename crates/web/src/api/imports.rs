@@ -478,7 +478,8 @@ pub async fn resume(
     }
 }
 
-/// The rows a job refused, each with its reason, in the file's own format and encoding.
+/// The rows a job refused, each with its reason, in the file's own format and encoding; the
+/// reasons are in the caller's language only.
 #[utoipa::path(get, path = "/api/v1/imports/{id}/errors", responses((status = 200, description = "A CSV or .xlsx file"), (status = 403), (status = 404)))]
 pub async fn errors(
     State(state): State<AppState>,
@@ -486,7 +487,8 @@ pub async fn errors(
     Path(id): Path<ImportJobId>,
 ) -> ApiResult<Response> {
     let job = visible_job(&state, &caller, id).await?;
-    let (bytes, content_type, name) = import_run::error_report(&state.db, &job).await?;
+    let english = caller.lang == crate::i18n::Lang::En;
+    let (bytes, content_type, name) = import_run::error_report(&state.db, &job, english).await?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),

@@ -605,8 +605,9 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
         .unwrap_or_default();
     let order = n.order_id.map(|id| format!("#{id}")).unwrap_or_default();
     match n.kind.as_str() {
-        RECLAIM_WARNING => Some(lang.tf(
+        RECLAIM_WARNING => Some(lang.tn(
             "ws.notice.reclaim_warning",
+            n.days.unwrap_or_default(),
             &[
                 ("days", &n.days.unwrap_or_default().to_string()),
                 ("name", &name),
@@ -614,8 +615,9 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
         )),
         RECLAIMED => {
             let rule = match (&n.rule_basis, n.rule_days) {
-                (Some(basis), Some(days)) => lang.tf(
+                (Some(basis), Some(days)) => lang.tn(
                     "ws.notice.rule",
+                    days,
                     &[
                         ("basis", lang.t(&format!("reclaim.basis.{basis}"))),
                         ("days", &days.to_string()),

@@ -18,6 +18,27 @@ fn admin_only(caller: &Caller) -> Result<(), super::PageError> {
     caller.require_admin().or_page(caller.lang)
 }
 
+/// What kind of record an audit row is about, in the reader's words (`滚动公告`, not
+/// `ticker_message`); a kind without words shows its code.
+pub fn entity_label(l: crate::i18n::Lang, entity: &str) -> String {
+    let key = format!("audit.entity.{entity}");
+    if l.has(&key) {
+        l.t(&key).to_string()
+    } else {
+        entity.to_string()
+    }
+}
+
+/// What was done, in the reader's words (`新建`, not `create`).
+pub fn action_label(l: crate::i18n::Lang, action: &str) -> String {
+    let key = format!("audit.action.{action}");
+    if l.has(&key) {
+        l.t(&key).to_string()
+    } else {
+        action.to_string()
+    }
+}
+
 pub struct ChangeLine {
     pub when: String,
     pub who: String,
@@ -34,8 +55,8 @@ async fn changes(state: &AppState, nav: &Nav) -> Result<Vec<ChangeLine>, super::
         .map(|r| ChangeLine {
             when: nav.time(&r.at),
             who: r.actor_name.unwrap_or_default(),
-            what: format!("{} #{}", r.entity, r.entity_id),
-            action: r.action,
+            what: format!("{} #{}", entity_label(nav.lang, &r.entity), r.entity_id),
+            action: action_label(nav.lang, &r.action),
         })
         .collect())
 }

@@ -389,7 +389,7 @@ pub async fn list(
 pub struct TimelineEntry {
     pub when: String,
     pub who: String,
-    pub action: &'static str,
+    pub action: String,
     pub changes: Vec<(String, String, String)>,
 }
 
@@ -518,7 +518,15 @@ pub(crate) async fn timeline(
         .map(|h| TimelineEntry {
             when: nav.time(&h.at),
             who: h.actor_name.clone().unwrap_or_default(),
-            action: l.t(&format!("lead.action.{}", h.action)),
+            // A lead's own wording where it has one ("领取了本线索"), else the audit's.
+            action: {
+                let own = format!("lead.action.{}", h.action);
+                if l.has(&own) {
+                    l.t(&own).to_string()
+                } else {
+                    super::admin::action_label(l, &h.action)
+                }
+            },
             changes: if h.action == "update" {
                 h.changes()
                     .into_iter()

@@ -72,6 +72,11 @@ impl Nav {
         self.lang.t(key)
     }
 
+    /// `key` with its `{n}` filled, in the plural English needs ([`crate::i18n::Lang::tn`]).
+    pub fn count(&self, key: &str, n: &u32) -> String {
+        self.lang.tn(key, i64::from(*n), &[("n", &n.to_string())])
+    }
+
     /// A UTC time shown in the user's zone.
     pub fn time(&self, t: &DateTime<Utc>) -> String {
         t.with_timezone(&self.tz)

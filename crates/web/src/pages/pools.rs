@@ -208,7 +208,7 @@ pub async fn page(
         nav,
         pool_param: pool_value,
         choices,
-        count_text: l.tf("pool.leads_count", &[("n", &count.to_string())]),
+        count_text: l.tn("pool.leads_count", count, &[("n", &count.to_string())]),
         leads,
         next_href,
         message,
@@ -312,10 +312,8 @@ pub struct LeadPane {
 /// 还剩 N 天 for a lead with a countdown.
 pub fn countdown(l: Lang, lead: &Lead) -> Option<String> {
     lead.ownership.reclaim_at.map(|at| {
-        l.tf(
-            "pool.days_left",
-            &[("n", &days_left(at, now()).to_string())],
-        )
+        let n = days_left(at, now());
+        l.tn("pool.days_left", n, &[("n", &n.to_string())])
     })
 }
 

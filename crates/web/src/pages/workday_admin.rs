@@ -9,7 +9,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use leadline_domain::calling_hours::{
-    DayKind, Holiday, Window, WindowProblem, format_hhmm, parse_hhmm, validate_windows,
+    DayKind, Holiday, SpanProblem, Window, WindowProblem, format_hhmm, parse_spans,
+    validate_windows,
 };
 use leadline_domain::revisit::{AfterLast, DelayUnit, RevisitRule};
 use leadline_domain::{IntentLevel, Role, TeamId};
@@ -127,13 +128,20 @@ impl RuleForm {
 
     /// The rule the fields describe, read as the API reads a rule.
     fn rule(&self) -> Result<RevisitRule, AppError> {
+        /// A whole number, full-width digits allowed; else the field's range is what is wrong.
         fn number(field: &str, text: &str) -> Result<Option<i64>, AppError> {
-            match text.trim() {
+            let code = match field {
+                "delay_amount" => "delay_range",
+                "position" => "position_range",
+                "max_attempts" => "max_attempts_range",
+                _ => "attempt_range",
+            };
+            match leadline_domain::typed::normalise_times(text).trim() {
                 "" => Ok(None),
                 t => t
                     .parse()
                     .map(Some)
-                    .map_err(|_| StoreError::invalid(field, "not_a_number").into()),
+                    .map_err(|_| StoreError::invalid(field, code).into()),
             }
         }
         let body = RuleBody {
@@ -159,6 +167,8 @@ pub struct DayHours {
     pub name: &'static str,
     /// "09:00-12:00, 14:00-18:00" as typed or as stored.
     pub spans: String,
+    /// Why the spans typed were refused.
+    pub error: Option<String>,
 }
 
 /// The calling hours shown: the default or one team's.
@@ -196,6 +206,24 @@ struct WorkdayPage {
     dnc_total: i64,
     message: Option<String>,
     error: Option<String>,
+    /// What is wrong with each refused field, shown beside it.
+    errors: FieldErrors,
+}
+
+/// A refused form's problems by field name (`attempt_from`, `day_3`), in the reader's words.
+#[derive(Default)]
+pub struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        FieldErrors::get_in(&self.0, field)
+    }
+
+    fn get_in<'a>(list: &'a [(String, String)], field: &str) -> Option<&'a str> {
+        list.iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
 }
 
 /// What one showing of the page carries besides the stored settings.
@@ -211,12 +239,24 @@ pub(crate) struct Shown {
     team: Option<TeamId>,
     /// The seven weekdays' spans as typed, after a refused change.
     typed_hours: Option<Vec<String>>,
+    field_errors: Vec<(String, String)>,
 }
 
 impl Shown {
     pub(crate) fn refused(lang: Lang, err: &AppError) -> Shown {
+        let field_errors = match err {
+            AppError::Store(StoreError::Invalid(problems)) => problems
+                .iter()
+                .map(|p| {
+                    let words = lang.t(&format!("problem.{}", p.code));
+                    (p.field.clone(), words.to_string())
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         Shown {
             error: Some((err.status(), lang.error_message(err))),
+            field_errors,
             ..Shown::default()
         }
     }
@@ -259,6 +299,7 @@ async fn hours_view(
                 .as_ref()
                 .and_then(|t| t.get(usize::from(d) - 1).cloned())
                 .unwrap_or_else(|| spans(&windows, d, "-")),
+            error: None,
         })
         .collect();
     let mut teams = vec![(String::new(), l.t("workday.hours_default").to_string())];
@@ -288,22 +329,37 @@ pub(crate) async fn page(state: &AppState, caller: &Caller, shown: Shown) -> Pag
     }
     let db = &state.db;
     let stored_rules = config::revisit_rules(db).await.or_page(l)?;
+    let dispositions = config::dispositions(db).await.or_page(l)?;
+    let any = l.t("workday.any");
     let rules = stored_rules
         .iter()
         .map(|r| RuleLine {
             id: r.id,
-            disposition: r.disposition.clone().unwrap_or_else(|| "*".into()),
+            // The disposition's name in the reader's language, not its code.
+            disposition: match &r.disposition {
+                None => any.to_string(),
+                Some(code) => dispositions
+                    .iter()
+                    .find(|d| &d.d.code == code)
+                    .map_or_else(|| code.clone(), |d| d.d.label(l.code()).to_string()),
+            },
             intent: r
                 .intent
                 .map(|i| i.label(l.code()).to_string())
-                .unwrap_or_else(|| "*".into()),
+                .unwrap_or_else(|| any.to_string()),
             attempts: match r.attempt_to {
                 Some(to) => format!("{}–{to}", r.attempt_from),
                 None => format!("{}+", r.attempt_from),
             },
             delay: r
                 .delay
-                .map(|(a, u)| format!("{a} {}", l.t(&format!("workday.unit.{}", u.code()))))
+                .map(|(a, u)| {
+                    l.tn(
+                        &format!("workday.delay.{}", u.code()),
+                        a,
+                        &[("n", &a.to_string())],
+                    )
+                })
                 .unwrap_or_else(|| "—".into()),
             max_attempts: r
                 .max_attempts
@@ -326,8 +382,7 @@ pub(crate) async fn page(state: &AppState, caller: &Caller, shown: Shown) -> Pag
         Some(id) => l.tf("workday.rule_edit", &[("id", &id.to_string())]),
         None => l.t("workday.rule_add").to_string(),
     };
-    let dispositions = config::dispositions(db).await.or_page(l)?;
-    let any = (String::new(), l.t("workday.any").to_string());
+    let any = (String::new(), any.to_string());
     let rule_dispositions = choices(
         std::iter::once(any.clone()).chain(
             dispositions
@@ -382,7 +437,14 @@ pub(crate) async fn page(state: &AppState, caller: &Caller, shown: Shown) -> Pag
         rule_intents,
         rule_units,
         rule_after,
-        hours: hours_view(state, l, shown.team, shown.typed_hours).await?,
+        hours: {
+            let mut hours = hours_view(state, l, shown.team, shown.typed_hours).await?;
+            for day in &mut hours.days {
+                let field = format!("day_{}", day.weekday);
+                day.error = FieldErrors::get_in(&shown.field_errors, &field).map(str::to_string);
+            }
+            hours
+        },
         holidays: config::holidays(db)
             .await
             .or_page(l)?
@@ -396,6 +458,7 @@ pub(crate) async fn page(state: &AppState, caller: &Caller, shown: Shown) -> Pag
         dnc_total,
         message: shown.message,
         error,
+        errors: FieldErrors(shown.field_errors),
     };
     Ok((status, render(&p)).into_response())
 }
@@ -472,27 +535,18 @@ pub async fn rule_delete(State(state): State<AppState>, form: PageForm) -> PageR
 fn parse_day(l: Lang, weekday: u8, text: &str) -> Result<Vec<Window>, String> {
     let day = l.t(&format!("workday.weekday.{weekday}"));
     let say = |key: &str, span: &str| l.tf(key, &[("day", day), ("span", span)]);
-    let mut list = Vec::new();
-    for span in text
-        .split([',', '，', ';', '；', '、'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let (start, end) = span
-            .split_once(['-', '–', '—', '~', '～'])
-            .ok_or_else(|| say("workday.hours_bad_span", span))?;
-        let (Some(start_minute), Some(end_minute)) = (parse_hhmm(start), parse_hhmm(end)) else {
-            return Err(say("workday.hours_bad_span", span));
-        };
-        if start_minute >= end_minute {
-            return Err(say("workday.hours_backwards", span));
-        }
-        list.push(Window {
-            weekday,
-            start_minute,
-            end_minute,
-        });
-    }
+    let list: Vec<Window> = match parse_spans(text) {
+        Ok(spans) => spans
+            .into_iter()
+            .map(|(start_minute, end_minute)| Window {
+                weekday,
+                start_minute,
+                end_minute,
+            })
+            .collect(),
+        Err(SpanProblem::Unreadable(span)) => return Err(say("workday.hours_bad_span", &span)),
+        Err(SpanProblem::Backwards(span)) => return Err(say("workday.hours_backwards", &span)),
+    };
     match validate_windows(&list) {
         Ok(()) => Ok(list),
         Err(WindowProblem::Overlap) => Err(say("workday.hours_overlap", "")),
@@ -525,10 +579,14 @@ pub async fn hours(State(state): State<AppState>, form: PageForm) -> PageResult 
     let typed: Vec<String> = (1..=7u8).map(|d| form.text(&format!("day_{d}"))).collect();
     let mut windows = Vec::new();
     let mut problems = Vec::new();
+    let mut field_errors = Vec::new();
     for (d, text) in (1..=7u8).zip(&typed) {
         match parse_day(l, d, text) {
             Ok(list) => windows.extend(list),
-            Err(e) => problems.push(e),
+            Err(e) => {
+                field_errors.push((format!("day_{d}"), e.clone()));
+                problems.push(e);
+            }
         }
     }
     let refused = if problems.is_empty() {
@@ -549,6 +607,7 @@ pub async fn hours(State(state): State<AppState>, form: PageForm) -> PageResult 
                 error: Some(error),
                 team,
                 typed_hours: Some(typed),
+                field_errors,
                 ..Shown::default()
             };
             page(&state, caller, shown).await

@@ -379,7 +379,7 @@ pub async fn plan_pick(State(state): State<AppState>, form: PageForm) -> PageRes
         .map(LeadId)
         .collect();
     let message = match plans::pick(&state.db, &caller.viewer, &d, &ids).await {
-        Ok(n) => l.tf("plan.added", &[("n", &n.to_string())]),
+        Ok(n) => l.tn("plan.added", n as i64, &[("n", &n.to_string())]),
         Err(e) => l.error_message(&AppError::from(e)),
     };
     plan_page(&state, caller, date, Some(message)).await

@@ -152,7 +152,7 @@ async fn a_referred_row_goes_to_the_referrers_owner_and_an_unknown_referrer_is_r
         "by the customer's #number"
     );
 
-    let (bytes, _, _) = import_run::error_report(db, &job).await.unwrap();
+    let (bytes, _, _) = import_run::error_report(db, &job, false).await.unwrap();
     let text = String::from_utf8(bytes).unwrap();
     assert!(
         text.contains("13999999999") && text.contains("推荐人不存在"),

@@ -144,7 +144,7 @@ async fn a_gbk_csv_with_semicolons_imports_and_its_refused_rows_come_back_in_gbk
     assert!(lead_by_phone(f.db(), "+8613700137000").await.is_none());
     assert_eq!(scalar(f.db(), "SELECT COUNT(*) FROM leads").await, 2);
 
-    let (bytes, content_type, name) = import_run::error_report(f.db(), &job).await.unwrap();
+    let (bytes, content_type, name) = import_run::error_report(f.db(), &job, false).await.unwrap();
     assert_eq!(name, "客户名单.errors.csv");
     assert!(content_type.contains("csv"), "{content_type}");
     let (report, _, bad) = encoding_rs::GB18030.decode(&bytes);
@@ -190,7 +190,7 @@ async fn a_bom_csv_with_tabs_and_quoted_newlines_imports_whole_rows() {
         "tags split on the Chinese comma"
     );
     assert!(lead_by_phone(f.db(), "+8613800138002").await.is_none());
-    let (bytes, _, _) = import_run::error_report(f.db(), &job).await.unwrap();
+    let (bytes, _, _) = import_run::error_report(f.db(), &job, false).await.unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM kept in the report");
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     assert!(text.starts_with("name\tphone\tcompany\ttags\t"), "{text}");
@@ -246,7 +246,7 @@ async fn an_xlsx_with_phones_typed_as_numbers_keeps_every_digit() {
         "钱七",
         "86 before a number typed as a number is the country code"
     );
-    let (bytes, content_type, name) = import_run::error_report(f.db(), &job).await.unwrap();
+    let (bytes, content_type, name) = import_run::error_report(f.db(), &job, false).await.unwrap();
     assert_eq!(name, "名单.errors.xlsx");
     assert!(content_type.contains("spreadsheetml"));
     assert!(bytes.starts_with(b"PK"));
@@ -444,7 +444,7 @@ async fn owners_come_from_the_owner_column_or_round_robin_over_the_teams_agents(
         "an empty cell goes to the pool"
     );
     assert!(lead_by_phone(f.db(), "+8613800000004").await.is_none());
-    let (bytes, _, _) = import_run::error_report(f.db(), &job).await.unwrap();
+    let (bytes, _, _) = import_run::error_report(f.db(), &job, false).await.unwrap();
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.contains("nobody") && text.contains("负责人"), "{text}");
 
@@ -609,7 +609,7 @@ async fn a_supervisor_may_name_only_owners_of_the_teams_they_supervise() {
         Some(f.org.agent_a1)
     );
     assert!(lead_by_phone(f.db(), "+8613800000002").await.is_none());
-    let (bytes, _, _) = import_run::error_report(f.db(), &job).await.unwrap();
+    let (bytes, _, _) = import_run::error_report(f.db(), &job, false).await.unwrap();
     let text = String::from_utf8(bytes).unwrap();
     assert!(
         text.contains("agent_b1") && text.contains("无权分配"),

@@ -97,7 +97,7 @@ async fn an_import_neither_fills_nor_counts_a_lead_the_importer_may_not_see() {
     assert_eq!(lead_json(&a1, &ours["id"]).await["title"], "采购经理");
     let report = error_report(&sup, &job).await;
     assert!(
-        report.contains("第 2 行") && report.contains("someone else"),
+        report.contains("第 2 行") && report.contains("他人负责"),
         "{report}"
     );
     assert!(

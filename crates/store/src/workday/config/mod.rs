@@ -294,10 +294,11 @@ pub async fn revisit_rules(db: &Db) -> Result<Vec<RevisitRule>> {
 pub async fn save_revisit_rule(db: &Db, actor: UserId, rule: &RevisitRule) -> Result<RevisitRule> {
     use leadline_domain::revisit::RuleProblem as P;
     rule.validate().map_err(|e| match e {
-        P::Attempts => StoreError::invalid("attempt_from", "invalid"),
-        P::Delay => StoreError::invalid("delay_amount", "invalid"),
-        P::MaxAttempts => StoreError::invalid("max_attempts", "invalid"),
-        P::Position => StoreError::invalid("position", "invalid"),
+        // Codes that say what is allowed, so that a form can say it beside the field.
+        P::Attempts => StoreError::invalid("attempt_from", "attempt_range"),
+        P::Delay => StoreError::invalid("delay_amount", "delay_range"),
+        P::MaxAttempts => StoreError::invalid("max_attempts", "max_attempts_range"),
+        P::Position => StoreError::invalid("position", "position_range"),
     })?;
     if let Some(code) = &rule.disposition
         && disposition(db, code).await?.is_none()
