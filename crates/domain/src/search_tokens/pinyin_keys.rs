@@ -74,8 +74,8 @@ fn part_tokens(chars: &[Vec<String>], out: &mut Vec<String>) {
         }
         (full, initials)
     };
-    for from in 0..usual.len() {
-        let (full, initials) = whole(from, usual[from]);
+    for (from, first) in usual.iter().enumerate() {
+        let (full, initials) = whole(from, *first);
         out.push(full);
         out.push(initials);
     }
