@@ -75,7 +75,7 @@ fn part_tokens(chars: &[Vec<String>], out: &mut Vec<String>) {
         (full, initials)
     };
     for (from, first) in usual.iter().enumerate() {
-        let (full, initials) = whole(from, *first);
+        let (full, initials) = whole(from, first);
         out.push(full);
         out.push(initials);
     }
