@@ -216,7 +216,8 @@ pub async fn import(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
         (job.rows_done - first) as f64 / secs.max(1e-9)
     );
     if job.failed > 0 {
-        let (bytes, _, name) = import_run::error_report(db, &job).await?;
+        // In Chinese, the default language of the floor.
+        let (bytes, _, name) = import_run::error_report(db, &job, false).await?;
         let dir = Path::new(&job.file_path)
             .parent()
             .map(Path::to_path_buf)

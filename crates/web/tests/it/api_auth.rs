@@ -204,7 +204,7 @@ async fn wrong_passwords_from_one_address_do_not_lock_the_owner_out() {
     let admin = app.browser("admin").await;
     let (status, page) = admin.get("/admin/users").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("sign_in_throttled"), "{page}");
+    assert!(page.contains("登录受限"), "in words, not a code: {page}");
     let entries: Vec<(i64, Option<String>)> = match &app.db {
         leadline_store::Db::Sqlite(pool) => sqlx::query_as(
             "SELECT entity_id, json_extract(after, '$.client') FROM audit_log WHERE action = 'sign_in_throttled'",

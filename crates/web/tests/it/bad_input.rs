@@ -85,30 +85,37 @@ async fn revisit_rules_and_holidays_out_of_range_are_refused_and_nothing_changes
     let admin = app.api("admin").await;
     let rules_before = admin.get_json("/api/v1/revisit-rules").await.1;
     let max = i64::MAX;
-    for (body, field) in [
+    // Each code says what is allowed (issue 25), for a form to say beside the field.
+    for (body, field, code) in [
         (
             json!({"disposition": "busy", "delay_amount": max, "delay_unit": "minutes"}),
             "delay_amount",
+            "delay_range",
         ),
         (
             json!({"disposition": "busy", "delay_amount": max, "delay_unit": "days"}),
             "delay_amount",
+            "delay_range",
         ),
         (
             json!({"disposition": "busy", "attempt_from": max, "delay_amount": 1}),
             "attempt_from",
+            "attempt_range",
         ),
         (
             json!({"disposition": "busy", "attempt_to": max, "delay_amount": 1}),
             "attempt_from",
+            "attempt_range",
         ),
         (
             json!({"disposition": "busy", "max_attempts": max, "delay_amount": 1}),
             "max_attempts",
+            "max_attempts_range",
         ),
         (
             json!({"disposition": "busy", "position": i64::MIN, "delay_amount": 1}),
             "position",
+            "position_range",
         ),
     ] {
         let res = admin.post("/api/v1/revisit-rules", body.clone()).await;
@@ -117,7 +124,7 @@ async fn revisit_rules_and_holidays_out_of_range_are_refused_and_nothing_changes
             &body.to_string(),
             (status, res.json().await.unwrap()),
             field,
-            "invalid",
+            code,
         );
     }
     assert_eq!(
