@@ -2,7 +2,7 @@
 //! owed after returns and payments, overpayment refused, the ageing buckets of the unpaid report
 //! and when the owner is reminded of a due date.
 
-use chrono::{Days, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 use serde::Serialize;
 
 /// With no plan given, an order is paid in one instalment this many days after its delivery
@@ -19,13 +19,35 @@ pub fn default_due_date(delivery: Option<NaiveDate>, ordered_on: NaiveDate) -> N
         .unwrap_or(from)
 }
 
-/// `total_fen` in `n` instalments as even as 分 allow, the odd 分 on the first ones (10,000
-/// in 3 → 3,334 + 3,333 + 3,333). `n` of 0 is taken as 1.
+/// `total_fen` in `n` instalments as even as 分 allow, the odd 分 on the last one (10,000 in
+/// 3 → 3,333 + 3,333 + 3,334). `n` of 0 is taken as 1.
 pub fn split_evenly(total_fen: i64, n: usize) -> Vec<i64> {
     let n = n.max(1);
     let count = i64::try_from(n).unwrap_or(i64::MAX);
-    let (base, extra) = (total_fen.div_euclid(count), total_fen.rem_euclid(count));
-    (0..count).map(|i| base + i64::from(i < extra)).collect()
+    let base = total_fen.div_euclid(count);
+    let last = total_fen - base * (count - 1);
+    (0..count)
+        .map(|i| if i + 1 == count { last } else { base })
+        .collect()
+}
+
+/// The most instalments an evenly split plan may have (ten years of monthly payments).
+pub const MAX_INSTALMENTS: u32 = 120;
+
+/// A plan of `count` instalments a month apart from `first_due` (the 31st falls on a shorter
+/// month's last day), `total_fen` split by [`split_evenly`].
+pub fn even_plan(total_fen: i64, count: u32, first_due: NaiveDate) -> Vec<(NaiveDate, i64)> {
+    let count = count.clamp(1, MAX_INSTALMENTS);
+    split_evenly(total_fen, count as usize)
+        .into_iter()
+        .zip(0..count)
+        .map(|(fen, i)| {
+            let due = first_due
+                .checked_add_months(Months::new(i))
+                .unwrap_or(first_due);
+            (due, fen)
+        })
+        .collect()
 }
 
 /// Why a payment plan is refused.
@@ -39,6 +61,8 @@ pub enum PlanProblem {
     Sum,
     /// Due dates not in order (each after the one before).
     Order,
+    /// A due date before today.
+    Past,
 }
 
 impl PlanProblem {
@@ -48,13 +72,18 @@ impl PlanProblem {
             PlanProblem::Amount => "amount_invalid",
             PlanProblem::Sum => "plan_sum_mismatch",
             PlanProblem::Order => "plan_dates_out_of_order",
+            PlanProblem::Past => "plan_date_past",
         }
     }
 }
 
-/// Checks a plan: at least one instalment, each positive, due dates rising, summing to
-/// `total_fen` to the 分. An order of 0 has a plan of no instalment.
-pub fn check_plan(total_fen: i64, plan: &[(NaiveDate, i64)]) -> Result<(), PlanProblem> {
+/// Checks a plan: at least one instalment, each positive, due dates rising and none before
+/// `today`, summing to `total_fen` to the 分. An order of 0 has a plan of no instalment.
+pub fn check_plan(
+    total_fen: i64,
+    plan: &[(NaiveDate, i64)],
+    today: NaiveDate,
+) -> Result<(), PlanProblem> {
     if plan.is_empty() {
         return if total_fen == 0 {
             Ok(())
@@ -67,6 +96,9 @@ pub fn check_plan(total_fen: i64, plan: &[(NaiveDate, i64)]) -> Result<(), PlanP
     }
     if plan.windows(2).any(|w| w[1].0 <= w[0].0) {
         return Err(PlanProblem::Order);
+    }
+    if plan.iter().any(|(due, _)| *due < today) {
+        return Err(PlanProblem::Past);
     }
     let sum = plan.iter().try_fold(0i64, |s, (_, a)| s.checked_add(*a));
     if sum != Some(total_fen) {
@@ -283,10 +315,10 @@ mod tests {
     }
 
     #[test]
-    fn an_even_split_puts_the_odd_fen_first_and_sums_exactly() {
-        assert_eq!(split_evenly(10_000, 3), vec![3_334, 3_333, 3_333]);
-        assert_eq!(split_evenly(10_001, 3), vec![3_334, 3_334, 3_333]);
-        assert_eq!(split_evenly(2, 3), vec![1, 1, 0]);
+    fn an_even_split_puts_the_odd_fen_on_the_last_and_sums_exactly() {
+        assert_eq!(split_evenly(10_000, 3), vec![3_333, 3_333, 3_334]);
+        assert_eq!(split_evenly(10_001, 3), vec![3_333, 3_333, 3_335]);
+        assert_eq!(split_evenly(2, 3), vec![0, 0, 2]);
         assert_eq!(split_evenly(500, 0), vec![500]);
         for (t, n) in [(99_999, 7), (1, 1), (123_456_789, 12)] {
             assert_eq!(split_evenly(t, n).iter().sum::<i64>(), t);
@@ -294,23 +326,53 @@ mod tests {
     }
 
     #[test]
-    fn a_plan_must_sum_to_the_total_to_the_fen_with_rising_dates() {
+    fn a_plan_must_sum_to_the_total_to_the_fen_with_rising_dates_from_today() {
+        let today = d("2026-12-07");
         let plan = [(d("2026-12-31"), 60_000), (d("2027-01-31"), 40_000)];
-        assert_eq!(check_plan(100_000, &plan), Ok(()));
-        assert_eq!(check_plan(100_001, &plan), Err(PlanProblem::Sum));
-        assert_eq!(check_plan(100_000, &[]), Err(PlanProblem::Empty));
-        assert_eq!(check_plan(0, &[]), Ok(()));
+        assert_eq!(check_plan(100_000, &plan, today), Ok(()));
+        assert_eq!(check_plan(100_001, &plan, today), Err(PlanProblem::Sum));
+        assert_eq!(check_plan(100_000, &[], today), Err(PlanProblem::Empty));
+        assert_eq!(check_plan(0, &[], today), Ok(()));
         assert_eq!(
             check_plan(
                 100_000,
-                &[(d("2026-12-31"), 100_001), (d("2027-01-31"), -1)]
+                &[(d("2026-12-31"), 100_001), (d("2027-01-31"), -1)],
+                today
             ),
             Err(PlanProblem::Amount)
         );
         assert_eq!(
-            check_plan(100_000, &[plan[1], plan[0]]),
+            check_plan(100_000, &[plan[1], plan[0]], today),
             Err(PlanProblem::Order)
         );
+        // Due today is fine; yesterday is not.
+        assert_eq!(
+            check_plan(100_000, &[(today, 100_000)], today),
+            Ok(())
+        );
+        assert_eq!(
+            check_plan(100_000, &[(d("2026-12-06"), 100_000)], today),
+            Err(PlanProblem::Past)
+        );
+    }
+
+    #[test]
+    fn an_even_plan_is_monthly_from_the_first_due_date_with_the_odd_fen_last() {
+        assert_eq!(
+            even_plan(100_000, 3, d("2027-01-31")),
+            vec![
+                (d("2027-01-31"), 33_333),
+                (d("2027-02-28"), 33_333),
+                (d("2027-03-31"), 33_334)
+            ]
+        );
+        assert_eq!(even_plan(500, 0, d("2027-01-01")), vec![(d("2027-01-01"), 500)]);
+        for (t, n) in [(1, 1), (99_999, 7), (123_457, 12)] {
+            let p = even_plan(t, n, d("2027-01-15"));
+            assert_eq!(p.len(), n as usize);
+            assert_eq!(p.iter().map(|x| x.1).sum::<i64>(), t);
+            assert_eq!(check_plan(t, &p, d("2027-01-15")), Ok(()));
+        }
     }
 
     #[test]

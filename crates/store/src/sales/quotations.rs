@@ -3,18 +3,18 @@
 //! writer's limit waits for approval).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use leadline_domain::{Role, UserId, Viewer};
+use leadline_domain::{CustomerId, Role, UserId, Viewer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::access::{self, customer_condition};
+use super::access::customer_condition;
 use super::lines::{self, LineInput, StoredLine};
 use super::orders::{self, NewOrder, PlanInput};
 use super::{MAX_NOTE, day_text};
 use crate::audit::{self, AuditEntry};
 use crate::db::sql::Arg;
 use crate::db::tx::Tx;
-use crate::{Db, Result, StoreError, db_run, in_tx};
+use crate::{Db, Result, StoreError, customers, db_run, in_tx};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NewQuotation {
@@ -68,7 +68,7 @@ async fn create_body(
     new: NewQuotation,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    access::may_edit(tx, &viewer, customer).await?;
+    customers::may_edit(tx, &viewer, CustomerId(customer)).await?;
     if viewer.role == Role::Finance {
         return Err(StoreError::Forbidden);
     }
@@ -181,6 +181,7 @@ pub async fn to_order(
         notes: Some(q.notes.clone()),
         discount_reason: extra.discount_reason.clone(),
         instalments: extra.instalments.clone(),
+        even_plan: None,
         opportunity_id: None,
     };
     let (v, customer) = (viewer.clone(), q.customer_id);

@@ -6,17 +6,17 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use leadline_domain::sales_receivables::{self as recv, AgeBucket, PaymentRefusal, ReturnRefusal};
-use leadline_domain::{Role, UserId, Viewer};
+use leadline_domain::{CustomerId, Role, UserId, Viewer};
 use serde::Serialize;
 use serde_json::json;
 
-use super::access;
+
 use super::orders::{self, OrderSummary};
 use super::{MAX_NOTE, local_day, parse_day};
 use crate::audit::{self, AuditEntry};
 use crate::db::sql::Arg;
 use crate::db::tx::Tx;
-use crate::{Db, Result, StoreError, db_run, in_tx};
+use crate::{Db, Result, StoreError, customers, db_run, in_tx};
 
 /// One instalment of a plan with what is still open of it.
 #[derive(Debug, Clone, Serialize)]
@@ -206,7 +206,7 @@ async fn payment_body(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let (customer, status, total) = orders::lock(tx, order).await?;
-    access::may_read(tx, &viewer, customer).await?;
+    customers::may_read(tx, &viewer, CustomerId(customer)).await?;
     if status != "confirmed" {
         return Err(StoreError::Conflict("order_not_confirmed"));
     }
@@ -287,9 +287,9 @@ async fn return_body(
 ) -> Result<i64> {
     let (customer, status, total) = orders::lock(tx, order).await?;
     if viewer.role == Role::Finance {
-        access::may_read(tx, &viewer, customer).await?;
+        customers::may_read(tx, &viewer, CustomerId(customer)).await?;
     } else {
-        access::may_edit(tx, &viewer, customer).await?;
+        customers::may_edit(tx, &viewer, CustomerId(customer)).await?;
     }
     if status != "confirmed" {
         return Err(StoreError::Conflict("order_not_confirmed"));
@@ -379,7 +379,7 @@ async fn notice_body(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let (customer, status, total) = orders::lock(tx, order).await?;
-    access::may_read(tx, &viewer, customer).await?;
+    customers::may_read(tx, &viewer, CustomerId(customer)).await?;
     let (returned, paid) = sums(tx, order).await?;
     let owed = recv::owed_fen(total, returned, paid);
     if status != "confirmed" || owed <= 0 {

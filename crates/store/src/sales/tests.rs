@@ -560,6 +560,8 @@ async fn the_unpaid_report_ages_what_is_open_and_the_daily_report_lists_the_days
     let f = floor().await;
     let db = &f.db.db;
     let other = customer(db, "远大贸易", Some(&f.rep)).await;
+    // Ordered in July: no due date of the plan was in the past then.
+    let ordered = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 7, 1, 2, 0, 0).unwrap();
     let mut a = order_of(f.product, 2, 50_000, None);
     a.instalments = vec![
         PlanInput {
@@ -575,7 +577,7 @@ async fn the_unpaid_report_ages_what_is_open_and_the_daily_report_lists_the_days
             amount_fen: 40_000,
         },
     ];
-    let a = orders::create(db, &f.rep, f.customer, &a, sh(1, 10))
+    let a = orders::create(db, &f.rep, f.customer, &a, ordered)
         .await
         .unwrap();
     let mut b = order_of(f.product, 1, 50_000, None);
@@ -583,7 +585,7 @@ async fn the_unpaid_report_ages_what_is_open_and_the_daily_report_lists_the_days
         due_date: day("2026-11-30"),
         amount_fen: 50_000,
     }];
-    let b = orders::create(db, &f.rep, other, &b, sh(1, 10))
+    let b = orders::create(db, &f.rep, other, &b, ordered)
         .await
         .unwrap();
     // 10,000 paid settles part of the oldest instalment; 5,000 returned comes off the last.
