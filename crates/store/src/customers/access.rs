@@ -14,7 +14,11 @@ const HOLDER: &str = "SELECT c.owner_id, o.team_id, c.backup_owner_id, c.backup_
     FROM customers c LEFT JOIN users o ON o.id = c.owner_id WHERE c.id = $1 AND c.deleted_at IS NULL";
 
 /// What `viewer` may do with `customer`; a missing or deleted customer is `Hidden`.
-pub(crate) async fn access(tx: &mut impl Tx, viewer: &Viewer, customer: CustomerId) -> Result<Access> {
+pub(crate) async fn access(
+    tx: &mut impl Tx,
+    viewer: &Viewer,
+    customer: CustomerId,
+) -> Result<Access> {
     let Some(row) = tx.fetch_optional(HOLDER, &[Arg::I64(customer.0)]).await? else {
         return Ok(Access::Hidden);
     };
@@ -29,7 +33,11 @@ pub(crate) async fn access(tx: &mut impl Tx, viewer: &Viewer, customer: Customer
 }
 
 /// [`access`] that must allow reading: hidden is `NotFound`.
-pub(crate) async fn may_read(tx: &mut impl Tx, viewer: &Viewer, customer: CustomerId) -> Result<()> {
+pub(crate) async fn may_read(
+    tx: &mut impl Tx,
+    viewer: &Viewer,
+    customer: CustomerId,
+) -> Result<()> {
     match access(tx, viewer, customer).await? {
         Access::Hidden => Err(StoreError::NotFound),
         Access::Read | Access::Edit => Ok(()),
@@ -37,7 +45,11 @@ pub(crate) async fn may_read(tx: &mut impl Tx, viewer: &Viewer, customer: Custom
 }
 
 /// [`access`] that must allow changing: hidden is `NotFound`, read-only `Forbidden`.
-pub(crate) async fn may_edit(tx: &mut impl Tx, viewer: &Viewer, customer: CustomerId) -> Result<()> {
+pub(crate) async fn may_edit(
+    tx: &mut impl Tx,
+    viewer: &Viewer,
+    customer: CustomerId,
+) -> Result<()> {
     match access(tx, viewer, customer).await? {
         Access::Hidden => Err(StoreError::NotFound),
         Access::Read => Err(StoreError::Forbidden),

@@ -14,7 +14,10 @@ pub use convert::{Conversion, convert};
 // For the sales and pipeline modules: the access checks of a customer inside a transaction,
 // and the insert of one `customer_events` row (status, grade, ownership changes).
 pub(crate) use access::{access, may_edit, may_read};
-#[allow(unused_imports, reason = "extension point for the sales and pipeline modules")]
+#[allow(
+    unused_imports,
+    reason = "extension point for the sales and pipeline modules"
+)]
 pub(crate) use convert::INSERT_EVENT;
 
 use chrono::{DateTime, Utc};

@@ -223,7 +223,8 @@ pub async fn override_grade(
     let rules = crate::ownership::countdown::rules(db).await?;
     in_tx!(db, |tx| async move {
         if crate::customers::access(tx, &viewer, leadline_domain::CustomerId(customer)).await?
-            == leadline_domain::Access::Hidden {
+            == leadline_domain::Access::Hidden
+        {
             return Err(StoreError::NotFound);
         }
         if !viewer.role.manages_leads() {
@@ -290,7 +291,8 @@ pub async fn clear_override(
     let viewer = viewer.clone();
     in_tx!(db, |tx| async move {
         if crate::customers::access(tx, &viewer, leadline_domain::CustomerId(customer)).await?
-            == leadline_domain::Access::Hidden {
+            == leadline_domain::Access::Hidden
+        {
             return Err(StoreError::NotFound);
         }
         if !viewer.role.manages_leads() {

@@ -479,7 +479,10 @@ async fn the_new_order_form_takes_a_payment_plan_and_shows_its_problems_at_the_f
         html.contains("id=\"plan-error\"") && html.contains("分期合计与订单金额不符"),
         "{html}"
     );
-    assert!(html.contains("value=\"500\""), "the amount typed stays: {html}");
+    assert!(
+        html.contains("value=\"500\""),
+        "the amount typed stays: {html}"
+    );
     // A due date in the past, and an amount that is no amount: each at its field.
     let (s, _, html) = send(order(&[
         ("plan_due_0", yesterday.clone()),
@@ -497,8 +500,11 @@ async fn the_new_order_form_takes_a_payment_plan_and_shows_its_problems_at_the_f
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"plan-amount-1-error\""), "{html}");
-    let (s, _, html) = send(order(&[("plan_count", "3".into()), ("plan_first_due", yesterday)]))
-        .await;
+    let (s, _, html) = send(order(&[
+        ("plan_count", "3".into()),
+        ("plan_first_due", yesterday),
+    ]))
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"plan-first-due-error\""), "{html}");
     let (s, _, html) = send(order(&[("plan_count", "3".into())])).await;
