@@ -165,20 +165,51 @@ pub fn check_return(
 /// What is still open of each instalment: returns take off the last instalments first (the
 /// goods not kept are the ones not yet to be paid for), payments settle the earliest first.
 pub fn open_per_instalment(amounts: &[i64], returned_fen: i64, paid_fen: i64) -> Vec<i64> {
-    let mut open = amounts.to_vec();
+    settle_instalments(amounts, returned_fen, paid_fen)
+        .into_iter()
+        .map(|s| s.open_fen)
+        .collect()
+}
+
+/// How one instalment stands: the part returned, the part paid and the part still open
+/// (together its amount).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InstalmentState {
+    pub returned_fen: i64,
+    pub paid_fen: i64,
+    pub open_fen: i64,
+}
+
+/// Each instalment's [`InstalmentState`] after `returned_fen` of returns (off the last ones
+/// first) and `paid_fen` of payments (the earliest first). The store keeps `paid_fen` and
+/// `open_fen` on each instalment by this rule; its SQL backfill is held to it by a test.
+pub fn settle_instalments(
+    amounts: &[i64],
+    returned_fen: i64,
+    paid_fen: i64,
+) -> Vec<InstalmentState> {
+    let mut out: Vec<InstalmentState> = amounts
+        .iter()
+        .map(|a| InstalmentState {
+            open_fen: *a,
+            ..InstalmentState::default()
+        })
+        .collect();
     let mut returned = returned_fen.max(0);
-    for a in open.iter_mut().rev() {
-        let take = returned.min(*a);
-        *a -= take;
+    for s in out.iter_mut().rev() {
+        let take = returned.min(s.open_fen).max(0);
+        s.open_fen -= take;
+        s.returned_fen = take;
         returned -= take;
     }
     let mut paid = paid_fen.max(0);
-    for a in open.iter_mut() {
-        let take = paid.min(*a);
-        *a -= take;
+    for s in out.iter_mut() {
+        let take = paid.min(s.open_fen).max(0);
+        s.open_fen -= take;
+        s.paid_fen = take;
         paid -= take;
     }
-    open
+    out
 }
 
 /// How late an open amount is, for the unpaid report (账龄).
@@ -211,6 +242,14 @@ impl AgeBucket {
             61..=90 => AgeBucket::Days61To90,
             _ => AgeBucket::Over90,
         }
+    }
+
+    /// The first due date of each bucket but the last, as of `today`: a due date on or after
+    /// `bounds[k]` (and before `bounds[k - 1]`) is in `ALL[k]`; one before `bounds[3]` is over
+    /// 90 days. The SQL of the unpaid report buckets by these (held to [`AgeBucket::of`] by a
+    /// test).
+    pub fn bounds(today: NaiveDate) -> [NaiveDate; 4] {
+        [0, 30, 60, 90].map(|d| today.checked_sub_days(Days::new(d)).unwrap_or(today))
     }
 
     pub fn code(self) -> &'static str {
@@ -346,10 +385,7 @@ mod tests {
             Err(PlanProblem::Order)
         );
         // Due today is fine; yesterday is not.
-        assert_eq!(
-            check_plan(100_000, &[(today, 100_000)], today),
-            Ok(())
-        );
+        assert_eq!(check_plan(100_000, &[(today, 100_000)], today), Ok(()));
         assert_eq!(
             check_plan(100_000, &[(d("2026-12-06"), 100_000)], today),
             Err(PlanProblem::Past)
@@ -366,7 +402,10 @@ mod tests {
                 (d("2027-03-31"), 33_334)
             ]
         );
-        assert_eq!(even_plan(500, 0, d("2027-01-01")), vec![(d("2027-01-01"), 500)]);
+        assert_eq!(
+            even_plan(500, 0, d("2027-01-01")),
+            vec![(d("2027-01-01"), 500)]
+        );
         for (t, n) in [(1, 1), (99_999, 7), (123_457, 12)] {
             let p = even_plan(t, n, d("2027-01-15"));
             assert_eq!(p.len(), n as usize);
@@ -434,6 +473,39 @@ mod tests {
         assert_eq!(open_per_instalment(&plan, 10_000, 90_000), vec![0, 0, 0]);
         let open = open_per_instalment(&plan, 12_345, 6_789);
         assert_eq!(open.iter().sum::<i64>(), 100_000 - 12_345 - 6_789);
+        // Each instalment's parts add up to it: 50,000 returned off the last two, 45,000 paid
+        // on the first two.
+        assert_eq!(
+            settle_instalments(&plan, 50_000, 45_000),
+            vec![
+                InstalmentState {
+                    returned_fen: 0,
+                    paid_fen: 30_000,
+                    open_fen: 0
+                },
+                InstalmentState {
+                    returned_fen: 10_000,
+                    paid_fen: 15_000,
+                    open_fen: 5_000
+                },
+                InstalmentState {
+                    returned_fen: 40_000,
+                    paid_fen: 0,
+                    open_fen: 0
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_bucket_bounds_agree_with_the_bucket_of_each_day() {
+        let today = d("2026-03-01");
+        let bounds = AgeBucket::bounds(today);
+        for back in -5i64..200 {
+            let due = today - chrono::TimeDelta::days(back);
+            let k = bounds.iter().position(|b| due >= *b).unwrap_or(4);
+            assert_eq!(AgeBucket::ALL[k], AgeBucket::of(due, today), "{due}");
+        }
     }
 
     #[test]

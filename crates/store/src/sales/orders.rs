@@ -219,8 +219,8 @@ pub(crate) async fn create_body(
     lines::insert(tx, "order_lines", id, &priced).await?;
     for (seq, (due, amount)) in plan.iter().enumerate() {
         tx.execute(
-            "INSERT INTO payment_instalments (order_id, customer_id, seq, due_date, amount_fen) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO payment_instalments (order_id, customer_id, seq, due_date, amount_fen, \
+             paid_fen, open_fen) VALUES ($1, $2, $3, $4, $5, 0, $5)",
             &[
                 Arg::I64(id),
                 Arg::I64(customer),

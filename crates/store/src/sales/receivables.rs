@@ -10,7 +10,7 @@ use leadline_domain::{CustomerId, Role, UserId, Viewer};
 use serde::Serialize;
 use serde_json::json;
 
-
+use super::ledger;
 use super::orders::{self, OrderSummary};
 use super::{MAX_NOTE, local_day, parse_day};
 use crate::audit::{self, AuditEntry};
@@ -236,6 +236,7 @@ async fn payment_body(
         )
         .await?
         .i64(0)?;
+    ledger::settle_order(tx, order, returned, paid + amount).await?;
     tx.execute(
         audit::INSERT,
         &AuditEntry {
@@ -294,7 +295,7 @@ async fn return_body(
     if status != "confirmed" {
         return Err(StoreError::Conflict("order_not_confirmed"));
     }
-    let (returned, _) = sums(tx, order).await?;
+    let (returned, paid) = sums(tx, order).await?;
     match recv::check_return(total, returned, amount) {
         Ok(()) => {}
         Err(ReturnRefusal::NotPositive) => {
@@ -319,6 +320,7 @@ async fn return_body(
         )
         .await?
         .i64(0)?;
+    ledger::settle_order(tx, order, returned + amount, paid).await?;
     tx.execute(
         audit::INSERT,
         &AuditEntry {
