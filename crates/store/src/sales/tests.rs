@@ -663,6 +663,42 @@ async fn a_quotation_becomes_one_order_with_its_lines_and_prices() {
     .unwrap();
     assert_eq!(q.total_fen, 144_000);
     let extra = super::quotations::OrderFromQuotation::default();
+    // Only an accepted quotation becomes an order: a draft is sent first, then accepted.
+    let r = super::quotations::to_order(db, &f.rep, q.id, &extra, sh(8, 10)).await;
+    assert!(
+        matches!(r, Err(StoreError::Conflict("quotation_not_accepted"))),
+        "{r:?}"
+    );
+    let r = super::quotations::decide(db, &f.rep, q.id, "accept", sh(7, 11)).await;
+    assert!(
+        matches!(r, Err(StoreError::Conflict("quotation_state"))),
+        "a draft is not accepted before it is sent: {r:?}"
+    );
+    let r = super::quotations::decide(db, &f.finance, q.id, "send", sh(7, 11)).await;
+    assert!(matches!(r, Err(StoreError::Forbidden)), "{r:?}");
+    let sent = super::quotations::decide(db, &f.rep, q.id, "send", sh(7, 11))
+        .await
+        .unwrap();
+    assert_eq!(sent.status, "sent");
+    let accepted = super::quotations::decide(db, &f.rep, q.id, "accept", sh(7, 12))
+        .await
+        .unwrap();
+    assert_eq!(accepted.status, "accepted");
+    let r = super::quotations::decide(db, &f.rep, q.id, "reject", sh(7, 13)).await;
+    assert!(
+        matches!(r, Err(StoreError::Conflict("quotation_state"))),
+        "{r:?}"
+    );
+    let steps: Vec<String> = crate::db_run!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT action FROM audit_log WHERE entity = 'quotation' AND entity_id = $1 ORDER BY id",
+        )
+        .bind(q.id)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    });
+    assert_eq!(steps, ["create", "send", "accept"]);
     let o = super::quotations::to_order(db, &f.rep, q.id, &extra, sh(8, 10))
         .await
         .unwrap();

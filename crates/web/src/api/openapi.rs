@@ -66,6 +66,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::sales::customer_quotations, super::sales::get_quotation, super::sales::quotation_to_order,
         super::receivables::record_payment, super::receivables::record_return, super::receivables::issue_notice,
         super::receivables::collections, super::receivables::unpaid,
+        // issue 23: quotation states
+        super::sales::decide_quotation,
     ),
     modifiers(&BearerAuth),
 )]

@@ -15,6 +15,7 @@ pub mod pools;
 pub mod reclaim;
 // issue 23: sales
 pub mod sales;
+pub mod sales_products;
 pub mod sales_receivables;
 pub mod scripts;
 pub mod search;

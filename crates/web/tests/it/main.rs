@@ -35,6 +35,7 @@ mod reclaim;
 mod sales;
 mod sales_browser;
 mod sales_landing;
+mod sales_products;
 mod stored_values;
 mod workday_admin;
 mod workday_forms;

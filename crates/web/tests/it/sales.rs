@@ -574,3 +574,98 @@ async fn the_new_order_form_takes_a_payment_plan_and_shows_its_problems_at_the_f
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.to_string().contains("plan_date_past"), "{body}");
 }
+
+#[tokio::test]
+async fn a_quotation_is_sent_and_accepted_before_it_becomes_an_order() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    let agent = app.api("agent_a1").await;
+    let (_, finance) = person(&app, "cashier", Role::Finance, None).await;
+    let (_, p) = post(
+        &admin,
+        "/api/v1/products",
+        json!({"name": "企业版年费", "price_fen": 50000}),
+    )
+    .await;
+    let c = customer(&app, "星河科技有限公司", app.org.agent_a1).await;
+    let (s, q) = post(
+        &agent,
+        &format!("/api/v1/customers/{c}/quotations"),
+        json!({"lines": [{"product_id": p["id"], "quantity": 2}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    assert_eq!(q["status"], "draft");
+    let id = q["id"].as_i64().unwrap();
+    let (s, body) = post(&agent, &format!("/api/v1/quotations/{id}/order"), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "quotation_not_accepted");
+    let (s, body) = post(
+        &agent,
+        &format!("/api/v1/quotations/{id}/accept"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("quotation_state"))
+    );
+    let (s, _) = post(
+        &finance,
+        &format!("/api/v1/quotations/{id}/send"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "finance does not send quotations");
+    let (s, body) = post(&agent, &format!("/api/v1/quotations/{id}/send"), json!({})).await;
+    assert_eq!((s, body["status"].as_str()), (StatusCode::OK, Some("sent")));
+    let (s, body) = post(
+        &agent,
+        &format!("/api/v1/quotations/{id}/accept"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (StatusCode::OK, Some("accepted"))
+    );
+    let (s, order) = post(&agent, &format!("/api/v1/quotations/{id}/order"), json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{order}");
+    assert_eq!(order["total_fen"], 100_000);
+    // A rejected quotation never becomes one.
+    let (_, q2) = post(
+        &agent,
+        &format!("/api/v1/customers/{c}/quotations"),
+        json!({"lines": [{"product_id": p["id"], "quantity": 1}]}),
+    )
+    .await;
+    let id2 = q2["id"].as_i64().unwrap();
+    post(&agent, &format!("/api/v1/quotations/{id2}/send"), json!({})).await;
+    let (s, body) = post(
+        &agent,
+        &format!("/api/v1/quotations/{id2}/reject"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (StatusCode::OK, Some("rejected"))
+    );
+    let (s, body) = post(
+        &agent,
+        &format!("/api/v1/quotations/{id2}/order"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("quotation_not_accepted"))
+    );
+    let (s, _) = post(
+        &agent,
+        &format!("/api/v1/quotations/{id2}/close"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
