@@ -166,6 +166,17 @@ impl DiscountLimits {
     }
 }
 
+/// What can happen to a quotation (报价单): a draft is sent to the customer, who accepts or
+/// rejects it; only an accepted one becomes an order (then `ordered`).
+pub fn quotation_next(status: &str, action: &str) -> Option<&'static str> {
+    match (status, action) {
+        ("draft", "send") => Some("sent"),
+        ("sent", "accept") => Some("accepted"),
+        ("sent", "reject") => Some("rejected"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +279,24 @@ mod tests {
         assert!(DiscountLimits::may_decide(Role::Admin, Supervisor));
         for r in [Role::Agent, Role::Sales, Role::Finance] {
             assert!(!DiscountLimits::may_decide(r, Supervisor));
+        }
+    }
+
+    #[test]
+    fn a_quotation_is_sent_then_accepted_or_rejected_and_nothing_else() {
+        assert_eq!(quotation_next("draft", "send"), Some("sent"));
+        assert_eq!(quotation_next("sent", "accept"), Some("accepted"));
+        assert_eq!(quotation_next("sent", "reject"), Some("rejected"));
+        for (from, action) in [
+            ("draft", "accept"),
+            ("draft", "reject"),
+            ("sent", "send"),
+            ("accepted", "reject"),
+            ("rejected", "accept"),
+            ("ordered", "send"),
+            ("sent", "order"),
+        ] {
+            assert_eq!(quotation_next(from, action), None, "{from} {action}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! owed after returns and payments, overpayment refused, the ageing buckets of the unpaid report
 //! and when the owner is reminded of a due date.
 
-use chrono::{Days, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 use serde::Serialize;
 
 /// With no plan given, an order is paid in one instalment this many days after its delivery
@@ -19,13 +19,35 @@ pub fn default_due_date(delivery: Option<NaiveDate>, ordered_on: NaiveDate) -> N
         .unwrap_or(from)
 }
 
-/// `total_fen` in `n` instalments as even as 分 allow, the odd 分 on the first ones (10,000
-/// in 3 → 3,334 + 3,333 + 3,333). `n` of 0 is taken as 1.
+/// `total_fen` in `n` instalments as even as 分 allow, the odd 分 on the last one (10,000 in
+/// 3 → 3,333 + 3,333 + 3,334). `n` of 0 is taken as 1.
 pub fn split_evenly(total_fen: i64, n: usize) -> Vec<i64> {
     let n = n.max(1);
     let count = i64::try_from(n).unwrap_or(i64::MAX);
-    let (base, extra) = (total_fen.div_euclid(count), total_fen.rem_euclid(count));
-    (0..count).map(|i| base + i64::from(i < extra)).collect()
+    let base = total_fen.div_euclid(count);
+    let last = total_fen - base * (count - 1);
+    (0..count)
+        .map(|i| if i + 1 == count { last } else { base })
+        .collect()
+}
+
+/// The most instalments an evenly split plan may have (ten years of monthly payments).
+pub const MAX_INSTALMENTS: u32 = 120;
+
+/// A plan of `count` instalments a month apart from `first_due` (the 31st falls on a shorter
+/// month's last day), `total_fen` split by [`split_evenly`].
+pub fn even_plan(total_fen: i64, count: u32, first_due: NaiveDate) -> Vec<(NaiveDate, i64)> {
+    let count = count.clamp(1, MAX_INSTALMENTS);
+    split_evenly(total_fen, count as usize)
+        .into_iter()
+        .zip(0..count)
+        .map(|(fen, i)| {
+            let due = first_due
+                .checked_add_months(Months::new(i))
+                .unwrap_or(first_due);
+            (due, fen)
+        })
+        .collect()
 }
 
 /// Why a payment plan is refused.
@@ -39,6 +61,8 @@ pub enum PlanProblem {
     Sum,
     /// Due dates not in order (each after the one before).
     Order,
+    /// A due date before today.
+    Past,
 }
 
 impl PlanProblem {
@@ -48,13 +72,18 @@ impl PlanProblem {
             PlanProblem::Amount => "amount_invalid",
             PlanProblem::Sum => "plan_sum_mismatch",
             PlanProblem::Order => "plan_dates_out_of_order",
+            PlanProblem::Past => "plan_date_past",
         }
     }
 }
 
-/// Checks a plan: at least one instalment, each positive, due dates rising, summing to
-/// `total_fen` to the 分. An order of 0 has a plan of no instalment.
-pub fn check_plan(total_fen: i64, plan: &[(NaiveDate, i64)]) -> Result<(), PlanProblem> {
+/// Checks a plan: at least one instalment, each positive, due dates rising and none before
+/// `today`, summing to `total_fen` to the 分. An order of 0 has a plan of no instalment.
+pub fn check_plan(
+    total_fen: i64,
+    plan: &[(NaiveDate, i64)],
+    today: NaiveDate,
+) -> Result<(), PlanProblem> {
     if plan.is_empty() {
         return if total_fen == 0 {
             Ok(())
@@ -67,6 +96,9 @@ pub fn check_plan(total_fen: i64, plan: &[(NaiveDate, i64)]) -> Result<(), PlanP
     }
     if plan.windows(2).any(|w| w[1].0 <= w[0].0) {
         return Err(PlanProblem::Order);
+    }
+    if plan.iter().any(|(due, _)| *due < today) {
+        return Err(PlanProblem::Past);
     }
     let sum = plan.iter().try_fold(0i64, |s, (_, a)| s.checked_add(*a));
     if sum != Some(total_fen) {
@@ -133,20 +165,51 @@ pub fn check_return(
 /// What is still open of each instalment: returns take off the last instalments first (the
 /// goods not kept are the ones not yet to be paid for), payments settle the earliest first.
 pub fn open_per_instalment(amounts: &[i64], returned_fen: i64, paid_fen: i64) -> Vec<i64> {
-    let mut open = amounts.to_vec();
+    settle_instalments(amounts, returned_fen, paid_fen)
+        .into_iter()
+        .map(|s| s.open_fen)
+        .collect()
+}
+
+/// How one instalment stands: the part returned, the part paid and the part still open
+/// (together its amount).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InstalmentState {
+    pub returned_fen: i64,
+    pub paid_fen: i64,
+    pub open_fen: i64,
+}
+
+/// Each instalment's [`InstalmentState`] after `returned_fen` of returns (off the last ones
+/// first) and `paid_fen` of payments (the earliest first). The store keeps `paid_fen` and
+/// `open_fen` on each instalment by this rule; its SQL backfill is held to it by a test.
+pub fn settle_instalments(
+    amounts: &[i64],
+    returned_fen: i64,
+    paid_fen: i64,
+) -> Vec<InstalmentState> {
+    let mut out: Vec<InstalmentState> = amounts
+        .iter()
+        .map(|a| InstalmentState {
+            open_fen: *a,
+            ..InstalmentState::default()
+        })
+        .collect();
     let mut returned = returned_fen.max(0);
-    for a in open.iter_mut().rev() {
-        let take = returned.min(*a);
-        *a -= take;
+    for s in out.iter_mut().rev() {
+        let take = returned.min(s.open_fen).max(0);
+        s.open_fen -= take;
+        s.returned_fen = take;
         returned -= take;
     }
     let mut paid = paid_fen.max(0);
-    for a in open.iter_mut() {
-        let take = paid.min(*a);
-        *a -= take;
+    for s in out.iter_mut() {
+        let take = paid.min(s.open_fen).max(0);
+        s.open_fen -= take;
+        s.paid_fen = take;
         paid -= take;
     }
-    open
+    out
 }
 
 /// How late an open amount is, for the unpaid report (账龄).
@@ -179,6 +242,14 @@ impl AgeBucket {
             61..=90 => AgeBucket::Days61To90,
             _ => AgeBucket::Over90,
         }
+    }
+
+    /// The first due date of each bucket but the last, as of `today`: a due date on or after
+    /// `bounds[k]` (and before `bounds[k - 1]`) is in `ALL[k]`; one before `bounds[3]` is over
+    /// 90 days. The SQL of the unpaid report buckets by these (held to [`AgeBucket::of`] by a
+    /// test).
+    pub fn bounds(today: NaiveDate) -> [NaiveDate; 4] {
+        [0, 30, 60, 90].map(|d| today.checked_sub_days(Days::new(d)).unwrap_or(today))
     }
 
     pub fn code(self) -> &'static str {
@@ -283,10 +354,10 @@ mod tests {
     }
 
     #[test]
-    fn an_even_split_puts_the_odd_fen_first_and_sums_exactly() {
-        assert_eq!(split_evenly(10_000, 3), vec![3_334, 3_333, 3_333]);
-        assert_eq!(split_evenly(10_001, 3), vec![3_334, 3_334, 3_333]);
-        assert_eq!(split_evenly(2, 3), vec![1, 1, 0]);
+    fn an_even_split_puts_the_odd_fen_on_the_last_and_sums_exactly() {
+        assert_eq!(split_evenly(10_000, 3), vec![3_333, 3_333, 3_334]);
+        assert_eq!(split_evenly(10_001, 3), vec![3_333, 3_333, 3_335]);
+        assert_eq!(split_evenly(2, 3), vec![0, 0, 2]);
         assert_eq!(split_evenly(500, 0), vec![500]);
         for (t, n) in [(99_999, 7), (1, 1), (123_456_789, 12)] {
             assert_eq!(split_evenly(t, n).iter().sum::<i64>(), t);
@@ -294,23 +365,53 @@ mod tests {
     }
 
     #[test]
-    fn a_plan_must_sum_to_the_total_to_the_fen_with_rising_dates() {
+    fn a_plan_must_sum_to_the_total_to_the_fen_with_rising_dates_from_today() {
+        let today = d("2026-12-07");
         let plan = [(d("2026-12-31"), 60_000), (d("2027-01-31"), 40_000)];
-        assert_eq!(check_plan(100_000, &plan), Ok(()));
-        assert_eq!(check_plan(100_001, &plan), Err(PlanProblem::Sum));
-        assert_eq!(check_plan(100_000, &[]), Err(PlanProblem::Empty));
-        assert_eq!(check_plan(0, &[]), Ok(()));
+        assert_eq!(check_plan(100_000, &plan, today), Ok(()));
+        assert_eq!(check_plan(100_001, &plan, today), Err(PlanProblem::Sum));
+        assert_eq!(check_plan(100_000, &[], today), Err(PlanProblem::Empty));
+        assert_eq!(check_plan(0, &[], today), Ok(()));
         assert_eq!(
             check_plan(
                 100_000,
-                &[(d("2026-12-31"), 100_001), (d("2027-01-31"), -1)]
+                &[(d("2026-12-31"), 100_001), (d("2027-01-31"), -1)],
+                today
             ),
             Err(PlanProblem::Amount)
         );
         assert_eq!(
-            check_plan(100_000, &[plan[1], plan[0]]),
+            check_plan(100_000, &[plan[1], plan[0]], today),
             Err(PlanProblem::Order)
         );
+        // Due today is fine; yesterday is not.
+        assert_eq!(check_plan(100_000, &[(today, 100_000)], today), Ok(()));
+        assert_eq!(
+            check_plan(100_000, &[(d("2026-12-06"), 100_000)], today),
+            Err(PlanProblem::Past)
+        );
+    }
+
+    #[test]
+    fn an_even_plan_is_monthly_from_the_first_due_date_with_the_odd_fen_last() {
+        assert_eq!(
+            even_plan(100_000, 3, d("2027-01-31")),
+            vec![
+                (d("2027-01-31"), 33_333),
+                (d("2027-02-28"), 33_333),
+                (d("2027-03-31"), 33_334)
+            ]
+        );
+        assert_eq!(
+            even_plan(500, 0, d("2027-01-01")),
+            vec![(d("2027-01-01"), 500)]
+        );
+        for (t, n) in [(1, 1), (99_999, 7), (123_457, 12)] {
+            let p = even_plan(t, n, d("2027-01-15"));
+            assert_eq!(p.len(), n as usize);
+            assert_eq!(p.iter().map(|x| x.1).sum::<i64>(), t);
+            assert_eq!(check_plan(t, &p, d("2027-01-15")), Ok(()));
+        }
     }
 
     #[test]
@@ -372,6 +473,39 @@ mod tests {
         assert_eq!(open_per_instalment(&plan, 10_000, 90_000), vec![0, 0, 0]);
         let open = open_per_instalment(&plan, 12_345, 6_789);
         assert_eq!(open.iter().sum::<i64>(), 100_000 - 12_345 - 6_789);
+        // Each instalment's parts add up to it: 50,000 returned off the last two, 45,000 paid
+        // on the first two.
+        assert_eq!(
+            settle_instalments(&plan, 50_000, 45_000),
+            vec![
+                InstalmentState {
+                    returned_fen: 0,
+                    paid_fen: 30_000,
+                    open_fen: 0
+                },
+                InstalmentState {
+                    returned_fen: 10_000,
+                    paid_fen: 15_000,
+                    open_fen: 5_000
+                },
+                InstalmentState {
+                    returned_fen: 40_000,
+                    paid_fen: 0,
+                    open_fen: 0
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_bucket_bounds_agree_with_the_bucket_of_each_day() {
+        let today = d("2026-03-01");
+        let bounds = AgeBucket::bounds(today);
+        for back in -5i64..200 {
+            let due = today - chrono::TimeDelta::days(back);
+            let k = bounds.iter().position(|b| due >= *b).unwrap_or(4);
+            assert_eq!(AgeBucket::ALL[k], AgeBucket::of(due, today), "{due}");
+        }
     }
 
     #[test]

@@ -350,6 +350,11 @@ pub fn router(state: AppState) -> Router {
             "/quotations/{id}/order",
             post(api::sales::quotation_to_order),
         )
+        // issue 23: quotation states (send / accept / reject)
+        .route(
+            "/quotations/{id}/{action}",
+            post(api::sales::decide_quotation),
+        )
         .route("/orders", get(api::sales::list_orders))
         .route("/orders/{id}", get(api::sales::get_order))
         .route("/orders/{id}/confirm", post(api::sales::confirm_order))
@@ -633,6 +638,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/sales/products",
             get(pages::sales::products_page).post(pages::sales::create_product),
+        )
+        // issue 23: the product edit page
+        .route(
+            "/sales/products/{id}",
+            get(pages::sales_products::edit_form).post(pages::sales_products::save),
         )
         .route(
             "/sales/collections",

@@ -490,6 +490,15 @@ pub(super) async fn load(db: &Db, args: &CustomersArgs, p: &People) -> anyhow::R
         "payments",
         t_pay.elapsed().as_secs_f64()
     );
+    // The open part of each instalment, as the payment and return transactions keep it.
+    let t_settle = Instant::now();
+    leadline_store::sales::ledger::settle_all(db).await?;
+    println!(
+        "  {:<22} {:>10}       {:>6.1} s",
+        "instalments settled",
+        "",
+        t_settle.elapsed().as_secs_f64()
+    );
     if db.backend() == Backend::Postgres {
         // Later writes (sign-in aside, none) would otherwise collide with the explicit ids.
         for table in [

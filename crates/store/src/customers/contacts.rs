@@ -3,12 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use leadline_domain::customer::{ContactDraft, ContactFields};
-use leadline_domain::{
-    Access, ContactId, CustomerId, Holder, LeadId, PoolId, TeamId, UserId, Viewer,
-};
+use leadline_domain::{ContactId, CustomerId, LeadId, Viewer};
 use serde_json::json;
 
-use super::{Contact, ContactPhone, HOLDER_SQL};
+use super::access::may_edit;
+use super::{Contact, ContactPhone};
 use crate::audit::{self, AuditEntry};
 use crate::db::sql::Arg;
 use crate::db::tx::Tx;
@@ -61,34 +60,6 @@ pub(crate) async fn list(db: &Db, customer: CustomerId) -> Result<Vec<Contact>> 
             lead_id: lead_id.map(LeadId),
         })
         .collect())
-}
-
-/// Checks inside a write that `viewer` may edit `customer`: `NotFound` when hidden or deleted,
-/// `Forbidden` when only readable.
-pub(crate) async fn may_edit(
-    tx: &mut impl Tx,
-    viewer: &Viewer,
-    customer: CustomerId,
-) -> Result<()> {
-    let row = tx
-        .fetch_optional(HOLDER_SQL, &[Arg::I64(customer.0)])
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let holder = Holder {
-        owner: row.opt_i64(0)?.map(UserId),
-        owner_team: row.opt_i64(1)?.map(TeamId),
-        backup: row.opt_i64(2)?.map(UserId),
-        backup_may_edit: row.bool(3)?,
-        pool: row.opt_i64(4)?.map(PoolId),
-    };
-    if row.opt_time(5)?.is_some() {
-        return Err(StoreError::NotFound);
-    }
-    match viewer.customer_access(&holder) {
-        Access::Edit => Ok(()),
-        Access::Read => Err(StoreError::Forbidden),
-        Access::Hidden => Err(StoreError::NotFound),
-    }
 }
 
 fn check(draft: &ContactDraft) -> Result<ContactFields> {

@@ -2,6 +2,7 @@
 //! sales rep's queue. A customer is held like a lead (owner, backup, pool) and seen by the same
 //! rule ([`Viewer::customer_scope`]), rendered once ([`visible_customers`]).
 
+mod access;
 mod card;
 mod contacts;
 mod convert;
@@ -10,13 +11,14 @@ pub use card::{HistoryEntry, TimelineItem, history, timeline};
 pub use contacts::{add_contact, delete_contact, update_contact};
 pub use convert::{Conversion, convert};
 
-// For the sales and pipeline modules: the edit check of a customer inside a transaction, and
-// the insert of one `customer_events` row (status, grade, ownership changes).
+// For the sales and pipeline modules: the access checks of a customer inside a transaction,
+// and the insert of one `customer_events` row (status, grade, ownership changes).
+pub(crate) use access::{access, may_edit, may_read};
 #[allow(
     unused_imports,
-    reason = "extension points for the sales and pipeline modules"
+    reason = "extension point for the sales and pipeline modules"
 )]
-pub(crate) use {contacts::may_edit, convert::INSERT_EVENT};
+pub(crate) use convert::INSERT_EVENT;
 
 use chrono::{DateTime, Utc};
 use leadline_domain::customer::{CustomerKind, CustomerStatus};
@@ -162,10 +164,6 @@ impl CustomerRow {
         }
     }
 }
-
-/// The facts that decide who may see a customer, for the write paths.
-pub(crate) const HOLDER_SQL: &str = "SELECT c.owner_id, o.team_id, c.backup_owner_id, c.backup_may_edit, \
-    c.pool_id, c.deleted_at FROM customers c LEFT JOIN users o ON o.id = c.owner_id WHERE c.id = $1";
 
 /// The customer `id` as `viewer` may see it: `NotFound` when hidden or deleted.
 pub async fn get(db: &Db, viewer: &Viewer, id: CustomerId) -> Result<Customer> {

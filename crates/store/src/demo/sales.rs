@@ -138,6 +138,7 @@ pub(crate) async fn seed(db: &Db, admin: &User, now: DateTime<Utc>) -> Result<Sa
             notes: None,
             discount_reason: discounted.then(|| "年度框架协议，批量采购".to_string()),
             instalments,
+            even_plan: None,
             opportunity_id: None,
         };
         let order = orders::create(db, &rep, customer, &new, at).await?;

@@ -11,7 +11,7 @@ use leadline_domain::{Role, UserId, Viewer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{customer_access, visible_customer};
+use super::visible_customer;
 use crate::audit::{self, AuditEntry};
 use crate::db::sql::Arg;
 use crate::db::tx::Tx;
@@ -222,7 +222,9 @@ pub async fn override_grade(
     let viewer = viewer.clone();
     let rules = crate::ownership::countdown::rules(db).await?;
     in_tx!(db, |tx| async move {
-        if customer_access(tx, &viewer, customer).await? == leadline_domain::Access::Hidden {
+        if crate::customers::access(tx, &viewer, leadline_domain::CustomerId(customer)).await?
+            == leadline_domain::Access::Hidden
+        {
             return Err(StoreError::NotFound);
         }
         if !viewer.role.manages_leads() {
@@ -288,7 +290,9 @@ pub async fn clear_override(
 ) -> Result<()> {
     let viewer = viewer.clone();
     in_tx!(db, |tx| async move {
-        if customer_access(tx, &viewer, customer).await? == leadline_domain::Access::Hidden {
+        if crate::customers::access(tx, &viewer, leadline_domain::CustomerId(customer)).await?
+            == leadline_domain::Access::Hidden
+        {
             return Err(StoreError::NotFound);
         }
         if !viewer.role.manages_leads() {

@@ -8,11 +8,10 @@ pub mod opportunities;
 pub mod stages;
 pub mod visits;
 
-use leadline_domain::{Access, Holder, PoolId, Role, TeamId, UserId, Viewer};
+use leadline_domain::{CustomerId, Role, Viewer};
 
-use crate::db::sql::Arg;
 use crate::db::tx::Tx;
-use crate::{Db, Result, StoreError, db_run};
+use crate::{Db, Result, db_run};
 
 /// The SQL condition "`viewer` may see the customer aliased `c`": the customers module's one
 /// rendering of the rule (every customer for finance); the viewer's id written as a number.
@@ -20,36 +19,10 @@ pub(crate) fn visible_customer(viewer: &Viewer, c: &str) -> String {
     crate::customers::visible_customers(viewer, c, |id| id.0.to_string())
 }
 
-/// The facts that decide who may see a customer, read in a transaction.
-pub(crate) const HOLDER: &str = "SELECT c.owner_id, u.team_id, c.backup_owner_id, c.backup_may_edit, c.pool_id \
-    FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE c.id = $1 AND c.deleted_at IS NULL";
-
-/// What `viewer` may do with customer `customer` (hidden when it does not exist), in `tx`.
-pub(crate) async fn customer_access(
-    tx: &mut impl Tx,
-    viewer: &Viewer,
-    customer: i64,
-) -> Result<Access> {
-    let Some(row) = tx.fetch_optional(HOLDER, &[Arg::I64(customer)]).await? else {
-        return Ok(Access::Hidden);
-    };
-    let holder = Holder {
-        owner: row.opt_i64(0)?.map(UserId),
-        owner_team: row.opt_i64(1)?.map(TeamId),
-        backup: row.opt_i64(2)?.map(UserId),
-        backup_may_edit: row.bool(3)?,
-        pool: row.opt_i64(4)?.map(PoolId),
-    };
-    Ok(viewer.customer_access(&holder))
-}
-
-/// The customer may be changed by `viewer`: hidden is `NotFound`, read-only `Forbidden`.
+/// The customer may be changed by `viewer`: hidden is `NotFound`, read-only `Forbidden` (the
+/// customers module's one check).
 pub(crate) async fn require_edit(tx: &mut impl Tx, viewer: &Viewer, customer: i64) -> Result<()> {
-    match customer_access(tx, viewer, customer).await? {
-        Access::Edit => Ok(()),
-        Access::Read => Err(StoreError::Forbidden),
-        Access::Hidden => Err(StoreError::NotFound),
-    }
+    crate::customers::may_edit(tx, viewer, CustomerId(customer)).await
 }
 
 /// Whether `viewer` may see customer `customer` (outside a transaction).

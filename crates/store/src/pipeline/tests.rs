@@ -629,3 +629,66 @@ async fn admins_configure_stages_and_lost_reasons() {
             .any(|l| l.id == r && l.active)
     );
 }
+
+#[tokio::test]
+async fn a_connected_call_on_a_linked_lead_is_a_contact_with_the_customer() {
+    use crate::leads::{self, CreateOptions};
+    use crate::workday::{CallInput, record_call};
+    use leadline_domain::lead::LeadDraft;
+
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let a = user(db, "rep_a", Role::Sales, None).await;
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 2, 0, 0).unwrap();
+    let ca = customer(db, "甲", Some(a.user_id)).await;
+    let lead = leads::create(
+        db,
+        &a,
+        &LeadDraft {
+            name: "甲的采购".into(),
+            phones: vec!["13800000001".into()],
+            ..LeadDraft::default()
+        },
+        &CreateOptions::default(),
+    )
+    .await
+    .unwrap()
+    .id;
+    crate::db::sql::execute(
+        db,
+        "UPDATE leads SET customer_id = $2 WHERE id = $1",
+        vec![Arg::I64(lead.0), Arg::I64(ca)],
+    )
+    .await
+    .unwrap();
+    run_grading(db, now - Duration::days(31)).await.unwrap();
+    let rep = &a;
+    let due = |at| async move {
+        due_for_contact(db, rep, None, at)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.customer_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(due(now).await, [ca]);
+    let call = |disposition: &str| CallInput {
+        lead_id: lead,
+        started_at: None,
+        duration_s: 90,
+        disposition: disposition.into(),
+        intent: None,
+        notes: String::new(),
+        next_revisit_at: None,
+        script_id: None,
+        request_id: None,
+    };
+    // A phone that rang out is no contact: still due.
+    record_call(db, &a, call("no_answer"), now).await.unwrap();
+    assert_eq!(due(now).await, [ca]);
+    // A conversation is: the customer's last contact is the call, the next due by C's 30 days.
+    record_call(db, &a, call("connected"), now).await.unwrap();
+    assert!(due(now).await.is_empty());
+    assert_eq!(grade_of(db, ca).await.1, Some(now + Duration::days(30)));
+    assert_eq!(due(now + Duration::days(31)).await, [ca]);
+}

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod approvals;
+pub mod ledger;
 mod lines;
 pub mod orders;
 pub mod products;

@@ -6,17 +6,17 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use leadline_domain::sales::{ApprovalLevel, DiscountLimits};
 use leadline_domain::sales_receivables::{self as recv, PlanProblem};
-use leadline_domain::{Role, UserId, Viewer};
+use leadline_domain::{CustomerId, Role, UserId, Viewer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::access::{self, customer_condition};
+use super::access::customer_condition;
 use super::lines::{self, LineInput, Priced, StoredLine};
 use super::{MAX_NOTE, approvals, day_text, local_day, receivables};
 use crate::audit::{self, AuditEntry};
 use crate::db::sql::Arg;
 use crate::db::tx::Tx;
-use crate::{Db, Result, StoreError, db_run, in_tx};
+use crate::{Db, Result, StoreError, customers, db_run, in_tx};
 
 /// An order as asked for.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -33,8 +33,19 @@ pub struct NewOrder {
     /// delivery date (or the order's day).
     #[serde(default)]
     pub instalments: Vec<PlanInput>,
+    /// Instead of `instalments`: the total in `count` monthly instalments from a first due
+    /// date, split evenly to the 分 with the odd 分 on the last.
+    #[serde(default)]
+    pub even_plan: Option<EvenPlan>,
     #[serde(default)]
     pub opportunity_id: Option<i64>,
+}
+
+/// A plan of `count` monthly instalments from `first_due_date`, the total split evenly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvenPlan {
+    pub count: u32,
+    pub first_due_date: NaiveDate,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -136,10 +147,10 @@ pub(crate) async fn create_body(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     if viewer.role == Role::Finance {
-        access::may_read(tx, &viewer, customer).await?;
+        customers::may_read(tx, &viewer, CustomerId(customer)).await?;
         return Err(StoreError::Forbidden);
     }
-    access::may_edit(tx, &viewer, customer).await?;
+    customers::may_edit(tx, &viewer, CustomerId(customer)).await?;
     if let Some(opportunity) = new.opportunity_id {
         // An opportunity of another customer, deleted or unknown: named, not a foreign-key 500.
         let found = tx
@@ -208,8 +219,8 @@ pub(crate) async fn create_body(
     lines::insert(tx, "order_lines", id, &priced).await?;
     for (seq, (due, amount)) in plan.iter().enumerate() {
         tx.execute(
-            "INSERT INTO payment_instalments (order_id, customer_id, seq, due_date, amount_fen) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO payment_instalments (order_id, customer_id, seq, due_date, amount_fen, \
+             paid_fen, open_fen) VALUES ($1, $2, $3, $4, $5, 0, $5)",
             &[
                 Arg::I64(id),
                 Arg::I64(customer),
@@ -229,24 +240,30 @@ pub(crate) async fn create_body(
     Ok(id)
 }
 
-/// The plan asked for, or the default one; checked to add up to the total.
+/// The plan asked for (instalments, or an even split), or the default one; checked to add up to
+/// the total with no due date before today.
 fn plan(new: &NewOrder, total: i64, now: DateTime<Utc>) -> Result<Vec<(NaiveDate, i64)>> {
-    let plan: Vec<(NaiveDate, i64)> = if new.instalments.is_empty() {
-        if total == 0 {
-            Vec::new()
-        } else {
-            vec![(
-                recv::default_due_date(new.delivery_date, local_day(now)),
-                total,
-            )]
+    let today = local_day(now);
+    let plan: Vec<(NaiveDate, i64)> = match (&new.even_plan, new.instalments.is_empty()) {
+        (Some(_), false) => return Err(StoreError::invalid("instalments", "plan_ambiguous")),
+        (Some(even), true) => {
+            if !(1..=recv::MAX_INSTALMENTS).contains(&even.count) {
+                return Err(StoreError::invalid("plan_count", "plan_count_invalid"));
+            }
+            if even.first_due_date < today {
+                return Err(StoreError::invalid("plan_first_due", "plan_date_past"));
+            }
+            recv::even_plan(total, even.count, even.first_due_date)
         }
-    } else {
-        new.instalments
+        (None, true) if total == 0 => Vec::new(),
+        (None, true) => vec![(recv::default_due_date(new.delivery_date, today), total)],
+        (None, false) => new
+            .instalments
             .iter()
             .map(|p| (p.due_date, p.amount_fen))
-            .collect()
+            .collect(),
     };
-    recv::check_plan(total, &plan)
+    recv::check_plan(total, &plan, today)
         .map_err(|p: PlanProblem| StoreError::invalid("instalments", p.code()))?;
     Ok(plan)
 }
@@ -377,7 +394,7 @@ pub(crate) async fn lock(tx: &mut impl Tx, id: i64) -> Result<(i64, String, i64)
 
 async fn confirm_body(tx: &mut impl Tx, viewer: Viewer, id: i64, now: DateTime<Utc>) -> Result<()> {
     let (customer, status, _) = lock(tx, id).await?;
-    access::may_edit(tx, &viewer, customer).await?;
+    customers::may_edit(tx, &viewer, CustomerId(customer)).await?;
     if viewer.role == Role::Finance {
         return Err(StoreError::Forbidden);
     }
@@ -443,7 +460,7 @@ pub async fn cancel(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> Re
 
 async fn cancel_body(tx: &mut impl Tx, viewer: Viewer, id: i64, now: DateTime<Utc>) -> Result<()> {
     let (customer, status, _) = lock(tx, id).await?;
-    access::may_edit(tx, &viewer, customer).await?;
+    customers::may_edit(tx, &viewer, CustomerId(customer)).await?;
     if viewer.role == Role::Finance {
         return Err(StoreError::Forbidden);
     }

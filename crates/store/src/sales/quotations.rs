@@ -1,20 +1,20 @@
-//! Quotations (报价单): lines at agreed prices for a customer, valid until a day; accepted,
-//! one becomes an order with the same lines (and the same discount rule: a price below the
+//! Quotations (报价单): lines at agreed prices for a customer, valid until a day; sent to the
+//! customer, accepted or rejected (each step audited); accepted, one becomes an order with the same lines (and the same discount rule: a price below the
 //! writer's limit waits for approval).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use leadline_domain::{Role, UserId, Viewer};
+use leadline_domain::{CustomerId, Role, UserId, Viewer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::access::{self, customer_condition};
+use super::access::customer_condition;
 use super::lines::{self, LineInput, StoredLine};
 use super::orders::{self, NewOrder, PlanInput};
 use super::{MAX_NOTE, day_text};
 use crate::audit::{self, AuditEntry};
 use crate::db::sql::Arg;
 use crate::db::tx::Tx;
-use crate::{Db, Result, StoreError, db_run, in_tx};
+use crate::{Db, Result, StoreError, customers, db_run, in_tx};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NewQuotation {
@@ -68,7 +68,7 @@ async fn create_body(
     new: NewQuotation,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    access::may_edit(tx, &viewer, customer).await?;
+    customers::may_edit(tx, &viewer, CustomerId(customer)).await?;
     if viewer.role == Role::Finance {
         return Err(StoreError::Forbidden);
     }
@@ -158,7 +158,73 @@ pub struct OrderFromQuotation {
     pub instalments: Vec<PlanInput>,
 }
 
-/// Makes the order of a quotation (once: 409 `quotation_ordered` the second time).
+/// Moves a quotation on (`send`, `accept`, `reject`: `domain::sales::quotation_next`) for
+/// someone who may change its customer (not finance); 409 `quotation_state` when its state
+/// does not allow it, 422 for an unknown action. Audited.
+pub async fn decide(
+    db: &Db,
+    viewer: &Viewer,
+    id: i64,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<Quotation> {
+    let action: &'static str = ["send", "accept", "reject"]
+        .into_iter()
+        .find(|a| *a == action)
+        .ok_or_else(|| StoreError::invalid("action", "invalid"))?;
+    let q = get(db, viewer, id).await?;
+    let (v, customer) = (viewer.clone(), q.customer_id);
+    in_tx!(db, |tx| decide_body(tx, v, id, customer, action, now))?;
+    get(db, viewer, id).await
+}
+
+async fn decide_body(
+    tx: &mut impl Tx,
+    viewer: Viewer,
+    id: i64,
+    customer: i64,
+    action: &'static str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    customers::may_edit(tx, &viewer, CustomerId(customer)).await?;
+    if viewer.role == Role::Finance {
+        return Err(StoreError::Forbidden);
+    }
+    let sql = format!(
+        "SELECT status FROM quotations WHERE id = $1{}",
+        crate::db::tx::for_update(tx)
+    );
+    let status = tx
+        .fetch_optional(&sql, &[Arg::I64(id)])
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .text(0)?;
+    let next = leadline_domain::sales::quotation_next(&status, action)
+        .ok_or(StoreError::Conflict("quotation_state"))?;
+    tx.execute(
+        "UPDATE quotations SET status = $2, updated_at = $3 WHERE id = $1",
+        &[Arg::I64(id), Arg::Text(next.into()), Arg::Time(now)],
+    )
+    .await?;
+    tx.execute(
+        audit::INSERT,
+        &AuditEntry {
+            entity: "quotation",
+            entity_id: id,
+            actor: Some(viewer.user_id),
+            action,
+            before: Some(json!({ "status": status })),
+            after: Some(json!({ "status": next })),
+            at: now,
+        }
+        .args(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Makes the order of an accepted quotation (once: 409 `quotation_ordered` the second time;
+/// 409 `quotation_not_accepted` before the customer accepted it).
 pub async fn to_order(
     db: &Db,
     viewer: &Viewer,
@@ -181,6 +247,7 @@ pub async fn to_order(
         notes: Some(q.notes.clone()),
         discount_reason: extra.discount_reason.clone(),
         instalments: extra.instalments.clone(),
+        even_plan: None,
         opportunity_id: None,
     };
     let (v, customer) = (viewer.clone(), q.customer_id);
@@ -205,8 +272,10 @@ async fn to_order_body(
         .await?
         .ok_or(StoreError::NotFound)?
         .text(0)?;
-    if status == "ordered" {
-        return Err(StoreError::Conflict("quotation_ordered"));
+    match status.as_str() {
+        "ordered" => return Err(StoreError::Conflict("quotation_ordered")),
+        "accepted" => {}
+        _ => return Err(StoreError::Conflict("quotation_not_accepted")),
     }
     let order = orders::create_body(tx, viewer, customer, new, Some(id), now).await?;
     tx.execute(

@@ -6,17 +6,17 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use leadline_domain::sales_receivables::{self as recv, AgeBucket, PaymentRefusal, ReturnRefusal};
-use leadline_domain::{Role, UserId, Viewer};
+use leadline_domain::{CustomerId, Role, UserId, Viewer};
 use serde::Serialize;
 use serde_json::json;
 
-use super::access;
+use super::ledger;
 use super::orders::{self, OrderSummary};
 use super::{MAX_NOTE, local_day, parse_day};
 use crate::audit::{self, AuditEntry};
 use crate::db::sql::Arg;
 use crate::db::tx::Tx;
-use crate::{Db, Result, StoreError, db_run, in_tx};
+use crate::{Db, Result, StoreError, customers, db_run, in_tx};
 
 /// One instalment of a plan with what is still open of it.
 #[derive(Debug, Clone, Serialize)]
@@ -206,7 +206,7 @@ async fn payment_body(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let (customer, status, total) = orders::lock(tx, order).await?;
-    access::may_read(tx, &viewer, customer).await?;
+    customers::may_read(tx, &viewer, CustomerId(customer)).await?;
     if status != "confirmed" {
         return Err(StoreError::Conflict("order_not_confirmed"));
     }
@@ -236,6 +236,7 @@ async fn payment_body(
         )
         .await?
         .i64(0)?;
+    ledger::settle_order(tx, order, returned, paid + amount).await?;
     tx.execute(
         audit::INSERT,
         &AuditEntry {
@@ -287,14 +288,14 @@ async fn return_body(
 ) -> Result<i64> {
     let (customer, status, total) = orders::lock(tx, order).await?;
     if viewer.role == Role::Finance {
-        access::may_read(tx, &viewer, customer).await?;
+        customers::may_read(tx, &viewer, CustomerId(customer)).await?;
     } else {
-        access::may_edit(tx, &viewer, customer).await?;
+        customers::may_edit(tx, &viewer, CustomerId(customer)).await?;
     }
     if status != "confirmed" {
         return Err(StoreError::Conflict("order_not_confirmed"));
     }
-    let (returned, _) = sums(tx, order).await?;
+    let (returned, paid) = sums(tx, order).await?;
     match recv::check_return(total, returned, amount) {
         Ok(()) => {}
         Err(ReturnRefusal::NotPositive) => {
@@ -319,6 +320,7 @@ async fn return_body(
         )
         .await?
         .i64(0)?;
+    ledger::settle_order(tx, order, returned + amount, paid).await?;
     tx.execute(
         audit::INSERT,
         &AuditEntry {
@@ -379,7 +381,7 @@ async fn notice_body(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let (customer, status, total) = orders::lock(tx, order).await?;
-    access::may_read(tx, &viewer, customer).await?;
+    customers::may_read(tx, &viewer, CustomerId(customer)).await?;
     let (returned, paid) = sums(tx, order).await?;
     let owed = recv::owed_fen(total, returned, paid);
     if status != "confirmed" || owed <= 0 {

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use leadline_domain::sales_receivables::{self as recv, AgeBucket, Ageing};
+use leadline_domain::sales_receivables::{AgeBucket, Ageing};
 use leadline_domain::{UserId, Viewer};
 use serde::Serialize;
 
 use super::access::customer_condition;
-use super::{day_start, parse_day};
+use super::{day_start, day_text};
 use crate::{Db, Result, db_run};
 
 /// One payment of the day.
@@ -93,80 +93,49 @@ pub struct UnpaidReport {
 }
 
 #[derive(sqlx::FromRow)]
-struct OpenOrder {
-    id: i64,
+struct OpenSum {
     customer_id: i64,
     customer_name: String,
     customer_owner: Option<String>,
     owner_id: Option<UserId>,
     owner_name: Option<String>,
-    returned_fen: i64,
-    paid_fen: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct PlanRow {
-    id: i64,
-    order_id: i64,
-    due_date: String,
-    amount_fen: i64,
+    bucket: i64,
+    open_fen: i64,
 }
 
 /// What confirmed orders still owe as of `today`, by customer and by the rep who sold them,
-/// each split by age (the customers with the most overdue first).
+/// each split by age (the customers with the most overdue first). Sums the open part kept on
+/// each instalment (`sales::ledger`), bucketed by due date in SQL by [`AgeBucket::bounds`].
 pub async fn unpaid(db: &Db, viewer: &Viewer, today: NaiveDate) -> Result<UnpaidReport> {
     let cond = customer_condition(viewer, "c");
-    let base = format!(
-        "FROM orders o JOIN customers c ON c.id = o.customer_id \
-         WHERE o.status = 'confirmed' AND c.deleted_at IS NULL AND {cond}"
+    let sql = format!(
+        "SELECT o.customer_id, c.name AS customer_name, cu.display_name AS customer_owner, o.owner_id, \
+         ou.display_name AS owner_name, CAST(CASE WHEN i.due_date >= $1 THEN 0 WHEN i.due_date >= $2 THEN 1 \
+         WHEN i.due_date >= $3 THEN 2 WHEN i.due_date >= $4 THEN 3 ELSE 4 END AS BIGINT) AS bucket, \
+         CAST(SUM(i.open_fen) AS BIGINT) AS open_fen \
+         FROM payment_instalments i JOIN orders o ON o.id = i.order_id \
+         JOIN customers c ON c.id = o.customer_id LEFT JOIN users cu ON cu.id = c.owner_id \
+         LEFT JOIN users ou ON ou.id = o.owner_id \
+         WHERE i.open_fen > 0 AND o.status = 'confirmed' AND c.deleted_at IS NULL AND {cond} \
+         GROUP BY o.customer_id, c.name, cu.display_name, o.owner_id, ou.display_name, bucket"
     );
-    let orders_sql = format!(
-        "SELECT o.id, o.customer_id, c.name AS customer_name, \
-         (SELECT cu.display_name FROM users cu WHERE cu.id = c.owner_id) AS customer_owner, \
-         o.owner_id, (SELECT ou.display_name FROM users ou WHERE ou.id = o.owner_id) AS owner_name, \
-         CAST(COALESCE((SELECT SUM(r.amount_fen) FROM returns r WHERE r.order_id = o.id), 0) AS BIGINT) AS returned_fen, \
-         CAST(COALESCE((SELECT SUM(p.amount_fen) FROM payments p WHERE p.order_id = o.id), 0) AS BIGINT) AS paid_fen \
-         {base} ORDER BY o.id"
-    );
-    let plan_sql = format!(
-        "SELECT i.id, i.order_id, i.due_date, i.amount_fen FROM payment_instalments i \
-         JOIN orders o ON o.id = i.order_id JOIN customers c ON c.id = o.customer_id \
-         WHERE o.status = 'confirmed' AND c.deleted_at IS NULL AND {cond} ORDER BY i.order_id, i.seq"
-    );
-    let (orders, plan): (Vec<OpenOrder>, Vec<PlanRow>) = db_run!(db, |pool| {
-        (
-            sqlx::query_as(sqlx::AssertSqlSafe(orders_sql))
-                .fetch_all(pool)
-                .await?,
-            sqlx::query_as(sqlx::AssertSqlSafe(plan_sql))
-                .fetch_all(pool)
-                .await?,
-        )
+    let bounds = AgeBucket::bounds(today).map(day_text);
+    let sums: Vec<OpenSum> = db_run!(db, |pool| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for b in &bounds {
+            q = q.bind(b.clone());
+        }
+        q.fetch_all(pool).await?
     });
-    let mut by_order: BTreeMap<i64, Vec<(NaiveDate, i64)>> = BTreeMap::new();
-    for r in plan {
-        by_order.entry(r.order_id).or_default().push((
-            parse_day("payment_instalments", r.id, &r.due_date)?,
-            r.amount_fen,
-        ));
-    }
     let mut customers: BTreeMap<i64, UnpaidLine> = BTreeMap::new();
     let mut reps: BTreeMap<Option<UserId>, UnpaidLine> = BTreeMap::new();
     let mut total = Ageing::default();
-    for o in orders {
-        let plan = by_order.remove(&o.id).unwrap_or_default();
-        let amounts: Vec<i64> = plan.iter().map(|p| p.1).collect();
-        let open = recv::open_per_instalment(&amounts, o.returned_fen, o.paid_fen);
-        let mut ageing = Ageing::default();
-        for ((due, _), open_fen) in plan.iter().zip(open) {
-            if open_fen > 0 {
-                ageing.add(AgeBucket::of(*due, today), open_fen);
-            }
-        }
-        if ageing.total() == 0 {
-            continue;
-        }
-        total.merge(&ageing);
+    for o in sums {
+        let bucket = usize::try_from(o.bucket)
+            .ok()
+            .and_then(|k| AgeBucket::ALL.get(k).copied())
+            .unwrap_or(AgeBucket::Over90);
+        total.add(bucket, o.open_fen);
         customers
             .entry(o.customer_id)
             .or_insert_with(|| {
@@ -177,7 +146,7 @@ pub async fn unpaid(db: &Db, viewer: &Viewer, today: NaiveDate) -> Result<Unpaid
                 )
             })
             .ageing
-            .merge(&ageing);
+            .add(bucket, o.open_fen);
         reps.entry(o.owner_id)
             .or_insert_with(|| {
                 line(
@@ -187,7 +156,7 @@ pub async fn unpaid(db: &Db, viewer: &Viewer, today: NaiveDate) -> Result<Unpaid
                 )
             })
             .ageing
-            .merge(&ageing);
+            .add(bucket, o.open_fen);
     }
     let finish = |m: Vec<UnpaidLine>| {
         let mut v: Vec<UnpaidLine> = m

@@ -560,6 +560,8 @@ async fn the_unpaid_report_ages_what_is_open_and_the_daily_report_lists_the_days
     let f = floor().await;
     let db = &f.db.db;
     let other = customer(db, "远大贸易", Some(&f.rep)).await;
+    // Ordered in July: no due date of the plan was in the past then.
+    let ordered = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 7, 1, 2, 0, 0).unwrap();
     let mut a = order_of(f.product, 2, 50_000, None);
     a.instalments = vec![
         PlanInput {
@@ -575,7 +577,7 @@ async fn the_unpaid_report_ages_what_is_open_and_the_daily_report_lists_the_days
             amount_fen: 40_000,
         },
     ];
-    let a = orders::create(db, &f.rep, f.customer, &a, sh(1, 10))
+    let a = orders::create(db, &f.rep, f.customer, &a, ordered)
         .await
         .unwrap();
     let mut b = order_of(f.product, 1, 50_000, None);
@@ -583,7 +585,7 @@ async fn the_unpaid_report_ages_what_is_open_and_the_daily_report_lists_the_days
         due_date: day("2026-11-30"),
         amount_fen: 50_000,
     }];
-    let b = orders::create(db, &f.rep, other, &b, sh(1, 10))
+    let b = orders::create(db, &f.rep, other, &b, ordered)
         .await
         .unwrap();
     // 10,000 paid settles part of the oldest instalment; 5,000 returned comes off the last.
@@ -661,6 +663,42 @@ async fn a_quotation_becomes_one_order_with_its_lines_and_prices() {
     .unwrap();
     assert_eq!(q.total_fen, 144_000);
     let extra = super::quotations::OrderFromQuotation::default();
+    // Only an accepted quotation becomes an order: a draft is sent first, then accepted.
+    let r = super::quotations::to_order(db, &f.rep, q.id, &extra, sh(8, 10)).await;
+    assert!(
+        matches!(r, Err(StoreError::Conflict("quotation_not_accepted"))),
+        "{r:?}"
+    );
+    let r = super::quotations::decide(db, &f.rep, q.id, "accept", sh(7, 11)).await;
+    assert!(
+        matches!(r, Err(StoreError::Conflict("quotation_state"))),
+        "a draft is not accepted before it is sent: {r:?}"
+    );
+    let r = super::quotations::decide(db, &f.finance, q.id, "send", sh(7, 11)).await;
+    assert!(matches!(r, Err(StoreError::Forbidden)), "{r:?}");
+    let sent = super::quotations::decide(db, &f.rep, q.id, "send", sh(7, 11))
+        .await
+        .unwrap();
+    assert_eq!(sent.status, "sent");
+    let accepted = super::quotations::decide(db, &f.rep, q.id, "accept", sh(7, 12))
+        .await
+        .unwrap();
+    assert_eq!(accepted.status, "accepted");
+    let r = super::quotations::decide(db, &f.rep, q.id, "reject", sh(7, 13)).await;
+    assert!(
+        matches!(r, Err(StoreError::Conflict("quotation_state"))),
+        "{r:?}"
+    );
+    let steps: Vec<String> = crate::db_run!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT action FROM audit_log WHERE entity = 'quotation' AND entity_id = $1 ORDER BY id",
+        )
+        .bind(q.id)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    });
+    assert_eq!(steps, ["create", "send", "accept"]);
     let o = super::quotations::to_order(db, &f.rep, q.id, &extra, sh(8, 10))
         .await
         .unwrap();

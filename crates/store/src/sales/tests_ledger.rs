@@ -1,7 +1,9 @@
 //! The ledger holds: after a few hundred random orders (some discounted, approved or
 //! refused), returns and payments — refusals included — every customer's payments plus what
 //! the unpaid report says is open equal its confirmed orders less returns, to the 分, and the
-//! stored sums match a model kept beside them. Seeded, on both backends.
+//! stored sums match a model kept beside them; the open part kept on each instalment equals
+//! the domain's recompute from the model, and so does the backfill statement's. Seeded, on
+//! both backends.
 
 use std::collections::HashMap;
 
@@ -11,11 +13,13 @@ use rand::{RngExt, SeedableRng, rngs::StdRng};
 use super::orders::{self};
 use super::receivables;
 use super::tests::{customer, day, order_of, pay, product, sh};
-use super::{approvals, reports};
+use super::{approvals, ledger, reports};
+use crate::Db;
 use crate::StoreError;
 use crate::db::test_db::TestDb;
 use crate::db_run;
 use crate::ownership::claim::tests::user;
+use leadline_domain::sales_receivables::settle_instalments;
 
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
 struct Books {
@@ -58,9 +62,15 @@ async fn payments_plus_the_open_balance_equal_orders_less_returns_for_every_cust
                 } else {
                     list
                 };
-                let o = orders::create(db, &rep, c, &order_of(p, q, unit, Some("批量采购")), at)
-                    .await
-                    .unwrap();
+                let mut new = order_of(p, q, unit, Some("批量采购"));
+                // Half of them paid in 2 to 4 monthly instalments.
+                if rng.random_range(0..2) == 0 {
+                    new.even_plan = Some(orders::EvenPlan {
+                        count: rng.random_range(2..5),
+                        first_due_date: super::local_day(at) + chrono::Days::new(10),
+                    });
+                }
+                let o = orders::create(db, &rep, c, &new, at).await.unwrap();
                 let mut status = o.summary.status.clone();
                 if status == "awaiting_approval" {
                     let approve = rng.random_range(0..2) == 0;
@@ -163,5 +173,41 @@ async fn payments_plus_the_open_balance_equal_orders_less_returns_for_every_cust
             b.ordered - b.returned,
             "customer {c}: payments + open balance = orders − returns"
         );
+    }
+    // The open part kept on each instalment by the payment and return transactions is the
+    // domain's recompute from the model's sums; the backfill statement gives the same.
+    check_kept(db, &open).await;
+    crate::db::sql::execute(
+        db,
+        "UPDATE payment_instalments SET paid_fen = 0, open_fen = 0",
+        vec![],
+    )
+    .await
+    .unwrap();
+    ledger::settle_all(db).await.unwrap();
+    check_kept(db, &open).await;
+}
+
+/// Each confirmed order's instalments carry what `settle_instalments` gives for the model's
+/// returns and payments.
+async fn check_kept(db: &Db, open: &[(i64, i64, i64, i64, i64)]) {
+    for &(id, _, _, returned, paid) in open {
+        let rows: Vec<(i64, i64, i64)> = db_run!(db, |pool| {
+            sqlx::query_as(
+                "SELECT amount_fen, paid_fen, open_fen FROM payment_instalments WHERE order_id = $1 \
+                 ORDER BY seq",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await
+            .unwrap()
+        });
+        let amounts: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let want: Vec<(i64, i64, i64)> = settle_instalments(&amounts, returned, paid)
+            .into_iter()
+            .zip(&amounts)
+            .map(|(s, a)| (*a, s.paid_fen, s.open_fen))
+            .collect();
+        assert_eq!(rows, want, "order {id}");
     }
 }

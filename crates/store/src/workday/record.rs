@@ -112,6 +112,8 @@ struct LeadState {
     personal: bool,
     reclaim_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    /// Issue 23: the customer the lead was converted into or linked to.
+    customer_id: Option<i64>,
     /// Issue 22: the agent covers the absent person the revisit is for (see `absence::covering`).
     covering: bool,
 }
@@ -592,8 +594,8 @@ const LOCK_LEAD: &str = "SELECT l.owner_id, o.team_id AS owner_team_id, l.status
     l.version, l.revisit_agent_id, \
     (SELECT COUNT(*) FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id) AS dnc, \
     l.backup_owner_id, l.backup_may_edit, l.pool_id, l.company, l.intent, l.source, l.owned_since, \
-    l.last_valid_at, l.last_progress_at, l.deal_at, l.protected_until, l.personal, l.reclaim_at, l.created_at \
-    FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1";
+    l.last_valid_at, l.last_progress_at, l.deal_at, l.protected_until, l.personal, l.reclaim_at, l.created_at, \
+    l.customer_id FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1";
 /// The cited script's owner, owner's team and whether it is shared (1 or 0), if it is live.
 const SCRIPT: &str = "SELECT s.owner_id, o.team_id, CAST(CASE WHEN s.shared THEN 1 ELSE 0 END AS BIGINT) \
     FROM scripts s JOIN users o ON o.id = s.owner_id WHERE s.id = $1 AND s.deleted_at IS NULL";
@@ -662,6 +664,7 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<(Recorded, bool)> {
         personal: row.bool(20)?,
         reclaim_at: row.opt_time(21)?,
         created_at: row.time(22)?,
+        customer_id: row.opt_i64(23)?,
         covering: false,
     };
     lead.covering = ownership::people::absence::covering(
@@ -792,6 +795,11 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<(Recorded, bool)> {
         &[Arg::I64(agent.0), Arg::I64(lead_id.0), Arg::Time(ctx.now)],
     )
     .await?;
+    // A connected call on a lead linked to a customer is a contact with that customer: its last
+    // contact moves and its next one falls due by its grade (a ringing phone is no contact).
+    if let (Some(customer), true) = (lead.customer_id, ctx.disp.connected) {
+        crate::pipeline::visits::contacted(tx, customer, ctx.started_at, ctx.now).await?;
+    }
     // PostgreSQL indexes the note with its call; SQLite after it (`search::index_new_notes`).
     if let (Some(doc), Some(conn)) = (&ctx.note, tx.postgres()) {
         let mut doc = doc.clone();

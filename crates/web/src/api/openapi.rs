@@ -71,6 +71,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::receivables::collections, super::receivables::unpaid,
         // issue 25: why next call found nothing
         super::agent::calling_now,
+        // issue 23: quotation states
+        super::sales::decide_quotation,
     ),
     modifiers(&BearerAuth),
 )]

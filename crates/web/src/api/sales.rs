@@ -238,7 +238,7 @@ pub async fn get_quotation(
 #[utoipa::path(post, path = "/api/v1/quotations/{id}/order", params(("id" = i64, Path, description = "Quotation id")),
     request_body(content = serde_json::Value, description = "`{delivery_date?, discount_reason?, instalments?}`"),
     responses((status = 201, description = "The order"), (status = 404, description = "not_found"),
-        (status = 409, description = "quotation_ordered"), (status = 422, description = "invalid_input")))]
+        (status = 409, description = "quotation_ordered, or quotation_not_accepted before the customer accepted it"), (status = 422, description = "invalid_input")))]
 pub async fn quotation_to_order(
     State(state): State<AppState>,
     caller: Caller,
@@ -247,6 +247,20 @@ pub async fn quotation_to_order(
 ) -> ApiResult<impl IntoResponse> {
     let o = quotations::to_order(&state.db, &caller.viewer, id, &extra, now()).await?;
     Ok((StatusCode::CREATED, Json(o)))
+}
+
+/// Sends a quotation to the customer, or records that the customer accepted or rejected it.
+#[utoipa::path(post, path = "/api/v1/quotations/{id}/{action}", params(("id" = i64, Path, description = "Quotation id"),
+        ("action" = String, Path, description = "send (draft → sent) | accept (sent → accepted) | reject (sent → rejected)")),
+    responses((status = 200, description = "The quotation with its new `status`"), (status = 403, description = "forbidden (finance, or read-only)"),
+        (status = 404, description = "not_found"), (status = 409, description = "quotation_state: not allowed from its state")))]
+pub async fn decide_quotation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action)): Path<(i64, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let q = quotations::decide(&state.db, &caller.viewer, id, &action, now()).await?;
+    Ok(Json(q))
 }
 
 /// A day parameter (`YYYY-MM-DD`), today in the organisation's zone when absent.

@@ -19,6 +19,7 @@ pub mod quality;
 pub mod reclaim;
 // issue 23: sales
 pub mod sales;
+pub mod sales_products;
 pub mod sales_receivables;
 pub mod scripts;
 pub mod search;

@@ -10,7 +10,7 @@ use leadline_store::StoreError;
 use leadline_store::now;
 use leadline_store::sales::LineInput;
 use leadline_store::sales::approvals::{self, DiscountRequest};
-use leadline_store::sales::orders::{self, NewOrder, Order, OrderSummary};
+use leadline_store::sales::orders::{self, EvenPlan, NewOrder, Order, OrderSummary, PlanInput};
 use leadline_store::sales::products::{self, Product, ProductInput};
 use leadline_store::sales::receivables::{self, NewPayment};
 
@@ -154,15 +154,44 @@ struct NewOrderPage {
     nav: Nav,
     customer_id: i64,
     products: Vec<Product>,
+    /// What was typed, shown again when the order is refused.
+    values: Vec<(String, String)>,
+    /// The refusal, worded, with the fields it names.
+    error: Option<String>,
+    problems: Vec<(String, String)>,
 }
 
 impl NewOrderPage {
     fn yuan(&self, fen: impl std::borrow::Borrow<i64>) -> String {
         yuan(*fen.borrow())
     }
+
+    /// The value typed into `field`, or `default`.
+    fn v<'a>(&'a self, field: &str, default: &'a str) -> &'a str {
+        self.values
+            .iter()
+            .find(|(k, _)| k == field)
+            .map_or(default, |(_, v)| v.as_str())
+    }
+
+    fn chosen(&self, field: &str, product: &i64) -> bool {
+        self.v(field, "") == product.to_string()
+    }
+
+    /// What is wrong with `field`, worded, if anything.
+    fn problem(&self, field: &str) -> Option<&str> {
+        self.problems
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
 }
 
-/// The new order form for `?customer_id=`: up to five lines from the product list.
+/// The rows of instalments the new order form offers.
+const PLAN_ROWS: usize = 6;
+
+/// The new order form for `?customer_id=`: up to five lines from the product list and the
+/// payment plan.
 pub async fn new_order_form(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
@@ -174,23 +203,74 @@ pub async fn new_order_form(
         .and_then(|c| c.parse().ok())
         .ok_or(crate::error::AppError::BadRequest("customer_id_required"))
         .or_page(l)?;
-    let products = products::list(&state.db, false).await.or_page(l)?;
-    let nav = Nav::new(&caller, "/sales/orders/new");
-    Ok(render(&NewOrderPage {
-        nav,
-        customer_id,
-        products,
-    }))
+    new_order_page(&state, &caller, customer_id, Vec::new(), None).await
 }
 
-/// Writes the order of the new order form.
-pub async fn create_order(State(state): State<AppState>, form: PageForm) -> PageResult {
-    let l = form.caller.lang;
-    let customer: i64 = form
-        .text("customer_id")
-        .parse()
-        .map_err(|_| StoreError::invalid("customer_id", "required"))
-        .or_page(l)?;
+async fn new_order_page(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    customer_id: i64,
+    values: Vec<(String, String)>,
+    error: Option<&crate::error::AppError>,
+) -> PageResult {
+    let l = caller.lang;
+    let products = products::list(&state.db, false).await.or_page(l)?;
+    let label = |field: &str| plan_field_label(l, field);
+    let problems = error
+        .map(|e| {
+            e.problems()
+                .iter()
+                .map(|p| {
+                    (
+                        p.field.clone(),
+                        l.t(&format!("problem.{}", p.code)).to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let page = NewOrderPage {
+        nav: Nav::new(caller, "/sales/orders/new"),
+        customer_id,
+        products,
+        values,
+        error: error.map(|e| l.error_message_labelled(e, label)),
+        problems,
+    };
+    let mut resp = render(&page);
+    if error.is_some() {
+        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+/// The label of a plan row's field (`plan_due_2` → "Due date (3)").
+fn plan_field_label(l: crate::i18n::Lang, field: &str) -> Option<String> {
+    let (key, row) = field
+        .strip_prefix("plan_due_")
+        .map(|r| ("sales.plan_due", r))
+        .or_else(|| {
+            field
+                .strip_prefix("plan_amount_")
+                .map(|r| ("sales.plan_amount_yuan", r))
+        })?;
+    let row: usize = row.parse().ok()?;
+    Some(format!("{} ({})", l.t(key), row + 1))
+}
+
+fn form_date(field: &str, s: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| StoreError::invalid(field, "date_invalid"))
+}
+
+/// The new order form read into an order: lines, delivery date, and the plan as typed
+/// (instalment rows, or a count and first due date to split evenly). Field errors name the
+/// form's fields.
+fn read_new_order(form: &PageForm) -> Result<NewOrder, StoreError> {
     let mut lines = Vec::new();
     for i in 0..5 {
         let product = form.text(&format!("product_{i}"));
@@ -199,18 +279,16 @@ pub async fn create_order(State(state): State<AppState>, form: PageForm) -> Page
         }
         let product_id = product
             .parse()
-            .map_err(|_| StoreError::invalid("product", "product_unknown"))
-            .or_page(l)?;
+            .map_err(|_| StoreError::invalid("product", "product_unknown"))?;
         let quantity = form
             .text(&format!("quantity_{i}"))
             .parse()
-            .map_err(|_| StoreError::invalid("quantity", "quantity_invalid"))
-            .or_page(l)?;
+            .map_err(|_| StoreError::invalid("quantity", "quantity_invalid"))?;
         let price = form.text(&format!("price_{i}"));
         let unit_price_fen = if price.is_empty() {
             None
         } else {
-            Some(parse_yuan("price", &price).or_page(l)?)
+            Some(parse_yuan("price", &price)?)
         };
         lines.push(LineInput {
             product_id,
@@ -218,26 +296,65 @@ pub async fn create_order(State(state): State<AppState>, form: PageForm) -> Page
             unit_price_fen,
         });
     }
-    let delivery = form.text("delivery_date");
-    let new = NewOrder {
+    let mut instalments = Vec::new();
+    for i in 0..PLAN_ROWS {
+        let (due_field, amount_field) = (format!("plan_due_{i}"), format!("plan_amount_{i}"));
+        let (due, amount) = (form.text(&due_field), form.text(&amount_field));
+        match (form_date(&due_field, &due)?, amount.is_empty()) {
+            (None, true) => {}
+            (None, false) => return Err(StoreError::invalid(&due_field, "required")),
+            (Some(_), true) => return Err(StoreError::invalid(&amount_field, "required")),
+            (Some(due_date), false) => instalments.push(PlanInput {
+                due_date,
+                amount_fen: parse_yuan(&amount_field, &amount)?,
+            }),
+        }
+    }
+    let count = form.text("plan_count");
+    let first_due = form_date("plan_first_due", &form.text("plan_first_due"))?;
+    let even_plan = match (count.is_empty(), first_due) {
+        (true, None) => None,
+        (false, None) => return Err(StoreError::invalid("plan_first_due", "required")),
+        (true, Some(_)) => return Err(StoreError::invalid("plan_count", "required")),
+        (false, Some(first_due_date)) => Some(EvenPlan {
+            count: count
+                .parse()
+                .map_err(|_| StoreError::invalid("plan_count", "plan_count_invalid"))?,
+            first_due_date,
+        }),
+    };
+    Ok(NewOrder {
         lines,
-        delivery_date: if delivery.is_empty() {
-            None
-        } else {
-            Some(
-                chrono::NaiveDate::parse_from_str(&delivery, "%Y-%m-%d")
-                    .map_err(|_| StoreError::invalid("delivery_date", "date_invalid"))
-                    .or_page(l)?,
-            )
-        },
+        delivery_date: form_date("delivery_date", &form.text("delivery_date"))?,
         notes: Some(form.text("notes")),
         discount_reason: Some(form.text("discount_reason")).filter(|r| !r.is_empty()),
+        instalments,
+        even_plan,
         ..NewOrder::default()
-    };
-    let o = orders::create(&state.db, &form.caller.viewer, customer, &new, now())
-        .await
+    })
+}
+
+/// Writes the order of the new order form; a refused order shows the form again as typed,
+/// with the problem at its field.
+pub async fn create_order(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let l = form.caller.lang;
+    let customer: i64 = form
+        .text("customer_id")
+        .parse()
+        .map_err(|_| StoreError::invalid("customer_id", "required"))
         .or_page(l)?;
-    Ok(Redirect::to(&format!("/sales/orders/{}", o.summary.id)).into_response())
+    let written = match read_new_order(&form) {
+        Ok(new) => orders::create(&state.db, &form.caller.viewer, customer, &new, now()).await,
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(o) => Ok(Redirect::to(&format!("/sales/orders/{}", o.summary.id)).into_response()),
+        Err(e @ StoreError::Invalid(_)) => {
+            let values = form.pairs.clone();
+            new_order_page(&state, &form.caller, customer, values, Some(&e.into())).await
+        }
+        Err(e) => Err(e).or_page(l),
+    }
 }
 
 #[derive(Template)]

@@ -44,6 +44,7 @@ mod sales;
 mod sales_browser;
 mod sales_landing;
 mod search_pinyin;
+mod sales_products;
 mod stored_values;
 mod workday_admin;
 mod workday_forms;

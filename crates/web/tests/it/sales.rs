@@ -418,3 +418,254 @@ async fn the_supervisor_approves_on_the_page_and_the_unpaid_report_shows_the_res
 async fn agent_page(app: &TestApp) -> (StatusCode, String) {
     app.browser("agent_a1").await.get("/sales/orders").await
 }
+
+#[tokio::test]
+async fn the_new_order_form_takes_a_payment_plan_and_shows_its_problems_at_the_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    let (_, p) = post(
+        &admin,
+        "/api/v1/products",
+        json!({"name": "企业版年费", "price_fen": 100000}),
+    )
+    .await;
+    let product = p["id"].as_i64().unwrap().to_string();
+    let c = customer(&app, "星河科技有限公司", app.org.agent_a1).await;
+    let customer_id = c.to_string();
+    let today = leadline_store::sales::local_day(leadline_store::now());
+    let day = |d: u64| {
+        today
+            .checked_add_days(chrono::Days::new(d))
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let yesterday = today.pred_opt().unwrap().format("%Y-%m-%d").to_string();
+    let rep = app.browser("agent_a1").await;
+    let form = format!("/sales/orders/new?customer_id={c}");
+    let csrf = rep.csrf(&form).await;
+    let order = |extra: &[(&'static str, String)]| {
+        let mut f: Vec<(&str, String)> = vec![
+            ("_csrf", csrf.clone()),
+            ("customer_id", customer_id.clone()),
+            ("product_0", product.clone()),
+            ("quantity_0", "1".into()),
+        ];
+        f.extend(extra.iter().cloned());
+        f
+    };
+    let send = |fields: Vec<(&'static str, String)>| {
+        let rep = &rep;
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let res = rep.post_form("/sales/orders", &pairs).await;
+            let status = res.status();
+            let location = res
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            (status, location, res.text().await.unwrap())
+        }
+    };
+
+    // Instalments that do not add up: refused at the plan, what was typed kept.
+    let (s, _, html) = send(order(&[
+        ("plan_due_0", day(5)),
+        ("plan_amount_0", "500".into()),
+    ]))
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("id=\"plan-error\"") && html.contains("分期合计与订单金额不符"),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"500\""),
+        "the amount typed stays: {html}"
+    );
+    // A due date in the past, and an amount that is no amount: each at its field.
+    let (s, _, html) = send(order(&[
+        ("plan_due_0", yesterday.clone()),
+        ("plan_amount_0", "1000".into()),
+    ]))
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("不能早于今天"), "{html}");
+    let (s, _, html) = send(order(&[
+        ("plan_due_0", day(5)),
+        ("plan_amount_0", "600".into()),
+        ("plan_due_1", day(35)),
+        ("plan_amount_1", "四百".into()),
+    ]))
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"plan-amount-1-error\""), "{html}");
+    let (s, _, html) = send(order(&[
+        ("plan_count", "3".into()),
+        ("plan_first_due", yesterday),
+    ]))
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"plan-first-due-error\""), "{html}");
+    let (s, _, html) = send(order(&[("plan_count", "3".into())])).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"plan-first-due-error\""), "{html}");
+
+    // Three monthly instalments split to the 分, the odd 分 on the last.
+    let (s, location, _) = send(order(&[
+        ("plan_count", "3".into()),
+        ("plan_first_due", day(10)),
+    ]))
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let id = location.unwrap().rsplit('/').next().unwrap().to_string();
+    let api = app.api("agent_a1").await;
+    let (s, o) = get(&api, &format!("/api/v1/orders/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let plan: Vec<(String, i64)> = o["instalments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["due_date"].as_str().unwrap().to_string(),
+                i["amount_fen"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let first = today.checked_add_days(chrono::Days::new(10)).unwrap();
+    let monthly = |m: u32| {
+        first
+            .checked_add_months(chrono::Months::new(m))
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    assert_eq!(
+        plan,
+        [
+            (monthly(0), 33_333),
+            (monthly(1), 33_333),
+            (monthly(2), 33_334)
+        ]
+    );
+    // Given instalments that add up: taken as they are.
+    let (s, location, _) = send(order(&[
+        ("plan_due_0", day(0)),
+        ("plan_amount_0", "600".into()),
+        ("plan_due_1", day(30)),
+        ("plan_amount_1", "400.00".into()),
+    ]))
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "due today is not in the past");
+    let id = location.unwrap().rsplit('/').next().unwrap().to_string();
+    let (_, o) = get(&api, &format!("/api/v1/orders/{id}")).await;
+    assert_eq!(o["instalments"][1]["amount_fen"], 40_000);
+    // The API refuses a past due date too.
+    let (s, body) = post(
+        &api,
+        &format!("/api/v1/customers/{c}/orders"),
+        json!({
+            "lines": [{"product_id": p["id"], "quantity": 1}],
+            "instalments": [{"due_date": today.pred_opt().unwrap(), "amount_fen": 100000}],
+        }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("plan_date_past"), "{body}");
+}
+
+#[tokio::test]
+async fn a_quotation_is_sent_and_accepted_before_it_becomes_an_order() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    let agent = app.api("agent_a1").await;
+    let (_, finance) = person(&app, "cashier", Role::Finance, None).await;
+    let (_, p) = post(
+        &admin,
+        "/api/v1/products",
+        json!({"name": "企业版年费", "price_fen": 50000}),
+    )
+    .await;
+    let c = customer(&app, "星河科技有限公司", app.org.agent_a1).await;
+    let (s, q) = post(
+        &agent,
+        &format!("/api/v1/customers/{c}/quotations"),
+        json!({"lines": [{"product_id": p["id"], "quantity": 2}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    assert_eq!(q["status"], "draft");
+    let id = q["id"].as_i64().unwrap();
+    let (s, body) = post(&agent, &format!("/api/v1/quotations/{id}/order"), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "quotation_not_accepted");
+    let (s, body) = post(
+        &agent,
+        &format!("/api/v1/quotations/{id}/accept"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("quotation_state"))
+    );
+    let (s, _) = post(
+        &finance,
+        &format!("/api/v1/quotations/{id}/send"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "finance does not send quotations");
+    let (s, body) = post(&agent, &format!("/api/v1/quotations/{id}/send"), json!({})).await;
+    assert_eq!((s, body["status"].as_str()), (StatusCode::OK, Some("sent")));
+    let (s, body) = post(
+        &agent,
+        &format!("/api/v1/quotations/{id}/accept"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (StatusCode::OK, Some("accepted"))
+    );
+    let (s, order) = post(&agent, &format!("/api/v1/quotations/{id}/order"), json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{order}");
+    assert_eq!(order["total_fen"], 100_000);
+    // A rejected quotation never becomes one.
+    let (_, q2) = post(
+        &agent,
+        &format!("/api/v1/customers/{c}/quotations"),
+        json!({"lines": [{"product_id": p["id"], "quantity": 1}]}),
+    )
+    .await;
+    let id2 = q2["id"].as_i64().unwrap();
+    post(&agent, &format!("/api/v1/quotations/{id2}/send"), json!({})).await;
+    let (s, body) = post(
+        &agent,
+        &format!("/api/v1/quotations/{id2}/reject"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (StatusCode::OK, Some("rejected"))
+    );
+    let (s, body) = post(
+        &agent,
+        &format!("/api/v1/quotations/{id2}/order"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("quotation_not_accepted"))
+    );
+    let (s, _) = post(
+        &agent,
+        &format!("/api/v1/quotations/{id2}/close"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}

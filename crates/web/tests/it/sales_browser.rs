@@ -190,10 +190,10 @@ async fn rep_orders_at_a_discount(
         quantity.send_keys("2").await?;
         fill(driver, "price-0", "450").await
     };
-    // Without a reason the discounted order is refused.
+    // Without a reason the discounted order is refused: the form again, the problem named.
     fill_lines().await?;
     by_id(driver, "order-submit").await?.click().await?;
-    let refused = text_with(driver, "error-message", "优惠原因").await?;
+    let refused = text_with(driver, "form-error", "优惠原因").await?;
     ensure!(!refused.is_empty());
     driver.goto(&form).await?;
     fill_lines().await?;
