@@ -66,6 +66,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::sales::customer_quotations, super::sales::get_quotation, super::sales::quotation_to_order,
         super::receivables::record_payment, super::receivables::record_return, super::receivables::issue_notice,
         super::receivables::collections, super::receivables::unpaid,
+        // issue 24: call statistics
+        super::call_reports::calls, super::call_reports::get_org_zone, super::call_reports::put_org_zone,
     ),
     modifiers(&BearerAuth),
 )]

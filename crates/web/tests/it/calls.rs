@@ -310,7 +310,7 @@ async fn bad_input_and_invisible_leads_are_refused() {
         "nothing was recorded"
     );
     assert_eq!(
-        count(&app.db, "SELECT COUNT(*) FROM agent_daily_stats").await,
+        count(&app.db, "SELECT COUNT(*) FROM call_stats").await,
         0
     );
 }
@@ -478,7 +478,7 @@ async fn the_same_submission_twice_records_one_call() {
     assert_eq!(
         count(
             &app.db,
-            "SELECT CAST(SUM(calls) AS BIGINT) FROM agent_daily_stats"
+            "SELECT CAST(SUM(calls) AS BIGINT) FROM call_stats"
         )
         .await,
         2,
