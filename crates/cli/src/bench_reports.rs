@@ -14,8 +14,8 @@ use leadline_store::auth::users::{self, NewUser};
 use leadline_store::call_stats::{self, rebuild, report};
 use leadline_store::db::test_db::TestDb;
 use leadline_store::{Db, db_run};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+
+use rand::{RngExt, SeedableRng, rngs::StdRng};
 
 use crate::bench::thousands;
 
@@ -56,7 +56,9 @@ pub async fn run(args: ReportsArgs) -> anyhow::Result<()> {
     }
     let mut out = Vec::new();
     if !args.skip_sqlite {
-        let sqlite = TestDb::sqlite().await.context("creating the SQLite database")?;
+        let sqlite = TestDb::sqlite()
+            .await
+            .context("creating the SQLite database")?;
         let r = bench_backend("SQLite", &sqlite.db, &args).await;
         sqlite.db.close().await;
         out.push(r?);
@@ -104,8 +106,22 @@ async fn organisation(db: &Db, args: &ReportsArgs) -> anyhow::Result<(Vec<TeamId
 
 /// `n` calls over the past 365 days, 09:00–18:00 Shanghai, random agents and outcomes.
 async fn load_calls(db: &Db, n: usize, agents: &[UserId]) -> anyhow::Result<()> {
-    const DISPOSITIONS: [&str; 6] = ["connected", "no_answer", "busy", "call_back", "not_interested", "qualified"];
-    const INTENTS: [&str; 6] = ["NULL", "'resistant'", "'no_stance'", "'interested'", "'positive'", "'strong_demand'"];
+    const DISPOSITIONS: [&str; 6] = [
+        "connected",
+        "no_answer",
+        "busy",
+        "call_back",
+        "not_interested",
+        "qualified",
+    ];
+    const INTENTS: [&str; 6] = [
+        "NULL",
+        "'resistant'",
+        "'no_stance'",
+        "'interested'",
+        "'positive'",
+        "'strong_demand'",
+    ];
     let mut rng = StdRng::seed_from_u64(24);
     let now = Utc::now();
     let mut done = 0usize;
@@ -120,7 +136,8 @@ async fn load_calls(db: &Db, n: usize, agents: &[UserId]) -> anyhow::Result<()> 
             let mut values = String::with_capacity(rows * 110);
             for r in 0..rows {
                 let a = rng.random_range(0..agents.len());
-                let at = now - Duration::days(rng.random_range(0..365))
+                let at = now
+                    - Duration::days(rng.random_range(0..365))
                     - Duration::seconds(rng.random_range(0..86_400));
                 let at = at.format("%Y-%m-%dT%H:%M:%S+00:00");
                 let disp = DISPOSITIONS[rng.random_range(0..DISPOSITIONS.len())];
@@ -143,7 +160,9 @@ async fn load_calls(db: &Db, n: usize, agents: &[UserId]) -> anyhow::Result<()> 
         db_run!(db, |pool| {
             let mut tx = pool.begin().await?;
             for s in statements {
-                sqlx::query(sqlx::AssertSqlSafe(s)).execute(&mut *tx).await?;
+                sqlx::query(sqlx::AssertSqlSafe(s))
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
         });
@@ -172,7 +191,10 @@ async fn bench_backend(name: &str, db: &Db, args: &ReportsArgs) -> anyhow::Resul
     let t = Instant::now();
     let built = rebuild::rebuild(db).await?;
     let rebuild_s = t.elapsed().as_secs_f64();
-    db_run!(db, |pool| sqlx::query("ANALYZE").execute(pool).await?.rows_affected());
+    db_run!(db, |pool| sqlx::query("ANALYZE")
+        .execute(pool)
+        .await?
+        .rows_affected());
     println!(
         "load {load_s:.1} s; rebuild {rebuild_s:.1} s ({} calls into {} slots)",
         thousands(built.calls as u64),
@@ -246,7 +268,11 @@ async fn bench_backend(name: &str, db: &Db, args: &ReportsArgs) -> anyhow::Resul
         }
         let ((slots, sum_slots), (raw, sum_raw)) = (measured[0], measured[1]);
         let same = if args.samples == args.raw_samples {
-            if sum_slots == sum_raw { ", same sums" } else { ", SUMS DIFFER" }
+            if sum_slots == sum_raw {
+                ", same sums"
+            } else {
+                ", SUMS DIFFER"
+            }
         } else {
             ""
         };

@@ -169,7 +169,6 @@ pub fn per_mille(part: i64, whole: i64) -> i64 {
     }
 }
 
-
 /// Whose calls a viewer may count: agents and sales reps their own, supervisors their own and
 /// their teams' members', admins everyone's; finance none (the calling floor is not theirs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,10 +243,7 @@ mod tests {
             period_of_slot(slot_of(at), tokyo, Grouping::Month),
             Some(d("2027-01-01"))
         );
-        assert_eq!(
-            stats_date(at, chrono_tz::Europe::Berlin),
-            d("2026-12-31")
-        );
+        assert_eq!(stats_date(at, chrono_tz::Europe::Berlin), d("2026-12-31"));
         // The slots of December hold it; those of January do not.
         let (a, b) = DateRange::new(d("2026-12-01"), d("2026-12-31"))
             .unwrap()
@@ -310,7 +306,13 @@ mod tests {
             chrono_tz::America::St_Johns,
             chrono_tz::Asia::Shanghai,
         ] {
-            for day in ["2026-01-01", "2026-03-29", "2026-04-05", "2026-10-04", "2026-11-01"] {
+            for day in [
+                "2026-01-01",
+                "2026-03-29",
+                "2026-04-05",
+                "2026-10-04",
+                "2026-11-01",
+            ] {
                 let start = day_start(d(day), zone).timestamp();
                 assert_eq!(start % SLOT_S, 0, "{zone} {day}");
             }
@@ -346,7 +348,10 @@ mod tests {
             DateRange::parse("2026-12-02", "2026-12-01"),
             Err(RangeError::Reversed)
         );
-        assert!(DateRange::parse("2028-01-01", "2028-12-31").is_ok(), "366 days");
+        assert!(
+            DateRange::parse("2028-01-01", "2028-12-31").is_ok(),
+            "366 days"
+        );
         assert_eq!(
             DateRange::parse("2026-01-01", "2027-01-02"),
             Err(RangeError::TooLong)
@@ -383,7 +388,9 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 12, 7, 8, 14, 59).unwrap();
         assert_eq!(
             slot_of(at),
-            Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap().timestamp()
+            Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0)
+                .unwrap()
+                .timestamp()
         );
         assert_eq!(per_mille(1, 3), 333);
         assert_eq!(per_mille(0, 0), 0);

@@ -37,11 +37,11 @@ pub(crate) async fn read_org_zone(db: &Db) -> Result<Tz> {
     .await?);
     match v {
         None => Ok(DEFAULT_ORG_ZONE),
-        Some(j) => j
-            .0
-            .as_str()
-            .and_then(periods::parse_zone)
-            .ok_or_else(|| StoreError::Internal(format!("stored {ORG_ZONE_KEY} unreadable"))),
+        Some(j) => {
+            j.0.as_str()
+                .and_then(periods::parse_zone)
+                .ok_or_else(|| StoreError::Internal(format!("stored {ORG_ZONE_KEY} unreadable")))
+        }
     }
 }
 
@@ -163,7 +163,11 @@ impl IntentMix {
 impl Counts {
     /// One call with this disposition (None: a code no longer configured counts as a call
     /// only, as the rebuild's outer join does), duration and intent.
-    pub fn of_call(disp: Option<&Disposition>, duration_s: i64, intent: Option<IntentLevel>) -> Counts {
+    pub fn of_call(
+        disp: Option<&Disposition>,
+        duration_s: i64,
+        intent: Option<IntentLevel>,
+    ) -> Counts {
         let d = disp.map(|d| d.stats_delta(duration_s)).unwrap_or_default();
         Counts {
             calls: 1,
@@ -260,7 +264,8 @@ pub(crate) async fn count(
     at: DateTime<Utc>,
     counts: &Counts,
 ) -> Result<()> {
-    tx.execute(COUNT_SLOT, &count_args(agent, at, counts)).await?;
+    tx.execute(COUNT_SLOT, &count_args(agent, at, counts))
+        .await?;
     Ok(())
 }
 
@@ -271,10 +276,15 @@ pub(crate) fn count_args(agent: UserId, at: DateTime<Utc>, counts: &Counts) -> V
     args
 }
 
-const AGENT_DAY: &str = "FROM call_stats s WHERE s.agent_id = $1 AND s.slot_start >= $2 AND s.slot_start < $3";
+const AGENT_DAY: &str =
+    "FROM call_stats s WHERE s.agent_id = $1 AND s.slot_start >= $2 AND s.slot_start < $3";
 
 /// An agent's counts over `day`, in the caller's transaction.
-pub(crate) async fn agent_day_in(tx: &mut impl Tx, agent: UserId, day: &StatsDay) -> Result<Counts> {
+pub(crate) async fn agent_day_in(
+    tx: &mut impl Tx,
+    agent: UserId,
+    day: &StatsDay,
+) -> Result<Counts> {
     let sql = format!("SELECT {SUMS} {AGENT_DAY}");
     let row = tx
         .fetch_one(

@@ -270,7 +270,11 @@ pub async fn calls_report(
 type Wide<K, N> = (K, N, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
 
 fn split<K, N>(r: Wide<K, N>) -> (K, N, SumsRow) {
-    (r.0, r.1, (r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11))
+    (
+        r.0,
+        r.1,
+        (r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11),
+    )
 }
 
 fn split_slot(r: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)) -> (i64, (), SumsRow) {

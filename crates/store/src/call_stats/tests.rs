@@ -155,7 +155,9 @@ async fn reports_count_each_call_in_the_day_and_month_of_the_organisations_zone(
         assert_eq!(r.totals.counts.connected, 1);
     }
     // The organisation moves to Tokyo: the same call now counts on 1 January.
-    set_org_zone(db, admin.user_id, "Asia/Tokyo", late).await.unwrap();
+    set_org_zone(db, admin.user_id, "Asia/Tokyo", late)
+        .await
+        .unwrap();
     let zone = org_zone(db).await.unwrap();
     assert_eq!(zone, chrono_tz::Asia::Tokyo);
     let r = calls_report(db, &admin, &q, zone, Source::Slots)
@@ -169,7 +171,11 @@ async fn reports_count_each_call_in_the_day_and_month_of_the_organisations_zone(
     );
     let day = StatsDay::on(d("2027-01-01"), zone);
     assert_eq!(agent_day(db, agent.user_id, &day).await.unwrap().calls, 1);
-    assert!(set_org_zone(db, admin.user_id, "Mars/Olympus", late).await.is_err());
+    assert!(
+        set_org_zone(db, admin.user_id, "Mars/Olympus", late)
+            .await
+            .is_err()
+    );
 
     // Weeks start on Monday: 31 December 2026 (Thursday) falls in the week of 28 December in
     // Shanghai; 1 January in Tokyo too.
@@ -196,7 +202,10 @@ async fn reports_count_each_call_in_the_day_and_month_of_the_organisations_zone(
     let r = calls_report(db, &other, &mine, zone, Source::Slots)
         .await
         .unwrap();
-    assert!(r.rows.is_empty(), "xiaoli made no call and sees no one else's");
+    assert!(
+        r.rows.is_empty(),
+        "xiaoli made no call and sees no one else's"
+    );
     let theirs = ReportQuery {
         agent: Some(agent.user_id),
         ..mine.clone()

@@ -185,7 +185,9 @@ async fn replay(
 
 /// The agent's counters over `day` (a sum of the agent's slots, see `call_stats`).
 pub async fn day_counters(db: &Db, agent: UserId, day: &StatsDay) -> Result<DayCounters> {
-    Ok(DayCounters::from(&call_stats::agent_day(db, agent, day).await?))
+    Ok(DayCounters::from(
+        &call_stats::agent_day(db, agent, day).await?,
+    ))
 }
 
 impl From<&Counts> for DayCounters {

@@ -137,7 +137,11 @@ pub(crate) fn table(r: &Report, lang: Lang) -> (Vec<String>, Vec<Vec<String>>) {
     .iter()
     .map(|k| lang.t(k).to_string())
     .collect();
-    head.extend(IntentLevel::ALL.iter().map(|i| i.label(lang.code()).to_string()));
+    head.extend(
+        IntentLevel::ALL
+            .iter()
+            .map(|i| i.label(lang.code()).to_string()),
+    );
     let line = |label: String, t: &Totals| {
         let c = &t.counts;
         let mut v = vec![
@@ -150,7 +154,11 @@ pub(crate) fn table(r: &Report, lang: Lang) -> (Vec<String>, Vec<Vec<String>>) {
             c.talk_s.to_string(),
             talk_time(c.talk_s),
         ];
-        v.extend(IntentLevel::ALL.iter().map(|i| c.intent.get(*i).to_string()));
+        v.extend(
+            IntentLevel::ALL
+                .iter()
+                .map(|i| c.intent.get(*i).to_string()),
+        );
         v
     };
     let mut rows: Vec<Vec<String>> = r
@@ -178,7 +186,10 @@ fn zone_body(zone: Tz) -> Json<OrgZone> {
 /// The organisation's time zone: the statistics day of every count and report.
 #[utoipa::path(get, path = "/api/v1/settings/org-time-zone",
     responses((status = 200, description = "`{org_time_zone}`", body = OrgZone)))]
-pub async fn get_org_zone(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<OrgZone>> {
+pub async fn get_org_zone(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<Json<OrgZone>> {
     Ok(zone_body(call_stats::org_zone(&state.db).await?))
 }
 

@@ -678,8 +678,13 @@ pub async fn org_zone(State(state): State<AppState>, form: PageForm) -> PageResu
     let l = caller.lang;
     caller.require_admin().or_page(l)?;
     let name = form.text("org_time_zone");
-    match leadline_store::call_stats::set_org_zone(&state.db, caller.user.id, &name, leadline_store::now())
-        .await
+    match leadline_store::call_stats::set_org_zone(
+        &state.db,
+        caller.user.id,
+        &name,
+        leadline_store::now(),
+    )
+    .await
     {
         Ok(_) => Ok(Redirect::to("/admin/workday").into_response()),
         Err(e) => page(&state, caller, Shown::refused(l, &AppError::from(e))).await,

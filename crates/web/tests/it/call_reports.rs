@@ -57,10 +57,34 @@ async fn seed(app: &TestApp) {
     insert_many(
         &app.db,
         &[
-            call(lead_a, o.agent_a1, shanghai(2026, 11, 30, 9, 5), "connected", 60),
-            call(lead_a, o.agent_a1, shanghai(2026, 11, 30, 9, 20), "no_answer", 25),
-            call(lead_a, o.agent_a1, shanghai(2026, 11, 30, 14, 0), "qualified", 300),
-            call(lead_b, o.agent_b1, shanghai(2026, 12, 31, 23, 30), "connected", 100),
+            call(
+                lead_a,
+                o.agent_a1,
+                shanghai(2026, 11, 30, 9, 5),
+                "connected",
+                60,
+            ),
+            call(
+                lead_a,
+                o.agent_a1,
+                shanghai(2026, 11, 30, 9, 20),
+                "no_answer",
+                25,
+            ),
+            call(
+                lead_a,
+                o.agent_a1,
+                shanghai(2026, 11, 30, 14, 0),
+                "qualified",
+                300,
+            ),
+            call(
+                lead_b,
+                o.agent_b1,
+                shanghai(2026, 12, 31, 23, 30),
+                "connected",
+                100,
+            ),
         ],
     )
     .await
@@ -121,20 +145,45 @@ async fn the_report_groups_by_agent_team_week_and_month_in_the_organisations_zon
         .map(|r| r["week"].as_str().unwrap())
         .collect();
     assert_eq!(weeks, ["2026-11-30", "2026-12-28"], "weeks start on Monday");
-    let (_, body) = report(&admin, &format!("{RANGE}&group_by=day&team_id={}", app.org.team_a.0)).await;
+    let (_, body) = report(
+        &admin,
+        &format!("{RANGE}&group_by=day&team_id={}", app.org.team_a.0),
+    )
+    .await;
     assert_eq!(rows(&body).len(), 1);
     assert_eq!(rows(&body)[0]["day"], "2026-11-30");
 
     // The organisation moves to Tokyo: 23:30 in Shanghai is already 1 January there.
     let agent = app.api("agent_a1").await;
     let zone = json!({"org_time_zone": "Asia/Tokyo"});
-    let (status, _) = send(&agent, reqwest::Method::PUT, "/api/v1/settings/org-time-zone", zone.clone()).await;
+    let (status, _) = send(
+        &agent,
+        reqwest::Method::PUT,
+        "/api/v1/settings/org-time-zone",
+        zone.clone(),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "agents do not set the zone");
     let bad = json!({"org_time_zone": "Asia/Atlantis"});
-    let (status, _) = send(&admin, reqwest::Method::PUT, "/api/v1/settings/org-time-zone", bad).await;
+    let (status, _) = send(
+        &admin,
+        reqwest::Method::PUT,
+        "/api/v1/settings/org-time-zone",
+        bad,
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, body) = send(&admin, reqwest::Method::PUT, "/api/v1/settings/org-time-zone", zone).await;
-    assert_eq!((status, &body["org_time_zone"]), (StatusCode::OK, &json!("Asia/Tokyo")));
+    let (status, body) = send(
+        &admin,
+        reqwest::Method::PUT,
+        "/api/v1/settings/org-time-zone",
+        zone,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["org_time_zone"]),
+        (StatusCode::OK, &json!("Asia/Tokyo"))
+    );
     let (_, body) = report(&admin, "from=2026-11-01&to=2027-01-31&group_by=month").await;
     assert_eq!(body["zone"], "Asia/Tokyo");
     let months: Vec<&str> = rows(&body)
@@ -167,7 +216,10 @@ async fn each_person_sees_only_the_calls_they_may_and_is_refused_the_rest() {
     let a2 = app.api("agent_a2").await;
     let (status, body) = report(&a2, RANGE).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(rows(&body).is_empty(), "a2 made no calls and sees no colleague's");
+    assert!(
+        rows(&body).is_empty(),
+        "a2 made no calls and sees no colleague's"
+    );
     let (status, _) = report(&a2, &format!("{RANGE}&agent_id={}", o.agent_a1.0)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = report(&a2, &format!("{RANGE}&team_id={}", o.team_a.0)).await;
@@ -185,8 +237,15 @@ async fn each_person_sees_only_the_calls_they_may_and_is_refused_the_rest() {
     };
     users::create_user(&app.db, &finance, None).await.unwrap();
     let (status, _) = report(&app.api("cashier").await, RANGE).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "finance does not read the floor");
-    let (status, _) = app.anonymous().get_json(&format!("/api/v1/reports/calls?{RANGE}")).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "finance does not read the floor"
+    );
+    let (status, _) = app
+        .anonymous()
+        .get_json(&format!("/api/v1/reports/calls?{RANGE}"))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     for (query, code) in [
@@ -194,7 +253,10 @@ async fn each_person_sees_only_the_calls_they_may_and_is_refused_the_rest() {
         ("from=2026-11-01", "to_invalid"),
         ("from=2026-12-02&to=2026-12-01", "range_reversed"),
         ("from=2026-01-01&to=2027-01-02", "range_too_long"),
-        ("from=2026-11-01&to=2026-11-30&group_by=year", "group_by_invalid"),
+        (
+            "from=2026-11-01&to=2026-11-30&group_by=year",
+            "group_by_invalid",
+        ),
         ("from=2026-11-01&to=2026-11-30&team_id=x", "team_id_invalid"),
         ("from=2026-11-01&to=2026-11-30&format=pdf", "format_invalid"),
     ] {
@@ -225,21 +287,31 @@ async fn the_files_hold_the_same_numbers_as_the_json_with_formulas_neutralised()
         .await["id"]
         .as_i64()
         .unwrap();
-    insert_many(&app.db, &[call(lead, evil, shanghai(2026, 12, 1, 10, 0), "busy", 5)])
-        .await
-        .unwrap();
+    insert_many(
+        &app.db,
+        &[call(lead, evil, shanghai(2026, 12, 1, 10, 0), "busy", 5)],
+    )
+    .await
+    .unwrap();
     let admin = app.api("admin").await;
     let (_, json) = report(&admin, RANGE).await;
     let expected: Vec<(String, i64, i64, i64)> = rows(&json)
         .iter()
         .map(|r| {
             let n = |k: &str| r[k].as_i64().unwrap();
-            (r["agent_name"].as_str().unwrap().to_string(), n("calls"), n("connected"), n("talk_s"))
+            (
+                r["agent_name"].as_str().unwrap().to_string(),
+                n("calls"),
+                n("connected"),
+                n("talk_s"),
+            )
         })
         .collect();
     assert_eq!(expected.len(), 3);
 
-    let res = admin.get(&format!("/api/v1/reports/calls?{RANGE}&format=xlsx")).await;
+    let res = admin
+        .get(&format!("/api/v1/reports/calls?{RANGE}&format=xlsx"))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let bytes = res.bytes().await.unwrap().to_vec();
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
@@ -253,7 +325,9 @@ async fn the_files_hold_the_same_numbers_as_the_json_with_formulas_neutralised()
     };
     let xlsx: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(cell).collect()).collect();
 
-    let res = admin.get(&format!("/api/v1/reports/calls?{RANGE}&format=csv")).await;
+    let res = admin
+        .get(&format!("/api/v1/reports/calls?{RANGE}&format=csv"))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.unwrap();
     let csv: Vec<Vec<String>> = text
@@ -266,10 +340,18 @@ async fn the_files_hold_the_same_numbers_as_the_json_with_formulas_neutralised()
     for (what, table) in [("xlsx", &xlsx), ("csv", &csv)] {
         assert_eq!(table[0][0], "坐席", "{what} header");
         assert_eq!(table[0][1], "呼叫数", "{what} header");
-        assert_eq!(table.len(), 1 + 3 + 1, "{what}: header, three agents, total");
+        assert_eq!(
+            table.len(),
+            1 + 3 + 1,
+            "{what}: header, three agents, total"
+        );
         for (i, (name, calls, connected, talk_s)) in expected.iter().enumerate() {
             let row = &table[i + 1];
-            let shown = if name.starts_with('=') { format!("'{name}") } else { name.clone() };
+            let shown = if name.starts_with('=') {
+                format!("'{name}")
+            } else {
+                name.clone()
+            };
             assert_eq!(row[0], shown, "{what}: the name, a formula neutralised");
             assert_eq!(row[1], calls.to_string(), "{what} {name}");
             assert_eq!(row[2], connected.to_string(), "{what} {name}");
@@ -277,7 +359,10 @@ async fn the_files_hold_the_same_numbers_as_the_json_with_formulas_neutralised()
         }
         let total = table.last().unwrap();
         assert_eq!(total[0], "合计");
-        assert_eq!(total[1], json["totals"]["calls"].as_i64().unwrap().to_string());
+        assert_eq!(
+            total[1],
+            json["totals"]["calls"].as_i64().unwrap().to_string()
+        );
         assert_eq!(total[7], "0:07:40", "{what}: talk time formatted");
     }
 }
@@ -313,13 +398,24 @@ async fn the_supervisor_reads_the_call_statistics_page_with_a_totals_line() {
         driver
             .goto(app.url("/reports/calls?from=2026-11-01&to=2026-12-31&group_by=agent"))
             .await?;
-        let rows = driver.find_all(thirtyfour::By::Css("#call-stats-table tr.call-stats-row")).await?;
+        let rows = driver
+            .find_all(thirtyfour::By::Css("#call-stats-table tr.call-stats-row"))
+            .await?;
         anyhow::ensure!(rows.len() == 1, "one agent of team A, got {}", rows.len());
         let text = rows[0].text().await?;
-        anyhow::ensure!(text.contains("张伟") && text.contains("66.6%"), "row {text:?}");
+        anyhow::ensure!(
+            text.contains("张伟") && text.contains("66.6%"),
+            "row {text:?}"
+        );
         let total = by_id(&driver, "call-stats-total").await?.text().await?;
-        anyhow::ensure!(total.contains("合计") && total.contains("0:06:00"), "total {total:?}");
-        let xlsx = by_id(&driver, "call-stats-xlsx").await?.attr("href").await?;
+        anyhow::ensure!(
+            total.contains("合计") && total.contains("0:06:00"),
+            "total {total:?}"
+        );
+        let xlsx = by_id(&driver, "call-stats-xlsx")
+            .await?
+            .attr("href")
+            .await?;
         anyhow::ensure!(
             xlsx.is_some_and(|h| h.contains("format=xlsx") && h.contains("from=2026-11-01")),
             "the export link keeps the range"
