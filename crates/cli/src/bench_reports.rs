@@ -136,9 +136,10 @@ async fn load_calls(db: &Db, n: usize, agents: &[UserId]) -> anyhow::Result<()> 
             let mut values = String::with_capacity(rows * 110);
             for r in 0..rows {
                 let a = rng.random_range(0..agents.len());
-                let at = now
-                    - Duration::days(rng.random_range(0..365))
-                    - Duration::seconds(rng.random_range(0..86_400));
+                // 09:00–18:00 in Shanghai is 01:00–10:00 UTC.
+                let day = (now - Duration::days(rng.random_range(0..365))).date_naive();
+                let at = day.and_hms_opt(1, 0, 0).expect("01:00").and_utc()
+                    + Duration::seconds(rng.random_range(0..9 * 3600));
                 let at = at.format("%Y-%m-%dT%H:%M:%S+00:00");
                 let disp = DISPOSITIONS[rng.random_range(0..DISPOSITIONS.len())];
                 let intent = INTENTS[rng.random_range(0..INTENTS.len())];
