@@ -44,6 +44,9 @@ pub enum BenchCommand {
     Reclaim(crate::bench_reclaim::ReclaimArgs),
     /// Customer list, card and unpaid report over 200,000 customers and 1,000,000 orders and payments.
     Customers(crate::bench_customers::CustomersArgs),
+    /// Call statistics (issue 24): 10,000,000 calls over 1,000 agents in a year; today's team
+    /// panel, an agent's 30 days and a team's month from the rollups against the raw aggregate.
+    Reports(crate::bench_reports::ReportsArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -59,6 +62,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::NextCall(args) => crate::bench_next_call::run(args).await,
         BenchCommand::Reclaim(args) => crate::bench_reclaim::run(args).await,
         BenchCommand::Customers(args) => crate::bench_customers::run(args).await,
+        BenchCommand::Reports(args) => crate::bench_reports::run(args).await,
     }
 }
 

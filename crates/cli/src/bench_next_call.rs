@@ -190,7 +190,7 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
 
     let (calls, stats): (i64, i64) = db_run!(db, |pool| {
         sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM calls), (SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM agent_daily_stats)"
+        "SELECT (SELECT COUNT(*) FROM calls), (SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM call_stats)"
     )
     .fetch_one(pool)
     .await?

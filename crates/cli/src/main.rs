@@ -6,6 +6,8 @@ mod bench_floor;
 mod bench_import;
 mod bench_next_call;
 mod bench_reclaim;
+// issue 24: call statistics
+mod bench_reports;
 mod bench_search;
 mod config;
 mod import_cmd;
@@ -48,6 +50,18 @@ enum Command {
     Import(import_cmd::ImportArgs),
     /// Export leads (a saved view or a filter) to CSV, GBK CSV or .xlsx.
     Export(import_cmd::ExportArgs),
+    /// Call statistics rollups (issue 24).
+    Rollups {
+        #[command(subcommand)]
+        which: RollupsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RollupsCommand {
+    /// Recompute every call statistics slot from the raw calls, in one transaction (after
+    /// history was written straight into the calls table, or the dispositions' flags changed).
+    Rebuild,
 }
 
 #[derive(clap::Args)]
@@ -120,6 +134,22 @@ async fn main() -> anyhow::Result<()> {
             let result = import_cmd::export(&db, args).await;
             db.close().await;
             result
+        }
+        Command::Rollups {
+            which: RollupsCommand::Rebuild,
+        } => {
+            let db = open(&database_url).await?;
+            let t = std::time::Instant::now();
+            let result = leadline_store::call_stats::rebuild::rebuild(&db).await;
+            db.close().await;
+            let done = result.context("rebuilding the call statistics")?;
+            println!(
+                "call statistics rebuilt: {} calls into {} slots in {:.1} s",
+                done.calls,
+                done.slots,
+                t.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
     }
 }

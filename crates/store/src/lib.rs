@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod auth;
+// issue 24: call statistics (rollups per agent and slot, the organisation's zone, reports)
+pub mod call_stats;
 // Customers converted from leads, their card, contacts and the sales rep's queue (issue 23).
 pub mod customers;
 pub mod db;

@@ -375,6 +375,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/reports/collections", get(api::receivables::collections))
         .route("/reports/unpaid", get(api::receivables::unpaid))
+        // issue 24: call statistics
+        .route("/reports/calls", get(api::call_reports::calls))
+        .route(
+            "/settings/org-time-zone",
+            get(api::call_reports::get_org_zone).put(api::call_reports::put_org_zone),
+        )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 
@@ -650,6 +656,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sales/unpaid", get(pages::sales_receivables::unpaid))
         .route("/sales/notices/{id}", get(pages::sales_receivables::notice))
+        // issue 24: call statistics
+        .route("/reports/calls", get(pages::call_reports::page))
+        .route(
+            "/admin/workday/org-zone",
+            post(pages::workday_admin::org_zone),
+        )
         .route("/static/app.css", get(stylesheet))
         .route("/static/forms.js", get(forms_script))
         .route("/healthz", get(healthz))

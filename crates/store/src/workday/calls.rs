@@ -1,11 +1,11 @@
 //! Call records (the agent-workspace issue grows this); the foundation keeps history for leads.
 
 use chrono::{DateTime, Utc};
-use leadline_domain::{LeadId, ScriptId, UserId};
+use leadline_domain::{IntentLevel, LeadId, ScriptId, UserId};
 use serde::Serialize;
 
 use crate::search::{DocKind, IndexDoc};
-use crate::{Backend, Db, Result, db_run, index_doc};
+use crate::{Backend, Db, Result, bind_args, call_stats, db_run, index_doc};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CallRecord {
@@ -58,12 +58,26 @@ pub fn note_doc(
 
 /// Stores many calls in one transaction (demo data, imports of history), their notes indexed
 /// for search: with the calls on PostgreSQL, after them on SQLite (see
-/// [`crate::search::index_new_notes`]).
+/// [`crate::search::index_new_notes`]), each counted into its agent's statistics slot in the
+/// same transaction.
 pub async fn insert_many(db: &Db, calls: &[NewCall]) -> Result<()> {
     let backend = db.backend();
+    let snap = crate::workday::config::snapshot(db).await?;
+    let counts: Vec<Vec<crate::db::sql::Arg>> = calls
+        .iter()
+        .map(|c| {
+            let disp = snap.disposition(&c.disposition).map(|d| &d.d);
+            let intent = c.intent.as_deref().and_then(IntentLevel::parse);
+            let n = call_stats::Counts::of_call(disp, c.duration_s, intent);
+            call_stats::count_args(c.agent_id, c.started_at, &n)
+        })
+        .collect();
     db_run!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for c in calls {
+        for (c, count) in calls.iter().zip(&counts) {
+            bind_args!(sqlx::query(call_stats::COUNT_SLOT), count)
+                .execute(&mut *tx)
+                .await?;
             let id: i64 = sqlx::query_scalar(INSERT)
                 .bind(c.lead_id)
                 .bind(c.agent_id)

@@ -4,7 +4,13 @@
 use leadline_domain::{Role, TeamId, UserId, Viewer};
 use serde::Serialize;
 
+use crate::call_stats::StatsDay;
 use crate::workday::today::{DEFAULT_DAILY_TARGET, DayStats};
+
+/// Each agent's sums over the day's slots (`$1`..`$2`).
+const DAY_SUMS: &str = "SELECT agent_id, SUM(calls) AS calls, SUM(connected) AS connected, \
+    SUM(valid_conversations) AS valid_conversations, SUM(qualified) AS qualified, SUM(talk_s) AS talk_s \
+    FROM call_stats WHERE slot_start >= $1 AND slot_start < $2 GROUP BY agent_id";
 use crate::{Db, Result, StoreError, db_run};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -66,24 +72,25 @@ fn team_condition(viewer: &Viewer) -> Result<Option<String>> {
     })
 }
 
-/// Every active agent of the watched teams with today's counters (`day` in Asia/Shanghai).
-pub async fn agents_today(db: &Db, viewer: &Viewer, day: &str) -> Result<Vec<AgentToday>> {
+/// Every active agent of the watched teams with today's counters (`day` in the organisation's zone).
+pub async fn agents_today(db: &Db, viewer: &Viewer, day: &StatsDay) -> Result<Vec<AgentToday>> {
     let Some(only) = team_condition(viewer)? else {
         return Ok(Vec::new());
     };
     let sql = format!(
         "SELECT u.id AS agent_id, u.display_name AS name, u.team_id, t.name AS team_name, \
          COALESCE(g.daily_calls, {DEFAULT_DAILY_TARGET}) AS target, \
-         COALESCE(s.calls, 0) AS calls, COALESCE(s.connected, 0) AS connected, \
-         COALESCE(s.valid_conversations, 0) AS valid_conversations, COALESCE(s.qualified, 0) AS qualified, \
-         COALESCE(s.talk_s, 0) AS talk_s \
+         CAST(COALESCE(s.calls, 0) AS BIGINT) AS calls, CAST(COALESCE(s.connected, 0) AS BIGINT) AS connected, \
+         CAST(COALESCE(s.valid_conversations, 0) AS BIGINT) AS valid_conversations, CAST(COALESCE(s.qualified, 0) AS BIGINT) AS qualified, \
+         CAST(COALESCE(s.talk_s, 0) AS BIGINT) AS talk_s \
          FROM users u LEFT JOIN teams t ON t.id = u.team_id \
          LEFT JOIN agent_targets g ON g.agent_id = u.id \
-         LEFT JOIN agent_daily_stats s ON s.agent_id = u.id AND s.day = $1 \
+         LEFT JOIN ({DAY_SUMS}) s ON s.agent_id = u.id \
          WHERE u.role = 'agent' AND u.active{only} ORDER BY t.name, u.display_name, u.id"
     );
     Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(day)
+        .bind(day.first)
+        .bind(day.end)
         .fetch_all(pool)
         .await?))
 }
@@ -105,7 +112,7 @@ pub struct LiveMarker {
 }
 
 /// The viewer's [`LiveMarker`] for `day` (refused to agents and sales reps, as the view is).
-pub async fn change_marker(db: &Db, viewer: &Viewer, day: &str) -> Result<LiveMarker> {
+pub async fn change_marker(db: &Db, viewer: &Viewer, day: &StatsDay) -> Result<LiveMarker> {
     let Some(only) = team_condition(viewer)? else {
         return Ok(LiveMarker::default());
     };
@@ -116,11 +123,12 @@ pub async fn change_marker(db: &Db, viewer: &Viewer, day: &str) -> Result<LiveMa
          CAST(COALESCE(SUM(s.valid_conversations), 0) AS BIGINT) AS valid_conversations, \
          CAST(COALESCE(SUM(s.qualified), 0) AS BIGINT) AS qualified, CAST(COALESCE(SUM(s.talk_s), 0) AS BIGINT) AS talk_s \
          FROM users u LEFT JOIN agent_targets g ON g.agent_id = u.id \
-         LEFT JOIN agent_daily_stats s ON s.agent_id = u.id AND s.day = $1 \
+         LEFT JOIN ({DAY_SUMS}) s ON s.agent_id = u.id \
          WHERE u.role = 'agent' AND u.active{only}"
     );
     Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(day)
+        .bind(day.first)
+        .bind(day.end)
         .fetch_one(pool)
         .await?))
 }

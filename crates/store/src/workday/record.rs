@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use leadline_domain::calling_hours::{self, DEFAULT_TZ};
-use leadline_domain::disposition::{self, Disposition, StatsDelta};
+use leadline_domain::calling_hours;
+use leadline_domain::disposition::{self, Disposition};
 use leadline_domain::next_call;
 use leadline_domain::ownership::{OwnedRecord, ReclaimDue, RecordKind, reclaim_due};
 use leadline_domain::revisit::{self, AfterLast, Outcome};
@@ -22,6 +22,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::AuditEntry;
+use crate::call_stats::{self, Counts, StatsDay};
 use crate::db::sql::Arg;
 use crate::db::tx::{PgTx, SqliteTx, Tx, run_ready};
 use crate::ownership::detect::Match;
@@ -136,16 +137,16 @@ const CALL_SELECT: &str = "SELECT c.id, c.lead_id, c.agent_id, u.display_name AS
 /// The longest note kept.
 pub const MAX_NOTES: usize = 4000;
 
-/// The day statistics are kept by (Asia/Shanghai calendar day).
-pub fn stats_day(at: DateTime<Utc>) -> String {
-    calling_hours::local_day(at, DEFAULT_TZ)
+/// The statistics day `at` falls in, in the organisation's zone `zone`.
+pub fn stats_day(at: DateTime<Utc>, zone: Tz) -> StatsDay {
+    StatsDay::of(at, zone)
 }
 
 async fn replay(
     db: &Db,
     agent: UserId,
     request_id: &str,
-    started_day: Option<String>,
+    started_day: Option<StatsDay>,
 ) -> Result<Option<Recorded>> {
     let sql = format!("{CALL_SELECT} WHERE c.agent_id = $1 AND c.request_id = $2");
     let call: Option<CallRecord> = db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -162,8 +163,12 @@ async fn replay(
     .fetch_one(pool)
     .await?
     });
-    let day = started_day.unwrap_or_else(|| stats_day(call.started_at));
+    let day = match started_day {
+        Some(d) => d,
+        None => stats_day(call.started_at, call_stats::org_zone(db).await?),
+    };
     let today = day_counters(db, agent, &day).await?;
+    let day = day.label();
     Ok(Some(Recorded {
         next_revisit_at: call.next_revisit_at,
         revisit_source: None,
@@ -181,17 +186,23 @@ async fn replay(
     }))
 }
 
-pub async fn day_counters(db: &Db, agent: UserId, day: &str) -> Result<DayCounters> {
-    let row: Option<DayCounters> = db_run!(db, |pool| {
-        sqlx::query_as(
-        "SELECT calls, connected, valid_conversations, qualified, talk_s FROM agent_daily_stats WHERE agent_id = $1 AND day = $2"
-    )
-    .bind(agent)
-    .bind(day)
-    .fetch_optional(pool)
-    .await?
-    });
-    Ok(row.unwrap_or_default())
+/// The agent's counters over `day` (a sum of the agent's slots, see `call_stats`).
+pub async fn day_counters(db: &Db, agent: UserId, day: &StatsDay) -> Result<DayCounters> {
+    Ok(DayCounters::from(
+        &call_stats::agent_day(db, agent, day).await?,
+    ))
+}
+
+impl From<&Counts> for DayCounters {
+    fn from(c: &Counts) -> DayCounters {
+        DayCounters {
+            calls: c.calls,
+            connected: c.connected,
+            valid_conversations: c.valid_conversations,
+            qualified: c.qualified,
+            talk_s: c.talk_s,
+        }
+    }
 }
 
 /// Records one call by `viewer` (the agent). Refuses a lead the viewer may not see (NotFound),
@@ -234,7 +245,7 @@ pub async fn record_call(
     {
         return Err(StoreError::invalid("next_revisit_at", "invalid"));
     }
-    let day = stats_day(started_at);
+    let day = stats_day(started_at, snap.org_zone);
     // 撞单: a valid follow-up would take a pool lead; looked up before the transaction (as the
     // explicit claim does), so that the call's hot path stays one transaction.
     let blocked = if disp.valid_follow_up {
@@ -308,7 +319,7 @@ struct Ctx {
     input: CallInput,
     started_at: DateTime<Utc>,
     now: DateTime<Utc>,
-    day: String,
+    day: StatsDay,
     note: Option<IndexDoc>,
     /// A colleague's record of the same customer: a valid follow-up leaves the pool lead there.
     blocked: Option<Match>,
@@ -580,7 +591,7 @@ impl Ctx {
             after_last: d.after_last,
             attempt: d.attempt,
             lead_status: d.status,
-            day: self.day.clone(),
+            day: self.day.label(),
             today,
             replayed: false,
             claimed: d.own.claimed,
@@ -608,12 +619,6 @@ const UPDATE_LEAD: &str = "UPDATE leads SET status = $2, intent = COALESCE($3, i
     warned_days = CASE WHEN $16 THEN NULL ELSE warned_days END WHERE id = $1";
 const ADD_DNC: &str = "INSERT INTO dnc_numbers (e164, reason, added_by, added_at) \
     SELECT DISTINCT e164, $2, $3, $4 FROM lead_phones WHERE lead_id = $1 ON CONFLICT (e164) DO NOTHING";
-const COUNT_DAY: &str = "INSERT INTO agent_daily_stats (agent_id, day, calls, connected, valid_conversations, qualified, talk_s) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (agent_id, day) DO UPDATE SET \
-    calls = agent_daily_stats.calls + excluded.calls, connected = agent_daily_stats.connected + excluded.connected, \
-    valid_conversations = agent_daily_stats.valid_conversations + excluded.valid_conversations, \
-    qualified = agent_daily_stats.qualified + excluded.qualified, talk_s = agent_daily_stats.talk_s + excluded.talk_s \
-    RETURNING calls, connected, valid_conversations, qualified, talk_s";
 const QUEUE_REMINDER: &str = "INSERT INTO jobs (kind, run_at, payload, status, attempts, created_at, dedup_key) \
     VALUES ('revisit_reminder', $1, $2, 'pending', 0, $3, $4) ON CONFLICT (dedup_key) DO NOTHING";
 const PLAN_DONE: &str =
@@ -756,28 +761,11 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<(Recorded, bool)> {
         )
         .await?;
     }
-    let delta: StatsDelta = ctx.disp.stats_delta(ctx.input.duration_s);
-    let row = tx
-        .fetch_one(
-            COUNT_DAY,
-            &[
-                Arg::I64(agent.0),
-                Arg::Text(ctx.day.clone()),
-                Arg::I64(delta.calls),
-                Arg::I64(delta.connected),
-                Arg::I64(delta.valid_conversations),
-                Arg::I64(delta.qualified),
-                Arg::I64(delta.talk_s),
-            ],
-        )
-        .await?;
-    let today = DayCounters {
-        calls: row.i64(0)?,
-        connected: row.i64(1)?,
-        valid_conversations: row.i64(2)?,
-        qualified: row.i64(3)?,
-        talk_s: row.i64(4)?,
-    };
+    // The call counts into its agent's slot in this transaction; the day's counters are the
+    // sum of the day's slots as this transaction sees them.
+    let counts = Counts::of_call(Some(&ctx.disp), ctx.input.duration_s, ctx.input.intent);
+    call_stats::count(tx, agent, ctx.started_at, &counts).await?;
+    let today = DayCounters::from(&call_stats::agent_day_in(tx, agent, &ctx.day).await?);
     if let Some(at) = d.next_at {
         tx.execute(
             QUEUE_REMINDER,

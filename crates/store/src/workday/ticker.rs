@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::AuditEntry;
+use crate::call_stats::StatsDay;
 use crate::workday::today::DayStats;
 use crate::{Db, Result, StoreError, db_run, now, write_audit};
 
@@ -125,13 +126,15 @@ pub async fn achievements(
 }
 
 /// The team's counters for `day` (every agent when `team` is `None`).
-pub async fn team_totals(db: &Db, team: Option<TeamId>, day: &str) -> Result<DayStats> {
+pub async fn team_totals(db: &Db, team: Option<TeamId>, day: &StatsDay) -> Result<DayStats> {
     const SQL: &str = "SELECT CAST(COALESCE(SUM(s.calls), 0) AS BIGINT) AS calls, CAST(COALESCE(SUM(s.connected), 0) AS BIGINT) AS connected, \
         CAST(COALESCE(SUM(s.valid_conversations), 0) AS BIGINT) AS valid_conversations, CAST(COALESCE(SUM(s.qualified), 0) AS BIGINT) AS qualified, \
         CAST(COALESCE(SUM(s.talk_s), 0) AS BIGINT) AS talk_s \
-        FROM agent_daily_stats s JOIN users u ON u.id = s.agent_id WHERE s.day = $1 AND ($2 IS NULL OR u.team_id = $2)";
+        FROM call_stats s JOIN users u ON u.id = s.agent_id \
+        WHERE s.slot_start >= $1 AND s.slot_start < $2 AND ($3 IS NULL OR u.team_id = $3)";
     Ok(db_run!(db, |pool| sqlx::query_as(SQL)
-        .bind(day)
+        .bind(day.first)
+        .bind(day.end)
         .bind(team)
         .fetch_one(pool)
         .await?))

@@ -1,10 +1,11 @@
-//! An agent's day at a glance: the target, the calls counted so far (`agent_daily_stats`, kept by
-//! `record_call`), and the revisits that are due or overdue.
+//! An agent's day at a glance: the target, the calls counted so far (the day's slots of
+//! `call_stats`, kept by `record_call`), and the revisits that are due or overdue.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use leadline_domain::{LeadId, UserId};
 use serde::Serialize;
 
+use crate::call_stats::StatsDay;
 use crate::{Db, Result, db_run};
 
 /// The daily call target of an agent whose supervisor has set none.
@@ -21,16 +22,16 @@ pub struct DayStats {
     pub talk_s: i64,
 }
 
-/// One agent's counters for `day` ('YYYY-MM-DD', Asia/Shanghai).
-pub async fn stats(db: &Db, agent: UserId, day: &str) -> Result<DayStats> {
-    const SQL: &str = "SELECT calls, connected, valid_conversations, qualified, talk_s \
-        FROM agent_daily_stats WHERE agent_id = $1 AND day = $2";
-    let row: Option<DayStats> = db_run!(db, |pool| sqlx::query_as(SQL)
-        .bind(agent)
-        .bind(day)
-        .fetch_optional(pool)
-        .await?);
-    Ok(row.unwrap_or_default())
+/// One agent's counters for `day` (in the organisation's zone).
+pub async fn stats(db: &Db, agent: UserId, day: &StatsDay) -> Result<DayStats> {
+    let c = crate::call_stats::agent_day(db, agent, day).await?;
+    Ok(DayStats {
+        calls: c.calls,
+        connected: c.connected,
+        valid_conversations: c.valid_conversations,
+        qualified: c.qualified,
+        talk_s: c.talk_s,
+    })
 }
 
 /// The agent's daily call target.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use leadline_store::call_stats::StatsDay;
 use leadline_store::workday::live::{self, LiveMarker};
 use leadline_store::{Db, StoreError, auth::users, now};
 
@@ -30,7 +31,7 @@ struct LiveFeed {
     caller: Caller,
     stop: tokio::sync::watch::Receiver<bool>,
     /// The statistics day and the marker the last view was built at.
-    seen: (String, LiveMarker),
+    seen: (StatsDay, LiveMarker),
     /// The JSON of the last view sent.
     sent: String,
     last_full: Instant,
@@ -57,7 +58,7 @@ impl LiveFeed {
             self.caller.viewer = users::viewer(&self.db, &user).await?;
             self.caller.user = user;
         }
-        let day = stats_day(now());
+        let day = stats_day(&self.db, now()).await?;
         let marker = live::change_marker(&self.db, &self.caller.viewer, &day).await?;
         let seen = (day, marker);
         if !full && seen == self.seen {
@@ -110,7 +111,7 @@ impl LiveFeed {
 #[utoipa::path(get, path = "/api/v1/supervisor/live/events", responses((status = 200, description = "text/event-stream: `live` with the live view at once and after each change"), (status = 403, description = "Agents and sales")))]
 pub async fn stream(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let db = state.db.clone();
-    let day = stats_day(now());
+    let day = stats_day(&db, now()).await?;
     // The marker first: it refuses agents and sales reps before anything is built.
     let marker = live::change_marker(&db, &caller.viewer, &day).await?;
     let view = live_view(&db, &caller).await?;

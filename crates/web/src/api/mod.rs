@@ -2,6 +2,8 @@
 
 pub mod admin;
 pub mod agent;
+// issue 24: call statistics
+pub mod call_reports;
 pub mod calls;
 pub mod collisions;
 pub mod customers;

@@ -73,6 +73,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::agent::calling_now,
         // issue 23: quotation states
         super::sales::decide_quotation,
+        // issue 24: call statistics
+        super::call_reports::calls, super::call_reports::get_org_zone, super::call_reports::put_org_zone,
     ),
     modifiers(&BearerAuth),
 )]

@@ -13,6 +13,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use leadline_domain::{LeadId, TickerId, UserId};
+use leadline_store::call_stats::StatsDay;
 use leadline_store::ownership::reclaim::pass::{RECLAIM_WARNING, RECLAIMED};
 use leadline_store::quality::reviews::REVIEWED as QC_REVIEWED;
 use leadline_store::sales::approvals::{DISCOUNT_DECIDED, DISCOUNT_REQUESTED};
@@ -30,7 +31,7 @@ use crate::error::{ApiResult, AppError};
 use crate::i18n::Lang;
 use leadline_engine::jobs_runner::POLL_EVERY;
 
-/// Daily statistics are kept per calendar day in China.
+/// The zone shown to a user who has not chosen one.
 pub const STATS_ZONE: Tz = chrono_tz::Asia::Shanghai;
 
 /// The most revisits the workspace lists.
@@ -38,9 +39,9 @@ pub const REVISIT_LIMIT: i64 = 200;
 /// How many days of coming revisits the workspace lists after today's.
 pub const REVISIT_DAYS_AHEAD: u64 = 7;
 
-/// The statistics day ('YYYY-MM-DD', Asia/Shanghai) of an instant: the day `record_call` counts in.
-pub fn stats_day(at: DateTime<Utc>) -> String {
-    leadline_store::workday::stats_day(at)
+/// The statistics day of an instant in the organisation's zone: the day `record_call` counts in.
+pub async fn stats_day(db: &Db, at: DateTime<Utc>) -> leadline_store::Result<StatsDay> {
+    leadline_store::call_stats::today(db, at).await
 }
 
 /// The caller's time zone.
@@ -104,8 +105,9 @@ pub fn has_call_target(role: leadline_domain::Role) -> bool {
 pub async fn today_view(db: &Db, caller: &Caller) -> leadline_store::Result<TodayView> {
     let at = now();
     let agent = caller.user.id;
-    let day = stats_day(at);
-    let stats = today::stats(db, agent, &day).await?;
+    let stats_day = stats_day(db, at).await?;
+    let stats = today::stats(db, agent, &stats_day).await?;
+    let day = stats_day.label();
     let target = if has_call_target(caller.user.role) {
         Some(today::target(db, agent).await?)
     } else {
@@ -411,9 +413,10 @@ pub async fn ticker_view(db: &Db, caller: &Caller) -> leadline_store::Result<Tic
     let at = now();
     let team = caller.user.team_id;
     let messages = ticker::list(db).await?;
-    let since = day_start(STATS_ZONE, local_date(STATS_ZONE, at));
+    let day = stats_day(db, at).await?;
+    let since = day_start(day.zone, day.date);
     let wins = ticker::achievements(db, team, since).await?;
-    let team_today = ticker::team_totals(db, team, &stats_day(at)).await?;
+    let team_today = ticker::team_totals(db, team, &day).await?;
     let l = caller.lang;
     let mut lines: Vec<String> = wins
         .iter()
@@ -507,8 +510,9 @@ pub struct LiveView {
 
 pub async fn live_view(db: &Db, caller: &Caller) -> leadline_store::Result<LiveView> {
     let at = now();
-    let day = stats_day(at);
-    let agents = live::agents_today(db, &caller.viewer, &day).await?;
+    let stats_day = stats_day(db, at).await?;
+    let agents = live::agents_today(db, &caller.viewer, &stats_day).await?;
+    let day = stats_day.label();
     let ids: Vec<UserId> = agents.iter().map(|a| a.agent_id).collect();
     let overdue = today::overdue(db, Some(&ids), at).await?;
     let teams = live::team_totals(&agents);

@@ -1,6 +1,8 @@
 //! Server-rendered pages: plain HTML from askama templates, Chinese by default, no build step.
 
 pub mod admin;
+// issue 24: call statistics
+pub mod call_reports;
 pub mod collisions;
 pub mod customers;
 // issue 25: dispositions on the settings page

@@ -204,6 +204,8 @@ struct WorkdayPage {
     holidays: Vec<(Holiday, &'static str)>,
     dnc: Vec<DncEntry>,
     dnc_total: i64,
+    /// The organisation's statistics zone (issue 24).
+    org_zone: String,
     message: Option<String>,
     error: Option<String>,
     /// What is wrong with each refused field, shown beside it.
@@ -445,6 +447,11 @@ pub(crate) async fn page(state: &AppState, caller: &Caller, shown: Shown) -> Pag
             }
             hours
         },
+        org_zone: leadline_store::call_stats::org_zone(db)
+            .await
+            .or_page(l)?
+            .name()
+            .to_string(),
         holidays: config::holidays(db)
             .await
             .or_page(l)?
@@ -725,6 +732,25 @@ pub async fn toggle_disposition(State(state): State<AppState>, form: PageForm) -
     let mut d = current.d;
     d.active = !d.active;
     match config::save_disposition(&state.db, caller.user.id, Some(id), &d).await {
+        Ok(_) => Ok(Redirect::to("/admin/workday").into_response()),
+        Err(e) => page(&state, caller, Shown::refused(l, &AppError::from(e))).await,
+    }
+}
+
+/// POST /admin/workday/org-zone: the organisation's statistics zone (admin, issue 24).
+pub async fn org_zone(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let caller = &form.caller;
+    let l = caller.lang;
+    caller.require_admin().or_page(l)?;
+    let name = form.text("org_time_zone");
+    match leadline_store::call_stats::set_org_zone(
+        &state.db,
+        caller.user.id,
+        &name,
+        leadline_store::now(),
+    )
+    .await
+    {
         Ok(_) => Ok(Redirect::to("/admin/workday").into_response()),
         Err(e) => page(&state, caller, Shown::refused(l, &AppError::from(e))).await,
     }

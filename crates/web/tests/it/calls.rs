@@ -309,10 +309,7 @@ async fn bad_input_and_invisible_leads_are_refused() {
         0,
         "nothing was recorded"
     );
-    assert_eq!(
-        count(&app.db, "SELECT COUNT(*) FROM agent_daily_stats").await,
-        0
-    );
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM call_stats").await, 0);
 }
 
 #[tokio::test]
@@ -476,11 +473,7 @@ async fn the_same_submission_twice_records_one_call() {
     assert_eq!(a.1["call"]["id"], b.1["call"]["id"]);
     assert_eq!(count(&app.db, "SELECT COUNT(*) FROM calls").await, 2);
     assert_eq!(
-        count(
-            &app.db,
-            "SELECT CAST(SUM(calls) AS BIGINT) FROM agent_daily_stats"
-        )
-        .await,
+        count(&app.db, "SELECT CAST(SUM(calls) AS BIGINT) FROM call_stats").await,
         2,
         "counted once each"
     );

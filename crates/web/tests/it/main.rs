@@ -7,6 +7,7 @@ mod api_leads;
 mod api_rules;
 mod bad_input;
 mod browser;
+mod call_reports;
 mod calls;
 mod chinese_first;
 mod claim;

@@ -595,9 +595,9 @@ async fn a_hundred_agents_never_share_a_lead_and_every_call_is_counted() {
     ) = db_run!(&app.db, |pool| {
         sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM calls), (SELECT COUNT(DISTINCT lead_id) FROM calls), \
-         (SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM agent_daily_stats), (SELECT CAST(COALESCE(SUM(connected), 0) AS BIGINT) FROM agent_daily_stats), \
+         (SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM call_stats), (SELECT CAST(COALESCE(SUM(connected), 0) AS BIGINT) FROM call_stats), \
          (SELECT COUNT(*) FROM calls c JOIN dispositions d ON d.code = c.disposition WHERE d.connected), \
-         (SELECT CAST(COALESCE(SUM(talk_s), 0) AS BIGINT) FROM agent_daily_stats)"
+         (SELECT CAST(COALESCE(SUM(talk_s), 0) AS BIGINT) FROM call_stats)"
     )
     .fetch_one(pool)
     .await

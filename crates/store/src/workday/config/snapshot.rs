@@ -20,6 +20,8 @@ pub struct Snapshot {
     pub max_attempts: i64,
     /// Zones other than the default that leads name.
     pub zones: Vec<String>,
+    /// The organisation's statistics zone (issue 24).
+    pub org_zone: chrono_tz::Tz,
 }
 
 impl Snapshot {
@@ -161,6 +163,7 @@ async fn read_snapshot(db: &Db, key: &str) -> Result<std::sync::Arc<Snapshot>> {
         reserve_minutes: reserve_minutes(db).await?,
         max_attempts: max_attempts(db).await?,
         zones,
+        org_zone: crate::call_stats::read_org_zone(db).await?,
     });
     if let Ok(mut s) = SNAPSHOTS.lock()
         && GENERATION.load(std::sync::atomic::Ordering::SeqCst) == generation
