@@ -263,7 +263,10 @@ pub async fn save(
     let (total, max) = scores
         .iter()
         .fold((0, 0), |(t, m), s| (t + s.score, m + s.max_score));
-    let day = crate::workday::record::stats_day(scope.started_at);
+    let zone = crate::call_stats::org_zone(db).await?;
+    let day = crate::workday::record::stats_day(scope.started_at, zone)
+        .date
+        .to_string();
     let (reviewer, agent, version) = (viewer.user_id, scope.agent, input.version);
     let created = in_tx!(db, |tx| async move {
         let lock = for_update(tx);

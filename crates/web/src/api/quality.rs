@@ -15,7 +15,10 @@ use leadline_store::quality::{self, ItemInput};
 use leadline_store::{StoreError, now};
 use serde_json::json;
 
-use super::workspace::{STATS_ZONE, day_start};
+use chrono_tz::Tz;
+use leadline_store::call_stats::org_zone;
+
+use super::workspace::day_start;
 use super::{JsonBody, Path, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
@@ -24,11 +27,12 @@ use crate::error::ApiResult;
 /// The longest period a queue or a summary covers, in days.
 pub const MAX_DAYS: i64 = 366;
 
-/// A period of statistics days from the query (`from`, `to`, inclusive, YYYY-MM-DD), by default
+/// A period of statistics days (in the organisation's `zone`) from the query (`from`, `to`, inclusive, YYYY-MM-DD), by default
 /// the last `default_days` days to today; refused when reversed or longer than [`MAX_DAYS`].
 pub fn period(
     pairs: &[(String, String)],
     default_days: i64,
+    zone: Tz,
 ) -> Result<(NaiveDate, NaiveDate), StoreError> {
     let day = |key: &str| -> Result<Option<NaiveDate>, StoreError> {
         match pair(pairs, key).map(str::trim).filter(|s| !s.is_empty()) {
@@ -38,7 +42,7 @@ pub fn period(
                 .ok_or_else(|| StoreError::invalid(key, "invalid")),
         }
     };
-    let today = now().with_timezone(&STATS_ZONE).date_naive();
+    let today = now().with_timezone(&zone).date_naive();
     let to = day("to")?.unwrap_or(today);
     let from = day("from")?.unwrap_or(to - Duration::days(default_days - 1));
     if from > to {
@@ -52,10 +56,10 @@ pub fn period(
 
 /// The instants a period of statistics days covers: from the first day's start to the day
 /// after the last one's.
-pub fn instants(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn instants(from: NaiveDate, to: NaiveDate, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
     (
-        day_start(STATS_ZONE, from),
-        day_start(STATS_ZONE, to + Duration::days(1)),
+        day_start(zone, from),
+        day_start(zone, to + Duration::days(1)),
     )
 }
 
@@ -73,9 +77,9 @@ fn opt_id(pairs: &[(String, String)], key: &str) -> Result<Option<i64>, StoreErr
 
 /// The queue's filter from a query: `from`, `to` (days, default the last 7), `agent_id`,
 /// `reviewed` (`yes` / `no`), `connected` (`1`: answered calls only).
-pub fn queue_filter(pairs: &[(String, String)]) -> Result<QueueFilter, StoreError> {
-    let (from, to) = period(pairs, 7)?;
-    let (from, to) = instants(from, to);
+pub fn queue_filter(pairs: &[(String, String)], zone: Tz) -> Result<QueueFilter, StoreError> {
+    let (from, to) = period(pairs, 7, zone)?;
+    let (from, to) = instants(from, to, zone);
     Ok(QueueFilter {
         from,
         to,
@@ -180,7 +184,8 @@ pub async fn queue(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
-    let filter = queue_filter(&query_pairs(q.as_deref()))?;
+    let zone = org_zone(&state.db).await?;
+    let filter = queue_filter(&query_pairs(q.as_deref()), zone)?;
     Ok(Json(json!({
         "calls": reviews::queue(&state.db, &caller.viewer, &filter).await?
     })))
@@ -198,7 +203,7 @@ pub async fn summary(
     RawQuery(q): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
     let pairs = query_pairs(q.as_deref());
-    let (from, to) = month_period(&pairs)?;
+    let (from, to) = month_period(&pairs, org_zone(&state.db).await?)?;
     let (f, t) = (from.to_string(), to.to_string());
     Ok(Json(json!({
         "from": f,
@@ -208,11 +213,14 @@ pub async fn summary(
 }
 
 /// A period from the query, by default from the first of this month to today.
-pub fn month_period(pairs: &[(String, String)]) -> Result<(NaiveDate, NaiveDate), StoreError> {
+pub fn month_period(
+    pairs: &[(String, String)],
+    zone: Tz,
+) -> Result<(NaiveDate, NaiveDate), StoreError> {
     use chrono::Datelike;
     if pair(pairs, "from").is_some() || pair(pairs, "to").is_some() {
-        return period(pairs, 31);
+        return period(pairs, 31, zone);
     }
-    let today = now().with_timezone(&STATS_ZONE).date_naive();
+    let today = now().with_timezone(&zone).date_naive();
     Ok((today.with_day(1).unwrap_or(today), today))
 }

@@ -76,10 +76,11 @@ pub async fn queue(
 ) -> PageResult {
     let l = caller.lang;
     let pairs = query_pairs(q.as_deref());
-    let filter = queue_filter(&pairs).or_page(l)?;
-    let (from, to) = crate::api::quality::period(&pairs, 7).or_page(l)?;
-    let (m_from, m_to) = month_period(&[]).or_page(l)?;
     let db = &state.db;
+    let zone = leadline_store::call_stats::org_zone(db).await.or_page(l)?;
+    let filter = queue_filter(&pairs, zone).or_page(l)?;
+    let (from, to) = crate::api::quality::period(&pairs, 7, zone).or_page(l)?;
+    let (m_from, m_to) = month_period(&[], zone).or_page(l)?;
     let calls = reviews::queue(db, &caller.viewer, &filter)
         .await
         .or_page(l)?;
