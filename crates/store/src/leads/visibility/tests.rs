@@ -235,7 +235,8 @@ async fn build_floor(db: &Db, rng: &mut Rng, now: DateTime<Utc>) -> Floor {
             duration_s: 60,
             disposition: "connected".into(),
             intent: None,
-            notes: format!("客户想了解{NOTE_WORD}"),
+            // One note per lead, each its own text: copies of one note fold into one result.
+            notes: format!("客户想了解{NOTE_WORD}，线索 {}", l.id.0),
             next_revisit_at: None,
             script_id: None,
         })
