@@ -144,6 +144,24 @@ pub enum ReturnRefusal {
     },
 }
 
+/// What returning `quantity` more units of an order line is worth, exact to the 分: the line's
+/// total spread over its units, so that returning every unit, in any number of returns, gives
+/// back the line's total exactly (each return takes what the units returned so far are worth
+/// less what was refunded before them, rounded down). `None` for a quantity of zero or less, or
+/// more than is left of the line (`returned_before` units came back already).
+pub fn line_refund_fen(
+    line_total_fen: i64,
+    line_quantity: i64,
+    returned_before: i64,
+    quantity: i64,
+) -> Option<i64> {
+    if quantity <= 0 || line_quantity <= 0 || returned_before + quantity > line_quantity {
+        return None;
+    }
+    let worth = |units: i64| line_total_fen * units / line_quantity;
+    Some(worth(returned_before + quantity) - worth(returned_before))
+}
+
 /// A return (退货) of `amount_fen` on an order of `total_fen` with `returned_fen` returned
 /// already. A return after payment is allowed: the customer's balance goes below zero (a credit
 /// the company owes back).
@@ -449,6 +467,29 @@ mod tests {
             Err(ReturnRefusal::TooLarge { left: 60_000 })
         );
         assert_eq!(check_return(100_000, 0, 0), Err(ReturnRefusal::NotPositive));
+    }
+
+    #[test]
+    fn returned_units_give_back_the_line_total_to_the_fen() {
+        // 3 units for 100.00: 33.33, 33.33, 33.34 — one at a time or all at once.
+        assert_eq!(line_refund_fen(10_000, 3, 0, 1), Some(3_333));
+        assert_eq!(line_refund_fen(10_000, 3, 1, 1), Some(3_333));
+        assert_eq!(line_refund_fen(10_000, 3, 2, 1), Some(3_334));
+        assert_eq!(line_refund_fen(10_000, 3, 0, 3), Some(10_000));
+        assert_eq!(line_refund_fen(10_000, 3, 1, 2), Some(6_667));
+        assert_eq!(line_refund_fen(10_000, 3, 2, 2), None, "only one left");
+        assert_eq!(line_refund_fen(10_000, 3, 0, 0), None);
+        assert_eq!(line_refund_fen(10_000, 3, 0, -1), None);
+        // Any split of 7 units of 999.99 sums to the line's total.
+        for split in [[1, 1, 5], [3, 2, 2], [6, 0, 1]] {
+            let mut before = 0;
+            let mut sum = 0;
+            for q in split.into_iter().filter(|q| *q > 0) {
+                sum += line_refund_fen(99_999, 7, before, q).unwrap();
+                before += q;
+            }
+            assert_eq!(sum, 99_999, "{split:?}");
+        }
     }
 
     #[test]

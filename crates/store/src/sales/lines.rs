@@ -130,4 +130,7 @@ pub struct StoredLine {
     pub unit_price_fen: i64,
     pub discount_fen: i64,
     pub line_total_fen: i64,
+    /// Units of this line returned so far (退货 with lines); 0 where not read (quotations).
+    #[sqlx(default)]
+    pub returned_quantity: i64,
 }

@@ -316,7 +316,9 @@ pub async fn get(db: &Db, viewer: &Viewer, id: i64) -> Result<Order> {
     let cond = customer_condition(viewer, "c");
     let sql = format!("{SUMMARY} AND o.id = $1 AND {cond}");
     const LINES: &str = "SELECT l.id, l.product_id, p.name AS product_name, l.quantity, l.list_price_fen, \
-        l.unit_price_fen, l.discount_fen, l.line_total_fen FROM order_lines l \
+        l.unit_price_fen, l.discount_fen, l.line_total_fen, \
+        CAST(COALESCE((SELECT SUM(r.quantity) FROM return_lines r WHERE r.order_line_id = l.id), 0) AS BIGINT) AS returned_quantity \
+        FROM order_lines l \
         JOIN products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.position, l.id";
     let (summary, notes, lines): (Option<OrderSummary>, Option<String>, Vec<StoredLine>) =
         db_run!(db, |pool| {

@@ -257,6 +257,14 @@ async fn payment_body(
     Ok(id)
 }
 
+/// What comes back in a return: an amount (goods not itemised), or units of the order's lines.
+#[derive(Debug, Clone)]
+pub enum Returned {
+    Amount(i64),
+    /// `(order line id, quantity)` pairs.
+    Lines(Vec<(i64, i64)>),
+}
+
 /// Records a return (退货) with its reason on a confirmed order, reducing what it owes: someone
 /// who may change the customer, or finance. 422 for an amount of zero or less, beyond what is
 /// left of the order (`return_too_large`), or without a reason.
@@ -268,9 +276,34 @@ pub async fn record_return(
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<ReturnRow> {
+    record_return_of(db, viewer, order, Returned::Amount(amount_fen), reason, now).await
+}
+
+/// Records a return of an amount or of order lines. Lines are worth their share of the line's
+/// total (`domain::sales_receivables::line_refund_fen`, exact to the 分: returning every unit
+/// gives back the line's total); 422 naming `lines.<line id>` for a line not of this order
+/// (`unknown`) or a quantity beyond what is left of it (`return_quantity`), `lines` for none.
+pub async fn record_return_of(
+    db: &Db,
+    viewer: &Viewer,
+    order: i64,
+    returned: Returned,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<ReturnRow> {
     let reason = super::required_text("reason", reason, MAX_NOTE)?;
+    if let Returned::Lines(lines) = &returned {
+        if lines.is_empty() {
+            return Err(StoreError::invalid("lines", "required"));
+        }
+        for (n, (line, _)) in lines.iter().enumerate() {
+            if lines[..n].iter().any(|(other, _)| other == line) {
+                return Err(StoreError::invalid(&format!("lines.{line}"), "repeated"));
+            }
+        }
+    }
     let v = viewer.clone();
-    let id = in_tx!(db, |tx| return_body(tx, v, order, amount_fen, reason, now))?;
+    let id = in_tx!(db, |tx| return_body(tx, v, order, returned, reason, now))?;
     returns_of(db, order)
         .await?
         .into_iter()
@@ -278,11 +311,36 @@ pub async fn record_return(
         .ok_or(StoreError::NotFound)
 }
 
+/// The value of returned lines, read under the order's lock: each line's refund and quantity.
+async fn line_refunds(
+    tx: &mut impl Tx,
+    order: i64,
+    lines: &[(i64, i64)],
+) -> Result<Vec<(i64, i64, i64)>> {
+    let mut out = Vec::with_capacity(lines.len());
+    for (line, quantity) in lines {
+        let row = tx
+            .fetch_optional(
+                "SELECT l.line_total_fen, l.quantity, \
+                 CAST(COALESCE((SELECT SUM(r.quantity) FROM return_lines r WHERE r.order_line_id = l.id), 0) AS BIGINT) \
+                 FROM order_lines l WHERE l.id = $1 AND l.order_id = $2",
+                &[Arg::I64(*line), Arg::I64(order)],
+            )
+            .await?
+            .ok_or_else(|| StoreError::invalid(&format!("lines.{line}"), "unknown"))?;
+        let (total, ordered, before) = (row.i64(0)?, row.i64(1)?, row.i64(2)?);
+        let refund = recv::line_refund_fen(total, ordered, before, *quantity)
+            .ok_or_else(|| StoreError::invalid(&format!("lines.{line}"), "return_quantity"))?;
+        out.push((*line, *quantity, refund));
+    }
+    Ok(out)
+}
+
 async fn return_body(
     tx: &mut impl Tx,
     viewer: Viewer,
     order: i64,
-    amount: i64,
+    returned_goods: Returned,
     reason: String,
     now: DateTime<Utc>,
 ) -> Result<i64> {
@@ -296,6 +354,14 @@ async fn return_body(
         return Err(StoreError::Conflict("order_not_confirmed"));
     }
     let (returned, paid) = sums(tx, order).await?;
+    let lines = match &returned_goods {
+        Returned::Amount(_) => Vec::new(),
+        Returned::Lines(lines) => line_refunds(tx, order, lines).await?,
+    };
+    let amount = match returned_goods {
+        Returned::Amount(a) => a,
+        Returned::Lines(_) => lines.iter().map(|(_, _, refund)| refund).sum(),
+    };
     match recv::check_return(total, returned, amount) {
         Ok(()) => {}
         Err(ReturnRefusal::NotPositive) => {
@@ -320,7 +386,15 @@ async fn return_body(
         )
         .await?
         .i64(0)?;
+    for (line, quantity, refund) in &lines {
+        tx.execute(
+            "INSERT INTO return_lines (return_id, order_line_id, quantity, amount_fen) VALUES ($1, $2, $3, $4)",
+            &[Arg::I64(id), Arg::I64(*line), Arg::I64(*quantity), Arg::I64(*refund)],
+        )
+        .await?;
+    }
     ledger::settle_order(tx, order, returned + amount, paid).await?;
+    let audit_lines: Vec<_> = lines.iter().map(|(l, q, r)| json!([l, q, r])).collect();
     tx.execute(
         audit::INSERT,
         &AuditEntry {
@@ -329,7 +403,7 @@ async fn return_body(
             actor: Some(viewer.user_id),
             action: "create",
             before: None,
-            after: Some(json!({ "order_id": order, "amount_fen": amount, "reason": reason })),
+            after: Some(json!({ "order_id": order, "amount_fen": amount, "reason": reason, "lines": audit_lines })),
             at: now,
         }
         .args(),

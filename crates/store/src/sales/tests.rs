@@ -777,3 +777,108 @@ async fn only_admins_keep_the_product_list_and_bundles_list_what_they_hold() {
         "a retired product is not sold: {r:?}"
     );
 }
+
+#[tokio::test]
+async fn a_return_of_order_lines_gives_back_their_share_to_the_fen_and_no_more_than_was_ordered() {
+    use super::receivables::{Returned, record_return_of};
+    let f = floor().await;
+    let db = &f.db.db;
+    // 3 units at 333.34 元: a line of 1,000.02 元.
+    let unit = product(db, &f.admin, "培训课时", 33_334).await;
+    let o = orders::create(
+        db,
+        &f.rep,
+        f.customer,
+        &order_of(unit, 3, 33_334, None),
+        sh(7, 10),
+    )
+    .await
+    .unwrap();
+    let (id, line) = (o.summary.id, o.lines[0].id);
+    let other = orders::create(
+        db,
+        &f.rep,
+        f.customer,
+        &order_of(f.product, 1, 50_000, None),
+        sh(7, 10),
+    )
+    .await
+    .unwrap();
+    let r = record_return_of(
+        db,
+        &f.rep,
+        id,
+        Returned::Lines(vec![(other.lines[0].id, 1)]),
+        Some("破损"),
+        sh(8, 10),
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(StoreError::Invalid(p)) if p[0].field == format!("lines.{}", other.lines[0].id) && p[0].code == "unknown"),
+        "another order's line: {r:?}"
+    );
+    let r = record_return_of(
+        db,
+        &f.rep,
+        id,
+        Returned::Lines(vec![(line, 4)]),
+        Some("破损"),
+        sh(8, 10),
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(StoreError::Invalid(p)) if p[0].code == "return_quantity"),
+        "more than ordered: {r:?}"
+    );
+    let first = record_return_of(
+        db,
+        &f.rep,
+        id,
+        Returned::Lines(vec![(line, 1)]),
+        Some("破损"),
+        sh(8, 10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.amount_fen, 33_334, "a third of 100,002 分");
+    let rest = record_return_of(
+        db,
+        &f.rep,
+        id,
+        Returned::Lines(vec![(line, 2)]),
+        Some("不要了"),
+        sh(8, 11),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        first.amount_fen + rest.amount_fen,
+        100_002,
+        "every unit back is the line's total"
+    );
+    let o = orders::get(db, &f.rep, id).await.unwrap();
+    assert_eq!((o.owed_fen, o.lines[0].returned_quantity), (0, 3));
+    let r = record_return_of(
+        db,
+        &f.rep,
+        id,
+        Returned::Lines(vec![(line, 1)]),
+        Some("再退"),
+        sh(8, 12),
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(StoreError::Invalid(p)) if p[0].code == "return_quantity"),
+        "nothing left to return: {r:?}"
+    );
+    let kept: i64 = crate::db_run!(db, |p| {
+        sqlx::query_scalar("SELECT CAST(SUM(amount_fen) AS BIGINT) FROM return_lines")
+            .fetch_one(p)
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        kept, 100_002,
+        "the return lines hold what each return was worth"
+    );
+}

@@ -7,9 +7,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use leadline_import::{CsvExport, ExportEncoding, XlsxExport};
-use leadline_store::now;
-use leadline_store::sales::receivables::{self, NewPayment};
+use leadline_store::sales::receivables::{self, NewPayment, Returned};
 use leadline_store::sales::reports::{self, CollectionsReport, UnpaidReport};
+use leadline_store::{StoreError, now};
 use serde::Deserialize;
 
 use super::sales::day_param;
@@ -41,28 +41,50 @@ pub async fn record_payment(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnBody {
-    pub amount_fen: i64,
+    /// The amount returned, for goods not itemised; or give `lines`.
+    pub amount_fen: Option<i64>,
+    /// Units of the order's lines that came back: each is worth its share of the line's total,
+    /// exact to the 分.
+    pub lines: Option<Vec<ReturnLineBody>>,
     /// Why the goods came back (required).
     pub reason: Option<String>,
 }
 
-/// Records a return (退货) with its reason, reducing what the order owes.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnLineBody {
+    pub order_line_id: i64,
+    pub quantity: i64,
+}
+
+/// Records a return (退货) with its reason, reducing what the order owes: `amount_fen`, or
+/// `lines` (`[{order_line_id, quantity}]`) whose value is computed from the order.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/returns", request_body = ReturnBody,
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 201, description = "The return"), (status = 403, description = "forbidden"),
         (status = 404, description = "not_found"), (status = 409, description = "order_not_confirmed"),
-        (status = 422, description = "invalid_input: reason required, return_too_large")))]
+        (status = 422, description = "invalid_input: reason required, return_too_large, `lines.<id>` unknown or return_quantity (more than is left of the line), amount_fen and lines both or neither")))]
 pub async fn record_return(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
     JsonBody(body): JsonBody<ReturnBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let r = receivables::record_return(
+    let returned = match (body.amount_fen, body.lines) {
+        (Some(a), None) => Returned::Amount(a),
+        (None, Some(lines)) => Returned::Lines(
+            lines
+                .into_iter()
+                .map(|l| (l.order_line_id, l.quantity))
+                .collect(),
+        ),
+        _ => return Err(StoreError::invalid("amount_fen", "amount_or_lines").into()),
+    };
+    let r = receivables::record_return_of(
         &state.db,
         &caller.viewer,
         id,
-        body.amount_fen,
+        returned,
         body.reason.as_deref(),
         now(),
     )

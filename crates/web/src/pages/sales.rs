@@ -12,7 +12,7 @@ use leadline_store::sales::LineInput;
 use leadline_store::sales::approvals::{self, DiscountRequest};
 use leadline_store::sales::orders::{self, EvenPlan, NewOrder, Order, OrderSummary, PlanInput};
 use leadline_store::sales::products::{self, Product, ProductInput};
-use leadline_store::sales::receivables::{self, NewPayment};
+use leadline_store::sales::receivables::{self, NewPayment, Returned};
 
 use super::{Nav, OrPage, PageForm, PageResult, Path, render};
 use crate::AppState;
@@ -119,9 +119,30 @@ pub async fn order_action(
             orders::cancel(&state.db, v, id, at).await.or_page(l)?;
         }
         "return" => {
-            let amount = parse_yuan("amount", &form.text("amount")).or_page(l)?;
+            // Units of lines when any is given (`qty_<line id>`), else the amount in 元.
+            let mut lines = Vec::new();
+            for (key, value) in &form.pairs {
+                let (Some(line), false) = (key.strip_prefix("qty_"), value.trim().is_empty())
+                else {
+                    continue;
+                };
+                let line = line.parse::<i64>().unwrap_or(0);
+                let qty = value
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| StoreError::invalid(&format!("lines.{line}"), "return_quantity"))
+                    .or_page(l)?;
+                if qty != 0 {
+                    lines.push((line, qty));
+                }
+            }
+            let returned = if lines.is_empty() {
+                Returned::Amount(parse_yuan("amount", &form.text("amount")).or_page(l)?)
+            } else {
+                Returned::Lines(lines)
+            };
             let reason = form.text("reason");
-            receivables::record_return(&state.db, v, id, amount, Some(&reason), at)
+            receivables::record_return_of(&state.db, v, id, returned, Some(&reason), at)
                 .await
                 .or_page(l)?;
         }
