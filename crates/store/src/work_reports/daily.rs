@@ -313,12 +313,14 @@ pub async fn comment(
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        // `due_at` is the start of the report's day: the notice names the day and links to it.
         sqlx::query(
-            "INSERT INTO notifications (user_id, kind, payload, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO notifications (user_id, kind, payload, due_at, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(user)
         .bind(REPORT_COMMENTED)
         .bind(Json(json!({ "day": date, "report_id": report.id })))
+        .bind(day_start(day))
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -402,10 +404,11 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<u64> {
     if !reminder_due(now, reminder_hour(db).await?)? {
         return Ok(0);
     }
-    let day = day_text(today_of(now)?);
+    let today = today_of(now)?;
+    let day = day_text(today);
     let sql = format!(
-        "INSERT INTO notifications (user_id, kind, payload, created_at) \
-         SELECT u.id, $1, $2, $3 FROM users u WHERE {REPORTERS} \
+        "INSERT INTO notifications (user_id, kind, payload, due_at, created_at) \
+         SELECT u.id, $1, $2, $5, $3 FROM users u WHERE {REPORTERS} \
          AND NOT EXISTS (SELECT 1 FROM daily_reports r WHERE r.user_id = u.id AND r.day = $4) \
          AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.kind = $1 \
              AND n.payload ->> 'day' = $4)"
@@ -415,6 +418,7 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<u64> {
         .bind(Json(json!({ "day": day })))
         .bind(now)
         .bind(&day)
+        .bind(day_start(today))
         .execute(pool)
         .await?
         .rows_affected()))

@@ -254,9 +254,8 @@ async fn the_reports_figures_are_the_days_records_and_not_the_neighbouring_days(
     assert_eq!(r.status, "draft");
     assert!(r.may_submit);
     // The counters equal a recount of the raw calls of the day.
-    let raw: i64 =
-        db_run!(db, |p| {
-            sqlx::query_scalar(
+    let raw: i64 = db_run!(db, |p| {
+        sqlx::query_scalar(
         "SELECT COUNT(*) FROM calls WHERE agent_id = $1 AND started_at >= $2 AND started_at < $3"
     )
     .bind(a.user_id)
@@ -265,7 +264,7 @@ async fn the_reports_figures_are_the_days_records_and_not_the_neighbouring_days(
     .fetch_one(p)
     .await
     .unwrap()
-        });
+    });
     assert_eq!(raw, fig.calls);
 }
 

@@ -92,8 +92,8 @@ pub async fn comment(
 
 /// A team's agents and sales reps on a day, those who have not submitted first: an admin or a
 /// supervisor of the team (403 otherwise).
-#[utoipa::path(get, path = "/api/v1/teams/{team_id}/reports/daily/{date}",
-    params(("team_id" = i64, Path, description = "Team id"), ("date" = String, Path, description = "YYYY-MM-DD")),
+#[utoipa::path(get, path = "/api/v1/teams/{id}/reports/daily/{date}",
+    params(("id" = i64, Path, description = "Team id"), ("date" = String, Path, description = "YYYY-MM-DD")),
     responses((status = 200, description = "`{date, members: [{user_id, user_name, role, submitted_at, comments, calls}], missing: n}`"),
         (status = 403, description = "forbidden")))]
 pub async fn team_day(
@@ -118,7 +118,10 @@ pub struct ReminderBody {
 /// The hour the reminder to hand in the day's report goes out.
 #[utoipa::path(get, path = "/api/v1/reports/daily/settings",
     responses((status = 200, description = "`{reminder_hour}`")))]
-pub async fn settings(State(state): State<AppState>, _caller: Caller) -> ApiResult<impl IntoResponse> {
+pub async fn settings(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(
         json!({ "reminder_hour": daily::reminder_hour(&state.db).await? }),
     ))

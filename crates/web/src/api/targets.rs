@@ -36,7 +36,9 @@ pub async fn get_user(
     Path((user, year)): Path<(i64, i32)>,
 ) -> ApiResult<impl IntoResponse> {
     let s = Subject::User(UserId(user));
-    Ok(Json(targets::year(&state.db, &caller.viewer, s, year).await?))
+    Ok(Json(
+        targets::year(&state.db, &caller.viewer, s, year).await?,
+    ))
 }
 
 /// Sets a person's targets for a whole year (an admin, or a supervisor of the person's team).
@@ -57,8 +59,8 @@ pub async fn put_user(
 }
 
 /// A team's targets for a year: its members, its supervisors and admins.
-#[utoipa::path(get, path = "/api/v1/teams/{team_id}/targets/{year}",
-    params(("team_id" = i64, Path, description = "Team id"), ("year" = i32, Path, description = "Year")),
+#[utoipa::path(get, path = "/api/v1/teams/{id}/targets/{year}",
+    params(("id" = i64, Path, description = "Team id"), ("year" = i32, Path, description = "Year")),
     responses((status = 200, description = "`{subject, year, months}`"), (status = 404, description = "not_found")))]
 pub async fn get_team(
     State(state): State<AppState>,
@@ -66,12 +68,14 @@ pub async fn get_team(
     Path((team, year)): Path<(i64, i32)>,
 ) -> ApiResult<impl IntoResponse> {
     let s = Subject::Team(TeamId(team));
-    Ok(Json(targets::year(&state.db, &caller.viewer, s, year).await?))
+    Ok(Json(
+        targets::year(&state.db, &caller.viewer, s, year).await?,
+    ))
 }
 
 /// Sets a team's targets for a whole year (an admin, or a supervisor of the team).
-#[utoipa::path(put, path = "/api/v1/teams/{team_id}/targets/{year}", request_body = YearBody,
-    params(("team_id" = i64, Path, description = "Team id"), ("year" = i32, Path, description = "Year")),
+#[utoipa::path(put, path = "/api/v1/teams/{id}/targets/{year}", request_body = YearBody,
+    params(("id" = i64, Path, description = "Team id"), ("year" = i32, Path, description = "Year")),
     responses((status = 200, description = "The year as stored"), (status = 403, description = "forbidden"),
         (status = 404, description = "not_found"), (status = 422, description = "invalid_input")))]
 pub async fn put_team(
@@ -113,12 +117,14 @@ pub async fn user_progress(
 ) -> ApiResult<impl IntoResponse> {
     let m = month_param(q.as_deref())?;
     let s = Subject::User(UserId(user));
-    Ok(Json(progress::month(&state.db, &caller.viewer, s, m).await?))
+    Ok(Json(
+        progress::month(&state.db, &caller.viewer, s, m).await?,
+    ))
 }
 
 /// A team's progress for a month (its current members' records).
-#[utoipa::path(get, path = "/api/v1/teams/{team_id}/targets/progress",
-    params(("team_id" = i64, Path, description = "Team id"), ("month" = Option<String>, Query, description = "YYYY-MM; default this month")),
+#[utoipa::path(get, path = "/api/v1/teams/{id}/targets/progress",
+    params(("id" = i64, Path, description = "Team id"), ("month" = Option<String>, Query, description = "YYYY-MM; default this month")),
     responses((status = 200, description = "`{subject, month, target, done, metrics}`"), (status = 404, description = "not_found")))]
 pub async fn team_progress(
     State(state): State<AppState>,
@@ -128,5 +134,7 @@ pub async fn team_progress(
 ) -> ApiResult<impl IntoResponse> {
     let m = month_param(q.as_deref())?;
     let s = Subject::Team(TeamId(team));
-    Ok(Json(progress::month(&state.db, &caller.viewer, s, m).await?))
+    Ok(Json(
+        progress::month(&state.db, &caller.viewer, s, m).await?,
+    ))
 }
