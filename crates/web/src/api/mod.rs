@@ -7,6 +7,8 @@ pub mod call_reports;
 pub mod calls;
 pub mod collisions;
 pub mod customers;
+// issue 24: targets, daily reports and work plans
+pub mod daily_reports;
 pub mod detect;
 pub mod exports;
 pub mod imports;
@@ -18,6 +20,8 @@ pub mod people;
 pub mod pipeline;
 pub mod pools;
 pub mod reclaim;
+pub mod targets;
+pub mod work_plans;
 // issue 23: sales
 pub mod receivables;
 pub mod sales;
