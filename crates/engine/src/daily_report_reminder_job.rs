@@ -49,7 +49,8 @@ pub async fn schedule(db: &Db, hub: &Hub, at: DateTime<Utc>) -> Result<(), JobEr
     if QUEUED_HOUR.swap(hour, Ordering::Relaxed) == hour {
         return Ok(());
     }
-    if !daily::reminder_due(at, daily::reminder_hour(db).await?)? {
+    let zone = leadline_store::call_stats::org_zone(db).await?;
+    if !daily::reminder_due(at, daily::reminder_hour(db).await?, zone) {
         return Ok(());
     }
     let run_at = at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at);

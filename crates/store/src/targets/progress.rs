@@ -1,11 +1,14 @@
 //! What a person or a team did over statistics days, from the records: calls, valid
-//! conversations and qualified leads from `agent_daily_stats` (kept by `record_call` per
-//! statistics day); new customers (customers that became theirs in the period: converted to
+//! conversations and qualified leads from the `call_stats` slots of the period's statistics days
+//! (kept with each call); new customers (customers that became theirs in the period: converted to
 //! them or taken, by `owned_since`); confirmed orders and their totals (by `confirmed_at`,
 //! the order's owner); collections (payments by `paid_at` on orders they own). A team's figures
-//! are its current members'. Instants are compared with the UTC start of each statistics day.
+//! are its current members'. Statistics days are the organisation's (its time zone setting):
+//! instants are compared with the UTC start of each day in that zone.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use leadline_domain::call_stats as periods;
 use leadline_domain::targets::{self, Figures, METRICS, Month};
 use leadline_domain::{TeamId, UserId, Viewer};
 use serde::Serialize;
@@ -13,13 +16,13 @@ use serde::Serialize;
 use super::{Subject, check_read, month_target};
 use crate::{Db, Result, db_run};
 
-/// The UTC instant a statistics day starts. Statistics days are those of `workday::stats_day`;
-/// this is its inverse and lives with the sales module's, so there is one zone to move.
-pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
-    crate::sales::day_start(day)
+/// The UTC instant a statistics day starts in the organisation's `zone` (the inverse of
+/// `call_stats::StatsDay::of`).
+pub fn day_start(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
+    periods::day_start(day, zone)
 }
 
-/// A statistics day as stored in `agent_daily_stats.day`.
+/// A day as stored (`daily_reports.day`, `YYYY-MM-DD`).
 pub fn day_text(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
@@ -34,18 +37,20 @@ fn people(subject: Subject, col: &str) -> String {
 
 /// The figures done over the statistics days [from, to).
 pub async fn done(db: &Db, subject: Subject, from: NaiveDate, to: NaiveDate) -> Result<Figures> {
-    let (t0, t1) = (day_start(from), day_start(to));
+    let zone = crate::call_stats::org_zone(db).await?;
+    let (t0, t1) = (day_start(from, zone), day_start(to, zone));
     let id = subject.id();
+    // The days' slots: [from's midnight, to's midnight) in the organisation's zone.
     let calls_sql = format!(
         "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT), CAST(COALESCE(SUM(valid_conversations), 0) AS BIGINT), \
-         CAST(COALESCE(SUM(qualified), 0) AS BIGINT) FROM agent_daily_stats \
-         WHERE day >= $1 AND day < $2 AND {}",
+         CAST(COALESCE(SUM(qualified), 0) AS BIGINT) FROM call_stats \
+         WHERE slot_start >= $1 AND slot_start < $2 AND {}",
         people(subject, "agent_id")
     );
     let (calls, valid_conversations, qualified): (i64, i64, i64) =
         db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(calls_sql))
-            .bind(day_text(from))
-            .bind(day_text(to))
+            .bind(t0.timestamp())
+            .bind(t1.timestamp())
             .bind(id)
             .fetch_one(pool)
             .await?);

@@ -18,10 +18,13 @@ use serde_json::json;
 use sqlx::types::Json;
 
 use super::{Standing, standing, text};
+use chrono_tz::Tz;
+
+use crate::call_stats::{self, StatsDay};
 use crate::targets::progress::{self, day_start, day_text};
 use crate::targets::{Subject, progress::done};
 use crate::workday::config::int_setting;
-use crate::workday::{stats_day, today};
+use crate::workday::today;
 use crate::{Db, Result, StoreError, db_run};
 
 /// The notification a person gets when their report is commented on.
@@ -98,16 +101,17 @@ pub fn parse_date(s: &str) -> Result<NaiveDate> {
         .ok_or_else(|| StoreError::invalid("date", "invalid_date"))
 }
 
-/// The statistics day `now` falls on.
-pub fn today_of(now: DateTime<Utc>) -> Result<NaiveDate> {
-    parse_date(&stats_day(now))
+/// The statistics day `now` falls on, in the organisation's zone.
+pub async fn today_of(db: &Db, now: DateTime<Utc>) -> Result<NaiveDate> {
+    Ok(call_stats::today(db, now).await?.date)
 }
 
 /// The day's figures of one person.
 pub async fn figures(db: &Db, user: UserId, day: NaiveDate) -> Result<DayFigures> {
+    let zone = call_stats::org_zone(db).await?;
     let next = day.checked_add_days(Days::new(1)).unwrap_or(day);
-    let (t0, t1) = (day_start(day), day_start(next));
-    let s = today::stats(db, user, &day_text(day)).await?;
+    let (t0, t1) = (day_start(day, zone), day_start(next, zone));
+    let s = today::stats(db, user, &StatsDay::on(day, zone)).await?;
     let d = done(db, Subject::User(user), day, next).await?;
     let intents: Vec<(String, i64)> = db_run!(db, |pool| {
         sqlx::query_as(
@@ -248,7 +252,7 @@ pub async fn submit(
     if stand != Standing::Own {
         return Err(StoreError::Forbidden);
     }
-    let today = today_of(now)?;
+    let today = today_of(db, now).await?;
     if !may_report(day, today) {
         return Err(StoreError::invalid("date", "future_day"));
     }
@@ -299,6 +303,7 @@ pub async fn comment(
         return Err(StoreError::Forbidden);
     }
     let body = text("body", body, true)?;
+    let zone = call_stats::org_zone(db).await?;
     let date = day_text(day);
     let report = stored(db, user, &date).await?.ok_or(StoreError::NotFound)?;
     let id: i64 = db_run!(db, |pool| {
@@ -320,7 +325,7 @@ pub async fn comment(
         .bind(user)
         .bind(REPORT_COMMENTED)
         .bind(Json(json!({ "day": date, "report_id": report.id })))
-        .bind(day_start(day))
+        .bind(day_start(day, zone))
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -362,7 +367,9 @@ pub async fn team_day(
     team: TeamId,
     date: &str,
 ) -> Result<Vec<TeamEntry>> {
-    let day = day_text(parse_date(date)?);
+    let date = parse_date(date)?;
+    let day = day_text(date);
+    let slots = StatsDay::on(date, call_stats::org_zone(db).await?);
     let allowed = viewer.role == Role::Admin
         || (viewer.role == Role::Supervisor && viewer.supervised_teams.contains(&team));
     if !allowed {
@@ -371,15 +378,17 @@ pub async fn team_day(
     let sql = format!(
         "SELECT u.id AS user_id, u.display_name AS user_name, u.role, r.submitted_at, \
          (SELECT COUNT(*) FROM daily_report_comments c WHERE c.report_id = r.id) AS comments, \
-         COALESCE(s.calls, 0) AS calls FROM users u \
+         (SELECT CAST(COALESCE(SUM(s.calls), 0) AS BIGINT) FROM call_stats s \
+          WHERE s.agent_id = u.id AND s.slot_start >= $3 AND s.slot_start < $4) AS calls FROM users u \
          LEFT JOIN daily_reports r ON r.user_id = u.id AND r.day = $2 \
-         LEFT JOIN agent_daily_stats s ON s.agent_id = u.id AND s.day = $2 \
          WHERE u.team_id = $1 AND {REPORTERS} \
          ORDER BY CASE WHEN r.id IS NULL THEN 0 ELSE 1 END, u.display_name, u.id"
     );
     Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(team)
         .bind(&day)
+        .bind(slots.first)
+        .bind(slots.end)
         .fetch_all(pool)
         .await?))
 }
@@ -391,20 +400,22 @@ pub async fn reminder_hour(db: &Db) -> Result<i64> {
         .clamp(0, 23))
 }
 
-/// Whether, at `now`, the day's reminder is due: the statistics day is past `hour`.
-pub fn reminder_due(now: DateTime<Utc>, hour: i64) -> Result<bool> {
-    let start = day_start(today_of(now)?);
-    Ok((now - start).num_hours() >= hour)
+/// Whether, at `now`, the day's reminder is due: the statistics day (in the organisation's
+/// `zone`) is past `hour`.
+pub fn reminder_due(now: DateTime<Utc>, hour: i64, zone: Tz) -> bool {
+    let start = day_start(StatsDay::of(now, zone).date, zone);
+    (now - start).num_hours() >= hour
 }
 
 /// Reminds every active agent and sales rep who has not handed in today's report, once a day
 /// each (however often it runs, on however many servers). Returns how many were reminded.
 /// Does nothing before the configured hour.
 pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<u64> {
-    if !reminder_due(now, reminder_hour(db).await?)? {
+    let zone = call_stats::org_zone(db).await?;
+    if !reminder_due(now, reminder_hour(db).await?, zone) {
         return Ok(0);
     }
-    let today = today_of(now)?;
+    let today = StatsDay::of(now, zone).date;
     let day = day_text(today);
     let sql = format!(
         "INSERT INTO notifications (user_id, kind, payload, due_at, created_at) \
@@ -418,7 +429,7 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<u64> {
         .bind(Json(json!({ "day": day })))
         .bind(now)
         .bind(&day)
-        .bind(day_start(today))
+        .bind(day_start(today, zone))
         .execute(pool)
         .await?
         .rows_affected()))
@@ -426,5 +437,5 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<u64> {
 
 /// A person's own month progress as of `now` (the compact bars on their screens).
 pub async fn own_progress(db: &Db, user: UserId, now: DateTime<Utc>) -> Result<progress::Progress> {
-    progress::own(db, user, today_of(now)?).await
+    progress::own(db, user, today_of(db, now).await?).await
 }

@@ -230,7 +230,7 @@ async fn the_reports_figures_are_the_days_records_and_not_the_neighbouring_days(
     visit(db, c, a.user_id, sh(2026, 12, 7, 13, 0)).await;
     visit(db, c, a.user_id, sh(2026, 12, 8, 13, 0)).await;
 
-    let today = daily::today_of(sh(2026, 12, 7, 20, 0)).unwrap();
+    let today = daily::today_of(db, sh(2026, 12, 7, 20, 0)).await.unwrap();
     let r = daily::get(db, a, a.user_id, "2026-12-07", today)
         .await
         .unwrap();
@@ -273,7 +273,7 @@ async fn the_person_submits_their_own_report_the_supervisor_comments_and_it_is_t
     let f = floor().await;
     let db = &f.t.db;
     let (a, now) = (&f.agent, sh(2026, 12, 7, 18, 0));
-    let today = daily::today_of(now).unwrap();
+    let today = daily::today_of(db, now).await.unwrap();
     // Not a future day, not an empty summary, not someone else's.
     let e = daily::submit(db, a, a.user_id, "2026-12-08", &words("x"), now).await;
     assert!(matches!(e, Err(StoreError::Invalid(_))), "{e:?}");
@@ -513,4 +513,56 @@ async fn a_plan_is_approved_or_rejected_by_the_supervisor_and_stays_in_the_histo
     .await
     .unwrap());
     assert_eq!(decided, 2);
+}
+
+#[tokio::test]
+async fn the_report_day_follows_the_organisations_time_zone() {
+    let f = floor().await;
+    let db = &f.t.db;
+    let a = &f.agent;
+    let lead = pool_lead(db, a, 9, None).await;
+    // 2026-12-07 20:00 UTC: 12-08 04:00 in Shanghai, still 12-07 in UTC.
+    let at = Utc.with_ymd_and_hms(2026, 12, 7, 20, 0, 0).unwrap();
+    call(db, a, lead, "connected", None, at).await;
+    assert_eq!(
+        calls_on(&f, at, "2026-12-08").await,
+        ("2026-12-08".into(), 1, 1)
+    );
+    assert_eq!(
+        calls_on(&f, at, "2026-12-07").await,
+        ("2026-12-08".into(), 0, 0)
+    );
+    crate::call_stats::set_org_zone(db, f.admin.user_id, "UTC", at)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls_on(&f, at, "2026-12-07").await,
+        ("2026-12-07".into(), 1, 1)
+    );
+    assert_eq!(
+        calls_on(&f, at, "2026-12-08").await,
+        ("2026-12-07".into(), 0, 0)
+    );
+    // The reminder hour is counted from the zone's midnight: 18:00 UTC, not Shanghai.
+    assert_eq!(
+        daily::remind(db, Utc.with_ymd_and_hms(2026, 12, 9, 17, 0, 0).unwrap())
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(daily::reminder_due(
+        Utc.with_ymd_and_hms(2026, 12, 9, 18, 0, 0).unwrap(),
+        18,
+        chrono_tz::UTC
+    ));
+}
+
+/// (today, the report's calls, the team list's calls) of the agent on `date`, as of `at`.
+async fn calls_on(f: &Floor, at: DateTime<Utc>, date: &str) -> (String, i64, i64) {
+    let (db, a) = (&f.t.db, &f.agent);
+    let today = daily::today_of(db, at).await.unwrap();
+    let r = daily::get(db, a, a.user_id, date, today).await.unwrap();
+    let team = daily::team_day(db, &f.sup, f.team, date).await.unwrap();
+    let listed = team.iter().find(|e| e.user_id == a.user_id).unwrap().calls;
+    (today.to_string(), r.figures.calls, listed)
 }

@@ -31,6 +31,8 @@ pub struct Notification {
     pub order_id: Option<i64>,
     /// A discount decision: `approved` or `rejected`.
     pub outcome: Option<String>,
+    /// A daily report notice: the statistics day it names (`YYYY-MM-DD`, as written).
+    pub day: Option<String>,
 }
 
 /// What `record_call` puts in a revisit reminder job.
@@ -82,8 +84,8 @@ pub async fn deliver_revisit(db: &Db, job: &Job, now: DateTime<Utc>) -> Result<O
 
 const SELECT: &str = "SELECT n.id, n.user_id, n.kind, n.lead_id, l.name AS lead_name, n.due_at, n.created_at, \
     CAST(n.payload ->> 'days' AS BIGINT) AS days, r.basis AS rule_basis, CAST(r.days AS BIGINT) AS rule_days, \
-    CAST(n.payload ->> 'order_id' AS BIGINT) AS order_id, n.payload ->> 'status' AS outcome \
-    FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id \
+    CAST(n.payload ->> 'order_id' AS BIGINT) AS order_id, n.payload ->> 'status' AS outcome, \
+    n.payload ->> 'day' AS day FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id \
     LEFT JOIN reclaim_rules r ON r.id = CAST(n.payload ->> 'rule_id' AS BIGINT)";
 
 /// A user's notifications after `after_id`, oldest first.

@@ -34,7 +34,7 @@ pub async fn get(
     caller: Caller,
     Path((user, date)): Path<(i64, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    let today = daily::today_of(now())?;
+    let today = daily::today_of(&state.db, now()).await?;
     let r = daily::get(&state.db, &caller.viewer, UserId(user), &date, today).await?;
     Ok(Json(r))
 }

@@ -90,12 +90,12 @@ pub async fn put_team(
 }
 
 /// `?month=YYYY-MM`, by default the current statistics month.
-fn month_param(q: Option<&str>) -> ApiResult<Month> {
+async fn month_param(db: &leadline_store::Db, q: Option<&str>) -> ApiResult<Month> {
     let pairs = query_pairs(q);
     match pair(&pairs, "month") {
         Some(m) => Month::parse(m).ok_or(AppError::BadRequest("bad_month")),
         None => {
-            let today = leadline_store::work_reports::daily::today_of(now())?;
+            let today = leadline_store::work_reports::daily::today_of(db, now()).await?;
             Ok(Month::of(today))
         }
     }
@@ -115,7 +115,7 @@ pub async fn user_progress(
     Path(user): Path<i64>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
-    let m = month_param(q.as_deref())?;
+    let m = month_param(&state.db, q.as_deref()).await?;
     let s = Subject::User(UserId(user));
     Ok(Json(
         progress::month(&state.db, &caller.viewer, s, m).await?,
@@ -132,7 +132,7 @@ pub async fn team_progress(
     Path(team): Path<i64>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
-    let m = month_param(q.as_deref())?;
+    let m = month_param(&state.db, q.as_deref()).await?;
     let s = Subject::Team(TeamId(team));
     Ok(Json(
         progress::month(&state.db, &caller.viewer, s, m).await?,

@@ -642,10 +642,8 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
         PAYMENT_OVERDUE => Some(lang.tf("ws.notice.payment_overdue", &[("order", &order)])),
         // issue 24: daily reports and work plans
         daily::REPORT_DUE | daily::REPORT_COMMENTED => {
-            let day = n
-                .due_at
-                .map(leadline_store::workday::stats_day)
-                .unwrap_or_default();
+            // The day as written in the notice (the statistics day in the zone of then).
+            let day = n.day.clone().unwrap_or_default();
             let key = if n.kind == daily::REPORT_DUE {
                 "ws.notice.daily_report_due"
             } else {
@@ -670,7 +668,7 @@ pub fn notice_href(n: &notifications::Notification) -> Option<String> {
     // issue 24: a report notice leads to the day's report, a plan notice to the plans.
     match n.kind.as_str() {
         daily::REPORT_DUE | daily::REPORT_COMMENTED => {
-            let day = n.due_at.map(leadline_store::workday::stats_day)?;
+            let day = n.day.as_deref()?;
             return Some(format!("/reports/daily?date={day}"));
         }
         work_plans::PLAN_SUBMITTED | work_plans::PLAN_DECIDED => return Some("/plans".to_string()),

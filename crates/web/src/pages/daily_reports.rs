@@ -79,7 +79,7 @@ async fn report_page(
     path: &str,
     saved: bool,
 ) -> Result<ReportPage, AppError> {
-    let today = daily::today_of(now())?;
+    let today = daily::today_of(&state.db, now()).await?;
     let r = daily::get(&state.db, &caller.viewer, user, date, today).await?;
     let (_, stand) = standing(&state.db, &caller.viewer, user).await?;
     let nav = Nav::new(caller, path);
@@ -105,7 +105,7 @@ pub async fn own(
     let pairs = query_pairs(q.as_deref());
     let date = match pair(&pairs, "date").filter(|d| !d.is_empty()) {
         Some(d) => d.to_string(),
-        None => day_text(daily::today_of(now()).or_page(l)?),
+        None => day_text(daily::today_of(&state.db, now()).await.or_page(l)?),
     };
     let saved = pair(&pairs, "saved").is_some();
     let page = report_page(
@@ -209,7 +209,7 @@ pub async fn team(
     let pairs = query_pairs(q.as_deref());
     let date = match pair(&pairs, "date").filter(|d| !d.is_empty()) {
         Some(d) => day_text(daily::parse_date(d).or_page(l)?),
-        None => day_text(daily::today_of(now()).or_page(l)?),
+        None => day_text(daily::today_of(&state.db, now()).await.or_page(l)?),
     };
     let all = leadline_store::auth::users::list_teams(&state.db)
         .await

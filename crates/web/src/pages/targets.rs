@@ -72,7 +72,7 @@ pub async fn own_progress(
     nav: &Nav,
     caller: &Caller,
 ) -> Result<Option<ProgressView>, AppError> {
-    let today = today_of(now())?;
+    let today = today_of(db, now()).await?;
     let p = progress::own(db, caller.user.id, today).await?;
     Ok(progress_view(nav, &p))
 }
@@ -145,7 +145,7 @@ pub async fn grid(
     let subject = pair(&pairs, "subject")
         .and_then(parse_subject)
         .unwrap_or(Subject::User(caller.user.id));
-    let today = today_of(now()).or_page(l)?;
+    let today = today_of(&state.db, now()).await.or_page(l)?;
     let year = pair(&pairs, "year")
         .and_then(|y| y.parse().ok())
         .unwrap_or(today.year());

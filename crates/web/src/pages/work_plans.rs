@@ -63,7 +63,7 @@ pub async fn list(
     } else {
         Vec::new()
     };
-    let today = today_of(now()).or_page(l)?;
+    let today = today_of(&state.db, now()).await.or_page(l)?;
     let pairs = query_pairs(q.as_deref());
     Ok(render(&PlansPage {
         nav: Nav::new(&caller, "/plans"),
