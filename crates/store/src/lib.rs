@@ -7,6 +7,7 @@ pub mod auth;
 pub mod call_stats;
 // Customers converted from leads, their card, contacts and the sales rep's queue (issue 23).
 pub mod customers;
+pub mod dashboard;
 pub mod db;
 pub mod demo;
 mod error;

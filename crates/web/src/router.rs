@@ -359,6 +359,8 @@ pub fn router(state: AppState) -> Router {
             "/settings/org-time-zone",
             get(api::call_reports::get_org_zone).put(api::call_reports::put_org_zone),
         )
+        // issue 24: the dashboard
+        .route("/dashboard", get(api::dashboard::get))
         // issue 24: targets, daily reports and work plans
         .route(
             "/targets/{user_id}/progress",
@@ -654,6 +656,10 @@ pub fn router(state: AppState) -> Router {
             "/admin/workday/org-zone",
             post(pages::workday_admin::org_zone),
         )
+        // issue 24: the dashboard
+        .route("/dashboard", get(pages::dashboard::page))
+        .route("/dashboard/panel", get(pages::dashboard::panel))
+        .route("/static/dashboard.js", get(pages::dashboard::script))
         // issue 24: targets, daily reports and work plans
         .route(
             "/reports/daily",

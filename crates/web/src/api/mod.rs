@@ -7,6 +7,8 @@ pub mod call_reports;
 pub mod calls;
 pub mod collisions;
 pub mod customers;
+// issue 24: the dashboard
+pub mod dashboard;
 // issue 24: targets, daily reports and work plans
 pub mod daily_reports;
 pub mod detect;

@@ -74,6 +74,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::daily_reports::get, super::daily_reports::submit, super::daily_reports::comment,
         super::daily_reports::team_day, super::daily_reports::settings, super::daily_reports::put_settings,
         super::work_plans::list, super::work_plans::submit, super::work_plans::get, super::work_plans::decide,
+        // issue 24: the dashboard
+        super::dashboard::get,
     ),
     modifiers(&BearerAuth),
 )]

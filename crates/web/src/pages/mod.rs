@@ -3,8 +3,10 @@
 pub mod admin;
 // issue 24: call statistics
 pub mod call_reports;
+// issue 24: the dashboard
 pub mod collisions;
 pub mod customers;
+pub mod dashboard;
 // issue 24: targets, daily reports and work plans
 pub mod daily_reports;
 pub mod imports;

@@ -14,6 +14,7 @@ mod collision_browser;
 mod collisions;
 mod customers;
 mod daily_report_browser;
+mod dashboard;
 mod detect;
 mod exports;
 mod flood;
