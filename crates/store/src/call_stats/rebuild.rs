@@ -89,7 +89,10 @@ pub async fn rebuild(db: &Db) -> Result<Rebuilt> {
 /// One (agent, slot) with its counts.
 pub type SlotRow = (UserId, i64, Counts);
 
-fn rows(raw: Vec<(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)>) -> Vec<SlotRow> {
+/// An (agent, slot) and its ten sums, as sqlx reads them.
+type RawSlotRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
+fn rows(raw: Vec<RawSlotRow>) -> Vec<SlotRow> {
     raw.into_iter()
         .map(|r| {
             let sums: SumsRow = (r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11);

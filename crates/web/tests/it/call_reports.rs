@@ -334,7 +334,7 @@ async fn the_files_hold_the_same_numbers_as_the_json_with_formulas_neutralised()
         .trim_start_matches('\u{feff}')
         .lines()
         .filter(|l| !l.is_empty())
-        .map(|l| split_csv(l))
+        .map(split_csv)
         .collect();
 
     for (what, table) in [("xlsx", &xlsx), ("csv", &csv)] {
