@@ -35,6 +35,8 @@ pub struct Notification {
     pub call_id: Option<i64>,
     pub score: Option<i64>,
     pub max_score: Option<i64>,
+    /// A daily report notice: the statistics day it names (`YYYY-MM-DD`, as written).
+    pub day: Option<String>,
 }
 
 /// What `record_call` puts in a revisit reminder job.
@@ -88,8 +90,8 @@ const SELECT: &str = "SELECT n.id, n.user_id, n.kind, n.lead_id, l.name AS lead_
     CAST(n.payload ->> 'days' AS BIGINT) AS days, r.basis AS rule_basis, CAST(r.days AS BIGINT) AS rule_days, \
     CAST(n.payload ->> 'order_id' AS BIGINT) AS order_id, n.payload ->> 'status' AS outcome, \
     CAST(n.payload ->> 'call_id' AS BIGINT) AS call_id, CAST(n.payload ->> 'score' AS BIGINT) AS score, \
-    CAST(n.payload ->> 'max_score' AS BIGINT) AS max_score \
-    FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id \
+    CAST(n.payload ->> 'max_score' AS BIGINT) AS max_score, \
+    n.payload ->> 'day' AS day FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id \
     LEFT JOIN reclaim_rules r ON r.id = CAST(n.payload ->> 'rule_id' AS BIGINT)";
 
 /// A user's notifications after `after_id`, oldest first.

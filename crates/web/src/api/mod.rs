@@ -7,6 +7,10 @@ pub mod call_reports;
 pub mod calls;
 pub mod collisions;
 pub mod customers;
+// issue 24: the dashboard
+pub mod dashboard;
+// issue 24: targets, daily reports and work plans
+pub mod daily_reports;
 pub mod detect;
 pub mod exports;
 pub mod imports;
@@ -20,6 +24,8 @@ pub mod pools;
 // issue 24: call quality checks
 pub mod quality;
 pub mod reclaim;
+pub mod targets;
+pub mod work_plans;
 // issue 23: sales
 pub mod receivables;
 pub mod sales;

@@ -75,6 +75,14 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::sales::decide_quotation,
         // issue 24: call statistics
         super::call_reports::calls, super::call_reports::get_org_zone, super::call_reports::put_org_zone,
+        // issue 24: targets, daily reports and work plans
+        super::targets::get_user, super::targets::put_user, super::targets::get_team, super::targets::put_team,
+        super::targets::user_progress, super::targets::team_progress,
+        super::daily_reports::get, super::daily_reports::submit, super::daily_reports::comment,
+        super::daily_reports::team_day, super::daily_reports::settings, super::daily_reports::put_settings,
+        super::work_plans::list, super::work_plans::submit, super::work_plans::get, super::work_plans::decide,
+        // issue 24: the dashboard
+        super::dashboard::get,
     ),
     modifiers(&BearerAuth),
 )]

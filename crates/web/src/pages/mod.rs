@@ -3,10 +3,14 @@
 pub mod admin;
 // issue 24: call statistics
 pub mod call_reports;
+// issue 24: the dashboard
 pub mod collisions;
 pub mod customers;
 // issue 25: dispositions on the settings page
 pub mod dispositions_admin;
+pub mod dashboard;
+// issue 24: targets, daily reports and work plans
+pub mod daily_reports;
 pub mod imports;
 pub mod kb;
 pub mod lead_form;
@@ -26,6 +30,8 @@ pub mod sales_receivables;
 pub mod scripts;
 pub mod search;
 pub mod session;
+pub mod targets;
+pub mod work_plans;
 pub mod workday_admin;
 pub mod workspace;
 
