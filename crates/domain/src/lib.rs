@@ -24,8 +24,10 @@ pub mod role;
 // issue 23: sales
 pub mod sales;
 pub mod sales_receivables;
+// issue 24: targets, reports and plans
 pub mod script;
 pub mod search_tokens;
+pub mod targets;
 
 pub use access::{Access, Holder, LeadScope, Viewer};
 pub use article::ArticleFields;

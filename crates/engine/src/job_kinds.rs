@@ -194,6 +194,8 @@ impl Registry {
             .with(crate::grade_job::GradeCustomers)
             // issue 23: sales
             .with(crate::payment_reminder_job::PaymentReminders)
+            // issue 24: the daily report reminder
+            .with(crate::daily_report_reminder_job::DailyReportReminders)
     }
 
     /// Adds a kind (replacing one of the same name).

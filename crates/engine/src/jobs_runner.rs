@@ -182,6 +182,13 @@ impl Worker {
             {
                 tracing::error!(error = %e, "queueing the payment reminders failed; retrying");
             }
+            // issue 24: the daily report reminder
+            if self.registry.kinds().contains(&"daily_report_reminders")
+                && let Err(e) =
+                    crate::daily_report_reminder_job::schedule(&self.db, &self.hub, now()).await
+            {
+                tracing::error!(error = %e, "queueing the daily report reminders failed; retrying");
+            }
             if let Err(e) = self.start_due(now()).await {
                 tracing::error!(error = %e, "job worker failed; retrying");
             }

@@ -1,6 +1,8 @@
 //! Leadline's application work that is not HTTP: the import run, the export run and the jobs
 //! runner, shared by the web server and the command line.
 
+// issue 24: the daily report reminder
+pub mod daily_report_reminder_job;
 pub mod export_run;
 pub mod grade_job;
 pub mod import_job;

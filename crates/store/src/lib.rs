@@ -23,11 +23,15 @@ pub mod sales;
 pub mod quality;
 pub mod scripts;
 pub mod search;
+// issue 24: sales targets (销售定额) and their progress
+pub mod targets;
 // Import files received over HTTP, in the database so that every app server can read them.
 pub mod uploads;
 // What knowledge articles and call scripts share as versioned documents: the stale-version
 // check, the end of every write (search entry, audit entry) and the soft delete.
 pub(crate) mod versioned;
+// issue 24: daily work reports (工作日报) and work plans (周 / 月计划表)
+pub mod work_reports;
 // The agent's day: configuration, next call, record call, plans, counters, live view, ticker,
 // notifications.
 pub mod workday;

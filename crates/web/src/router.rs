@@ -368,6 +368,45 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/reports/collections", get(api::receivables::collections))
         .route("/reports/unpaid", get(api::receivables::unpaid))
+        // issue 24: targets, daily reports and work plans
+        .route(
+            "/targets/{user_id}/progress",
+            get(api::targets::user_progress),
+        )
+        .route(
+            "/targets/{user_id}/{year}",
+            get(api::targets::get_user).put(api::targets::put_user),
+        )
+        .route(
+            "/teams/{id}/targets/progress",
+            get(api::targets::team_progress),
+        )
+        .route(
+            "/teams/{id}/targets/{year}",
+            get(api::targets::get_team).put(api::targets::put_team),
+        )
+        .route(
+            "/reports/daily/settings",
+            get(api::daily_reports::settings).put(api::daily_reports::put_settings),
+        )
+        .route(
+            "/reports/daily/{user_id}/{date}",
+            get(api::daily_reports::get).post(api::daily_reports::submit),
+        )
+        .route(
+            "/reports/daily/{user_id}/{date}/comments",
+            post(api::daily_reports::comment),
+        )
+        .route(
+            "/teams/{id}/reports/daily/{date}",
+            get(api::daily_reports::team_day),
+        )
+        .route(
+            "/work-plans",
+            get(api::work_plans::list).post(api::work_plans::submit),
+        )
+        .route("/work-plans/{id}", get(api::work_plans::get))
+        .route("/work-plans/{id}/decision", post(api::work_plans::decide))
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound });
 
@@ -627,6 +666,29 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sales/unpaid", get(pages::sales_receivables::unpaid))
         .route("/sales/notices/{id}", get(pages::sales_receivables::notice))
+        // issue 24: targets, daily reports and work plans
+        .route(
+            "/reports/daily",
+            get(pages::daily_reports::own).post(pages::daily_reports::submit),
+        )
+        .route("/reports/daily/team", get(pages::daily_reports::team))
+        .route(
+            "/reports/daily/{user_id}/{date}",
+            get(pages::daily_reports::one),
+        )
+        .route(
+            "/reports/daily/{user_id}/{date}/comments",
+            post(pages::daily_reports::comment),
+        )
+        .route(
+            "/targets",
+            get(pages::targets::grid).post(pages::targets::save),
+        )
+        .route(
+            "/plans",
+            get(pages::work_plans::list).post(pages::work_plans::submit),
+        )
+        .route("/plans/{id}/decision", post(pages::work_plans::decide))
         .route("/static/app.css", get(stylesheet))
         .route("/static/forms.js", get(forms_script))
         .route("/healthz", get(healthz))

@@ -5,6 +5,8 @@ pub mod agent;
 pub mod calls;
 pub mod collisions;
 pub mod customers;
+// issue 24: targets, daily reports and work plans
+pub mod daily_reports;
 pub mod detect;
 pub mod exports;
 pub mod imports;
@@ -18,6 +20,8 @@ pub mod pools;
 // issue 24: call quality checks
 pub mod quality;
 pub mod reclaim;
+pub mod targets;
+pub mod work_plans;
 // issue 23: sales
 pub mod receivables;
 pub mod sales;

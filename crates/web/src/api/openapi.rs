@@ -69,6 +69,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::sales::customer_quotations, super::sales::get_quotation, super::sales::quotation_to_order,
         super::receivables::record_payment, super::receivables::record_return, super::receivables::issue_notice,
         super::receivables::collections, super::receivables::unpaid,
+        // issue 24: targets, daily reports and work plans
+        super::targets::get_user, super::targets::put_user, super::targets::get_team, super::targets::put_team,
+        super::targets::user_progress, super::targets::team_progress,
+        super::daily_reports::get, super::daily_reports::submit, super::daily_reports::comment,
+        super::daily_reports::team_day, super::daily_reports::settings, super::daily_reports::put_settings,
+        super::work_plans::list, super::work_plans::submit, super::work_plans::get, super::work_plans::decide,
     ),
     modifiers(&BearerAuth),
 )]

@@ -17,6 +17,8 @@ use leadline_store::ownership::reclaim::pass::{RECLAIM_WARNING, RECLAIMED};
 use leadline_store::quality::reviews::REVIEWED as QC_REVIEWED;
 use leadline_store::sales::approvals::{DISCOUNT_DECIDED, DISCOUNT_REQUESTED};
 use leadline_store::sales::reminders::{PAYMENT_DUE_SOON, PAYMENT_OVERDUE};
+// issue 24: report and plan notices
+use leadline_store::work_reports::{daily, plans as work_plans};
 use leadline_store::workday::{collision, notifications, today};
 use leadline_store::{Db, now, workday::live, workday::plans, workday::ticker};
 use serde::{Deserialize, Serialize};
@@ -646,6 +648,27 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
                 ("max", &n.max_score.unwrap_or_default().to_string()),
             ],
         )),
+        // issue 24: daily reports and work plans
+        daily::REPORT_DUE | daily::REPORT_COMMENTED => {
+            let day = n
+                .due_at
+                .map(leadline_store::workday::stats_day)
+                .unwrap_or_default();
+            let key = if n.kind == daily::REPORT_DUE {
+                "ws.notice.daily_report_due"
+            } else {
+                "ws.notice.daily_report_commented"
+            };
+            Some(lang.tf(key, &[("day", &day)]))
+        }
+        work_plans::PLAN_SUBMITTED => Some(lang.t("ws.notice.work_plan_submitted").to_string()),
+        work_plans::PLAN_DECIDED => Some(
+            lang.t(match n.outcome.as_deref() {
+                Some("approved") => "ws.notice.work_plan_approved",
+                _ => "ws.notice.work_plan_rejected",
+            })
+            .to_string(),
+        ),
         _ => None,
     }
 }
@@ -654,6 +677,14 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
 pub fn notice_href(n: &notifications::Notification) -> Option<String> {
     if let (QC_REVIEWED, Some(call)) = (n.kind.as_str(), n.call_id) {
         return Some(format!("/quality/calls/{call}"));
+    // issue 24: a report notice leads to the day's report, a plan notice to the plans.
+    match n.kind.as_str() {
+        daily::REPORT_DUE | daily::REPORT_COMMENTED => {
+            let day = n.due_at.map(leadline_store::workday::stats_day)?;
+            return Some(format!("/reports/daily?date={day}"));
+        }
+        work_plans::PLAN_SUBMITTED | work_plans::PLAN_DECIDED => return Some("/plans".to_string()),
+        _ => {}
     }
     match (n.order_id, n.lead_id) {
         (Some(order), _) => Some(format!("/sales/orders/{order}")),

@@ -53,6 +53,8 @@ struct ListPage {
     grade: String,
     grades: Vec<(String, String)>,
     items: Vec<LineView>,
+    /// issue 24: the month's target progress on the rep's own queue.
+    progress: Option<super::targets::ProgressView>,
 }
 
 /// The customer list; `mine=1` is the caller's queue, newest owned first.
@@ -85,7 +87,15 @@ pub async fn list(
             name: c.name,
         })
         .collect();
+    let progress = if filter.mine {
+        super::targets::own_progress(&state.db, &nav, &caller)
+            .await
+            .or_page(l)?
+    } else {
+        None
+    };
     Ok(render(&ListPage {
+        progress,
         mine: filter.mine,
         q: pair(&pairs, "q").unwrap_or_default().to_string(),
         grade: filter.grade.clone().unwrap_or_default(),

@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod collisions;
 pub mod customers;
+// issue 24: targets, daily reports and work plans
+pub mod daily_reports;
 pub mod imports;
 pub mod kb;
 pub mod lead_form;
@@ -21,6 +23,8 @@ pub mod sales_receivables;
 pub mod scripts;
 pub mod search;
 pub mod session;
+pub mod targets;
+pub mod work_plans;
 pub mod workday_admin;
 pub mod workspace;
 

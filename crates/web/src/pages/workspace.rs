@@ -77,6 +77,8 @@ struct WorkspacePage {
     collision: Option<CollisionView>,
     /// Reclaim notices not yet shown: (sentence, lead).
     notices: Vec<(String, Option<String>)>,
+    /// issue 24: the month's target progress, when targets are set.
+    progress: Option<super::targets::ProgressView>,
 }
 
 /// The warning above the phone numbers when the lead's phone, company or e-mail is on a record
@@ -241,7 +243,11 @@ pub async fn page(
         None => None,
     };
     let notices = reclaim_notices(&state, &caller).await.or_page(l)?;
+    let progress = super::targets::own_progress(&state.db, &nav, &caller)
+        .await
+        .or_page(l)?;
     let page = WorkspacePage {
+        progress,
         collision,
         notices,
         today: today_view(&state.db, &caller).await.or_page(l)?,
