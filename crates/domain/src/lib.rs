@@ -3,6 +3,8 @@
 pub mod access;
 pub mod article;
 pub mod calling_hours;
+// issue 24: commission rules and the assessment bonus
+pub mod commission;
 pub mod company_name;
 pub mod contact_match;
 pub mod custom_field;
