@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod auth;
+// issue 24: assessment (月度 / 年度考核) and commission
+pub mod assessment;
 // Customers converted from leads, their card, contacts and the sales rep's queue (issue 23).
 pub mod customers;
 pub mod db;
