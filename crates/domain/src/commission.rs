@@ -55,7 +55,10 @@ impl CommissionRules {
             if !(0..=MAX_RATE_BP).contains(&p.rate_bp) {
                 return Some((format!("products[{i}].rate_bp"), "out_of_range"));
             }
-            if self.products[..i].iter().any(|q| q.product_id == p.product_id) {
+            if self.products[..i]
+                .iter()
+                .any(|q| q.product_id == p.product_id)
+            {
                 return Some((format!("products[{i}].product_id"), "duplicate"));
             }
         }
@@ -201,7 +204,12 @@ mod tests {
         assert_eq!(split_pro_rata(1, &[1, 3]), vec![0, 1]);
         assert!(split_pro_rata(5, &[]).is_empty());
         for amount in [1, 7, 99, 12_345, 1_000_000_007] {
-            for w in [vec![3, 7, 11], vec![1, 1, 1, 1, 1, 1, 1], vec![999, 1], vec![0, 5, 0]] {
+            for w in [
+                vec![3, 7, 11],
+                vec![1, 1, 1, 1, 1, 1, 1],
+                vec![999, 1],
+                vec![0, 5, 0],
+            ] {
                 let parts = split_pro_rata(amount, &w);
                 assert_eq!(parts.iter().sum::<i64>(), amount, "{amount} over {w:?}");
                 let total: i64 = w.iter().sum();
@@ -262,7 +270,10 @@ mod tests {
             product_id: 7,
             rate_bp: 1,
         });
-        assert_eq!(r.problem().unwrap(), ("products[1].product_id".into(), "duplicate"));
+        assert_eq!(
+            r.problem().unwrap(),
+            ("products[1].product_id".into(), "duplicate")
+        );
         let mut r = rules();
         r.per_qualified_fen = -1;
         assert_eq!(r.problem().unwrap().0, "per_qualified_fen");

@@ -31,7 +31,8 @@ pub async fn commission(
     if payments.is_empty() {
         return Ok((0, 0));
     }
-    let lines: Vec<(i64, i64, i64)> = db_run!(db, |pool| sqlx::query_as(
+    let lines: Vec<(i64, i64, i64)> = db_run!(db, |pool| {
+        sqlx::query_as(
         "SELECT l.order_id, l.product_id, l.line_total_fen FROM order_lines l WHERE l.order_id IN \
          (SELECT p.order_id FROM payments p JOIN orders o ON o.id = p.order_id \
           WHERE o.owner_id = $1 AND p.paid_at >= $2 AND p.paid_at < $3) \
@@ -41,7 +42,8 @@ pub async fn commission(
     .bind(t0)
     .bind(t1)
     .fetch_all(pool)
-    .await?);
+    .await?
+    });
     let mut by_order: HashMap<i64, Vec<Line>> = HashMap::new();
     for (order, product_id, total_fen) in lines {
         by_order.entry(order).or_default().push(Line {
@@ -76,7 +78,8 @@ pub async fn penalties(db: &Db, user: UserId, month: Month) -> Result<(i64, i64)
 
 /// The month's adjustments, oldest first.
 pub async fn adjustments(db: &Db, user: UserId, month: Month) -> Result<Vec<Adjustment>> {
-    Ok(db_run!(db, |pool| sqlx::query_as(
+    Ok(db_run!(db, |pool| {
+        sqlx::query_as(
         "SELECT a.id, a.amount_fen, a.reason, a.created_by, u.display_name AS created_by_name, a.created_at \
          FROM assessment_adjustments a JOIN users u ON u.id = a.created_by \
          WHERE a.user_id = $1 AND a.month = $2 ORDER BY a.id"
@@ -84,7 +87,8 @@ pub async fn adjustments(db: &Db, user: UserId, month: Month) -> Result<Vec<Adju
     .bind(user)
     .bind(month.to_string())
     .fetch_all(pool)
-    .await?))
+    .await?
+    }))
 }
 
 /// A person's month from the records as they are now, without an access check.

@@ -18,13 +18,15 @@ pub const MAX_ADJUSTMENT_FEN: i64 = 100_000_000;
 
 /// A locked month's stored snapshot, if the month is locked.
 async fn snapshot(db: &Db, user: UserId, month: Month) -> Result<Option<Assessment>> {
-    let row: Option<(String, UserId, DateTime<Utc>)> = db_run!(db, |pool| sqlx::query_as(
+    let row: Option<(String, UserId, DateTime<Utc>)> = db_run!(db, |pool| {
+        sqlx::query_as(
         "SELECT snapshot, locked_by, locked_at FROM assessment_locks WHERE user_id = $1 AND month = $2"
     )
     .bind(user)
     .bind(month.to_string())
     .fetch_optional(pool)
-    .await?);
+    .await?
+    });
     let Some((text, locked_by, locked_at)) = row else {
         return Ok(None);
     };
@@ -61,20 +63,21 @@ async fn people(db: &Db, viewer: &Viewer, team: Option<TeamId>) -> Result<Vec<Us
     if let Some(t) = team {
         check_read(db, viewer, Subject::Team(t)).await?;
     }
-    let rows: Vec<(UserId, Option<TeamId>)> = db_run!(db, |pool| sqlx::query_as(
+    let rows: Vec<(UserId, Option<TeamId>)> = db_run!(db, |pool| {
+        sqlx::query_as(
         "SELECT id, team_id FROM users WHERE active = TRUE AND role NOT IN ('admin', 'finance') \
          ORDER BY display_name, id"
     )
     .fetch_all(pool)
-    .await?);
+    .await?
+    });
     Ok(rows
         .into_iter()
         .filter(|(id, t)| {
             let visible = match viewer.role {
                 Role::Admin => true,
                 Role::Supervisor => {
-                    *id == viewer.user_id
-                        || t.is_some_and(|t| viewer.supervised_teams.contains(&t))
+                    *id == viewer.user_id || t.is_some_and(|t| viewer.supervised_teams.contains(&t))
                 }
                 _ => *id == viewer.user_id,
             };
@@ -219,7 +222,9 @@ pub async fn lock_month(
                         actor: Some(viewer.user_id),
                         action: "lock",
                         before: None,
-                        after: Some(json!({ "month": month.to_string(), "total_fen": a.total_fen })),
+                        after: Some(
+                            json!({ "month": month.to_string(), "total_fen": a.total_fen })
+                        ),
                         at
                     }
                 )?;
@@ -322,7 +327,8 @@ pub async fn year(db: &Db, viewer: &Viewer, user: UserId, year: i32) -> Result<Y
     check_read(db, viewer, Subject::User(user)).await?;
     let mut months = Vec::with_capacity(12);
     for m in 1..=12 {
-        let month = Month::new(year, m).ok_or_else(|| StoreError::invalid("year", "out_of_range"))?;
+        let month =
+            Month::new(year, m).ok_or_else(|| StoreError::invalid("year", "out_of_range"))?;
         months.push(current(db, user, month).await?);
     }
     Ok(Year {

@@ -78,7 +78,11 @@ async fn commission_is_the_months_payments_over_the_lines_at_their_rates() {
     assert_eq!(m.total_fen, 750 + 75 + 37 + 2_000);
     // Nobody else is paid for the rep's orders.
     assert_eq!(
-        live(db, f.agent.user_id, DEC).await.unwrap().bonus.commission_fen,
+        live(db, f.agent.user_id, DEC)
+            .await
+            .unwrap()
+            .bonus
+            .commission_fen,
         0
     );
 }
@@ -100,13 +104,29 @@ async fn a_locked_month_does_not_change_when_late_records_arrive() {
     .unwrap();
     let agent = f.agent.user_id;
     let lead = pool_lead(db, &f.agent, 1, None).await;
-    call(db, &f.agent, lead, "connected", None, sh(2026, 12, 5, 10, 0)).await;
+    call(
+        db,
+        &f.agent,
+        lead,
+        "connected",
+        None,
+        sh(2026, 12, 5, 10, 0),
+    )
+    .await;
     let c = customer(db, agent, sh(2026, 12, 5, 11, 0)).await;
     let o = order(db, agent, c, 100_000, sh(2026, 12, 5, 12, 0)).await;
     payment(db, o, c, 20_000, f.admin.user_id, sh(2026, 12, 6, 10, 0)).await;
-    adjust(db, &f.sup, agent, DEC, -300, "迟到三次", sh(2026, 12, 31, 18, 0))
-        .await
-        .unwrap();
+    adjust(
+        db,
+        &f.sup,
+        agent,
+        DEC,
+        -300,
+        "迟到三次",
+        sh(2026, 12, 31, 18, 0),
+    )
+    .await
+    .unwrap();
 
     // Another team's supervisor may not lock this team; an agent may not lock at all.
     let e = lock_month(db, &f.other_sup, DEC, Some(f.team), sh(2027, 1, 2, 9, 0)).await;
@@ -124,7 +144,15 @@ async fn a_locked_month_does_not_change_when_late_records_arrive() {
     assert_eq!(before.total_fen, 1_000 - 300);
 
     // Late records dated in December: a call and a payment recorded in January.
-    call(db, &f.agent, lead, "connected", None, sh(2026, 12, 20, 10, 0)).await;
+    call(
+        db,
+        &f.agent,
+        lead,
+        "connected",
+        None,
+        sh(2026, 12, 20, 10, 0),
+    )
+    .await;
     payment(db, o, c, 40_000, f.admin.user_id, sh(2026, 12, 21, 10, 0)).await;
     let after = one(db, &f.sup, agent, DEC).await.unwrap();
     assert_eq!(after.done.calls, 1);
@@ -141,14 +169,43 @@ async fn a_locked_month_does_not_change_when_late_records_arrive() {
 
     // Adjusting a locked month is refused; only an admin unlocks, with a reason.
     let e = adjust(db, &f.sup, agent, DEC, 100, "补发", sh(2027, 1, 3, 9, 0)).await;
-    assert!(matches!(e, Err(StoreError::Conflict("month_locked"))), "{e:?}");
-    let e = unlock_month(db, &f.sup, DEC, Some(f.team), None, "改", sh(2027, 1, 3, 9, 0)).await;
+    assert!(
+        matches!(e, Err(StoreError::Conflict("month_locked"))),
+        "{e:?}"
+    );
+    let e = unlock_month(
+        db,
+        &f.sup,
+        DEC,
+        Some(f.team),
+        None,
+        "改",
+        sh(2027, 1, 3, 9, 0),
+    )
+    .await;
     assert!(matches!(e, Err(StoreError::Forbidden)), "{e:?}");
-    let e = unlock_month(db, &f.admin, DEC, None, Some(agent), " ", sh(2027, 1, 3, 9, 0)).await;
+    let e = unlock_month(
+        db,
+        &f.admin,
+        DEC,
+        None,
+        Some(agent),
+        " ",
+        sh(2027, 1, 3, 9, 0),
+    )
+    .await;
     assert!(matches!(e, Err(StoreError::Invalid(_))), "{e:?}");
-    unlock_month(db, &f.admin, DEC, None, Some(agent), "补录回款", sh(2027, 1, 3, 9, 0))
-        .await
-        .unwrap();
+    unlock_month(
+        db,
+        &f.admin,
+        DEC,
+        None,
+        Some(agent),
+        "补录回款",
+        sh(2027, 1, 3, 9, 0),
+    )
+    .await
+    .unwrap();
     let reopened = one(db, &f.agent, agent, DEC).await.unwrap();
     assert!(reopened.locked.is_none());
     assert_eq!(reopened.bonus.commission_fen, 3_000);
@@ -172,7 +229,9 @@ async fn who_reads_and_adjusts_a_persons_month() {
     assert!(matches!(e, Err(StoreError::Forbidden)), "{e:?}");
     let e = adjust(db, &f.sup, agent, DEC, 500, "", at).await;
     assert!(matches!(e, Err(StoreError::Invalid(_))), "{e:?}");
-    let a = adjust(db, &f.admin, agent, DEC, 500, "季度之星", at).await.unwrap();
+    let a = adjust(db, &f.admin, agent, DEC, 500, "季度之星", at)
+        .await
+        .unwrap();
     assert_eq!(a.bonus.adjustments_fen, 500);
     assert_eq!(a.adjustments[0].reason, "季度之星");
     // Tables: the supervisor their team, the agent themselves, the admin everyone.

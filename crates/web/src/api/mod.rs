@@ -1,7 +1,9 @@
 //! The JSON API under `/api/v1`.
 
 pub mod admin;
+// issue 24: assessment (月度 / 年度考核) and commission rules
 pub mod agent;
+pub mod assessments;
 pub mod calls;
 pub mod collisions;
 pub mod customers;

@@ -677,6 +677,7 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
 pub fn notice_href(n: &notifications::Notification) -> Option<String> {
     if let (QC_REVIEWED, Some(call)) = (n.kind.as_str(), n.call_id) {
         return Some(format!("/quality/calls/{call}"));
+    }
     // issue 24: a report notice leads to the day's report, a plan notice to the plans.
     match n.kind.as_str() {
         daily::REPORT_DUE | daily::REPORT_COMMENTED => {

@@ -1,6 +1,8 @@
 //! Server-rendered pages: plain HTML from askama templates, Chinese by default, no build step.
 
 pub mod admin;
+// issue 24: assessment (月度 / 年度考核)
+pub mod assessments;
 pub mod collisions;
 pub mod customers;
 // issue 24: targets, daily reports and work plans
