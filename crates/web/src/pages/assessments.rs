@@ -75,7 +75,8 @@ struct MonthPage {
     rows: Vec<Row>,
     may_lock: bool,
     is_admin: bool,
-    done: String,
+    /// What the last form did, worded; empty when nothing.
+    done: &'static str,
 }
 
 fn month_of(pairs: &[(String, String)]) -> Result<Month, AppError> {
@@ -126,7 +127,10 @@ pub async fn month(
         rows,
         may_lock,
         is_admin: v.role == Role::Admin,
-        done: pair(&pairs, "done").unwrap_or("").to_string(),
+        done: match pair(&pairs, "done") {
+            Some(d @ ("adjusted" | "locked" | "unlocked")) => nav.t(&format!("assess.done.{d}")),
+            _ => "",
+        },
         nav,
     }))
 }
