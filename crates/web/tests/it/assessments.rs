@@ -292,3 +292,21 @@ async fn assessment_is_exact_refused_to_others_and_a_locked_month_ignores_late_p
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_assessment_endpoints_are_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    let (_, doc) = app.anonymous().get_json("/api/v1/openapi.json").await;
+    for path in [
+        "/api/v1/assessments",
+        "/api/v1/assessments/{user_id}/{month}",
+        "/api/v1/assessments/{user_id}/{month}/adjust",
+        "/api/v1/assessments/lock",
+        "/api/v1/assessments/unlock",
+        "/api/v1/assessments/year/{year}",
+        "/api/v1/assessments/rules",
+        "/api/v1/assessments/export",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+}
