@@ -5,6 +5,8 @@ pub mod article;
 pub mod calling_hours;
 // issue 24: call statistics
 pub mod call_stats;
+// issue 24: commission rules and the assessment bonus
+pub mod commission;
 pub mod company_name;
 pub mod contact_match;
 pub mod custom_field;

@@ -5,6 +5,8 @@ pub mod audit;
 pub mod auth;
 // issue 24: call statistics (rollups per agent and slot, the organisation's zone, reports)
 pub mod call_stats;
+// issue 24: assessment (月度 / 年度考核) and commission
+pub mod assessment;
 // Customers converted from leads, their card, contacts and the sales rep's queue (issue 23).
 pub mod customers;
 pub mod dashboard;

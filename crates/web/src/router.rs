@@ -383,6 +383,21 @@ pub fn router(state: AppState) -> Router {
         )
         // issue 24: the dashboard
         .route("/dashboard", get(api::dashboard::get))
+        // issue 24: assessment and commission rules
+        .route("/assessments", get(api::assessments::list))
+        .route("/assessments/export", get(api::assessments::export))
+        .route(
+            "/assessments/rules",
+            get(api::assessments::get_rules).put(api::assessments::put_rules),
+        )
+        .route("/assessments/lock", post(api::assessments::lock))
+        .route("/assessments/unlock", post(api::assessments::unlock))
+        .route("/assessments/year/{year}", get(api::assessments::year))
+        .route("/assessments/{user_id}/{month}", get(api::assessments::get))
+        .route(
+            "/assessments/{user_id}/{month}/adjust",
+            post(api::assessments::adjust),
+        )
         // issue 24: targets, daily reports and work plans
         .route(
             "/targets/{user_id}/progress",
@@ -459,6 +474,12 @@ pub fn router(state: AppState) -> Router {
             post(pages::customers::delete_contact),
         )
         .route("/leads/{id}/convert", post(pages::customers::convert))
+        // issue 24: assessment (月度 / 年度考核)
+        .route("/assessments", get(pages::assessments::month))
+        .route("/assessments/year", get(pages::assessments::year))
+        .route("/assessments/adjust", post(pages::assessments::adjust))
+        .route("/assessments/lock", post(pages::assessments::lock))
+        .route("/assessments/unlock", post(pages::assessments::unlock))
         // issue 24: call quality checks
         .route("/quality", get(pages::quality::queue))
         .route(

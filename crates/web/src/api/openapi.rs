@@ -83,6 +83,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::work_plans::list, super::work_plans::submit, super::work_plans::get, super::work_plans::decide,
         // issue 24: the dashboard
         super::dashboard::get,
+        // issue 24: assessment and commission rules
+        super::assessments::list, super::assessments::get, super::assessments::adjust, super::assessments::lock,
+        super::assessments::unlock, super::assessments::year, super::assessments::get_rules,
+        super::assessments::put_rules, super::assessments::export,
     ),
     modifiers(&BearerAuth),
 )]

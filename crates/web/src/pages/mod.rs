@@ -4,6 +4,8 @@ pub mod admin;
 // issue 24: call statistics
 pub mod call_reports;
 // issue 24: the dashboard
+// issue 24: assessment (月度 / 年度考核)
+pub mod assessments;
 pub mod collisions;
 pub mod customers;
 // issue 25: dispositions on the settings page

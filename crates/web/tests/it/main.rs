@@ -5,6 +5,7 @@ mod api_auth;
 mod api_imports;
 mod api_leads;
 mod api_rules;
+mod assessments;
 mod bad_input;
 mod browser;
 mod call_reports;
