@@ -31,8 +31,8 @@ pub mod sales_receivables;
 // issue 24: targets, reports and plans
 pub mod script;
 pub mod search_tokens;
-pub mod typed;
 pub mod targets;
+pub mod typed;
 
 pub use access::{Access, Holder, LeadScope, Viewer};
 pub use article::ArticleFields;

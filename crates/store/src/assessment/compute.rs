@@ -18,7 +18,8 @@ pub async fn commission(
     month: Month,
 ) -> Result<(i64, i64)> {
     let (d0, d1) = month.days();
-    let (t0, t1) = (progress::day_start(d0), progress::day_start(d1));
+    let zone = crate::call_stats::org_zone(db).await?;
+    let (t0, t1) = (progress::day_start(d0, zone), progress::day_start(d1, zone));
     let payments: Vec<(i64, i64)> = db_run!(db, |pool| sqlx::query_as(
         "SELECT p.order_id, p.amount_fen FROM payments p JOIN orders o ON o.id = p.order_id \
          WHERE o.owner_id = $1 AND p.paid_at >= $2 AND p.paid_at < $3 ORDER BY p.id"
@@ -64,7 +65,8 @@ pub async fn commission(
 /// Lost collision cases in the month (decisions in force) and their penalties in 分.
 pub async fn penalties(db: &Db, user: UserId, month: Month) -> Result<(i64, i64)> {
     let (d0, d1) = month.days();
-    let (t0, t1) = (progress::day_start(d0), progress::day_start(d1));
+    let zone = crate::call_stats::org_zone(db).await?;
+    let (t0, t1) = (progress::day_start(d0, zone), progress::day_start(d1, zone));
     Ok(db_run!(db, |pool| sqlx::query_as(
         "SELECT COUNT(*), CAST(COALESCE(SUM(penalty_fen), 0) AS BIGINT) FROM collision_ledger \
          WHERE user_id = $1 AND outcome = 'lost' AND superseded_at IS NULL AND at >= $2 AND at < $3"

@@ -24,11 +24,14 @@ fn parse_month(s: &str) -> ApiResult<Month> {
 }
 
 /// `?month=YYYY-MM` (default this statistics month) and `team_id`.
-fn table_params(q: Option<&str>) -> ApiResult<(Month, Option<TeamId>)> {
+async fn table_params(
+    db: &leadline_store::Db,
+    q: Option<&str>,
+) -> ApiResult<(Month, Option<TeamId>)> {
     let pairs = query_pairs(q);
     let month = match pair(&pairs, "month") {
         Some(m) => parse_month(m)?,
-        None => Month::of(leadline_store::work_reports::daily::today_of(now())?),
+        None => Month::of(leadline_store::work_reports::daily::today_of(db, now()).await?),
     };
     let team = match pair(&pairs, "team_id") {
         Some(t) if !t.is_empty() => Some(TeamId(
@@ -52,7 +55,7 @@ pub async fn list(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
-    let (month, team) = table_params(q.as_deref())?;
+    let (month, team) = table_params(&state.db, q.as_deref()).await?;
     Ok(Json(
         assessment::month_table(&state.db, &caller.viewer, month, team).await?,
     ))
@@ -345,7 +348,7 @@ pub async fn export(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
-    let (month, team) = table_params(q.as_deref())?;
+    let (month, team) = table_params(&state.db, q.as_deref()).await?;
     let rows = assessment::month_table(&state.db, &caller.viewer, month, team).await?;
     let zh = caller.lang == crate::i18n::Lang::Zh;
     let bytes = workbook(&rows, zh).map_err(|e| AppError::Internal(e.to_string()))?;

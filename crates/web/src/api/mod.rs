@@ -4,8 +4,8 @@ pub mod admin;
 // issue 24: assessment (月度 / 年度考核) and commission rules
 pub mod agent;
 // issue 24: call statistics
-pub mod call_reports;
 pub mod assessments;
+pub mod call_reports;
 pub mod calls;
 pub mod collisions;
 pub mod customers;

@@ -79,10 +79,13 @@ struct MonthPage {
     done: &'static str,
 }
 
-fn month_of(pairs: &[(String, String)]) -> Result<Month, AppError> {
+async fn month_of(
+    db: &leadline_store::Db,
+    pairs: &[(String, String)],
+) -> Result<Month, AppError> {
     match pair(pairs, "month") {
         Some(m) if !m.is_empty() => Month::parse(m).ok_or(AppError::BadRequest("bad_month")),
-        _ => Ok(Month::of(today_of(now())?)),
+        _ => Ok(Month::of(today_of(db, now()).await?)),
     }
 }
 
@@ -94,7 +97,7 @@ pub async fn month(
 ) -> PageResult {
     let l = caller.lang;
     let pairs = query_pairs(q.as_deref());
-    let month = month_of(&pairs).or_page(l)?;
+    let month = month_of(&state.db, &pairs).await.or_page(l)?;
     let team = pair(&pairs, "team_id")
         .and_then(|t| t.parse().ok())
         .map(TeamId);
@@ -240,7 +243,7 @@ pub async fn year(
     let user = pair(&pairs, "user_id")
         .and_then(|u| u.parse().ok())
         .map_or(caller.user.id, UserId);
-    let today = today_of(now()).or_page(l)?;
+    let today = today_of(&state.db, now()).await.or_page(l)?;
     let y: i32 = pair(&pairs, "year")
         .and_then(|y| y.parse().ok())
         .unwrap_or(today.year());

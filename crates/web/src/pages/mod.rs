@@ -9,8 +9,8 @@ pub mod assessments;
 pub mod collisions;
 pub mod customers;
 // issue 25: dispositions on the settings page
-pub mod dispositions_admin;
 pub mod dashboard;
+pub mod dispositions_admin;
 // issue 24: targets, daily reports and work plans
 pub mod daily_reports;
 pub mod imports;
