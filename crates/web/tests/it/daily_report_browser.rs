@@ -95,7 +95,7 @@ async fn supervisor_comments(
         "李娜 has not submitted: {missing:?}"
     );
     driver
-        .find(By::Css(&format!("#member-{agent} a")))
+        .find(By::Css(format!("#member-{agent} a")))
         .await?
         .click()
         .await?;

@@ -37,6 +37,7 @@ mod sales;
 mod sales_browser;
 mod sales_landing;
 mod stored_values;
+mod targets_pages;
 mod targets_reports;
 mod workday_admin;
 mod workday_forms;
