@@ -274,12 +274,14 @@ async fn the_reminder_job_reminds_each_who_has_not_submitted_once_after_the_hour
             .with_timezone(&chrono::Utc)
     };
     let count = || async {
-        leadline_store::db_run!(&app.db, |p| sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM notifications WHERE kind = 'daily_report_due'"
+        leadline_store::db_run!(&app.db, |p| {
+            sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM notifications WHERE kind = 'daily_report_due' AND payload ->> 'day' = '2030-01-07'"
         )
         .fetch_one(p)
         .await
-        .unwrap())
+        .unwrap()
+        })
     };
     let hub = Hub::new();
     let worker = || {
