@@ -79,6 +79,37 @@ pub struct DailyReport {
     pub comments: Vec<Comment>,
     /// Whether the person may still (re)submit it.
     pub may_submit: bool,
+    /// What the day's visits noted about the market: the form offers it as market information.
+    pub visit_market: Vec<VisitMarket>,
+}
+
+/// One visit's market notes (拜访 records: the customer's view of quality and price, other
+/// brands, competitors' moves).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct VisitMarket {
+    pub customer_name: String,
+    pub quality_view: Option<String>,
+    pub price_view: Option<String>,
+    pub other_brands: Option<String>,
+    pub competitor_moves: Option<String>,
+}
+
+/// The market notes of a person's visits done on a day, in order.
+pub async fn visit_market(db: &Db, user: UserId, day: NaiveDate) -> Result<Vec<VisitMarket>> {
+    let next = day.checked_add_days(Days::new(1)).unwrap_or(day);
+    Ok(db_run!(db, |pool| {
+        sqlx::query_as(
+        "SELECT c.name AS customer_name, v.quality_view, v.price_view, v.other_brands, v.competitor_moves \
+         FROM visits v JOIN customers c ON c.id = v.customer_id WHERE v.user_id = $1 AND v.status = 'done' \
+         AND v.at >= $2 AND v.at < $3 AND (v.quality_view IS NOT NULL OR v.price_view IS NOT NULL \
+         OR v.other_brands IS NOT NULL OR v.competitor_moves IS NOT NULL) ORDER BY v.at, v.id"
+    )
+    .bind(user)
+    .bind(day_start(day))
+    .bind(day_start(next))
+    .fetch_all(pool)
+    .await?
+    }))
 }
 
 /// What the person writes.
@@ -201,6 +232,7 @@ pub async fn get(
         None => Vec::new(),
     };
     let may_submit = stand == Standing::Own && may_report(day, today) && comments.is_empty();
+    let visit_market = visit_market(db, user, day).await?;
     Ok(match row {
         Some(r) => DailyReport {
             id: Some(r.id),
@@ -216,6 +248,7 @@ pub async fn get(
             figures,
             comments,
             may_submit,
+            visit_market,
         },
         None => DailyReport {
             id: None,
@@ -231,6 +264,7 @@ pub async fn get(
             figures,
             comments,
             may_submit,
+            visit_market,
         },
     })
 }

@@ -168,8 +168,8 @@ async fn visit(db: &Db, customer: i64, by: UserId, at: DateTime<Utc>) {
     use crate::db::sql::Arg;
     scalar(
         db,
-        "INSERT INTO visits (customer_id, user_id, status, at, created_at, updated_at) \
-         VALUES ($1, $2, 'done', $3, $3, $3) RETURNING id",
+        "INSERT INTO visits (customer_id, user_id, status, at, price_view, created_at, updated_at) \
+         VALUES ($1, $2, 'done', $3, '嫌贵', $3, $3) RETURNING id",
         vec![Arg::I64(customer), Arg::I64(by.0), Arg::Time(at)],
     )
     .await;
@@ -253,6 +253,9 @@ async fn the_reports_figures_are_the_days_records_and_not_the_neighbouring_days(
     assert_eq!((fig.revenue_fen, fig.collections_fen), (120_000, 50_000));
     assert_eq!(r.status, "draft");
     assert!(r.may_submit);
+    // The day's visit notes are offered as market information.
+    assert_eq!(r.visit_market.len(), 1);
+    assert_eq!(r.visit_market[0].price_view.as_deref(), Some("嫌贵"));
     // The counters equal a recount of the raw calls of the day.
     let raw: i64 = db_run!(db, |p| {
         sqlx::query_scalar(

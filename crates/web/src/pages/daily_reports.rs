@@ -71,6 +71,24 @@ impl ReportPage {
     }
 }
 
+/// The day's visit notes as text for the market information field (a draft's starting point).
+fn market_text(nav: &Nav, r: &DailyReport) -> String {
+    let mut lines = Vec::new();
+    for v in &r.visit_market {
+        let parts: Vec<String> = [
+            ("report.visit_quality", &v.quality_view),
+            ("report.visit_price", &v.price_view),
+            ("report.visit_brands", &v.other_brands),
+            ("report.visit_competitors", &v.competitor_moves),
+        ]
+        .into_iter()
+        .filter_map(|(k, t)| t.as_deref().map(|t| format!("{}: {t}", nav.t(k))))
+        .collect();
+        lines.push(format!("{} — {}", v.customer_name, parts.join("; ")));
+    }
+    lines.join("\n")
+}
+
 async fn report_page(
     state: &AppState,
     caller: &Caller,
@@ -80,9 +98,12 @@ async fn report_page(
     saved: bool,
 ) -> Result<ReportPage, AppError> {
     let today = daily::today_of(&state.db, now()).await?;
-    let r = daily::get(&state.db, &caller.viewer, user, date, today).await?;
+    let mut r = daily::get(&state.db, &caller.viewer, user, date, today).await?;
     let (_, stand) = standing(&state.db, &caller.viewer, user).await?;
     let nav = Nav::new(caller, path);
+    if r.status == "draft" && r.market_info.is_empty() {
+        r.market_info = market_text(&nav, &r);
+    }
     Ok(ReportPage {
         figures: figure_lines(&nav, &r),
         intents: intent_lines(&nav, &r),

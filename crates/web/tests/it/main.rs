@@ -50,6 +50,7 @@ mod sales_landing;
 mod sales_products;
 mod search_pinyin;
 mod stored_values;
+mod targets_pages;
 mod targets_reports;
 mod workday_admin;
 mod workday_forms;
