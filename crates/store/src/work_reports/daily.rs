@@ -97,6 +97,7 @@ pub struct VisitMarket {
 /// The market notes of a person's visits done on a day, in order.
 pub async fn visit_market(db: &Db, user: UserId, day: NaiveDate) -> Result<Vec<VisitMarket>> {
     let next = day.checked_add_days(Days::new(1)).unwrap_or(day);
+    let zone = crate::call_stats::org_zone(db).await?;
     Ok(db_run!(db, |pool| {
         sqlx::query_as(
         "SELECT c.name AS customer_name, v.quality_view, v.price_view, v.other_brands, v.competitor_moves \
@@ -105,8 +106,8 @@ pub async fn visit_market(db: &Db, user: UserId, day: NaiveDate) -> Result<Vec<V
          OR v.other_brands IS NOT NULL OR v.competitor_moves IS NOT NULL) ORDER BY v.at, v.id"
     )
     .bind(user)
-    .bind(day_start(day))
-    .bind(day_start(next))
+    .bind(day_start(day, zone))
+    .bind(day_start(next, zone))
     .fetch_all(pool)
     .await?
     }))

@@ -79,10 +79,7 @@ struct MonthPage {
     done: &'static str,
 }
 
-async fn month_of(
-    db: &leadline_store::Db,
-    pairs: &[(String, String)],
-) -> Result<Month, AppError> {
+async fn month_of(db: &leadline_store::Db, pairs: &[(String, String)]) -> Result<Month, AppError> {
     match pair(pairs, "month") {
         Some(m) if !m.is_empty() => Month::parse(m).ok_or(AppError::BadRequest("bad_month")),
         _ => Ok(Month::of(today_of(db, now()).await?)),
