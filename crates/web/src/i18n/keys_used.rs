@@ -107,6 +107,34 @@ fn built_keys(store: &StoreCodes) -> Vec<(&'static str, Values)> {
         ("kb.action.", Open("knowledge-base audit actions")),
         ("kb.field.", Open("knowledge-base fields")),
         ("pipeline.refused.", Open("pipeline refusals")),
+        // issue 24
+        ("assess.done.", listed(&["adjusted", "locked", "unlocked"])),
+        (
+            "call_stats.by.",
+            listed(&["agent", "team", "day", "week", "month"]),
+        ),
+        ("plan.period.", listed(&["week", "month"])),
+        (
+            "plan.status.",
+            listed(&["submitted", "approved", "rejected"]),
+        ),
+        (
+            "quality.band.",
+            listed(&["excellent", "good", "pass", "needs_work"]),
+        ),
+        ("report.status.", listed(&["draft", "submitted"])),
+        (
+            "target.metric.",
+            listed(&[
+                "calls",
+                "valid_conversations",
+                "qualified",
+                "new_customers",
+                "orders",
+                "revenue_fen",
+                "collections_fen",
+            ]),
+        ),
         ("plan.source.", Open("where a plan item came from")),
         ("pool.event.", Open("pool events")),
         ("pool.reason.", Open("pool reasons")),
