@@ -641,3 +641,14 @@ async fn a_duplicate_phone_in_the_form_names_the_owner_and_keeps_the_input() {
         .await;
     assert_eq!(mine["items"], json!([]), "agent_a1's leads: {mine}");
 }
+
+/// Opens the navigation's 报表与考核 menu, so that its links can be clicked.
+pub(crate) async fn open_reports_menu(driver: &WebDriver) -> Result<()> {
+    by_id(driver, "menu-reports")
+        .await?
+        .find(By::Css("summary"))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}

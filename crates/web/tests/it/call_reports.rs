@@ -393,6 +393,7 @@ async fn the_supervisor_reads_the_call_statistics_page_with_a_totals_line() {
     let app = &app;
     in_browser("call statistics page", |driver| async move {
         log_in(&driver, app, "sup_a").await?;
+        crate::browser::open_reports_menu(&driver).await?;
         by_id(&driver, "nav-call-stats").await?.click().await?;
         wait_for_url(&driver, "the report", |u| u.path() == "/reports/calls").await?;
         driver

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 
-use crate::browser::{by_id, fill, in_browser, log_in, wait_for_url};
+use crate::browser::{by_id, fill, in_browser, log_in, open_reports_menu, wait_for_url};
 use crate::calls::{lead, open_all_day, post, send};
 use crate::helpers::TestApp;
 
@@ -41,6 +41,7 @@ async fn agent_submits(driver: &WebDriver, app: &TestApp, day: &str) -> Result<(
     driver.goto(app.url("/workspace")).await?;
     let bars = text_with(driver, "target-progress", "拨打量").await?;
     ensure!(bars.contains("1 / 200"), "the workspace bars read {bars:?}");
+    open_reports_menu(driver).await?;
     by_id(driver, "nav-daily-report").await?.click().await?;
     wait_for_url(driver, "the daily report", |u| u.path() == "/reports/daily").await?;
     let figures = by_id(driver, "report-figures").await?.text().await?;
@@ -79,6 +80,7 @@ async fn supervisor_comments(
 ) -> Result<()> {
     driver.delete_all_cookies().await?;
     log_in(driver, app, "sup_a").await?;
+    open_reports_menu(driver).await?;
     by_id(driver, "nav-team-reports").await?.click().await?;
     wait_for_url(driver, "the team's day", |u| {
         u.path() == "/reports/daily/team"

@@ -206,6 +206,7 @@ async fn a_supervisor_scores_a_call_on_the_page_and_the_agent_reads_it() {
     let app = &app;
     in_browser("quality check", |driver| async move {
         log_in(&driver, app, "sup_a").await?;
+        crate::browser::open_reports_menu(&driver).await?;
         by_id(&driver, "nav-quality").await?.click().await?;
         wait_for_url(&driver, "the queue", |u| u.path() == "/quality").await?;
         by_id(&driver, &format!("qc-call-{call}"))
