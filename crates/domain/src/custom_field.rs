@@ -95,20 +95,9 @@ impl CustomFieldDef {
     /// underscores (`Industry sector` → `industry_sector`) when that makes a valid key, else
     /// `f_<n>` (`n` the next free number), so a field labelled only in Chinese needs no key typed.
     pub fn key_from_label(label_en: &str, n: i64) -> String {
-        let mut key = String::new();
-        for c in label_en.trim().chars() {
-            if c.is_ascii_alphanumeric() {
-                key.push(c.to_ascii_lowercase());
-            } else if !key.is_empty() && !key.ends_with('_') {
-                key.push('_');
-            }
-        }
-        let key = key.trim_end_matches('_').to_string();
-        if CustomFieldDef::valid_key(&key) {
-            key
-        } else {
-            format!("f_{n}")
-        }
+        ascii_key(label_en)
+            .filter(|k| CustomFieldDef::valid_key(k))
+            .unwrap_or_else(|| format!("f_{n}"))
     }
 
     pub fn label(&self, lang: &str) -> &str {
@@ -282,6 +271,22 @@ pub fn validate_custom(
     } else {
         Err(problems)
     }
+}
+
+/// A label's ASCII words in lower case joined by underscores (`Industry sector` →
+/// `industry_sector`, ` Budget (¥) ` → `budget`); None when it has none. Keys and codes that
+/// people need not type are derived from it.
+pub fn ascii_key(label: &str) -> Option<String> {
+    let mut key = String::new();
+    for c in label.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c.to_ascii_lowercase());
+        } else if !key.is_empty() && !key.ends_with('_') {
+            key.push('_');
+        }
+    }
+    let key = key.trim_end_matches('_');
+    (!key.is_empty()).then(|| key.to_string())
 }
 
 #[cfg(test)]

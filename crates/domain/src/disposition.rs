@@ -228,9 +228,49 @@ pub fn defaults() -> Vec<Disposition> {
     ]
 }
 
+/// The code a new disposition gets when the admin types none (issue 25): its English label's
+/// words in lower case with underscores (`Call back later` → `call_back_later`), cut to the 32
+/// characters a code may have, when that code is free; else `d_<n>` with the first free `n`.
+/// A disposition named only in Chinese thus needs no English typed.
+pub fn code_from_label(label_en: &str, taken: &[&str]) -> String {
+    let free = |code: &str| !taken.contains(&code);
+    if let Some(words) = crate::custom_field::ascii_key(label_en) {
+        let code: String = words.chars().take(32).collect();
+        let code = code.trim_end_matches('_');
+        if !code.is_empty() && free(code) {
+            return code.to_string();
+        }
+    }
+    (1..)
+        .map(|n| format!("d_{n}"))
+        .find(|c| free(c))
+        .expect("some d_<n> is free")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_is_derived_from_the_english_label_or_numbered() {
+        assert_eq!(code_from_label("Call back later", &[]), "call_back_later");
+        assert_eq!(
+            code_from_label(" Wrong number! ", &["busy"]),
+            "wrong_number"
+        );
+        // Taken, or no English words: the first free d_<n>.
+        assert_eq!(code_from_label("Busy", &["busy", "d_1"]), "d_2");
+        assert_eq!(code_from_label("", &[]), "d_1");
+        assert_eq!(code_from_label("稍后再打", &["d_1"]), "d_2");
+        let long = code_from_label(&"word ".repeat(20), &[]);
+        assert!(long.len() <= 32 && !long.ends_with('_'), "{long}");
+        // Whatever it derives passes the disposition's own check.
+        let mut d = by("busy");
+        d.code = code_from_label("Left a message (voicemail)", &[]);
+        d.hotkey = None;
+        assert_eq!(d.code, "left_a_message_voicemail");
+        assert!(d.validate(&[]).is_ok());
+    }
 
     fn by(code: &str) -> Disposition {
         defaults().into_iter().find(|d| d.code == code).unwrap()

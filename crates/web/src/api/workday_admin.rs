@@ -90,12 +90,12 @@ pub(crate) fn apply(mut d: Disposition, b: DispositionBody) -> Result<Dispositio
         d.hotkey = match h.chars().count() {
             0 => None,
             1 => h.chars().next(),
-            _ => return Err(invalid("hotkey")),
+            _ => return Err(StoreError::invalid("hotkey", "bad_hotkey").into()),
         };
     }
     if let Some(p) = b.position {
         if !(-MAX_POSITION..=MAX_POSITION).contains(&p) {
-            return Err(invalid("position"));
+            return Err(StoreError::invalid("position", "out_of_range").into());
         }
         d.position = p;
     }

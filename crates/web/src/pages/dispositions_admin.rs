@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
+use leadline_domain::disposition::code_from_label;
 use leadline_store::workday::config;
 
 use super::workday_admin::{Shown, page};
@@ -34,12 +35,50 @@ fn body(form: &PageForm, new: bool) -> DispositionBody {
     }
 }
 
-/// POST /admin/workday/dispositions/add
+/// The fields of the new-disposition form, to show it again as typed when it is refused.
+const NEW_FIELDS: [&str; 10] = [
+    "code",
+    "label_zh",
+    "label_en",
+    "sets_status",
+    "hotkey",
+    "connected",
+    "valid_conversation",
+    "qualified",
+    "adds_dnc",
+    "valid_follow_up",
+];
+
+/// The fields a disposition row's form sends.
+const ROW_FIELDS: [&str; 3] = ["label_zh", "label_en", "hotkey"];
+
+fn typed<'a>(form: &PageForm, fields: &[&'a str]) -> Vec<(&'a str, String)> {
+    fields.iter().map(|&f| (f, form.text(f))).collect()
+}
+
+/// POST /admin/workday/dispositions/add. A code left blank is derived from the English name
+/// (or numbered), and a blank English name takes the Chinese one, so that an admin who names a
+/// disposition only in Chinese types nothing else.
 pub async fn add(State(state): State<AppState>, form: PageForm) -> PageResult {
     let caller = &form.caller;
     let l = caller.lang;
     caller.require_admin().or_page(l)?;
-    let saved = match apply(blank_disposition(), body(&form, true)) {
+    let mut fields = body(&form, true);
+    // Named only in Chinese: the English name is the Chinese one until someone translates it.
+    if fields
+        .label_en
+        .as_deref()
+        .is_none_or(|n| n.trim().is_empty())
+    {
+        fields.label_en = fields.label_zh.clone();
+    }
+    if fields.code.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        let stored = config::dispositions(&state.db).await.or_page(l)?;
+        let taken: Vec<&str> = stored.iter().map(|d| d.d.code.as_str()).collect();
+        let label_en = fields.label_en.clone().unwrap_or_default();
+        fields.code = Some(code_from_label(&label_en, &taken));
+    }
+    let saved = match apply(blank_disposition(), fields) {
         Ok(d) => config::save_disposition(&state.db, caller.user.id, None, &d)
             .await
             .map_err(AppError::from),
@@ -47,7 +86,10 @@ pub async fn add(State(state): State<AppState>, form: PageForm) -> PageResult {
     };
     match saved {
         Ok(_) => Ok(Redirect::to("/admin/workday").into_response()),
-        Err(e) => page(&state, caller, Shown::refused(l, &e)).await,
+        Err(e) => {
+            let shown = Shown::refused_form(l, &e, "new_disp", typed(&form, &NEW_FIELDS));
+            page(&state, caller, shown).await
+        }
     }
 }
 
@@ -72,6 +114,10 @@ pub async fn edit(State(state): State<AppState>, form: PageForm) -> PageResult {
     };
     match saved {
         Ok(_) => Ok(Redirect::to("/admin/workday").into_response()),
-        Err(e) => page(&state, caller, Shown::refused(l, &e)).await,
+        Err(e) => {
+            let shown =
+                Shown::refused_form(l, &e, &format!("disp_{id}"), typed(&form, &ROW_FIELDS));
+            page(&state, caller, shown).await
+        }
     }
 }

@@ -210,6 +210,8 @@ struct WorkdayPage {
     error: Option<String>,
     /// What is wrong with each refused field, shown beside it.
     errors: FieldErrors,
+    /// The refused disposition or holiday form's fields as typed.
+    typed: Typed,
 }
 
 /// A refused form's problems by field name (`attempt_from`, `day_3`), in the reader's words.
@@ -221,10 +223,55 @@ impl FieldErrors {
         FieldErrors::get_in(&self.0, field)
     }
 
+    /// A disposition row's problem (`disp_<id>.<field>`).
+    pub fn row(&self, id: &i64, field: &str) -> Option<&str> {
+        self.get(&format!("disp_{id}.{field}"))
+    }
+
     fn get_in<'a>(list: &'a [(String, String)], field: &str) -> Option<&'a str> {
         list.iter()
             .find(|(f, _)| f == field)
             .map(|(_, m)| m.as_str())
+    }
+}
+
+/// A refused form's fields as typed, by the form's name and the field (`new_disp.code`,
+/// `disp_7.hotkey`, `holiday.day`), so that the form comes back as it was sent.
+#[derive(Default)]
+pub struct Typed(Vec<(String, String)>);
+
+impl Typed {
+    /// The typed text of a field ("" when that form was not the refused one).
+    pub fn get(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Whether a field was typed (or chosen) as this value.
+    pub fn is(&self, field: &str, value: &str) -> bool {
+        self.get(field) == value
+    }
+
+    /// Whether a typed checkbox was ticked.
+    pub fn checked(&self, field: &str) -> bool {
+        !self.get(field).is_empty()
+    }
+
+    /// A disposition row's field as typed when that row was refused, else its stored value.
+    pub fn row_or(&self, id: &i64, field: &str, stored: &str) -> String {
+        let key = format!("disp_{id}.{field}");
+        match self.0.iter().find(|(f, _)| *f == key) {
+            Some((_, v)) => v.clone(),
+            None => stored.to_string(),
+        }
+    }
+
+    /// A disposition row's hotkey as typed, else the stored one (the page's loop passes
+    /// fields by reference).
+    pub fn row_hotkey(&self, id: &i64, stored: &Option<char>) -> String {
+        self.row_or(id, "hotkey", &stored.map(String::from).unwrap_or_default())
     }
 }
 
@@ -242,9 +289,35 @@ pub(crate) struct Shown {
     /// The seven weekdays' spans as typed, after a refused change.
     typed_hours: Option<Vec<String>>,
     field_errors: Vec<(String, String)>,
+    typed: Vec<(String, String)>,
 }
 
 impl Shown {
+    /// One of the smaller forms (a new disposition `new_disp`, a disposition row `disp_<id>`, a
+    /// holiday `holiday`) refused: the problems beside its fields, named `<form>.<field>`, and
+    /// the fields as typed. A code already in use is a problem of the code field.
+    pub(crate) fn refused_form(
+        lang: Lang,
+        err: &AppError,
+        form: &str,
+        typed: Vec<(&str, String)>,
+    ) -> Shown {
+        let mut shown = Shown::refused(lang, err);
+        if let AppError::Store(StoreError::AlreadyExists(_)) = err {
+            shown
+                .field_errors
+                .push(("code".to_string(), lang.t("problem.taken").to_string()));
+        }
+        for (field, _) in &mut shown.field_errors {
+            *field = format!("{form}.{field}");
+        }
+        shown.typed = typed
+            .into_iter()
+            .map(|(field, v)| (format!("{form}.{field}"), v))
+            .collect();
+        shown
+    }
+
     pub(crate) fn refused(lang: Lang, err: &AppError) -> Shown {
         let field_errors = match err {
             AppError::Store(StoreError::Invalid(problems)) => problems
@@ -466,6 +539,7 @@ pub(crate) async fn page(state: &AppState, caller: &Caller, shown: Shown) -> Pag
         message: shown.message,
         error,
         errors: FieldErrors(shown.field_errors),
+        typed: Typed(shown.typed),
     };
     Ok((status, render(&p)).into_response())
 }
@@ -675,28 +749,55 @@ pub async fn holiday(State(state): State<AppState>, form: PageForm) -> PageResul
     let caller = &form.caller;
     let l = caller.lang;
     caller.require_admin().or_page(l)?;
-    let Some(day) = leadline_domain::dates::parse_date(&form.text("day")) else {
-        let e = AppError::from(StoreError::invalid("day", "invalid_date"));
-        return page(&state, caller, Shown::refused(l, &e)).await;
+    let typed = || {
+        ["day", "name", "kind"]
+            .into_iter()
+            .map(|f| (f, form.text(f)))
+            .collect::<Vec<_>>()
+    };
+    let refused = |e: StoreError| Shown::refused_form(l, &AppError::from(e), "holiday", typed());
+    let Some(day) = leadline_domain::dates::parse_date(form.text("day").trim()) else {
+        return page(
+            &state,
+            caller,
+            refused(StoreError::invalid("day", "invalid_date")),
+        )
+        .await;
     };
     let result = if form.get("remove").is_some() {
         config::delete_holiday(&state.db, caller.user.id, day).await
     } else {
-        let kind = DayKind::parse(&form.text("kind")).unwrap_or(DayKind::Holiday);
+        let Some(kind) = DayKind::parse(&form.text("kind")) else {
+            return page(
+                &state,
+                caller,
+                refused(StoreError::invalid("kind", "unknown")),
+            )
+            .await;
+        };
+        let name = form.text("name");
+        if name.trim().chars().count() > 60 {
+            return page(
+                &state,
+                caller,
+                refused(StoreError::invalid("name", "too_long")),
+            )
+            .await;
+        }
         config::put_holiday(
             &state.db,
             caller.user.id,
             &Holiday {
                 day,
                 kind,
-                name: form.text("name").trim().chars().take(60).collect(),
+                name: name.trim().to_string(),
             },
         )
         .await
     };
     match result {
         Ok(()) => Ok(Redirect::to("/admin/workday").into_response()),
-        Err(e) => page(&state, caller, Shown::refused(l, &AppError::from(e))).await,
+        Err(e) => page(&state, caller, refused(e)).await,
     }
 }
 

@@ -119,11 +119,11 @@ pub async fn disposition(db: &Db, code: &str) -> Result<Option<StoredDisposition
 fn disposition_problem(e: leadline_domain::disposition::DispositionProblem) -> StoreError {
     use leadline_domain::disposition::DispositionProblem as P;
     match e {
-        P::Code => StoreError::invalid("code", "invalid"),
-        P::Label => StoreError::invalid("label", "required"),
-        P::Hotkey => StoreError::invalid("hotkey", "invalid"),
+        P::Code => StoreError::invalid("code", "bad_code"),
+        P::Label => StoreError::invalid("label", "label_length"),
+        P::Hotkey => StoreError::invalid("hotkey", "bad_hotkey"),
         P::HotkeyTaken(..) => StoreError::invalid("hotkey", "taken"),
-        P::NotConnected => StoreError::invalid("connected", "required"),
+        P::NotConnected => StoreError::invalid("connected", "needs_connected"),
     }
 }
 
