@@ -2,6 +2,7 @@
 //! refusal, optimistic locking, search tokens and an audit entry for every change.
 
 pub mod custom_fields;
+mod duplicate_phones;
 mod export_scan;
 mod filter;
 pub(crate) mod search_index;

@@ -21,6 +21,8 @@ pub use lines::LineInput;
 pub(crate) mod tests;
 #[cfg(test)]
 mod tests_ledger;
+#[cfg(test)]
+mod tests_payments;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use leadline_domain::calling_hours::DEFAULT_TZ;
