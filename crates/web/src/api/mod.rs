@@ -178,3 +178,20 @@ pub fn pair<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
 }
+
+/// A positive id from the query (`owner_id=7`): None when absent or blank, refused (`invalid`,
+/// naming the key) when it is not a positive number.
+pub fn id_param(
+    pairs: &[(String, String)],
+    key: &str,
+) -> Result<Option<i64>, leadline_store::StoreError> {
+    match pair(pairs, key).map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| leadline_store::StoreError::invalid(key, "invalid")),
+    }
+}

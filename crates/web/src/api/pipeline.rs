@@ -18,22 +18,10 @@ use leadline_store::{StoreError, now};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{JsonBody, Path, pair, query_pairs};
+use super::{JsonBody, Path, id_param, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
-
-fn id_param(pairs: &[(String, String)], key: &str) -> Result<Option<i64>, StoreError> {
-    match pair(pairs, key).map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(Some)
-            .ok_or_else(|| StoreError::invalid(key, "invalid")),
-    }
-}
 
 fn day_param(pairs: &[(String, String)], key: &str) -> Result<NaiveDate, StoreError> {
     match pair(pairs, key).map(str::trim).filter(|s| !s.is_empty()) {

@@ -14,7 +14,7 @@ use leadline_store::{StoreError, now};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{JsonBody, Path, pair, query_pairs};
+use super::{JsonBody, Path, id_param, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -117,22 +117,10 @@ pub async fn leads_in(
     RawQuery(q): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
     let pairs = query_pairs(q.as_deref());
-    let pool = id_param(pair(&pairs, "pool_id"), "pool_id")?.map(PoolId);
-    let after = id_param(pair(&pairs, "after"), "after")?.map(LeadId);
+    let pool = id_param(&pairs, "pool_id")?.map(PoolId);
+    let after = id_param(&pairs, "after")?.map(LeadId);
     let list = pools::leads_in(&state.db, &caller.viewer, pool, after).await?;
     Ok(Json(json!({ "leads": list })))
-}
-
-fn id_param(v: Option<&str>, field: &str) -> Result<Option<i64>, StoreError> {
-    match v.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(Some)
-            .ok_or_else(|| StoreError::invalid(field, "invalid")),
-    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

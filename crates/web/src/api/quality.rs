@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 use leadline_store::call_stats::org_zone;
 
 use super::workspace::day_start;
-use super::{JsonBody, Path, pair, query_pairs};
+use super::{JsonBody, Path, id_param, pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -63,18 +63,6 @@ pub fn instants(from: NaiveDate, to: NaiveDate, zone: Tz) -> (DateTime<Utc>, Dat
     )
 }
 
-fn opt_id(pairs: &[(String, String)], key: &str) -> Result<Option<i64>, StoreError> {
-    match pair(pairs, key).map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(Some)
-            .ok_or_else(|| StoreError::invalid(key, "invalid")),
-    }
-}
-
 /// The queue's filter from a query: `from`, `to` (days, default the last 7), `agent_id`,
 /// `reviewed` (`yes` / `no`), `connected` (`1`: answered calls only).
 pub fn queue_filter(pairs: &[(String, String)], zone: Tz) -> Result<QueueFilter, StoreError> {
@@ -83,7 +71,7 @@ pub fn queue_filter(pairs: &[(String, String)], zone: Tz) -> Result<QueueFilter,
     Ok(QueueFilter {
         from,
         to,
-        agent: opt_id(pairs, "agent_id")?.map(UserId),
+        agent: id_param(pairs, "agent_id")?.map(UserId),
         reviewed: match pair(pairs, "reviewed") {
             Some("yes" | "true" | "1") => Some(true),
             Some("no" | "false" | "0") => Some(false),
