@@ -1,5 +1,5 @@
-//! The background worker every app server runs: about once a second (or at once when this server
-//! queues a job) it claims the due jobs of every registered kind from the database and runs each
+//! The background worker every app server runs: about once a second (or at once when any server
+//! queues a job that is due now) it claims the due jobs of every registered kind from the database and runs each
 //! on a task of its own, so a long import never holds up a reminder. A claim is a lease: a job
 //! whose server died is claimed again by another once its kind's lease lapses. On SQLite the
 //! worker also indexes the call notes recorded since its last round for search.
@@ -11,24 +11,30 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use leadline_domain::UserId;
 use leadline_store::jobs;
+use leadline_store::notify::{Kind, Notifier};
 use leadline_store::{Db, now};
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::job_kinds::Registered;
 pub use crate::job_kinds::{Claim, JobError, JobHandler, KeptClaim, Registry, enqueue};
 
-/// How often the worker looks for due jobs, and streams for new notifications.
+/// How often the worker looks for due jobs (jobs queued due now wake it at once), and the
+/// shortest time between two looks of one event stream.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How long an event stream waits for a change before it reads again anyway: the catch-up for
+/// a change whose announcement was lost (a server died between its commit and its NOTIFY).
+pub const CATCH_UP_EVERY: Duration = Duration::from_secs(15);
 /// Jobs of one kind claimed in one go (and run at once on one server), unless the kind says less.
 pub const BATCH: i64 = 50;
 
 /// What connects the worker, the event streams and shutdown on one server.
 #[derive(Clone)]
 pub struct Hub {
-    wake: broadcast::Sender<UserId>,
+    /// What changed on any server (the database's announcements), for this server's streams
+    /// and worker.
+    pub changes: Notifier,
     stop_tx: Arc<watch::Sender<bool>>,
     stop: watch::Receiver<bool>,
     queued: Arc<Notify>,
@@ -44,7 +50,6 @@ impl Default for Hub {
 
 impl Hub {
     pub fn new() -> Hub {
-        let (wake, _) = broadcast::channel(1024);
         let (stop_tx, stop) = watch::channel(false);
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "server".into());
         let worker = format!(
@@ -53,22 +58,12 @@ impl Hub {
             &leadline_store::auth::random_secret()[..8]
         );
         Hub {
-            wake,
+            changes: Notifier::default(),
             stop_tx: Arc::new(stop_tx),
             stop,
             queued: Arc::default(),
             worker: worker.into(),
         }
-    }
-
-    /// Tells this server's streams of `user` to look for news now.
-    pub fn wake(&self, user: UserId) {
-        // No receiver (nobody connected here) is fine: the notification row waits.
-        let _ = self.wake.send(user);
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<UserId> {
-        self.wake.subscribe()
     }
 
     /// Tells this server's worker that a job was queued: it looks now rather than at its next
@@ -161,6 +156,7 @@ impl Worker {
     pub async fn run(self) {
         let mut stop = self.hub.stopping();
         let queued = self.hub.queued.clone();
+        let mut changes = self.hub.changes.subscribe();
         loop {
             if *stop.borrow() {
                 break;
@@ -198,8 +194,10 @@ impl Worker {
             tokio::select! {
                 _ = stop.changed() => {}
                 _ = queued.notified() => {}
-                _ = tokio::time::sleep(POLL_EVERY) => {}
+                _ = changes.wait_for(POLL_EVERY, |c| c.kind == Kind::Job) => {}
             }
+            // One round answers every job announced meanwhile.
+            changes.drain();
         }
     }
 }

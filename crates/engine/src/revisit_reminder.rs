@@ -25,9 +25,8 @@ impl JobHandler for RevisitReminder {
         if recipient != payload.agent_id {
             job.payload.0["agent_id"] = serde_json::json!(recipient);
         }
-        if let Some(user) = notifications::deliver_revisit(&claim.db, &job, at).await? {
-            claim.hub.wake(user);
-        }
+        // Announced to the agent's open screens on every server.
+        notifications::deliver_revisit(&claim.db, &job, at).await?;
         Ok(())
     }
 }

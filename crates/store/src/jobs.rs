@@ -41,14 +41,20 @@ pub async fn enqueue(
 ) -> Result<Option<i64>> {
     const SQL: &str = "INSERT INTO jobs (kind, run_at, payload, status, attempts, created_at, dedup_key) \
         VALUES ($1, $2, $3, 'pending', 0, $4, $5) ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
-    Ok(db_run!(db, |pool| sqlx::query_scalar(SQL)
+    let at = crate::now();
+    let id = db_run!(db, |pool| sqlx::query_scalar(SQL)
         .bind(kind)
         .bind(run_at)
         .bind(Json(payload))
-        .bind(crate::now())
+        .bind(at)
         .bind(dedup_key)
         .fetch_optional(pool)
-        .await?))
+        .await?);
+    // A job due now wakes the workers of every server; one due later waits for their rounds.
+    if id.is_some() && run_at <= at {
+        crate::notify::announce(db, crate::notify::Change::JOB);
+    }
+    Ok(id)
 }
 
 /// Claims the due jobs the subquery picks (binds worker, now, limit, kind). The subquery alone

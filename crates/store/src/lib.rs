@@ -19,6 +19,8 @@ pub mod imports;
 pub mod jobs;
 pub mod kb;
 pub mod leads;
+// What changed, told to every app server (LISTEN/NOTIFY on PostgreSQL, in-process on SQLite).
+pub mod notify;
 pub mod ownership;
 // The sales pipeline (issue 23): opportunities and their board, visits and route plans, grades.
 pub mod pipeline;

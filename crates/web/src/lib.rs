@@ -41,6 +41,9 @@ pub struct AppState {
     pub connections: ConnectionLimits,
     /// The lead exports running on this server, capped per user and overall.
     pub exports: Arc<api::exports::ExportSlots>,
+    /// How long an event stream waits for an announced change before it reads again anyway
+    /// (the catch-up for announcements lost with a dropped connection).
+    pub events_catch_up: std::time::Duration,
 }
 
 impl AppState {
@@ -57,6 +60,7 @@ impl AppState {
                 api::exports::EXPORTS_PER_USER,
                 api::exports::EXPORTS_TOTAL,
             )),
+            events_catch_up: jobs_runner::CATCH_UP_EVERY,
         }
     }
 }
@@ -93,6 +97,8 @@ impl App {
         let registry = jobs_runner::Registry::standard(self.state.upload_dir.clone());
         let worker = jobs_runner::Worker::new(self.state.db.clone(), hub.clone(), registry);
         let worker = tokio::spawn(worker.run());
+        // What any server writes reaches this server's streams and worker.
+        let listener = hub.changes.listen(&self.state.db, hub.stopping());
         let limits = self.state.connections.clone();
         let app = router(self.state);
         let stopping = hub.clone();
@@ -104,6 +110,7 @@ impl App {
         signal.abort();
         hub.stop();
         let _ = worker.await;
+        let _ = listener.await;
         served
     }
 }

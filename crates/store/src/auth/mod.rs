@@ -88,6 +88,8 @@ pub async fn delete_session(db: &Db, session_id: &str) -> Result<()> {
             .execute(pool)
             .await?;
     });
+    // The streams opened with this session end now (each checks its own sign-in).
+    crate::notify::announce(db, crate::notify::Change::access(None));
     Ok(())
 }
 
@@ -150,6 +152,7 @@ pub async fn revoke_token(db: &Db, user: UserId, token_id: i64) -> Result<()> {
             .rows_affected()
     });
     if done == 1 {
+        crate::notify::announce(db, crate::notify::Change::access(Some(user)));
         Ok(())
     } else {
         Err(StoreError::NotFound)

@@ -318,6 +318,8 @@ pub async fn update_user(
         )?;
         tx.commit().await?;
     });
+    // Open streams follow a change of role, team or access (or end).
+    crate::notify::announce(db, crate::notify::Change::access(Some(id)));
     Ok(after)
 }
 
@@ -420,6 +422,7 @@ pub async fn set_supervisor(
         )?;
         tx.commit().await?;
     });
+    crate::notify::announce(db, crate::notify::Change::access(Some(user)));
     Ok(())
 }
 

@@ -395,6 +395,7 @@ pub async fn save(
         .await?;
         Ok(created)
     })?;
+    crate::notify::announce(db, crate::notify::Change::notice(Some(agent)));
     let review = review_of(db, call).await?.ok_or(StoreError::NotFound)?;
     Ok((review, created))
 }

@@ -235,6 +235,7 @@ pub async fn decide(
     };
     let v = viewer.clone();
     in_tx!(db, |tx| decide_body(tx, v, id, approve, note, now))?;
+    crate::notify::announce(db, crate::notify::Change::notice(None));
     get(db, viewer, id).await
 }
 

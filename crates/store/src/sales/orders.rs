@@ -134,6 +134,8 @@ pub async fn create(
 ) -> Result<Order> {
     let (v, new) = (viewer.clone(), new.clone());
     let id = in_tx!(db, |tx| create_body(tx, v, customer, new, None, now))?;
+    // A discount beyond the rep's own limit asks the deciders.
+    crate::notify::announce(db, crate::notify::Change::notice(None));
     get(db, viewer, id).await
 }
 

@@ -62,6 +62,9 @@ pub async fn run_pass(db: &Db, now: DateTime<Utc>) -> Result<u64> {
     for order in orders {
         sent += in_tx!(db, |tx| remind_order(tx, order, now))?;
     }
+    if sent > 0 {
+        crate::notify::announce(db, crate::notify::Change::notice(None));
+    }
     Ok(sent)
 }
 

@@ -365,6 +365,7 @@ pub async fn comment(
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        crate::notify::announce(db, crate::notify::Change::notice(None));
         id
     });
     comments(db, report.id)
@@ -459,7 +460,7 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<u64> {
          AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.kind = $1 \
              AND n.payload ->> 'day' = $4)"
     );
-    Ok(db_run!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql))
+    let written = db_run!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(REPORT_DUE)
         .bind(Json(json!({ "day": day })))
         .bind(now)
@@ -467,7 +468,11 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<u64> {
         .bind(day_start(today, zone))
         .execute(pool)
         .await?
-        .rows_affected()))
+        .rows_affected());
+    if written > 0 {
+        crate::notify::announce(db, crate::notify::Change::notice(None));
+    }
+    Ok(written)
 }
 
 /// A person's own month progress as of `now` (the compact bars on their screens).

@@ -281,6 +281,7 @@ pub async fn submit(
             }
         }
         tx.commit().await?;
+        crate::notify::announce(db, crate::notify::Change::notice(None));
         id
     });
     by_id(db, id.ok_or(StoreError::Conflict("plan_approved"))?).await
@@ -331,6 +332,7 @@ pub async fn decide(
             .await?;
         }
         tx.commit().await?;
+        crate::notify::announce(db, crate::notify::Change::notice(None));
         n
     });
     if n == 0 {

@@ -83,6 +83,9 @@ pub async fn deliver_revisit(db: &Db, job: &Job, now: DateTime<Utc>) -> Result<O
                 .await?
         }
     });
+    if written.is_some() {
+        crate::notify::announce(db, crate::notify::Change::notice(Some(p.agent_id)));
+    }
     Ok(written.map(|_| p.agent_id))
 }
 

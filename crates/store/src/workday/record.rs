@@ -292,7 +292,8 @@ pub async fn record_call(
             }
             .await
         }
-    };
+    }
+    .inspect(|_| crate::notify::announce(db, crate::notify::Change::call(agent)));
     match (written, request_id) {
         // The same submission raced itself: the other one recorded it.
         (Err(StoreError::AlreadyExists(REQUEST_TAKEN)), Some(rid)) => replay(db, agent, &rid, None)

@@ -198,7 +198,6 @@ pub async fn handover(
         leadline_store::now(),
     )
     .await?;
-    state.hub.wake(rep);
     Ok(Json(json!({ "lead_id": id, "to_user_id": rep })))
 }
 
@@ -265,9 +264,6 @@ pub async fn assign(
         leadline_store::now(),
     )
     .await?;
-    for (_, user) in &out.assigned {
-        state.hub.wake(*user);
-    }
     Ok(Json(json!({
         "assigned": out.assigned.iter().map(|(l, u)| json!({"lead_id": l, "to_user_id": u})).collect::<Vec<_>>(),
         "unchanged": out.unchanged,

@@ -14,6 +14,7 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use leadline_domain::{LeadId, TickerId, UserId};
 use leadline_store::call_stats::StatsDay;
+use leadline_store::notify::{Changes, Kind, Woken};
 use leadline_store::ownership::reclaim::pass::{RECLAIM_WARNING, RECLAIMED};
 use leadline_store::quality::reviews::REVIEWED as QC_REVIEWED;
 use leadline_store::sales::approvals::{DISCOUNT_DECIDED, DISCOUNT_REQUESTED};
@@ -156,11 +157,14 @@ pub async fn today(State(state): State<AppState>, caller: Caller) -> ApiResult<J
 // Live events
 // ---------------------------------------------------------------------------------------------
 
-/// One open event stream: what it has sent so far and where news comes from.
+/// One open event stream: what it has sent so far and where news comes from (the database's
+/// announcements of this user's calls and notifications, on any app server; without any, a
+/// look every catch-up period).
 struct Feed {
     db: Db,
     caller: Caller,
-    wake: tokio::sync::broadcast::Receiver<UserId>,
+    changes: Changes,
+    catch_up: std::time::Duration,
     stop: tokio::sync::watch::Receiver<bool>,
     /// The newest notification already sent.
     cursor: i64,
@@ -213,16 +217,25 @@ impl Feed {
             if *self.stop.borrow() {
                 return None;
             }
-            let wait = POLL_EVERY.saturating_sub(self.last_poll.elapsed());
+            let me = self.caller.user.id;
             tokio::select! {
                 _ = self.stop.changed() => return None,
-                woken = self.wake.recv() => match woken {
-                    Ok(u) if u != self.caller.user.id && self.last_poll.elapsed() < POLL_EVERY => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                    _ => {}
-                },
-                _ = tokio::time::sleep(wait) => {}
+                woken = self.changes.wait_for(self.catch_up, |c| c.kind != Kind::Job && c.concerns(me)) => {
+                    if woken == Woken::Closed {
+                        return None;
+                    }
+                }
             }
+            // Announcements for everyone (a sign-out somewhere, a batch of notices) come in
+            // bursts: one look per POLL_EVERY answers them.
+            let gap = POLL_EVERY.saturating_sub(self.last_poll.elapsed());
+            if !gap.is_zero() {
+                tokio::select! {
+                    _ = self.stop.changed() => return None,
+                    _ = tokio::time::sleep(gap) => {}
+                }
+            }
+            self.changes.drain();
             match self.poll().await {
                 Ok(()) => {}
                 Err(leadline_store::StoreError::Forbidden) => return None,
@@ -237,7 +250,8 @@ impl Feed {
 #[utoipa::path(get, path = "/api/v1/agent/events", responses((status = 200, description = "text/event-stream: `ready`, `reminder`, `call_recorded`")))]
 pub async fn events(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let user = caller.user.id;
-    let wake = state.hub.subscribe();
+    // Subscribed before the first read: nothing written after it is missed.
+    let changes = state.hub.changes.subscribe();
     let db = state.db.clone();
     // Reminders written while no screen was open are shown now; later ones as they come.
     let waiting = notifications::undelivered(&db, user).await?;
@@ -258,7 +272,8 @@ pub async fn events(State(state): State<AppState>, caller: Caller) -> ApiResult<
         db,
         caller,
         stop: state.hub.stopping(),
-        wake,
+        changes,
+        catch_up: state.events_catch_up,
         cursor: latest,
         last_call,
         last_poll: Instant::now(),

@@ -143,9 +143,6 @@ pub async fn assign(State(state): State<AppState>, form: PageForm) -> PageResult
     )
     .await
     .or_page(l)?;
-    for (_, user) in &out.assigned {
-        state.hub.wake(*user);
-    }
     // Back to the list as it was filtered (its query comes along in `back`).
     let back = form.text("back");
     let back = if back.starts_with('?') || back.is_empty() {

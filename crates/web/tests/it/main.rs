@@ -18,6 +18,7 @@ mod customers;
 mod daily_report_browser;
 mod dashboard;
 mod detect;
+mod events_across;
 mod export_roundtrip;
 mod exports;
 mod flood;

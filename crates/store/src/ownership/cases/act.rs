@@ -413,6 +413,7 @@ pub async fn settle(
     in_tx!(db, |tx| committed(settle_body(
         tx, v, id, winner, policy, rules, now
     )))??;
+    crate::notify::announce(db, crate::notify::Change::notice(None));
     get(db, viewer, id, now).await
 }
 
@@ -473,6 +474,7 @@ pub async fn escalate(db: &Db, viewer: &Viewer, id: CaseId, now: DateTime<Utc>) 
     let policy = policy(db).await?;
     let v = viewer.clone();
     in_tx!(db, |tx| committed(escalate_body(tx, v, id, policy, now)))??;
+    crate::notify::announce(db, crate::notify::Change::notice(None));
     get(db, viewer, id, now).await
 }
 
@@ -526,6 +528,7 @@ pub async fn appeal(db: &Db, viewer: &Viewer, id: CaseId, now: DateTime<Utc>) ->
     let policy = policy(db).await?;
     let v = viewer.clone();
     in_tx!(db, |tx| committed(appeal_body(tx, v, id, policy, now)))??;
+    crate::notify::announce(db, crate::notify::Change::notice(None));
     get(db, viewer, id, now).await
 }
 
@@ -601,6 +604,7 @@ pub async fn decide(
     in_tx!(db, |tx| committed(decide_body(
         tx, v, id, winner, note, policy, rules, now
     )))??;
+    crate::notify::announce(db, crate::notify::Change::notice(None));
     get(db, viewer, id, now).await
 }
 

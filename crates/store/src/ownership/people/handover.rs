@@ -52,6 +52,7 @@ pub async fn handover(
     in_tx!(db, |tx| handover_body(
         tx, viewer, rules, lead, to, note, now
     ))?;
+    crate::notify::announce(db, crate::notify::Change::notice(Some(to)));
     Ok(to)
 }
 

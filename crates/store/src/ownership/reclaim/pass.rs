@@ -34,6 +34,9 @@ pub async fn run_pass(db: &Db, now: DateTime<Utc>, batch: usize) -> Result<PassR
     let warn = super::warn_days(db).await?;
     let reclaimed = reclaim_due(db, now, batch.max(1)).await?;
     let warned = warn_due(db, &warn, now, batch.max(1)).await?;
+    if warned + reclaimed > 0 {
+        crate::notify::announce(db, crate::notify::Change::notice(None));
+    }
     Ok(PassReport { warned, reclaimed })
 }
 
