@@ -90,6 +90,9 @@ pub struct YearlyReport {
     pub totals: YearFigures,
 }
 
+/// A customer as read: id, grade, owner's id and name.
+type CustomerRow = (i64, Option<String>, Option<i64>, Option<String>);
+
 /// What one customer did in the year.
 struct CustomerYear {
     grade: Option<String>,
@@ -141,8 +144,7 @@ pub async fn customers_yearly(
          WHERE {live}{cond} AND p.paid_at >= $1 AND p.paid_at < $13 GROUP BY c.id, 2",
         month_case("p.paid_at")
     );
-    let customers: Vec<(i64, Option<String>, Option<i64>, Option<String>)> =
-        fetch(db, &customers_sql, &bounds[12..]).await?;
+    let customers: Vec<CustomerRow> = fetch(db, &customers_sql, &bounds[12..]).await?;
     let orders: Vec<(i64, i64, i64)> = fetch(db, &orders_sql, &bounds).await?;
     let paid: Vec<(i64, i64, i64)> = fetch(db, &paid_sql, &bounds).await?;
 
