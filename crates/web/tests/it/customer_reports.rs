@@ -414,3 +414,15 @@ async fn the_admin_opens_new_customers_from_the_reports_menu_and_sees_the_reps_r
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_customer_reports_are_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    let (_, doc) = app.anonymous().get_json("/api/v1/openapi.json").await;
+    for path in [
+        "/api/v1/reports/new-customers",
+        "/api/v1/reports/customers-yearly",
+    ] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} documented");
+    }
+}
