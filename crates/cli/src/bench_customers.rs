@@ -332,7 +332,10 @@ async fn measure_all(
     let sup_cond = customer_condition(&viewer_of("supervisor1").await?, "c");
     let fin_cond = customer_condition(&viewer_of("finance").await?, "c");
     let backend = db.backend();
-    let today = leadline_store::sales::local_day(leadline_store::now());
+    let today = leadline_store::sales::local_day(
+        leadline_store::now(),
+        leadline_store::call_stats::org_zone(db).await?,
+    );
     let mut rng = StdRng::seed_from_u64(23);
 
     let by_updated = "c.updated_at DESC, c.id DESC";

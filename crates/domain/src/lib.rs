@@ -11,6 +11,8 @@ pub mod company_name;
 pub mod contact_match;
 pub mod custom_field;
 pub mod customer;
+// issue 24: customer reports (new customers, the yearly analysis)
+pub mod customer_reports;
 pub mod dates;
 pub mod disposition;
 pub mod ids;

@@ -28,6 +28,8 @@ pub mod pipeline;
 pub mod sales;
 // issue 24: call quality checks (质检)
 pub mod quality;
+// issue 24: customer reports (新开拓客户, 年度客户分析)
+pub mod reports;
 pub mod scripts;
 pub mod search;
 // issue 24: sales targets (销售定额) and their progress

@@ -381,6 +381,15 @@ pub fn router(state: AppState) -> Router {
             "/settings/org-time-zone",
             get(api::call_reports::get_org_zone).put(api::call_reports::put_org_zone),
         )
+        // issue 24: customer reports
+        .route(
+            "/reports/new-customers",
+            get(api::customer_reports::new_customers_report),
+        )
+        .route(
+            "/reports/customers-yearly",
+            get(api::customer_reports::customers_yearly),
+        )
         // issue 24: the dashboard
         .route("/dashboard", get(api::dashboard::get))
         // issue 24: assessment and commission rules
@@ -723,6 +732,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/workday/org-zone",
             post(pages::workday_admin::org_zone),
+        )
+        // issue 24: customer reports
+        .route(
+            "/reports/new-customers",
+            get(pages::customer_reports::new_customers),
+        )
+        .route(
+            "/reports/customers-yearly",
+            get(pages::customer_reports::customers_yearly),
         )
         // issue 24: the dashboard
         .route("/dashboard", get(pages::dashboard::page))

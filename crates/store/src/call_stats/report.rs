@@ -92,7 +92,7 @@ pub struct Report {
 
 /// The scope as SQL over `u` (users): agents and sales reps themselves, supervisors also their
 /// teams' members, admins all. Ids are integers: formatting them in cannot inject anything.
-fn scope_condition(scope: &StatsScope) -> String {
+pub(crate) fn scope_condition(scope: &StatsScope) -> String {
     match scope {
         StatsScope::All => String::new(),
         StatsScope::Nothing => " AND 1 = 0".into(),

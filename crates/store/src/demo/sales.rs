@@ -96,6 +96,7 @@ pub(crate) async fn seed(db: &Db, admin: &User, now: DateTime<Utc>) -> Result<Sa
         None => admin_v.clone(),
     };
     let mut rng = StdRng::seed_from_u64(23);
+    let zone = crate::call_stats::org_zone(db).await?;
     for (n, (customer, owner)) in customers.into_iter().enumerate() {
         let Some(owner) = owner else { continue };
         let rep = viewer_of(db, owner).await?;
@@ -112,7 +113,7 @@ pub(crate) async fn seed(db: &Db, admin: &User, now: DateTime<Utc>) -> Result<Sa
         let discounted = n % 4 == 3;
         let unit = if discounted { list * 92 / 100 } else { list };
         let total = unit * quantity;
-        let day = local_day(at);
+        let day = local_day(at, zone);
         let instalments = if n % 3 == 0 && total >= 200 {
             // Half at 30 days, half at 60.
             vec![
@@ -258,7 +259,9 @@ mod tests {
         assert!(s.orders == 12 && s.payments > 0 && s.returns > 0, "{s:?}");
         let all = products::list(db, false).await.unwrap();
         assert!(all.iter().all(|p| p.price_fen % 100 == 0));
-        let unpaid = reports::unpaid(db, &admin_v, local_day(now)).await.unwrap();
+        let unpaid = reports::unpaid(db, &admin_v, local_day(now, chrono_tz::Asia::Shanghai))
+            .await
+            .unwrap();
         assert!(unpaid.total.overdue() > 0, "some money is overdue");
         let requests: i64 = db_run!(db, |pool| sqlx::query_scalar(
             "SELECT COUNT(*) FROM discount_requests"

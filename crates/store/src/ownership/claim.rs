@@ -6,8 +6,9 @@
 //! cool-down are read inside it, so that 50 people claiming the same leads at once leave each
 //! lead one owner and nobody past their cap.
 
-use chrono::{DateTime, TimeZone, Utc};
-use leadline_domain::calling_hours::DEFAULT_TZ;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use leadline_domain::call_stats as periods;
 use leadline_domain::ownership::{
     ClaimCounts, ClaimLimits, ClaimRefusal, ClaimTarget, LimitSetting, RecordKind, check_claim,
     limits_for,
@@ -26,16 +27,11 @@ use crate::{Backend, Db, Result, StoreError, db_run, in_tx};
 /// The longest reason a release keeps.
 pub const MAX_REASON: usize = 500;
 
-/// The start of the organisation's day that `now` falls in: midnight in the zone the daily
-/// statistics are kept by (`workday::record::stats_day`), so that "claims today" and the
-/// agent's day counters agree.
-pub fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    let local = now.with_timezone(&DEFAULT_TZ).date_naive();
-    let midnight = local.and_hms_opt(0, 0, 0).unwrap_or_default();
-    DEFAULT_TZ
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map_or(now, |t| t.with_timezone(&Utc))
+/// The start of the organisation's day that `now` falls in: midnight in its statistics zone
+/// (`call_stats::org_zone`, the day `workday::record::stats_day` counts in), so that "claims
+/// today" and the agent's day counters agree.
+pub fn day_start(now: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
+    periods::day_start(periods::stats_date(now, zone), zone)
 }
 
 const LOCK_CLAIMANT_PG: &str =
@@ -147,6 +143,7 @@ pub(crate) async fn limits_and_counts(
     role: Role,
     team: Option<TeamId>,
     now: DateTime<Utc>,
+    zone: Tz,
 ) -> Result<(ClaimLimits, ClaimCounts)> {
     let limits = limits_for(role, team, settings);
     let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
@@ -154,7 +151,7 @@ pub(crate) async fn limits_and_counts(
         Some(_) => count(
             tx.fetch_one(
                 CLAIMED_SINCE,
-                &[Arg::I64(user.0), Arg::Time(day_start(now))],
+                &[Arg::I64(user.0), Arg::Time(day_start(now, zone))],
             )
             .await?
             .i64(0)?,
@@ -183,11 +180,19 @@ pub async fn claim(db: &Db, viewer: &Viewer, lead: LeadId, now: DateTime<Utc>) -
     {
         return Err(StoreError::ClaimRefused(ClaimRefusal::AlreadyOwned));
     }
-    let rules = config::snapshot(db).await?.reclaim_rules.clone();
+    let snap = config::snapshot(db).await?;
+    let (rules, zone) = (snap.reclaim_rules.clone(), snap.org_zone);
     let settings = limit_settings(db).await?;
     let me = viewer.user_id;
     let viewer = viewer.clone();
-    let outcome = in_tx!(db, |tx| claim_body(tx, viewer, rules, settings, lead, now))?;
+    let outcome = in_tx!(db, |tx| claim_body(
+        tx,
+        viewer,
+        rules,
+        (settings, zone),
+        lead,
+        now
+    ))?;
     match outcome {
         Some((owner, owner_name)) if owner != me => {
             Err(StoreError::ClaimReferred { owner, owner_name })
@@ -218,7 +223,7 @@ async fn claim_body(
     tx: &mut impl Tx,
     viewer: Viewer,
     rules: Vec<leadline_domain::ownership::ReclaimRule>,
-    settings: Vec<LimitSetting>,
+    (settings, zone): (Vec<LimitSetting>, Tz),
     lead: LeadId,
     now: DateTime<Utc>,
 ) -> Result<Option<(UserId, String)>> {
@@ -279,7 +284,8 @@ async fn claim_body(
         crate::ownership::people::move_owner(tx, &rules, &step).await?;
         return Ok(Some((to, name)));
     }
-    let (limits, counts) = limits_and_counts(tx, &settings, me, viewer.role, team, now).await?;
+    let (limits, counts) =
+        limits_and_counts(tx, &settings, me, viewer.role, team, now, zone).await?;
     let released = tx
         .fetch_one(GAVE_UP, &[Arg::I64(lead.0), Arg::I64(me.0)])
         .await?

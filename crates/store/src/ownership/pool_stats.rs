@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use leadline_domain::calling_hours::DEFAULT_TZ;
+use leadline_domain::call_stats as periods;
 use leadline_domain::{PoolId, UserId};
 use serde::Serialize;
 
@@ -74,8 +74,9 @@ pub async fn stats(db: &Db, from: NaiveDate, to: NaiveDate) -> Result<PoolStats>
     if to < from || (to - from).num_days() >= MAX_STATS_DAYS {
         return Err(StoreError::invalid("to", "out_of_range"));
     }
-    let start = super::claim::day_start(local_noon(from));
-    let end = super::claim::day_start(local_noon(to.succ_opt().unwrap_or(to)));
+    let zone = crate::call_stats::org_zone(db).await?;
+    let start = periods::day_start(from, zone);
+    let end = periods::day_start(to.succ_opt().unwrap_or(to), zone);
     let rows: Vec<FlowRow> = db_run!(db, |p| {
         sqlx::query_as(
             "SELECT at, action, from_user, to_user, actor_id, pool_id FROM ownership_events \
@@ -102,7 +103,7 @@ pub async fn stats(db: &Db, from: NaiveDate, to: NaiveDate) -> Result<PoolStats>
             _ if r.to_user.is_none() => (r.actor_id, |f| f.put_in += 1),
             _ => continue,
         };
-        let day = r.at.with_timezone(&DEFAULT_TZ).date_naive();
+        let day = periods::stats_date(r.at, zone);
         add(&mut total);
         add(by_day.entry(day).or_default());
         add(by_pool.entry(r.pool_id).or_default());
@@ -149,13 +150,4 @@ pub async fn stats(db: &Db, from: NaiveDate, to: NaiveDate) -> Result<PoolStats>
             })
             .collect(),
     })
-}
-
-/// Noon of a day in the organisation's zone: an instant surely inside that day.
-fn local_noon(day: NaiveDate) -> DateTime<Utc> {
-    use chrono::TimeZone;
-    DEFAULT_TZ
-        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap_or_default())
-        .earliest()
-        .map_or_else(Utc::now, |t| t.with_timezone(&Utc))
 }

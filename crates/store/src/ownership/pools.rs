@@ -114,10 +114,11 @@ pub async fn limits_left(db: &Db, viewer: &Viewer, now: DateTime<Utc>) -> Result
             .flatten()
     });
     let limits = limits_for(viewer.role, team, &limit_settings(db).await?);
+    let since = day_start(now, crate::call_stats::org_zone(db).await?);
     let today: i64 = db_run!(db, |p| {
         sqlx::query_scalar(CLAIMED_SINCE)
             .bind(me)
-            .bind(day_start(now))
+            .bind(since)
             .fetch_one(p)
             .await?
     });

@@ -24,23 +24,21 @@ mod tests_ledger;
 #[cfg(test)]
 mod tests_payments;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use leadline_domain::calling_hours::DEFAULT_TZ;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use leadline_domain::call_stats as periods;
 
 use crate::{Result, StoreError};
 
-/// The calendar day `at` falls on in the organisation's zone: due dates are compared with it.
-pub fn local_day(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&DEFAULT_TZ).date_naive()
+/// The calendar day `at` falls on in the organisation's `zone` (`call_stats::org_zone`): due
+/// dates are compared with it.
+pub fn local_day(at: DateTime<Utc>, zone: Tz) -> NaiveDate {
+    periods::stats_date(at, zone)
 }
 
-/// The instant a local calendar day starts, in UTC.
-pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
-    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    DEFAULT_TZ
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+/// The instant a calendar day of the organisation's `zone` starts, in UTC.
+pub fn day_start(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
+    periods::day_start(day, zone)
 }
 
 /// A stored 'YYYY-MM-DD' day.

@@ -4,6 +4,7 @@
 //! instead of being confirmed; a confirmed order owes its total by its payment plan.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use leadline_domain::sales::{ApprovalLevel, DiscountLimits};
 use leadline_domain::sales_receivables::{self as recv, PlanProblem};
 use leadline_domain::{CustomerId, Role, UserId, Viewer};
@@ -133,7 +134,15 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<Order> {
     let (v, new) = (viewer.clone(), new.clone());
-    let id = in_tx!(db, |tx| create_body(tx, v, customer, new, None, now))?;
+    let zone = crate::call_stats::org_zone(db).await?;
+    let id = in_tx!(db, |tx| create_body(
+        tx,
+        v,
+        customer,
+        new,
+        None,
+        (now, zone)
+    ))?;
     // A discount beyond the rep's own limit asks the deciders.
     crate::notify::announce(db, crate::notify::Change::notice(None));
     get(db, viewer, id).await
@@ -146,7 +155,7 @@ pub(crate) async fn create_body(
     customer: i64,
     new: NewOrder,
     quotation: Option<i64>,
-    now: DateTime<Utc>,
+    (now, zone): (DateTime<Utc>, Tz),
 ) -> Result<i64> {
     if viewer.role == Role::Finance {
         customers::may_read(tx, &viewer, CustomerId(customer)).await?;
@@ -177,7 +186,7 @@ pub(crate) async fn create_body(
         )?),
         None => None,
     };
-    let plan = plan(&new, total, now)?;
+    let plan = plan(&new, total, local_day(now, zone))?;
     let notes = new.notes.as_deref().unwrap_or("").trim().to_string();
     if notes.chars().count() > MAX_NOTE {
         return Err(StoreError::invalid("notes", "too_long"));
@@ -244,8 +253,7 @@ pub(crate) async fn create_body(
 
 /// The plan asked for (instalments, or an even split), or the default one; checked to add up to
 /// the total with no due date before today.
-fn plan(new: &NewOrder, total: i64, now: DateTime<Utc>) -> Result<Vec<(NaiveDate, i64)>> {
-    let today = local_day(now);
+fn plan(new: &NewOrder, total: i64, today: NaiveDate) -> Result<Vec<(NaiveDate, i64)>> {
     let plan: Vec<(NaiveDate, i64)> = match (&new.even_plan, new.instalments.is_empty()) {
         (Some(_), false) => return Err(StoreError::invalid("instalments", "plan_ambiguous")),
         (Some(even), true) => {

@@ -251,7 +251,15 @@ pub async fn to_order(
         opportunity_id: None,
     };
     let (v, customer) = (viewer.clone(), q.customer_id);
-    let order = in_tx!(db, |tx| to_order_body(tx, v, id, customer, new, now))?;
+    let zone = crate::call_stats::org_zone(db).await?;
+    let order = in_tx!(db, |tx| to_order_body(
+        tx,
+        v,
+        id,
+        customer,
+        new,
+        (now, zone)
+    ))?;
     orders::get(db, viewer, order).await
 }
 
@@ -261,7 +269,7 @@ async fn to_order_body(
     id: i64,
     customer: i64,
     new: NewOrder,
-    now: DateTime<Utc>,
+    (now, zone): (DateTime<Utc>, chrono_tz::Tz),
 ) -> Result<i64> {
     let sql = format!(
         "SELECT status FROM quotations WHERE id = $1{}",
@@ -277,7 +285,7 @@ async fn to_order_body(
         "accepted" => {}
         _ => return Err(StoreError::Conflict("quotation_not_accepted")),
     }
-    let order = orders::create_body(tx, viewer, customer, new, Some(id), now).await?;
+    let order = orders::create_body(tx, viewer, customer, new, Some(id), (now, zone)).await?;
     tx.execute(
         "UPDATE quotations SET status = 'ordered', order_id = $2, updated_at = $3 WHERE id = $1",
         &[Arg::I64(id), Arg::I64(order), Arg::Time(now)],

@@ -517,7 +517,7 @@ pub async fn notice(db: &Db, viewer: &Viewer, id: i64) -> Result<Notice> {
     });
     let row = row.ok_or(StoreError::NotFound)?;
     let order = orders::get(db, viewer, row.order_id).await?;
-    let day = local_day(row.issued_at);
+    let day = local_day(row.issued_at, crate::call_stats::org_zone(db).await?);
     let overdue = order
         .instalments
         .iter()

@@ -3,7 +3,7 @@
 //! stamps `reminded_before_at` / `reminded_after_at` make each once, however many servers run
 //! the pass). Run by a job with `now` injected.
 
-use chrono::{DateTime, Days, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use leadline_domain::sales_receivables::{self as recv, REMIND_BEFORE_DAYS, Reminder};
 use serde_json::json;
 
@@ -21,7 +21,7 @@ pub const BATCH: i64 = 500;
 
 /// Whether a pass at `now` would look at anything (so that an idle hour queues no job).
 pub async fn has_work(db: &Db, now: DateTime<Utc>) -> Result<bool> {
-    let today = local_day(now);
+    let today = local_day(now, crate::call_stats::org_zone(db).await?);
     let horizon = today
         .checked_add_days(Days::new(REMIND_BEFORE_DAYS))
         .unwrap_or(today);
@@ -41,7 +41,7 @@ pub async fn has_work(db: &Db, now: DateTime<Utc>) -> Result<bool> {
 
 /// Sends the reminders due at `now`; returns how many notifications were written.
 pub async fn run_pass(db: &Db, now: DateTime<Utc>) -> Result<u64> {
-    let today = local_day(now);
+    let today = local_day(now, crate::call_stats::org_zone(db).await?);
     let horizon = today
         .checked_add_days(Days::new(REMIND_BEFORE_DAYS))
         .unwrap_or(today);
@@ -60,7 +60,7 @@ pub async fn run_pass(db: &Db, now: DateTime<Utc>) -> Result<u64> {
     });
     let mut sent = 0;
     for order in orders {
-        sent += in_tx!(db, |tx| remind_order(tx, order, now))?;
+        sent += in_tx!(db, |tx| remind_order(tx, order, now, today))?;
     }
     if sent > 0 {
         crate::notify::announce(db, crate::notify::Change::notice(None));
@@ -68,8 +68,12 @@ pub async fn run_pass(db: &Db, now: DateTime<Utc>) -> Result<u64> {
     Ok(sent)
 }
 
-async fn remind_order(tx: &mut impl Tx, order: i64, now: DateTime<Utc>) -> Result<u64> {
-    let today = local_day(now);
+async fn remind_order(
+    tx: &mut impl Tx,
+    order: i64,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<u64> {
     let (_, status, _) = orders::lock(tx, order).await?;
     if status != "confirmed" {
         return Ok(0);

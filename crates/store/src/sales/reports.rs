@@ -42,8 +42,9 @@ pub async fn daily_collections(
     viewer: &Viewer,
     day: NaiveDate,
 ) -> Result<CollectionsReport> {
-    let from = day_start(day);
-    let to = day_start(day.checked_add_days(Days::new(1)).unwrap_or(day));
+    let zone = crate::call_stats::org_zone(db).await?;
+    let from = day_start(day, zone);
+    let to = day_start(day.checked_add_days(Days::new(1)).unwrap_or(day), zone);
     let cond = customer_condition(viewer, "c");
     let sql = format!(
         "SELECT p.id, p.paid_at, p.order_id, p.customer_id, c.name AS customer_name, \

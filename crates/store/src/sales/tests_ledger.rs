@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use leadline_domain::Role;
+use leadline_domain::calling_hours::DEFAULT_TZ;
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
 use super::orders::{self};
@@ -67,7 +68,7 @@ async fn payments_plus_the_open_balance_equal_orders_less_returns_for_every_cust
                 if rng.random_range(0..2) == 0 {
                     new.even_plan = Some(orders::EvenPlan {
                         count: rng.random_range(2..5),
-                        first_due_date: super::local_day(at) + chrono::Days::new(10),
+                        first_due_date: super::local_day(at, DEFAULT_TZ) + chrono::Days::new(10),
                     });
                 }
                 let o = orders::create(db, &rep, c, &new, at).await.unwrap();

@@ -20,33 +20,61 @@ use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
 use crate::i18n::Lang;
 
-/// The query of a report, checked: 400 with a stable code for what is wrong.
-pub(crate) fn parse_query(pairs: &[(String, String)]) -> Result<ReportQuery, AppError> {
+/// A report's range of days (`from`, `to`), checked: 400 with a stable code for what is wrong.
+pub(crate) fn parse_range(pairs: &[(String, String)]) -> Result<DateRange, AppError> {
     let from = pair(pairs, "from").ok_or(AppError::BadRequest("from_invalid"))?;
     let to = pair(pairs, "to").ok_or(AppError::BadRequest("to_invalid"))?;
-    let range = DateRange::parse(from, to).map_err(|e| {
+    DateRange::parse(from, to).map_err(|e| {
         AppError::BadRequest(match e {
             RangeError::BadDate("from") => "from_invalid",
             RangeError::BadDate(_) => "to_invalid",
             RangeError::Reversed => "range_reversed",
             RangeError::TooLong => "range_too_long",
         })
-    })?;
+    })
+}
+
+/// An optional id parameter (`team_id`, `agent_id`, `rep_id`): 400 `code` when not a number.
+pub(crate) fn id_param(
+    pairs: &[(String, String)],
+    key: &str,
+    code: &'static str,
+) -> Result<Option<i64>, AppError> {
+    match pair(pairs, key).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| AppError::BadRequest(code)),
+    }
+}
+
+/// A report as asked by `format`: JSON (none or `json`), or its table as a CSV or .xlsx file
+/// named `name` (400 `format_invalid` for anything else).
+pub(crate) fn json_or_file<T: Serialize>(
+    pairs: &[(String, String)],
+    report: T,
+    name: impl FnOnce(&T) -> String,
+    table: impl FnOnce(&T) -> (Vec<String>, Vec<Vec<String>>),
+) -> ApiResult<Response> {
+    match pair(pairs, "format") {
+        None | Some("json") => Ok(Json(report).into_response()),
+        Some(f) => {
+            let (head, rows) = table(&report);
+            file(f, &name(&report), &head, &rows)
+        }
+    }
+}
+
+/// The query of a report, checked: 400 with a stable code for what is wrong.
+pub(crate) fn parse_query(pairs: &[(String, String)]) -> Result<ReportQuery, AppError> {
+    let range = parse_range(pairs)?;
     let grouping = match pair(pairs, "group_by") {
         None => Grouping::Agent,
         Some(g) => Grouping::parse(g).ok_or(AppError::BadRequest("group_by_invalid"))?,
     };
-    let id = |key: &str, code: &'static str| -> Result<Option<i64>, AppError> {
-        match pair(pairs, key).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| AppError::BadRequest(code)),
-        }
-    };
     Ok(ReportQuery {
         range,
         grouping,
-        team: id("team_id", "team_id_invalid")?.map(TeamId),
-        agent: id("agent_id", "agent_id_invalid")?.map(UserId),
+        team: id_param(pairs, "team_id", "team_id_invalid")?.map(TeamId),
+        agent: id_param(pairs, "agent_id", "agent_id_invalid")?.map(UserId),
     })
 }
 
@@ -83,19 +111,13 @@ pub async fn calls(
     let pairs = query_pairs(q.as_deref());
     let query = parse_query(&pairs)?;
     let report = report_for(&state, &caller, &query).await?;
-    match pair(&pairs, "format") {
-        None | Some("json") => Ok(Json(report).into_response()),
-        Some(f) => {
-            let (head, rows) = table(&report, caller.lang);
-            let name = format!(
-                "{}-{}-{}",
-                caller.lang.t("call_stats.title"),
-                report.from,
-                report.to
-            );
-            file(f, &name, &head, &rows)
-        }
-    }
+    let lang = caller.lang;
+    json_or_file(
+        &pairs,
+        report,
+        |r| format!("{}-{}-{}", lang.t("call_stats.title"), r.from, r.to),
+        |r| table(r, lang),
+    )
 }
 
 /// Talk time as `H:MM:SS`.

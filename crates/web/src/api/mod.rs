@@ -8,6 +8,7 @@ pub mod assessments;
 pub mod call_reports;
 pub mod calls;
 pub mod collisions;
+pub mod customer_reports;
 pub mod customers;
 // issue 24: the dashboard
 pub mod dashboard;

@@ -87,6 +87,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::assessments::list, super::assessments::get, super::assessments::adjust, super::assessments::lock,
         super::assessments::unlock, super::assessments::year, super::assessments::get_rules,
         super::assessments::put_rules, super::assessments::export,
+        // issue 24: customer reports
+        super::customer_reports::new_customers_report, super::customer_reports::customers_yearly,
     ),
     modifiers(&BearerAuth),
 )]

@@ -6,7 +6,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{Days, NaiveDate};
-use leadline_domain::calling_hours::DEFAULT_TZ;
 use leadline_domain::{LeadId, PoolId, Role, TeamId};
 use leadline_store::leads;
 use leadline_store::ownership::{claim, events, pools};
@@ -278,7 +277,8 @@ pub async fn put_settings(
 
 /// Pool statistics (supervisors and admins): put in (release, reclaim, entry or import into a
 /// pool), claimed and reclaimed, per day, person and pool, from the ownership history.
-/// `from`/`to` are days (YYYY-MM-DD, Asia/Shanghai), inclusive; by default the last 7 days.
+/// `from`/`to` are days (YYYY-MM-DD) of the organisation's zone, inclusive; by default the last
+/// 7 days.
 #[utoipa::path(get, path = "/api/v1/pools/stats",
     params(("from" = Option<String>, Query, description = "YYYY-MM-DD"), ("to" = Option<String>, Query, description = "YYYY-MM-DD")),
     responses((status = 200, description = "`{from, to, total, by_day, by_person, by_pool}`, each `{put_in, claimed, reclaimed}`"),
@@ -290,16 +290,21 @@ pub async fn stats(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(Role::manages_leads)?;
     let pairs = query_pairs(q.as_deref());
-    let (from, to) = stats_period(pair(&pairs, "from"), pair(&pairs, "to"))?;
+    let today = leadline_store::call_stats::today(&state.db, now())
+        .await?
+        .date;
+    let (from, to) = stats_period(pair(&pairs, "from"), pair(&pairs, "to"), today)?;
     Ok(Json(
         leadline_store::ownership::pool_stats::stats(&state.db, from, to).await?,
     ))
 }
 
-/// The statistics' period from the query: `to` defaults to today, `from` to six days before.
+/// The statistics' period from the query: `to` defaults to `today` (the organisation's), `from`
+/// to six days before.
 pub fn stats_period(
     from: Option<&str>,
     to: Option<&str>,
+    today: NaiveDate,
 ) -> Result<(NaiveDate, NaiveDate), AppError> {
     let day = |v: Option<&str>, field: &str| -> Result<Option<NaiveDate>, AppError> {
         match v.map(str::trim).filter(|s| !s.is_empty()) {
@@ -309,7 +314,6 @@ pub fn stats_period(
                 .map_err(|_| StoreError::invalid(field, "invalid_date").into()),
         }
     };
-    let today = now().with_timezone(&DEFAULT_TZ).date_naive();
     let to = day(to, "to")?.unwrap_or(today);
     let from =
         day(from, "from")?.unwrap_or_else(|| to.checked_sub_days(Days::new(6)).unwrap_or(to));

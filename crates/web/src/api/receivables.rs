@@ -125,12 +125,13 @@ pub async fn collections(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let pairs = query_pairs(q.as_deref());
-    let day = day_param(pair(&pairs, "day"))?;
+    let today = leadline_store::call_stats::today(&state.db, now()).await?;
+    let day = day_param(pair(&pairs, "day"), today.date)?;
     let report = reports::daily_collections(&state.db, &caller.viewer, day).await?;
     match pair(&pairs, "format") {
         None | Some("json") => Ok(Json(report).into_response()),
         Some(f) => {
-            let (head, rows) = collections_table(&report, caller.lang);
+            let (head, rows) = collections_table(&report, caller.lang, today.zone);
             file(f, &format!("收款日报-{day}"), &head, &rows)
         }
     }
@@ -146,7 +147,8 @@ pub async fn unpaid(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let pairs = query_pairs(q.as_deref());
-    let day = day_param(pair(&pairs, "day"))?;
+    let today = leadline_store::call_stats::today(&state.db, now()).await?;
+    let day = day_param(pair(&pairs, "day"), today.date)?;
     let report = reports::unpaid(&state.db, &caller.viewer, day).await?;
     match pair(&pairs, "format") {
         None | Some("json") => Ok(Json(report).into_response()),
@@ -157,9 +159,11 @@ pub async fn unpaid(
     }
 }
 
+/// The day's payments as a table, their times in the organisation's `tz` (the day's zone).
 pub(crate) fn collections_table(
     r: &CollectionsReport,
     lang: Lang,
+    tz: chrono_tz::Tz,
 ) -> (Vec<String>, Vec<Vec<String>>) {
     let head = [
         "sales.paid_at",
@@ -174,7 +178,6 @@ pub(crate) fn collections_table(
     .iter()
     .map(|k| lang.t(k).to_string())
     .collect();
-    let tz = leadline_domain::calling_hours::DEFAULT_TZ;
     let mut rows: Vec<Vec<String>> = r
         .payments
         .iter()

@@ -263,10 +263,13 @@ pub async fn decide_quotation(
     Ok(Json(q))
 }
 
-/// A day parameter (`YYYY-MM-DD`), today in the organisation's zone when absent.
-pub(crate) fn day_param(v: Option<&str>) -> Result<chrono::NaiveDate, AppError> {
+/// A day parameter (`YYYY-MM-DD`), `today` (the organisation's) when absent.
+pub(crate) fn day_param(
+    v: Option<&str>,
+    today: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, AppError> {
     match v.filter(|s| !s.is_empty()) {
-        None => Ok(leadline_store::sales::local_day(now())),
+        None => Ok(today),
         Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|_| AppError::BadRequest("day_invalid")),
     }

@@ -34,8 +34,11 @@ use crate::error::{ApiResult, AppError};
 use crate::i18n::Lang;
 use leadline_engine::jobs_runner::POLL_EVERY;
 
-/// The zone shown to a user who has not chosen one.
-pub const STATS_ZONE: Tz = chrono_tz::Asia::Shanghai;
+/// The zone times are shown in to a user whose stored zone does not parse (a user's zone is
+/// always set, Asia/Shanghai by default). Only for showing times: statistics days, claims,
+/// pool statistics and the sales reports follow the organisation's zone
+/// (`call_stats::org_zone`).
+pub const USER_ZONE_FALLBACK: Tz = leadline_domain::calling_hours::DEFAULT_TZ;
 
 /// The most revisits the workspace lists.
 pub const REVISIT_LIMIT: i64 = 200;
@@ -49,7 +52,7 @@ pub async fn stats_day(db: &Db, at: DateTime<Utc>) -> leadline_store::Result<Sta
 
 /// The caller's time zone.
 pub fn zone_of(caller: &Caller) -> Tz {
-    caller.user.time_zone.parse().unwrap_or(STATS_ZONE)
+    caller.user.time_zone.parse().unwrap_or(USER_ZONE_FALLBACK)
 }
 
 /// The caller's calendar date of an instant.

@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use leadline_domain::calling_hours::DayKind;
+use leadline_domain::customer_reports::{NewGrouping, Origin};
 use leadline_domain::revisit::{AfterLast, DelayUnit};
 use leadline_domain::{FieldKind, Role};
 
@@ -114,6 +115,19 @@ fn built_keys(store: &StoreCodes) -> Vec<(&'static str, Values)> {
             listed(&["agent", "team", "day", "week", "month"]),
         ),
         ("plan.period.", listed(&["week", "month"])),
+        // issue 24: customer reports
+        (
+            "customer_reports.group.",
+            codes(&NewGrouping::ALL, NewGrouping::code),
+        ),
+        (
+            "customer_reports.origin.",
+            codes(&Origin::ALL, Origin::code),
+        ),
+        (
+            "customer_reports.month.",
+            All((1..=12).map(|m| m.to_string()).collect()),
+        ),
         (
             "plan.status.",
             listed(&["submitted", "approved", "rejected"]),

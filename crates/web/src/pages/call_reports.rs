@@ -33,6 +33,26 @@ struct CallReportsPage {
     export_query: String,
 }
 
+/// Fills each parameter the query leaves out or empty with its default.
+pub(crate) fn with_defaults<const N: usize>(
+    pairs: &mut Vec<(String, String)>,
+    defaults: [(&str, String); N],
+) {
+    for (k, v) in defaults {
+        if !pairs.iter().any(|(key, val)| key == k && !val.is_empty()) {
+            pairs.retain(|(key, _)| key != k);
+            pairs.push((k.to_string(), v));
+        }
+    }
+}
+
+/// The query string of an export link (without `format`).
+pub(crate) fn query_string(pairs: Vec<(String, String)>) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
 /// GET /reports/calls: this month so far by default, grouped by agent.
 pub async fn page(
     State(state): State<AppState>,
@@ -47,12 +67,7 @@ pub async fn page(
         ("to", today.to_string()),
         ("group_by", "agent".to_string()),
     ];
-    for (k, v) in defaults {
-        if !pairs.iter().any(|(key, val)| key == k && !val.is_empty()) {
-            pairs.retain(|(key, _)| key != k);
-            pairs.push((k.to_string(), v));
-        }
-    }
+    with_defaults(&mut pairs, defaults);
     let query = parse_query(&pairs).or_page(l)?;
     let report = report_for(&state, &caller, &query).await.or_page(l)?;
     let (head, rows) = table(&report, l);
@@ -72,9 +87,7 @@ pub async fn page(
     if let Some(t) = query.team {
         export.push(("team_id".into(), t.0.to_string()));
     }
-    let export_query = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(export)
-        .finish();
+    let export_query = query_string(export);
     let p = CallReportsPage {
         nav: Nav::new(&caller, "/reports/calls"),
         from: report.from.to_string(),

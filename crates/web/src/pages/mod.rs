@@ -7,6 +7,7 @@ pub mod call_reports;
 // issue 24: assessment (月度 / 年度考核)
 pub mod assessments;
 pub mod collisions;
+pub mod customer_reports;
 pub mod customers;
 // issue 25: dispositions on the settings page
 pub mod dashboard;

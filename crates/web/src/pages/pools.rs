@@ -153,8 +153,13 @@ pub async fn page(
     });
     let (message, error) = outcome(l, &pairs);
     let stats = if caller.user.role.manages_leads() {
+        let today = leadline_store::call_stats::today(db, leadline_store::now())
+            .await
+            .or_page(l)?
+            .date;
         let (from, to) =
-            crate::api::pools::stats_period(pair(&pairs, "from"), pair(&pairs, "to")).or_page(l)?;
+            crate::api::pools::stats_period(pair(&pairs, "from"), pair(&pairs, "to"), today)
+                .or_page(l)?;
         let s = leadline_store::ownership::pool_stats::stats(db, from, to)
             .await
             .or_page(l)?;

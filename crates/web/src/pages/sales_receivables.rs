@@ -36,7 +36,10 @@ pub async fn collections(
 ) -> PageResult {
     let l = caller.lang;
     let pairs = query_pairs(q.as_deref());
-    let day = day_param(pair(&pairs, "day")).or_page(l)?;
+    let today = leadline_store::call_stats::today(&state.db, leadline_store::now())
+        .await
+        .or_page(l)?;
+    let day = day_param(pair(&pairs, "day"), today.date).or_page(l)?;
     let report = reports::daily_collections(&state.db, &caller.viewer, day)
         .await
         .or_page(l)?;
@@ -77,7 +80,10 @@ pub async fn unpaid(
 ) -> PageResult {
     let l = caller.lang;
     let pairs = query_pairs(q.as_deref());
-    let day = day_param(pair(&pairs, "day")).or_page(l)?;
+    let today = leadline_store::call_stats::today(&state.db, leadline_store::now())
+        .await
+        .or_page(l)?;
+    let day = day_param(pair(&pairs, "day"), today.date).or_page(l)?;
     let report = reports::unpaid(&state.db, &caller.viewer, day)
         .await
         .or_page(l)?;

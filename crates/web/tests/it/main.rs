@@ -14,6 +14,7 @@ mod chinese_first;
 mod claim;
 mod collision_browser;
 mod collisions;
+mod customer_reports;
 mod customers;
 mod daily_report_browser;
 mod dashboard;

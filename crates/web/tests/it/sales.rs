@@ -432,7 +432,10 @@ async fn the_new_order_form_takes_a_payment_plan_and_shows_its_problems_at_the_f
     let product = p["id"].as_i64().unwrap().to_string();
     let c = customer(&app, "星河科技有限公司", app.org.agent_a1).await;
     let customer_id = c.to_string();
-    let today = leadline_store::sales::local_day(leadline_store::now());
+    let today = leadline_store::sales::local_day(
+        leadline_store::now(),
+        leadline_domain::calling_hours::DEFAULT_TZ,
+    );
     let day = |d: u64| {
         today
             .checked_add_days(chrono::Days::new(d))

@@ -3,6 +3,7 @@
 //! release writes. Both backends (PostgreSQL with `LEADLINE_TEST_POSTGRES_URL`).
 
 use chrono::{Duration, TimeZone, Utc};
+use leadline_domain::calling_hours::DEFAULT_TZ;
 use leadline_domain::ownership::ClaimRefusal;
 use leadline_domain::{LeadDraft, LeadId, Role, TeamId, UserId, Viewer};
 
@@ -142,6 +143,66 @@ async fn the_daily_cap_counts_claims_since_the_organisations_midnight() {
     assert_eq!((left.claims_today, left.claims_left), (1, Some(1)));
 }
 
+/// The organisation in New York: its midnight, not Shanghai's, starts a new day of claims, and
+/// the pool statistics count each move on New York's day.
+#[tokio::test]
+async fn the_daily_cap_and_pool_statistics_follow_the_organisations_zone() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let admin = user(db, "boss", Role::Admin, None).await;
+    let a = user(db, "agent_a", Role::Agent, None).await;
+    crate::call_stats::set_org_zone(db, admin.user_id, "America/New_York", sh(1, 9))
+        .await
+        .unwrap();
+    replace_limits(
+        db,
+        admin.user_id,
+        &[LimitInput {
+            role: Some("agent".into()),
+            team_id: None,
+            per_day: Some(1),
+            held_at_once: None,
+            cooldown_phone_minutes: None,
+            cooldown_company_minutes: None,
+        }],
+        sh(6, 9),
+    )
+    .await
+    .unwrap();
+    let ny = |d: u32, h: u32| {
+        chrono_tz::America::New_York
+            .with_ymd_and_hms(2026, 12, d, h, 30, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(pool_lead(db, &admin, 20 + n, None).await);
+    }
+    // 23:30 on the 6th and 00:30 on the 7th in New York: both 7 December in Shanghai, but two
+    // days of the organisation, so both claims pass the cap of one a day.
+    claim(db, &a, ids[0], ny(6, 23)).await.unwrap();
+    claim(db, &a, ids[1], ny(7, 0)).await.unwrap();
+    assert_eq!(
+        refusal(claim(db, &a, ids[2], ny(7, 1)).await),
+        ClaimRefusal::DailyLimit
+    );
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let stats = crate::ownership::pool_stats::stats(db, day("2026-12-06"), day("2026-12-07"))
+        .await
+        .unwrap();
+    let claimed: Vec<(chrono::NaiveDate, i64)> = stats
+        .by_day
+        .iter()
+        .filter(|d| d.flow.claimed > 0)
+        .map(|d| (d.day, d.flow.claimed))
+        .collect();
+    assert_eq!(
+        claimed,
+        vec![(day("2026-12-06"), 1), (day("2026-12-07"), 1)]
+    );
+}
+
 #[tokio::test]
 async fn the_cap_on_leads_held_counts_every_lead_owned_and_a_team_row_wins_over_the_role() {
     let t = TestDb::fresh().await.unwrap();
@@ -254,12 +315,20 @@ async fn a_release_returns_the_lead_to_its_pool_and_the_history_shows_both_moves
 }
 
 #[test]
-fn the_day_starts_at_midnight_in_shanghai() {
+fn the_day_starts_at_midnight_in_the_organisations_zone() {
     assert_eq!(
-        day_start(sh(7, 10)),
+        day_start(sh(7, 10), DEFAULT_TZ),
         Utc.with_ymd_and_hms(2026, 12, 6, 16, 0, 0).unwrap()
     );
-    assert_eq!(day_start(sh(7, 0)), day_start(sh(7, 23)));
+    assert_eq!(
+        day_start(sh(7, 0), DEFAULT_TZ),
+        day_start(sh(7, 23), DEFAULT_TZ)
+    );
+    // 10:00 on 7 December in Shanghai is 21:00 on the 6th in New York (UTC-5).
+    assert_eq!(
+        day_start(sh(7, 10), chrono_tz::America::New_York),
+        Utc.with_ymd_and_hms(2026, 12, 6, 5, 0, 0).unwrap()
+    );
 }
 
 /// 撞单 on claim: a pool contact of a company a colleague owns is not taken; one case is opened
