@@ -151,16 +151,46 @@ pub async fn calls_report(
 ) -> Result<Report> {
     let scope = StatsScope::of(viewer);
     check(db, &scope, q).await?;
-    let source = match source {
-        Source::Rollups | Source::Days if super::days_zone(db).await? == Some(zone) => Source::Days,
-        Source::Rollups | Source::Days => Source::Slots,
-        s => s,
+    let rows = match source {
+        // The days answer when they are counted in `zone` (the query checks it, in the same
+        // round trip); no rows may also mean they are counted in another zone: then the slots.
+        Source::Rollups | Source::Days => {
+            let rows = read_rows(db, &scope, q, zone, Source::Days).await?;
+            if rows.is_empty() && super::days_zone(db).await? != Some(zone) {
+                read_rows(db, &scope, q, zone, Source::Slots).await?
+            } else {
+                rows
+            }
+        }
+        s => read_rows(db, &scope, q, zone, s).await?,
     };
+    let mut total = Counts::default();
+    for r in &rows {
+        total.add(&r.totals.counts);
+    }
+    Ok(Report {
+        zone: zone.name().to_string(),
+        from: q.range.from,
+        to: q.range.to,
+        group_by: q.grouping,
+        rows,
+        totals: total.into(),
+    })
+}
+
+/// The rows of the report from `source` (Days: none unless the days are counted in `zone`).
+async fn read_rows(
+    db: &Db,
+    scope: &StatsScope,
+    q: &ReportQuery,
+    zone: Tz,
+    source: Source,
+) -> Result<Vec<ReportRow>> {
     let (first, end) = match source {
         Source::Days => (day_number(q.range.from), day_number(q.range.to) + 1),
         _ => q.range.slots(zone),
     };
-    let mut only = scope_condition(&scope);
+    let mut only = scope_condition(scope);
     // The filters name `s.agent_id`, so that both backends read the (agent, slot or day) key of
     // the agents asked for instead of every agent's rows in the range.
     if let Some(t) = q.team {
@@ -179,9 +209,13 @@ pub async fn calls_report(
         _ => "s.slot_start",
     };
     let from_with = |join: &str| match source {
+        // A zone's name is one of chrono-tz's (letters, digits, `/`, `_`, `+`, `-`): safe to
+        // format in.
         Source::Days => format!(
             "FROM call_stats_daily s JOIN users u ON u.id = s.agent_id{join} \
-             WHERE s.day >= $1 AND s.day < $2{only}"
+             WHERE s.day >= $1 AND s.day < $2{only} AND EXISTS \
+             (SELECT 1 FROM call_stats_daily_zone z WHERE z.zone = '{}')",
+            zone.name()
         ),
         Source::RawCalls => format!(
             "FROM ({}) s JOIN users u ON u.id = s.agent_id{join} WHERE 1 = 1{only}",
@@ -219,7 +253,7 @@ pub async fn calls_report(
         Source::Days => date_of_day(period),
         _ => DateTime::<Utc>::from_timestamp(period, 0).map(|at| stats_date(at, zone)),
     };
-    let rows: Vec<ReportRow> = match q.grouping {
+    Ok(match q.grouping {
         Grouping::Agent => {
             let raw: Vec<(i64, String, SumsRow)> = fetch!(format!(
                 "SELECT u.id, u.display_name, {SUMS} {from} GROUP BY u.id, u.display_name \
@@ -286,18 +320,6 @@ pub async fn calls_report(
                 })
                 .collect()
         }
-    };
-    let mut total = Counts::default();
-    for r in &rows {
-        total.add(&r.totals.counts);
-    }
-    Ok(Report {
-        zone: zone.name().to_string(),
-        from: q.range.from,
-        to: q.range.to,
-        group_by: q.grouping,
-        rows,
-        totals: total.into(),
     })
 }
 
