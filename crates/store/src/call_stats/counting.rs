@@ -166,9 +166,10 @@ pub(crate) async fn rebuild_days(tx: &mut impl Tx, zone: Tz) -> Result<i64> {
 }
 
 /// After the migration that added the days: builds them from the slots in the organisation's
-/// zone, once (a no-op when they are built).
+/// zone, once (a no-op when they are built). On SQLite as a background job of the writer: the
+/// start-up is nobody's call, and must not count as others writing.
 pub(crate) async fn build_days_if_missing(db: &crate::Db) -> Result<()> {
-    crate::in_tx!(db, |tx| async move {
+    async fn body(tx: &mut impl Tx) -> Result<()> {
         if days_zone_in(tx).await?.is_some() {
             return Ok(());
         }
@@ -180,5 +181,14 @@ pub(crate) async fn build_days_if_missing(db: &crate::Db) -> Result<()> {
         let zone = org_zone_in(tx).await?;
         rebuild_days(tx, zone).await?;
         Ok(())
-    })
+    }
+    match db {
+        crate::Db::Sqlite(pool) => {
+            crate::db::sqlite_writer::run_background(pool, |conn| {
+                crate::db::tx::run_ready(body(&mut crate::db::tx::SqliteTx(conn)))
+            })
+            .await
+        }
+        crate::Db::Postgres(_) => crate::in_tx!(db, |tx| body(tx)),
+    }
 }
