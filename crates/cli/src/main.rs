@@ -144,9 +144,10 @@ async fn main() -> anyhow::Result<()> {
             db.close().await;
             let done = result.context("rebuilding the call statistics")?;
             println!(
-                "call statistics rebuilt: {} calls into {} slots in {:.1} s",
+                "call statistics rebuilt: {} calls into {} slots and {} agent days in {:.1} s",
                 done.calls,
                 done.slots,
+                done.days,
                 t.elapsed().as_secs_f64()
             );
             Ok(())

@@ -14,6 +14,8 @@ use serde::Serialize;
 use crate::calling_hours::DEFAULT_TZ;
 use crate::{Role, TeamId, UserId, Viewer};
 
+pub mod days;
+
 /// A slot's length in seconds.
 pub const SLOT_S: i64 = 900;
 

@@ -1,7 +1,9 @@
 //! Call statistics (issue 24): the organisation's time zone, the per-agent 15-minute slots
-//! (`call_stats`) every write of a call counts into in its own transaction, the statistics day
-//! as a range of slots, the rebuild from the raw calls, and the reports over any period.
+//! (`call_stats`) and per-agent statistics days (`call_stats_daily`, in the organisation's
+//! zone) every write of a call counts into in its own transaction (`counting`), the statistics
+//! day as a range of rows, the rebuild from the raw calls, and the reports over any period.
 
+pub(crate) mod counting;
 pub mod rebuild;
 pub mod report;
 #[cfg(test)]
@@ -9,6 +11,7 @@ mod tests;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
+use leadline_domain::call_stats::days::day_number;
 use leadline_domain::call_stats::{self as periods, DEFAULT_ORG_ZONE, ORG_ZONE_KEY};
 use leadline_domain::disposition::Disposition;
 use leadline_domain::{IntentLevel, UserId};
@@ -18,7 +21,7 @@ use serde_json::json;
 use crate::audit::AuditEntry;
 use crate::db::sql::Arg;
 use crate::db::tx::Tx;
-use crate::{Db, Result, StoreError, db_run, write_audit};
+use crate::{Db, Result, StoreError, db_run, in_tx};
 
 /// The organisation's statistics zone (cached with the call configuration, see
 /// `workday::config::snapshot`).
@@ -45,38 +48,52 @@ pub(crate) async fn read_org_zone(db: &Db) -> Result<Tz> {
     }
 }
 
-/// Sets the organisation's zone (an IANA name such as `Asia/Shanghai`). The counts are kept in
-/// UTC slots, so every statistics day follows the new zone at once; nothing is recomputed.
+/// Sets the organisation's zone (an IANA name such as `Asia/Shanghai`). The slots are kept in
+/// UTC and follow the new zone at once; the days are recounted from the slots in the same
+/// transaction as the setting, writers of calls held off meanwhile (see `counting`).
 pub async fn set_org_zone(db: &Db, actor: UserId, name: &str, at: DateTime<Utc>) -> Result<Tz> {
     let zone = periods::parse_zone(name).ok_or(StoreError::invalid("org_time_zone", "invalid"))?;
     let before = read_org_zone(db).await?;
-    db_run!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
+    let audit = AuditEntry {
+        entity: "setting",
+        entity_id: 0,
+        actor: Some(actor),
+        action: "update",
+        before: Some(json!({ ORG_ZONE_KEY: before.name() })),
+        after: Some(json!({ ORG_ZONE_KEY: zone.name() })),
+        at,
+    };
+    in_tx!(db, |tx| async move {
+        counting::hold_writers(tx).await?;
+        tx.execute(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            &[
+                Arg::Text(ORG_ZONE_KEY.into()),
+                Arg::Json(json!(zone.name())),
+                Arg::Time(at),
+            ],
         )
-        .bind(ORG_ZONE_KEY)
-        .bind(sqlx::types::Json(json!(zone.name())))
-        .bind(at)
-        .execute(&mut *tx)
         .await?;
-        write_audit!(
-            &mut *tx,
-            AuditEntry {
-                entity: "setting",
-                entity_id: 0,
-                actor: Some(actor),
-                action: "update",
-                before: Some(json!({ ORG_ZONE_KEY: before.name() })),
-                after: Some(json!({ ORG_ZONE_KEY: zone.name() })),
-                at
-            }
-        )?;
-        tx.commit().await?;
-    });
+        tx.execute(crate::audit::INSERT, &audit.args()).await?;
+        if counting::days_zone_in(tx).await? != Some(zone) {
+            counting::rebuild_days(tx, zone).await?;
+        }
+        Ok(())
+    })?;
     crate::workday::config::invalidate();
     Ok(zone)
+}
+
+/// The zone the per-agent days are counted in (None while they are not built): reports read
+/// the days only when it is the zone they ask for.
+pub async fn days_zone(db: &Db) -> Result<Option<Tz>> {
+    let name: Option<String> = db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT zone FROM call_stats_daily_zone WHERE id = 1"
+    )
+    .fetch_optional(pool)
+    .await?);
+    Ok(name.as_deref().and_then(periods::parse_zone))
 }
 
 /// One statistics day in the organisation's zone: its date and its slots `[first, end)`.
@@ -244,40 +261,56 @@ pub(crate) const SUMS: &str = "CAST(COALESCE(SUM(s.calls), 0) AS BIGINT), CAST(C
     CAST(COALESCE(SUM(s.intent_no_stance), 0) AS BIGINT), CAST(COALESCE(SUM(s.intent_interested), 0) AS BIGINT), \
     CAST(COALESCE(SUM(s.intent_positive), 0) AS BIGINT), CAST(COALESCE(SUM(s.intent_strong_demand), 0) AS BIGINT)";
 
-pub(crate) const COUNT_SLOT: &str = "INSERT INTO call_stats (agent_id, slot_start, calls, connected, valid_conversations, qualified, talk_s, \
-    intent_resistant, intent_no_stance, intent_interested, intent_positive, intent_strong_demand) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (agent_id, slot_start) DO UPDATE SET \
-    calls = call_stats.calls + excluded.calls, connected = call_stats.connected + excluded.connected, \
-    valid_conversations = call_stats.valid_conversations + excluded.valid_conversations, \
-    qualified = call_stats.qualified + excluded.qualified, talk_s = call_stats.talk_s + excluded.talk_s, \
-    intent_resistant = call_stats.intent_resistant + excluded.intent_resistant, \
-    intent_no_stance = call_stats.intent_no_stance + excluded.intent_no_stance, \
-    intent_interested = call_stats.intent_interested + excluded.intent_interested, \
-    intent_positive = call_stats.intent_positive + excluded.intent_positive, \
-    intent_strong_demand = call_stats.intent_strong_demand + excluded.intent_strong_demand";
-
-/// Counts a call started at `at` into its agent's slot, in the caller's transaction (the one
-/// that inserts the call). Every path that writes calls goes through here.
-pub(crate) async fn count(
-    tx: &mut impl Tx,
-    agent: UserId,
-    at: DateTime<Utc>,
-    counts: &Counts,
-) -> Result<()> {
-    tx.execute(COUNT_SLOT, &count_args(agent, at, counts))
-        .await?;
-    Ok(())
+/// Whole statistics days as rows of one rollup: the per-agent days when they are counted in
+/// the zone asked for, else the 15-minute slots. `s.{key} >= first AND s.{key} < end` over
+/// `{table} s` selects them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub table: &'static str,
+    pub key: &'static str,
+    pub first: i64,
+    pub end: i64,
 }
 
-/// The arguments of [`COUNT_SLOT`] for a call started at `at`.
-pub(crate) fn count_args(agent: UserId, at: DateTime<Utc>, counts: &Counts) -> Vec<Arg> {
-    let mut args = vec![Arg::I64(agent.0), Arg::I64(periods::slot_of(at))];
-    args.extend(counts.args());
-    args
+impl Span {
+    /// The days `from..=to` in `zone`, with the days counted in `days_zone`.
+    pub fn of(from: NaiveDate, to: NaiveDate, zone: Tz, days_zone: Option<Tz>) -> Span {
+        if days_zone == Some(zone) {
+            Span {
+                table: "call_stats_daily",
+                key: "day",
+                first: day_number(from),
+                end: day_number(to) + 1,
+            }
+        } else {
+            let (first, end) = periods::slot_range(from, to, zone);
+            Span {
+                table: "call_stats",
+                key: "slot_start",
+                first,
+                end,
+            }
+        }
+    }
+
+    /// The condition on `s` with the bounds as `$a` and `$b`.
+    pub fn within(&self, a: usize, b: usize) -> String {
+        format!("s.{k} >= ${a} AND s.{k} < ${b}", k = self.key)
+    }
 }
 
-const AGENT_DAY: &str =
-    "FROM call_stats s WHERE s.agent_id = $1 AND s.slot_start >= $2 AND s.slot_start < $3";
+/// The rollup rows of the days `from..=to` in `zone`.
+pub async fn span(db: &Db, from: NaiveDate, to: NaiveDate, zone: Tz) -> Result<Span> {
+    Ok(Span::of(from, to, zone, days_zone(db).await?))
+}
+
+fn agent_day_sql(span: &Span) -> String {
+    format!(
+        "SELECT {SUMS} FROM {} s WHERE s.agent_id = $1 AND {}",
+        span.table,
+        span.within(2, 3)
+    )
+}
 
 /// An agent's counts over `day`, in the caller's transaction.
 pub(crate) async fn agent_day_in(
@@ -285,11 +318,12 @@ pub(crate) async fn agent_day_in(
     agent: UserId,
     day: &StatsDay,
 ) -> Result<Counts> {
-    let sql = format!("SELECT {SUMS} {AGENT_DAY}");
+    let days_zone = counting::days_zone_in(tx).await?;
+    let span = Span::of(day.date, day.date, day.zone, days_zone);
     let row = tx
         .fetch_one(
-            &sql,
-            &[Arg::I64(agent.0), Arg::I64(day.first), Arg::I64(day.end)],
+            &agent_day_sql(&span),
+            &[Arg::I64(agent.0), Arg::I64(span.first), Arg::I64(span.end)],
         )
         .await?;
     Counts::from_row(&row, 0)
@@ -319,12 +353,14 @@ impl From<SumsRow> for Counts {
 
 /// An agent's counts over `day`.
 pub async fn agent_day(db: &Db, agent: UserId, day: &StatsDay) -> Result<Counts> {
-    let sql = format!("SELECT {SUMS} {AGENT_DAY}");
-    let row: SumsRow = db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(agent)
-        .bind(day.first)
-        .bind(day.end)
-        .fetch_one(pool)
-        .await?);
+    let span = span(db, day.date, day.date, day.zone).await?;
+    let row: SumsRow = db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+        agent_day_sql(&span)
+    ))
+    .bind(agent)
+    .bind(span.first)
+    .bind(span.end)
+    .fetch_one(pool)
+    .await?);
     Ok(row.into())
 }

@@ -1,11 +1,14 @@
 //! Recomputing the statistics slots from the raw calls (`leadline rollups rebuild`): for history
-//! imported straight into `calls`, or after the dispositions' flags changed. One transaction
-//! per backend; the slot of a call is the one expression that differs between them.
+//! imported straight into `calls`, or after the dispositions' flags changed; then the days
+//! from the slots. One transaction; the slot of a call is the one expression that differs
+//! between the backends.
 
 use leadline_domain::UserId;
+use leadline_domain::call_stats::days::day_of_slot;
 
-use super::{COLUMNS, Counts, SumsRow};
-use crate::{Backend, Db, Result, db_run};
+use super::{COLUMNS, Counts, SumsRow, counting};
+use crate::db::tx::Tx;
+use crate::{Backend, Db, Result, db_run, in_tx};
 
 /// The slot start (seconds since 1970, a multiple of 900) of `c.started_at`: the same value as
 /// `leadline_domain::call_stats::slot_of`. PostgreSQL floors the fractional epoch (a cast
@@ -53,37 +56,31 @@ fn raw_grouped(backend: Backend) -> String {
 pub struct Rebuilt {
     pub calls: i64,
     pub slots: i64,
+    /// Per-agent day rows, counted in the organisation's zone.
+    pub days: i64,
 }
 
-/// Replaces every slot with the sums recomputed from the calls, in one transaction. On
-/// PostgreSQL the slots are locked against writers first, so that a call recorded meanwhile is
-/// counted after the rebuild (it waits) rather than colliding with a recomputed slot.
+/// Replaces every slot with the sums recomputed from the calls, and every day with the sums of
+/// the slots in the organisation's zone, in one transaction. On PostgreSQL writers of calls are
+/// held off first, so that a call recorded meanwhile is counted after the rebuild (it waits)
+/// rather than colliding with a recomputed row.
 pub async fn rebuild(db: &Db) -> Result<Rebuilt> {
-    let backend = db.backend();
     let insert = format!(
         "INSERT INTO call_stats (agent_id, slot_start, {COLUMNS}) {}",
-        raw_grouped(backend)
+        raw_grouped(db.backend())
     );
-    Ok(db_run!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        if backend == Backend::Postgres {
-            sqlx::query("LOCK TABLE call_stats IN EXCLUSIVE MODE")
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM call_stats")
-            .execute(&mut *tx)
-            .await?;
-        let slots = sqlx::query(sqlx::AssertSqlSafe(insert))
-            .execute(&mut *tx)
+    in_tx!(db, |tx| async move {
+        counting::hold_writers(tx).await?;
+        tx.execute("DELETE FROM call_stats", &[]).await?;
+        let slots = tx.execute(&insert, &[]).await? as i64;
+        let zone = counting::org_zone_in(tx).await?;
+        let days = counting::rebuild_days(tx, zone).await?;
+        let calls = tx
+            .fetch_one("SELECT CAST(COUNT(*) AS BIGINT) FROM calls", &[])
             .await?
-            .rows_affected() as i64;
-        let calls: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM calls")
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Rebuilt { calls, slots }
-    }))
+            .i64(0)?;
+        Ok(Rebuilt { calls, slots, days })
+    })
 }
 
 /// One (agent, slot) with its counts.
@@ -123,4 +120,36 @@ pub async fn raw_slots(db: &Db) -> Result<Vec<SlotRow>> {
     )
     .fetch_all(pool)
     .await?)))
+}
+
+/// One (agent, day number) with its counts.
+pub type DayRow = (UserId, i64, Counts);
+
+/// Every stored day row, ordered by agent and day (for checks against [`raw_days`]).
+pub async fn stored_days(db: &Db) -> Result<Vec<DayRow>> {
+    let sql = format!(
+        "SELECT s.agent_id, s.day, {} FROM call_stats_daily s GROUP BY s.agent_id, s.day \
+         ORDER BY s.agent_id, s.day",
+        super::SUMS
+    );
+    Ok(rows(db_run!(db, |pool| sqlx::query_as(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .fetch_all(pool)
+    .await?)))
+}
+
+/// The days recomputed from the raw calls: the `GROUP BY` of [`raw_slots`], each slot put in
+/// its local day in `zone`, ordered alike.
+pub async fn raw_days(db: &Db, zone: chrono_tz::Tz) -> Result<Vec<DayRow>> {
+    let mut days: std::collections::BTreeMap<(i64, i64), Counts> = Default::default();
+    for (agent, slot, counts) in raw_slots(db).await? {
+        days.entry((agent.0, day_of_slot(slot, zone)))
+            .or_default()
+            .add(&counts);
+    }
+    Ok(days
+        .into_iter()
+        .map(|((a, d), c)| (UserId(a), d, c))
+        .collect())
 }

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use leadline_domain::call_stats::{DateRange, Grouping, StatsScope, period_of_slot};
+use leadline_domain::call_stats::days::{date_of_day, day_number};
+use leadline_domain::call_stats::{DateRange, Grouping, StatsScope, stats_date};
 use leadline_domain::{TeamId, UserId, Viewer};
 use serde::Serialize;
 
@@ -24,8 +25,14 @@ pub struct ReportQuery {
 /// Where the sums are read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// The per-agent slots kept with each call.
+    /// The coarsest rollup that answers exactly: the per-agent days when they are counted in
+    /// the zone asked for, else the slots.
+    Rollups,
+    /// The per-agent 15-minute slots kept with each call.
     Slots,
+    /// The per-agent days kept with each call (the slots when the days are counted in another
+    /// zone than the one asked for).
+    Days,
     /// A `GROUP BY` over the calls themselves (the benchmark's baseline).
     RawCalls,
 }
@@ -144,10 +151,48 @@ pub async fn calls_report(
 ) -> Result<Report> {
     let scope = StatsScope::of(viewer);
     check(db, &scope, q).await?;
-    let (first, end) = q.range.slots(zone);
-    let mut only = scope_condition(&scope);
-    // The filters name `s.agent_id`, so that both backends read the (agent, slot) key of the
-    // agents asked for instead of every agent's slots in the range.
+    let rows = match source {
+        // The days answer when they are counted in `zone` (the query checks it, in the same
+        // round trip); no rows may also mean they are counted in another zone: then the slots.
+        Source::Rollups | Source::Days => {
+            let rows = read_rows(db, &scope, q, zone, Source::Days).await?;
+            if rows.is_empty() && super::days_zone(db).await? != Some(zone) {
+                read_rows(db, &scope, q, zone, Source::Slots).await?
+            } else {
+                rows
+            }
+        }
+        s => read_rows(db, &scope, q, zone, s).await?,
+    };
+    let mut total = Counts::default();
+    for r in &rows {
+        total.add(&r.totals.counts);
+    }
+    Ok(Report {
+        zone: zone.name().to_string(),
+        from: q.range.from,
+        to: q.range.to,
+        group_by: q.grouping,
+        rows,
+        totals: total.into(),
+    })
+}
+
+/// The rows of the report from `source` (Days: none unless the days are counted in `zone`).
+async fn read_rows(
+    db: &Db,
+    scope: &StatsScope,
+    q: &ReportQuery,
+    zone: Tz,
+    source: Source,
+) -> Result<Vec<ReportRow>> {
+    let (first, end) = match source {
+        Source::Days => (day_number(q.range.from), day_number(q.range.to) + 1),
+        _ => q.range.slots(zone),
+    };
+    let mut only = scope_condition(scope);
+    // The filters name `s.agent_id`, so that both backends read the (agent, slot or day) key of
+    // the agents asked for instead of every agent's rows in the range.
     if let Some(t) = q.team {
         only.push_str(&format!(
             " AND s.agent_id IN (SELECT id FROM users WHERE team_id = {})",
@@ -157,11 +202,20 @@ pub async fn calls_report(
     if let Some(a) = q.agent {
         only.push_str(&format!(" AND s.agent_id = {}", a.0));
     }
-    // Slots: `s` is the agents' slots in range. Raw: `s` is the calls in range, one row each.
+    // Slots and days: `s` is the agents' rows in range, keyed by `period` (a slot start or a
+    // day number). Raw: `s` is the calls in range, one row each, keyed by their slot.
+    let period = match source {
+        Source::Days => "s.day",
+        _ => "s.slot_start",
+    };
     let from_with = |join: &str| match source {
-        Source::Slots => format!(
-            "FROM call_stats s JOIN users u ON u.id = s.agent_id{join} \
-             WHERE s.slot_start >= $1 AND s.slot_start < $2{only}"
+        // A zone's name is one of chrono-tz's (letters, digits, `/`, `_`, `+`, `-`): safe to
+        // format in.
+        Source::Days => format!(
+            "FROM call_stats_daily s JOIN users u ON u.id = s.agent_id{join} \
+             WHERE s.day >= $1 AND s.day < $2{only} AND EXISTS \
+             (SELECT 1 FROM call_stats_daily_zone z WHERE z.zone = '{}')",
+            zone.name()
         ),
         Source::RawCalls => format!(
             "FROM ({}) s JOIN users u ON u.id = s.agent_id{join} WHERE 1 = 1{only}",
@@ -170,6 +224,10 @@ pub async fn calls_report(
                 " WHERE c.started_at >= $1 AND c.started_at < $2"
             )
         ),
+        _ => format!(
+            "FROM call_stats s JOIN users u ON u.id = s.agent_id{join} \
+             WHERE s.slot_start >= $1 AND s.slot_start < $2{only}"
+        ),
     };
     let from = from_with("");
     let bounds = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap_or_default();
@@ -177,20 +235,25 @@ pub async fn calls_report(
         ($sql:expr) => {{
             let sql = $sql;
             match source {
-                Source::Slots => db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(first)
-                    .bind(end)
-                    .fetch_all(pool)
-                    .await?),
                 Source::RawCalls => db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(bounds(first))
                     .bind(bounds(end))
                     .fetch_all(pool)
                     .await?),
+                _ => db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(first)
+                    .bind(end)
+                    .fetch_all(pool)
+                    .await?),
             }
         }};
     }
-    let rows: Vec<ReportRow> = match q.grouping {
+    // The local date a row's period key stands for.
+    let date_of = |period: i64| match source {
+        Source::Days => date_of_day(period),
+        _ => DateTime::<Utc>::from_timestamp(period, 0).map(|at| stats_date(at, zone)),
+    };
+    Ok(match q.grouping {
         Grouping::Agent => {
             let raw: Vec<(i64, String, SumsRow)> = fetch!(format!(
                 "SELECT u.id, u.display_name, {SUMS} {from} GROUP BY u.id, u.display_name \
@@ -229,16 +292,16 @@ pub async fn calls_report(
                 .collect()
         }
         g => {
-            // At most 96 slots a day: the calendar grouping is done here, in the zone.
+            // At most 96 slots or one day row a day: the calendar grouping is done here.
             let raw: Vec<(i64, (), SumsRow)> = fetch!(format!(
-                "SELECT s.slot_start, {SUMS} {from} GROUP BY s.slot_start ORDER BY s.slot_start"
+                "SELECT {period}, {SUMS} {from} GROUP BY {period} ORDER BY {period}"
             ))
             .into_iter()
             .map(split_slot)
             .collect();
             let mut out: Vec<(NaiveDate, Counts)> = Vec::new();
-            for (slot, (), sums) in raw {
-                let Some(start) = period_of_slot(slot, zone, g) else {
+            for (period, (), sums) in raw {
+                let Some(start) = date_of(period).and_then(|d| g.period_start(d)) else {
                     continue;
                 };
                 match out.last_mut() {
@@ -257,18 +320,6 @@ pub async fn calls_report(
                 })
                 .collect()
         }
-    };
-    let mut total = Counts::default();
-    for r in &rows {
-        total.add(&r.totals.counts);
-    }
-    Ok(Report {
-        zone: zone.name().to_string(),
-        from: q.range.from,
-        to: q.range.to,
-        group_by: q.grouping,
-        rows,
-        totals: total.into(),
     })
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use leadline_domain::call_stats::{DateRange, Grouping};
 use leadline_domain::{IntentLevel, LeadDraft, LeadId, Role, Viewer};
 
-use super::rebuild::{raw_slots, rebuild, stored_slots};
+use super::rebuild::{raw_days, raw_slots, rebuild, stored_days, stored_slots};
 use super::report::{GroupKey, ReportQuery, Source, calls_report};
 use super::*;
 use crate::auth::users::create_team;
@@ -44,6 +44,20 @@ fn input(lead: LeadId, i: usize, at: DateTime<Utc>) -> CallInput {
     }
 }
 
+/// Both rollups (slots and days in the organisation's zone) equal a recompute from the calls.
+async fn assert_rollups_equal_the_raw_calls(db: &Db) {
+    assert_eq!(
+        stored_slots(db).await.unwrap(),
+        raw_slots(db).await.unwrap()
+    );
+    let zone = org_zone(db).await.unwrap();
+    assert_eq!(days_zone(db).await.unwrap(), Some(zone));
+    assert_eq!(
+        stored_days(db).await.unwrap(),
+        raw_days(db, zone).await.unwrap()
+    );
+}
+
 #[tokio::test]
 async fn slots_equal_the_raw_calls_after_a_hundred_agents_record_at_once_and_after_a_rebuild() {
     let t = TestDb::fresh().await.unwrap();
@@ -74,7 +88,7 @@ async fn slots_equal_the_raw_calls_after_a_hundred_agents_record_at_once_and_aft
     }
     let raw = raw_slots(db).await.unwrap();
     assert_eq!(raw.iter().map(|r| r.2.calls).sum::<i64>(), 400);
-    assert_eq!(stored_slots(db).await.unwrap(), raw);
+    assert_rollups_equal_the_raw_calls(db).await;
 
     // History written in bulk is counted too.
     let history: Vec<NewCall> = (0..50)
@@ -93,7 +107,7 @@ async fn slots_equal_the_raw_calls_after_a_hundred_agents_record_at_once_and_aft
     insert_many(db, &history).await.unwrap();
     let raw = raw_slots(db).await.unwrap();
     assert_eq!(raw.iter().map(|r| r.2.calls).sum::<i64>(), 450);
-    assert_eq!(stored_slots(db).await.unwrap(), raw);
+    assert_rollups_equal_the_raw_calls(db).await;
 
     // Lost or stale slots come back equal from a rebuild.
     db_run!(db, |pool| sqlx::query(
@@ -104,11 +118,25 @@ async fn slots_equal_the_raw_calls_after_a_hundred_agents_record_at_once_and_aft
     .await
     .unwrap()
     .rows_affected());
+    db_run!(db, |pool| sqlx::query(
+        "DELETE FROM call_stats_daily WHERE agent_id = $1"
+    )
+    .bind(agents[1].0.user_id)
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
     assert_ne!(stored_slots(db).await.unwrap(), raw);
+    let sh = org_zone(db).await.unwrap();
+    assert_ne!(
+        stored_days(db).await.unwrap(),
+        raw_days(db, sh).await.unwrap()
+    );
     let done = rebuild(db).await.unwrap();
     assert_eq!(done.calls, 450);
     assert_eq!(done.slots as usize, raw.len());
-    assert_eq!(stored_slots(db).await.unwrap(), raw);
+    assert_eq!(done.days as usize, raw_days(db, sh).await.unwrap().len());
+    assert_rollups_equal_the_raw_calls(db).await;
 }
 
 fn d(s: &str) -> NaiveDate {
@@ -222,4 +250,98 @@ async fn reports_count_each_call_in_the_day_and_month_of_the_organisations_zone(
         calls_report(db, &other, &team_q, zone, Source::Slots).await,
         Err(StoreError::Forbidden)
     ));
+}
+
+#[tokio::test]
+async fn changing_the_zone_while_agents_record_keeps_every_report_equal_to_the_raw_calls() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let team = create_team(db, "三组", None).await.unwrap();
+    let admin = user(db, "boss", Role::Admin, None).await;
+    let mut agents = Vec::new();
+    for n in 0..10 {
+        let a = user(db, &format!("agent{n}"), Role::Agent, Some(team)).await;
+        let lead = own_lead(db, &a, n).await;
+        agents.push((a, lead));
+    }
+    // Around New York's spring-forward night and midnights in Shanghai, Kathmandu and Tokyo.
+    let start = Utc.with_ymd_and_hms(2026, 3, 6, 12, 0, 0).unwrap();
+    let zones = [
+        "Asia/Tokyo",
+        "America/New_York",
+        "Asia/Kathmandu",
+        "Asia/Shanghai",
+    ];
+    let mut tasks = Vec::new();
+    for (n, (agent, lead)) in agents.iter().cloned().enumerate() {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..12 {
+                let at = start + Duration::minutes((n * 53 + i * 397) as i64);
+                record_call(&db, &agent, input(lead, n + i, at), at)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    // The zone changes while the calls are being recorded.
+    for z in zones {
+        set_org_zone(db, admin.user_id, z, start).await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(org_zone(db).await.unwrap(), chrono_tz::Asia::Shanghai);
+    assert_rollups_equal_the_raw_calls(db).await;
+
+    let range = DateRange::new(d("2026-03-01"), d("2026-03-31")).unwrap();
+    for z in zones {
+        set_org_zone(db, admin.user_id, z, start).await.unwrap();
+        let zone = org_zone(db).await.unwrap();
+        assert_rollups_equal_the_raw_calls(db).await;
+        // A call recorded after the change counts in the new zone's day.
+        let (agent, lead) = &agents[0];
+        let at = start + Duration::hours(30);
+        record_call(db, agent, input(*lead, 1, at), at)
+            .await
+            .unwrap();
+        assert_rollups_equal_the_raw_calls(db).await;
+        for grouping in [
+            Grouping::Agent,
+            Grouping::Team,
+            Grouping::Day,
+            Grouping::Month,
+        ] {
+            let q = ReportQuery {
+                range,
+                grouping,
+                team: None,
+                agent: None,
+            };
+            let raw = calls_report(db, &admin, &q, zone, Source::RawCalls)
+                .await
+                .unwrap();
+            assert!(raw.totals.counts.calls > 120, "{z}");
+            for source in [Source::Rollups, Source::Days, Source::Slots] {
+                let r = calls_report(db, &admin, &q, zone, source).await.unwrap();
+                assert_eq!(r.rows, raw.rows, "{z} {grouping:?} {source:?}");
+            }
+        }
+        // Days asked for in another zone than the days are counted in come from the slots.
+        let other = chrono_tz::Europe::London;
+        let q = ReportQuery {
+            range,
+            grouping: Grouping::Day,
+            team: Some(team),
+            agent: None,
+        };
+        let raw = calls_report(db, &admin, &q, other, Source::RawCalls)
+            .await
+            .unwrap();
+        let r = calls_report(db, &admin, &q, other, Source::Rollups)
+            .await
+            .unwrap();
+        assert_eq!(r.rows, raw.rows, "{z} read in London");
+    }
 }

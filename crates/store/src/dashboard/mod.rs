@@ -10,7 +10,7 @@ use leadline_domain::targets::Month;
 use leadline_domain::{Role, TeamId, UserId, Viewer};
 use serde::Serialize;
 
-use crate::call_stats::{self, StatsDay};
+use crate::call_stats::{self, Span, StatsDay};
 use crate::targets::Subject;
 use crate::targets::progress::{self, Progress};
 use crate::{Db, Result, StoreError, db_run};
@@ -128,21 +128,24 @@ async fn hours(db: &Db, scope: Scope, day: &StatsDay) -> Result<Vec<i64>> {
     Ok(out)
 }
 
-/// The funnel over the statistics days `[first, end)` (slots, seconds since 1970).
-async fn funnel(db: &Db, scope: Scope, first: i64, end: i64) -> Result<Funnel> {
+/// The funnel over the statistics days `[first, end)` (slots, seconds since 1970), whose
+/// rollup rows are `span`.
+async fn funnel(db: &Db, scope: Scope, first: i64, end: i64, span: Span) -> Result<Funnel> {
     let (t0, t1) = (
         DateTime::<Utc>::from_timestamp(first, 0).unwrap_or_default(),
         DateTime::<Utc>::from_timestamp(end, 0).unwrap_or_default(),
     );
     let calls_sql = format!(
-        "SELECT CAST(COALESCE(SUM(connected), 0) AS BIGINT), CAST(COALESCE(SUM(qualified), 0) AS BIGINT) \
-         FROM call_stats WHERE slot_start >= $1 AND slot_start < $2 AND {}",
-        members(scope, "agent_id")
+        "SELECT CAST(COALESCE(SUM(s.connected), 0) AS BIGINT), CAST(COALESCE(SUM(s.qualified), 0) AS BIGINT) \
+         FROM {} s WHERE {} AND {}",
+        span.table,
+        span.within(1, 2),
+        members(scope, "s.agent_id")
     );
     let (connected, qualified): (i64, i64) =
         db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(calls_sql))
-            .bind(first)
-            .bind(end)
+            .bind(span.first)
+            .bind(span.end)
             .fetch_one(pool)
             .await?);
     let leads_sql = format!(
@@ -188,37 +191,45 @@ pub async fn dashboard(db: &Db, scope: Scope, now: DateTime<Utc>) -> Result<Dash
     let yesterday = StatsDay::on(today.date.pred_opt().unwrap_or(today.date), zone);
     let hours_today = hours(db, scope, &today).await?;
     let hours_yesterday = hours(db, scope, &yesterday).await?;
+    // Today's and this month's sums from the coarsest rollup that answers them exactly.
+    let days_zone = call_stats::days_zone(db).await?;
+    let day = Span::of(today.date, today.date, zone, days_zone);
     let board_sql = format!(
         "SELECT u.id AS agent_id, u.display_name AS name, \
          CAST(COALESCE(SUM(s.calls), 0) AS BIGINT) AS calls, CAST(COALESCE(SUM(s.connected), 0) AS BIGINT) AS connected, \
          CAST(COALESCE(SUM(s.qualified), 0) AS BIGINT) AS qualified FROM users u \
-         LEFT JOIN call_stats s ON s.agent_id = u.id AND s.slot_start >= $1 AND s.slot_start < $2 \
+         LEFT JOIN {} s ON s.agent_id = u.id AND {} \
          WHERE u.active = TRUE AND u.role IN ('agent', 'sales') AND {} \
          GROUP BY u.id, u.display_name ORDER BY calls DESC, connected DESC, u.display_name, u.id",
+        day.table,
+        day.within(1, 2),
         members(scope, "u.id")
     );
     let leaderboard: Vec<LeaderRow> =
         db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(board_sql))
-            .bind(today.first)
-            .bind(today.end)
+            .bind(day.first)
+            .bind(day.end)
             .fetch_all(pool)
             .await?);
     let totals_sql = format!(
-        "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT), CAST(COALESCE(SUM(connected), 0) AS BIGINT), \
-         CAST(COALESCE(SUM(qualified), 0) AS BIGINT), CAST(COALESCE(SUM(talk_s), 0) AS BIGINT) \
-         FROM call_stats WHERE slot_start >= $1 AND slot_start < $2 AND {}",
-        members(scope, "agent_id")
+        "SELECT CAST(COALESCE(SUM(s.calls), 0) AS BIGINT), CAST(COALESCE(SUM(s.connected), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(s.qualified), 0) AS BIGINT), CAST(COALESCE(SUM(s.talk_s), 0) AS BIGINT) \
+         FROM {} s WHERE {} AND {}",
+        day.table,
+        day.within(1, 2),
+        members(scope, "s.agent_id")
     );
     let (calls, connected, qualified, talk_s): (i64, i64, i64, i64) =
         db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(totals_sql))
-            .bind(today.first)
-            .bind(today.end)
+            .bind(day.first)
+            .bind(day.end)
             .fetch_one(pool)
             .await?);
     let month_first = today.date.with_day(1).unwrap_or(today.date);
     let (m0, _) = periods::slot_range(month_first, today.date, zone);
-    let funnel_today = funnel(db, scope, today.first, today.end).await?;
-    let funnel_month = funnel(db, scope, m0, today.end).await?;
+    let month = Span::of(month_first, today.date, zone, days_zone);
+    let funnel_today = funnel(db, scope, today.first, today.end, day).await?;
+    let funnel_month = funnel(db, scope, m0, today.end, month).await?;
     let progress = match scope {
         Scope::Team(t) => {
             Some(progress::month_unchecked(db, Subject::Team(t), Month::of(today.date)).await?)

@@ -101,6 +101,7 @@ impl Db {
         }
         crate::ownership::countdown::backfill(self, crate::now()).await?;
         crate::ownership::detect::backfill_company_keys(self).await?;
+        crate::call_stats::counting::build_days_if_missing(self).await?;
         Ok(())
     }
 

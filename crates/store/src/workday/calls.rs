@@ -4,8 +4,11 @@ use chrono::{DateTime, Utc};
 use leadline_domain::{IntentLevel, LeadId, ScriptId, UserId};
 use serde::Serialize;
 
+use crate::call_stats::counting::Counted;
+use crate::db::sql::Arg;
+use crate::db::tx::Tx;
 use crate::search::{DocKind, IndexDoc};
-use crate::{Backend, Db, Result, bind_args, call_stats, db_run, index_doc};
+use crate::{Backend, Db, Result, call_stats, db_run, in_tx, index_doc};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CallRecord {
@@ -58,47 +61,53 @@ pub fn note_doc(
 
 /// Stores many calls in one transaction (demo data, imports of history), their notes indexed
 /// for search: with the calls on PostgreSQL, after them on SQLite (see
-/// [`crate::search::index_new_notes`]), each counted into its agent's statistics slot in the
-/// same transaction.
+/// [`crate::search::index_new_notes`]), all counted into their agents' statistics (slots and
+/// days) in the same transaction.
 pub async fn insert_many(db: &Db, calls: &[NewCall]) -> Result<()> {
-    let backend = db.backend();
     let snap = crate::workday::config::snapshot(db).await?;
-    let counts: Vec<Vec<crate::db::sql::Arg>> = calls
+    let counted: Vec<Counted> = calls
         .iter()
         .map(|c| {
             let disp = snap.disposition(&c.disposition).map(|d| &d.d);
             let intent = c.intent.as_deref().and_then(IntentLevel::parse);
-            let n = call_stats::Counts::of_call(disp, c.duration_s, intent);
-            call_stats::count_args(c.agent_id, c.started_at, &n)
+            Counted {
+                agent: c.agent_id,
+                at: c.started_at,
+                counts: call_stats::Counts::of_call(disp, c.duration_s, intent),
+            }
         })
         .collect();
-    db_run!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        for (c, count) in calls.iter().zip(&counts) {
-            bind_args!(sqlx::query(call_stats::COUNT_SLOT), count)
-                .execute(&mut *tx)
-                .await?;
-            let id: i64 = sqlx::query_scalar(INSERT)
-                .bind(c.lead_id)
-                .bind(c.agent_id)
-                .bind(c.started_at)
-                .bind(c.duration_s)
-                .bind(&c.disposition)
-                .bind(c.intent.as_deref())
-                .bind(&c.notes)
-                .bind(c.next_revisit_at)
-                .bind(c.script_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            if backend == Backend::Postgres
-                && let Some(doc) = note_doc(id, c.lead_id, c.started_at, &c.notes)
-            {
-                index_doc!(&mut *tx, backend, doc)?;
-            }
+    let calls = calls.to_vec();
+    in_tx!(db, |tx| insert_body(tx, calls, counted))
+}
+
+async fn insert_body(tx: &mut impl Tx, calls: Vec<NewCall>, counted: Vec<Counted>) -> Result<()> {
+    for c in &calls {
+        let id = tx
+            .fetch_one(
+                INSERT,
+                &[
+                    Arg::I64(c.lead_id.0),
+                    Arg::I64(c.agent_id.0),
+                    Arg::Time(c.started_at),
+                    Arg::I64(c.duration_s),
+                    Arg::Text(c.disposition.clone()),
+                    Arg::OptText(c.intent.clone()),
+                    Arg::Text(c.notes.clone()),
+                    Arg::OptTime(c.next_revisit_at),
+                    Arg::OptI64(c.script_id.map(|s| s.0)),
+                ],
+            )
+            .await?
+            .i64(0)?;
+        if let (Some(doc), Some(conn)) = (
+            note_doc(id, c.lead_id, c.started_at, &c.notes),
+            tx.postgres(),
+        ) {
+            index_doc!(&mut *conn, Backend::Postgres, doc)?;
         }
-        tx.commit().await?;
-    });
-    Ok(())
+    }
+    call_stats::counting::count(tx, &counted).await
 }
 
 /// A lead's calls, newest first.

@@ -4,13 +4,19 @@
 use leadline_domain::{Role, TeamId, UserId, Viewer};
 use serde::Serialize;
 
-use crate::call_stats::StatsDay;
+use crate::call_stats::{Span, StatsDay};
 use crate::workday::today::{DEFAULT_DAILY_TARGET, DayStats};
 
-/// Each agent's sums over the day's slots (`$1`..`$2`).
-const DAY_SUMS: &str = "SELECT agent_id, SUM(calls) AS calls, SUM(connected) AS connected, \
-    SUM(valid_conversations) AS valid_conversations, SUM(qualified) AS qualified, SUM(talk_s) AS talk_s \
-    FROM call_stats WHERE slot_start >= $1 AND slot_start < $2 GROUP BY agent_id";
+/// Each agent's sums over the day's rollup rows (`$1`..`$2`).
+fn day_sums(span: &Span) -> String {
+    format!(
+        "SELECT s.agent_id, SUM(s.calls) AS calls, SUM(s.connected) AS connected, \
+         SUM(s.valid_conversations) AS valid_conversations, SUM(s.qualified) AS qualified, \
+         SUM(s.talk_s) AS talk_s FROM {} s WHERE {} GROUP BY s.agent_id",
+        span.table,
+        span.within(1, 2)
+    )
+}
 use crate::{Db, Result, StoreError, db_run};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -77,6 +83,8 @@ pub async fn agents_today(db: &Db, viewer: &Viewer, day: &StatsDay) -> Result<Ve
     let Some(only) = team_condition(viewer)? else {
         return Ok(Vec::new());
     };
+    let span = crate::call_stats::span(db, day.date, day.date, day.zone).await?;
+    let day_sums = day_sums(&span);
     let sql = format!(
         "SELECT u.id AS agent_id, u.display_name AS name, u.team_id, t.name AS team_name, \
          COALESCE(g.daily_calls, {DEFAULT_DAILY_TARGET}) AS target, \
@@ -85,12 +93,12 @@ pub async fn agents_today(db: &Db, viewer: &Viewer, day: &StatsDay) -> Result<Ve
          CAST(COALESCE(s.talk_s, 0) AS BIGINT) AS talk_s \
          FROM users u LEFT JOIN teams t ON t.id = u.team_id \
          LEFT JOIN agent_targets g ON g.agent_id = u.id \
-         LEFT JOIN ({DAY_SUMS}) s ON s.agent_id = u.id \
+         LEFT JOIN ({day_sums}) s ON s.agent_id = u.id \
          WHERE u.role = 'agent' AND u.active{only} ORDER BY t.name, u.display_name, u.id"
     );
     Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(day.first)
-        .bind(day.end)
+        .bind(span.first)
+        .bind(span.end)
         .fetch_all(pool)
         .await?))
 }
@@ -116,6 +124,8 @@ pub async fn change_marker(db: &Db, viewer: &Viewer, day: &StatsDay) -> Result<L
     let Some(only) = team_condition(viewer)? else {
         return Ok(LiveMarker::default());
     };
+    let span = crate::call_stats::span(db, day.date, day.date, day.zone).await?;
+    let day_sums = day_sums(&span);
     let sql = format!(
         "SELECT CAST(COUNT(*) AS BIGINT) AS agents, CAST(COALESCE(SUM(u.id), 0) AS BIGINT) AS agent_ids, \
          CAST(COALESCE(SUM(COALESCE(g.daily_calls, {DEFAULT_DAILY_TARGET})), 0) AS BIGINT) AS targets, \
@@ -123,12 +133,12 @@ pub async fn change_marker(db: &Db, viewer: &Viewer, day: &StatsDay) -> Result<L
          CAST(COALESCE(SUM(s.valid_conversations), 0) AS BIGINT) AS valid_conversations, \
          CAST(COALESCE(SUM(s.qualified), 0) AS BIGINT) AS qualified, CAST(COALESCE(SUM(s.talk_s), 0) AS BIGINT) AS talk_s \
          FROM users u LEFT JOIN agent_targets g ON g.agent_id = u.id \
-         LEFT JOIN ({DAY_SUMS}) s ON s.agent_id = u.id \
+         LEFT JOIN ({day_sums}) s ON s.agent_id = u.id \
          WHERE u.role = 'agent' AND u.active{only}"
     );
     Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(day.first)
-        .bind(day.end)
+        .bind(span.first)
+        .bind(span.end)
         .fetch_one(pool)
         .await?))
 }

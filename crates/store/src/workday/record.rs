@@ -762,10 +762,15 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<(Recorded, bool)> {
         )
         .await?;
     }
-    // The call counts into its agent's slot in this transaction; the day's counters are the
-    // sum of the day's slots as this transaction sees them.
+    // The call counts into its agent's slot and day in this transaction; the day's counters
+    // are the sum of the day's slots as this transaction sees them.
     let counts = Counts::of_call(Some(&ctx.disp), ctx.input.duration_s, ctx.input.intent);
-    call_stats::count(tx, agent, ctx.started_at, &counts).await?;
+    let counted = call_stats::counting::Counted {
+        agent,
+        at: ctx.started_at,
+        counts,
+    };
+    call_stats::counting::count(tx, &[counted]).await?;
     let today = DayCounters::from(&call_stats::agent_day_in(tx, agent, &ctx.day).await?);
     if let Some(at) = d.next_at {
         tx.execute(

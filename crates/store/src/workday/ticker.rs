@@ -127,14 +127,19 @@ pub async fn achievements(
 
 /// The team's counters for `day` (every agent when `team` is `None`).
 pub async fn team_totals(db: &Db, team: Option<TeamId>, day: &StatsDay) -> Result<DayStats> {
-    const SQL: &str = "SELECT CAST(COALESCE(SUM(s.calls), 0) AS BIGINT) AS calls, CAST(COALESCE(SUM(s.connected), 0) AS BIGINT) AS connected, \
+    let span = crate::call_stats::span(db, day.date, day.date, day.zone).await?;
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(s.calls), 0) AS BIGINT) AS calls, CAST(COALESCE(SUM(s.connected), 0) AS BIGINT) AS connected, \
         CAST(COALESCE(SUM(s.valid_conversations), 0) AS BIGINT) AS valid_conversations, CAST(COALESCE(SUM(s.qualified), 0) AS BIGINT) AS qualified, \
         CAST(COALESCE(SUM(s.talk_s), 0) AS BIGINT) AS talk_s \
-        FROM call_stats s JOIN users u ON u.id = s.agent_id \
-        WHERE s.slot_start >= $1 AND s.slot_start < $2 AND ($3 IS NULL OR u.team_id = $3)";
-    Ok(db_run!(db, |pool| sqlx::query_as(SQL)
-        .bind(day.first)
-        .bind(day.end)
+        FROM {} s JOIN users u ON u.id = s.agent_id \
+        WHERE {} AND ($3 IS NULL OR u.team_id = $3)",
+        span.table,
+        span.within(1, 2)
+    );
+    Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(span.first)
+        .bind(span.end)
         .bind(team)
         .fetch_one(pool)
         .await?))

@@ -85,7 +85,7 @@ pub(crate) async fn report_for(
     q: &ReportQuery,
 ) -> ApiResult<Report> {
     let zone = call_stats::org_zone(&state.db).await?;
-    Ok(report::calls_report(&state.db, &caller.viewer, q, zone, Source::Slots).await?)
+    Ok(report::calls_report(&state.db, &caller.viewer, q, zone, Source::Rollups).await?)
 }
 
 /// Call statistics. CONTRACT: `from`, `to` (YYYY-MM-DD, local days of the organisation's zone,
