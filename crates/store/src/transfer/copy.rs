@@ -136,6 +136,9 @@ pub async fn copy_to_postgres(
     let started = Instant::now();
     let path = sqlite_path(source)?;
     prepare_target(target).await?;
+    // SQLite indexes call notes a little after their calls (PostgreSQL with them): the notes
+    // not yet indexed are indexed now, or PostgreSQL would never index them.
+    crate::search::index_new_notes(source).await?;
     let Db::Postgres(pool) = target else {
         return Err(TransferError::Unsupported(
             "the target must be PostgreSQL".into(),

@@ -135,7 +135,7 @@ impl Cell {
     pub fn json(text: &str) -> Result<Cell, String> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("{text:?} is not JSON: {e}"))?;
-        Ok(Cell::Json(value.to_string()))
+        Ok(Cell::Json(sorted_keys(value).to_string()))
     }
 
     /// Space-separated words in their compared form (a `tsvector` keeps each word once).
@@ -253,6 +253,26 @@ impl Cell {
     }
 }
 
+/// `value` with every object's keys in order: PostgreSQL's `jsonb` keeps its own key order and
+/// serde_json (with `preserve_order`, as this workspace builds it) the order written.
+fn sorted_keys(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted_keys).collect()),
+        other => other,
+    }
+}
+
 fn hash_bytes(h: &mut Sha256, tag: u8, b: &[u8]) {
     h.update([tag]);
     h.update((b.len() as u64).to_le_bytes());
@@ -330,6 +350,8 @@ mod tests {
         assert_eq!(copy_text(&time), "2026-03-01 00:00:00.123456+00");
         let json = Cell::from_sqlite(Kind::Json, ValueRef::Text(br#"{"b": 1, "a": [true]}"#));
         assert_eq!(json.unwrap(), Cell::Json(r#"{"a":[true],"b":1}"#.into()));
+        let nested = Cell::json(r#"{"z": {"y": 1, "x": 2}, "a": 0}"#).unwrap();
+        assert_eq!(nested, Cell::Json(r#"{"a":0,"z":{"x":2,"y":1}}"#.into()));
         let tokens = Cell::from_sqlite(Kind::Tokens, ValueRef::Text("王 it's  王 a\\b".as_bytes()));
         assert_eq!(copy_text(&tokens.unwrap()), "'a\\\\\\\\b' 'it''s' '王'");
         assert!(Cell::from_sqlite(Kind::Time, ValueRef::Text(b"yesterday")).is_err());
