@@ -88,9 +88,19 @@ pub async fn prepare_target(target: &Db) -> Result<(), TransferError> {
     let holding = tables_with_data(&mut conn).await?;
     if !holding.is_empty() {
         return Err(TransferError::NotEmpty(format!(
-            "it already holds Leadline data (rows in {}); copying would mix two floors. Copy \
+            "it already holds Leadline data (rows in {}{}); copying would mix two floors. Copy \
              into a new, empty database (createdb leadline_new) or drop this one first",
-            holding.join(", ")
+            holding
+                .iter()
+                .take(6)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if holding.len() > 6 {
+                format!(" and {} more tables", holding.len() - 6)
+            } else {
+                String::new()
+            }
         )));
     }
     Ok(())
