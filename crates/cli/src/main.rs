@@ -11,6 +11,8 @@ mod bench_reports;
 mod bench_search;
 mod config;
 mod import_cmd;
+// issue 26: copy to PostgreSQL, backup, restore
+mod transfer_cmd;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -55,6 +57,13 @@ enum Command {
         #[command(subcommand)]
         which: RollupsCommand,
     },
+    // issue 26: moving a floor to PostgreSQL, backup and restore
+    /// Copy this SQLite database into an empty PostgreSQL database and verify the copy.
+    Copy(transfer_cmd::CopyArgs),
+    /// Back up the database to FILE while it serves (checked when written; --verify checks a file).
+    Backup(transfer_cmd::BackupArgs),
+    /// Restore a backup FILE into an empty database (checked against the backup).
+    Restore(transfer_cmd::RestoreArgs),
 }
 
 #[derive(Subcommand)]
@@ -152,6 +161,10 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        // issue 26: moving a floor to PostgreSQL, backup and restore
+        Command::Copy(args) => transfer_cmd::copy(&database_url, args).await,
+        Command::Backup(args) => transfer_cmd::backup(&database_url, args).await,
+        Command::Restore(args) => transfer_cmd::restore(&database_url, args).await,
     }
 }
 

@@ -54,6 +54,8 @@ mod search_pinyin;
 mod stored_values;
 mod targets_pages;
 mod targets_reports;
+// issue 26: moving a floor to PostgreSQL
+mod transfer;
 mod workday_admin;
 mod workday_forms;
 mod workspace;
