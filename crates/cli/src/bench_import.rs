@@ -243,6 +243,15 @@ fn outcome_line(output: &str) -> &str {
         .unwrap_or("")
 }
 
+/// The new leads of an import, from its outcome line (`… new N, …`).
+fn imported(output: &str) -> u64 {
+    outcome_line(output)
+        .split_once("new ")
+        .and_then(|(_, rest)| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// The import's time per phase, as `leadline import` printed it.
 fn phases_line(output: &str) -> &str {
     output
@@ -359,6 +368,70 @@ fn psql_baseline(url: &str, csv: &Path) -> anyhow::Result<Option<f64>> {
     Ok(Some(started_copy.elapsed().as_secs_f64()))
 }
 
+/// Runs `script` through `psql` on `url`, stopping at the first error; returns its time.
+fn psql(url: &str, script: &str) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let out = Command::new("psql")
+        .arg(url)
+        .arg("-q")
+        .arg("-v")
+        .arg("ON_ERROR_STOP=1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(script.as_bytes())?;
+            }
+            child.wait()
+        })?;
+    if !out.success() {
+        bail!("psql failed running:\n{script}");
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// What the database alone spends on the rows the import wrote: the imported leads (search
+/// tokens and all) copied out, then `COPY`ed into a copy of `leads` with all its indexes,
+/// the same without the search index (GIN), and without any index. Returns the first time.
+fn database_floor(url: &str, dir: &Path, leads: u64, import_secs: f64) -> anyhow::Result<()> {
+    let file = dir.join("imported-leads.copy");
+    let file = file.display();
+    psql(
+        url,
+        &format!(
+            "\\copy leads TO '{file}'\n\
+             CREATE TABLE floor_all (LIKE leads INCLUDING DEFAULTS INCLUDING INDEXES);\n\
+             CREATE TABLE floor_btree (LIKE leads INCLUDING DEFAULTS INCLUDING INDEXES);\n\
+             SELECT format('DROP INDEX %I', indexname) FROM pg_indexes \
+             WHERE tablename = 'floor_btree' AND indexdef LIKE '%USING gin%' \\gexec\n\
+             CREATE TABLE floor_bare (LIKE leads INCLUDING DEFAULTS);\n"
+        ),
+    )?;
+    let mut all = 0.0;
+    for (table, what) in [
+        ("floor_all", "COPY its leads, same indexes"),
+        ("floor_btree", "… without the search index (GIN)"),
+        ("floor_bare", "… into a table without indexes"),
+    ] {
+        let secs = psql(url, &format!("\\copy {table} FROM '{file}'\n"))?;
+        if all == 0.0 {
+            all = secs;
+        }
+        println!(
+            "  {what:<34} {leads:>9} rows {secs:>7.1} s {:>9.0} rows/s",
+            rate(leads, secs)
+        );
+    }
+    println!(
+        "  ratio leadline / COPY of its own leads with their indexes: {:.2}×",
+        import_secs / all
+    );
+    psql(url, "DROP TABLE floor_all, floor_btree, floor_bare;\n")?;
+    let _ = std::fs::remove_file(dir.join("imported-leads.copy"));
+    Ok(())
+}
+
 fn rate(rows: u64, secs: f64) -> f64 {
     rows as f64 / secs.max(1e-9)
 }
@@ -396,7 +469,7 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         sqlite_runs(&args, &dir, &csv, &out).await?;
     }
     if let Some(pg) = &args.postgres {
-        postgres_runs(pg, args.rows, &csv, &out).await?;
+        postgres_runs(pg, args.rows, &dir, &csv, &out).await?;
     }
     println!("\nfiles kept in {}", dir.display());
     Ok(())
@@ -423,7 +496,10 @@ async fn sqlite_runs(
     println!("\nSQLite");
     let url = fresh_sqlite(&dir.join("bench.db")).await?;
     let m = leadline(&["--database-url", &url, "import", &csv_s, "--quiet"])?;
-    report(&format!("leadline import (CSV, {})", count_label(args.rows)), &m);
+    report(
+        &format!("leadline import (CSV, {})", count_label(args.rows)),
+        &m,
+    );
     println!("    {}", outcome_line(&m.output));
     let import_secs = m.secs;
     match sqlite3_baseline(csv, dir)? {
@@ -463,7 +539,13 @@ async fn sqlite_runs(
 
 /// The PostgreSQL import of the CSV into a fresh database, against `COPY` of the same file into
 /// that database, then its export.
-async fn postgres_runs(pg: &str, rows: usize, csv: &Path, out: &str) -> anyhow::Result<()> {
+async fn postgres_runs(
+    pg: &str,
+    rows: usize,
+    dir: &Path,
+    csv: &Path,
+    out: &str,
+) -> anyhow::Result<()> {
     println!("\nPostgreSQL");
     let csv_s = csv.to_string_lossy().into_owned();
     let name = format!("leadline_bench_import_{}", std::process::id());
@@ -488,6 +570,8 @@ async fn postgres_runs(pg: &str, rows: usize, csv: &Path, out: &str) -> anyhow::
                 rate(rows as u64, secs)
             );
             println!("  ratio leadline / COPY: {:.2}× (goal ≤ 3×)", m.secs / secs);
+            let leads = imported(&m.output);
+            database_floor(&url, dir, leads, m.secs)?;
         }
         let e = leadline(&[
             "--database-url",

@@ -11,8 +11,8 @@ use leadline_domain::{LeadId, LeadScope};
 use serde_json::json;
 use sqlx::types::Json;
 
-use super::phases::{self, Phase, time_async};
 use super::batches::{Applied, FILL_LEAD, JobStep, MARK_DNC, MoreBatches, PROGRESS, first_event};
+use super::phases::{self, Phase, time_async};
 use crate::audit::AuditEntry;
 use crate::db::sql::{Arg, Sql};
 use crate::{Result, StoreError, bind_args, write_audit};
@@ -254,6 +254,7 @@ async fn pg_insert(
         let started = std::time::Instant::now();
         let stamp = at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
         let job_text = job.job_id.to_string();
+        let actor_text = actor.0.to_string();
         let mut buf = String::with_capacity(new_leads.len() * 700);
         for l in new_leads {
             let f = &l.fields;
@@ -271,7 +272,7 @@ async fn pg_insert(
                     Some(f.status.code()),
                     f.intent.map(|i| i.code()),
                     l.owner.map(|o| o.0.to_string()).as_deref(),
-                    Some(&actor.0.to_string()),
+                    Some(&actor_text),
                     Some(&l.prepared.custom),
                     Some("1"),
                     Some(&stamp),
@@ -284,6 +285,8 @@ async fn pg_insert(
                 ],
             );
         }
+        phases::add(Phase::CopyText, started.elapsed());
+        let started = std::time::Instant::now();
         copy_in(
             tx,
             "COPY leads (id, name, company, company_norm, title, city, region, source, status, intent, owner_id, \
@@ -567,12 +570,17 @@ fn tsvector_text(tokens: &str) -> String {
             out.push(' ');
         }
         out.push('\'');
-        for c in t.chars() {
-            match c {
-                '\'' => out.push_str("''"),
-                '\\' => out.push_str("\\\\"),
-                c => out.push(c),
+        // Nearly every token is pushed whole; only one with a quote or backslash is escaped.
+        if t.contains(['\'', '\\']) {
+            for c in t.chars() {
+                match c {
+                    '\'' => out.push_str("''"),
+                    '\\' => out.push_str("\\\\"),
+                    c => out.push(c),
+                }
             }
+        } else {
+            out.push_str(t);
         }
         out.push('\'');
     }

@@ -20,7 +20,9 @@ pub enum Phase {
     Lookup,
     /// The duplicate plan (Rust) and the new ids.
     Plan,
-    /// Building the `COPY` text and sending it, new leads.
+    /// Building the new leads' `COPY` text.
+    CopyText,
+    /// Sending it: `COPY` of the new leads, their indexes updated.
     CopyLeads,
     /// Sending the new leads' phones, do-not-call marks.
     CopyPhones,
@@ -36,13 +38,14 @@ pub enum Phase {
     After,
 }
 
-const PHASES: [(Phase, &str); 13] = [
+const PHASES: [(Phase, &str); 14] = [
     (Phase::Read, "read"),
     (Phase::Parse, "parse"),
     (Phase::Tokens, "tokens"),
     (Phase::WaitReader, "wait for reader"),
     (Phase::Lookup, "look-ups"),
     (Phase::Plan, "plan + ids"),
+    (Phase::CopyText, "COPY text"),
     (Phase::CopyLeads, "COPY leads"),
     (Phase::CopyPhones, "phones + dnc"),
     (Phase::Rows, "other rows"),
