@@ -1,5 +1,7 @@
 //! An import on PostgreSQL: new leads and their phones by `COPY`, two batches at a time on two
 //! connections (PostgreSQL works a connection's statements on one core).
+//! Where its time goes (the leads' indexes, the GIN over their search lexemes above all): the
+//! README's Benchmark section, from `leadline bench import --postgres`.
 
 use leadline_domain::contact_match::CompanyContacts;
 use leadline_domain::import_plan::{
