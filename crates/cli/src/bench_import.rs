@@ -25,6 +25,9 @@ pub struct ImportBenchArgs {
     /// Also run on this PostgreSQL server (a fresh database is created and dropped).
     #[arg(long, env = "LEADLINE_BENCH_POSTGRES_URL")]
     postgres: Option<String>,
+    /// Skip the SQLite runs (and the .xlsx): only PostgreSQL, with `--postgres`.
+    #[arg(long, requires = "postgres")]
+    no_sqlite: bool,
     /// Where the files and the SQLite databases go (default: a new temp directory).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -201,6 +204,7 @@ fn leadline(args: &[&str]) -> anyhow::Result<Measured> {
         .args(args)
         .env("LEADLINE_LOG", "error")
         .env("LEADLINE_PRINT_PEAK_RSS", "1")
+        .env("LEADLINE_PRINT_IMPORT_PHASES", "1")
         .output()?;
     let secs = started.elapsed().as_secs_f64();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -236,6 +240,23 @@ fn outcome_line(output: &str) -> &str {
     output
         .lines()
         .find(|l| l.starts_with("import ") && l.contains(" rows read"))
+        .unwrap_or("")
+}
+
+/// The new leads of an import, from its outcome line (`… new N, …`).
+fn imported(output: &str) -> u64 {
+    outcome_line(output)
+        .split_once("new ")
+        .and_then(|(_, rest)| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The import's time per phase, as `leadline import` printed it.
+fn phases_line(output: &str) -> &str {
+    output
+        .lines()
+        .find(|l| l.starts_with("phases: "))
         .unwrap_or("")
 }
 
@@ -347,6 +368,70 @@ fn psql_baseline(url: &str, csv: &Path) -> anyhow::Result<Option<f64>> {
     Ok(Some(started_copy.elapsed().as_secs_f64()))
 }
 
+/// Runs `script` through `psql` on `url`, stopping at the first error; returns its time.
+fn psql(url: &str, script: &str) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let out = Command::new("psql")
+        .arg(url)
+        .arg("-q")
+        .arg("-v")
+        .arg("ON_ERROR_STOP=1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(script.as_bytes())?;
+            }
+            child.wait()
+        })?;
+    if !out.success() {
+        bail!("psql failed running:\n{script}");
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// What the database alone spends on the rows the import wrote: the imported leads (search
+/// tokens and all) copied out, then `COPY`ed into a copy of `leads` with all its indexes,
+/// the same without the search index (GIN), and without any index. Returns the first time.
+fn database_floor(url: &str, dir: &Path, leads: u64, import_secs: f64) -> anyhow::Result<()> {
+    let file = dir.join("imported-leads.copy");
+    let file = file.display();
+    psql(
+        url,
+        &format!(
+            "\\copy leads TO '{file}'\n\
+             CREATE TABLE floor_all (LIKE leads INCLUDING DEFAULTS INCLUDING INDEXES);\n\
+             CREATE TABLE floor_btree (LIKE leads INCLUDING DEFAULTS INCLUDING INDEXES);\n\
+             SELECT format('DROP INDEX %I', indexname) FROM pg_indexes \
+             WHERE tablename = 'floor_btree' AND indexdef LIKE '%USING gin%' \\gexec\n\
+             CREATE TABLE floor_bare (LIKE leads INCLUDING DEFAULTS);\n"
+        ),
+    )?;
+    let mut all = 0.0;
+    for (table, what) in [
+        ("floor_all", "COPY its leads, same indexes"),
+        ("floor_btree", "… without the search index (GIN)"),
+        ("floor_bare", "… into a table without indexes"),
+    ] {
+        let secs = psql(url, &format!("\\copy {table} FROM '{file}'\n"))?;
+        if all == 0.0 {
+            all = secs;
+        }
+        println!(
+            "  {what:<34} {leads:>9} rows {secs:>7.1} s {:>9.0} rows/s",
+            rate(leads, secs)
+        );
+    }
+    println!(
+        "  ratio leadline / COPY of its own leads with their indexes: {:.2}×",
+        import_secs / all
+    );
+    psql(url, "DROP TABLE floor_all, floor_btree, floor_bare;\n")?;
+    let _ = std::fs::remove_file(dir.join("imported-leads.copy"));
+    Ok(())
+}
+
 fn rate(rows: u64, secs: f64) -> f64 {
     rows as f64 / secs.max(1e-9)
 }
@@ -364,13 +449,12 @@ fn report(what: &str, m: &Measured) {
 }
 
 pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
-    let dir = match args.dir {
-        Some(d) => d,
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("leadline-bench-import-{}", std::process::id())),
     };
     std::fs::create_dir_all(&dir)?;
-    let csv = dir.join("客户名单-1m.csv");
-    let xlsx = dir.join("客户名单-100k.xlsx");
+    let csv = dir.join(format!("客户名单-{}.csv", count_label(args.rows)));
     let t = Instant::now();
     write_csv(&csv, args.rows, 0).context("writing the CSV")?;
     println!(
@@ -380,6 +464,25 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64(),
         csv.display()
     );
+    let out = dir.join("export.csv").to_string_lossy().into_owned();
+    if !args.no_sqlite {
+        sqlite_runs(&args, &dir, &csv, &out).await?;
+    }
+    if let Some(pg) = &args.postgres {
+        postgres_runs(pg, args.rows, &dir, &csv, &out).await?;
+    }
+    println!("\nfiles kept in {}", dir.display());
+    Ok(())
+}
+
+/// The SQLite import of the CSV against `sqlite3 .import`, its export, and the .xlsx import.
+async fn sqlite_runs(
+    args: &ImportBenchArgs,
+    dir: &Path,
+    csv: &Path,
+    out: &str,
+) -> anyhow::Result<()> {
+    let xlsx = dir.join(format!("客户名单-{}.xlsx", count_label(args.xlsx_rows)));
     let t = Instant::now();
     write_xlsx(&xlsx, args.xlsx_rows).context("writing the .xlsx")?;
     println!(
@@ -390,14 +493,16 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
     );
     let csv_s = csv.to_string_lossy().into_owned();
     let xlsx_s = xlsx.to_string_lossy().into_owned();
-
     println!("\nSQLite");
     let url = fresh_sqlite(&dir.join("bench.db")).await?;
     let m = leadline(&["--database-url", &url, "import", &csv_s, "--quiet"])?;
-    report("leadline import (CSV, 1M)", &m);
+    report(
+        &format!("leadline import (CSV, {})", count_label(args.rows)),
+        &m,
+    );
     println!("    {}", outcome_line(&m.output));
     let import_secs = m.secs;
-    match sqlite3_baseline(&csv, &dir)? {
+    match sqlite3_baseline(csv, dir)? {
         Some(secs) => {
             println!(
                 "  {:<34} {:>9} rows {secs:>7.1} s {:>9.0} rows/s",
@@ -412,7 +517,6 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         }
         None => println!("  sqlite3 not on PATH: no baseline"),
     }
-    let out = dir.join("export.csv").to_string_lossy().into_owned();
     let e = leadline(&[
         "--database-url",
         &url,
@@ -420,61 +524,81 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         "--format",
         "csv",
         "--out",
-        &out,
+        out,
     ])?;
     report("leadline export (CSV)", &e);
     let xurl = fresh_sqlite(&dir.join("bench-xlsx.db")).await?;
     let m = leadline(&["--database-url", &xurl, "import", &xlsx_s, "--quiet"])?;
-    report("leadline import (.xlsx, 100k)", &m);
+    report(
+        &format!("leadline import (.xlsx, {})", count_label(args.xlsx_rows)),
+        &m,
+    );
     println!("    {}", outcome_line(&m.output));
+    Ok(())
+}
 
-    if let Some(pg) = args.postgres {
-        println!("\nPostgreSQL");
-        let name = format!("leadline_bench_import_{}", std::process::id());
-        let admin = sqlx::PgPool::connect(&pg).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await?;
-        let (base, _) = pg.rsplit_once('/').context("a postgres://…/db URL")?;
-        let url = format!("{base}/{name}");
-        let result: anyhow::Result<()> = async {
-            setup_db(&url)?;
-            create_admin(&url).await?;
-            let m = leadline(&["--database-url", &url, "import", &csv_s, "--quiet"])?;
-            report("leadline import (CSV, 1M)", &m);
-            println!("    {}", outcome_line(&m.output));
-            if let Some(secs) = psql_baseline(&url, &csv)? {
-                println!(
-                    "  {:<34} {:>9} rows {secs:>7.1} s {:>9.0} rows/s",
-                    "COPY (psql \\copy, phone idx)",
-                    args.rows,
-                    rate(args.rows as u64, secs)
-                );
-                println!(
-                    "  ratio leadline / COPY: {:.2}× (goal ≤ 1.5×)",
-                    m.secs / secs
-                );
-            }
-            let e = leadline(&[
-                "--database-url",
-                &url,
-                "export",
-                "--format",
-                "csv",
-                "--out",
-                &out,
-            ])?;
-            report("leadline export (CSV)", &e);
-            Ok(())
-        }
-        .await;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
+/// The PostgreSQL import of the CSV into a fresh database, against `COPY` of the same file into
+/// that database, then its export.
+async fn postgres_runs(
+    pg: &str,
+    rows: usize,
+    dir: &Path,
+    csv: &Path,
+    out: &str,
+) -> anyhow::Result<()> {
+    println!("\nPostgreSQL");
+    let csv_s = csv.to_string_lossy().into_owned();
+    let name = format!("leadline_bench_import_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(pg).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&admin)
         .await?;
-        result?;
+    let (base, _) = pg.rsplit_once('/').context("a postgres://…/db URL")?;
+    let url = format!("{base}/{name}");
+    let result: anyhow::Result<()> = async {
+        setup_db(&url)?;
+        create_admin(&url).await?;
+        let m = leadline(&["--database-url", &url, "import", &csv_s, "--quiet"])?;
+        report(&format!("leadline import (CSV, {})", count_label(rows)), &m);
+        println!("    {}", outcome_line(&m.output));
+        println!("    {}", phases_line(&m.output));
+        if let Some(secs) = psql_baseline(&url, csv)? {
+            println!(
+                "  {:<34} {:>9} rows {secs:>7.1} s {:>9.0} rows/s",
+                "COPY (psql \\copy, phone idx)",
+                rows,
+                rate(rows as u64, secs)
+            );
+            println!("  ratio leadline / COPY: {:.2}× (goal ≤ 3×)", m.secs / secs);
+            let leads = imported(&m.output);
+            database_floor(&url, dir, leads, m.secs)?;
+        }
+        let e = leadline(&[
+            "--database-url",
+            &url,
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            out,
+        ])?;
+        report("leadline export (CSV)", &e);
+        Ok(())
     }
-    println!("\nfiles kept in {}", dir.display());
-    Ok(())
+    .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await?;
+    result
+}
+
+/// "1M", "200k" or the number.
+fn count_label(n: usize) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
 }

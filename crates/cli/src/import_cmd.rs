@@ -234,8 +234,23 @@ pub async fn import(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
             path.display()
         );
     }
+    print_phases();
     print_peak_rss();
     Ok(())
+}
+
+/// With `LEADLINE_PRINT_IMPORT_PHASES` set (by `leadline bench import`), prints each phase's
+/// own time (`imports::phases`; phases overlap, so they do not add up to the wall clock).
+fn print_phases() {
+    if std::env::var_os("LEADLINE_PRINT_IMPORT_PHASES").is_none() {
+        return;
+    }
+    let parts: Vec<String> = imports::phases::so_far()
+        .into_iter()
+        .filter(|(_, took)| !took.is_zero())
+        .map(|(name, took)| format!("{name} {:.1} s", took.as_secs_f64()))
+        .collect();
+    println!("phases: {}", parts.join(", "));
 }
 
 async fn start(db: &Db, args: &ImportArgs) -> anyhow::Result<ImportJob> {

@@ -56,9 +56,10 @@ pub enum BatchRow {
         number: i64,
         fields: Box<LeadFields>,
         owner: Option<UserId>,
-        /// What the writer derives from the fields; made by [`BatchRow::lead`] on the thread
-        /// that builds the batch, so the writer only writes.
-        prepared: Box<Prepared>,
+        /// What the writer derives from the fields; made by [`BatchRow::lead`] or
+        /// [`BatchRow::prepare`] on the threads that build the batch, so the writer only writes
+        /// (`None` until then; [`split`] makes it for a row still without it).
+        prepared: Option<Box<Prepared>>,
         /// The existing customer who referred it, when the file names one.
         referral: Option<Referral>,
     },
@@ -72,13 +73,33 @@ pub enum BatchRow {
 impl BatchRow {
     /// A lead row, with its [`Prepared`] parts worked out here.
     pub fn lead(number: i64, fields: LeadFields, owner: Option<UserId>) -> BatchRow {
-        let prepared = Box::new(Prepared::new(&fields));
+        let mut row = BatchRow::unprepared(number, fields, owner);
+        row.prepare();
+        row
+    }
+
+    /// A lead row whose [`Prepared`] parts (search tokens above all, the costliest part of a
+    /// row) are made later by [`BatchRow::prepare`], so that a batch's rows can be prepared on
+    /// several threads while the next batch is read.
+    pub fn unprepared(number: i64, fields: LeadFields, owner: Option<UserId>) -> BatchRow {
         BatchRow::Lead {
             number,
             fields: Box::new(fields),
             owner,
-            prepared,
+            prepared: None,
             referral: None,
+        }
+    }
+
+    /// Makes a lead row's [`Prepared`] parts if it has none yet.
+    pub fn prepare(&mut self) {
+        if let BatchRow::Lead {
+            fields,
+            prepared: prepared @ None,
+            ..
+        } = self
+        {
+            *prepared = Some(Box::new(Prepared::new(fields)));
         }
     }
 
@@ -290,9 +311,9 @@ pub fn split(rows: Vec<BatchRow>) -> (Vec<Candidate>, Vec<Refused>) {
                 referral,
             } => candidates.push(Candidate {
                 number,
+                prepared: prepared.map_or_else(|| Prepared::new(&fields), |p| *p),
                 fields: *fields,
                 owner,
-                prepared: *prepared,
                 referral,
             }),
             BatchRow::Invalid {

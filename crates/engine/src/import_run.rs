@@ -22,6 +22,7 @@ use leadline_import::{
     ErrorReport, ImportError, Mapping, MappingProblem, ReadOptions, Reader, ReportFormat,
     SourceInfo, Target,
 };
+use leadline_store::imports::phases::{self, Phase};
 use leadline_store::imports::{self, BatchCounts, BatchRow, ImportJob, JobStatus, OnDuplicate};
 
 use leadline_store::uploads::Upload;
@@ -39,8 +40,8 @@ pub const BATCH_ROWS: usize = 5_000;
 /// New leads in one run of a job after which the planner's statistics are refreshed.
 const ANALYZE_AFTER: i64 = 50_000;
 
-/// Rows of the largest batch (a multiple of [`BATCH_ROWS`]). Memory stays flat: at most three
-/// batches live (one read ahead, one being written, one being read); 20,000 took peak RSS to
+/// Rows of the largest batch (a multiple of [`BATCH_ROWS`]). Memory stays flat: at most four
+/// batches live (one read ahead, one being written, one being read, one being prepared); 20,000 took peak RSS to
 /// 286 MB, hence this cap. On SQLite one transaction goes on over the batches the reader has
 /// ready while nobody else writes ([`imports::TRANSACTION_ROWS`]): each commit rewrites every
 /// page of the randomly ordered phone and company indexes that its rows touch, which near a
@@ -418,12 +419,12 @@ fn read_rows(
     busy: impl Fn() -> bool,
     short_rows: Arc<AtomicUsize>,
     size_tx: tokio::sync::oneshot::Sender<u64>,
-    tx: tokio::sync::mpsc::Sender<Result<Batch, ImportError>>,
+    tx: std::sync::mpsc::SyncSender<Result<Batch, ImportError>>,
 ) {
     let (mut reader, size, pos) = match open_file(&path, &file_name, &opts) {
         Ok(r) => r,
         Err(e) => {
-            let _ = tx.blocking_send(Err(e));
+            let _ = tx.send(Err(e));
             return;
         }
     };
@@ -440,10 +441,10 @@ fn read_rows(
         None => Ok(()),
     };
     loop {
-        let next = match reader.next_row() {
+        let next = match phases::time(Phase::Read, || reader.next_row()) {
             Ok(n) => n,
             Err(e) => {
-                let _ = tx.blocking_send(Err(e));
+                let _ = tx.send(Err(e));
                 return;
             }
         };
@@ -456,45 +457,53 @@ fn read_rows(
                 reason: bad.reason(&headers, &defs),
                 cells: bad.cells,
             }),
-            Some(Ok(row)) => rows.push(match mapping.parse_row(&row, &defs) {
-                Err(bad) => BatchRow::Invalid {
-                    number: bad.number as i64,
-                    reason: bad.reason(&headers, &defs),
-                    cells: bad.cells,
-                },
-                Ok(parsed)
-                    if parsed.fields.phones.is_empty() && parsed.fields.company.is_none() =>
-                {
-                    BatchRow::Invalid {
-                        number: row.number as i64,
-                        cells: row.cells,
-                        reason: row_reason(
-                            row.number,
-                            NEEDS_PHONE_OR_COMPANY.0,
-                            NEEDS_PHONE_OR_COMPANY.1,
-                        ),
-                    }
-                }
-                Ok(parsed) => {
-                    let owner = owners.of_row(ordinal, parsed.owner.as_deref());
-                    match owner {
-                        Ok(owner) => {
-                            if let Some(cell) = parsed.referred_by.as_deref()
-                                && referrals.is_some()
-                                && !cell.trim().is_empty()
-                            {
-                                noted.note(rows.len(), cell, row.number as i64, row.cells.clone());
-                            }
-                            BatchRow::lead(parsed.number as i64, parsed.fields, owner)
-                        }
-                        Err(why) => BatchRow::Invalid {
+            Some(Ok(row)) => rows.push(
+                match phases::time(Phase::Parse, || mapping.parse_row(&row, &defs)) {
+                    Err(bad) => BatchRow::Invalid {
+                        number: bad.number as i64,
+                        reason: bad.reason(&headers, &defs),
+                        cells: bad.cells,
+                    },
+                    Ok(parsed)
+                        if parsed.fields.phones.is_empty() && parsed.fields.company.is_none() =>
+                    {
+                        BatchRow::Invalid {
                             number: row.number as i64,
                             cells: row.cells,
-                            reason: row_reason(row.number, why.0, why.1),
-                        },
+                            reason: row_reason(
+                                row.number,
+                                NEEDS_PHONE_OR_COMPANY.0,
+                                NEEDS_PHONE_OR_COMPANY.1,
+                            ),
+                        }
                     }
-                }
-            }),
+                    Ok(parsed) => {
+                        let owner = owners.of_row(ordinal, parsed.owner.as_deref());
+                        match owner {
+                            Ok(owner) => {
+                                if let Some(cell) = parsed.referred_by.as_deref()
+                                    && referrals.is_some()
+                                    && !cell.trim().is_empty()
+                                {
+                                    noted.note(
+                                        rows.len(),
+                                        cell,
+                                        row.number as i64,
+                                        row.cells.clone(),
+                                    );
+                                }
+                                // Its search tokens are made by `prepare_batches`, on every core.
+                                BatchRow::unprepared(parsed.number as i64, parsed.fields, owner)
+                            }
+                            Err(why) => BatchRow::Invalid {
+                                number: row.number as i64,
+                                cells: row.cells,
+                                reason: row_reason(row.number, why.0, why.1),
+                            },
+                        }
+                    }
+                },
+            ),
         }
         // Whether others are writing is looked at once per fifty rows, and only once a short
         // batch is full.
@@ -502,7 +511,7 @@ fn read_rows(
             || (rows.len() >= short_rows.load(Ordering::Relaxed) && rows.len() % 50 == 0 && busy());
         if full {
             if let Err(e) = refer(&mut noted, &mut rows) {
-                let _ = tx.blocking_send(Err(e));
+                let _ = tx.send(Err(e));
                 return;
             }
             let batch = Batch {
@@ -510,7 +519,7 @@ fn read_rows(
                 rows_done: ordinal,
                 bytes_read: pos.load(Ordering::Relaxed),
             };
-            if tx.blocking_send(Ok(batch)).is_err() {
+            if tx.send(Ok(batch)).is_err() {
                 return;
             }
             batch_rows = (batch_rows * 2).min(MAX_BATCH_ROWS);
@@ -519,16 +528,50 @@ fn read_rows(
     }
     let rows_done = (reader.rows_read() as i64).max(skip);
     if let Err(e) = refer(&mut noted, &mut rows) {
-        let _ = tx.blocking_send(Err(e));
+        let _ = tx.send(Err(e));
         return;
     }
     if !rows.is_empty() || rows_done > skip {
-        let _ = tx.blocking_send(Ok(Batch {
+        let _ = tx.send(Ok(Batch {
             rows,
             rows_done,
             bytes_read: size,
         }));
     }
+}
+
+/// Makes the [`leadline_domain::import_plan::Prepared`] parts (search tokens, the costliest
+/// part of a row) of each batch `rx` brings, on every core, while the reader reads the next
+/// batch, and hands the batch on to the writer. Ends when the reader is done or nobody takes
+/// its batches (dropping `rx` then stops the reader).
+fn prepare_batches(
+    rx: std::sync::mpsc::Receiver<Result<Batch, ImportError>>,
+    tx: tokio::sync::mpsc::Sender<Result<Batch, ImportError>>,
+) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for mut batch in rx {
+        if let Ok(b) = &mut batch {
+            phases::time(Phase::Tokens, || prepare_rows(&mut b.rows, threads));
+        }
+        if tx.blocking_send(batch).is_err() {
+            return;
+        }
+    }
+}
+
+/// Prepares `rows` on `threads` threads (this one among them).
+fn prepare_rows(rows: &mut [BatchRow], threads: usize) {
+    let chunk = rows.len().div_ceil(threads.max(1)).max(256);
+    std::thread::scope(|s| {
+        let mut chunks = rows.chunks_mut(chunk);
+        let mine = chunks.next();
+        for other in chunks {
+            s.spawn(move || other.iter_mut().for_each(BatchRow::prepare));
+        }
+        if let Some(mine) = mine {
+            mine.iter_mut().for_each(BatchRow::prepare);
+        }
+    });
 }
 
 /// Runs a registered job, or resumes one that was interrupted (from its `rows_done`), and
@@ -581,6 +624,7 @@ pub async fn run_until(
     if matches!(outcome, Ok(false)) {
         return Ok(Ran::Stopped(imports::get_job(db, job_id).await?));
     }
+    let after = std::time::Instant::now();
     // A large load leaves the planner's statistics stale (see `refresh_statistics`).
     if let Ok(now) = imports::get_job(db, job_id).await
         && now.imported - job.imported >= ANALYZE_AFTER
@@ -592,6 +636,7 @@ pub async fn run_until(
         // after the batches, so that the batches stay set-based.
         leadline_store::ownership::countdown::backfill(db, leadline_store::now()).await?;
     }
+    phases::add(Phase::After, after.elapsed());
     match &outcome {
         Ok(_) => imports::finish_job(db, job_id, JobStatus::Done, None).await?,
         Err(e) => {
@@ -651,10 +696,16 @@ async fn run_inner(
         let busy = move || give_way(&db);
         let short_rows = short_rows.clone();
         tokio::task::spawn_blocking(move || {
-            read_rows(
-                path, file_name, opts, mapping, defs, owners, referrals, skip, busy, short_rows,
-                size_tx, tx,
-            )
+            // Rows are read and checked on this thread, their tokens made on every core
+            // (`prepare_batches`): a batch is prepared while the next is read.
+            let (read_tx, read_rx) = std::sync::mpsc::sync_channel(0);
+            std::thread::scope(|s| {
+                s.spawn(move || prepare_batches(read_rx, tx));
+                read_rows(
+                    path, file_name, opts, mapping, defs, owners, referrals, skip, busy,
+                    short_rows, size_tx, read_tx,
+                )
+            })
         })
     };
     let bytes_total = size_rx.await.unwrap_or(0);
@@ -681,7 +732,7 @@ async fn run_inner(
         bytes_read: 0,
         failed: None,
     };
-    while let Some(batch) = more.rx.recv().await {
+    while let Some(batch) = phases::time_async(Phase::WaitReader, more.rx.recv()).await {
         if stop.load(Ordering::Relaxed) {
             result = Ok(false);
             break;

@@ -8,6 +8,7 @@
 mod batches;
 mod mappings;
 mod pg_pipeline;
+pub mod phases;
 mod sqlite_batch;
 
 use chrono::{DateTime, Utc};

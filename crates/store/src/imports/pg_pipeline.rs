@@ -1,5 +1,7 @@
 //! An import on PostgreSQL: new leads and their phones by `COPY`, two batches at a time on two
 //! connections (PostgreSQL works a connection's statements on one core).
+//! Where its time goes (the leads' indexes, the GIN over their search lexemes above all): the
+//! README's Benchmark section, from `leadline bench import --postgres`.
 
 use leadline_domain::contact_match::CompanyContacts;
 use leadline_domain::import_plan::{
@@ -12,6 +14,7 @@ use serde_json::json;
 use sqlx::types::Json;
 
 use super::batches::{Applied, FILL_LEAD, JobStep, MARK_DNC, MoreBatches, PROGRESS, first_event};
+use super::phases::{self, Phase, time_async};
 use crate::audit::AuditEntry;
 use crate::db::sql::{Arg, Sql};
 use crate::{Result, StoreError, bind_args, write_audit};
@@ -164,10 +167,12 @@ pub(super) async fn pg_pipeline<M: MoreBatches>(
             }
             let no_pending = Pending::default();
             let pending = in_flight.back().map_or(&no_pending, |b| &b.pending);
-            let found = pg_stored(pool, keys(&candidates)).await?;
+            let found = time_async(Phase::Lookup, pg_stored(pool, keys(&candidates))).await?;
+            let started = std::time::Instant::now();
             let mut plan = plan(candidates, invalid, found, pending, policy, contacts, scope);
             let ids = pg_new_ids(pool, plan.new_leads.len()).await?;
             assign_ids(&mut plan.new_leads, ids);
+            phases::add(Phase::Plan, started.elapsed());
             let before = in_flight.back_mut().and_then(|b| b.committed.take());
             let (done, committed) = tokio::sync::oneshot::channel();
             let pending = Pending::of(&plan.new_leads);
@@ -221,15 +226,15 @@ async fn pg_write(
         let mut tx = pool.begin().await?;
         pg_insert(&mut tx, &job, &plan).await?;
         if let Some(before) = before
-            && !before.await.unwrap_or(false)
+            && !time_async(Phase::WaitBefore, before).await.unwrap_or(false)
         {
             // Dropping the transaction rolls it back.
             return Err(StoreError::Internal(
                 "the import batch before this one failed".into(),
             ));
         }
-        let counts = pg_finish(&mut tx, &job, plan).await?;
-        tx.commit().await?;
+        let counts = time_async(Phase::Finish, pg_finish(&mut tx, &job, plan)).await?;
+        time_async(Phase::Commit, tx.commit()).await?;
         Ok(counts)
     }
     .await;
@@ -248,8 +253,10 @@ async fn pg_insert(
     let at = job.at;
     let actor = job.actor;
     if !new_leads.is_empty() {
+        let started = std::time::Instant::now();
         let stamp = at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
         let job_text = job.job_id.to_string();
+        let actor_text = actor.0.to_string();
         let mut buf = String::with_capacity(new_leads.len() * 700);
         for l in new_leads {
             let f = &l.fields;
@@ -267,7 +274,7 @@ async fn pg_insert(
                     Some(f.status.code()),
                     f.intent.map(|i| i.code()),
                     l.owner.map(|o| o.0.to_string()).as_deref(),
-                    Some(&actor.0.to_string()),
+                    Some(&actor_text),
                     Some(&l.prepared.custom),
                     Some("1"),
                     Some(&stamp),
@@ -280,6 +287,8 @@ async fn pg_insert(
                 ],
             );
         }
+        phases::add(Phase::CopyText, started.elapsed());
+        let started = std::time::Instant::now();
         copy_in(
             tx,
             "COPY leads (id, name, company, company_norm, title, city, region, source, status, intent, owner_id, \
@@ -288,6 +297,8 @@ async fn pg_insert(
             buf,
         )
         .await?;
+        phases::add(Phase::CopyLeads, started.elapsed());
+        let started = std::time::Instant::now();
         let mut buf = String::with_capacity(new_leads.len() * 60);
         for l in new_leads {
             for (i, p) in l.fields.phones.iter().enumerate() {
@@ -324,6 +335,8 @@ async fn pg_insert(
                 .execute(&mut **tx)
                 .await?;
         }
+        phases::add(Phase::CopyPhones, started.elapsed());
+        let started = std::time::Instant::now();
         let collision_rows: Vec<Vec<Arg>> = new_leads
             .iter()
             .flat_map(|l| {
@@ -381,7 +394,9 @@ async fn pg_insert(
                 .execute(&mut **tx)
                 .await?;
         }
+        phases::add(Phase::Rows, started.elapsed());
     }
+    let started = std::time::Instant::now();
     for chunk in plan.invalid.chunks(ROWS_PER_STATEMENT) {
         let mut sql =
             Sql::new("INSERT INTO import_errors (import_id, row_number, cells, reason) VALUES ");
@@ -397,6 +412,7 @@ async fn pg_insert(
             .execute(&mut **tx)
             .await?;
     }
+    phases::add(Phase::Rows, started.elapsed());
     Ok(())
 }
 
@@ -556,12 +572,17 @@ fn tsvector_text(tokens: &str) -> String {
             out.push(' ');
         }
         out.push('\'');
-        for c in t.chars() {
-            match c {
-                '\'' => out.push_str("''"),
-                '\\' => out.push_str("\\\\"),
-                c => out.push(c),
+        // Nearly every token is pushed whole; only one with a quote or backslash is escaped.
+        if t.contains(['\'', '\\']) {
+            for c in t.chars() {
+                match c {
+                    '\'' => out.push_str("''"),
+                    '\\' => out.push_str("\\\\"),
+                    c => out.push(c),
+                }
             }
+        } else {
+            out.push_str(t);
         }
         out.push('\'');
     }
