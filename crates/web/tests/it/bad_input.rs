@@ -169,7 +169,7 @@ async fn revisit_rules_and_holidays_out_of_range_are_refused_and_nothing_changes
         "disposition",
         (status, res.json().await.unwrap()),
         "position",
-        "invalid",
+        "out_of_range",
     );
 
     // A holiday beyond the years is refused, and the list still reads.
