@@ -166,8 +166,9 @@ pub(crate) async fn rebuild_days(tx: &mut impl Tx, zone: Tz) -> Result<i64> {
 }
 
 /// After the migration that added the days: builds them from the slots in the organisation's
-/// zone, once (a no-op when they are built). On SQLite as a background job of the writer: the
-/// start-up is nobody's call, and must not count as others writing.
+/// zone, once (a no-op when they are built). On SQLite as a background job of the writer (the
+/// start-up is nobody's call, and must not count as others writing), or, for a database without
+/// slots, by naming the zone on a plain connection.
 pub(crate) async fn build_days_if_missing(db: &crate::Db) -> Result<()> {
     async fn body(tx: &mut impl Tx) -> Result<()> {
         if days_zone_in(tx).await?.is_some() {
@@ -184,6 +185,29 @@ pub(crate) async fn build_days_if_missing(db: &crate::Db) -> Result<()> {
     }
     match db {
         crate::Db::Sqlite(pool) => {
+            // A new database (no slots yet) only names the zone, on a plain connection: the
+            // writer is not woken at start-up, so its first job does not take the start-up's
+            // own writes (seeding, backfills) for somebody else writing.
+            let (named, slots): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM call_stats_daily_zone), \
+                 (SELECT COUNT(*) FROM (SELECT 1 FROM call_stats LIMIT 1) AS s)",
+            )
+            .fetch_one(pool)
+            .await?;
+            if named > 0 {
+                return Ok(());
+            }
+            if slots == 0 {
+                let zone = crate::call_stats::org_zone(db).await?;
+                sqlx::query(
+                    "INSERT INTO call_stats_daily_zone (id, zone) VALUES (1, $1) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(zone.name())
+                .execute(pool)
+                .await?;
+                return Ok(());
+            }
             crate::db::sqlite_writer::run_background(pool, |conn| {
                 crate::db::tx::run_ready(body(&mut crate::db::tx::SqliteTx(conn)))
             })
