@@ -111,8 +111,12 @@ pub(crate) async fn org_zone_in(tx: &mut impl Tx) -> Result<Tz> {
     else {
         return Ok(DEFAULT_ORG_ZONE);
     };
-    let text = row.text(0)?;
-    serde_json::from_str::<String>(&text)
+    zone_of_setting(&row.text(0)?)
+}
+
+/// The zone a stored `org_time_zone` setting (a JSON string) names.
+fn zone_of_setting(text: &str) -> Result<Tz> {
+    serde_json::from_str::<String>(text)
         .ok()
         .and_then(|n| parse_zone(&n))
         .ok_or_else(|| StoreError::Internal(format!("stored {ORG_ZONE_KEY} unreadable")))
@@ -198,7 +202,17 @@ pub(crate) async fn build_days_if_missing(db: &crate::Db) -> Result<()> {
                 return Ok(());
             }
             if slots == 0 {
-                let zone = crate::call_stats::org_zone(db).await?;
+                // Read here, not through the configuration snapshot, which would keep what it
+                // read now for the next two seconds.
+                let setting: Option<String> =
+                    sqlx::query_scalar("SELECT CAST(value AS TEXT) FROM settings WHERE key = $1")
+                        .bind(ORG_ZONE_KEY)
+                        .fetch_optional(pool)
+                        .await?;
+                let zone = match setting {
+                    Some(text) => zone_of_setting(&text)?,
+                    None => DEFAULT_ORG_ZONE,
+                };
                 sqlx::query(
                     "INSERT INTO call_stats_daily_zone (id, zone) VALUES (1, $1) \
                      ON CONFLICT (id) DO NOTHING",
