@@ -745,6 +745,7 @@ pub fn router(state: AppState) -> Router {
         // issue 24: the dashboard
         .route("/dashboard", get(pages::dashboard::page))
         .route("/dashboard/panel", get(pages::dashboard::panel))
+        .route("/dashboard/events", get(pages::dashboard::events))
         .route("/static/dashboard.js", get(pages::dashboard::script))
         // issue 24: targets, daily reports and work plans
         .route(

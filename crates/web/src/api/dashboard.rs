@@ -12,19 +12,23 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
 
+/// The team `?team_id=` names, if any.
+pub fn team_param(q: Option<&str>) -> ApiResult<Option<TeamId>> {
+    let pairs = query_pairs(q);
+    match pair(&pairs, "team_id").filter(|s| !s.is_empty()) {
+        Some(t) => Ok(Some(TeamId(
+            t.parse().map_err(|_| AppError::BadRequest("bad_team_id"))?,
+        ))),
+        None => Ok(None),
+    }
+}
+
 /// The scope of `?team_id=` for the caller (see `dashboard::scope_for`).
 pub fn scope_of(caller: &Caller, q: Option<&str>) -> ApiResult<Scope> {
-    let pairs = query_pairs(q);
-    let team = match pair(&pairs, "team_id").filter(|s| !s.is_empty()) {
-        Some(t) => Some(TeamId(
-            t.parse().map_err(|_| AppError::BadRequest("bad_team_id"))?,
-        )),
-        None => None,
-    };
     Ok(dashboard::scope_for(
         &caller.viewer,
         caller.user.team_id,
-        team,
+        team_param(q)?,
     )?)
 }
 

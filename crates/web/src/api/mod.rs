@@ -12,6 +12,7 @@ pub mod customer_reports;
 pub mod customers;
 // issue 24: the dashboard
 pub mod dashboard;
+pub(crate) mod feed;
 // issue 24: targets, daily reports and work plans
 pub mod daily_reports;
 pub mod detect;

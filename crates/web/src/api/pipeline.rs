@@ -23,11 +23,14 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 
-fn day_param(pairs: &[(String, String)], key: &str) -> Result<NaiveDate, StoreError> {
+/// `key` as a date; absent, today in the organisation's zone (`org_time_zone`).
+async fn day_param(
+    db: &leadline_store::Db,
+    pairs: &[(String, String)],
+    key: &str,
+) -> Result<NaiveDate, StoreError> {
     match pair(pairs, key).map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(leadline_store::now()
-            .with_timezone(&leadline_domain::calling_hours::DEFAULT_TZ)
-            .date_naive()),
+        None => Ok(leadline_store::call_stats::today(db, now()).await?.date),
         Some(s) => parse_date(s).ok_or_else(|| StoreError::invalid(key, "invalid")),
     }
 }
@@ -224,7 +227,7 @@ pub async fn day_plan(
     RawQuery(q): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
     let pairs = query_pairs(q.as_deref());
-    let day = day_param(&pairs, "day")?;
+    let day = day_param(&state.db, &pairs, "day").await?;
     let user = id_param(&pairs, "user_id")?.map_or(caller.viewer.user_id, UserId);
     let stops = visits::day_plan(&state.db, &caller.viewer, user, day).await?;
     Ok(Json(json!({ "day": day, "user_id": user, "stops": stops })))

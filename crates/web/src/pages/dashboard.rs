@@ -1,24 +1,27 @@
 //! The team dashboard page (issue 24, 看板): charts drawn here as inline SVG (see
 //! [`crate::charts`]), a team selector for supervisors and admins, and a wallboard mode
-//! (`?wall=1`: big numbers, no navigation). The panel is fetched again every few seconds from
-//! `/dashboard/panel` (`static/dashboard.js`): the numbers are read from the call statistics
-//! slots, which every recorded call updates in its own transaction, so a call moves the charts
-//! on the next fetch on every app server.
+//! (`?wall=1`: big numbers, no navigation). The panel is pushed again by `/dashboard/events`
+//! (server-sent events, `static/dashboard.js`) when a call is recorded on any app server, at
+//! most once a second, and every catch-up period (the hour turns without any write); the
+//! numbers are read from the call statistics, which every recorded call updates in its own
+//! transaction. A browser without EventSource fetches `/dashboard/panel` every few seconds.
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::response::IntoResponse;
-use leadline_domain::Role;
+use leadline_domain::{Role, UserId};
 use leadline_store::auth::users;
-use leadline_store::dashboard::{Dashboard, LeaderRow};
+use leadline_store::dashboard::{self, Dashboard, LeaderRow};
+use std::collections::HashSet;
 
 use super::{Nav, OrPage, PageResult, render};
 use crate::AppState;
-use crate::api::dashboard::dashboard_for;
+use crate::api::dashboard::{dashboard_for, scope_of, team_param};
+use crate::api::feed::{self, View};
 use crate::api::{pair, query_pairs};
-use crate::auth::PageCaller;
+use crate::auth::{Caller, PageCaller};
 use crate::charts::{self, GroupedBars};
-use crate::error::AppError;
+use crate::error::{ApiResult, AppError};
 use crate::i18n::Lang;
 use leadline_store::StoreError;
 
@@ -203,6 +206,49 @@ pub async fn panel(
         .await
         .or_page(l)?;
     Ok(render(&Panel::new(l, wall, d)))
+}
+
+/// The panel as `/dashboard/events` pushes it: its HTML for the caller and the team asked.
+struct PanelFeed {
+    team: Option<leadline_domain::TeamId>,
+    wall: bool,
+}
+
+impl View for PanelFeed {
+    const EVENT: &'static str = "panel";
+
+    async fn build(
+        &self,
+        db: &leadline_store::Db,
+        caller: &Caller,
+    ) -> leadline_store::Result<(String, Option<HashSet<UserId>>)> {
+        let scope = dashboard::scope_for(&caller.viewer, caller.user.team_id, self.team)?;
+        let d = dashboard::dashboard(db, scope, leadline_store::now()).await?;
+        let html = Panel::new(caller.lang, self.wall, d)
+            .render()
+            .map_err(|e| StoreError::Internal(format!("dashboard panel: {e}")))?;
+        // Anyone's call may move the board (the leaderboard and funnel of an admin's whole
+        // floor); at most one look a second answers a busy floor.
+        Ok((html, None))
+    }
+}
+
+/// GET /dashboard/events (`?team_id=`, `?wall=1`) — server-sent events: `panel` with the panel's
+/// HTML at once, then again whenever it changes. Refused as the page is (another team's board,
+/// finance).
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<impl IntoResponse> {
+    // Refused here, before the stream opens, as the page would be.
+    scope_of(&caller, q.as_deref())?;
+    let team = team_param(q.as_deref())?;
+    let view = PanelFeed {
+        team,
+        wall: is_wall(q.as_deref()),
+    };
+    Ok(feed::open(&state, caller, view).await?)
 }
 
 /// GET /static/dashboard.js — fetches the panel again every few seconds.

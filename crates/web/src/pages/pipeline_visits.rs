@@ -9,7 +9,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use leadline_domain::UserId;
-use leadline_domain::calling_hours::DEFAULT_TZ;
 use leadline_domain::dates::parse_date;
 use leadline_domain::pipeline::VISIT_RESULTS;
 use leadline_store::pipeline::grades;
@@ -23,12 +22,12 @@ use crate::api::{pair, query_pairs};
 use crate::auth::PageCaller;
 use crate::i18n::Lang;
 
-fn today() -> NaiveDate {
-    now().with_timezone(&DEFAULT_TZ).date_naive()
-}
-
-fn day_of(v: Option<&str>) -> NaiveDate {
-    v.and_then(parse_date).unwrap_or_else(today)
+/// The day named, else today in the organisation's zone (`org_time_zone`).
+async fn day_of(db: &leadline_store::Db, v: Option<&str>) -> Result<NaiveDate, StoreError> {
+    match v.and_then(parse_date) {
+        Some(d) => Ok(d),
+        None => Ok(leadline_store::call_stats::today(db, now()).await?.date),
+    }
 }
 
 #[derive(Template)]
@@ -51,7 +50,7 @@ pub async fn plan(
 ) -> PageResult {
     let l = caller.lang;
     let pairs = query_pairs(q.as_deref());
-    let day = day_of(pair(&pairs, "day"));
+    let day = day_of(&state.db, pair(&pairs, "day")).await.or_page(l)?;
     let user = pair(&pairs, "user_id")
         .and_then(|u| u.parse::<i64>().ok())
         .map_or(caller.viewer.user_id, UserId);
@@ -112,7 +111,9 @@ fn answer(l: Lang, day: NaiveDate, r: Result<(), StoreError>) -> PageResult {
 /// POST /visits/plan: adds a customer to the caller's route of `day`.
 pub async fn add(State(state): State<AppState>, form: PageForm) -> PageResult {
     let caller = &form.caller;
-    let day = day_of(form.get("day"));
+    let day = day_of(&state.db, form.get("day"))
+        .await
+        .or_page(caller.lang)?;
     let r = match form.text("customer_id").parse::<i64>() {
         Ok(c) => visits::plan(&state.db, &caller.viewer, c, day, now())
             .await
@@ -125,7 +126,9 @@ pub async fn add(State(state): State<AppState>, form: PageForm) -> PageResult {
 /// POST /visits/plan/step: moves a stop one place up or down the route.
 pub async fn step(State(state): State<AppState>, form: PageForm) -> PageResult {
     let caller = &form.caller;
-    let day = day_of(form.get("day"));
+    let day = day_of(&state.db, form.get("day"))
+        .await
+        .or_page(caller.lang)?;
     let by = if form.text("dir") == "up" { -1 } else { 1 };
     let r = match form.text("visit_id").parse::<i64>() {
         Ok(v) => visits::step(&state.db, &caller.viewer, day, v, by, now()).await,
@@ -137,7 +140,9 @@ pub async fn step(State(state): State<AppState>, form: PageForm) -> PageResult {
 /// POST /visits/record: a planned visit done, with its result and market information.
 pub async fn record(State(state): State<AppState>, form: PageForm) -> PageResult {
     let caller = &form.caller;
-    let day = day_of(form.get("day"));
+    let day = day_of(&state.db, form.get("day"))
+        .await
+        .or_page(caller.lang)?;
     let opt = |k: &str| Some(form.text(k)).filter(|s| !s.is_empty());
     let input = VisitInput {
         visit_id: form.text("visit_id").parse().ok(),

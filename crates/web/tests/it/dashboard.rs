@@ -1,8 +1,9 @@
 //! The team dashboard (issue 24) over real HTTP, on either backend: after calls recorded
 //! through the API, `GET /api/v1/dashboard` holds the same numbers as the calls themselves
 //! (hour of today in the organisation's zone, totals, leaderboard, funnel); who may see which
-//! team's board (403 for another team, or without a team); the page and its wallboard mode; and in a
-//! browser, the hour's bar of the inline SVG grows when a call is recorded.
+//! team's board (403 for another team, or without a team); the page and its wallboard mode; the
+//! panel pushed over server-sent events when a call is recorded (and the same refusals there);
+//! and in a browser, the hour's bar of the inline SVG grows when a call is recorded.
 
 use anyhow::{Context, ensure};
 use chrono::Timelike;
@@ -13,7 +14,7 @@ use thirtyfour::prelude::*;
 
 use crate::browser::{in_browser, log_in};
 use crate::calls::post;
-use crate::helpers::{Api, TestApp, mobile};
+use crate::helpers::{Api, TestApp, mobile, next_sse};
 use crate::workspace::open_all_hours;
 
 async fn board(api: &Api, query: &str) -> (StatusCode, Value) {
@@ -182,7 +183,7 @@ async fn the_hours_bar_grows_in_the_browser_when_a_call_is_recorded() {
         ensure!(bar.attr("data-value").await?.as_deref() == Some("1"));
 
         record(&agent, &lead, "connected", 40).await;
-        // The panel is fetched again every few seconds: wait for the bar to hold two calls.
+        // The panel is pushed again once the call is recorded: wait for the bar to hold two.
         let sel = format!("#dash-hours rect.bar.today[data-hour='{hour}'][data-value='2']");
         let grown = driver
             .query(By::Css(sel))
@@ -200,4 +201,69 @@ async fn the_hours_bar_grows_in_the_browser_when_a_call_is_recorded() {
         Ok(())
     })
     .await;
+}
+
+/// Reads `/dashboard/events` until the next `panel` event; returns its HTML.
+async fn next_panel(res: &mut reqwest::Response, buf: &mut String) -> String {
+    next_sse(res, buf, "panel", std::time::Duration::from_secs(30)).await
+}
+
+fn kpi_calls(panel: &str) -> &str {
+    let from = panel.find("id=\"kpi-calls\">").expect("the calls figure") + 15;
+    let to = from + panel[from..].find('<').unwrap();
+    &panel[from..to]
+}
+
+async fn open_panel_stream(api: &Api, query: &str) -> reqwest::Response {
+    api.http
+        .get(format!("{}/dashboard/events{query}", api.base))
+        .bearer_auth(api.token.clone().unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_recorded_call_pushes_the_panel_and_other_teams_streams_are_refused() {
+    let app = TestApp::spawn().await;
+    open_all_hours(&app).await;
+    let agent = app.api("agent_a1").await;
+    let lead = agent
+        .create_lead(json!({"name": "推送看板", "phones": [mobile(7301)]}))
+        .await;
+    let sup = app.api("sup_a").await;
+    let mut res = open_panel_stream(&sup, "").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut buf = String::new();
+    let first = next_panel(&mut res, &mut buf).await;
+    assert!(first.contains("<svg id=\"dash-hours\""), "{first}");
+    assert_eq!(kpi_calls(&first), "0");
+
+    record(&agent, &lead, "connected", 40).await;
+    let pushed = next_panel(&mut res, &mut buf).await;
+    assert_eq!(kpi_calls(&pushed), "1", "{pushed}");
+    assert!(
+        pushed.contains("rect class=\"bar today\"") || pushed.contains("class=\"bar today\""),
+        "the chart comes with it"
+    );
+
+    // Refused as the page is: another team's board, a rep without a team, a bad team id.
+    let other = format!("?team_id={}", app.org.team_b.0);
+    assert_eq!(
+        open_panel_stream(&sup, &other).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        open_panel_stream(&agent, &other).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let rep = app.api("sales1").await;
+    assert_eq!(
+        open_panel_stream(&rep, "").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        open_panel_stream(&sup, "?team_id=x").await.status(),
+        StatusCode::BAD_REQUEST
+    );
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestApp, mobile, start_server_with};
+use crate::helpers::{Api, TestApp, mobile, next_sse, start_server_with};
 use crate::workspace::open_all_hours;
 
 /// The servers' own catch-up: far longer than any wait below, so that whatever arrives came
@@ -38,30 +38,7 @@ async fn open(api: &Api, base: &str, path: &str) -> reqwest::Response {
 
 /// Reads the stream until the next event named `name`; returns its data. Fails after [`WAIT`].
 async fn next_event(res: &mut reqwest::Response, buf: &mut String, name: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let mut event = "";
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    event = v.trim();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim());
-                }
-            }
-            if event == name {
-                return serde_json::from_str(&data).unwrap();
-            }
-        }
-        let chunk = tokio::time::timeout_at(deadline, res.chunk())
-            .await
-            .unwrap_or_else(|_| panic!("`{name}` within {WAIT:?}, before any catch-up"))
-            .unwrap()
-            .expect("the stream stays open");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    serde_json::from_str(&next_sse(res, buf, name, WAIT).await).unwrap()
 }
 
 fn calls_of(view: &Value, name: &str) -> i64 {

@@ -345,3 +345,37 @@ pub async fn api_client(base: &str, username: &str) -> Api {
         token: Some(token),
     }
 }
+
+/// Reads a server-sent event stream until the next event named `name`; returns its data (the
+/// `data:` lines joined by newlines). Fails when none comes within `wait`.
+pub async fn next_sse(
+    res: &mut reqwest::Response,
+    buf: &mut String,
+    name: &str,
+    wait: std::time::Duration,
+) -> String {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let mut event = "";
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push(v.strip_prefix(' ').unwrap_or(v));
+                }
+            }
+            if event == name {
+                return data.join("\n");
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("`{name}` within {wait:?}"))
+            .unwrap()
+            .expect("the stream stays open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}

@@ -11,7 +11,7 @@ use leadline_store::workday::notifications;
 use leadline_store::{Db, now};
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestApp, mobile, seed_org, start_server};
+use crate::helpers::{Api, TestApp, mobile, next_sse, seed_org, start_server};
 
 /// A lead of `agent` with a revisit due `ago` in the past, and its reminder job queued.
 async fn due_revisit(api: &Api, db: &Db, agent: UserId, n: u32, ago: TimeDelta) -> (LeadId, i64) {
@@ -257,29 +257,7 @@ async fn a_reminder_made_obsolete_by_a_later_call_notifies_nobody() {
 
 /// Reads server-sent events until one named `name` arrives; returns its data.
 async fn next_event(res: &mut reqwest::Response, buf: &mut String, name: &str) -> Value {
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let mut event = "";
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    event = v.trim();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim());
-                }
-            }
-            if event == name {
-                return serde_json::from_str(&data).unwrap();
-            }
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(30), res.chunk())
-            .await
-            .expect("an event within the time limit")
-            .unwrap()
-            .expect("the stream stays open");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    serde_json::from_str(&next_sse(res, buf, name, Duration::from_secs(30)).await).unwrap()
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestApp, mobile, start_server};
+use crate::helpers::{Api, TestApp, mobile, next_sse, start_server};
 use crate::workspace::open_all_hours;
 
 /// Opens the live stream of `api`'s user on the server at `base`.
@@ -23,29 +23,7 @@ async fn open(api: &Api, base: &str) -> reqwest::Response {
 
 /// Reads the stream until the next `live` event; returns its view.
 async fn next_view(res: &mut reqwest::Response, buf: &mut String) -> Value {
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let mut event = "";
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    event = v.trim();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim());
-                }
-            }
-            if event == "live" {
-                return serde_json::from_str(&data).unwrap();
-            }
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(30), res.chunk())
-            .await
-            .expect("a view within the time limit")
-            .unwrap()
-            .expect("the stream stays open");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    serde_json::from_str(&next_sse(res, buf, "live", Duration::from_secs(30)).await).unwrap()
 }
 
 fn agent_row<'a>(view: &'a Value, name: &str) -> &'a Value {

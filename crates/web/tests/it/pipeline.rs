@@ -353,3 +353,40 @@ async fn the_board_plan_and_due_list_work_as_plain_pages() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"stage-won\""));
 }
+
+/// With the organisation's zone set to one whose date differs from Shanghai's at this hour
+/// (Kiritimati, UTC+14, from 10:00 to 16:00 UTC; Honolulu, UTC−10, otherwise), the visit plan without
+/// a day — API and page — is today's plan in that zone.
+#[tokio::test]
+async fn the_visit_plan_opens_on_today_in_the_organisations_zone() {
+    let app = TestApp::spawn().await;
+    let at = now();
+    let zone = if (10..16).contains(&chrono::Timelike::hour(&at)) {
+        chrono_tz::Pacific::Kiritimati
+    } else {
+        chrono_tz::Pacific::Honolulu
+    };
+    let today = at.with_timezone(&zone).date_naive().to_string();
+    let shanghai = at
+        .with_timezone(&leadline_domain::calling_hours::DEFAULT_TZ)
+        .date_naive()
+        .to_string();
+    assert_ne!(today, shanghai, "the zone is chosen to differ at this hour");
+    let admin = app.api("admin").await;
+    let (status, _) = put(
+        &admin,
+        "/api/v1/settings/org-time-zone",
+        json!({"org_time_zone": zone.name()}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let rep = app.api("agent_a1").await;
+    let (_, plan) = rep.get_json("/api/v1/visit-plan").await;
+    assert_eq!(plan["day"], today.as_str());
+    let (status, html) = app.browser("agent_a1").await.get("/visits/plan").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&format!("<span id=\"plan-day\">{today}</span>")),
+        "{html}"
+    );
+}
