@@ -272,6 +272,7 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
         paced.next.p50 / bare.0.p50
     ));
     out.push_str(&format!("calls stored {calls}, daily counters {stats}\n"));
+    out.push_str(&crate::bench_pg_stats::hot_updates(db).await?);
     if name == "SQLite" {
         let mut missed = Vec::new();
         let paced_rate = paced.record.n as f64 / paced.elapsed;

@@ -5,6 +5,7 @@ mod bench_customers;
 mod bench_floor;
 mod bench_import;
 mod bench_next_call;
+mod bench_pg_stats;
 mod bench_reclaim;
 // issue 24: call statistics
 mod bench_reports;

@@ -56,8 +56,11 @@ fn args(agent: UserId, key: i64, counts: &Counts) -> Vec<Arg> {
 
 /// Counts `calls` into their slots and days, in the caller's transaction (the one that writes
 /// the calls). Calls sharing a slot are added up first: one upsert per (agent, slot), in key
-/// order (two bulk writers never lock the same rows in opposite orders).
-pub(crate) async fn count(tx: &mut impl Tx, calls: &[Counted]) -> Result<()> {
+/// order (two bulk writers never lock the same rows in opposite orders). Answers the zone the
+/// days are counted in (None while they are not built), as read after the slots were written,
+/// which holds a rebuild off for the rest of the transaction: a caller reading the days in the
+/// same transaction may take it as is ([`super::agent_day_with`]).
+pub(crate) async fn count(tx: &mut impl Tx, calls: &[Counted]) -> Result<Option<Tz>> {
     let mut slots: BTreeMap<(i64, i64), Counts> = BTreeMap::new();
     for c in calls {
         slots
@@ -71,7 +74,7 @@ pub(crate) async fn count(tx: &mut impl Tx, calls: &[Counted]) -> Result<()> {
     }
     // Read after the slots are written: see the module's note on a change of zone.
     let Some(zone) = days_zone_in(tx).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let mut days: BTreeMap<(i64, i64), Counts> = BTreeMap::new();
     for ((agent, slot), counts) in slots {
@@ -83,7 +86,7 @@ pub(crate) async fn count(tx: &mut impl Tx, calls: &[Counted]) -> Result<()> {
         tx.execute(&COUNT_DAY, &args(UserId(*agent), *day, counts))
             .await?;
     }
-    Ok(())
+    Ok(Some(zone))
 }
 
 /// The zone the days are counted in, None while they are not built.

@@ -312,13 +312,14 @@ fn agent_day_sql(span: &Span) -> String {
     )
 }
 
-/// An agent's counts over `day`, in the caller's transaction.
-pub(crate) async fn agent_day_in(
+/// An agent's counts over `day`, in the caller's transaction, with the days' zone the
+/// transaction has already read (as [`counting::count`] answers it).
+pub(crate) async fn agent_day_with(
     tx: &mut impl Tx,
     agent: UserId,
     day: &StatsDay,
+    days_zone: Option<Tz>,
 ) -> Result<Counts> {
-    let days_zone = counting::days_zone_in(tx).await?;
     let span = Span::of(day.date, day.date, day.zone, days_zone);
     let row = tx
         .fetch_one(

@@ -175,17 +175,28 @@ async fn hydrate(db: &Db, rows: Vec<LeadRow>) -> Result<Vec<Lead>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = rows.iter().map(|r| r.id.0.to_string()).collect();
-    let id_list = ids.join(",");
+    // One lead (every served call shows one) is a bound parameter, so that the statement is
+    // prepared once per connection instead of parsed and planned at each call.
+    let (id_list, one) = match rows.as_slice() {
+        [r] => ("$1".to_string(), Some(r.id)),
+        _ => {
+            let ids: Vec<String> = rows.iter().map(|r| r.id.0.to_string()).collect();
+            (ids.join(","), None)
+        }
+    };
     let sql = format!(
         "SELECT lead_id, CAST(0 AS BIGINT) AS is_tag, raw, e164, collision_with, position FROM lead_phones WHERE lead_id IN ({id_list}) \
          UNION ALL SELECT lead_id, 1, tag, '', CAST(NULL AS BIGINT), 0 FROM lead_tags WHERE lead_id IN ({id_list}) \
          ORDER BY 1, 2, 6, 3"
     );
     let parts: Vec<PartRow> = db_run!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(pool)
-            .await?
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        match one {
+            Some(id) => q.bind(id),
+            None => q,
+        }
+        .fetch_all(pool)
+        .await?
     });
     assemble(rows, parts)
 }

@@ -107,7 +107,7 @@ async fn insert_body(tx: &mut impl Tx, calls: Vec<NewCall>, counted: Vec<Counted
             index_doc!(&mut *conn, Backend::Postgres, doc)?;
         }
     }
-    call_stats::counting::count(tx, &counted).await
+    call_stats::counting::count(tx, &counted).await.map(|_| ())
 }
 
 /// A lead's calls, newest first.

@@ -12,7 +12,7 @@ use leadline_domain::{LeadId, Role, TeamId, UserId, Viewer};
 use serde::Serialize;
 
 use crate::db::sql::Arg;
-use crate::db::tx::{PgTx, SqliteTx, Tx, run_ready};
+use crate::db::tx::{PgTx, Row, SqliteTx, Tx, run_ready};
 use crate::leads::{self, Lead};
 use crate::workday::config;
 use crate::{Backend, Db, Result, db::sqlite_writer, db_run};
@@ -61,9 +61,10 @@ impl Plan {
     }
 }
 
-/// Builds the select-and-reserve statement of one tier. Binds: $1 agent, $2 now, $3 reserved
-/// until, $4 max attempts, $5 plan date, then the open zones.
-fn tier_sql(backend: Backend, viewer: &Viewer, tier: Tier, open: &Open) -> String {
+/// Builds the select of one tier's first callable lead (its id), which [`reserve`] or
+/// [`reserve_all`] wrap into the select-and-reserve. Binds: $1 agent, $2 now, $3 reserved until,
+/// $4 max attempts, $5 plan date, then the open zones.
+fn tier_sql(viewer: &Viewer, tier: Tier, open: &Open) -> String {
     // The viewer is `$1`, so that every agent shares one prepared statement.
     let vis = leads::visible_leads(viewer, "l", |_| "$1".to_string());
     let common = common_cond(open);
@@ -80,9 +81,7 @@ fn tier_sql(backend: Backend, viewer: &Viewer, tier: Tier, open: &Open) -> Strin
         ),
         Tier::Fresh => ("leads l".to_string(), format!("l.status = 'new' AND {vis}"), "l.priority DESC, l.id"),
     };
-    let select =
-        format!("SELECT l.id FROM {from} WHERE {cond} AND {common} ORDER BY {order} LIMIT 1");
-    reserve(backend, &select)
+    format!("SELECT l.id FROM {from} WHERE {cond} AND {common} ORDER BY {order} LIMIT 1")
 }
 
 /// The due revisits the agent (`$1`) covers as backup owner (副负责人) while the person they
@@ -91,15 +90,14 @@ fn tier_sql(backend: Backend, viewer: &Viewer, tier: Tier, open: &Open) -> Strin
 /// the recipient when there is no backup, takes no calls). Same binds as [`tier_sql`]. Cheap
 /// for everyone: it seeks the agent's backup leads (`leads_backup`) and each one's absences
 /// (`absences_user`); an agent who backs nobody up reads one index entry.
-fn covered_sql(backend: Backend, open: &Open) -> String {
+fn covered_sql(open: &Open) -> String {
     let cond = "l.backup_owner_id = $1 AND l.next_revisit_at <= $2 AND l.revisit_agent_id <> $1 \
         AND EXISTS (SELECT 1 FROM absences a WHERE a.user_id = l.revisit_agent_id \
         AND a.ends_at > $2 AND a.starts_at <= $2)";
-    let select = format!(
+    format!(
         "SELECT l.id FROM leads l WHERE {cond} AND {common} ORDER BY l.next_revisit_at, l.id LIMIT 1",
         common = common_cond(open)
-    );
-    reserve(backend, &select)
+    )
 }
 
 /// Which leads a pick may take besides the tier's own condition.
@@ -145,19 +143,40 @@ pub(crate) fn closed_list() -> String {
     closed.join(", ")
 }
 
-/// The select-and-reserve statement around a tier's `select` of one lead id.
-fn reserve(backend: Backend, select: &str) -> String {
-    match backend {
-        Backend::Sqlite => format!(
-            "UPDATE leads SET reserved_by = $1, reserved_until = $3 WHERE id = ({select}) \
-             AND CAST($5 AS TEXT) IS NOT NULL RETURNING id, next_revisit_at, attempts"
-        ),
-        Backend::Postgres => format!(
-            "WITH pick AS ({select} FOR UPDATE OF l SKIP LOCKED) \
-             UPDATE leads SET reserved_by = $1, reserved_until = $3 FROM pick WHERE leads.id = pick.id \
-             AND CAST($5 AS TEXT) IS NOT NULL RETURNING leads.id, leads.next_revisit_at, leads.attempts"
-        ),
-    }
+/// The select-and-reserve statement around a tier's `select` of one lead id (SQLite: each tier
+/// on its own, in the writer's transaction).
+fn reserve(select: &str) -> String {
+    format!(
+        "UPDATE leads SET reserved_by = $1, reserved_until = $3 WHERE id = ({select}) \
+         AND CAST($5 AS TEXT) IS NOT NULL RETURNING id, next_revisit_at, attempts"
+    )
+}
+
+/// PostgreSQL's select-and-reserve of every tier in one statement (one round trip): each tier
+/// a `FOR UPDATE SKIP LOCKED` pick of one lead; the first tier that finds one wins and the
+/// later ones never run (the union stops at its first row). The reservation writes only the
+/// two reservation columns, which no index of leads names (migration 0032): a HOT update. The
+/// agent's hold (`lead_holds`) is noted in the same statement. Returns id, next revisit,
+/// attempts, tier (the step's position in `selects`).
+fn reserve_all(selects: &[String]) -> String {
+    let ctes: Vec<String> = selects
+        .iter()
+        .enumerate()
+        .map(|(i, select)| format!("t{i} AS ({select} FOR UPDATE OF l SKIP LOCKED)"))
+        .collect();
+    let union: Vec<String> = (0..selects.len())
+        .map(|i| format!("SELECT id, CAST({i} AS BIGINT) AS step FROM t{i}"))
+        .collect();
+    format!(
+        "WITH {ctes}, pick AS ({union} LIMIT 1), \
+         upd AS (UPDATE leads SET reserved_by = $1, reserved_until = $3 FROM pick WHERE leads.id = pick.id \
+         AND CAST($5 AS TEXT) IS NOT NULL RETURNING leads.id, leads.next_revisit_at, leads.attempts, pick.step), \
+         hold AS (INSERT INTO lead_holds (agent_id, lead_id) SELECT $1, id FROM upd \
+         ON CONFLICT (agent_id) DO UPDATE SET lead_id = EXCLUDED.lead_id) \
+         SELECT id, next_revisit_at, attempts, step FROM upd",
+        ctes = ctes.join(", "),
+        union = union.join(" UNION ALL "),
+    )
 }
 
 /// Serves and reserves the next lead for `viewer`, or None when nothing is callable now. An
@@ -247,17 +266,32 @@ fn tier_args(
     .collect()
 }
 
-/// The lead the agent holds now, if its reservation has not run out: id, reserved until, next
-/// revisit, attempts.
-const HELD: &str = "SELECT id, reserved_until, next_revisit_at, attempts FROM leads \
-    WHERE reserved_by = $1 AND reserved_until > $2 AND deleted_at IS NULL ORDER BY id LIMIT 1";
+/// The agent's team and the lead they hold now, if its reservation has not run out: team, id,
+/// reserved until, next revisit, attempts (the lead's columns NULL when none). PostgreSQL finds
+/// the lead through `lead_holds` (no index of leads names reserved_by there, see migration
+/// 0032); the lead's own columns decide whether the hold still counts.
+fn held_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "SELECT u.team_id, l.id, l.reserved_until, l.next_revisit_at, l.attempts FROM users u \
+             LEFT JOIN leads l ON l.id = (SELECT id FROM leads WHERE reserved_by = $1 AND reserved_until > $2 \
+             AND deleted_at IS NULL ORDER BY id LIMIT 1) WHERE u.id = $1"
+        }
+        Backend::Postgres => {
+            "SELECT u.team_id, l.id, l.reserved_until, l.next_revisit_at, l.attempts FROM users u \
+             LEFT JOIN lead_holds h ON h.agent_id = u.id \
+             LEFT JOIN leads l ON l.id = h.lead_id AND l.reserved_by = $1 AND l.reserved_until > $2 \
+             AND l.deleted_at IS NULL WHERE u.id = $1"
+        }
+    }
+}
 
 /// The pick, one body for both backends: the lead the agent already holds, else the first lead
-/// of the first tier that has one, each tier one select-and-reserve statement. On SQLite it
-/// runs inside the writer's transaction (nobody else writes meanwhile, so each tier is one
-/// `UPDATE … WHERE id = (SELECT …) RETURNING` with no look beforehand); on PostgreSQL each tier
-/// is one `FOR UPDATE SKIP LOCKED` select-and-reserve, so that concurrent agents (on any server)
-/// skip each other's leads instead of waiting.
+/// of the first tier that has one. On SQLite it runs inside the writer's transaction (nobody
+/// else writes meanwhile, so each tier is one `UPDATE … WHERE id = (SELECT …) RETURNING` with
+/// no look beforehand, tried in turn); on PostgreSQL every tier is in one statement of
+/// `FOR UPDATE SKIP LOCKED` select-and-reserves ([`reserve_all`]), so that concurrent agents
+/// (on any server) skip each other's leads instead of waiting, and a pick is two round trips.
 async fn pick(
     tx: &mut impl Tx,
     viewer: &Viewer,
@@ -270,29 +304,26 @@ async fn pick(
         tx.execute(RELEASE_ONE, &[Arg::I64(agent.0), Arg::I64(lead.0)])
             .await?;
     }
-    let held = tx
-        .fetch_optional(HELD, &[Arg::I64(agent.0), Arg::Time(now)])
+    let backend = tx.backend();
+    let row = tx
+        .fetch_optional(held_sql(backend), &[Arg::I64(agent.0), Arg::Time(now)])
         .await?;
-    if let Some(r) = held {
-        let next_revisit_at = r.opt_time(2)?;
-        return Ok(Some(Picked {
-            id: LeadId(r.i64(0)?),
-            until: r.time(1)?,
-            tier: held_tier(next_revisit_at, now),
-            next_revisit_at,
-            attempts: r.i64(3)?,
-        }));
-    }
-    let team = tx
-        .fetch_optional(
-            "SELECT team_id FROM users WHERE id = $1",
-            &[Arg::I64(agent.0)],
-        )
-        .await?
-        .map(|r| r.opt_i64(0))
-        .transpose()?
-        .flatten()
-        .map(TeamId);
+    let team = match row {
+        Some(r) => {
+            if let Some(id) = r.opt_i64(1)? {
+                let next_revisit_at = r.opt_time(3)?;
+                return Ok(Some(Picked {
+                    id: LeadId(id),
+                    until: r.time(2)?,
+                    tier: held_tier(next_revisit_at, now),
+                    next_revisit_at,
+                    attempts: r.i64(4)?,
+                }));
+            }
+            r.opt_i64(0)?.map(TeamId)
+        }
+        None => None,
+    };
     let plan = Plan::from_snapshot(snap, team);
     let (default_open, zones) = plan.open_zones(now);
     if !default_open && zones.is_empty() {
@@ -300,31 +331,52 @@ async fn pick(
     }
     let until = now + Duration::minutes(plan.reserve_minutes);
     let args = tier_args(agent, now, until, &plan, &zones);
-    let backend = tx.backend();
+    let open = Open {
+        default_open,
+        zones: zones.len(),
+        skip,
+    };
     // The agent's own due revisits, then those they cover for an absent colleague, then the
-    // plan, then fresh leads; each statement built only when the one before found nothing.
+    // plan, then fresh leads.
     let steps = [Tier::DueRevisit, Tier::DueRevisit, Tier::Plan, Tier::Fresh];
-    for (step, tier) in steps.into_iter().enumerate() {
-        let open = Open {
-            default_open,
-            zones: zones.len(),
-            skip,
-        };
-        let sql = match step {
-            1 => covered_sql(backend, &open),
-            _ => tier_sql(backend, viewer, tier, &open),
-        };
-        if let Some(r) = tx.fetch_optional(&sql, &args).await? {
-            return Ok(Some(Picked {
-                id: LeadId(r.i64(0)?),
-                until,
-                tier,
-                next_revisit_at: r.opt_time(1)?,
-                attempts: r.i64(2)?,
-            }));
+    let select = |step: usize, tier: Tier| match step {
+        1 => covered_sql(&open),
+        _ => tier_sql(viewer, tier, &open),
+    };
+    let picked = |r: Row, tier: Tier| -> Result<Picked> {
+        Ok(Picked {
+            id: LeadId(r.i64(0)?),
+            until,
+            tier,
+            next_revisit_at: r.opt_time(1)?,
+            attempts: r.i64(2)?,
+        })
+    };
+    match backend {
+        Backend::Postgres => {
+            let selects: Vec<String> = steps
+                .iter()
+                .enumerate()
+                .map(|(step, tier)| select(step, *tier))
+                .collect();
+            let Some(r) = tx.fetch_optional(&reserve_all(&selects), &args).await? else {
+                return Ok(None);
+            };
+            let step = usize::try_from(r.i64(3)?).unwrap_or(0);
+            let tier = steps.get(step).copied().unwrap_or(Tier::Fresh);
+            picked(r, tier).map(Some)
+        }
+        // Each statement built only when the one before found nothing.
+        Backend::Sqlite => {
+            for (step, tier) in steps.into_iter().enumerate() {
+                let sql = reserve(&select(step, tier));
+                if let Some(r) = tx.fetch_optional(&sql, &args).await? {
+                    return picked(r, tier).map(Some);
+                }
+            }
+            Ok(None)
         }
     }
-    Ok(None)
 }
 
 const RELEASE_ONE: &str = "UPDATE leads SET reserved_by = NULL, reserved_until = NULL \
@@ -364,15 +416,23 @@ pub async fn calling_now(db: &Db, agent: UserId, now: DateTime<Utc>) -> Result<C
 /// Gives the agent's reserved lead(s) back (one lead, or all when `lead` is None); returns how
 /// many were released.
 pub async fn release(db: &Db, agent: UserId, lead: Option<LeadId>) -> Result<u64> {
+    // PostgreSQL finds the agent's leads through lead_holds (see [`held_sql`]).
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "UPDATE leads SET reserved_by = NULL, reserved_until = NULL WHERE reserved_by = $1 AND ($2 IS NULL OR id = $2)"
+        }
+        Backend::Postgres => {
+            "UPDATE leads SET reserved_by = NULL, reserved_until = NULL WHERE reserved_by = $1 \
+             AND id = COALESCE($2, (SELECT lead_id FROM lead_holds WHERE agent_id = $1))"
+        }
+    };
     Ok(db_run!(db, |pool| {
-        sqlx::query(
-        "UPDATE leads SET reserved_by = NULL, reserved_until = NULL WHERE reserved_by = $1 AND ($2 IS NULL OR id = $2)"
-    )
-    .bind(agent)
-    .bind(lead)
-    .execute(pool)
-    .await?
-    .rows_affected()
+        sqlx::query(sql)
+            .bind(agent)
+            .bind(lead)
+            .execute(pool)
+            .await?
+            .rows_affected()
     }))
 }
 

@@ -601,13 +601,15 @@ impl Ctx {
     }
 }
 
-const AGENT: &str = "SELECT team_id, display_name FROM users WHERE id = $1";
+/// The lead as the call decides on it, and (last two columns) the agent's team and name: one
+/// round trip.
 const LOCK_LEAD: &str = "SELECT l.owner_id, o.team_id AS owner_team_id, l.status, l.attempts, l.timezone, l.deleted_at, \
     l.version, l.revisit_agent_id, \
     (SELECT COUNT(*) FROM lead_phones p JOIN dnc_numbers d ON d.e164 = p.e164 WHERE p.lead_id = l.id) AS dnc, \
     l.backup_owner_id, l.backup_may_edit, l.pool_id, l.company, l.intent, l.source, l.owned_since, \
     l.last_valid_at, l.last_progress_at, l.deal_at, l.protected_until, l.personal, l.reclaim_at, l.created_at, \
-    l.customer_id FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1";
+    l.customer_id, a.team_id AS agent_team_id, a.display_name AS agent_name \
+    FROM leads l JOIN users a ON a.id = $2 LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = $1";
 /// The cited script's owner, owner's team and whether it is shared (1 or 0), if it is live.
 const SCRIPT: &str = "SELECT s.owner_id, o.team_id, CAST(CASE WHEN s.shared THEN 1 ELSE 0 END AS BIGINT) \
     FROM scripts s JOIN users o ON o.id = s.owner_id WHERE s.id = $1 AND s.deleted_at IS NULL";
@@ -632,20 +634,16 @@ const PLAN_DONE: &str =
 async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<(Recorded, bool)> {
     let agent = ctx.viewer.user_id;
     let lead_id = ctx.input.lead_id;
-    let row = tx
-        .fetch_optional(AGENT, &[Arg::I64(agent.0)])
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let (team, agent_name) = (row.opt_i64(0)?.map(TeamId), row.text(1)?);
     // SQLite's one writer already holds every other writer off.
     let lock: std::borrow::Cow<str> = match tx.backend() {
         Backend::Sqlite => LOCK_LEAD.into(),
         Backend::Postgres => format!("{LOCK_LEAD} FOR UPDATE OF l").into(),
     };
     let row = tx
-        .fetch_optional(&lock, &[Arg::I64(lead_id.0)])
+        .fetch_optional(&lock, &[Arg::I64(lead_id.0), Arg::I64(agent.0)])
         .await?
         .ok_or(StoreError::NotFound)?;
+    let (team, agent_name) = (row.opt_i64(24)?.map(TeamId), row.text(25)?);
     let mut lead = LeadState {
         owner_id: row.opt_i64(0)?.map(UserId),
         owner_team_id: row.opt_i64(1)?.map(TeamId),
@@ -770,8 +768,9 @@ async fn write(tx: &mut impl Tx, ctx: &Ctx) -> Result<(Recorded, bool)> {
         at: ctx.started_at,
         counts,
     };
-    call_stats::counting::count(tx, &[counted]).await?;
-    let today = DayCounters::from(&call_stats::agent_day_in(tx, agent, &ctx.day).await?);
+    let days_zone = call_stats::counting::count(tx, &[counted]).await?;
+    let today =
+        DayCounters::from(&call_stats::agent_day_with(tx, agent, &ctx.day, days_zone).await?);
     if let Some(at) = d.next_at {
         tx.execute(
             QUEUE_REMINDER,

@@ -29,7 +29,7 @@ async fn covered_revisits_seek_the_backups_leads_and_absences_by_index_on_sqlite
         V::Integer(6),
         V::Text("2026-03-03".into()),
     ];
-    let plan = sqlite_writer::query_plan(&pool, &covered_sql(Backend::Sqlite, &OPEN_DEFAULT), args)
+    let plan = sqlite_writer::query_plan(&pool, &reserve(&covered_sql(&OPEN_DEFAULT)), args)
         .await
         .unwrap();
     let text = plan.join("\n");
@@ -59,7 +59,7 @@ async fn covered_revisits_can_seek_by_index_on_postgres() {
         .await
         .unwrap();
     let now = chrono::Utc::now();
-    let sql = format!("EXPLAIN {}", covered_sql(Backend::Postgres, &OPEN_DEFAULT));
+    let sql = format!("EXPLAIN {}", reserve_all(&[covered_sql(&OPEN_DEFAULT)]));
     let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(7_i64)
         .bind(now)
@@ -120,7 +120,7 @@ async fn fresh_leads_are_served_by_walking_the_covering_index_on_sqlite() {
         V::Integer(6),
         V::Text("2026-03-03".into()),
     ];
-    let sql = tier_sql(Backend::Sqlite, &viewer, Tier::Fresh, &OPEN_DEFAULT);
+    let sql = reserve(&tier_sql(&viewer, Tier::Fresh, &OPEN_DEFAULT));
     let plan = sqlite_writer::query_plan(&pool, &sql, args)
         .await
         .unwrap()
