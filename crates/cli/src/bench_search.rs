@@ -488,7 +488,7 @@ async fn time_search(db: &Db, viewer: &Viewer, qs: &[String]) -> anyhow::Result<
         let took = t.elapsed();
         times.push(took);
         slowest.push((took, q));
-        slowest.sort_by(|a, b| b.0.cmp(&a.0));
+        slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
         slowest.truncate(SLOWEST);
         if hits.is_empty() {
             empty += 1;
