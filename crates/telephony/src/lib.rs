@@ -9,4 +9,5 @@ pub mod ivr;
 pub mod pacing;
 pub mod rtp;
 pub mod sdp;
+pub mod service;
 pub mod wav;
