@@ -80,6 +80,7 @@ impl Call {
 
     /// Runs the flow until either side hangs up.
     pub(super) async fn run(self, mut signals: mpsc::UnboundedReceiver<Signal>) {
+        let answered = Instant::now();
         let (mut state, first) = CallState::start(&self.flow);
         let mut media = Media::new(&self);
         let mut pending: VecDeque<Event> = VecDeque::new();
@@ -135,6 +136,7 @@ impl Call {
             number: self.flow.number.clone(),
             keys: state.keys().to_owned(),
             hung_up_by_caller,
+            duration_ms: u64::try_from(answered.elapsed().as_millis()).unwrap_or(u64::MAX),
         });
     }
 }

@@ -30,13 +30,14 @@ pub enum CallEvent {
         path: PathBuf,
         duration_ms: u64,
     },
-    /// An inbound call ended.
+    /// An inbound call ended `duration_ms` after it was answered.
     Ended {
         call_id: String,
         caller: String,
         number: String,
         keys: String,
         hung_up_by_caller: bool,
+        duration_ms: u64,
     },
 }
 
