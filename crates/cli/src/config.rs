@@ -29,6 +29,10 @@ pub struct FileConfig {
     pub exports_per_user: Option<usize>,
     pub exports_total: Option<usize>,
     pub export_stall_secs: Option<u64>,
+    /// Where the call service listens (SIP over UDP); without it no SIP port is opened.
+    pub sip_bind: Option<std::net::SocketAddr>,
+    /// The call service's prompts, `<dir>/<language>/<prompt>.wav`.
+    pub prompt_dir: Option<std::path::PathBuf>,
 }
 
 /// How many connections and exports `leadline serve` holds, and how long it waits on a client;
@@ -122,6 +126,9 @@ mod tests {
         let c: FileConfig = toml::from_str("max_connections = 500\nexports_per_user = 1").unwrap();
         assert_eq!(c.max_connections, Some(500));
         assert_eq!(c.exports_per_user, Some(1));
+        let c: FileConfig = toml::from_str("sip_bind = \"127.0.0.1:5070\"").unwrap();
+        assert_eq!(c.sip_bind, Some("127.0.0.1:5070".parse().unwrap()));
+        assert!(toml::from_str::<FileConfig>("sip_bind = \"not an address\"").is_err());
     }
 
     #[test]

@@ -92,6 +92,13 @@ struct ServeArgs {
     /// Bearer token a metrics scraper presents to `/metrics` (without it, admins only).
     #[arg(long, env = "LEADLINE_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// Start the call service (SIP over UDP) on this address, e.g. 127.0.0.1:5070; without it no
+    /// SIP port is opened.
+    #[arg(long, env = "LEADLINE_SIP")]
+    sip: Option<std::net::SocketAddr>,
+    /// The call service's prompts, `<dir>/<language>/<prompt>.wav` (default ./prompts).
+    #[arg(long, env = "LEADLINE_PROMPT_DIR")]
+    prompt_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     limits: config::ServeLimits,
 }
@@ -249,6 +256,33 @@ async fn serve(
         .await
         .with_context(|| format!("binding {bind}"))?;
     println!("Leadline is listening on http://{}", app.local_addr());
+    // issue 27: the call service, only when an address is given; dropped (stopped) at the end.
+    let _call_service = match args.sip.or(file.sip_bind) {
+        Some(sip) => {
+            let prompt_dir = args
+                .prompt_dir
+                .or(file.prompt_dir.clone())
+                .unwrap_or_else(|| "prompts".into());
+            let recording_dir = std::env::temp_dir().join("leadline-recordings");
+            std::fs::create_dir_all(&recording_dir)
+                .with_context(|| format!("preparing {}", recording_dir.display()))?;
+            let flow = leadline_telephony::ivr::Flow::parse(leadline_telephony::ivr::DEMO_FLOW)?;
+            let number = flow.number.clone();
+            let settings = leadline_web::call_service::CallServiceSettings {
+                bind: sip,
+                flow,
+                prompt_dir,
+                recording_dir,
+            };
+            let service = leadline_web::call_service::start(db.clone(), settings).await?;
+            println!(
+                "The call service answers {number} on sip:{} (UDP)",
+                service.address()
+            );
+            Some(service)
+        }
+        None => None,
+    };
     app.serve(async {
         let _ = tokio::signal::ctrl_c().await;
     })

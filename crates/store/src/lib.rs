@@ -34,6 +34,7 @@ pub mod scripts;
 pub mod search;
 // issue 24: sales targets (销售定额) and their progress
 pub mod targets;
+pub mod telephony;
 // issue 26: copy SQLite into PostgreSQL, back up and restore either, each verified.
 pub mod transfer;
 // Import files received over HTTP, in the database so that every app server can read them.

@@ -29,6 +29,7 @@ pub mod pools;
 pub mod quality;
 pub mod reclaim;
 pub mod targets;
+pub mod telephony;
 pub mod work_plans;
 // issue 23: sales
 pub mod receivables;

@@ -89,6 +89,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::assessments::put_rules, super::assessments::export,
         // issue 24: customer reports
         super::customer_reports::new_customers_report, super::customer_reports::customers_yearly,
+        // issue 27: what the call service recorded
+        super::telephony::voicemails, super::telephony::calls,
     ),
     modifiers(&BearerAuth),
 )]

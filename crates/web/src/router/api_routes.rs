@@ -437,6 +437,9 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
         )
         .route("/work-plans/{id}", get(api::work_plans::get))
         .route("/work-plans/{id}/decision", post(api::work_plans::decide))
+        // issue 27: what the call service recorded
+        .route("/voicemails", get(api::telephony::voicemails))
+        .route("/calls", get(api::telephony::calls))
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound })
 }

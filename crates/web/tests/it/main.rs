@@ -56,6 +56,7 @@ mod targets_pages;
 mod targets_reports;
 // issue 26: moving a floor to PostgreSQL
 mod transfer;
+mod voicemail_calls;
 mod workday_admin;
 mod workday_forms;
 mod workspace;

@@ -1,0 +1,218 @@
+//! What the call service reports (issue 27): the calls it answered, with the keys pressed and who
+//! hung up, and the voicemail left on them, its recording kept in the database so that every app
+//! server can play it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::{Db, Result, StoreError, db_run};
+
+/// Which way a call went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inbound => "inbound",
+            Self::Outbound => "outbound",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "inbound" => Ok(Self::Inbound),
+            "outbound" => Ok(Self::Outbound),
+            _ => Err(StoreError::invalid("direction", "not_an_option")),
+        }
+    }
+}
+
+/// A call as the call service saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneCallInput {
+    pub sip_call_id: String,
+    pub direction: Direction,
+    pub caller: String,
+    pub callee: String,
+    /// The keys pressed, in order.
+    pub digits: String,
+    pub hung_up_by_caller: bool,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct PhoneCall {
+    pub id: i64,
+    pub direction: String,
+    pub caller: String,
+    pub callee: String,
+    pub digits: String,
+    /// `caller` or `service`.
+    pub hung_up_by: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub duration_s: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Voicemail {
+    pub id: i64,
+    pub caller: String,
+    pub category: String,
+    pub duration_ms: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Most rows one list returns.
+pub const LIST_LIMIT: i64 = 500;
+
+/// Records a finished call; reporting the same SIP call twice keeps the first record.
+pub async fn record_call(db: &Db, call: &PhoneCallInput) -> Result<()> {
+    const SQL: &str = "INSERT INTO phone_calls (sip_call_id, direction, caller, callee, digits, \
+        hung_up_by, started_at, ended_at, duration_s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+        ON CONFLICT (sip_call_id) DO NOTHING";
+    let hung_up_by = if call.hung_up_by_caller {
+        "caller"
+    } else {
+        "service"
+    };
+    let duration_s = (call.ended_at - call.started_at).num_seconds().max(0);
+    db_run!(db, |pool| sqlx::query(SQL)
+        .bind(&call.sip_call_id)
+        .bind(call.direction.as_str())
+        .bind(&call.caller)
+        .bind(&call.callee)
+        .bind(&call.digits)
+        .bind(hung_up_by)
+        .bind(call.started_at)
+        .bind(call.ended_at)
+        .bind(duration_s)
+        .execute(pool)
+        .await
+        .map(|_| ())?);
+    Ok(())
+}
+
+/// The calls of one direction, newest first.
+pub async fn list_calls(db: &Db, direction: Direction) -> Result<Vec<PhoneCall>> {
+    const SQL: &str = "SELECT id, direction, caller, callee, digits, hung_up_by, started_at, \
+        ended_at, duration_s FROM phone_calls WHERE direction = $1 \
+        ORDER BY started_at DESC, id DESC LIMIT $2";
+    Ok(db_run!(db, |pool| sqlx::query_as(SQL)
+        .bind(direction.as_str())
+        .bind(LIST_LIMIT)
+        .fetch_all(pool)
+        .await?))
+}
+
+/// Stores a voicemail and its recording.
+pub async fn record_voicemail(
+    db: &Db,
+    sip_call_id: &str,
+    caller: &str,
+    category: &str,
+    duration_ms: i64,
+    audio: &[u8],
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    const SQL: &str = "INSERT INTO voicemails (sip_call_id, caller, category, duration_ms, audio, \
+        created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+    Ok(db_run!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(sip_call_id)
+        .bind(caller)
+        .bind(category)
+        .bind(duration_ms)
+        .bind(audio)
+        .bind(now)
+        .fetch_one(pool)
+        .await?))
+}
+
+/// Voicemails, newest first (without their recordings).
+pub async fn list_voicemails(db: &Db) -> Result<Vec<Voicemail>> {
+    const SQL: &str = "SELECT id, caller, category, duration_ms, created_at FROM voicemails \
+        ORDER BY created_at DESC, id DESC LIMIT $1";
+    Ok(db_run!(db, |pool| sqlx::query_as(SQL)
+        .bind(LIST_LIMIT)
+        .fetch_all(pool)
+        .await?))
+}
+
+/// A voicemail's recording (WAV).
+pub async fn voicemail_audio(db: &Db, id: i64) -> Result<Option<Vec<u8>>> {
+    const SQL: &str = "SELECT audio FROM voicemails WHERE id = $1";
+    Ok(db_run!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    #[tokio::test]
+    async fn calls_and_voicemails_read_back_newest_first_on_either_backend() {
+        let t = crate::db::test_db::TestDb::fresh().await.unwrap();
+        let db = &t.db;
+        let t0 = crate::now();
+        let call = |id: &str, at: DateTime<Utc>, digits: &str| PhoneCallInput {
+            sip_call_id: id.to_owned(),
+            direction: Direction::Inbound,
+            caller: "13800138000".to_owned(),
+            callee: "9000".to_owned(),
+            digits: digits.to_owned(),
+            hung_up_by_caller: true,
+            started_at: at,
+            ended_at: at + TimeDelta::milliseconds(12_400),
+        };
+        record_call(db, &call("a@x", t0, "191")).await.unwrap();
+        record_call(db, &call("b@x", t0 + TimeDelta::seconds(60), "2"))
+            .await
+            .unwrap();
+        // The same call reported again is not a second call.
+        record_call(db, &call("a@x", t0, "1919")).await.unwrap();
+        let calls = list_calls(db, Direction::Inbound).await.unwrap();
+        let digits: Vec<&str> = calls.iter().map(|c| c.digits.as_str()).collect();
+        assert_eq!(digits, ["2", "191"]);
+        assert_eq!(
+            (calls[1].duration_s, calls[1].hung_up_by.as_str()),
+            (12, "caller")
+        );
+        assert_eq!(
+            calls[1].started_at.timestamp_millis(),
+            t0.timestamp_millis()
+        );
+        assert!(
+            list_calls(db, Direction::Outbound)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let audio = b"RIFF....WAVE".to_vec();
+        let id = record_voicemail(db, "a@x", "13800138000", "complaint", 7080, &audio, t0)
+            .await
+            .unwrap();
+        let voicemails = list_voicemails(db).await.unwrap();
+        assert_eq!(voicemails.len(), 1);
+        assert_eq!(
+            (
+                voicemails[0].category.as_str(),
+                voicemails[0].duration_ms,
+                voicemails[0].caller.as_str()
+            ),
+            ("complaint", 7080, "13800138000")
+        );
+        assert_eq!(voicemail_audio(db, id).await.unwrap(), Some(audio));
+        assert_eq!(voicemail_audio(db, id + 1).await.unwrap(), None);
+        assert!(Direction::parse("sideways").is_err());
+    }
+}

@@ -1,0 +1,104 @@
+//! Leadline's call service beside the web server (`leadline serve --sip`): started on the given
+//! address, and everything it reports stored (the calls it answered, the voicemail left on them,
+//! recordings in the database so that every app server can play them).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::TimeDelta;
+use leadline_store::Db;
+use leadline_store::telephony::{self, Direction, PhoneCallInput};
+use leadline_telephony::ivr::Flow;
+use leadline_telephony::service::{CallEvent, CallService, ServiceConfig, ServiceError};
+use tokio::sync::mpsc;
+
+/// Where the call service listens and what it plays.
+#[derive(Debug, Clone)]
+pub struct CallServiceSettings {
+    pub bind: SocketAddr,
+    pub flow: Flow,
+    /// `<dir>/<language>/<prompt>.wav`.
+    pub prompt_dir: PathBuf,
+    /// Where recordings are written while a call lasts (then moved into the database).
+    pub recording_dir: PathBuf,
+}
+
+/// Starts the service; it stops when the returned handle is dropped.
+pub async fn start(db: Db, settings: CallServiceSettings) -> Result<CallService, ServiceError> {
+    let config = ServiceConfig {
+        flow: settings.flow,
+        prompt_dir: settings.prompt_dir,
+        voicemail_dir: settings.recording_dir,
+    };
+    let (service, events) = CallService::start(settings.bind, config).await?;
+    tracing::info!(address = %service.address(), "call service listening (SIP over UDP)");
+    tokio::spawn(store_events(db, events));
+    Ok(service)
+}
+
+async fn store_events(db: Db, mut events: mpsc::UnboundedReceiver<CallEvent>) {
+    while let Some(event) = events.recv().await {
+        let now = leadline_store::now();
+        match event {
+            CallEvent::Voicemail {
+                call_id,
+                caller,
+                category,
+                path,
+                duration_ms,
+            } => {
+                let audio = match tokio::fs::read(&path).await {
+                    Ok(audio) => audio,
+                    Err(error) => {
+                        tracing::error!(path = %path.display(), %error, "voicemail recording lost");
+                        continue;
+                    }
+                };
+                let duration_ms = i64::try_from(duration_ms).unwrap_or(i64::MAX);
+                let stored = telephony::record_voicemail(
+                    &db,
+                    &call_id,
+                    &caller,
+                    &category,
+                    duration_ms,
+                    &audio,
+                    now,
+                )
+                .await;
+                match stored {
+                    Ok(_) => {
+                        let _ = tokio::fs::remove_file(&path).await;
+                    }
+                    // The file stays where it is, for an operator to recover.
+                    Err(error) => {
+                        tracing::error!(path = %path.display(), %error, "voicemail not stored")
+                    }
+                }
+            }
+            CallEvent::Ended {
+                call_id,
+                caller,
+                number,
+                keys,
+                hung_up_by_caller,
+                duration_ms,
+            } => {
+                let duration =
+                    TimeDelta::milliseconds(i64::try_from(duration_ms).unwrap_or(i64::MAX));
+                let call = PhoneCallInput {
+                    sip_call_id: call_id,
+                    direction: Direction::Inbound,
+                    caller,
+                    callee: number,
+                    digits: keys,
+                    hung_up_by_caller,
+                    started_at: now - duration,
+                    ended_at: now,
+                };
+                if let Err(error) = telephony::record_call(&db, &call).await {
+                    tracing::error!(%error, "call record not stored");
+                }
+            }
+        }
+    }
+}
