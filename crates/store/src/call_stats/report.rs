@@ -192,15 +192,20 @@ async fn read_rows(
     };
     let mut only = scope_condition(scope);
     // The filters name `s.agent_id`, so that both backends read the (agent, slot or day) key of
-    // the agents asked for instead of every agent's rows in the range.
+    // the agents asked for instead of every agent's rows in the range. The team and the agent
+    // are bound (`$3`, `$4`), not formatted in: one statement text for every agent, prepared
+    // once per connection (on PostgreSQL a new text is a parse and a plan at each report).
+    let mut ids: Vec<i64> = Vec::new();
     if let Some(t) = q.team {
+        ids.push(t.0);
         only.push_str(&format!(
-            " AND s.agent_id IN (SELECT id FROM users WHERE team_id = {})",
-            t.0
+            " AND s.agent_id IN (SELECT id FROM users WHERE team_id = ${})",
+            2 + ids.len()
         ));
     }
     if let Some(a) = q.agent {
-        only.push_str(&format!(" AND s.agent_id = {}", a.0));
+        ids.push(a.0);
+        only.push_str(&format!(" AND s.agent_id = ${}", 2 + ids.len()));
     }
     // Slots and days: `s` is the agents' rows in range, keyed by `period` (a slot start or a
     // day number). Raw: `s` is the calls in range, one row each, keyed by their slot.
@@ -235,16 +240,24 @@ async fn read_rows(
         ($sql:expr) => {{
             let sql = $sql;
             match source {
-                Source::RawCalls => db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(bounds(first))
-                    .bind(bounds(end))
-                    .fetch_all(pool)
-                    .await?),
-                _ => db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(first)
-                    .bind(end)
-                    .fetch_all(pool)
-                    .await?),
+                Source::RawCalls => db_run!(db, |pool| {
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .bind(bounds(first))
+                        .bind(bounds(end));
+                    for id in &ids {
+                        query = query.bind(*id);
+                    }
+                    query.fetch_all(pool).await?
+                }),
+                _ => db_run!(db, |pool| {
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .bind(first)
+                        .bind(end);
+                    for id in &ids {
+                        query = query.bind(*id);
+                    }
+                    query.fetch_all(pool).await?
+                }),
             }
         }};
     }

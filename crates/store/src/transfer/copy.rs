@@ -294,6 +294,10 @@ pub async fn copy_to_postgres(
     let lead_tokens = crate::leads::search_index::rebuild_pg_if_pending(pool)
         .await?
         .unwrap_or(0);
+    // Statistics for every copied table now, not when autovacuum gets to them: the planner
+    // needs them from the first query, and search ranking reads the number of documents from
+    // them (a table never analysed counts only the matches, which ranks differently).
+    sqlx::query("ANALYZE").execute(pool).await?;
     Ok(CopyReport {
         tables: checks,
         lead_tokens,
