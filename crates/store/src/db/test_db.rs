@@ -21,6 +21,8 @@ pub struct TestDb {
 enum Cleanup {
     File(std::path::PathBuf),
     Schema(String, String),
+    /// Kept on purpose ([`TestDb::keep`]).
+    Kept,
 }
 
 impl TestDb {
@@ -68,9 +70,22 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Keeps the database after the handle is dropped (to look into a benchmark's data);
+    /// returns where it is: the SQLite file or the PostgreSQL schema.
+    pub fn keep(mut self) -> String {
+        match std::mem::replace(&mut self.cleanup, Cleanup::Kept) {
+            Cleanup::File(path) => path.display().to_string(),
+            Cleanup::Schema(_, schema) => schema,
+            Cleanup::Kept => String::new(),
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         match &self.cleanup {
+            Cleanup::Kept => {}
             Cleanup::File(path) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

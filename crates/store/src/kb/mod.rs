@@ -1,6 +1,8 @@
 //! The knowledge base (知识库): a category tree addressed by paths (`产品知识/版本对比`), Markdown
 //! articles with tags, and who wrote and changed what (in the audit trail).
 
+#[cfg(test)]
+mod search_tests;
 mod write;
 
 pub use write::{ArticlePatch, bulk_insert, create, delete, ensure_category, update};
