@@ -8,7 +8,13 @@
   var query = box.dataset.query ? '?' + box.dataset.query : '';
   if (window.EventSource) {
     var source = new EventSource('/dashboard/events' + query);
-    source.addEventListener('panel', function (e) { box.innerHTML = e.data; });
+    // The first event is usually the panel the page came with: replacing it with the same
+    // markup would only throw away the elements (and anything holding them) for nothing.
+    var parsed = document.createElement('div');
+    source.addEventListener('panel', function (e) {
+      parsed.innerHTML = e.data;
+      if (parsed.innerHTML !== box.innerHTML) box.innerHTML = e.data;
+    });
     return;
   }
   var every = parseInt(box.dataset.refresh || '5', 10) * 1000;
