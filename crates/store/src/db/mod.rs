@@ -70,9 +70,14 @@ impl Db {
     }
 
     pub async fn connect_postgres(opts: PgConnectOptions) -> Result<Db> {
+        // No ping before each acquire (sqlx's default): it is one more round trip in front of
+        // every statement, and a report or a next call acquires several times. A connection
+        // that died is refused by its first statement instead; idle ones are recycled first.
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .idle_timeout(Duration::from_secs(60))
             .connect_with(opts)
             .await?;
         Ok(Db::Postgres(pool))

@@ -10,9 +10,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use leadline_domain::calling_hours;
-use leadline_domain::disposition::{self, Disposition};
+use leadline_domain::disposition::Disposition;
 use leadline_domain::next_call;
-use leadline_domain::ownership::{OwnedRecord, ReclaimDue, RecordKind, reclaim_due};
 use leadline_domain::revisit::{self, AfterLast, Outcome};
 use leadline_domain::script::{ScriptAccess, script_access};
 use leadline_domain::{
@@ -33,6 +32,10 @@ use crate::workday::config;
 use crate::{
     Backend, Db, Result, StoreError, audit, db::sqlite_writer, db_run, index_doc, ownership,
 };
+
+mod ownership_change;
+
+use ownership_change::Ownership;
 
 /// A call as the agent submits it.
 #[derive(Debug, Clone)]
@@ -339,121 +342,6 @@ struct Decision {
     owner: Option<UserId>,
     attempts: i64,
     own: Ownership,
-}
-
-/// What a call does to who owns the lead and to its reclaim countdown.
-struct Ownership {
-    /// A valid follow-up on a pool lead made it the caller's.
-    claimed: bool,
-    /// It would have, but a colleague's record holds the same customer (撞单).
-    refused: bool,
-    /// The last-attempt action returned it to its pool from this owner.
-    released_from: Option<UserId>,
-    owned_since: Option<DateTime<Utc>>,
-    last_valid_at: Option<DateTime<Utc>>,
-    last_progress_at: Option<DateTime<Utc>>,
-    deal_at: Option<DateTime<Utc>>,
-    due: Option<ReclaimDue>,
-}
-
-impl Ownership {
-    /// Claim by a valid follow-up on a pool lead, the owner's valid follow-up, progress and a
-    /// deal, then the countdown from the facts as they will be (the rule of
-    /// `ownership::countdown::due_of`, on the row the call already locked).
-    fn decide(
-        ctx: &Ctx,
-        lead: &LeadState,
-        after_last: Option<AfterLast>,
-        old_status: LeadStatus,
-        status: LeadStatus,
-        owner: &mut Option<UserId>,
-    ) -> Ownership {
-        let agent = ctx.viewer.user_id;
-        let now = ctx.now;
-        let valid = ctx.disp.valid_follow_up;
-        let returned = after_last == Some(AfterLast::ReturnToPool);
-        let would_claim = valid && !returned && lead.owner_id.is_none();
-        let refused = would_claim && ctx.blocked.is_some();
-        let claimed = would_claim && !refused;
-        if claimed {
-            *owner = Some(agent);
-        }
-        let released_from = if returned { lead.owner_id } else { None };
-        let owned_since = match *owner {
-            None => None,
-            Some(_) if claimed => Some(now),
-            Some(_) => lead.owned_since,
-        };
-        // A covering backup's valid follow-up keeps the absent owner's customer too.
-        let last_valid_at = if valid && (*owner == Some(agent) || lead.covering) {
-            Some(now)
-        } else {
-            lead.last_valid_at
-        };
-        let last_progress_at = if disposition::is_progress(old_status, status) {
-            Some(now)
-        } else {
-            lead.last_progress_at
-        };
-        let deal_at = match lead.deal_at {
-            None if status == LeadStatus::Converted => Some(now),
-            d => d,
-        };
-        let due = match *owner {
-            Some(_) if !lead.personal => reclaim_due(
-                &OwnedRecord {
-                    kind: RecordKind::of(lead.company.as_deref()),
-                    intent: ctx
-                        .input
-                        .intent
-                        .or_else(|| lead.intent.as_deref().and_then(IntentLevel::parse)),
-                    grade: None,
-                    source: lead.source.clone(),
-                    owned_since: owned_since.unwrap_or(lead.created_at),
-                    last_valid_follow_up: last_valid_at,
-                    last_progress: last_progress_at,
-                    has_deal: deal_at.is_some(),
-                    protected_until: lead.protected_until,
-                },
-                &ctx.snap.reclaim_rules,
-            ),
-            _ => None,
-        };
-        Ownership {
-            claimed,
-            refused,
-            released_from,
-            owned_since,
-            last_valid_at,
-            last_progress_at,
-            deal_at,
-            due,
-        }
-    }
-
-    /// The ownership event this call writes, if the owner changed.
-    fn event(&self, ctx: &Ctx, lead: &LeadState) -> Option<ownership::events::Event> {
-        use ownership::events::{Action, Event};
-        let agent = ctx.viewer.user_id;
-        let base = |action| Event {
-            actor: Some(agent),
-            pool: lead.pool_id,
-            ..Event::new(ctx.input.lead_id, ctx.now, action)
-        };
-        if self.claimed {
-            Some(Event {
-                to: Some(agent),
-                reason: Some("call".into()),
-                ..base(Action::Claim)
-            })
-        } else {
-            self.released_from.map(|from| Event {
-                from: Some(from),
-                reason: Some("attempts".into()),
-                ..base(Action::Release)
-            })
-        }
-    }
 }
 
 /// Refuses a lead the agent may not record on, then applies the revisit rules and the
