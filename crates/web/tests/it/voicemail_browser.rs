@@ -100,7 +100,7 @@ async fn supervisor_hears_it(driver: &WebDriver, app: &TestApp, id: i64) -> Resu
     );
     ensure!(
         driver
-            .find_all(By::Css(&format!("#refile-{id}")))
+            .find_all(By::Css(format!("#refile-{id}")))
             .await?
             .is_empty(),
         "the re-filing form is for admins only"
