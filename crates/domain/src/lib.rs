@@ -35,6 +35,8 @@ pub mod script;
 pub mod search_tokens;
 pub mod targets;
 pub mod typed;
+// issue 27: voicemail categories, status and who may hear one
+pub mod voicemail;
 
 pub use access::{Access, Holder, LeadScope, Viewer};
 pub use article::ArticleFields;

@@ -28,6 +28,9 @@ pub struct Caller {
     /// What the caller signed in with, so that a long response (an event stream) can end once
     /// it is no longer good.
     pub credential: Credential,
+    /// Someone passed the caller a voicemail (issue 27): their pages link the list. Looked up
+    /// for pages only; API requests leave it `false`.
+    pub has_voicemails: bool,
 }
 
 /// A bearer token or a session id. Its `Debug` never shows the secret.
@@ -152,6 +155,7 @@ async fn caller_from(parts: &Parts, state: &AppState) -> Result<Caller, AppError
         csrf,
         lang,
         credential,
+        has_voicemails: false,
     })
 }
 
@@ -196,7 +200,18 @@ impl FromRequestParts<AppState> for PageCaller {
     ) -> Result<PageCaller, Self::Rejection> {
         use axum::response::{IntoResponse, Redirect};
         match caller_from(parts, state).await {
-            Ok(c) if c.csrf.is_some() => Ok(PageCaller(c)),
+            Ok(mut c) if c.csrf.is_some() => {
+                // Admins see every voicemail; anyone else only those passed to them.
+                if c.user.role != leadline_domain::Role::Admin {
+                    let passed = leadline_store::telephony::voicemails::has_passed_voicemails(
+                        &state.db, c.user.id,
+                    )
+                    .await;
+                    c.has_voicemails =
+                        passed.map_err(|e| crate::pages::error_page(c.lang, &AppError::from(e)))?;
+                }
+                Ok(PageCaller(c))
+            }
             Ok(_) | Err(AppError::Unauthenticated) => {
                 let next = parts
                     .uri

@@ -37,6 +37,8 @@ pub struct Notification {
     pub max_score: Option<i64>,
     /// A daily report notice: the statistics day it names (`YYYY-MM-DD`, as written).
     pub day: Option<String>,
+    /// A voicemail passed to the user (issue 27).
+    pub voicemail_id: Option<i64>,
 }
 
 /// What `record_call` puts in a revisit reminder job.
@@ -94,7 +96,7 @@ const SELECT: &str = "SELECT n.id, n.user_id, n.kind, n.lead_id, l.name AS lead_
     CAST(n.payload ->> 'order_id' AS BIGINT) AS order_id, n.payload ->> 'status' AS outcome, \
     CAST(n.payload ->> 'call_id' AS BIGINT) AS call_id, CAST(n.payload ->> 'score' AS BIGINT) AS score, \
     CAST(n.payload ->> 'max_score' AS BIGINT) AS max_score, \
-    n.payload ->> 'day' AS day FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id \
+    n.payload ->> 'day' AS day, CAST(n.payload ->> 'voicemail_id' AS BIGINT) AS voicemail_id FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id \
     LEFT JOIN reclaim_rules r ON r.id = CAST(n.payload ->> 'rule_id' AS BIGINT)";
 
 /// A user's notifications after `after_id`, oldest first.

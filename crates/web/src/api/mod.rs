@@ -39,6 +39,8 @@ pub mod search;
 pub mod session;
 pub mod uploads;
 pub mod views;
+// issue 27: voicemail recordings and re-filing
+pub mod voicemails;
 pub mod workday_admin;
 pub mod workspace;
 

@@ -91,6 +91,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::customer_reports::new_customers_report, super::customer_reports::customers_yearly,
         // issue 27: what the call service recorded
         super::telephony::voicemails, super::telephony::calls,
+        // issue 27: vm27
+        super::voicemails::audio, super::voicemails::patch,
     ),
     modifiers(&BearerAuth),
 )]

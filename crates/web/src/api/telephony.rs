@@ -1,40 +1,44 @@
-//! What the call service recorded (issue 27), for admins: voicemails with their category and
-//! length, and the calls it answered with the keys pressed.
+//! What the call service recorded (issue 27): voicemails with their category and length (all for
+//! admins, to others those passed to them), and for admins the calls it answered with the keys
+//! pressed.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use leadline_domain::Role;
 use leadline_store::StoreError;
-use leadline_store::telephony::{self, Direction};
+use leadline_store::telephony::{self, Direction, VoicemailFilter};
 use serde_json::{Value, json};
 
+use super::voicemails::{parse_category, parse_status, view};
 use super::{pair, query_pairs};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
 
-/// Voicemails, newest first: `{voicemails: [{id, caller, category, duration_s, duration_ms,
-/// created_at}]}` (admins).
+/// Voicemails, newest first: `{voicemails: [{id, caller, category, caller_category, duration_s,
+/// duration_ms, created_at, status, assignee_id, assignee_name, note, version, audio_url}]}`.
+/// Admins see all of them, anyone else those passed to them; `?status=` and `?category=` filter.
 #[utoipa::path(get, path = "/api/v1/voicemails",
-    responses((status = 200, description = "`{voicemails}`"), (status = 403, description = "forbidden: not an admin")))]
-pub async fn voicemails(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    if caller.user.role != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
-    let list = telephony::list_voicemails(&state.db).await?;
-    let voicemails: Vec<Value> = list
-        .iter()
-        .map(|v| {
-            json!({
-                "id": v.id,
-                "caller": v.caller,
-                "category": v.category,
-                "duration_s": (v.duration_ms as f64 / 100.0).round() / 10.0,
-                "duration_ms": v.duration_ms,
-                "created_at": v.created_at,
-            })
-        })
-        .collect();
+    params(("status" = Option<String>, Query, description = "new | passed | done"),
+        ("category" = Option<String>, Query, description = "complaint | suggestion | inquiry | praise | other")),
+    responses((status = 200, description = "`{voicemails}`"),
+        (status = 422, description = "invalid_input: unknown status or category")))]
+pub async fn voicemails(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(query.as_deref());
+    let filter = VoicemailFilter {
+        status: pair(&pairs, "status")
+            .map(|s| parse_status("status", s))
+            .transpose()?,
+        category: pair(&pairs, "category")
+            .map(|c| parse_category("category", c))
+            .transpose()?,
+    };
+    let list = telephony::list_voicemails(&state.db, &caller.viewer, &filter).await?;
+    let voicemails: Vec<Value> = list.iter().map(view).collect();
     Ok(Json(json!({ "voicemails": voicemails })))
 }
 

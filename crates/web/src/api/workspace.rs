@@ -19,6 +19,7 @@ use leadline_store::ownership::reclaim::pass::{RECLAIM_WARNING, RECLAIMED};
 use leadline_store::quality::reviews::REVIEWED as QC_REVIEWED;
 use leadline_store::sales::approvals::{DISCOUNT_DECIDED, DISCOUNT_REQUESTED};
 use leadline_store::sales::reminders::{PAYMENT_DUE_SOON, PAYMENT_OVERDUE};
+use leadline_store::telephony::voicemails::VOICEMAIL_PASSED;
 // issue 24: report and plan notices
 use leadline_store::work_reports::{daily, plans as work_plans};
 use leadline_store::workday::{collision, notifications, today};
@@ -691,6 +692,14 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
             })
             .to_string(),
         ),
+        // issue 27: a voicemail passed to the user
+        VOICEMAIL_PASSED => Some(lang.tf(
+            "ws.notice.voicemail_passed",
+            &[(
+                "id",
+                &n.voicemail_id.map(|v| format!("#{v}")).unwrap_or_default(),
+            )],
+        )),
         _ => None,
     }
 }
@@ -707,6 +716,12 @@ pub fn notice_href(n: &notifications::Notification) -> Option<String> {
             return Some(format!("/reports/daily?date={day}"));
         }
         work_plans::PLAN_SUBMITTED | work_plans::PLAN_DECIDED => return Some("/plans".to_string()),
+        VOICEMAIL_PASSED => {
+            return Some(match n.voicemail_id {
+                Some(id) => format!("/voicemails#vm-{id}"),
+                None => "/voicemails".to_string(),
+            });
+        }
         _ => {}
     }
     match (n.order_id, n.lead_id) {

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use leadline_domain::calling_hours::DayKind;
 use leadline_domain::customer_reports::{NewGrouping, Origin};
 use leadline_domain::revisit::{AfterLast, DelayUnit};
+use leadline_domain::voicemail::{VoicemailCategory, VoicemailStatus};
 use leadline_domain::{FieldKind, Role};
 
 use super::{Lang, catalogue};
@@ -162,6 +163,16 @@ fn built_keys(store: &StoreCodes) -> Vec<(&'static str, Values)> {
         ("sort.", Open("list sort orders")),
         ("visits.result.", Open("visit results")),
         ("ws.collision.match_", Open("how a collision matched")),
+        // issue 27: vm27
+        (
+            "voicemail.category.",
+            codes(&VoicemailCategory::ALL, VoicemailCategory::as_str),
+        ),
+        (
+            "voicemail.status.",
+            codes(&VoicemailStatus::ALL, VoicemailStatus::as_str),
+        ),
+        ("inbound_calls.hung_up_by.", listed(&["caller", "service"])),
     ]
 }
 

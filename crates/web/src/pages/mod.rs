@@ -34,6 +34,8 @@ pub mod scripts;
 pub mod search;
 pub mod session;
 pub mod targets;
+// issue 27: voicemails and the inbound call log
+pub mod telephony;
 pub mod work_plans;
 pub mod workday_admin;
 pub mod workspace;
@@ -61,6 +63,8 @@ pub struct Nav {
     pub tz: chrono_tz::Tz,
     pub path: String,
     pub flash: Option<String>,
+    /// The voicemail list is linked (admins, and people passed a voicemail).
+    pub voicemails: bool,
 }
 
 impl Nav {
@@ -77,6 +81,7 @@ impl Nav {
                 .unwrap_or(chrono_tz::Asia::Shanghai),
             path: path.to_string(),
             flash: None,
+            voicemails: caller.user.role == Role::Admin || caller.has_voicemails,
         }
     }
 

@@ -440,6 +440,12 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
         // issue 27: what the call service recorded
         .route("/voicemails", get(api::telephony::voicemails))
         .route("/calls", get(api::telephony::calls))
+        // issue 27: vm27
+        .route(
+            "/voicemails/{id}",
+            axum::routing::patch(api::voicemails::patch),
+        )
+        .route("/voicemails/{id}/audio", get(api::voicemails::audio))
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound })
 }

@@ -330,4 +330,9 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
             get(pages::work_plans::list).post(pages::work_plans::submit),
         )
         .route("/plans/{id}/decision", post(pages::work_plans::decide))
+        // issue 27: vm27
+        .route("/voicemails", get(pages::telephony::list))
+        .route("/voicemails/{id}", post(pages::telephony::refile))
+        .route("/voicemails/{id}/done", post(pages::telephony::done))
+        .route("/calls/inbound", get(pages::telephony::inbound_calls))
 }

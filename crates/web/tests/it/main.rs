@@ -57,6 +57,9 @@ mod targets_reports;
 // issue 26: moving a floor to PostgreSQL
 mod transfer;
 mod voicemail_calls;
+// issue 27: vm27
+mod voicemail_browser;
+mod voicemail_filing;
 mod workday_admin;
 mod workday_forms;
 mod workspace;

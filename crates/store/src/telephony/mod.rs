@@ -1,6 +1,14 @@
 //! What the call service reports (issue 27): the calls it answered, with the keys pressed and who
 //! hung up, and the voicemail left on them, its recording kept in the database so that every app
-//! server can play it.
+//! server can play it. Voicemails are re-filed and passed on in [`voicemails`].
+
+pub mod voicemails;
+#[cfg(test)]
+mod voicemails_tests;
+
+pub use voicemails::{
+    Voicemail, VoicemailFilter, list_voicemails, record_voicemail, voicemail_audio,
+};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -60,15 +68,6 @@ pub struct PhoneCall {
     pub duration_s: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct Voicemail {
-    pub id: i64,
-    pub caller: String,
-    pub category: String,
-    pub duration_ms: i64,
-    pub created_at: DateTime<Utc>,
-}
-
 /// Most rows one list returns.
 pub const LIST_LIMIT: i64 = 500;
 
@@ -108,48 +107,6 @@ pub async fn list_calls(db: &Db, direction: Direction) -> Result<Vec<PhoneCall>>
         .bind(direction.as_str())
         .bind(LIST_LIMIT)
         .fetch_all(pool)
-        .await?))
-}
-
-/// Stores a voicemail and its recording.
-pub async fn record_voicemail(
-    db: &Db,
-    sip_call_id: &str,
-    caller: &str,
-    category: &str,
-    duration_ms: i64,
-    audio: &[u8],
-    now: DateTime<Utc>,
-) -> Result<i64> {
-    const SQL: &str = "INSERT INTO voicemails (sip_call_id, caller, category, duration_ms, audio, \
-        created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-    Ok(db_run!(db, |pool| sqlx::query_scalar(SQL)
-        .bind(sip_call_id)
-        .bind(caller)
-        .bind(category)
-        .bind(duration_ms)
-        .bind(audio)
-        .bind(now)
-        .fetch_one(pool)
-        .await?))
-}
-
-/// Voicemails, newest first (without their recordings).
-pub async fn list_voicemails(db: &Db) -> Result<Vec<Voicemail>> {
-    const SQL: &str = "SELECT id, caller, category, duration_ms, created_at FROM voicemails \
-        ORDER BY created_at DESC, id DESC LIMIT $1";
-    Ok(db_run!(db, |pool| sqlx::query_as(SQL)
-        .bind(LIST_LIMIT)
-        .fetch_all(pool)
-        .await?))
-}
-
-/// A voicemail's recording (WAV).
-pub async fn voicemail_audio(db: &Db, id: i64) -> Result<Option<Vec<u8>>> {
-    const SQL: &str = "SELECT audio FROM voicemails WHERE id = $1";
-    Ok(db_run!(db, |pool| sqlx::query_scalar(SQL)
-        .bind(id)
-        .fetch_optional(pool)
         .await?))
 }
 
@@ -201,7 +158,15 @@ mod tests {
         let id = record_voicemail(db, "a@x", "13800138000", "complaint", 7080, &audio, t0)
             .await
             .unwrap();
-        let voicemails = list_voicemails(db).await.unwrap();
+        let admin = leadline_domain::Viewer {
+            user_id: leadline_domain::UserId(1),
+            role: leadline_domain::Role::Admin,
+            supervised_teams: Vec::new(),
+            pools: Vec::new(),
+        };
+        let voicemails = list_voicemails(db, &admin, &VoicemailFilter::default())
+            .await
+            .unwrap();
         assert_eq!(voicemails.len(), 1);
         assert_eq!(
             (
