@@ -270,7 +270,7 @@ async fn serve(
             let number = flow.number.clone();
             let settings = leadline_web::call_service::CallServiceSettings {
                 bind: sip,
-                flow,
+                flow: tokio::sync::watch::channel(flow).1,
                 prompt_dir,
                 recording_dir,
             };
