@@ -91,6 +91,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::customer_reports::new_customers_report, super::customer_reports::customers_yearly,
         // issue 27: what the call service recorded
         super::telephony::voicemails, super::telephony::calls,
+        // issue 27: prompt27 (IVR flows and prompt files)
+        super::ivr::list, super::ivr::get, super::ivr::put,
+        super::prompts::list, super::prompts::audio, super::prompts::put,
     ),
     modifiers(&BearerAuth),
 )]

@@ -330,4 +330,13 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
             get(pages::work_plans::list).post(pages::work_plans::submit),
         )
         .route("/plans/{id}/decision", post(pages::work_plans::decide))
+        // issue 27: prompt27
+        .route("/ivr", get(pages::ivr::index))
+        .route("/ivr/flow", post(pages::ivr::save_flow))
+        .route(
+            "/ivr/prompts",
+            post(pages::ivr::upload_prompt).layer(DefaultBodyLimit::max(
+                crate::ivr::MAX_PROMPT_BYTES + crate::api::uploads::FORM_OVERHEAD,
+            )),
+        )
 }
