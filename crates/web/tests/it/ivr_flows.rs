@@ -1,7 +1,8 @@
 //! IVR flows an admin views and changes (issue 27), on either backend: the shipped flow as text
 //! with its nodes; a change with problems is refused listing every one while the old flow stays;
 //! a valid change is stored as the next version, audited, and is what the next call runs (a SIPp
-//! caller keying 1, 9, 1 after key 1 was made "suggestion"); the /ivr page does the same.
+//! caller keying 1, 9, 1 after key 1 was made "suggestion"); the /ivr page does the same and
+//! takes recorded prompts.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -172,6 +173,17 @@ async fn a_flow_with_problems_is_refused_listing_each_and_a_valid_one_becomes_th
         .collect();
     assert_eq!(versions, [2, 1]);
 
+    let (_, doc) = app.anonymous().get_json("/api/v1/openapi.json").await;
+    for path in [
+        "/api/v1/ivr/flows",
+        "/api/v1/ivr/flows/{number}",
+        "/api/v1/prompts",
+        "/api/v1/prompts/{language}/{prompt}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(doc["paths"]["/api/v1/ivr/flows/{number}"]["put"].is_object());
+
     let audited = audit::recent_admin_changes(&app.db, 50).await.unwrap();
     let saves: Vec<_> = audited
         .iter()
@@ -182,7 +194,7 @@ async fn a_flow_with_problems_is_refused_listing_each_and_a_valid_one_becomes_th
 }
 
 #[tokio::test]
-async fn the_ivr_page_saves_a_valid_flow_and_shows_the_problems_of_a_broken_one() {
+async fn the_ivr_page_saves_a_flow_shows_the_problems_of_a_broken_one_and_takes_recordings() {
     let dir = scratch("ivr-page");
     let prompt_dir = dir.clone();
     let app = TestApp::spawn_with(move |s| s.ivr.prompt_dir = prompt_dir).await;
@@ -235,6 +247,52 @@ async fn the_ivr_page_saves_a_valid_flow_and_shows_the_problems_of_a_broken_one(
     assert!(
         html.contains("category = &#34;suggestion&#34;")
             || html.contains("category = &quot;suggestion&quot;")
+    );
+
+    // A recording uploaded by the page's form (multipart, with the form's CSRF token).
+    let upload = |token: &str, language: &str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", token.to_owned())
+            .text("language", language.to_owned())
+            .text("prompt", "goodbye")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes)
+                    .file_name("goodbye.wav")
+                    .mime_str("audio/wav")
+                    .unwrap(),
+            );
+        browser
+            .http
+            .post(format!("{}/ivr/prompts", browser.base))
+            .multipart(form)
+            .send()
+    };
+    let mut recording = std::io::Cursor::new(Vec::new());
+    let mut writer = leadline_telephony::wav::WavWriter::new(&mut recording).unwrap();
+    writer.write_samples(&[500; 4000]).unwrap();
+    writer.finish().unwrap();
+    let recording = recording.into_inner();
+    let res = upload("forged", "cmn", recording.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(!prompts::prompt_path(&dir, "cmn", "goodbye").exists());
+    let res = upload(&csrf, "cmn", b"not a wav".to_vec()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("id=\"ivr-error\"") && html.contains("不是 WAV 文件"),
+        "{html}"
+    );
+    let res = upload(&csrf, "cmn", recording).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/ivr?uploaded=cmn%2Fgoodbye");
+    let (_, html) = browser.get("/ivr?uploaded=cmn%2Fgoodbye").await;
+    assert!(html.contains(r#"src="/api/v1/prompts/cmn/goodbye""#));
+    assert_eq!(
+        prompts::read_prompt(&dir, "cmn", "goodbye")
+            .unwrap()
+            .duration_ms(),
+        500
     );
 
     let agent = app.browser("agent_a1").await;
