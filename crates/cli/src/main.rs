@@ -12,6 +12,8 @@ mod bench_reports;
 mod bench_search;
 mod config;
 mod import_cmd;
+// issue 27: prompts generated with espeak-ng
+mod prompts_cmd;
 // issue 26: copy to PostgreSQL, backup, restore
 mod transfer_cmd;
 
@@ -65,6 +67,12 @@ enum Command {
     Backup(transfer_cmd::BackupArgs),
     /// Restore a backup FILE into an empty database (checked against the backup).
     Restore(transfer_cmd::RestoreArgs),
+    // issue 27: prompt27
+    /// The call service's prompts (a first set spoken by espeak-ng).
+    Prompts {
+        #[command(subcommand)]
+        which: prompts_cmd::PromptsCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -173,6 +181,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Copy(args) => transfer_cmd::copy(&database_url, args).await,
         Command::Backup(args) => transfer_cmd::backup(&database_url, args).await,
         Command::Restore(args) => transfer_cmd::restore(&database_url, args).await,
+        Command::Prompts { which } => prompts_cmd::run(which),
     }
 }
 
@@ -252,6 +261,18 @@ async fn serve(
             std::sync::Arc::new(leadline_web::metrics::Metrics::with_scrape_token(&token));
     }
     args.limits.apply(file, &mut state);
+    // issue 27: the prompts' folder, and the flow an admin last saved (the call service and the
+    // /ivr page share it).
+    state.ivr.prompt_dir = args
+        .prompt_dir
+        .or(file.prompt_dir.clone())
+        .unwrap_or_else(|| "prompts".into());
+    state
+        .ivr
+        .load_saved(&db)
+        .await
+        .context("reading the saved IVR flow")?;
+    let ivr = state.ivr.clone();
     let app = leadline_web::App::bind(&bind, state)
         .await
         .with_context(|| format!("binding {bind}"))?;
@@ -259,19 +280,14 @@ async fn serve(
     // issue 27: the call service, only when an address is given; dropped (stopped) at the end.
     let _call_service = match args.sip.or(file.sip_bind) {
         Some(sip) => {
-            let prompt_dir = args
-                .prompt_dir
-                .or(file.prompt_dir.clone())
-                .unwrap_or_else(|| "prompts".into());
             let recording_dir = std::env::temp_dir().join("leadline-recordings");
             std::fs::create_dir_all(&recording_dir)
                 .with_context(|| format!("preparing {}", recording_dir.display()))?;
-            let flow = leadline_telephony::ivr::Flow::parse(leadline_telephony::ivr::DEMO_FLOW)?;
-            let number = flow.number.clone();
+            let number = ivr.flow().number;
             let settings = leadline_web::call_service::CallServiceSettings {
                 bind: sip,
-                flow,
-                prompt_dir,
+                flow: ivr.subscribe(),
+                prompt_dir: ivr.prompt_dir.clone(),
                 recording_dir,
             };
             let service = leadline_web::call_service::start(db.clone(), settings).await?;

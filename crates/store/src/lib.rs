@@ -14,6 +14,8 @@ pub mod db;
 pub mod demo;
 mod error;
 pub mod imports;
+// issue 27: IVR flows saved by admins, versioned and audited.
+pub mod ivr_flows;
 // The jobs queue every feature's background work is claimed from (reminders today; reclaim,
 // reminder calls and report rollups next), once across app servers.
 pub mod jobs;

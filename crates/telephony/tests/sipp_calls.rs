@@ -87,7 +87,7 @@ async fn keys_1_9_1_and_speech_leave_a_complaint_voicemail() {
     let (prompt_dir, voicemail_dir) = (scratch("prompts"), scratch("voicemail"));
     write_prompts(&prompt_dir, &flow);
     let config = ServiceConfig {
-        flow,
+        flow: tokio::sync::watch::channel(flow).1,
         prompt_dir,
         voicemail_dir: voicemail_dir.clone(),
     };
@@ -167,7 +167,7 @@ async fn keys_by_sip_info_leave_a_suggestion_ended_by_hash() {
     let (prompt_dir, voicemail_dir) = (scratch("prompts-info"), scratch("voicemail-info"));
     write_prompts(&prompt_dir, &flow);
     let config = ServiceConfig {
-        flow,
+        flow: tokio::sync::watch::channel(flow).1,
         prompt_dir,
         voicemail_dir,
     };

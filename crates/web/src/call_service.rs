@@ -10,13 +10,14 @@ use leadline_store::Db;
 use leadline_store::telephony::{self, Direction, PhoneCallInput};
 use leadline_telephony::ivr::Flow;
 use leadline_telephony::service::{CallEvent, CallService, ServiceConfig, ServiceError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Where the call service listens and what it plays.
 #[derive(Debug, Clone)]
 pub struct CallServiceSettings {
     pub bind: SocketAddr,
-    pub flow: Flow,
+    /// The flow as last saved (`AppState::ivr`); each call takes the one current when it starts.
+    pub flow: watch::Receiver<Flow>,
     /// `<dir>/<language>/<prompt>.wav`.
     pub prompt_dir: PathBuf,
     /// Where recordings are written while a call lasts (then moved into the database).

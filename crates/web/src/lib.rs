@@ -7,6 +7,8 @@ pub mod call_service;
 pub mod charts;
 pub mod error;
 pub mod i18n;
+// issue 27: the IVR flow calls run and the prompt files.
+pub mod ivr;
 pub mod markdown;
 pub mod metrics;
 pub mod pages;
@@ -45,6 +47,8 @@ pub struct AppState {
     /// How long an event stream waits for an announced change before it reads again anyway
     /// (the catch-up for announcements lost with a dropped connection).
     pub events_catch_up: std::time::Duration,
+    /// issue 27: the IVR flow the call service runs, and the prompt files.
+    pub ivr: ivr::Ivr,
 }
 
 impl AppState {
@@ -62,6 +66,7 @@ impl AppState {
                 api::exports::EXPORTS_TOTAL,
             )),
             events_catch_up: jobs_runner::CATCH_UP_EVERY,
+            ivr: ivr::Ivr::new("prompts".into()),
         }
     }
 }

@@ -56,7 +56,7 @@ fn the_demo_flow_answers_9000_with_a_language_menu_and_voicemail() {
         .iter()
         .map(|o| (o.key.0, o.language.as_str()))
         .collect();
-    assert_eq!(choices, [('1', "cmn"), ('2', "en")]);
+    assert_eq!(choices, [('1', "cmn"), ('2', "en"), ('3', "yue")]);
     let Some(Node::Menu(main)) = flow.node("main") else {
         panic!("main menu")
     };

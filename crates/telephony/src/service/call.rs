@@ -71,7 +71,7 @@ impl Call {
             dialog,
             socket,
             plan,
-            flow: config.flow.clone(),
+            flow: config.flow.borrow().clone(),
             prompt_dir: config.prompt_dir.clone(),
             voicemail_dir: config.voicemail_dir.clone(),
             events,

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 /// What the service needs to answer calls.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    pub flow: crate::ivr::Flow,
+    /// The flow, as an admin last saved it: each call takes the flow current when it starts.
+    pub flow: tokio::sync::watch::Receiver<crate::ivr::Flow>,
     /// Prompts as `<dir>/<language>/<prompt>.wav`, 8 kHz mono 16-bit.
     pub prompt_dir: PathBuf,
     /// Where voicemail recordings are written.

@@ -33,7 +33,7 @@ impl CallService {
         bind: SocketAddr,
         config: ServiceConfig,
     ) -> Result<(Self, mpsc::UnboundedReceiver<CallEvent>), ServiceError> {
-        for (name, node) in &config.flow.nodes {
+        for (name, node) in &config.flow.borrow().nodes {
             let kind = match node {
                 Node::Collect(_) => "collect",
                 Node::Queue(_) => "queue",
@@ -129,7 +129,7 @@ async fn accept_requests(
         match tx.original.method {
             Method::Invite => {
                 let number = tx.original.uri.user().unwrap_or_default().to_owned();
-                if number != shared.config.flow.number {
+                if number != shared.config.flow.borrow().number {
                     let _ = tx.reply(StatusCode::NotFound).await;
                     continue;
                 }

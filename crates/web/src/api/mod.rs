@@ -18,6 +18,8 @@ pub mod daily_reports;
 pub mod detect;
 pub mod exports;
 pub mod imports;
+// issue 27: IVR flows and prompt files
+pub mod ivr;
 pub mod kb;
 pub mod leads;
 pub mod live_events;
@@ -25,6 +27,7 @@ pub mod openapi;
 pub mod people;
 pub mod pipeline;
 pub mod pools;
+pub mod prompts;
 // issue 24: call quality checks
 pub mod quality;
 pub mod reclaim;

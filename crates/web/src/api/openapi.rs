@@ -93,6 +93,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::telephony::voicemails, super::telephony::calls,
         // issue 27: vm27
         super::voicemails::audio, super::voicemails::patch,
+        // issue 27: prompt27 (IVR flows and prompt files)
+        super::ivr::list, super::ivr::get, super::ivr::put,
+        super::prompts::list, super::prompts::audio, super::prompts::put,
     ),
     modifiers(&BearerAuth),
 )]

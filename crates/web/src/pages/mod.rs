@@ -15,6 +15,8 @@ pub mod dispositions_admin;
 // issue 24: targets, daily reports and work plans
 pub mod daily_reports;
 pub mod imports;
+// issue 27: IVR flow and prompts
+pub mod ivr;
 pub mod kb;
 pub mod lead_form;
 pub mod leads;

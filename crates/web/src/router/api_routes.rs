@@ -446,6 +446,14 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
             axum::routing::patch(api::voicemails::patch),
         )
         .route("/voicemails/{id}/audio", get(api::voicemails::audio))
+        // issue 27: prompt27
+        .route("/ivr/flows", get(api::ivr::list))
+        .route("/ivr/flows/{number}", get(api::ivr::get).put(api::ivr::put))
+        .route("/prompts", get(api::prompts::list))
+        .route(
+            "/prompts/{language}/{prompt}",
+            get(api::prompts::audio).put(api::prompts::put),
+        )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound })
 }

@@ -335,4 +335,13 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/voicemails/{id}", post(pages::telephony::refile))
         .route("/voicemails/{id}/done", post(pages::telephony::done))
         .route("/calls/inbound", get(pages::telephony::inbound_calls))
+        // issue 27: prompt27
+        .route("/ivr", get(pages::ivr::index))
+        .route("/ivr/flow", post(pages::ivr::save_flow))
+        .route(
+            "/ivr/prompts",
+            post(pages::ivr::upload_prompt).layer(DefaultBodyLimit::max(
+                crate::ivr::MAX_PROMPT_BYTES + crate::api::uploads::FORM_OVERHEAD,
+            )),
+        )
 }

@@ -34,6 +34,9 @@ mod import_browser;
 mod import_referral;
 mod import_run;
 mod integrity;
+// issue 27: prompt27
+mod ivr_flows;
+mod ivr_prompts;
 mod jobs;
 mod kb;
 mod kb_browser;

@@ -67,7 +67,7 @@ async fn a_caller_keying_1_9_1_leaves_a_complaint_listed_with_the_inbound_call()
     write_prompts(&prompt_dir, &flow);
     let settings = CallServiceSettings {
         bind: "127.0.0.1:0".parse().unwrap(),
-        flow,
+        flow: tokio::sync::watch::channel(flow).1,
         prompt_dir,
         recording_dir: scratch("recordings"),
     };
