@@ -6,8 +6,11 @@
 pub mod dtmf;
 pub mod g711;
 pub mod ivr;
+pub mod kamailio;
 pub mod pacing;
 pub mod rtp;
 pub mod sdp;
 pub mod service;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod wav;
