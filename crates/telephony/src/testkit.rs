@@ -139,7 +139,19 @@ impl Process {
 }
 
 impl Drop for Process {
+    /// SIGTERM first, so that Kamailio ends its own children (a SIGKILL would leave them
+    /// running), then SIGKILL if it has not ended within three seconds.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(3) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -171,3 +171,33 @@ async fn ringing_all_with_nobody_answering_ends_in_voicemail() {
     };
     assert_eq!(category, "complaint");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_hangs_up_while_seats_ring_is_an_abandoned_call() {
+    let flow = flow(&["8301"], RingStrategy::InOrder, 10, 20);
+    let (_service, mut events, kamailio) = floor("abandon", flow).await;
+    let _silent = Seat::baresip("8301", &kamailio, Answer::Never);
+
+    assert_sipp_passed(&run_sipp("queue_abandon.xml", kamailio.address, &[]).await);
+
+    let (before, ended) = until_ended(&mut events).await;
+    assert!(before.is_empty(), "{before:?}");
+    let CallEvent::Ended {
+        caller,
+        hung_up_by,
+        queue,
+        ..
+    } = ended
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (caller.as_str(), hung_up_by),
+        ("13500135000", HungUpBy::Caller)
+    );
+    let queue = queue.unwrap();
+    assert_eq!(
+        (queue.result, queue.seat, queue.answered_after_ms),
+        (QueueResult::Abandoned, None, None)
+    );
+}
