@@ -31,6 +31,8 @@ pub struct FileConfig {
     pub export_stall_secs: Option<u64>,
     /// Where the call service listens (SIP over UDP); without it no SIP port is opened.
     pub sip_bind: Option<std::net::SocketAddr>,
+    /// Kamailio, through which the call service rings queues' seats.
+    pub sip_proxy: Option<std::net::SocketAddr>,
     /// The call service's prompts, `<dir>/<language>/<prompt>.wav`.
     pub prompt_dir: Option<std::path::PathBuf>,
 }

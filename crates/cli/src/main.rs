@@ -73,6 +73,24 @@ enum Command {
         #[command(subcommand)]
         which: prompts_cmd::PromptsCommand,
     },
+    // issue 27: sip27
+    /// Run Kamailio, the floor's SIP registrar and proxy, in the foreground with the shipped
+    /// configuration (seats register as sip:<seat>@<domain>; IVR numbers go to the call service).
+    Kamailio(KamailioArgs),
+}
+
+#[derive(clap::Args)]
+struct KamailioArgs {
+    /// Where seats and callers reach Kamailio (UDP).
+    #[arg(long, default_value = "127.0.0.1:5060")]
+    listen: std::net::SocketAddr,
+    /// Leadline's call service (`leadline serve --sip`), where calls to the IVR numbers go.
+    #[arg(long, default_value = "127.0.0.1:5070")]
+    call_service: std::net::SocketAddr,
+    /// Where the filled-in configuration and Kamailio's runtime files go (default: a folder in
+    /// the system's temporary directory named after the port).
+    #[arg(long)]
+    run_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -104,11 +122,48 @@ struct ServeArgs {
     /// SIP port is opened.
     #[arg(long, env = "LEADLINE_SIP")]
     sip: Option<std::net::SocketAddr>,
+    /// Kamailio (`leadline kamailio --listen`), through which the call service rings the seats of
+    /// a queue; without it queues go straight to their time-out path.
+    #[arg(long, env = "LEADLINE_SIP_PROXY")]
+    sip_proxy: Option<std::net::SocketAddr>,
     /// The call service's prompts, `<dir>/<language>/<prompt>.wav` (default ./prompts).
     #[arg(long, env = "LEADLINE_PROMPT_DIR")]
     prompt_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     limits: config::ServeLimits,
+}
+
+/// `leadline kamailio`: writes the configuration, runs Kamailio in the foreground and exits with
+/// its exit status.
+fn run_kamailio(args: KamailioArgs) -> anyhow::Result<()> {
+    let floor = leadline_telephony::kamailio::Floor {
+        listen: args.listen,
+        call_service: args.call_service,
+    };
+    let run_dir = args
+        .run_dir
+        .unwrap_or_else(|| leadline_telephony::kamailio::default_run_dir(args.listen));
+    let mut command = floor
+        .prepare(&run_dir)
+        .with_context(|| format!("writing the configuration into {}", run_dir.display()))?;
+    println!(
+        "Kamailio on sip:{} (UDP), IVR calls to sip:{}; configuration {}",
+        args.listen,
+        args.call_service,
+        run_dir.join("kamailio.cfg").display()
+    );
+    let status = command.status().with_context(|| {
+        format!(
+            "starting {} (apt-get install kamailio)",
+            leadline_telephony::kamailio::KAMAILIO
+        )
+    })?;
+    // Kamailio's own exit status, or 128 + the signal that ended it, as a shell reports it.
+    let code = status.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        128 + status.signal().unwrap_or(0)
+    });
+    std::process::exit(code)
 }
 
 fn init_tracing() {
@@ -128,6 +183,7 @@ async fn main() -> anyhow::Result<()> {
         .or(file.database_url.clone())
         .unwrap_or_else(|| config::DEFAULT_DATABASE.into());
     match cli.command {
+        Command::Kamailio(args) => run_kamailio(args),
         Command::Serve(args) => serve(&database_url, args, &file).await,
         Command::Migrate => {
             let db = open(&database_url).await?;
@@ -289,6 +345,7 @@ async fn serve(
                 flow: ivr.subscribe(),
                 prompt_dir: ivr.prompt_dir.clone(),
                 recording_dir,
+                seat_proxy: args.sip_proxy.or(file.sip_proxy),
             };
             let service = leadline_web::call_service::start(db.clone(), settings).await?;
             println!(

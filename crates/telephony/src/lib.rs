@@ -7,10 +7,13 @@
 pub mod dtmf;
 pub mod g711;
 pub mod ivr;
+pub mod kamailio;
 pub mod pacing;
 pub mod prompts;
 pub mod resample;
 pub mod rtp;
 pub mod sdp;
 pub mod service;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod wav;

@@ -4,82 +4,10 @@
 //! hangs up.
 
 use leadline_telephony::ivr::{DEMO_FLOW, Flow};
-use leadline_telephony::service::{CallEvent, CallService, ServiceConfig};
-use leadline_telephony::{pacing, wav};
-use std::path::{Path, PathBuf};
+use leadline_telephony::service::{CallEvent, CallService, HungUpBy, ServiceConfig};
+use leadline_telephony::testkit::{assert_sipp_passed, run_sipp, scratch, write_prompts};
+use leadline_telephony::wav;
 use std::time::Duration;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("leadline-sipp-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Every prompt of the flow as a short tone, in each language: real files, short enough that the
-/// scenario's keys and audio land where the flow expects them.
-fn write_prompts(dir: &Path, flow: &Flow) {
-    let prompts = [
-        "choose_language",
-        "main_menu",
-        "voicemail_category",
-        "leave_message",
-        "voicemail_saved",
-        "goodbye",
-    ];
-    for language in &flow.languages {
-        std::fs::create_dir_all(dir.join(language)).unwrap();
-        for prompt in prompts {
-            let file =
-                std::fs::File::create(dir.join(language).join(format!("{prompt}.wav"))).unwrap();
-            let mut writer = wav::WavWriter::new(file).unwrap();
-            writer
-                .write_samples(&pacing::tone(440.0, Duration::from_millis(300), 6000))
-                .unwrap();
-            writer.finish().unwrap();
-        }
-    }
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn run_sipp(scenario: &str, target: std::net::SocketAddr) -> std::process::Output {
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sipp")
-        .join(scenario);
-    let port = free_udp_port().to_string();
-    let args: Vec<String> = [
-        &target.to_string(),
-        "-sf",
-        scenario.to_str().unwrap(),
-        "-m",
-        "1",
-        "-i",
-        "127.0.0.1",
-        "-p",
-        &port,
-        "-timeout",
-        "40",
-        "-nostdin",
-    ]
-    .iter()
-    .map(|arg| arg.to_string())
-    .collect();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new("sipp")
-            .args(&args)
-            .output()
-            .expect("sipp must be installed (apt-get install sip-tester)")
-    })
-    .await
-    .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_1_9_1_and_speech_leave_a_complaint_voicemail() {
@@ -90,18 +18,13 @@ async fn keys_1_9_1_and_speech_leave_a_complaint_voicemail() {
         flow: tokio::sync::watch::channel(flow).1,
         prompt_dir,
         voicemail_dir: voicemail_dir.clone(),
+        seat_proxy: None,
     };
     let (service, mut events) = CallService::start("127.0.0.1:0".parse().unwrap(), config)
         .await
         .unwrap();
 
-    let output = run_sipp("voicemail_191.xml", service.address()).await;
-    assert!(
-        output.status.success(),
-        "sipp failed: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_sipp_passed(&run_sipp("voicemail_191.xml", service.address(), &[]).await);
 
     let mut voicemail = None;
     let ended = loop {
@@ -118,7 +41,8 @@ async fn keys_1_9_1_and_speech_leave_a_complaint_voicemail() {
         caller,
         number,
         keys,
-        hung_up_by_caller,
+        hung_up_by,
+        queue,
         ..
     } = ended
     else {
@@ -128,7 +52,7 @@ async fn keys_1_9_1_and_speech_leave_a_complaint_voicemail() {
         (caller.as_str(), number.as_str(), keys.as_str()),
         ("13800138000", "9000", "191")
     );
-    assert!(hung_up_by_caller);
+    assert_eq!((hung_up_by, queue), (HungUpBy::Caller, None));
 
     let Some(CallEvent::Voicemail {
         category,
@@ -170,17 +94,13 @@ async fn keys_by_sip_info_leave_a_suggestion_ended_by_hash() {
         flow: tokio::sync::watch::channel(flow).1,
         prompt_dir,
         voicemail_dir,
+        seat_proxy: None,
     };
     let (service, mut events) = CallService::start("127.0.0.1:0".parse().unwrap(), config)
         .await
         .unwrap();
 
-    let output = run_sipp("voicemail_292_info.xml", service.address()).await;
-    assert!(
-        output.status.success(),
-        "sipp failed: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    assert_sipp_passed(&run_sipp("voicemail_292_info.xml", service.address(), &[]).await);
 
     let first = tokio::time::timeout(Duration::from_secs(20), events.recv())
         .await
@@ -210,13 +130,15 @@ async fn keys_by_sip_info_leave_a_suggestion_ended_by_hash() {
         .unwrap()
         .unwrap();
     let CallEvent::Ended {
-        keys,
-        hung_up_by_caller,
-        ..
+        keys, hung_up_by, ..
     } = ended
     else {
         panic!("expected the end, got {ended:?}")
     };
     assert_eq!(keys, "292#");
-    assert!(!hung_up_by_caller, "the flow hung up after its thanks");
+    assert_eq!(
+        hung_up_by,
+        HungUpBy::Service,
+        "the flow hung up after its thanks"
+    );
 }

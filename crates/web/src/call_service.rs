@@ -7,9 +7,11 @@ use std::path::PathBuf;
 
 use chrono::TimeDelta;
 use leadline_store::Db;
-use leadline_store::telephony::{self, Direction, PhoneCallInput};
+use leadline_store::telephony::{self, Direction, PhoneCallInput, QueueInput};
 use leadline_telephony::ivr::Flow;
-use leadline_telephony::service::{CallEvent, CallService, ServiceConfig, ServiceError};
+use leadline_telephony::service::{
+    CallEvent, CallService, HungUpBy, QueueOutcome, ServiceConfig, ServiceError,
+};
 use tokio::sync::{mpsc, watch};
 
 /// Where the call service listens and what it plays.
@@ -22,6 +24,8 @@ pub struct CallServiceSettings {
     pub prompt_dir: PathBuf,
     /// Where recordings are written while a call lasts (then moved into the database).
     pub recording_dir: PathBuf,
+    /// Kamailio, through which queues ring their seats (`leadline serve --sip-proxy`).
+    pub seat_proxy: Option<SocketAddr>,
 }
 
 /// Starts the service; it stops when the returned handle is dropped.
@@ -30,6 +34,7 @@ pub async fn start(db: Db, settings: CallServiceSettings) -> Result<CallService,
         flow: settings.flow,
         prompt_dir: settings.prompt_dir,
         voicemail_dir: settings.recording_dir,
+        seat_proxy: settings.seat_proxy,
     };
     let (service, events) = CallService::start(settings.bind, config).await?;
     tracing::info!(address = %service.address(), "call service listening (SIP over UDP)");
@@ -81,8 +86,9 @@ async fn store_events(db: Db, mut events: mpsc::UnboundedReceiver<CallEvent>) {
                 caller,
                 number,
                 keys,
-                hung_up_by_caller,
+                hung_up_by,
                 duration_ms,
+                queue,
             } => {
                 let duration =
                     TimeDelta::milliseconds(i64::try_from(duration_ms).unwrap_or(i64::MAX));
@@ -92,14 +98,31 @@ async fn store_events(db: Db, mut events: mpsc::UnboundedReceiver<CallEvent>) {
                     caller,
                     callee: number,
                     digits: keys,
-                    hung_up_by_caller,
+                    hung_up_by: match hung_up_by {
+                        HungUpBy::Caller => telephony::HungUpBy::Caller,
+                        HungUpBy::Seat => telephony::HungUpBy::Seat,
+                        HungUpBy::Service => telephony::HungUpBy::Service,
+                    },
                     started_at: now - duration,
                     ended_at: now,
+                    queue: queue.map(|queue| queue_input(queue, now - duration)),
                 };
                 if let Err(error) = telephony::record_call(&db, &call).await {
                     tracing::error!(%error, "call record not stored");
                 }
             }
         }
+    }
+}
+
+/// A queue's outcome as stored; `started_at` is when the service answered the call.
+fn queue_input(queue: QueueOutcome, started_at: chrono::DateTime<chrono::Utc>) -> QueueInput {
+    let millis = |ms: u64| TimeDelta::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX));
+    QueueInput {
+        queue: queue.queue,
+        seat: queue.seat,
+        result: queue.result.as_str(),
+        answered_at: queue.answered_after_ms.map(|ms| started_at + millis(ms)),
+        wait_ms: i64::try_from(queue.wait_ms).unwrap_or(i64::MAX),
     }
 }

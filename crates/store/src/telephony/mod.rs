@@ -40,6 +40,41 @@ impl Direction {
     }
 }
 
+/// Who ended a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HungUpBy {
+    Caller,
+    /// The seat a queue bridged the caller to.
+    Seat,
+    /// The flow or the service.
+    Service,
+}
+
+impl HungUpBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Caller => "caller",
+            Self::Seat => "seat",
+            Self::Service => "service",
+        }
+    }
+}
+
+/// How a call's wait in a queue of seats ended (issue 27, sip27).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueInput {
+    /// The queue's node name in the flow.
+    pub queue: String,
+    /// The seat that answered.
+    pub seat: Option<String>,
+    /// `answered`, `busy`, `no_answer` or `abandoned`.
+    pub result: &'static str,
+    /// When the seat answered.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// From entering the queue to a seat answering, or to leaving the queue.
+    pub wait_ms: i64,
+}
+
 /// A call as the call service saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneCallInput {
@@ -49,9 +84,11 @@ pub struct PhoneCallInput {
     pub callee: String,
     /// The keys pressed, in order.
     pub digits: String,
-    pub hung_up_by_caller: bool,
+    pub hung_up_by: HungUpBy,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
+    /// The last queue the call waited in.
+    pub queue: Option<QueueInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -61,11 +98,21 @@ pub struct PhoneCall {
     pub caller: String,
     pub callee: String,
     pub digits: String,
-    /// `caller` or `service`.
+    /// `caller`, `seat` or `service`.
     pub hung_up_by: String,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
     pub duration_s: i64,
+    /// The queue the call waited in (its node in the flow), if any.
+    pub queue: Option<String>,
+    /// The seat that answered.
+    pub seat: Option<String>,
+    /// `answered`, `busy`, `no_answer` or `abandoned`.
+    pub queue_result: Option<String>,
+    /// When the seat answered.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Milliseconds from entering the queue to a seat answering (or to leaving the queue).
+    pub wait_ms: Option<i64>,
 }
 
 /// Most rows one list returns.
@@ -74,13 +121,11 @@ pub const LIST_LIMIT: i64 = 500;
 /// Records a finished call; reporting the same SIP call twice keeps the first record.
 pub async fn record_call(db: &Db, call: &PhoneCallInput) -> Result<()> {
     const SQL: &str = "INSERT INTO phone_calls (sip_call_id, direction, caller, callee, digits, \
-        hung_up_by, started_at, ended_at, duration_s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+        hung_up_by, started_at, ended_at, duration_s, queue, seat, queue_result, answered_at, \
+        wait_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
         ON CONFLICT (sip_call_id) DO NOTHING";
-    let hung_up_by = if call.hung_up_by_caller {
-        "caller"
-    } else {
-        "service"
-    };
+    let hung_up_by = call.hung_up_by.as_str();
+    let queue = call.queue.as_ref();
     let duration_s = (call.ended_at - call.started_at).num_seconds().max(0);
     db_run!(db, |pool| sqlx::query(SQL)
         .bind(&call.sip_call_id)
@@ -92,6 +137,11 @@ pub async fn record_call(db: &Db, call: &PhoneCallInput) -> Result<()> {
         .bind(call.started_at)
         .bind(call.ended_at)
         .bind(duration_s)
+        .bind(queue.map(|q| q.queue.as_str()))
+        .bind(queue.and_then(|q| q.seat.as_deref()))
+        .bind(queue.map(|q| q.result))
+        .bind(queue.and_then(|q| q.answered_at))
+        .bind(queue.map(|q| q.wait_ms))
         .execute(pool)
         .await
         .map(|_| ())?);
@@ -101,7 +151,7 @@ pub async fn record_call(db: &Db, call: &PhoneCallInput) -> Result<()> {
 /// The calls of one direction, newest first.
 pub async fn list_calls(db: &Db, direction: Direction) -> Result<Vec<PhoneCall>> {
     const SQL: &str = "SELECT id, direction, caller, callee, digits, hung_up_by, started_at, \
-        ended_at, duration_s FROM phone_calls WHERE direction = $1 \
+        ended_at, duration_s, queue, seat, queue_result, answered_at, wait_ms FROM phone_calls WHERE direction = $1 \
         ORDER BY started_at DESC, id DESC LIMIT $2";
     Ok(db_run!(db, |pool| sqlx::query_as(SQL)
         .bind(direction.as_str())
@@ -126,9 +176,10 @@ mod tests {
             caller: "13800138000".to_owned(),
             callee: "9000".to_owned(),
             digits: digits.to_owned(),
-            hung_up_by_caller: true,
+            hung_up_by: HungUpBy::Caller,
             started_at: at,
             ended_at: at + TimeDelta::milliseconds(12_400),
+            queue: None,
         };
         record_call(db, &call("a@x", t0, "191")).await.unwrap();
         record_call(db, &call("b@x", t0 + TimeDelta::seconds(60), "2"))
@@ -153,6 +204,48 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+
+        // A call a seat took from a queue, and hung up.
+        let mut queued = call("c@x", t0 + TimeDelta::seconds(120), "10");
+        queued.hung_up_by = HungUpBy::Seat;
+        queued.queue = Some(QueueInput {
+            queue: "agents".to_owned(),
+            seat: Some("8003".to_owned()),
+            result: "answered",
+            answered_at: Some(t0 + TimeDelta::seconds(126)),
+            wait_ms: 4_250,
+        });
+        record_call(db, &queued).await.unwrap();
+        let calls = list_calls(db, Direction::Inbound).await.unwrap();
+        let newest = &calls[0];
+        assert_eq!(
+            (
+                newest.hung_up_by.as_str(),
+                newest.queue.as_deref(),
+                newest.seat.as_deref(),
+                newest.queue_result.as_deref(),
+                newest.wait_ms
+            ),
+            (
+                "seat",
+                Some("agents"),
+                Some("8003"),
+                Some("answered"),
+                Some(4_250)
+            )
+        );
+        assert_eq!(
+            newest.answered_at.map(|at| at.timestamp_millis()),
+            Some((t0 + TimeDelta::seconds(126)).timestamp_millis())
+        );
+        assert_eq!((calls[1].queue.as_deref(), calls[1].wait_ms), (None, None));
+        // A result the table does not know is refused by the database.
+        let mut odd = call("d@x", t0, "");
+        odd.queue = Some(QueueInput {
+            result: "maybe",
+            ..queued.queue.clone().unwrap()
+        });
+        assert!(record_call(db, &odd).await.is_err());
 
         let audio = b"RIFF....WAVE".to_vec();
         let id = record_voicemail(db, "a@x", "13800138000", "complaint", 7080, &audio, t0)

@@ -1,7 +1,9 @@
 //! One answered call: its RTP socket, the prompt player paced at 20 ms, the key detector, the
-//! voicemail recorder and the flow's timer, driven by the IVR step function.
+//! voicemail recorder, the flow's timer and a queue's ringing, driven by the IVR step function;
+//! once a seat answers, the bridge.
 
-use super::{CallEvent, ServiceConfig};
+use super::queue::{Report, Ring, Ringer, SeatLeg};
+use super::{CallEvent, HungUpBy, QueueOutcome, QueueResult, ServiceConfig, bridge};
 use crate::dtmf::DtmfDetector;
 use crate::ivr::{Action, CallState, Event, Flow};
 use crate::pacing::{self, PACKET_DURATION, RtpSender};
@@ -15,6 +17,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -38,6 +41,19 @@ pub(super) struct Call {
     events: mpsc::UnboundedSender<CallEvent>,
     call_id: String,
     caller: String,
+    ringer: Option<Arc<Ringer>>,
+}
+
+/// A queue the call waits in: its ringing task and what it has reported.
+struct Waiting {
+    queue: String,
+    entered: Instant,
+    task: tokio::task::JoinHandle<()>,
+    /// `None` once the ringing task ended.
+    reports: Option<mpsc::UnboundedReceiver<Report>>,
+    /// Seats that refused (busy, not registered) and seats that rang out, so far.
+    refused: u32,
+    rang_out: u32,
 }
 
 struct Recording {
@@ -53,6 +69,7 @@ impl Call {
         config: &ServiceConfig,
         rtp_ip: IpAddr,
         events: mpsc::UnboundedSender<CallEvent>,
+        ringer: Option<Arc<Ringer>>,
     ) -> Result<Self, String> {
         let request = dialog.initial_request();
         let plan = sdp::read(&String::from_utf8_lossy(&request.body)).map_err(|e| e.to_string())?;
@@ -75,6 +92,7 @@ impl Call {
             prompt_dir: config.prompt_dir.clone(),
             voicemail_dir: config.voicemail_dir.clone(),
             events,
+            ringer,
         })
     }
 
@@ -84,16 +102,23 @@ impl Call {
         let (mut state, first) = CallState::start(&self.flow);
         let mut media = Media::new(&self);
         let mut pending: VecDeque<Event> = VecDeque::new();
-        let mut hung_up_by_caller = false;
-        media.perform(&self, first, &mut pending);
+        let mut hung_up_by = HungUpBy::Service;
+        let mut outcome: Option<QueueOutcome> = None;
+        media.perform(&self, &state, first, &mut pending, &mut outcome);
         let mut ticker = tokio::time::interval(PACKET_DURATION);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let mut buffer = vec![0u8; 2048];
         while !state.is_finished() {
             if let Some(event) = pending.pop_front() {
                 let actions = state.step(&self.flow, event);
-                media.perform(&self, actions, &mut pending);
+                media.perform(&self, &state, actions, &mut pending, &mut outcome);
                 continue;
+            }
+            if let Some(mut leg) = media.answered.take() {
+                let actions = state.step(&self.flow, Event::SeatAnswered);
+                media.perform(&self, &state, actions, &mut pending, &mut outcome);
+                hung_up_by = self.talk(&mut leg, &mut signals).await;
+                break;
             }
             let timer = media.timer;
             tokio::select! {
@@ -117,17 +142,54 @@ impl Call {
                     media.timer = None;
                     pending.push_back(Event::Timeout);
                 }
+                report = next_report(&mut media.waiting) => match report {
+                    Some(Report::Tried { seat, busy }) => {
+                        tracing::debug!(call_id = self.call_id, seat, busy, "seat did not take the call");
+                        if let Some(waiting) = &mut media.waiting {
+                            if busy {
+                                waiting.refused += 1;
+                            } else {
+                                waiting.rang_out += 1;
+                            }
+                        }
+                    }
+                    Some(Report::Answered(leg)) => {
+                        let waiting = media.waiting.take().expect("a report comes from a queue");
+                        let wait_ms = millis(waiting.entered.elapsed());
+                        if let Some(ringer) = &self.ringer {
+                            ringer.taken(&waiting.queue, &leg.seat);
+                        }
+                        outcome = Some(QueueOutcome {
+                            queue: waiting.queue,
+                            result: QueueResult::Answered,
+                            seat: Some(leg.seat.clone()),
+                            wait_ms,
+                            answered_after_ms: Some(millis(answered.elapsed())),
+                        });
+                        media.answered = Some(leg);
+                    }
+                    None => {
+                        // The ringing task ended without an answer (it rings until aborted, so
+                        // it should not): the flow's timer decides.
+                        if let Some(waiting) = &mut media.waiting {
+                            waiting.reports = None;
+                        }
+                    }
+                },
                 signal = signals.recv() => match signal {
                     Some(Signal::Key(key)) => pending.push_back(Event::Key(key)),
                     Some(Signal::HungUp) | None => {
-                        hung_up_by_caller = true;
+                        hung_up_by = HungUpBy::Caller;
                         let actions = state.step(&self.flow, Event::CallerHungUp);
-                        media.perform(&self, actions, &mut pending);
+                        media.perform(&self, &state, actions, &mut pending, &mut outcome);
                     }
                 },
             }
         }
-        if !hung_up_by_caller {
+        if let Some(waiting) = media.waiting.take() {
+            leave_queue(waiting, self.ringer.as_deref()).await;
+        }
+        if hung_up_by != HungUpBy::Caller {
             let _ = self.dialog.bye().await;
         }
         let _ = self.events.send(CallEvent::Ended {
@@ -135,9 +197,64 @@ impl Call {
             caller: self.caller.clone(),
             number: self.flow.number.clone(),
             keys: state.keys().to_owned(),
-            hung_up_by_caller,
-            duration_ms: u64::try_from(answered.elapsed().as_millis()).unwrap_or(u64::MAX),
+            hung_up_by,
+            duration_ms: millis(answered.elapsed()),
+            queue: outcome,
         });
+    }
+
+    /// The caller and the seat talk until one hangs up; the seat is free again afterwards.
+    async fn talk(
+        &self,
+        leg: &mut SeatLeg,
+        signals: &mut mpsc::UnboundedReceiver<Signal>,
+    ) -> HungUpBy {
+        tracing::info!(
+            call_id = self.call_id,
+            seat = leg.seat,
+            "caller bridged to a seat"
+        );
+        let ended = bridge::run(&self.socket, &self.plan, leg, signals).await;
+        if let Some(ringer) = &self.ringer {
+            ringer.released(&leg.seat);
+            ringer.dialogs.remove_dialog(&leg.dialog.id());
+        }
+        match ended {
+            bridge::Ended::Caller => HungUpBy::Caller,
+            bridge::Ended::Seat => HungUpBy::Seat,
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn next_report(waiting: &mut Option<Waiting>) -> Option<Report> {
+    match waiting
+        .as_mut()
+        .and_then(|waiting| waiting.reports.as_mut())
+    {
+        Some(reports) => reports.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Stops the ringing (rsipstack CANCELs what still rings) and hangs up a seat that answered in
+/// the same instant.
+async fn leave_queue(mut waiting: Waiting, ringer: Option<&Ringer>) {
+    waiting.task.abort();
+    let _ = (&mut waiting.task).await;
+    let Some(reports) = &mut waiting.reports else {
+        return;
+    };
+    while let Ok(report) = reports.try_recv() {
+        if let Report::Answered(leg) = report {
+            let _ = leg.dialog.bye().await;
+            if let Some(ringer) = ringer {
+                ringer.dialogs.remove_dialog(&leg.dialog.id());
+            }
+        }
     }
 }
 
@@ -156,6 +273,9 @@ struct Media {
     detector: DtmfDetector,
     recording: Option<Recording>,
     timer: Option<Instant>,
+    waiting: Option<Waiting>,
+    /// A seat that answered, to bridge to once the flow has stopped its prompt.
+    answered: Option<SeatLeg>,
 }
 
 impl Media {
@@ -171,10 +291,19 @@ impl Media {
             detector: DtmfDetector::new(),
             recording: None,
             timer: None,
+            waiting: None,
+            answered: None,
         }
     }
 
-    fn perform(&mut self, call: &Call, actions: Vec<Action>, pending: &mut VecDeque<Event>) {
+    fn perform(
+        &mut self,
+        call: &Call,
+        state: &CallState,
+        actions: Vec<Action>,
+        pending: &mut VecDeque<Event>,
+        outcome: &mut Option<QueueOutcome>,
+    ) {
         for action in actions {
             match action {
                 Action::Play { prompt, language } => {
@@ -227,12 +356,72 @@ impl Media {
                 }
                 Action::StopRecording => self.finish_recording(call),
                 Action::Hangup => {}
-                Action::Lookup { .. } | Action::Enqueue { .. } | Action::LeaveQueue => {
-                    // CallService::start refuses flows with collect and queue nodes.
-                    tracing::error!("a collect or queue action reached a call; hanging up");
+                Action::Enqueue {
+                    seats,
+                    strategy,
+                    ring_timeout_s,
+                } => self.enqueue(call, state, seats, strategy, ring_timeout_s, pending),
+                Action::LeaveQueue => {
+                    if let Some(waiting) = self.waiting.take() {
+                        // The timer ran out, or the caller hung up (no BYE has come from them
+                        // for a timeout: they still hear the flow).
+                        let result = if state.is_finished() {
+                            QueueResult::Abandoned
+                        } else if waiting.refused > 0 && waiting.rang_out == 0 {
+                            QueueResult::Busy
+                        } else {
+                            QueueResult::NoAnswer
+                        };
+                        *outcome = Some(QueueOutcome {
+                            queue: waiting.queue.clone(),
+                            result,
+                            seat: None,
+                            wait_ms: millis(waiting.entered.elapsed()),
+                            answered_after_ms: None,
+                        });
+                        let ringer = call.ringer.clone();
+                        tokio::spawn(async move { leave_queue(waiting, ringer.as_deref()).await });
+                    }
+                }
+                Action::Lookup { .. } => {
+                    // CallService::start refuses flows with collect nodes.
+                    tracing::error!("a collect action reached a call; hanging up");
                 }
             }
         }
+    }
+
+    /// Starts ringing the queue's seats beside the waiting prompt.
+    fn enqueue(
+        &mut self,
+        call: &Call,
+        state: &CallState,
+        seats: Vec<String>,
+        strategy: crate::ivr::RingStrategy,
+        ring_timeout_s: u32,
+        pending: &mut VecDeque<Event>,
+    ) {
+        let Some(ringer) = call.ringer.clone() else {
+            tracing::warn!("a queue without a seat proxy (Kamailio): its time-out path follows");
+            pending.push_back(Event::Timeout);
+            return;
+        };
+        let (sender, reports) = mpsc::unbounded_channel();
+        let ring = Ring {
+            queue: state.node().to_owned(),
+            caller: call.caller.clone(),
+            seats,
+            strategy,
+            ring_timeout: Duration::from_secs(u64::from(ring_timeout_s)),
+        };
+        self.waiting = Some(Waiting {
+            queue: state.node().to_owned(),
+            entered: Instant::now(),
+            task: tokio::spawn(ringer.ring(ring, sender)),
+            reports: Some(reports),
+            refused: 0,
+            rang_out: 0,
+        });
     }
 
     fn play(&mut self, samples: &[i16]) {

@@ -1,8 +1,11 @@
 //! Leadline's call service: a SIP user agent on rsipstack that answers the IVR flow's number,
 //! runs the flow over RTP (prompts from WAV files, keys by RFC 4733 or SIP INFO, voicemail recorded
-//! to WAV) and reports what happened as a stream of `CallEvent`s.
+//! to WAV), rings queues of seats through Kamailio and bridges the caller to the seat that
+//! answers, and reports what happened as a stream of `CallEvent`s.
 
+mod bridge;
 mod call;
+mod queue;
 mod sip;
 
 pub use sip::CallService;
@@ -18,6 +21,9 @@ pub struct ServiceConfig {
     pub prompt_dir: PathBuf,
     /// Where voicemail recordings are written.
     pub voicemail_dir: PathBuf,
+    /// Kamailio, through which queues ring their seats (`sip:<seat>@<this address>`); without it
+    /// a queue has no seat to ring and the call goes straight to the queue's `on_timeout`.
+    pub seat_proxy: Option<std::net::SocketAddr>,
 }
 
 /// What happened on a call, for whoever stores calls and voicemails.
@@ -37,9 +43,69 @@ pub enum CallEvent {
         caller: String,
         number: String,
         keys: String,
-        hung_up_by_caller: bool,
+        hung_up_by: HungUpBy,
         duration_ms: u64,
+        /// The last queue the call waited in, if any.
+        queue: Option<QueueOutcome>,
     },
+}
+
+/// Who ended a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HungUpBy {
+    Caller,
+    /// The seat the caller was bridged to.
+    Seat,
+    /// The flow (a hang-up node) or the service.
+    Service,
+}
+
+impl HungUpBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Caller => "caller",
+            Self::Seat => "seat",
+            Self::Service => "service",
+        }
+    }
+}
+
+/// How a call's wait in a queue ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueOutcome {
+    /// The queue's node name in the flow.
+    pub queue: String,
+    pub result: QueueResult,
+    /// The seat that answered.
+    pub seat: Option<String>,
+    /// From entering the queue to a seat answering, or to leaving the queue unanswered.
+    pub wait_ms: u64,
+    /// From the call being answered by the service to the seat answering.
+    pub answered_after_ms: Option<u64>,
+}
+
+/// Why a call left its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueResult {
+    /// A seat answered and the caller was bridged to it.
+    Answered,
+    /// Time ran out and every seat tried was busy (486/600/603) or not registered.
+    Busy,
+    /// Time ran out and some seat rang without answering.
+    NoAnswer,
+    /// The caller hung up while waiting.
+    Abandoned,
+}
+
+impl QueueResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::Busy => "busy",
+            Self::NoAnswer => "no_answer",
+            Self::Abandoned => "abandoned",
+        }
+    }
 }
 
 /// Why the service cannot start.

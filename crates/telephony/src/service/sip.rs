@@ -2,6 +2,7 @@
 //! in-dialog INFO turned into keys, BYE and CANCEL into the caller hanging up.
 
 use super::call::{Call, Signal};
+use super::queue::Ringer;
 use super::{CallEvent, ServiceConfig, ServiceError};
 use crate::dtmf::sip_info_digit;
 use crate::ivr::Node;
@@ -34,15 +35,12 @@ impl CallService {
         config: ServiceConfig,
     ) -> Result<(Self, mpsc::UnboundedReceiver<CallEvent>), ServiceError> {
         for (name, node) in &config.flow.borrow().nodes {
-            let kind = match node {
-                Node::Collect(_) => "collect",
-                Node::Queue(_) => "queue",
-                _ => continue,
-            };
-            return Err(ServiceError::UnsupportedNode {
-                node: name.clone(),
-                kind,
-            });
+            if let Node::Collect(_) = node {
+                return Err(ServiceError::UnsupportedNode {
+                    node: name.clone(),
+                    kind: "collect",
+                });
+            }
         }
         let bind_error = |message: String| ServiceError::Bind {
             address: bind,
@@ -70,7 +68,11 @@ impl CallService {
         let (state_sender, state_receiver) = dialogs.new_dialog_state_channel();
         let (events, event_receiver) = mpsc::unbounded_channel();
         let calls: Calls = Arc::default();
+        let ringer = config
+            .seat_proxy
+            .map(|proxy| Arc::new(Ringer::new(dialogs.clone(), proxy, address, address.ip())));
         let shared = Arc::new(Shared {
+            ringer,
             config,
             dialogs,
             calls,
@@ -96,6 +98,8 @@ impl Drop for CallService {
 }
 
 struct Shared {
+    /// Rings queues' seats through Kamailio, when the service has its address.
+    ringer: Option<Arc<Ringer>>,
     config: ServiceConfig,
     dialogs: Arc<DialogLayer>,
     calls: Calls,
@@ -181,9 +185,14 @@ async fn follow_dialogs(shared: Arc<Shared>, mut states: DialogStateReceiver) {
                 tokio::spawn(async move {
                     let key = id.to_string();
                     let request = dialog.initial_request();
-                    match Call::answer(dialog, &shared.config, shared.rtp_ip, shared.events.clone())
-                        .await
-                    {
+                    let answered = Call::answer(
+                        dialog,
+                        &shared.config,
+                        shared.rtp_ip,
+                        shared.events.clone(),
+                        shared.ringer.clone(),
+                    );
+                    match answered.await {
                         Ok(call) => call.run(signal_receiver).await,
                         Err(error) => {
                             tracing::warn!(%error, caller = %caller(&request), "call not answered")

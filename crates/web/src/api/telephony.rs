@@ -44,7 +44,10 @@ pub async fn voicemails(
 
 /// Calls the call service answered or placed, newest first: `?direction=inbound` (required) →
 /// `{calls: [{id, direction, caller, callee, digits, hung_up_by, started_at, ended_at,
-/// duration_s}]}` (admins).
+/// duration_s, queue, seat, queue_result, answered_at, wait_ms}]}` (admins). `hung_up_by` is
+/// `caller`, `seat` or `service`; the queue fields are null unless the call waited in a queue
+/// (`queue_result`: answered, busy, no_answer, abandoned; `wait_ms` from entering the queue to a
+/// seat answering or to leaving it).
 #[utoipa::path(get, path = "/api/v1/calls",
     params(("direction" = String, Query, description = "inbound | outbound")),
     responses((status = 200, description = "`{calls}`"), (status = 403, description = "forbidden: not an admin"),

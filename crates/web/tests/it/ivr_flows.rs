@@ -333,6 +333,7 @@ async fn the_next_call_runs_the_flow_an_admin_saved() {
         flow: ivr.subscribe(),
         prompt_dir: dir.clone(),
         recording_dir: scratch("ivr-next-call-recordings"),
+        seat_proxy: None,
     };
     let service = call_service::start(app.db.clone(), settings).await.unwrap();
     let admin = app.api("admin").await;

@@ -3,48 +3,20 @@
 //! complaint of the length spoken with the caller's number, and `GET /api/v1/calls?direction=
 //! inbound` the call with its digits `191`. Agents read no call and no voicemail not passed to
 //! them; a direction is required.
+//! With Kamailio and a baresip seat, a caller keying 1 then 0 (转人工) is bridged to the seat, and
+//! the call is listed with its queue, seat, wait and who hung up.
 
-use std::path::Path;
 use std::time::Duration;
 
-use leadline_telephony::ivr::{DEMO_FLOW, Flow};
-use leadline_telephony::{pacing, wav};
+use leadline_telephony::ivr::{DEMO_FLOW, Flow, Node};
+use leadline_telephony::testkit::{
+    Answer, Kamailio, Seat, assert_sipp_passed, free_address, run_sipp, scratch, write_prompts,
+};
 use leadline_web::call_service::{self, CallServiceSettings};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::TestApp;
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("leadline-it-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Each prompt of the demo flow as a 300 ms tone (the call service reads real WAV files).
-fn write_prompts(dir: &Path, flow: &Flow) {
-    let prompts = [
-        "choose_language",
-        "main_menu",
-        "voicemail_category",
-        "leave_message",
-        "voicemail_saved",
-        "goodbye",
-    ];
-    for language in &flow.languages {
-        std::fs::create_dir_all(dir.join(language)).unwrap();
-        for prompt in prompts {
-            let file =
-                std::fs::File::create(dir.join(language).join(format!("{prompt}.wav"))).unwrap();
-            let mut writer = wav::WavWriter::new(file).unwrap();
-            writer
-                .write_samples(&pacing::tone(440.0, Duration::from_millis(300), 6000))
-                .unwrap();
-            writer.finish().unwrap();
-        }
-    }
-}
 
 async fn until_listed(api: &crate::helpers::Api, path: &str, key: &str) -> Vec<Value> {
     for _ in 0..100 {
@@ -70,39 +42,11 @@ async fn a_caller_keying_1_9_1_leaves_a_complaint_listed_with_the_inbound_call()
         flow: tokio::sync::watch::channel(flow).1,
         prompt_dir,
         recording_dir: scratch("recordings"),
+        seat_proxy: None,
     };
     let service = call_service::start(app.db.clone(), settings).await.unwrap();
 
-    let scenario =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../telephony/tests/sipp/voicemail_191.xml");
-    let local_port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let target = service.address().to_string();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("sipp")
-            .args([
-                &target,
-                "-sf",
-                scenario.to_str().unwrap(),
-                "-m",
-                "1",
-                "-i",
-                "127.0.0.1",
-            ])
-            .args(["-p", &local_port.to_string(), "-timeout", "40", "-nostdin"])
-            .output()
-            .expect("sipp must be installed (apt-get install sip-tester)")
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "sipp failed: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    assert_sipp_passed(&run_sipp("voicemail_191.xml", service.address(), &[]).await);
 
     let admin = app.api("admin").await;
     let voicemails = until_listed(&admin, "/api/v1/voicemails", "voicemails").await;
@@ -150,6 +94,82 @@ async fn a_caller_keying_1_9_1_leaves_a_complaint_listed_with_the_inbound_call()
         (status, body["voicemails"].as_array().map(Vec::len)),
         (StatusCode::OK, Some(0))
     );
+    assert_eq!(
+        agent.get_json("/api/v1/calls?direction=inbound").await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_keying_0_is_bridged_to_a_seat_and_the_call_lists_its_queue() {
+    let app = TestApp::spawn().await;
+    let mut flow = Flow::parse(DEMO_FLOW).unwrap();
+    let Some(Node::Queue(queue)) = flow.nodes.get_mut("agents") else {
+        panic!("the demo flow has the queue `agents`")
+    };
+    // 8001 is not registered (Kamailio refuses it); 8002 answers.
+    queue.seats = vec!["8001".into(), "8002".into()];
+    let prompt_dir = scratch("queue-prompts");
+    write_prompts(&prompt_dir, &flow);
+    let proxy = free_address();
+    let settings = CallServiceSettings {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        flow: tokio::sync::watch::channel(flow).1,
+        prompt_dir,
+        recording_dir: scratch("queue-recordings"),
+        seat_proxy: Some(proxy),
+    };
+    let service = call_service::start(app.db.clone(), settings).await.unwrap();
+    let kamailio = Kamailio::start(proxy, service.address());
+    let _seat = Seat::baresip("8002", &kamailio, Answer::Auto);
+
+    assert_sipp_passed(&run_sipp("queue_talk.xml", kamailio.address, &[]).await);
+
+    let admin = app.api("admin").await;
+    let calls = until_listed(&admin, "/api/v1/calls?direction=inbound", "calls").await;
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(
+        (
+            &call["digits"],
+            &call["caller"],
+            &call["callee"],
+            &call["hung_up_by"],
+            &call["queue"],
+            &call["seat"],
+            &call["queue_result"],
+        ),
+        (
+            &Value::from("10"),
+            &Value::from("13800138000"),
+            &Value::from("9000"),
+            &Value::from("caller"),
+            &Value::from("agents"),
+            &Value::from("8002"),
+            &Value::from("answered"),
+        ),
+        "{call}"
+    );
+    let wait_ms = call["wait_ms"].as_i64().unwrap();
+    let answered_at = chrono::DateTime::parse_from_rfc3339(call["answered_at"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+    let started_at = chrono::DateTime::parse_from_rfc3339(call["started_at"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+    let ended_at = chrono::DateTime::parse_from_rfc3339(call["ended_at"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+    eprintln!("queued call: {call}");
+    // The seat answered after the caller had keyed 1 and 0 and waited, and before the end; the
+    // caller talked for the rest of the 16 s scenario.
+    assert!(
+        wait_ms >= 0 && answered_at > started_at && answered_at < ended_at,
+        "{call}"
+    );
+    assert!(call["duration_s"].as_i64().unwrap() >= 10, "{call}");
+    // Agents still may not read the call log.
+    let agent = app.api("agent_a1").await;
     assert_eq!(
         agent.get_json("/api/v1/calls?direction=inbound").await.0,
         StatusCode::FORBIDDEN
