@@ -78,12 +78,13 @@ fn missing_texts_are_listed_per_language_and_nothing_is_written() {
     let error = prompts::generate(&flow, &texts, &dir, &["en".into(), "yue".into()]).unwrap_err();
     let message = error.to_string();
     assert!(
-        message
-            .contains("- en: choose_language, leave_message, voicemail_category, voicemail_saved"),
+        message.contains(
+            "- en: choose_language, leave_message, please_hold, voicemail_category, voicemail_saved"
+        ),
         "{message}"
     );
     assert!(
-        message.contains("- yue: choose_language, goodbye, leave_message, main_menu"),
+        message.contains("- yue: choose_language, goodbye, leave_message, main_menu, please_hold"),
         "{message}"
     );
     assert!(!dir.exists());

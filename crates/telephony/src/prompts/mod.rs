@@ -128,7 +128,7 @@ mod tests {
     use crate::ivr::DEMO_FLOW;
 
     #[test]
-    fn the_demo_flow_plays_six_prompts() {
+    fn the_demo_flow_plays_seven_prompts() {
         let flow = Flow::parse(DEMO_FLOW).unwrap();
         let names: Vec<String> = prompt_names(&flow).into_iter().collect();
         assert_eq!(
@@ -138,6 +138,7 @@ mod tests {
                 "goodbye",
                 "leave_message",
                 "main_menu",
+                "please_hold",
                 "voicemail_category",
                 "voicemail_saved"
             ]
