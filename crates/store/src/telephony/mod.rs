@@ -60,7 +60,7 @@ impl HungUpBy {
     }
 }
 
-/// How a call's wait in a queue of seats ended (issue 27, sip27).
+/// How a call's wait in a queue of seats ended (issue 27).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueInput {
     /// The queue's node name in the flow.
