@@ -2,7 +2,12 @@
 //! (connect rate, talk time), the funnel for today and the month, the leaderboard and the
 //! team's month target progress, for one team (or, for an admin, everyone). The call figures
 //! are read from the `call_stats` slots of the organisation's statistics days
-//! ([`crate::call_stats::StatsDay`]); nothing here keeps a rollup of its own.
+//! ([`crate::call_stats::StatsDay`]); nothing here keeps a rollup of its own. The inbound
+//! queues' answer speed (issue 27) is in [`answer_speed`].
+
+pub mod answer_speed;
+
+pub use answer_speed::{AnswerSpeed, THREE_RINGS_MS};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use leadline_domain::call_stats::{self as periods, SLOT_S};
@@ -97,6 +102,15 @@ pub struct Dashboard {
     pub leaderboard: Vec<LeaderRow>,
     /// The team's month target progress (none for the whole floor).
     pub progress: Option<Progress>,
+    /// Today's answer speed of the inbound queues (the whole floor's), for those who may see
+    /// it ([`sees_answer_speed`]); none for the others.
+    pub answer_speed: Option<AnswerSpeed>,
+}
+
+/// Whether `viewer` sees the inbound queues' answer speed: admins and supervisors. Inbound
+/// calls are not per team, so agents and sales reps (who see their own team's board) do not.
+pub fn sees_answer_speed(viewer: &Viewer) -> bool {
+    matches!(viewer.role, Role::Admin | Role::Supervisor)
 }
 
 /// The members of the scope, as SQL over `col` (ids are integers: nothing to inject).
@@ -254,5 +268,6 @@ pub async fn dashboard(db: &Db, scope: Scope, now: DateTime<Utc>) -> Result<Dash
         funnel_month,
         leaderboard,
         progress,
+        answer_speed: None,
     })
 }

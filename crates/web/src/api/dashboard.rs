@@ -3,9 +3,10 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::response::IntoResponse;
-use leadline_domain::TeamId;
-use leadline_store::dashboard::{self, Dashboard, Scope};
-use leadline_store::now;
+use chrono::{DateTime, Utc};
+use leadline_domain::{TeamId, Viewer};
+use leadline_store::dashboard::{self, Dashboard, Scope, answer_speed};
+use leadline_store::{Db, now};
 
 use super::{pair, query_pairs};
 use crate::AppState;
@@ -32,6 +33,21 @@ pub fn scope_of(caller: &Caller, q: Option<&str>) -> ApiResult<Scope> {
     )?)
 }
 
+/// The dashboard of `scope` for `viewer` at `at`: with today's answer speed for those who may
+/// see it ([`dashboard::sees_answer_speed`]).
+pub async fn dashboard_of(
+    db: &Db,
+    viewer: &Viewer,
+    scope: Scope,
+    at: DateTime<Utc>,
+) -> leadline_store::Result<Dashboard> {
+    let mut d = dashboard::dashboard(db, scope, at).await?;
+    if dashboard::sees_answer_speed(viewer) {
+        d.answer_speed = Some(answer_speed::answer_speed(db, at).await?);
+    }
+    Ok(d)
+}
+
 /// The dashboard for the caller now.
 pub async fn dashboard_for(
     state: &AppState,
@@ -39,7 +55,7 @@ pub async fn dashboard_for(
     q: Option<&str>,
 ) -> ApiResult<Dashboard> {
     let scope = scope_of(caller, q)?;
-    Ok(dashboard::dashboard(&state.db, scope, now()).await?)
+    Ok(dashboard_of(&state.db, &caller.viewer, scope, now()).await?)
 }
 
 /// Today's team dashboard: calls per local hour today and yesterday (`hours_today`,
@@ -49,9 +65,15 @@ pub async fn dashboard_for(
 /// (per agent today: `calls`, `connected`, `qualified`) and the team's month target `progress`.
 /// Supervisors see the teams they supervise (the first by default), admins any team or
 /// everyone (no `team_id`), agents and sales reps their own team; anything else is 403.
+/// `answer_speed` (issue 27): today's inbound queue figures for the whole floor (queues are not
+/// per team), for admins and supervisors only (`null` for agents and sales reps): `queued`
+/// (calls that entered a queue), `answered`, `within_three_rings` (answered within 15 s: three
+/// 5 s ring cycles), `within_three_rings_permille` (of answered), `abandoned` (the caller hung
+/// up waiting), `unanswered` (no answer or busy: to the fallback), `avg_wait_s` and `max_wait_s`
+/// (of answered calls, rounded seconds).
 #[utoipa::path(get, path = "/api/v1/dashboard",
     params(("team_id" = Option<i64>, Query, description = "The team (default: the caller's)")),
-    responses((status = 200, description = "`{team_id, zone, day, hours_today, hours_yesterday, calls, connected, qualified, talk_s, connect_rate_permille, funnel_today, funnel_month, leaderboard, progress}`"),
+    responses((status = 200, description = "`{team_id, zone, day, hours_today, hours_yesterday, calls, connected, qualified, talk_s, connect_rate_permille, funnel_today, funnel_month, leaderboard, progress, answer_speed}`"),
         (status = 400, description = "bad_team_id"),
         (status = 403, description = "forbidden: another team's board, finance")))]
 pub async fn get(

@@ -16,7 +16,7 @@ use std::collections::HashSet;
 
 use super::{Nav, OrPage, PageResult, render};
 use crate::AppState;
-use crate::api::dashboard::{dashboard_for, scope_of, team_param};
+use crate::api::dashboard::{dashboard_for, dashboard_of, scope_of, team_param};
 use crate::api::feed::{self, View};
 use crate::api::{pair, query_pairs};
 use crate::auth::{Caller, PageCaller};
@@ -110,6 +110,24 @@ impl Panel {
     fn rate(&self) -> String {
         let p = self.d.connect_rate_permille;
         format!("{}.{}%", p / 10, p % 10)
+    }
+
+    /// Answered within three rings, as a share of answered calls (`87.5%`).
+    fn speed_share(&self) -> String {
+        let p = self
+            .d
+            .answer_speed
+            .map_or(0, |a| a.within_three_rings_permille);
+        format!("{}.{}%", p / 10, p % 10)
+    }
+
+    /// The share's bar on a 300-wide track.
+    fn speed_bar(&self) -> i64 {
+        let p = self
+            .d
+            .answer_speed
+            .map_or(0, |a| a.within_three_rings_permille);
+        charts::bar_len(p, 1000, 300)
     }
 
     fn talk(&self) -> String {
@@ -223,7 +241,7 @@ impl View for PanelFeed {
         caller: &Caller,
     ) -> leadline_store::Result<(String, Option<HashSet<UserId>>)> {
         let scope = dashboard::scope_for(&caller.viewer, caller.user.team_id, self.team)?;
-        let d = dashboard::dashboard(db, scope, leadline_store::now()).await?;
+        let d = dashboard_of(db, &caller.viewer, scope, leadline_store::now()).await?;
         let html = Panel::new(caller.lang, self.wall, d)
             .render()
             .map_err(|e| StoreError::Internal(format!("dashboard panel: {e}")))?;

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0 over a fresh database per test — SQLite by
 //! default, PostgreSQL (a fresh schema per test) when `LEADLINE_TEST_POSTGRES_URL` is set.
 
+mod answer_speed;
 mod api_auth;
 mod api_imports;
 mod api_leads;
