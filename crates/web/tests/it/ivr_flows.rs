@@ -77,7 +77,11 @@ async fn a_flow_with_problems_is_refused_listing_each_and_a_valid_one_becomes_th
             r#"{ key = "9", next = "voicemail" }"#,
             r#"{ key = "9", next = "mailbox" }"#,
         );
-    assert_eq!(broken.matches("mailbox").count(), 1, "the main menu's key 9 renamed");
+    assert_eq!(
+        broken.matches("mailbox").count(),
+        1,
+        "the main menu's key 9 renamed"
+    );
     let (status, body) = put_flow(&admin, "9000", &broken).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["code"], "ivr_flow_invalid");
