@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use leadline_domain::call_stats::per_mille;
 use serde::Serialize;
 
-use crate::call_stats;
+use crate::call_stats::StatsDay;
 use crate::{Db, Result, db_run};
 
 /// One ring cycle in China is 1 s of ringing and 4 s of silence (5 s), so three rings have
@@ -46,8 +46,8 @@ fn seconds(total_ms: i64, n: i64) -> i64 {
     }
 }
 
-/// Today's answer speed at `now`, in the organisation's statistics day.
-pub async fn answer_speed(db: &Db, now: DateTime<Utc>) -> Result<AnswerSpeed> {
+/// The answer speed over `day` (today, in the organisation's statistics day).
+pub async fn answer_speed(db: &Db, day: &StatsDay) -> Result<AnswerSpeed> {
     const SQL: &str = "SELECT CAST(COUNT(*) AS BIGINT), \
         CAST(COALESCE(SUM(CASE WHEN queue_result = 'answered' THEN 1 ELSE 0 END), 0) AS BIGINT), \
         CAST(COALESCE(SUM(CASE WHEN queue_result = 'answered' AND wait_ms <= $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
@@ -57,9 +57,8 @@ pub async fn answer_speed(db: &Db, now: DateTime<Utc>) -> Result<AnswerSpeed> {
         CAST(COALESCE(MAX(CASE WHEN queue_result = 'answered' THEN wait_ms END), 0) AS BIGINT) \
         FROM phone_calls WHERE direction = 'inbound' AND queue IS NOT NULL \
         AND started_at >= $1 AND started_at < $2";
-    let today = call_stats::today(db, now).await?;
-    let t0 = DateTime::<Utc>::from_timestamp(today.first, 0).unwrap_or_default();
-    let t1 = DateTime::<Utc>::from_timestamp(today.end, 0).unwrap_or_default();
+    let t0 = DateTime::<Utc>::from_timestamp(day.first, 0).unwrap_or_default();
+    let t1 = DateTime::<Utc>::from_timestamp(day.end, 0).unwrap_or_default();
     let (queued, answered, within, abandoned, unanswered, sum_ms, max_ms): (
         i64,
         i64,

@@ -198,8 +198,14 @@ async fn funnel(db: &Db, scope: Scope, first: i64, end: i64, span: Span) -> Resu
     })
 }
 
-/// The dashboard of `scope` at `now` (the caller checked the scope with [`scope_for`]).
-pub async fn dashboard(db: &Db, scope: Scope, now: DateTime<Utc>) -> Result<Dashboard> {
+/// The dashboard of `scope` at `now` (the caller checked the scope with [`scope_for`]), with
+/// today's answer speed when `with_answer_speed` ([`sees_answer_speed`]).
+pub async fn dashboard(
+    db: &Db,
+    scope: Scope,
+    now: DateTime<Utc>,
+    with_answer_speed: bool,
+) -> Result<Dashboard> {
     let today = call_stats::today(db, now).await?;
     let zone = today.zone;
     let yesterday = StatsDay::on(today.date.pred_opt().unwrap_or(today.date), zone);
@@ -268,6 +274,9 @@ pub async fn dashboard(db: &Db, scope: Scope, now: DateTime<Utc>) -> Result<Dash
         funnel_month,
         leaderboard,
         progress,
-        answer_speed: None,
+        answer_speed: match with_answer_speed {
+            true => Some(answer_speed::answer_speed(db, &today).await?),
+            false => None,
+        },
     })
 }

@@ -5,7 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use leadline_domain::{TeamId, Viewer};
-use leadline_store::dashboard::{self, Dashboard, Scope, answer_speed};
+use leadline_store::dashboard::{self, Dashboard, Scope};
 use leadline_store::{Db, now};
 
 use super::{pair, query_pairs};
@@ -41,11 +41,7 @@ pub async fn dashboard_of(
     scope: Scope,
     at: DateTime<Utc>,
 ) -> leadline_store::Result<Dashboard> {
-    let mut d = dashboard::dashboard(db, scope, at).await?;
-    if dashboard::sees_answer_speed(viewer) {
-        d.answer_speed = Some(answer_speed::answer_speed(db, at).await?);
-    }
-    Ok(d)
+    dashboard::dashboard(db, scope, at, dashboard::sees_answer_speed(viewer)).await
 }
 
 /// The dashboard for the caller now.
