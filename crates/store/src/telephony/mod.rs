@@ -2,6 +2,9 @@
 //! hung up, and the voicemail left on them, its recording kept in the database so that every app
 //! server can play it. Voicemails are re-filed and passed on in [`voicemails`].
 
+pub mod reminder_calls;
+#[cfg(test)]
+mod reminder_calls_tests;
 pub mod voicemails;
 #[cfg(test)]
 mod voicemails_tests;
