@@ -31,6 +31,8 @@ pub mod prompts;
 // issue 24: call quality checks
 pub mod quality;
 pub mod reclaim;
+// issue 27: reminder calls (催缴)
+pub mod reminder_calls;
 pub mod targets;
 pub mod telephony;
 pub mod work_plans;

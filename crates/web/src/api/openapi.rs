@@ -96,6 +96,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         // issue 27: prompt27 (IVR flows and prompt files)
         super::ivr::list, super::ivr::get, super::ivr::put,
         super::prompts::list, super::prompts::audio, super::prompts::put,
+        // issue 27: reminder calls (催缴)
+        super::reminder_calls::list,
     ),
     modifiers(&BearerAuth),
 )]

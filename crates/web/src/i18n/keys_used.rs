@@ -173,6 +173,16 @@ fn built_keys(store: &StoreCodes) -> Vec<(&'static str, Values)> {
             codes(&VoicemailStatus::ALL, VoicemailStatus::as_str),
         ),
         ("inbound_calls.hung_up_by.", listed(&["caller", "service"])),
+        // issue 27: reminder calls (催缴)
+        (
+            "reminder_calls.status.",
+            listed(&crate::api::reminder_calls::STATUSES),
+        ),
+        ("reminder_calls.skip.", listed(&["dnc", "no_phone", "paid"])),
+        (
+            "reminder_calls.result.",
+            listed(&["answered", "busy", "no_answer", "failed"]),
+        ),
     ]
 }
 

@@ -38,6 +38,8 @@ pub mod session;
 pub mod targets;
 // issue 27: voicemails and the inbound call log
 pub mod telephony;
+// issue 27: reminder calls (催缴)
+pub mod reminder_calls;
 pub mod work_plans;
 pub mod workday_admin;
 pub mod workspace;

@@ -446,6 +446,8 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
             axum::routing::patch(api::voicemails::patch),
         )
         .route("/voicemails/{id}/audio", get(api::voicemails::audio))
+        // issue 27: reminder calls (催缴)
+        .route("/reminder-calls", get(api::reminder_calls::list))
         // issue 27: prompt27
         .route("/ivr/flows", get(api::ivr::list))
         .route("/ivr/flows/{number}", get(api::ivr::get).put(api::ivr::put))

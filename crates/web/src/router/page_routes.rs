@@ -335,6 +335,8 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/voicemails/{id}", post(pages::telephony::refile))
         .route("/voicemails/{id}/done", post(pages::telephony::done))
         .route("/calls/inbound", get(pages::telephony::inbound_calls))
+        // issue 27: reminder calls (催缴)
+        .route("/reminder-calls", get(pages::reminder_calls::list))
         // issue 27: prompt27
         .route("/ivr", get(pages::ivr::index))
         .route("/ivr/flow", post(pages::ivr::save_flow))

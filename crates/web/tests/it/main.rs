@@ -50,6 +50,7 @@ mod people;
 mod pipeline;
 mod quality;
 mod reclaim;
+mod reminder_calls;
 mod sales;
 mod sales_browser;
 mod sales_landing;
