@@ -1,12 +1,14 @@
 //! The payment reminders (issue 23): once an hour a `payment_reminders` pass tells each order's
 //! owner of instalments falling due within three days and of those past due (once each, see
 //! `leadline_store::sales::reminders`), queued by every server's worker under one dedup key per
-//! hour so that one server runs it.
+//! hour so that one server runs it. The same pass plans the reminder calls (催缴) of instalments
+//! past due (`leadline_store::telephony::reminder_calls`), which the call service dials.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use leadline_store::sales::reminders;
+use leadline_store::telephony::reminder_calls;
 use leadline_store::{Db, now};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +33,10 @@ impl JobHandler for PaymentReminders {
         if sent > 0 {
             tracing::info!(sent, "payment reminders");
         }
+        let planned = reminder_calls::plan(&claim.db, at).await?;
+        if planned > 0 {
+            tracing::info!(planned, "reminder calls planned");
+        }
         Ok(())
     }
 }
@@ -50,7 +56,7 @@ pub async fn schedule(db: &Db, hub: &Hub, at: DateTime<Utc>) -> Result<(), JobEr
     if QUEUED_HOUR.swap(hour, Ordering::Relaxed) == hour {
         return Ok(());
     }
-    if !reminders::has_work(db, at).await? {
+    if !reminders::has_work(db, at).await? && !reminder_calls::has_work(db, at).await? {
         return Ok(());
     }
     let run_at = at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at);

@@ -29,6 +29,13 @@ const PRIMARY_PHONE: &str = "(SELECT ph.e164 FROM customer_contact_phones ph \
     WHERE ph.customer_id = i.customer_id AND ct.deleted_at IS NULL \
     ORDER BY ct.is_primary DESC, ct.position, ct.id, ph.position, ph.id LIMIT 1)";
 
+/// The past-due open instalments of confirmed orders with no series yet (binds the
+/// organisation's day as `$1`).
+const UNPLANNED: &str = "FROM payment_instalments i JOIN orders o ON o.id = i.order_id \
+    JOIN customers c ON c.id = i.customer_id \
+    WHERE o.status = 'confirmed' AND i.open_fen > 0 AND i.due_date < $1 AND c.deleted_at IS NULL \
+    AND NOT EXISTS (SELECT 1 FROM reminder_calls r WHERE r.instalment_id = i.id)";
+
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,11 +112,7 @@ pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<u64> {
          FROM (SELECT i.id, i.order_id, i.customer_id, o.owner_id, i.open_fen, i.due_date, \
                {PRIMARY_PHONE} AS e164, \
                EXISTS (SELECT 1 FROM dnc_numbers d WHERE d.e164 = {PRIMARY_PHONE}) AS dnc \
-               FROM payment_instalments i JOIN orders o ON o.id = i.order_id \
-               JOIN customers c ON c.id = i.customer_id \
-               WHERE o.status = 'confirmed' AND i.open_fen > 0 AND i.due_date < $1 \
-               AND c.deleted_at IS NULL \
-               AND NOT EXISTS (SELECT 1 FROM reminder_calls r WHERE r.instalment_id = i.id)) s \
+               {UNPLANNED}) s \
          WHERE TRUE ON CONFLICT (instalment_id) DO NOTHING"
     );
     let planned = db_run!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
@@ -119,6 +122,19 @@ pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<u64> {
         .await?
         .rows_affected());
     Ok(planned)
+}
+
+/// Whether [`plan`] at `now` would start a series (so that an idle hour queues no job).
+pub async fn has_work(db: &Db, now: DateTime<Utc>) -> Result<bool> {
+    let today = local_day(now, crate::call_stats::org_zone(db).await?);
+    let sql = format!("SELECT i.id {UNPLANNED} LIMIT 1");
+    let found: Option<i64> = db_run!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
+    .bind(day_text(today))
+    .fetch_optional(pool)
+    .await?);
+    Ok(found.is_some())
 }
 
 /// Claims up to `limit` reminders due at `now` for dialling. Outside the organisation's calling

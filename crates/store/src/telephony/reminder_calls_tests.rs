@@ -86,12 +86,15 @@ async fn a_past_due_instalment_is_called_in_hours_retried_and_given_up_after_thr
     let db = &f.db.db;
     phone(db, f.customer, "+8613800138001").await;
     owing(&f, f.customer).await;
+    assert!(!reminder_calls::has_work(db, sh(10, 10)).await.unwrap());
     assert_eq!(
         reminder_calls::plan(db, sh(10, 10)).await.unwrap(),
         0,
         "due today: not yet"
     );
+    assert!(reminder_calls::has_work(db, sh(11, 8)).await.unwrap());
     assert_eq!(reminder_calls::plan(db, sh(11, 8)).await.unwrap(), 1);
+    assert!(!reminder_calls::has_work(db, sh(11, 8)).await.unwrap());
     assert_eq!(
         reminder_calls::plan(db, sh(11, 9)).await.unwrap(),
         0,
