@@ -3,7 +3,7 @@
 //! by themselves (or never), SIPp seats (busy, or answering and hanging up) and SIPp callers.
 //! Every process is a child of the test and is killed (by its own id) when dropped.
 
-use crate::ivr::{Flow, Node};
+use crate::ivr::Flow;
 use crate::kamailio::Floor;
 use crate::{pacing, wav};
 use std::net::SocketAddr;
@@ -27,31 +27,20 @@ pub fn free_udp_port() -> u16 {
         .port()
 }
 
-/// Every prompt the flow names, in each of its languages, as a 300 ms tone: real files, short
-/// enough that a scenario's keys and audio land where the flow expects them.
+/// Every prompt the flow names, in each of its languages, as a 300 ms tone (the fragments
+/// answers are spoken from as 40 ms tones): real files, short enough that a scenario's keys and
+/// audio land where the flow expects them.
 pub fn write_prompts(dir: &Path, flow: &Flow) {
-    let mut prompts: Vec<&str> = Vec::new();
-    for node in flow.nodes.values() {
-        match node {
-            Node::LanguageMenu(menu) => prompts.push(&menu.prompt),
-            Node::Menu(menu) => prompts.push(&menu.prompt),
-            Node::Collect(collect) => prompts.push(&collect.prompt),
-            Node::Queue(queue) => prompts.push(&queue.prompt),
-            Node::Voicemail(voicemail) => {
-                prompts.extend([voicemail.prompt.as_str(), voicemail.record_prompt.as_str()])
-            }
-            Node::Play(play) => prompts.push(&play.prompt),
-            Node::Hangup(hangup) => prompts.extend(hangup.prompt.as_deref()),
-        }
-    }
+    let fragments = crate::speech::fragment_names();
     for language in &flow.languages {
         std::fs::create_dir_all(dir.join(language)).expect("prompt folder");
-        for prompt in &prompts {
+        for prompt in crate::prompts::prompt_names(flow) {
+            let length = if fragments.contains(&prompt) { 40 } else { 300 };
             let path = dir.join(language).join(format!("{prompt}.wav"));
             let file = std::fs::File::create(path).expect("prompt file");
             let mut writer = wav::WavWriter::new(file).expect("prompt file");
             writer
-                .write_samples(&pacing::tone(440.0, Duration::from_millis(300), 6000))
+                .write_samples(&pacing::tone(440.0, Duration::from_millis(length), 6000))
                 .expect("prompt written");
             writer.finish().expect("prompt closed");
         }

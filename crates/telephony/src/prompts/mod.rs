@@ -20,9 +20,17 @@ pub const GENERATED_LANGUAGES: [&str; 3] = ["cmn", "en", "yue"];
 /// The texts shipped beside the demo flow.
 pub const DEMO_TEXTS: &str = include_str!("../../flows/9000.prompts.toml");
 
-/// Every prompt name the flow may play, sorted.
+/// Every prompt name the flow may play, sorted: its nodes' prompts and, when it has a collect
+/// node, the fragments answers are spoken from (`speech::fragment_names`).
 pub fn prompt_names(flow: &Flow) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
+    if flow
+        .nodes
+        .values()
+        .any(|node| matches!(node, Node::Collect(_)))
+    {
+        names.extend(crate::speech::fragment_names());
+    }
     for node in flow.nodes.values() {
         match node {
             Node::LanguageMenu(menu) => names.insert(menu.prompt.clone()),
