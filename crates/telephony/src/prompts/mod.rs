@@ -136,21 +136,30 @@ mod tests {
     use crate::ivr::DEMO_FLOW;
 
     #[test]
-    fn the_demo_flow_plays_seven_prompts() {
+    fn the_demo_flow_plays_ten_prompts_and_the_answer_fragments() {
         let flow = Flow::parse(DEMO_FLOW).unwrap();
-        let names: Vec<String> = prompt_names(&flow).into_iter().collect();
+        let names = prompt_names(&flow);
+        let prompts: Vec<&String> = names
+            .iter()
+            .filter(|name| !crate::speech::fragment_names().contains(*name))
+            .collect();
         assert_eq!(
-            names,
+            prompts,
             [
                 "choose_language",
+                "enter_order_number",
+                "enter_pin",
                 "goodbye",
                 "leave_message",
                 "main_menu",
+                "pin_refused",
                 "please_hold",
                 "voicemail_category",
                 "voicemail_saved"
             ]
         );
+        assert_eq!(names.len(), 10 + crate::speech::fragment_names().len());
+        assert!(names.contains("say_10000") && names.contains("ans_overdue"));
     }
 
     #[test]
