@@ -36,8 +36,25 @@ fn cmn(fragments: &[String]) -> String {
 /// The fragments as English words.
 fn en(fragments: &[String]) -> String {
     const WORDS: [&str; 20] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
         "nineteen",
     ];
     const TENS: [&str; 10] = [
@@ -54,7 +71,9 @@ fn en(fragments: &[String]) -> String {
                 Ok(1000) => "thousand".into(),
                 Ok(1_000_000) => "million".into(),
                 Ok(1_000_000_000) => "billion".into(),
-                _ => name.replace("month_12", "December").replace("month_1", "January"),
+                _ => name
+                    .replace("month_12", "December")
+                    .replace("month_1", "January"),
             }
         })
         .collect::<Vec<_>>()
@@ -140,7 +159,10 @@ fn answers_name_the_status_then_the_amount_due_and_its_date() {
         next_due: Some((2026, 11, 30)),
     });
     let spoken = answer("cmn", &overdue);
-    assert_eq!(&spoken[..3], ["ans_status", "ans_overdue", "ans_open_amount"]);
+    assert_eq!(
+        &spoken[..3],
+        ["ans_status", "ans_overdue", "ans_open_amount"]
+    );
     assert_eq!(cmn(&spoken[3..13]), "一千二百三十四元五角");
     assert_eq!(spoken[13], "ans_due_date");
     assert_eq!(cmn(&spoken[14..spoken.len() - 1]), "二零二六年十一月三十日");
@@ -149,7 +171,10 @@ fn answers_name_the_status_then_the_amount_due_and_its_date() {
         open_fen: 0,
         next_due: None,
     });
-    assert_eq!(answer("en", &paid), ["ans_status", "ans_paid", "ans_thanks"]);
+    assert_eq!(
+        answer("en", &paid),
+        ["ans_status", "ans_paid", "ans_thanks"]
+    );
     let rep = Answer::Rep(RepResults {
         orders: 3,
         amount_fen: 1_000_000,
@@ -161,14 +186,20 @@ fn answers_name_the_status_then_the_amount_due_and_its_date() {
     assert_eq!(spoken[2..4], ["ans_orders_unit", "ans_rep_amount"]);
     assert_eq!(en(&spoken[4..7]), "ten thousand yuan");
     assert_eq!(spoken[7], "ans_rep_commission");
-    assert_eq!(en(&spoken[8..spoken.len() - 1]), "three hundred yuan five fen");
+    assert_eq!(
+        en(&spoken[8..spoken.len() - 1]),
+        "three hundred yuan five fen"
+    );
     assert_eq!(answer("yue", &Answer::WrongPin), ["ans_wrong_pin"]);
-    assert!(!Answer::NotFound.is_found() && Answer::Rep(RepResults {
-        orders: 0,
-        amount_fen: 0,
-        commission_fen: 0
-    })
-    .is_found());
+    assert!(
+        !Answer::NotFound.is_found()
+            && Answer::Rep(RepResults {
+                orders: 0,
+                amount_fen: 0,
+                commission_fen: 0
+            })
+            .is_found()
+    );
 }
 
 #[test]

@@ -292,7 +292,9 @@ pub enum Step {
     Key(char),
     /// 500 ms, then a key by SIP INFO (`application/dtmf-relay`).
     Info(char),
-    Pause { ms: u64 },
+    Pause {
+        ms: u64,
+    },
 }
 
 /// Keys as `Step::Key`s.
@@ -325,7 +327,8 @@ pub fn caller_scenario(number: &str, caller: &str, steps: &[Step], end: End) -> 
              \x20     Max-Forwards: 70\n"
         )
     };
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<scenario name=\"caller\">\n");
+    let mut xml =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<scenario name=\"caller\">\n");
     xml += "  <send retrans=\"500\">\n    <![CDATA[\n";
     xml += &head("INVITE", "1 INVITE", "");
     xml += "      Content-Type: application/sdp\n      Content-Length: [len]\n\n\

@@ -139,7 +139,10 @@ async fn a_reps_pin_is_answered_with_their_month_and_never_kept() {
     assert_eq!(keys, "12****#");
     assert_eq!(lookups.len(), 1);
     assert_eq!((lookups[0].outcome, &lookups[0].number), ("found", &None));
-    assert_eq!(lookups[0].fragments[..3], ["ans_rep_orders", "say_3", "ans_orders_unit"]);
+    assert_eq!(
+        lookups[0].fragments[..3],
+        ["ans_rep_orders", "say_3", "ans_orders_unit"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

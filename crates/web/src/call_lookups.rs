@@ -47,7 +47,10 @@ impl Lookups for StoreLookups {
                 .map_err(|error| error.to_string())?;
             if let Some(month) = &found {
                 // Who asked, never the PIN.
-                tracing::info!(user_id = month.user_id.0, "a rep heard their month by phone");
+                tracing::info!(
+                    user_id = month.user_id.0,
+                    "a rep heard their month by phone"
+                );
             }
             Ok(found.map(|month| RepResults {
                 orders: month.orders,

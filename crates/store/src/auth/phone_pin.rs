@@ -94,11 +94,13 @@ pub async fn find_by_pin(db: &Db, pin: &str) -> Result<Option<UserId>> {
     if !valid_pin(pin) {
         return Ok(None);
     }
-    let rows: Vec<(UserId, String)> = db_run!(db, |pool| sqlx::query_as(
+    let rows: Vec<(UserId, String)> = db_run!(db, |pool| {
+        sqlx::query_as(
         "SELECT id, phone_pin_hash FROM users WHERE active AND phone_pin_hash IS NOT NULL ORDER BY id"
     )
     .fetch_all(pool)
-    .await?);
+    .await?
+    });
     let pin = pin.to_owned();
     let matches: Vec<UserId> = tokio::task::spawn_blocking(move || {
         rows.into_iter()
@@ -112,8 +114,25 @@ pub async fn find_by_pin(db: &Db, pin: &str) -> Result<Option<UserId>> {
         [one] => Ok(Some(one)),
         [] => Ok(None),
         _ => {
-            tracing::warn!(people = matches.len(), "a phone PIN matches more than one person");
+            tracing::warn!(
+                people = matches.len(),
+                "a phone PIN matches more than one person"
+            );
             Ok(None)
         }
     }
+}
+
+/// The demo's PINs, written without an audit entry (the demo seeds an empty database).
+pub(crate) async fn seed_pin(db: &Db, user: UserId, pin: &str) -> Result<()> {
+    let hash = hash_password(pin);
+    db_run!(db, |pool| sqlx::query(
+        "UPDATE users SET phone_pin_hash = $1 WHERE id = $2"
+    )
+    .bind(&hash)
+    .bind(user)
+    .execute(pool)
+    .await
+    .map(|_| ())?);
+    Ok(())
 }

@@ -123,7 +123,10 @@ pub struct PhoneCall {
 }
 
 /// A stored JSON text written out as JSON (an unreadable one as `[]`).
-fn as_json<S: serde::Serializer>(text: &str, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+fn as_json<S: serde::Serializer>(
+    text: &str,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
     let value: serde_json::Value =
         serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::Array(Vec::new()));
     serde::Serialize::serialize(&value, serializer)

@@ -149,8 +149,11 @@ impl CallState {
                 flow.node(&self.node),
                 Some(Node::Collect(collect)) if collect.lookup == Lookup::RepResults
             );
-            self.keys
-                .push(if pin && key.is_ascii_digit() { '*' } else { key });
+            self.keys.push(if pin && key.is_ascii_digit() {
+                '*'
+            } else {
+                key
+            });
         }
         if event == Event::CallerHungUp {
             match self.phase {

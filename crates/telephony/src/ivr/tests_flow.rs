@@ -62,14 +62,24 @@ fn the_demo_flow_answers_9000_with_a_language_menu_look_ups_and_voicemail() {
     };
     let keys: Vec<Key> = main.options.iter().map(|o| o.key).collect();
     assert_eq!(keys, [Key('1'), Key('2'), Key('9'), Key('0')]);
-    let next = |key| &main.options.iter().find(|o| o.key == Key(key)).unwrap().next;
+    let next = |key| {
+        &main
+            .options
+            .iter()
+            .find(|o| o.key == Key(key))
+            .unwrap()
+            .next
+    };
     let Some(Node::Voicemail(voicemail)) = flow.node(next('9')) else {
         panic!("9 leads to voicemail")
     };
     let Some(Node::Collect(order)) = flow.node(next('1')) else {
         panic!("1 collects an order number")
     };
-    assert_eq!((order.lookup, order.end_key), (Lookup::ReceivableStatus, Key('#')));
+    assert_eq!(
+        (order.lookup, order.end_key),
+        (Lookup::ReceivableStatus, Key('#'))
+    );
     let Some(Node::Collect(pin)) = flow.node(next('2')) else {
         panic!("2 collects a rep's PIN")
     };

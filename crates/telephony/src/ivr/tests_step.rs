@@ -315,7 +315,11 @@ fn three_wrong_pins_hang_up_and_a_pin_is_never_kept_with_the_keys() {
             language: "en".into(),
         };
         assert_eq!(call.step(&flow, Key('#')), [CancelTimer, lookup]);
-        let next = if attempt < 3 { "enter_pin" } else { "pin_refused" };
+        let next = if attempt < 3 {
+            "enter_pin"
+        } else {
+            "pin_refused"
+        };
         assert_eq!(call.step(&flow, LookupFailed), [play(next, "en")]);
     }
     assert_eq!(call.step(&flow, PromptFinished), [Hangup]);

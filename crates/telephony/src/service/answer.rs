@@ -52,13 +52,16 @@ pub(super) async fn look_up(
     value: String,
 ) -> Answer {
     let Some(lookups) = lookups else {
-        tracing::warn!("a collect node without look-ups configured: the caller hears it is unavailable");
+        tracing::warn!(
+            "a collect node without look-ups configured: the caller hears it is unavailable"
+        );
         return Answer::Unavailable;
     };
     let answer = match lookup {
-        Lookup::ReceivableStatus => lookups.receivable_status(value).await.map(|found| {
-            found.map_or(Answer::NotFound, Answer::Receivable)
-        }),
+        Lookup::ReceivableStatus => lookups
+            .receivable_status(value)
+            .await
+            .map(|found| found.map_or(Answer::NotFound, Answer::Receivable)),
         Lookup::RepResults => lookups
             .rep_results(value)
             .await

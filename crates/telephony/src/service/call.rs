@@ -429,8 +429,8 @@ impl Media {
                 } => {
                     let (sender, receiver) = oneshot::channel();
                     let lookups = call.lookups.clone();
-                    let number = (lookup == crate::ivr::Lookup::ReceivableStatus)
-                        .then(|| value.clone());
+                    let number =
+                        (lookup == crate::ivr::Lookup::ReceivableStatus).then(|| value.clone());
                     tokio::spawn(async move {
                         let found = answer::look_up(lookups.as_deref(), lookup, value).await;
                         let _ = sender.send(found);

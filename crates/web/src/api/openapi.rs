@@ -96,6 +96,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         // issue 27: prompt27 (IVR flows and prompt files)
         super::ivr::list, super::ivr::get, super::ivr::put,
         super::prompts::list, super::prompts::audio, super::prompts::put,
+        // issue 27: collect (phone PINs for the IVR)
+        super::phone_pin::put_own, super::phone_pin::delete_own, super::phone_pin::reset,
     ),
     modifiers(&BearerAuth),
 )]

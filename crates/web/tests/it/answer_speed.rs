@@ -24,7 +24,6 @@ fn call(id: &str, at: DateTime<Utc>, queue: Option<(&'static str, i64)>) -> Phon
         started_at: at,
         ended_at: at + TimeDelta::seconds(90),
         queue: queue.map(|(result, wait_ms)| QueueInput {
-        lookups: "[]".into(),
             queue: "agents".to_owned(),
             seat: (result == "answered").then(|| "8001".to_owned()),
             result,
@@ -32,6 +31,7 @@ fn call(id: &str, at: DateTime<Utc>, queue: Option<(&'static str, i64)>) -> Phon
                 .then(|| at + TimeDelta::seconds(4) + TimeDelta::milliseconds(wait_ms)),
             wait_ms,
         }),
+        lookups: "[]".into(),
     }
 }
 
