@@ -47,16 +47,15 @@ pub async fn order_standing(
         "cancelled" => return Ok(Some(closed("cancelled"))),
         _ => return Ok(Some(closed("not_confirmed"))),
     }
-    let open: Vec<(String, i64)> =
-        db_run!(db, |pool| {
-            sqlx::query_as(
+    let open: Vec<(String, i64)> = db_run!(db, |pool| {
+        sqlx::query_as(
         "SELECT due_date, open_fen FROM payment_instalments WHERE order_id = $1 AND open_fen > 0 \
          ORDER BY due_date, seq"
     )
     .bind(id)
     .fetch_all(pool)
     .await?
-        });
+    });
     let planned: bool = db_run!(db, |pool| sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM payment_instalments WHERE order_id = $1)"
     )
