@@ -339,3 +339,39 @@ async fn a_rep_keys_their_pin_and_hears_their_month_and_three_wrong_pins_hang_up
     let calls = self::calls(&admin, 3).await;
     assert_eq!(calls[2]["lookups"][0]["outcome"], "wrong_pin");
 }
+
+#[tokio::test]
+async fn a_person_sets_and_clears_their_phone_pin_on_their_page_and_the_api_is_documented() {
+    let app = TestApp::spawn().await;
+    let page = app.browser("sales1").await;
+    let (status, html) = page.get("/tokens").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("尚未设置电话密码"), "{html}");
+    let csrf = page.csrf("/tokens").await;
+    let res = page
+        .post_form("/phone-pin", &[("_csrf", &csrf), ("pin", "24680")])
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let (_, html) = page.get("/tokens").await;
+    assert!(html.contains("已设置电话密码") && !html.contains("24680"), "{html}");
+    let stored = leadline_store::auth::phone_pin::find_by_pin(&app.db, "24680")
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(app.org.sales));
+    // Letters are refused; the PIN stays as it was.
+    let res = page
+        .post_form("/phone-pin", &[("_csrf", &csrf), ("pin", "24a80")])
+        .await;
+    assert!(!res.status().is_success(), "{}", res.status());
+    let res = page
+        .post_form("/phone-pin", &[("_csrf", &csrf), ("clear", "1")])
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let (_, html) = page.get("/tokens").await;
+    assert!(html.contains("尚未设置电话密码"), "{html}");
+
+    let (_, doc) = app.anonymous().get_json("/api/v1/openapi.json").await;
+    for path in ["/api/v1/me/phone-pin", "/api/v1/users/{id}/phone-pin"] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+}
