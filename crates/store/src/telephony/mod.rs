@@ -3,6 +3,8 @@
 //! server can play it. Voicemails are re-filed and passed on in [`voicemails`].
 
 pub mod lookups;
+#[cfg(test)]
+mod lookups_tests;
 pub mod voicemails;
 #[cfg(test)]
 mod voicemails_tests;

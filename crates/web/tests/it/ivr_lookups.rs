@@ -353,7 +353,10 @@ async fn a_person_sets_and_clears_their_phone_pin_on_their_page_and_the_api_is_d
         .await;
     assert!(res.status().is_success() || res.status().is_redirection());
     let (_, html) = page.get("/tokens").await;
-    assert!(html.contains("已设置电话密码") && !html.contains("24680"), "{html}");
+    assert!(
+        html.contains("已设置电话密码") && !html.contains("24680"),
+        "{html}"
+    );
     let stored = leadline_store::auth::phone_pin::find_by_pin(&app.db, "24680")
         .await
         .unwrap();
