@@ -14,6 +14,7 @@ pub mod resample;
 pub mod rtp;
 pub mod sdp;
 pub mod service;
+pub mod speech;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod wav;

@@ -3,7 +3,7 @@
 //! by themselves (or never), SIPp seats (busy, or answering and hanging up) and SIPp callers.
 //! Every process is a child of the test and is killed (by its own id) when dropped.
 
-use crate::ivr::{Flow, Node};
+use crate::ivr::Flow;
 use crate::kamailio::Floor;
 use crate::{pacing, wav};
 use std::net::SocketAddr;
@@ -27,39 +27,32 @@ pub fn free_udp_port() -> u16 {
         .port()
 }
 
-/// Every prompt the flow names, in each of its languages, as a 300 ms tone: real files, short
-/// enough that a scenario's keys and audio land where the flow expects them.
+/// Every prompt the flow names, in each of its languages, as a 300 ms tone (the fragments
+/// answers are spoken from as 40 ms tones): real files, short enough that a scenario's keys and
+/// audio land where the flow expects them.
 pub fn write_prompts(dir: &Path, flow: &Flow) {
-    let mut prompts: Vec<&str> = Vec::new();
-    for node in flow.nodes.values() {
-        match node {
-            Node::LanguageMenu(menu) => prompts.push(&menu.prompt),
-            Node::Menu(menu) => prompts.push(&menu.prompt),
-            Node::Collect(collect) => prompts.push(&collect.prompt),
-            Node::Queue(queue) => prompts.push(&queue.prompt),
-            Node::Voicemail(voicemail) => {
-                prompts.extend([voicemail.prompt.as_str(), voicemail.record_prompt.as_str()])
-            }
-            Node::Play(play) => prompts.push(&play.prompt),
-            Node::Hangup(hangup) => prompts.extend(hangup.prompt.as_deref()),
-        }
-    }
+    let fragments = crate::speech::fragment_names();
     for language in &flow.languages {
         std::fs::create_dir_all(dir.join(language)).expect("prompt folder");
-        for prompt in &prompts {
+        for prompt in crate::prompts::prompt_names(flow) {
+            let length = if fragments.contains(&prompt) { 40 } else { 300 };
             let path = dir.join(language).join(format!("{prompt}.wav"));
             let file = std::fs::File::create(path).expect("prompt file");
             let mut writer = wav::WavWriter::new(file).expect("prompt file");
             writer
-                .write_samples(&pacing::tone(440.0, Duration::from_millis(300), 6000))
+                .write_samples(&pacing::tone(440.0, Duration::from_millis(length), 6000))
                 .expect("prompt written");
             writer.finish().expect("prompt closed");
         }
     }
 }
 
-/// A scenario shipped in `crates/telephony/tests/sipp/`.
+/// A scenario shipped in `crates/telephony/tests/sipp/`, or one written by `caller_scenario`
+/// (an absolute path).
 pub fn scenario(name: &str) -> PathBuf {
+    if Path::new(name).is_absolute() {
+        return PathBuf::from(name);
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sipp")
         .join(name)
@@ -290,4 +283,114 @@ pub fn recorded_samples(dir: &Path, part: &str) -> Vec<i16> {
         }
     }
     panic!("no {part} recording in {}", dir.display());
+}
+
+/// One thing a `caller_scenario` caller does after the call is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// 500 ms, then a key as an RFC 4733 event (SIPp's recorded `dtmf_2833_*.pcap`).
+    Key(char),
+    /// 500 ms, then a key by SIP INFO (`application/dtmf-relay`).
+    Info(char),
+    Pause {
+        ms: u64,
+    },
+}
+
+/// Keys as `Step::Key`s.
+pub fn keys(text: &str) -> Vec<Step> {
+    text.chars().map(Step::Key).collect()
+}
+
+/// How a `caller_scenario` call ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The caller hangs up (BYE) after the last step.
+    CallerHangsUp,
+    /// The service hangs up: the caller waits for its BYE and answers 200.
+    ServiceHangsUp,
+}
+
+/// Writes a SIPp caller scenario (PCMA with telephone-events) that dials `number` from `caller`
+/// and does `steps`; returns its path, for `run_sipp`. For callers whose keys are known only
+/// when the test runs (an order number from the database).
+pub fn caller_scenario(number: &str, caller: &str, steps: &[Step], end: End) -> PathBuf {
+    let head = |method: &str, cseq: &str, tag: &str| {
+        format!(
+            "      {method} sip:{number}@[remote_ip]:[remote_port] SIP/2.0\n\
+             \x20     Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
+             \x20     From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n\
+             \x20     To: <sip:{number}@[remote_ip]:[remote_port]>{tag}\n\
+             \x20     Call-ID: [call_id]\n\
+             \x20     CSeq: {cseq}\n\
+             \x20     Contact: <sip:{caller}@[local_ip]:[local_port]>\n\
+             \x20     Max-Forwards: 70\n"
+        )
+    };
+    let mut xml =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<scenario name=\"caller\">\n");
+    xml += "  <send retrans=\"500\">\n    <![CDATA[\n";
+    xml += &head("INVITE", "1 INVITE", "");
+    xml += "      Content-Type: application/sdp\n      Content-Length: [len]\n\n\
+             \x20     v=0\n\
+             \x20     o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]\n\
+             \x20     s=-\n\
+             \x20     c=IN IP[media_ip_type] [media_ip]\n\
+             \x20     t=0 0\n\
+             \x20     m=audio [auto_media_port] RTP/AVP 8 101\n\
+             \x20     a=rtpmap:8 PCMA/8000\n\
+             \x20     a=rtpmap:101 telephone-event/8000\n\
+             \x20     a=fmtp:101 0-11,16\n    ]]>\n  </send>\n";
+    xml += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"180\" optional=\"true\"/>\n  <recv response=\"200\" rtd=\"true\"/>\n";
+    xml += "  <send>\n    <![CDATA[\n";
+    xml += &head("ACK", "1 ACK", "[peer_tag_param]");
+    xml += "      Content-Length: 0\n    ]]>\n  </send>\n  <pause milliseconds=\"300\"/>\n";
+    let mut cseq = 2;
+    for step in steps {
+        match *step {
+            Step::Key(key) => {
+                let name = match key {
+                    '#' => "pound".to_owned(),
+                    '*' => "star".to_owned(),
+                    digit => digit.to_string(),
+                };
+                xml += &format!(
+                    "  <pause milliseconds=\"500\"/>\n  <nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/dtmf_2833_{name}.pcap\"/></action></nop>\n"
+                );
+            }
+            Step::Info(key) => {
+                xml += "  <pause milliseconds=\"500\"/>\n  <send retrans=\"500\">\n    <![CDATA[\n";
+                xml += &head("INFO", &format!("{cseq} INFO"), "[peer_tag_param]");
+                xml += &format!(
+                    "      Content-Type: application/dtmf-relay\n      Content-Length: [len]\n\n      Signal={key}\n      Duration=160\n    ]]>\n  </send>\n  <recv response=\"200\"/>\n"
+                );
+                cseq += 1;
+            }
+            Step::Pause { ms } => xml += &format!("  <pause milliseconds=\"{ms}\"/>\n"),
+        }
+    }
+    match end {
+        End::CallerHangsUp => {
+            xml += "  <send retrans=\"500\">\n    <![CDATA[\n";
+            xml += &head("BYE", &format!("{cseq} BYE"), "[peer_tag_param]");
+            xml += "      Content-Length: 0\n    ]]>\n  </send>\n  <recv response=\"200\" crlf=\"true\"/>\n";
+        }
+        End::ServiceHangsUp => {
+            xml += "  <recv request=\"BYE\"/>\n  <send>\n    <![CDATA[\n\
+                    \x20     SIP/2.0 200 OK\n\
+                    \x20     [last_Via:]\n      [last_From:]\n      [last_To:]\n      [last_Call-ID:]\n      [last_CSeq:]\n\
+                    \x20     Content-Length: 0\n    ]]>\n  </send>\n";
+        }
+    }
+    xml += "</scenario>\n";
+    let dir = scratch(&format!("scenario-{}", unique_number()));
+    let path = dir.join("caller.xml");
+    std::fs::write(&path, xml).expect("scenario written");
+    path
+}
+
+fn unique_number() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }

@@ -39,6 +39,7 @@ async fn floor(
         prompt_dir,
         voicemail_dir: scratch(&format!("{name}-voicemail")),
         seat_proxy: Some(proxy),
+        lookups: None,
     };
     let (service, events) = CallService::start("127.0.0.1:0".parse().unwrap(), config)
         .await

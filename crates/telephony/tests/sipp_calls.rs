@@ -19,6 +19,7 @@ async fn keys_1_9_1_and_speech_leave_a_complaint_voicemail() {
         prompt_dir,
         voicemail_dir: voicemail_dir.clone(),
         seat_proxy: None,
+        lookups: None,
     };
     let (service, mut events) = CallService::start("127.0.0.1:0".parse().unwrap(), config)
         .await
@@ -95,6 +96,7 @@ async fn keys_by_sip_info_leave_a_suggestion_ended_by_hash() {
         prompt_dir,
         voicemail_dir,
         seat_proxy: None,
+        lookups: None,
     };
     let (service, mut events) = CallService::start("127.0.0.1:0".parse().unwrap(), config)
         .await

@@ -1,6 +1,7 @@
 //! Leadline's call service beside the web server (`leadline serve --sip`): started on the given
 //! address, and everything it reports stored (the calls it answered, the voicemail left on them,
-//! recordings in the database so that every app server can play them).
+//! recordings in the database so that every app server can play them); collect nodes look up
+//! orders and reps' months in the store (`call_lookups`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ pub async fn start(db: Db, settings: CallServiceSettings) -> Result<CallService,
         prompt_dir: settings.prompt_dir,
         voicemail_dir: settings.recording_dir,
         seat_proxy: settings.seat_proxy,
+        lookups: Some(std::sync::Arc::new(crate::call_lookups::StoreLookups {
+            db: db.clone(),
+        })),
     };
     let (service, events) = CallService::start(settings.bind, config).await?;
     tracing::info!(address = %service.address(), "call service listening (SIP over UDP)");
@@ -89,6 +93,7 @@ async fn store_events(db: Db, mut events: mpsc::UnboundedReceiver<CallEvent>) {
                 hung_up_by,
                 duration_ms,
                 queue,
+                lookups,
             } => {
                 let duration =
                     TimeDelta::milliseconds(i64::try_from(duration_ms).unwrap_or(i64::MAX));
@@ -106,6 +111,7 @@ async fn store_events(db: Db, mut events: mpsc::UnboundedReceiver<CallEvent>) {
                     started_at: now - duration,
                     ended_at: now,
                     queue: queue.map(|queue| queue_input(queue, now - duration)),
+                    lookups: crate::call_lookups::lookups_json(&lookups),
                 };
                 if let Err(error) = telephony::record_call(&db, &call).await {
                     tracing::error!(%error, "call record not stored");

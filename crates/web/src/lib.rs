@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod call_lookups;
 pub mod call_service;
 pub mod charts;
 pub mod error;

@@ -1,6 +1,7 @@
 //! Sessions, API tokens and login throttling, all in the database so several app servers share them.
 //! Only SHA-256 hashes of session ids and tokens are stored.
 
+pub mod phone_pin;
 pub mod throttle;
 pub mod users;
 

@@ -60,6 +60,9 @@ const PEOPLE: &[(&str, &str, Role, usize)] = &[
     ("finance1", "郑会计", Role::Finance, 0),
 ];
 
+/// The sales reps' phone PINs, in the order of `PEOPLE` (README lists them).
+pub const DEMO_PINS: [&str; 3] = ["1234", "2345", "3456"];
+
 const TEAMS: [&str; 2] = ["电销一组", "电销二组"];
 
 /// Surnames with their pinyin and a weight close to their frequency.
@@ -326,6 +329,11 @@ pub async fn seed(db: &Db) -> Result<DemoSummary> {
             (Role::Sales, _) => sales.push(user.id),
             _ => {}
         }
+    }
+
+    // Phone PINs for the IVR's results look-up (9000, key 2): sales1 1234, sales2 2345, sales3 3456.
+    for (user, pin) in sales.iter().zip(DEMO_PINS) {
+        crate::auth::phone_pin::seed_pin(db, *user, pin).await?;
     }
 
     for def in field_defs() {

@@ -5,6 +5,9 @@
 pub mod reminder_calls;
 #[cfg(test)]
 mod reminder_calls_tests;
+pub mod lookups;
+#[cfg(test)]
+mod lookups_tests;
 pub mod voicemails;
 #[cfg(test)]
 mod voicemails_tests;
@@ -92,6 +95,8 @@ pub struct PhoneCallInput {
     pub ended_at: DateTime<Utc>,
     /// The last queue the call waited in.
     pub queue: Option<QueueInput>,
+    /// What the IVR's look-ups answered (a JSON list), `[]` for none.
+    pub lookups: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -116,6 +121,20 @@ pub struct PhoneCall {
     pub answered_at: Option<DateTime<Utc>>,
     /// Milliseconds from entering the queue to a seat answering (or to leaving the queue).
     pub wait_ms: Option<i64>,
+    /// What the IVR's look-ups answered: each with `lookup`, `number` (never a PIN), `outcome`
+    /// and the `fragments` played.
+    #[serde(serialize_with = "as_json")]
+    pub lookups: String,
+}
+
+/// A stored JSON text written out as JSON (an unreadable one as `[]`).
+fn as_json<S: serde::Serializer>(
+    text: &str,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::Array(Vec::new()));
+    serde::Serialize::serialize(&value, serializer)
 }
 
 /// Most rows one list returns.
@@ -125,7 +144,7 @@ pub const LIST_LIMIT: i64 = 500;
 pub async fn record_call(db: &Db, call: &PhoneCallInput) -> Result<()> {
     const SQL: &str = "INSERT INTO phone_calls (sip_call_id, direction, caller, callee, digits, \
         hung_up_by, started_at, ended_at, duration_s, queue, seat, queue_result, answered_at, \
-        wait_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+        wait_ms, lookups) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
         ON CONFLICT (sip_call_id) DO NOTHING";
     let hung_up_by = call.hung_up_by.as_str();
     let queue = call.queue.as_ref();
@@ -145,6 +164,7 @@ pub async fn record_call(db: &Db, call: &PhoneCallInput) -> Result<()> {
         .bind(queue.map(|q| q.result))
         .bind(queue.and_then(|q| q.answered_at))
         .bind(queue.map(|q| q.wait_ms))
+        .bind(&call.lookups)
         .execute(pool)
         .await
         .map(|_| ())?);
@@ -154,7 +174,8 @@ pub async fn record_call(db: &Db, call: &PhoneCallInput) -> Result<()> {
 /// The calls of one direction, newest first.
 pub async fn list_calls(db: &Db, direction: Direction) -> Result<Vec<PhoneCall>> {
     const SQL: &str = "SELECT id, direction, caller, callee, digits, hung_up_by, started_at, \
-        ended_at, duration_s, queue, seat, queue_result, answered_at, wait_ms FROM phone_calls WHERE direction = $1 \
+        ended_at, duration_s, queue, seat, queue_result, answered_at, wait_ms, lookups FROM phone_calls \
+        WHERE direction = $1 \
         ORDER BY started_at DESC, id DESC LIMIT $2";
     Ok(db_run!(db, |pool| sqlx::query_as(SQL)
         .bind(direction.as_str())
@@ -183,6 +204,7 @@ mod tests {
             started_at: at,
             ended_at: at + TimeDelta::milliseconds(12_400),
             queue: None,
+            lookups: "[]".into(),
         };
         record_call(db, &call("a@x", t0, "191")).await.unwrap();
         record_call(db, &call("b@x", t0 + TimeDelta::seconds(60), "2"))

@@ -125,6 +125,15 @@ pub enum Lookup {
     RepResults,
 }
 
+impl Lookup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReceivableStatus => "receivable_status",
+            Self::RepResults => "rep_results",
+        }
+    }
+}
+
 /// Rings a group of seats while the caller waits.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -17,6 +17,9 @@ pub enum Event {
     SeatAnswered,
     /// The caller hung up.
     CallerHungUp,
+    /// A look-up's answer was spoken and found nothing (a number not found, a wrong PIN): it
+    /// counts as a failed try of the collect node.
+    LookupFailed,
 }
 
 /// What the call service does next, in order.
@@ -124,7 +127,8 @@ impl CallState {
         &self.language
     }
 
-    /// Every key the caller pressed, in order.
+    /// Every key the caller pressed, in order; the digits of a PIN (a `rep_results` collect
+    /// node) are kept as `*`.
     pub fn keys(&self) -> &str {
         &self.keys
     }
@@ -141,7 +145,15 @@ impl CallState {
             return actions;
         }
         if let Event::Key(key) = event {
-            self.keys.push(key);
+            let pin = matches!(
+                flow.node(&self.node),
+                Some(Node::Collect(collect)) if collect.lookup == Lookup::RepResults
+            );
+            self.keys.push(if pin && key.is_ascii_digit() {
+                '*'
+            } else {
+                key
+            });
         }
         if event == Event::CallerHungUp {
             match self.phase {
@@ -264,6 +276,9 @@ impl CallState {
                     (Phase::Waiting, Event::Timeout) => self.fail(flow, &asking, &mut actions),
                     (Phase::LookingUp, Event::PromptFinished) => {
                         self.enter(flow, &collect.next, &mut actions);
+                    }
+                    (Phase::LookingUp, Event::LookupFailed) => {
+                        self.fail(flow, &asking, &mut actions);
                     }
                     _ => {}
                 }

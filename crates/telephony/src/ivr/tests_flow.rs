@@ -44,7 +44,7 @@ on_timeout = "bye""#,
 }
 
 #[test]
-fn the_demo_flow_answers_9000_with_a_language_menu_and_voicemail() {
+fn the_demo_flow_answers_9000_with_a_language_menu_look_ups_and_voicemail() {
     let flow = Flow::parse(DEMO_FLOW).unwrap();
     assert_eq!(flow.number, "9000");
     assert_eq!(flow.start, "language");
@@ -60,10 +60,32 @@ fn the_demo_flow_answers_9000_with_a_language_menu_and_voicemail() {
     let Some(Node::Menu(main)) = flow.node("main") else {
         panic!("main menu")
     };
-    assert_eq!(main.options[0].key, Key('9'));
-    let Some(Node::Voicemail(voicemail)) = flow.node(&main.options[0].next) else {
+    let keys: Vec<Key> = main.options.iter().map(|o| o.key).collect();
+    assert_eq!(keys, [Key('1'), Key('2'), Key('9'), Key('0')]);
+    let next = |key| {
+        &main
+            .options
+            .iter()
+            .find(|o| o.key == Key(key))
+            .unwrap()
+            .next
+    };
+    let Some(Node::Voicemail(voicemail)) = flow.node(next('9')) else {
         panic!("9 leads to voicemail")
     };
+    let Some(Node::Collect(order)) = flow.node(next('1')) else {
+        panic!("1 collects an order number")
+    };
+    assert_eq!(
+        (order.lookup, order.end_key),
+        (Lookup::ReceivableStatus, Key('#'))
+    );
+    let Some(Node::Collect(pin)) = flow.node(next('2')) else {
+        panic!("2 collects a rep's PIN")
+    };
+    assert_eq!((pin.lookup, pin.retries), (Lookup::RepResults, 2));
+    assert!(matches!(flow.node(&pin.on_fail), Some(Node::Hangup(_))));
+    assert!(matches!(flow.node(next('0')), Some(Node::Queue(_))));
     let categories: Vec<(char, &str)> = voicemail
         .categories
         .iter()

@@ -265,3 +265,64 @@ fn a_queue_rings_its_seats_until_one_answers_or_time_runs_out() {
     call.step(&flow, Key('0'));
     assert_eq!(call.step(&flow, CallerHungUp), [LeaveQueue]);
 }
+
+#[test]
+fn a_demo_caller_keying_1_then_an_order_number_hears_it_and_returns_to_the_menu() {
+    let flow = demo();
+    let (mut call, _) = CallState::start(&flow);
+    call.step(&flow, Key('1'));
+    assert_eq!(
+        call.step(&flow, Key('1')),
+        [StopPlaying, play("enter_order_number", "cmn")]
+    );
+    for key in "42".chars() {
+        call.step(&flow, Key(key));
+    }
+    let lookup = Action::Lookup {
+        lookup: super::Lookup::ReceivableStatus,
+        value: "42".into(),
+        language: "cmn".into(),
+    };
+    assert_eq!(call.step(&flow, Key('#')), [CancelTimer, lookup]);
+    // Not found: spoken by the service, then the number is asked for again (a try used).
+    assert_eq!(
+        call.step(&flow, LookupFailed),
+        [play("enter_order_number", "cmn")]
+    );
+    for key in "7#".chars() {
+        call.step(&flow, Key(key));
+    }
+    assert_eq!(call.step(&flow, PromptFinished), [play("main_menu", "cmn")]);
+    assert_eq!(call.keys(), "1142#7#");
+}
+
+#[test]
+fn three_wrong_pins_hang_up_and_a_pin_is_never_kept_with_the_keys() {
+    let flow = demo();
+    let (mut call, _) = CallState::start(&flow);
+    call.step(&flow, Key('2'));
+    assert_eq!(
+        call.step(&flow, Key('2')),
+        [StopPlaying, play("enter_pin", "en")]
+    );
+    for attempt in 1..=3 {
+        for key in "9999".chars() {
+            call.step(&flow, Key(key));
+        }
+        let lookup = Action::Lookup {
+            lookup: super::Lookup::RepResults,
+            value: "9999".into(),
+            language: "en".into(),
+        };
+        assert_eq!(call.step(&flow, Key('#')), [CancelTimer, lookup]);
+        let next = if attempt < 3 {
+            "enter_pin"
+        } else {
+            "pin_refused"
+        };
+        assert_eq!(call.step(&flow, LookupFailed), [play(next, "en")]);
+    }
+    assert_eq!(call.step(&flow, PromptFinished), [Hangup]);
+    assert!(call.is_finished());
+    assert_eq!(call.keys(), "22****#****#****#");
+}

@@ -129,6 +129,40 @@ pub fn speak(voice: &str, text: &str) -> Result<Vec<i16>, GenerateError> {
     Ok(resample::to_telephone(&audio))
 }
 
+/// Below this a sample counts as silence when fragments are trimmed.
+const SILENCE: u16 = 300;
+/// Silence kept at each end of a trimmed fragment.
+const KEPT_SILENCE_MS: usize = 30;
+
+/// `samples` without their silent start and end (a little kept at each end).
+fn trim_silence(samples: &[i16]) -> Vec<i16> {
+    let loud = |s: &i16| s.unsigned_abs() >= SILENCE;
+    let (Some(first), Some(last)) = (
+        samples.iter().position(loud),
+        samples.iter().rposition(loud),
+    ) else {
+        return Vec::new();
+    };
+    let keep = KEPT_SILENCE_MS * wav::SAMPLE_RATE as usize / 1000;
+    let start = first.saturating_sub(keep);
+    let end = (last + 1 + keep).min(samples.len());
+    samples[start..end].to_vec()
+}
+
+#[cfg(test)]
+mod trim_tests {
+    #[test]
+    fn a_fragment_loses_its_silent_ends_but_keeps_30_ms_of_each() {
+        let mut samples = vec![0i16; 4000];
+        samples.extend([1000i16; 800]);
+        samples.extend(vec![5i16; 4000]);
+        let trimmed = super::trim_silence(&samples);
+        assert_eq!(trimmed.len(), 240 + 800 + 240);
+        assert_eq!((trimmed[239], trimmed[240]), (0, 1000));
+        assert!(super::trim_silence(&[0; 100]).is_empty());
+    }
+}
+
 /// What `generate` wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generated {
@@ -158,6 +192,7 @@ pub fn generate(
             installed: installed.into_iter().collect(),
         });
     }
+    let fragments = crate::speech::fragment_names();
     let mut files = Vec::new();
     for language in languages {
         for name in &names {
@@ -168,6 +203,11 @@ pub fn generate(
                     samples.extend(std::iter::repeat_n(0i16, pause));
                 }
                 samples.extend(speak(&voice, &text)?);
+            }
+            if fragments.contains(name) {
+                // Answers string fragments together: espeak-ng's own silence around each word
+                // would leave gaps longer than the words.
+                samples = trim_silence(&samples);
             }
             write_prompt(dir, language, name, &samples).map_err(|error| GenerateError::Write {
                 path: super::prompt_path(dir, language, name),

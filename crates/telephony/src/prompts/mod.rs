@@ -20,9 +20,17 @@ pub const GENERATED_LANGUAGES: [&str; 3] = ["cmn", "en", "yue"];
 /// The texts shipped beside the demo flow.
 pub const DEMO_TEXTS: &str = include_str!("../../flows/9000.prompts.toml");
 
-/// Every prompt name the flow may play, sorted.
+/// Every prompt name the flow may play, sorted: its nodes' prompts and, when it has a collect
+/// node, the fragments answers are spoken from (`speech::fragment_names`).
 pub fn prompt_names(flow: &Flow) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
+    if flow
+        .nodes
+        .values()
+        .any(|node| matches!(node, Node::Collect(_)))
+    {
+        names.extend(crate::speech::fragment_names());
+    }
     for node in flow.nodes.values() {
         match node {
             Node::LanguageMenu(menu) => names.insert(menu.prompt.clone()),
@@ -128,21 +136,30 @@ mod tests {
     use crate::ivr::DEMO_FLOW;
 
     #[test]
-    fn the_demo_flow_plays_seven_prompts() {
+    fn the_demo_flow_plays_ten_prompts_and_the_answer_fragments() {
         let flow = Flow::parse(DEMO_FLOW).unwrap();
-        let names: Vec<String> = prompt_names(&flow).into_iter().collect();
+        let names = prompt_names(&flow);
+        let prompts: Vec<&String> = names
+            .iter()
+            .filter(|name| !crate::speech::fragment_names().contains(*name))
+            .collect();
         assert_eq!(
-            names,
+            prompts,
             [
                 "choose_language",
+                "enter_order_number",
+                "enter_pin",
                 "goodbye",
                 "leave_message",
                 "main_menu",
+                "pin_refused",
                 "please_hold",
                 "voicemail_category",
                 "voicemail_saved"
             ]
         );
+        assert_eq!(names.len(), 10 + crate::speech::fragment_names().len());
+        assert!(names.contains("say_10000") && names.contains("ans_overdue"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! voicemail recorder, the flow's timer and a queue's ringing, driven by the IVR step function;
 //! once a seat answers, the bridge.
 
+use super::answer::{self, LookupRecord, Lookups};
 use super::queue::{Report, Ring, Ringer, SeatLeg};
 use super::{CallEvent, HungUpBy, QueueOutcome, QueueResult, ServiceConfig, bridge};
 use crate::dtmf::DtmfDetector;
@@ -9,6 +10,7 @@ use crate::ivr::{Action, CallState, Event, Flow};
 use crate::pacing::{self, PACKET_DURATION, RtpSender};
 use crate::rtp::RtpPacket;
 use crate::sdp::{self, AudioPlan, Codec};
+use crate::speech::Answer;
 use crate::{g711, wav};
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::Header;
@@ -20,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// What the SIP side tells a call.
@@ -42,6 +44,15 @@ pub(super) struct Call {
     call_id: String,
     caller: String,
     ringer: Option<Arc<Ringer>>,
+    lookups: Option<Arc<dyn Lookups>>,
+}
+
+/// A collect node's look-up in flight: what was asked, and where the answer comes.
+struct Asked {
+    lookup: crate::ivr::Lookup,
+    number: Option<String>,
+    language: String,
+    answer: oneshot::Receiver<Answer>,
 }
 
 /// A queue the call waits in: its ringing task and what it has reported.
@@ -93,6 +104,7 @@ impl Call {
             voicemail_dir: config.voicemail_dir.clone(),
             events,
             ringer,
+            lookups: config.lookups.clone(),
         })
     }
 
@@ -124,7 +136,7 @@ impl Call {
             tokio::select! {
                 _ = ticker.tick() => {
                     if media.send_frame(&self).await {
-                        pending.push_back(Event::PromptFinished);
+                        pending.push_back(media.after_playing.take().unwrap_or(Event::PromptFinished));
                     }
                 }
                 received = self.socket.recv_from(&mut buffer) => {
@@ -137,6 +149,9 @@ impl Call {
                     } else if packet.payload_type == self.plan.codec.payload_type() {
                         media.record(&self.plan, &packet.payload);
                     }
+                }
+                answer = next_answer(&mut media.asked) => {
+                    media.answered_lookup(&self, answer);
                 }
                 _ = sleep_until(timer) => {
                     media.timer = None;
@@ -192,6 +207,16 @@ impl Call {
         if hung_up_by != HungUpBy::Caller {
             let _ = self.dialog.bye().await;
         }
+        if media.wrong_pins > 0 {
+            // Never the PIN itself.
+            tracing::warn!(
+                call_id = self.call_id,
+                caller = self.caller,
+                wrong_pins = media.wrong_pins,
+                hung_up_by = hung_up_by.as_str(),
+                "wrong phone PINs keyed on this call"
+            );
+        }
         let _ = self.events.send(CallEvent::Ended {
             call_id: self.call_id.clone(),
             caller: self.caller.clone(),
@@ -200,6 +225,7 @@ impl Call {
             hung_up_by,
             duration_ms: millis(answered.elapsed()),
             queue: outcome,
+            lookups: std::mem::take(&mut media.lookups),
         });
     }
 
@@ -258,6 +284,17 @@ async fn leave_queue(mut waiting: Waiting, ringer: Option<&Ringer>) {
     }
 }
 
+/// The answer of the look-up in flight, when it comes (a look-up task that died answers
+/// "unavailable").
+async fn next_answer(asked: &mut Option<Asked>) -> (Asked, Answer) {
+    let Some(pending) = asked.as_mut() else {
+        return std::future::pending().await;
+    };
+    let answer = (&mut pending.answer).await.unwrap_or(Answer::Unavailable);
+    let asked = asked.take().expect("a look-up is in flight");
+    (asked, answer)
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
@@ -276,6 +313,13 @@ struct Media {
     waiting: Option<Waiting>,
     /// A seat that answered, to bridge to once the flow has stopped its prompt.
     answered: Option<SeatLeg>,
+    /// A look-up in flight.
+    asked: Option<Asked>,
+    /// What the end of the sound playing reports instead of `PromptFinished` (a look-up that
+    /// found nothing).
+    after_playing: Option<Event>,
+    lookups: Vec<LookupRecord>,
+    wrong_pins: u32,
 }
 
 impl Media {
@@ -293,6 +337,10 @@ impl Media {
             timer: None,
             waiting: None,
             answered: None,
+            asked: None,
+            after_playing: None,
+            lookups: Vec::new(),
+            wrong_pins: 0,
         }
     }
 
@@ -307,20 +355,10 @@ impl Media {
         for action in actions {
             match action {
                 Action::Play { prompt, language } => {
-                    let path = call
-                        .prompt_dir
-                        .join(&language)
-                        .join(format!("{prompt}.wav"));
-                    match std::fs::read(&path)
-                        .map_err(|e| e.to_string())
-                        .and_then(|bytes| {
-                            wav::read(&bytes)
-                                .and_then(wav::Wav::into_telephone_samples)
-                                .map_err(|e| e.to_string())
-                        }) {
+                    match answer::load_prompt(&call.prompt_dir, &language, &prompt) {
                         Ok(samples) => self.play(&samples),
                         Err(error) => {
-                            tracing::warn!(path = %path.display(), %error, "prompt missing; the flow goes on");
+                            tracing::warn!(%error, "prompt missing; the flow goes on");
                             pending.push_back(Event::PromptFinished);
                         }
                     }
@@ -329,6 +367,7 @@ impl Media {
                 Action::StopPlaying => {
                     self.playing.clear();
                     self.is_playing = false;
+                    self.after_playing = None;
                 }
                 Action::StartTimer { seconds } => {
                     self.timer = Some(Instant::now() + Duration::from_secs(u64::from(seconds)));
@@ -383,9 +422,25 @@ impl Media {
                         tokio::spawn(async move { leave_queue(waiting, ringer.as_deref()).await });
                     }
                 }
-                Action::Lookup { .. } => {
-                    // CallService::start refuses flows with collect nodes.
-                    tracing::error!("a collect action reached a call; hanging up");
+                Action::Lookup {
+                    lookup,
+                    value,
+                    language,
+                } => {
+                    let (sender, receiver) = oneshot::channel();
+                    let lookups = call.lookups.clone();
+                    let number =
+                        (lookup == crate::ivr::Lookup::ReceivableStatus).then(|| value.clone());
+                    tokio::spawn(async move {
+                        let found = answer::look_up(lookups.as_deref(), lookup, value).await;
+                        let _ = sender.send(found);
+                    });
+                    self.asked = Some(Asked {
+                        lookup,
+                        number,
+                        language,
+                        answer: receiver,
+                    });
                 }
             }
         }
@@ -422,6 +477,28 @@ impl Media {
             refused: 0,
             rang_out: 0,
         });
+    }
+
+    /// Speaks a look-up's answer; one that found nothing ends with `LookupFailed`.
+    fn answered_lookup(&mut self, call: &Call, (asked, found): (Asked, Answer)) {
+        let (fragments, samples) = answer::speak(&call.prompt_dir, &asked.language, &found);
+        if found == Answer::WrongPin {
+            self.wrong_pins += 1;
+            tracing::warn!(
+                call_id = call.call_id,
+                caller = call.caller,
+                attempt = self.wrong_pins,
+                "wrong phone PIN"
+            );
+        }
+        self.lookups.push(LookupRecord {
+            lookup: asked.lookup.as_str(),
+            number: asked.number,
+            outcome: found.outcome(),
+            fragments,
+        });
+        self.play(&samples);
+        self.after_playing = (!found.is_found()).then_some(Event::LookupFailed);
     }
 
     fn play(&mut self, samples: &[i16]) {

@@ -3,11 +3,13 @@
 //! to WAV), rings queues of seats through Kamailio and bridges the caller to the seat that
 //! answers, and reports what happened as a stream of `CallEvent`s.
 
+mod answer;
 mod bridge;
 mod call;
 mod queue;
 mod sip;
 
+pub use answer::{LookupFuture, LookupRecord, Lookups};
 pub use sip::CallService;
 
 use std::path::PathBuf;
@@ -24,6 +26,8 @@ pub struct ServiceConfig {
     /// Kamailio, through which queues ring their seats (`sip:<seat>@<this address>`); without it
     /// a queue has no seat to ring and the call goes straight to the queue's `on_timeout`.
     pub seat_proxy: Option<std::net::SocketAddr>,
+    /// What collect nodes look up (orders, reps' PINs); without it they answer "not available".
+    pub lookups: Option<std::sync::Arc<dyn Lookups>>,
 }
 
 /// What happened on a call, for whoever stores calls and voicemails.
@@ -47,6 +51,8 @@ pub enum CallEvent {
         duration_ms: u64,
         /// The last queue the call waited in, if any.
         queue: Option<QueueOutcome>,
+        /// The look-ups made, in order, with the fragments of each answer played.
+        lookups: Vec<LookupRecord>,
     },
 }
 
@@ -116,6 +122,4 @@ pub enum ServiceError {
         address: std::net::SocketAddr,
         message: String,
     },
-    #[error("the call service does not run {kind} nodes yet (node {node:?})")]
-    UnsupportedNode { node: String, kind: &'static str },
 }

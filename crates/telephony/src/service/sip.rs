@@ -5,7 +5,6 @@ use super::call::{Call, Signal};
 use super::queue::Ringer;
 use super::{CallEvent, ServiceConfig, ServiceError};
 use crate::dtmf::sip_info_digit;
-use crate::ivr::Node;
 use crate::sdp;
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog::{Dialog, DialogState, DialogStateReceiver, DialogStateSender};
@@ -34,14 +33,6 @@ impl CallService {
         bind: SocketAddr,
         config: ServiceConfig,
     ) -> Result<(Self, mpsc::UnboundedReceiver<CallEvent>), ServiceError> {
-        for (name, node) in &config.flow.borrow().nodes {
-            if let Node::Collect(_) = node {
-                return Err(ServiceError::UnsupportedNode {
-                    node: name.clone(),
-                    kind: "collect",
-                });
-            }
-        }
         let bind_error = |message: String| ServiceError::Bind {
             address: bind,
             message,

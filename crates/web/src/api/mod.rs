@@ -25,6 +25,7 @@ pub mod leads;
 pub mod live_events;
 pub mod openapi;
 pub mod people;
+pub mod phone_pin;
 pub mod pipeline;
 pub mod pools;
 pub mod prompts;

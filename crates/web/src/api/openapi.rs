@@ -98,6 +98,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::prompts::list, super::prompts::audio, super::prompts::put,
         // issue 27: reminder calls (催缴)
         super::reminder_calls::list,
+        // issue 27: collect (phone PINs for the IVR)
+        super::phone_pin::put_own, super::phone_pin::delete_own, super::phone_pin::reset,
     ),
     modifiers(&BearerAuth),
 )]

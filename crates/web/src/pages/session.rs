@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use leadline_store::auth::{self as store_auth, ApiToken, SESSION_TTL};
+use leadline_store::auth::{self as store_auth, ApiToken, SESSION_TTL, phone_pin};
 use serde::Deserialize;
 
 use super::Path;
@@ -140,16 +140,22 @@ struct TokensPage {
     nav: Nav,
     tokens: Vec<ApiToken>,
     new_secret: Option<String>,
+    /// Whether the person has a phone PIN for the IVR (issue 27).
+    has_pin: bool,
 }
 
 pub async fn tokens(State(state): State<AppState>, PageCaller(caller): PageCaller) -> PageResult {
     let tokens = store_auth::list_tokens(&state.db, caller.user.id)
         .await
         .or_page(caller.lang)?;
+    let has_pin = phone_pin::has_phone_pin(&state.db, caller.user.id)
+        .await
+        .or_page(caller.lang)?;
     Ok(render(&TokensPage {
         nav: Nav::new(&caller, "/tokens"),
         tokens,
         new_secret: None,
+        has_pin,
     }))
 }
 
@@ -161,10 +167,14 @@ pub async fn create_token(State(state): State<AppState>, form: PageForm) -> Page
     let tokens = store_auth::list_tokens(&state.db, caller.user.id)
         .await
         .or_page(caller.lang)?;
+    let has_pin = phone_pin::has_phone_pin(&state.db, caller.user.id)
+        .await
+        .or_page(caller.lang)?;
     Ok(render(&TokensPage {
         nav: Nav::new(caller, "/tokens"),
         tokens,
         new_secret: Some(secret),
+        has_pin,
     }))
 }
 
@@ -177,4 +187,21 @@ pub async fn revoke_token(
         .await
         .or_page(form.caller.lang)?;
     Ok(Redirect::to("/tokens").into_response())
+}
+
+/// Sets (or, with `clear`, clears) the person's own phone PIN for the IVR (issue 27).
+pub async fn set_phone_pin(State(state): State<AppState>, form: PageForm) -> PageResult {
+    let caller = &form.caller;
+    let pin = form.text("pin");
+    let pin = (form.text("clear") != "1").then_some(pin.as_str());
+    phone_pin::set_phone_pin(
+        &state.db,
+        &caller.viewer,
+        caller.user.id,
+        pin,
+        leadline_store::now(),
+    )
+    .await
+    .or_page(caller.lang)?;
+    Ok(Redirect::to("/tokens#phone-pin").into_response())
 }

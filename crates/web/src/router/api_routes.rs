@@ -456,6 +456,15 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
             "/prompts/{language}/{prompt}",
             get(api::prompts::audio).put(api::prompts::put),
         )
+        // issue 27: collect
+        .route(
+            "/me/phone-pin",
+            axum::routing::put(api::phone_pin::put_own).delete(api::phone_pin::delete_own),
+        )
+        .route(
+            "/users/{id}/phone-pin",
+            axum::routing::delete(api::phone_pin::reset),
+        )
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound })
 }

@@ -346,4 +346,6 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
                 crate::ivr::MAX_PROMPT_BYTES + crate::api::uploads::FORM_OVERHEAD,
             )),
         )
+        // issue 27: collect (a person's phone PIN, on their tokens page)
+        .route("/phone-pin", post(pages::session::set_phone_pin))
 }

@@ -31,6 +31,7 @@ fn call(id: &str, at: DateTime<Utc>, queue: Option<(&'static str, i64)>) -> Phon
                 .then(|| at + TimeDelta::seconds(4) + TimeDelta::milliseconds(wait_ms)),
             wait_ms,
         }),
+        lookups: "[]".into(),
     }
 }
 

@@ -88,11 +88,13 @@ async fn a_recording_replaces_the_prompt_as_8khz_mono_and_bad_uploads_are_refuse
     let (status, list) = admin.get_json("/api/v1/prompts").await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list["languages"], serde_json::json!(["cmn", "en", "yue"]));
-    assert_eq!(list["prompts"].as_array().unwrap().len(), 7);
+    // Ten prompts, and the fragments look-up answers are spoken from (the flow has collect nodes).
+    let names = 10 + leadline_telephony::speech::fragment_names().len();
+    assert_eq!(list["prompts"].as_array().unwrap().len(), names);
     assert_eq!(list["present"].as_array().unwrap().len(), 1);
     assert_eq!(list["present"][0]["prompt"], "main_menu");
     assert_eq!(list["present"][0]["duration_ms"], 500);
-    assert_eq!(list["missing"].as_array().unwrap().len(), 20);
+    assert_eq!(list["missing"].as_array().unwrap().len(), 3 * names - 1);
 
     // 1.5 s recorded at 44.1 kHz in stereo.
     let (status, body) = put_wav(
@@ -132,7 +134,7 @@ async fn a_recording_replaces_the_prompt_as_8khz_mono_and_bad_uploads_are_refuse
         (StatusCode::OK, &Value::from(1000))
     );
     let (_, list) = admin.get_json("/api/v1/prompts").await;
-    assert_eq!(list["missing"].as_array().unwrap().len(), 19);
+    assert_eq!(list["missing"].as_array().unwrap().len(), 3 * names - 2);
 
     let refusals: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
         (

@@ -37,6 +37,7 @@ mod import_run;
 mod integrity;
 // issue 27: prompt27
 mod ivr_flows;
+mod ivr_lookups;
 mod ivr_prompts;
 mod jobs;
 mod kb;

@@ -240,6 +240,7 @@ async fn the_pages_show_the_call_log_to_admins_and_refile_only_with_the_form_tok
             digits: "191".into(),
             hung_up_by: telephony::HungUpBy::Caller,
             queue: None,
+            lookups: "[]".into(),
             started_at: t0,
             ended_at: t0 + chrono::TimeDelta::seconds(12),
         },
