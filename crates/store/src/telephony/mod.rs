@@ -5,6 +5,13 @@
 pub mod voicemails;
 #[cfg(test)]
 mod voicemails_tests;
+// issue 27: dial — seats, click-to-call, the inbound pop-up.
+pub mod caller_match;
+pub mod dial_checks;
+pub mod placed;
+pub mod seats;
+#[cfg(test)]
+mod seats_tests;
 
 pub use voicemails::{
     Voicemail, VoicemailFilter, list_voicemails, record_voicemail, voicemail_audio,
