@@ -42,7 +42,7 @@ pub const ATTEMPT_LIMIT: &str = "attempt_limit";
 pub fn dial_string(e164: &str) -> String {
     let digits = e164.trim_start_matches('+');
     match digits.strip_prefix("86") {
-        Some(national) if national.starts_with('1') => national.to_owned(),
+        Some(national) if national.len() == 11 && national.starts_with('1') => national.to_owned(),
         Some(national) => format!("0{national}"),
         None => format!("00{digits}"),
     }
