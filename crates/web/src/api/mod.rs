@@ -25,6 +25,8 @@ pub mod leads;
 pub mod live_events;
 pub mod openapi;
 pub mod people;
+// issue 27: dial
+pub mod phone_calls;
 pub mod pipeline;
 pub mod pools;
 pub mod prompts;

@@ -96,6 +96,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         // issue 27: prompt27 (IVR flows and prompt files)
         super::ivr::list, super::ivr::get, super::ivr::put,
         super::prompts::list, super::prompts::audio, super::prompts::put,
+        // issue 27: dial
+        super::phone_calls::dial, super::phone_calls::hang_up, super::phone_calls::phone,
+        super::phone_calls::get, super::phone_calls::recording, super::phone_calls::of_lead,
+        super::phone_calls::of_customer, super::phone_calls::put_seat, super::phone_calls::list_seats,
     ),
     modifiers(&BearerAuth),
 )]
