@@ -13,6 +13,8 @@ mod call_reports;
 mod calls;
 mod chinese_first;
 mod claim;
+// issue 27: dial
+mod click_to_call;
 mod collision_browser;
 mod collisions;
 mod customer_reports;
