@@ -344,4 +344,6 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
                 crate::ivr::MAX_PROMPT_BYTES + crate::api::uploads::FORM_OVERHEAD,
             )),
         )
+        // issue 27: dial
+        .route("/static/phone.js", get(pages::phone_pane::script))
 }

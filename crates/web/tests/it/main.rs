@@ -36,6 +36,8 @@ mod if_match;
 mod import_browser;
 mod import_referral;
 mod import_run;
+// issue 27: dial
+mod inbound_popup;
 mod integrity;
 // issue 27: prompt27
 mod ivr_flows;
