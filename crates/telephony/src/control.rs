@@ -117,13 +117,29 @@ pub struct DialSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlEvent {
     /// A placed call rings its seat.
-    SeatRinging { call: CallId, seat: String, tag: String },
+    SeatRinging {
+        call: CallId,
+        seat: String,
+        tag: String,
+    },
     /// The seat answered; the customer is dialled next.
-    SeatAnswered { call: CallId, seat: String, tag: String },
+    SeatAnswered {
+        call: CallId,
+        seat: String,
+        tag: String,
+    },
     /// The customer's phone rings.
-    CustomerRinging { call: CallId, seat: String, tag: String },
+    CustomerRinging {
+        call: CallId,
+        seat: String,
+        tag: String,
+    },
     /// The customer answered: seat and customer are bridged.
-    Answered { call: CallId, seat: String, tag: String },
+    Answered {
+        call: CallId,
+        seat: String,
+        tag: String,
+    },
     /// A placed call is over.
     Ended(DialSummary),
     /// An inbound call (from `caller`) rings `seat` (a queue offers it).

@@ -74,7 +74,12 @@ async fn the_seat_rings_first_then_the_customer_and_the_talk_is_recorded() {
         .collect();
     assert_eq!(
         steps,
-        ["seat_ringing", "seat_answered", "customer_ringing", "answered"]
+        [
+            "seat_ringing",
+            "seat_answered",
+            "customer_ringing",
+            "answered"
+        ]
     );
     assert_eq!(summary.result, DialResult::Answered);
     assert_eq!(summary.hung_up_by, Party::Customer);

@@ -196,7 +196,10 @@ async fn store_placed(db: &Db, summary: DialSummary) -> leadline_store::Result<(
     let tag = DialTag::read(&summary.tag);
     let recording = match &summary.recording {
         Some(path) => match tokio::fs::read(path).await {
-            Ok(audio) => Some((audio, i64::try_from(summary.recording_ms).unwrap_or(i64::MAX))),
+            Ok(audio) => Some((
+                audio,
+                i64::try_from(summary.recording_ms).unwrap_or(i64::MAX),
+            )),
             Err(error) => {
                 tracing::error!(path = %path.display(), %error, "call recording lost");
                 None

@@ -55,13 +55,15 @@ pub async fn match_caller(db: &Db, viewer: &Viewer, number: &str) -> Result<Call
             Err(e) => return Err(e),
         });
     }
-    let customer: Option<i64> = db_run!(db, |pool| sqlx::query_scalar(
+    let customer: Option<i64> = db_run!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT p.customer_id FROM customer_contact_phones p JOIN customers c ON c.id = p.customer_id \
          WHERE p.e164 = $1 AND c.deleted_at IS NULL ORDER BY p.id LIMIT 1"
     )
     .bind(e164)
     .fetch_optional(pool)
-    .await?);
+    .await?
+    });
     if let Some(customer) = customer {
         found.customer = Some(
             match customers::get(db, viewer, CustomerId(customer)).await {
@@ -84,8 +86,12 @@ pub async fn match_caller(db: &Db, viewer: &Viewer, number: &str) -> Result<Call
 /// A record the viewer may not see: only its owner's name.
 async fn hidden(db: &Db, kind: &'static str, id: i64) -> Result<Holder> {
     let sql = match kind {
-        "lead" => "SELECT u.display_name FROM leads r JOIN users u ON u.id = r.owner_id WHERE r.id = $1",
-        _ => "SELECT u.display_name FROM customers r JOIN users u ON u.id = r.owner_id WHERE r.id = $1",
+        "lead" => {
+            "SELECT u.display_name FROM leads r JOIN users u ON u.id = r.owner_id WHERE r.id = $1"
+        }
+        _ => {
+            "SELECT u.display_name FROM customers r JOIN users u ON u.id = r.owner_id WHERE r.id = $1"
+        }
     };
     let owner: Option<String> = db_run!(db, |pool| sqlx::query_scalar(sql)
         .bind(id)

@@ -131,12 +131,11 @@ pub async fn record_placed(db: &Db, call: &PlacedCall) -> Result<i64> {
 /// One placed call, whoever asks.
 pub async fn placed_line(db: &Db, id: i64) -> Result<PlacedLine> {
     let sql = format!("{SELECT} WHERE p.id = $1");
-    let line: Option<PlacedLine> = db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
-        sql.clone()
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?);
+    let line: Option<PlacedLine> =
+        db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?);
     line.ok_or(StoreError::NotFound)
 }
 
@@ -174,7 +173,8 @@ pub async fn recording_for(db: &Db, viewer: &Viewer, id: i64) -> Result<Vec<u8>>
 
 /// A lead's placed calls, newest first (the caller has checked the lead is visible).
 pub async fn placed_of_lead(db: &Db, lead: LeadId) -> Result<Vec<PlacedLine>> {
-    let sql = format!("{SELECT} WHERE p.lead_id = $1 ORDER BY p.started_at DESC, p.id DESC LIMIT $2");
+    let sql =
+        format!("{SELECT} WHERE p.lead_id = $1 ORDER BY p.started_at DESC, p.id DESC LIMIT $2");
     Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
         sql.clone()
     ))
@@ -203,12 +203,7 @@ pub async fn placed_of_customer(db: &Db, customer: CustomerId) -> Result<Vec<Pla
 /// The placed call `id` as the agent's record of a call on `lead` takes it: the agent's own,
 /// on that lead, not yet recorded. Anything else is `NotFound`, or `Conflict("already_recorded")`
 /// for one already linked.
-pub async fn placed_to_record(
-    db: &Db,
-    agent: UserId,
-    lead: LeadId,
-    id: i64,
-) -> Result<PlacedLine> {
+pub async fn placed_to_record(db: &Db, agent: UserId, lead: LeadId, id: i64) -> Result<PlacedLine> {
     let line = placed_line(db, id).await?;
     if line.agent_id != Some(agent) || line.lead_id != Some(lead) {
         return Err(StoreError::NotFound);

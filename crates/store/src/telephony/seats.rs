@@ -20,8 +20,7 @@ pub fn parse_seat(text: Option<&str>) -> Result<Option<String>> {
     let Some(seat) = text.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    if seat.len() < 2 || seat.len() > SEAT_MAX_DIGITS || !seat.bytes().all(|b| b.is_ascii_digit())
-    {
+    if seat.len() < 2 || seat.len() > SEAT_MAX_DIGITS || !seat.bytes().all(|b| b.is_ascii_digit()) {
         return Err(StoreError::invalid("seat", "invalid_seat"));
     }
     Ok(Some(seat.to_owned()))

@@ -5,13 +5,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadline_domain::calling_hours::DEFAULT_TZ;
 use leadline_domain::{LeadDraft, LeadId, Role, Viewer};
 
+use super::Direction;
 use super::caller_match::match_caller;
 use super::dial_checks::{
     ATTEMPT_LIMIT, DO_NOT_CALL, DialTarget, OUTSIDE_CALLING_HOURS, check_dial,
 };
 use super::placed::{PlacedCall, placed_for, placed_of_lead, record_placed, recording_for};
 use super::seats::{self, SeatCallInput, SeatState};
-use super::Direction;
 use crate::db::test_db::TestDb;
 use crate::leads::{self, CreateOptions};
 use crate::ownership::claim::tests::user;
@@ -56,18 +56,39 @@ async fn a_seat_is_one_persons_and_digits_only() {
         let (db, actor, user) = (db.clone(), admin.user_id, who.user_id);
         async move { seats::set_seat(&db, actor, user, seat, now()).await }
     };
-    assert_eq!(set(&a, Some(" 8001 ")).await.unwrap().as_deref(), Some("8001"));
+    assert_eq!(
+        set(&a, Some(" 8001 ")).await.unwrap().as_deref(),
+        Some("8001")
+    );
     assert!(matches!(
         set(&b, Some("8001")).await,
         Err(StoreError::AlreadyExists("seat"))
     ));
-    assert!(matches!(set(&b, Some("80a1")).await, Err(StoreError::Invalid(_))));
-    assert!(matches!(set(&b, Some("8")).await, Err(StoreError::Invalid(_))));
-    assert_eq!(seats::user_of_seat(db, "8001").await.unwrap(), Some(a.user_id));
+    assert!(matches!(
+        set(&b, Some("80a1")).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        set(&b, Some("8")).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        seats::user_of_seat(db, "8001").await.unwrap(),
+        Some(a.user_id)
+    );
     assert_eq!(set(&a, Some("")).await.unwrap(), None);
-    assert_eq!(set(&b, Some("8001")).await.unwrap().as_deref(), Some("8001"));
-    assert_eq!(seats::seat_of(db, b.user_id).await.unwrap().as_deref(), Some("8001"));
-    assert_eq!(seats::seats(db).await.unwrap(), vec![(b.user_id, "8001".to_owned())]);
+    assert_eq!(
+        set(&b, Some("8001")).await.unwrap().as_deref(),
+        Some("8001")
+    );
+    assert_eq!(
+        seats::seat_of(db, b.user_id).await.unwrap().as_deref(),
+        Some("8001")
+    );
+    assert_eq!(
+        seats::seats(db).await.unwrap(),
+        vec![(b.user_id, "8001".to_owned())]
+    );
 
     // The seat's calls: offered, then taken; the newest is its person's.
     let call = |state| SeatCallInput {
@@ -80,15 +101,30 @@ async fn a_seat_is_one_persons_and_digits_only() {
         lead_id: None,
         customer_id: None,
     };
-    seats::put_seat_call(db, &call(SeatState::Ringing), now()).await.unwrap();
-    seats::put_seat_call(db, &call(SeatState::Talking), now()).await.unwrap();
-    let latest = seats::latest_seat_call(db, b.user_id).await.unwrap().unwrap();
-    assert_eq!((latest.state.as_str(), latest.number.as_str()), ("talking", "13800138000"));
+    seats::put_seat_call(db, &call(SeatState::Ringing), now())
+        .await
+        .unwrap();
+    seats::put_seat_call(db, &call(SeatState::Talking), now())
+        .await
+        .unwrap();
+    let latest = seats::latest_seat_call(db, b.user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (latest.state.as_str(), latest.number.as_str()),
+        ("talking", "13800138000")
+    );
     let ended = seats::set_seat_state(db, "in-1", None, SeatState::Ended, now())
         .await
         .unwrap();
     assert_eq!(ended.len(), 1);
-    assert!(seats::latest_seat_call(db, a.user_id).await.unwrap().is_none());
+    assert!(
+        seats::latest_seat_call(db, a.user_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -100,8 +136,13 @@ async fn a_click_to_call_is_refused_for_do_not_call_hours_attempts_and_hidden_le
     let b = user(db, "agent_b", Role::Agent, None).await;
     let lead = own_lead(db, &a, "王先生", "13900139000").await;
     let open = monday(10);
-    let ok = check_dial(db, &a, DialTarget::Lead(lead), open).await.unwrap();
-    assert_eq!((ok.dial.as_str(), ok.e164.as_str()), ("13900139000", "+8613900139000"));
+    let ok = check_dial(db, &a, DialTarget::Lead(lead), open)
+        .await
+        .unwrap();
+    assert_eq!(
+        (ok.dial.as_str(), ok.e164.as_str()),
+        ("13900139000", "+8613900139000")
+    );
     // Someone else's lead does not exist for them.
     assert!(matches!(
         check_dial(db, &b, DialTarget::Lead(lead), open).await,
@@ -160,23 +201,37 @@ async fn a_placed_call_and_its_recording_are_for_those_who_see_the_lead() {
         recording: Some((b"RIFF-wav".to_vec(), 42_000)),
     };
     let id = record_placed(db, &call).await.unwrap();
-    assert_eq!(record_placed(db, &call).await.unwrap(), id, "reported twice, stored once");
+    assert_eq!(
+        record_placed(db, &call).await.unwrap(),
+        id,
+        "reported twice, stored once"
+    );
     let line = placed_for(db, &a, id).await.unwrap();
     assert_eq!(
-        (line.duration_s, line.result.as_deref(), line.hung_up_by.as_str()),
+        (
+            line.duration_s,
+            line.result.as_deref(),
+            line.hung_up_by.as_str()
+        ),
         (42, Some("answered"), "customer")
     );
     assert_eq!(line.recording_ms, Some(42_000));
     assert_eq!(recording_for(db, &a, id).await.unwrap(), b"RIFF-wav");
     assert_eq!(recording_for(db, &admin, id).await.unwrap(), b"RIFF-wav");
-    assert!(matches!(recording_for(db, &b, id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        recording_for(db, &b, id).await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(placed_of_lead(db, lead).await.unwrap().len(), 1);
 
     // The pop-up: the owner sees the lead; a colleague only whose it is; a stranger's number
     // is unknown.
     let mine = match_caller(db, &a, "13900139000").await.unwrap();
     let holder = mine.lead.unwrap();
-    assert_eq!((holder.name.as_deref(), holder.visible), (Some("王先生"), true));
+    assert_eq!(
+        (holder.name.as_deref(), holder.visible),
+        (Some("王先生"), true)
+    );
     let theirs = match_caller(db, &b, "+86 139 0013 9000").await.unwrap();
     let holder = theirs.lead.unwrap();
     assert_eq!(

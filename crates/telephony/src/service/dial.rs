@@ -64,7 +64,12 @@ impl Dialer {
     }
 
     /// Starts a call and returns its id.
-    pub fn dial(self: &Arc<Self>, seat: &str, number: &str, tag: &str) -> Result<CallId, DialError> {
+    pub fn dial(
+        self: &Arc<Self>,
+        seat: &str,
+        number: &str,
+        tag: &str,
+    ) -> Result<CallId, DialError> {
         for text in [seat, number] {
             if !dialable(text) {
                 return Err(DialError::BadNumber(text.to_owned()));
@@ -130,19 +135,31 @@ impl Dialer {
             recording: None,
             recording_ms: 0,
         };
-        self.tell(placed, |call, seat, tag| ControlEvent::SeatRinging { call, seat, tag });
+        self.tell(placed, |call, seat, tag| ControlEvent::SeatRinging {
+            call,
+            seat,
+            tag,
+        });
         // The seat's phone shows the customer's number.
         let seat_attempt = tokio::select! {
             attempt = self.ringer.invite(&placed.number, &placed.seat, SEAT_RING_LIMIT, &|| {}) => attempt,
             _ = cancel.cancelled() => Attempt::NoAnswer,
         };
         let Attempt::Answered(mut seat) = seat_attempt else {
-            tracing::info!(call = placed.call, seat = placed.seat, "the seat did not answer");
+            tracing::info!(
+                call = placed.call,
+                seat = placed.seat,
+                "the seat did not answer"
+            );
             summary.ended_at = SystemTime::now();
             return summary;
         };
         summary.seat_answered_at = Some(SystemTime::now());
-        self.tell(placed, |call, seat, tag| ControlEvent::SeatAnswered { call, seat, tag });
+        self.tell(placed, |call, seat, tag| ControlEvent::SeatAnswered {
+            call,
+            seat,
+            tag,
+        });
 
         let ringing = || {
             self.tell(placed, |call, seat, tag| ControlEvent::CustomerRinging {
@@ -178,7 +195,11 @@ impl Dialer {
         };
         summary.result = DialResult::Answered;
         summary.answered_at = Some(SystemTime::now());
-        self.tell(placed, |call, seat, tag| ControlEvent::Answered { call, seat, tag });
+        self.tell(placed, |call, seat, tag| ControlEvent::Answered {
+            call,
+            seat,
+            tag,
+        });
         let mut customer = customer;
         let path = self
             .recording_dir

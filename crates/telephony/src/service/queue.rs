@@ -158,7 +158,9 @@ impl Ringer {
                 }
             } else {
                 for seat in seats {
-                    let attempt = self.offer(&ring.call_id, &ring.caller, &seat, ring.ring_timeout).await;
+                    let attempt = self
+                        .offer(&ring.call_id, &ring.caller, &seat, ring.ring_timeout)
+                        .await;
                     if report(&reports, seat, attempt) {
                         return;
                     }

@@ -4,8 +4,8 @@
 use super::call::{Call, Signal};
 use super::dial::Dialer;
 use super::queue::Ringer;
-use crate::control::{CallControl, CallId, ControlEvent, DialError, EVENT_BACKLOG};
 use super::{CallEvent, ServiceConfig, ServiceError};
+use crate::control::{CallControl, CallId, ControlEvent, DialError, EVENT_BACKLOG};
 use crate::dtmf::sip_info_digit;
 use crate::ivr::Node;
 use crate::sdp;

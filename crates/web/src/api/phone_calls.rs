@@ -244,14 +244,8 @@ pub async fn put_seat(
     JsonBody(body): JsonBody<SeatBody>,
 ) -> ApiResult<Json<Value>> {
     caller.require_admin()?;
-    let seat = seats::set_seat(
-        &state.db,
-        caller.user.id,
-        user,
-        body.seat.as_deref(),
-        now(),
-    )
-    .await?;
+    let seat =
+        seats::set_seat(&state.db, caller.user.id, user, body.seat.as_deref(), now()).await?;
     Ok(Json(json!({ "user_id": user, "seat": seat })))
 }
 

@@ -173,6 +173,15 @@ fn built_keys(store: &StoreCodes) -> Vec<(&'static str, Values)> {
             codes(&VoicemailStatus::ALL, VoicemailStatus::as_str),
         ),
         ("inbound_calls.hung_up_by.", listed(&["caller", "service"])),
+        // issue 27: dial
+        (
+            "phone.result.",
+            listed(&["answered", "busy", "no_answer", "failed"]),
+        ),
+        (
+            "phone.hung_up_by.",
+            listed(&["seat", "customer", "service"]),
+        ),
     ]
 }
 

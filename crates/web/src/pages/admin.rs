@@ -259,7 +259,10 @@ pub async fn update_user(
         // issue 27 (dial): the seat, when the form has it and it changed.
         if let Some(seat) = form.get("seat") {
             let seats = leadline_store::telephony::seats::seats(&state.db).await?;
-            let current = seats.iter().find(|(u, _)| *u == id).map(|(_, s)| s.as_str());
+            let current = seats
+                .iter()
+                .find(|(u, _)| *u == id)
+                .map(|(_, s)| s.as_str());
             if current.unwrap_or("") != seat.trim() {
                 let now = leadline_store::now();
                 leadline_store::telephony::seats::set_seat(

@@ -37,7 +37,9 @@ fn line(nav: &Nav, p: PlacedLine) -> PhoneLine {
             .map(|r| l.t(&format!("phone.result.{r}")).to_string())
             .unwrap_or_default(),
         duration_s: p.duration_s,
-        hung_up_by: l.t(&format!("phone.hung_up_by.{}", p.hung_up_by)).to_string(),
+        hung_up_by: l
+            .t(&format!("phone.hung_up_by.{}", p.hung_up_by))
+            .to_string(),
         audio: p
             .recording_ms
             .map(|_| format!("/api/v1/phone-calls/{}/recording", p.id)),

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leadline_telephony::ivr::{DEMO_FLOW, Flow};
-use leadline_telephony::testkit::{
-    Answer, Kamailio, Seat, free_address, scratch, write_prompts,
-};
+use leadline_telephony::testkit::{Answer, Kamailio, Seat, free_address, scratch, write_prompts};
 use leadline_telephony::wav;
 use leadline_web::call_service::{self, CallServiceSettings};
 use leadline_web::phone::Phone;
@@ -56,7 +54,12 @@ pub(crate) async fn floor(name: &str, flow: Flow) -> Floor {
     }
 }
 
-pub(crate) async fn send(api: &Api, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn send(
+    api: &Api,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     let res = api
         .http
         .request(method, format!("{}{path}", api.base))
@@ -78,17 +81,28 @@ pub(crate) async fn give_seat(app: &TestApp, user: leadline_domain::UserId, seat
         json!({ "seat": seat }),
     )
     .await;
-    assert_eq!((status, body["seat"].as_str()), (StatusCode::OK, Some(seat)), "{body}");
+    assert_eq!(
+        (status, body["seat"].as_str()),
+        (StatusCode::OK, Some(seat)),
+        "{body}"
+    );
 }
 
 async fn lead(api: &Api, name: &str, phone: &str) -> i64 {
-    api.create_lead(json!({ "name": name, "phones": [phone] })).await["id"]
+    api.create_lead(json!({ "name": name, "phones": [phone] }))
+        .await["id"]
         .as_i64()
         .unwrap()
 }
 
 async fn dial(api: &Api, lead: i64) -> (StatusCode, Value) {
-    send(api, reqwest::Method::POST, "/api/v1/calls/dial", json!({ "lead_id": lead })).await
+    send(
+        api,
+        reqwest::Method::POST,
+        "/api/v1/calls/dial",
+        json!({ "lead_id": lead }),
+    )
+    .await
 }
 
 /// The seat's phone once the click-to-call `call_id` ended and was stored.
@@ -106,7 +120,9 @@ async fn until_placed(api: &Api, call_id: &str) -> Value {
 }
 
 fn time(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap().to_utc()
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .to_utc()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,7 +137,10 @@ async fn a_click_to_call_rings_the_seat_then_the_customer_and_records_itself() {
 
     let (status, body) = dial(&agent, lead).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!((body["seat"].as_str(), body["number"].as_str()), (Some("8001"), Some("+8613900139000")));
+    assert_eq!(
+        (body["seat"].as_str(), body["number"].as_str()),
+        (Some("8001"), Some("+8613900139000"))
+    );
     let call_id = body["call_id"].as_str().unwrap().to_owned();
     let phone = until_placed(&agent, &call_id).await;
     let placed = &phone["placed"];
@@ -129,8 +148,18 @@ async fn a_click_to_call_rings_the_seat_then_the_customer_and_records_itself() {
     assert_eq!(phone["direction"], "outbound");
     assert_eq!(phone["state"], "ended");
     assert_eq!(
-        (&placed["result"], &placed["hung_up_by"], &placed["seat"], &placed["callee"]),
-        (&json!("answered"), &json!("customer"), &json!("8001"), &json!("13900139000"))
+        (
+            &placed["result"],
+            &placed["hung_up_by"],
+            &placed["seat"],
+            &placed["callee"]
+        ),
+        (
+            &json!("answered"),
+            &json!("customer"),
+            &json!("8001"),
+            &json!("13900139000")
+        )
     );
     assert_eq!(placed["lead_id"], lead);
     assert_eq!(placed["agent_id"], app.org.agent_a1.0);
@@ -147,27 +176,52 @@ async fn a_click_to_call_rings_the_seat_then_the_customer_and_records_itself() {
 
     // The recording is as long as the talk and plays for the agent.
     let id = placed["id"].as_i64().unwrap();
-    let res = agent.get(&format!("/api/v1/phone-calls/{id}/recording")).await;
+    let res = agent
+        .get(&format!("/api/v1/phone-calls/{id}/recording"))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "audio/wav");
     let recording = wav::read(&res.bytes().await.unwrap()).unwrap();
     let recorded_ms = i64::try_from(recording.duration_ms()).unwrap();
     eprintln!("talk {talk_ms} ms, recording {recorded_ms} ms");
-    assert!((recorded_ms - talk_ms).abs() <= 500, "recording {recorded_ms} ms, talk {talk_ms} ms");
+    assert!(
+        (recorded_ms - talk_ms).abs() <= 500,
+        "recording {recorded_ms} ms, talk {talk_ms} ms"
+    );
     assert_eq!(placed["recording_ms"], recorded_ms);
     // Listed on the lead's card; the supervisor of the agent's team hears it too, a colleague
     // who may not see the lead neither sees the call nor hears it.
-    let (_, listed) = agent.get_json(&format!("/api/v1/leads/{lead}/phone-calls")).await;
-    assert_eq!(listed["items"][0]["recording_url"], format!("/api/v1/phone-calls/{id}/recording"));
+    let (_, listed) = agent
+        .get_json(&format!("/api/v1/leads/{lead}/phone-calls"))
+        .await;
+    assert_eq!(
+        listed["items"][0]["recording_url"],
+        format!("/api/v1/phone-calls/{id}/recording")
+    );
     let sup = app.api("sup_a").await;
-    assert_eq!(sup.get(&format!("/api/v1/phone-calls/{id}/recording")).await.status(), StatusCode::OK);
+    assert_eq!(
+        sup.get(&format!("/api/v1/phone-calls/{id}/recording"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
     let colleague = app.api("agent_a2").await;
-    for path in [format!("/api/v1/phone-calls/{id}/recording"), format!("/api/v1/phone-calls/{id}")] {
-        assert_eq!(colleague.get(&path).await.status(), StatusCode::NOT_FOUND, "{path}");
+    for path in [
+        format!("/api/v1/phone-calls/{id}/recording"),
+        format!("/api/v1/phone-calls/{id}"),
+    ] {
+        assert_eq!(
+            colleague.get(&path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
     let other_team = app.api("agent_b1").await;
     assert_eq!(
-        other_team.get(&format!("/api/v1/phone-calls/{id}/recording")).await.status(),
+        other_team
+            .get(&format!("/api/v1/phone-calls/{id}/recording"))
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
 
@@ -184,11 +238,45 @@ async fn a_click_to_call_rings_the_seat_then_the_customer_and_records_itself() {
     assert_eq!(time(&recorded["call"]["started_at"]), started);
     let (_, line) = agent.get_json(&format!("/api/v1/phone-calls/{id}")).await;
     assert_eq!(line["call_record_id"], recorded["call"]["id"]);
+    // The lead's card has the 拨打 button and plays the recording; a session dials like the
+    // other POSTs, with its CSRF token (none here: refused, nothing dialled).
+    let page = app.browser("agent_a1").await;
+    let (status, html) = page.get(&format!("/leads/{lead}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("data-phone-call"),
+        "the card has the call button"
+    );
+    assert!(html.contains(&format!("src=\"/api/v1/phone-calls/{id}/recording\"")));
+    let res = page
+        .http
+        .post(format!("{}/api/v1/calls/dial", page.base))
+        .json(&json!({ "lead_id": lead }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (_, html) = page.get("/workspace").await;
+    assert!(html.contains("id=\"phone-popup\""));
+    let (_, html) = app.browser("admin").await.get("/admin/users").await;
+    assert!(
+        html.contains("<td class=\"seat\">8001</td>"),
+        "the seat is shown with its person"
+    );
+
     // Once recorded, not again; and not by someone else.
     let again = json!({ "disposition": "connected", "phone_call_id": id });
-    let (status, body) =
-        send(&agent, reqwest::Method::POST, &format!("/api/v1/leads/{lead}/calls"), again).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("already_recorded")));
+    let (status, body) = send(
+        &agent,
+        reqwest::Method::POST,
+        &format!("/api/v1/leads/{lead}/calls"),
+        again,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_recorded"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,15 +293,25 @@ async fn a_busy_customer_is_stored_as_busy() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let phone = until_placed(&agent, body["call_id"].as_str().unwrap()).await;
     let placed = &phone["placed"];
-    assert_eq!((&placed["result"], &placed["duration_s"]), (&json!("busy"), &json!(0)), "{placed}");
+    assert_eq!(
+        (&placed["result"], &placed["duration_s"]),
+        (&json!("busy"), &json!(0)),
+        "{placed}"
+    );
     assert!(placed["answered_at"].is_null() && placed["recording_url"].is_null());
-    let (_, listed) = app.api("admin").await.get_json("/api/v1/calls?direction=outbound").await;
+    let (_, listed) = app
+        .api("admin")
+        .await
+        .get_json("/api/v1/calls?direction=outbound")
+        .await;
     assert_eq!(listed["calls"].as_array().unwrap().len(), 1, "{listed}");
 }
 
 /// What a baresip phone recorded: one file per established call.
 fn calls_heard(seat: &Seat) -> usize {
-    std::fs::read_dir(seat.recordings.as_ref().unwrap()).unwrap().count()
+    std::fs::read_dir(seat.recordings.as_ref().unwrap())
+        .unwrap()
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,7 +324,11 @@ async fn refused_calls_are_never_dialled() {
     let admin = app.api("admin").await;
     let lead = lead(&agent, "赵先生", "13600136000").await;
     let refused = |status: StatusCode, body: &Value, code: &str| {
-        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some(code)), "{body}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some(code)),
+            "{body}"
+        );
         assert!(!body["message"].as_str().unwrap_or_default().is_empty());
     };
 
@@ -248,16 +350,31 @@ async fn refused_calls_are_never_dialled() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // On the do-not-call list.
-    let (status, _) = send(&admin, reqwest::Method::POST, "/api/v1/dnc", json!({ "numbers": ["136 0013 6000"], "reason": "客户要求" })).await;
+    let (status, _) = send(
+        &admin,
+        reqwest::Method::POST,
+        "/api/v1/dnc",
+        json!({ "numbers": ["136 0013 6000"], "reason": "客户要求" }),
+    )
+    .await;
     assert!(status.is_success(), "{status}");
     let (status, body) = dial(&agent, lead).await;
     refused(status, &body, "do_not_call");
-    let (status, _) = send(&admin, reqwest::Method::DELETE, "/api/v1/dnc/13600136000", json!({})).await;
+    let (status, _) = send(
+        &admin,
+        reqwest::Method::DELETE,
+        "/api/v1/dnc/13600136000",
+        json!({}),
+    )
+    .await;
     assert!(status.is_success(), "{status}");
 
     // Outside calling hours (no window open at all).
     leadline_store::db_run!(&app.db, |pool| {
-        sqlx::query("DELETE FROM calling_windows").execute(pool).await.unwrap();
+        sqlx::query("DELETE FROM calling_windows")
+            .execute(pool)
+            .await
+            .unwrap();
     });
     leadline_store::workday::config::invalidate();
     let (status, body) = dial(&agent, lead).await;
@@ -267,12 +384,20 @@ async fn refused_calls_are_never_dialled() {
 
     // Past the attempt limit.
     leadline_store::db_run!(&app.db, |pool| {
-        sqlx::query("UPDATE leads SET attempts = 99 WHERE id = $1").bind(lead).execute(pool).await.unwrap();
+        sqlx::query("UPDATE leads SET attempts = 99 WHERE id = $1")
+            .bind(lead)
+            .execute(pool)
+            .await
+            .unwrap();
     });
     let (status, body) = dial(&agent, lead).await;
     refused(status, &body, "attempt_limit");
     leadline_store::db_run!(&app.db, |pool| {
-        sqlx::query("UPDATE leads SET attempts = 0 WHERE id = $1").bind(lead).execute(pool).await.unwrap();
+        sqlx::query("UPDATE leads SET attempts = 0 WHERE id = $1")
+            .bind(lead)
+            .execute(pool)
+            .await
+            .unwrap();
     });
 
     // Nothing rang, nothing was stored.
@@ -297,13 +422,26 @@ async fn refused_calls_are_never_dialled() {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let hangup = format!("/api/v1/calls/dial/{call_id}/hangup");
-    let (status, _) = send(&app.api("agent_a2").await, reqwest::Method::POST, &hangup, json!({})).await;
+    let (status, _) = send(
+        &app.api("agent_a2").await,
+        reqwest::Method::POST,
+        &hangup,
+        json!({}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not theirs");
     let (status, _) = send(&agent, reqwest::Method::POST, &hangup, json!({})).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let placed = until_placed(&agent, &call_id).await["placed"].clone();
-    assert_eq!((&placed["result"], &placed["hung_up_by"]), (&json!("answered"), &json!("service")));
-    assert_eq!((calls_heard(&seat), calls_heard(&customer)), (2, 2), "baresip writes what it heard and said");
+    assert_eq!(
+        (&placed["result"], &placed["hung_up_by"]),
+        (&json!("answered"), &json!("service"))
+    );
+    assert_eq!(
+        (calls_heard(&seat), calls_heard(&customer)),
+        (2, 2),
+        "baresip writes what it heard and said"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -315,10 +453,29 @@ async fn without_a_call_service_click_to_call_says_so() {
     let agent = app.api("agent_a1").await;
     let lead = lead(&agent, "钱先生", "13500135000").await;
     let (status, body) = dial(&agent, lead).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("call_service_unavailable")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("call_service_unavailable")
+        ),
+        "{body}"
+    );
     // Seats are the admin's to give.
-    let (status, _) = send(&agent, reqwest::Method::PUT, &format!("/api/v1/users/{}/seat", app.org.agent_a1.0), json!({ "seat": "8009" })).await;
+    let (status, _) = send(
+        &agent,
+        reqwest::Method::PUT,
+        &format!("/api/v1/users/{}/seat", app.org.agent_a1.0),
+        json!({ "seat": "8009" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = send(&app.api("admin").await, reqwest::Method::PUT, &format!("/api/v1/users/{}/seat", app.org.agent_a2.0), json!({ "seat": "80a" })).await;
+    let (status, body) = send(
+        &app.api("admin").await,
+        reqwest::Method::PUT,
+        &format!("/api/v1/users/{}/seat", app.org.agent_a2.0),
+        json!({ "seat": "80a" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }

@@ -71,17 +71,30 @@ async fn an_inbound_call_pops_the_callers_lead_up_on_the_seats_it_rings() {
     );
     let matched = &popped["matched"]["lead"];
     assert_eq!(
-        (&matched["id"], &matched["name"], &matched["owner_name"], &matched["visible"]),
+        (
+            &matched["id"],
+            &matched["name"],
+            &matched["owner_name"],
+            &matched["visible"]
+        ),
         (&json!(lead), &json!("孙先生"), &json!("张伟"), &json!(true)),
         "{popped}"
     );
     assert_eq!(popped["matched"]["unknown"], false);
     // The other seat rang too; its person may not see the lead: only whose it is.
     let rang = phone_event(&mut other_stream, &mut other_buf, |p| !p.is_null()).await;
-    assert_eq!((&rang["seat"], &rang["direction"]), (&json!("8006"), &json!("inbound")));
+    assert_eq!(
+        (&rang["seat"], &rang["direction"]),
+        (&json!("8006"), &json!("inbound"))
+    );
     let hidden = &rang["matched"]["lead"];
     assert_eq!(
-        (&hidden["id"], &hidden["name"], &hidden["owner_name"], &hidden["visible"]),
+        (
+            &hidden["id"],
+            &hidden["name"],
+            &hidden["owner_name"],
+            &hidden["visible"]
+        ),
         (&Value::Null, &Value::Null, &json!("张伟"), &json!(false)),
         "{rang}"
     );
