@@ -169,27 +169,23 @@ pub async fn put_seat_call(
         Some(user) => Some(user),
         None => user_of_seat(db, call.seat).await?,
     };
-    let sql = format!(
-        "INSERT INTO seat_calls (sip_call_id, seat, user_id, direction, number, state, lead_id, \
+    const SQL: &str = "INSERT INTO seat_calls (sip_call_id, seat, user_id, direction, number, state, lead_id, \
          customer_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
          ON CONFLICT (sip_call_id, seat) DO UPDATE SET state = $6, updated_at = $9 \
          RETURNING id, sip_call_id, seat, user_id, direction, number, state, lead_id, \
-         customer_id, phone_call_id, created_at, updated_at"
-    );
-    Ok(db_run!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
-        sql.clone()
-    ))
-    .bind(call.sip_call_id)
-    .bind(call.seat)
-    .bind(user)
-    .bind(call.direction.as_str())
-    .bind(call.number)
-    .bind(call.state.as_str())
-    .bind(call.lead_id)
-    .bind(call.customer_id)
-    .bind(now)
-    .fetch_one(pool)
-    .await?))
+         customer_id, phone_call_id, created_at, updated_at";
+    Ok(db_run!(db, |pool| sqlx::query_as(SQL)
+        .bind(call.sip_call_id)
+        .bind(call.seat)
+        .bind(user)
+        .bind(call.direction.as_str())
+        .bind(call.number)
+        .bind(call.state.as_str())
+        .bind(call.lead_id)
+        .bind(call.customer_id)
+        .bind(now)
+        .fetch_one(pool)
+        .await?))
 }
 
 /// Moves a call's seats on (all of them when `seat` is `None`); answers the rows changed.

@@ -204,8 +204,9 @@ impl Feed {
             notifications::mark_delivered(&self.db, user, &ids, now()).await?;
         }
         let phone = super::phone_calls::phone_view(&self.db, &self.caller).await?;
-        if phone.to_string() != self.phone {
-            self.phone = phone.to_string();
+        let shown = phone.to_string();
+        if shown != self.phone {
+            self.phone = shown;
             self.queue.push_back(event("phone", &phone));
         }
         let last = today::latest_call_id(&self.db, user).await?;
