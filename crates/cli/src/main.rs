@@ -329,6 +329,7 @@ async fn serve(
         .await
         .context("reading the saved IVR flow")?;
     let ivr = state.ivr.clone();
+    let phone = state.phone.clone();
     let app = leadline_web::App::bind(&bind, state)
         .await
         .with_context(|| format!("binding {bind}"))?;
@@ -347,7 +348,10 @@ async fn serve(
                 recording_dir,
                 seat_proxy: args.sip_proxy.or(file.sip_proxy),
             };
-            let service = leadline_web::call_service::start(db.clone(), settings).await?;
+            let service =
+                std::sync::Arc::new(leadline_web::call_service::start(db.clone(), settings).await?);
+            // issue 27 (dial): click-to-call goes through this call service.
+            phone.attach(service.clone());
             println!(
                 "The call service answers {number} on sip:{} (UDP)",
                 service.address()

@@ -4,6 +4,7 @@
 //! flows (a declarative file, its validation and a pure step function). The SIP call service
 //! drives these.
 
+pub mod control;
 pub mod dtmf;
 pub mod g711;
 pub mod ivr;

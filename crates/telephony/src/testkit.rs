@@ -112,22 +112,29 @@ impl Process {
 
     /// Waits until the log holds `text`; panics with the log otherwise.
     fn wait_for_log(&mut self, text: &str, limit: Duration) {
+        if let Err(problem) = self.until_logged(text, limit) {
+            panic!("{problem}");
+        }
+    }
+
+    /// Waits until the log holds `text`; the log (and why) when the process ended first.
+    fn until_logged(&mut self, text: &str, limit: Duration) -> Result<(), String> {
         let start = Instant::now();
         while start.elapsed() < limit {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
             if log.contains(text) {
-                return;
+                return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("{} ended ({status}): {log}", self.log.display());
+                return Err(format!("{} ended ({status}): {log}", self.log.display()));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        panic!(
+        Err(format!(
             "{text:?} not in {} after {limit:?}: {log}",
             self.log.display()
-        );
+        ))
     }
 }
 
@@ -211,17 +218,6 @@ impl Seat {
         writer.finish().expect("seat audio");
         let recordings = dir.join("recordings");
         std::fs::create_dir_all(&recordings).expect("seat recordings");
-        let config = format!(
-            "poll_method\tepoll\nsip_listen\t127.0.0.1:{port}\nsip_trans_def\tudp\n\
-             net_interface\t127.0.0.1\naudio_source\taufile,{say}\n\
-             module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taufile.so\n\
-             module\tsndfile.so\nsnd_path\t{recordings}\nmodule_app\taccount.so\n\
-             call_max_calls\t1\n",
-            port = free_udp_port(),
-            recordings = recordings.display(),
-            say = say.display(),
-        );
-        std::fs::write(dir.join("config"), config).expect("baresip config");
         let mode = match answer {
             Answer::Auto => "auto",
             Answer::Never => "manual",
@@ -231,10 +227,31 @@ impl Seat {
             kamailio = kamailio.address
         );
         std::fs::write(dir.join("accounts"), account).expect("baresip accounts");
-        let mut command = Command::new("baresip");
-        command.arg("-f").arg(&dir);
-        let mut process = Process::spawn(command, dir.join("baresip.log"));
-        process.wait_for_log("200 OK", Duration::from_secs(10));
+        // The free port may be taken by another test between the look and baresip's bind: then
+        // another port.
+        let mut tries = 0;
+        let process = loop {
+            tries += 1;
+            let config = format!(
+                "poll_method\tepoll\nsip_listen\t127.0.0.1:{port}\nsip_trans_def\tudp\n\
+                 net_interface\t127.0.0.1\naudio_source\taufile,{say}\n\
+                 module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taufile.so\n\
+                 module\tsndfile.so\nsnd_path\t{recordings}\nmodule_app\taccount.so\n\
+                 call_max_calls\t1\n",
+                port = free_udp_port(),
+                recordings = recordings.display(),
+                say = say.display(),
+            );
+            std::fs::write(dir.join("config"), config).expect("baresip config");
+            let mut command = Command::new("baresip");
+            command.arg("-f").arg(&dir);
+            let mut process = Process::spawn(command, dir.join("baresip.log"));
+            match process.until_logged("200 OK", Duration::from_secs(10)) {
+                Ok(()) => break process,
+                Err(problem) if tries < 5 && problem.contains("Address already in use") => {}
+                Err(problem) => panic!("{problem}"),
+            }
+        };
         Self {
             name: name.to_owned(),
             recordings: Some(recordings),

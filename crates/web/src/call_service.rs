@@ -29,7 +29,8 @@ pub struct CallServiceSettings {
     pub seat_proxy: Option<SocketAddr>,
 }
 
-/// Starts the service; it stops when the returned handle is dropped.
+/// Starts the service; it stops when the returned handle is dropped. Attach it to
+/// `AppState::phone` for click-to-call to go through it.
 pub async fn start(db: Db, settings: CallServiceSettings) -> Result<CallService, ServiceError> {
     let config = ServiceConfig {
         flow: settings.flow,
@@ -42,6 +43,8 @@ pub async fn start(db: Db, settings: CallServiceSettings) -> Result<CallService,
     };
     let (service, events) = CallService::start(settings.bind, config).await?;
     tracing::info!(address = %service.address(), "call service listening (SIP over UDP)");
+    // issue 27 (dial): seats offered calls, and click-to-calls, as the call control reports them.
+    crate::phone::follow(db.clone(), &service);
     tokio::spawn(store_events(db, events));
     Ok(service)
 }

@@ -32,6 +32,10 @@ pub enum AppError {
     /// A request refused by a rule of the present state (409), with its code.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// A part this request needs does not run here (503), with its code (issue 27: the call
+    /// service).
+    #[error("unavailable: {0}")]
+    Unavailable(&'static str),
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -48,6 +52,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Store(e) => match e {
                 StoreError::NotFound => StatusCode::NOT_FOUND,
@@ -78,7 +83,9 @@ impl AppError {
             AppError::Csrf => "csrf_failed",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
-            AppError::BadRequest(code) | AppError::Conflict(code) => code,
+            AppError::BadRequest(code) | AppError::Conflict(code) | AppError::Unavailable(code) => {
+                code
+            }
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::Internal(_) => "internal_error",
             AppError::Store(e) => match e {

@@ -14,6 +14,8 @@ pub mod markdown;
 pub mod metrics;
 pub mod pages;
 mod panic_guard;
+// issue 27: dial — click-to-call and the seats' phones.
+pub mod phone;
 mod router;
 pub mod serve;
 
@@ -50,6 +52,8 @@ pub struct AppState {
     pub events_catch_up: std::time::Duration,
     /// issue 27: the IVR flow the call service runs, and the prompt files.
     pub ivr: ivr::Ivr,
+    /// issue 27 (dial): the call control click-to-call goes through, once one runs here.
+    pub phone: phone::Phone,
 }
 
 impl AppState {
@@ -68,6 +72,7 @@ impl AppState {
             )),
             events_catch_up: jobs_runner::CATCH_UP_EVERY,
             ivr: ivr::Ivr::new("prompts".into()),
+            phone: phone::Phone::default(),
         }
     }
 }

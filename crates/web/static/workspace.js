@@ -253,6 +253,8 @@
       next_revisit_at: revisit ? new Date(revisit).toISOString() : null,
       script_id: script ? Number(script) : null,
       request_id: form.dataset.requestId || (form.dataset.requestId = newRequestId()),
+      // issue 27: the click-to-call this records (its start and length are the call's).
+      phone_call_id: Number((document.getElementById("call-phone-id") || {}).value) || null,
     };
     saving = true;
     api("POST", "/api/v1/leads/" + encodeURIComponent(form.dataset.lead) + "/calls", body)
@@ -333,6 +335,10 @@
     var events = new EventSource("/api/v1/agent/events");
     events.addEventListener("ready", function (e) { setCounts(JSON.parse(e.data)); });
     events.addEventListener("call_recorded", function (e) { setCounts(JSON.parse(e.data)); });
+    // issue 27: the seat's phone (an inbound call's lead, a click-to-call's progress).
+    events.addEventListener("phone", function (e) {
+      if (window.leadlinePhone) window.leadlinePhone.show(JSON.parse(e.data));
+    });
     events.addEventListener("reminder", function (e) {
       var n = JSON.parse(e.data);
       var card = document.getElementById("ws-reminders-card");

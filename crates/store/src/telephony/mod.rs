@@ -2,15 +2,22 @@
 //! hung up, and the voicemail left on them, its recording kept in the database so that every app
 //! server can play it. Voicemails are re-filed and passed on in [`voicemails`].
 
-pub mod reminder_calls;
-#[cfg(test)]
-mod reminder_calls_tests;
 pub mod lookups;
 #[cfg(test)]
 mod lookups_tests;
+pub mod reminder_calls;
+#[cfg(test)]
+mod reminder_calls_tests;
 pub mod voicemails;
 #[cfg(test)]
 mod voicemails_tests;
+// issue 27: dial — seats, click-to-call, the inbound pop-up.
+pub mod caller_match;
+pub mod dial_checks;
+pub mod placed;
+pub mod seats;
+#[cfg(test)]
+mod seats_tests;
 
 pub use voicemails::{
     Voicemail, VoicemailFilter, list_voicemails, record_voicemail, voicemail_audio,

@@ -65,7 +65,7 @@ pub(super) async fn run(
 }
 
 /// One packet from the side whose audio is `from`, as the side with `to` expects it.
-fn relay(bytes: &[u8], from: &AudioPlan, to: &AudioPlan) -> Option<Vec<u8>> {
+pub(super) fn relay(bytes: &[u8], from: &AudioPlan, to: &AudioPlan) -> Option<Vec<u8>> {
     let mut packet = RtpPacket::parse(bytes).ok()?;
     if packet.payload_type == from.codec.payload_type() {
         if from.codec != to.codec {

@@ -5,6 +5,7 @@
 use super::answer::{self, LookupRecord, Lookups};
 use super::queue::{Report, Ring, Ringer, SeatLeg};
 use super::{CallEvent, HungUpBy, QueueOutcome, QueueResult, ServiceConfig, bridge};
+use crate::control::ControlEvent;
 use crate::dtmf::DtmfDetector;
 use crate::ivr::{Action, CallState, Event, Flow};
 use crate::pacing::{self, PACKET_DURATION, RtpSender};
@@ -240,7 +241,21 @@ impl Call {
             seat = leg.seat,
             "caller bridged to a seat"
         );
+        let told = |event| {
+            if let Some(ringer) = &self.ringer {
+                let _ = ringer.control.send(event);
+            }
+        };
+        told(ControlEvent::Bridged {
+            call: self.call_id.clone(),
+            seat: leg.seat.clone(),
+            caller: self.caller.clone(),
+        });
         let ended = bridge::run(&self.socket, &self.plan, leg, signals).await;
+        told(ControlEvent::Released {
+            call: self.call_id.clone(),
+            seat: leg.seat.clone(),
+        });
         if let Some(ringer) = &self.ringer {
             ringer.released(&leg.seat);
             ringer.dialogs.remove_dialog(&leg.dialog.id());
@@ -463,6 +478,7 @@ impl Media {
         };
         let (sender, reports) = mpsc::unbounded_channel();
         let ring = Ring {
+            call_id: call.call_id.clone(),
             queue: state.node().to_owned(),
             caller: call.caller.clone(),
             seats,

@@ -6,10 +6,14 @@
 mod answer;
 mod bridge;
 mod call;
+mod dial;
+mod mix;
 mod queue;
 mod sip;
 
 pub use answer::{LookupFuture, LookupRecord, Lookups};
+pub use dial::{CUSTOMER_RING_LIMIT, SEAT_RING_LIMIT};
+
 pub use sip::CallService;
 
 use std::path::PathBuf;
@@ -21,7 +25,7 @@ pub struct ServiceConfig {
     pub flow: tokio::sync::watch::Receiver<crate::ivr::Flow>,
     /// Prompts as `<dir>/<language>/<prompt>.wav`, 8 kHz mono 16-bit.
     pub prompt_dir: PathBuf,
-    /// Where voicemail recordings are written.
+    /// Where voicemail recordings, and the recordings of placed calls, are written.
     pub voicemail_dir: PathBuf,
     /// Kamailio, through which queues ring their seats (`sip:<seat>@<this address>`); without it
     /// a queue has no seat to ring and the call goes straight to the queue's `on_timeout`.

@@ -3,9 +3,10 @@
 //! round until a seat answers or the call leaves the queue (the flow's `max_wait_s` timer, or the
 //! caller hanging up). A ring abandoned by dropping its future is CANCELed by rsipstack.
 
+use crate::control::ControlEvent;
 use crate::ivr::RingStrategy;
 use crate::sdp::{self, AudioPlan};
-use rsipstack::dialog::dialog::DialogStateReceiver;
+use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
@@ -16,7 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -30,6 +31,8 @@ pub(super) struct Ringer {
     /// Our SIP address (Contact and From host).
     pub local: SocketAddr,
     pub rtp_ip: IpAddr,
+    /// Where seats being offered a call, and released from it, are told.
+    pub control: broadcast::Sender<ControlEvent>,
     book: Mutex<SeatBook>,
 }
 
@@ -71,6 +74,8 @@ pub(super) enum Report {
 
 /// One call's queue.
 pub(super) struct Ring {
+    /// The inbound call's id (its SIP Call-ID).
+    pub call_id: String,
     pub queue: String,
     pub caller: String,
     pub seats: Vec<String>,
@@ -84,12 +89,14 @@ impl Ringer {
         proxy: SocketAddr,
         local: SocketAddr,
         rtp_ip: IpAddr,
+        control: broadcast::Sender<ControlEvent>,
     ) -> Self {
         Self {
             dialogs,
             proxy,
             local,
             rtp_ip,
+            control,
             book: Mutex::default(),
         }
     }
@@ -151,7 +158,9 @@ impl Ringer {
                 }
             } else {
                 for seat in seats {
-                    let attempt = self.ring_one(&ring.caller, &seat, ring.ring_timeout).await;
+                    let attempt = self
+                        .offer(&ring.call_id, &ring.caller, &seat, ring.ring_timeout)
+                        .await;
                     if report(&reports, seat, attempt) {
                         return;
                     }
@@ -171,10 +180,11 @@ impl Ringer {
     ) -> Option<SeatLeg> {
         let mut ringing = JoinSet::new();
         for seat in seats {
-            let (ringer, caller) = (self.clone(), ring.caller.clone());
+            let (ringer, caller, call_id) =
+                (self.clone(), ring.caller.clone(), ring.call_id.clone());
             // No per-seat limit: they ring until one answers or the caller leaves the queue.
             ringing.spawn(async move {
-                let attempt = ringer.ring_one(&caller, &seat, Duration::MAX).await;
+                let attempt = ringer.offer(&call_id, &caller, &seat, Duration::MAX).await;
                 (seat, attempt)
             });
         }
@@ -199,8 +209,34 @@ impl Ringer {
         None
     }
 
-    /// Rings one seat for at most `limit`; dropping this future CANCELs the INVITE.
-    async fn ring_one(&self, caller: &str, seat: &str, limit: Duration) -> Attempt {
+    /// Rings one seat with an inbound call for at most `limit`, its person told it is offered
+    /// the call (and, unless it answers, that it no longer is, however the ringing ends).
+    async fn offer(&self, call_id: &str, caller: &str, seat: &str, limit: Duration) -> Attempt {
+        let _ = self.control.send(ControlEvent::Offered {
+            call: call_id.to_owned(),
+            seat: seat.to_owned(),
+            caller: caller.to_owned(),
+        });
+        let mut offered = Offered {
+            control: &self.control,
+            call: call_id,
+            seat,
+            answered: false,
+        };
+        let attempt = self.invite(caller, seat, limit, &|| {}).await;
+        offered.answered = matches!(attempt, Attempt::Answered(_));
+        attempt
+    }
+
+    /// INVITEs `sip:<callee>@<proxy>` from `caller` for at most `limit`, `early` called on each
+    /// provisional answer (ringing); dropping this future CANCELs the INVITE.
+    pub async fn invite(
+        &self,
+        caller: &str,
+        seat: &str,
+        limit: Duration,
+        early: &(dyn Fn() + Send + Sync),
+    ) -> Attempt {
         let socket = match UdpSocket::bind(SocketAddr::new(self.rtp_ip, 0)).await {
             Ok(socket) => socket,
             Err(error) => {
@@ -238,15 +274,28 @@ impl Ringer {
             contact,
             ..Default::default()
         };
-        let (state_sender, states) = self.dialogs.new_dialog_state_channel();
+        let (state_sender, mut states) = self.dialogs.new_dialog_state_channel();
         let invite = self.dialogs.do_invite(option, state_sender);
-        let (dialog, response) = match tokio::time::timeout(limit, invite).await {
-            Err(_) => return Attempt::NoAnswer,
-            Ok(Err(error)) => {
+        tokio::pin!(invite);
+        let deadline = tokio::time::sleep(limit);
+        tokio::pin!(deadline);
+        let invited = loop {
+            tokio::select! {
+                invited = &mut invite => break invited,
+                Some(state) = states.recv() => {
+                    if let DialogState::Early(..) = state {
+                        early();
+                    }
+                }
+                _ = &mut deadline => return Attempt::NoAnswer,
+            }
+        };
+        let (dialog, response) = match invited {
+            Err(error) => {
                 tracing::info!(seat, %error, "seat not reached");
                 return Attempt::Unavailable;
             }
-            Ok(Ok(answered)) => answered,
+            Ok(answered) => answered,
         };
         let Some(response) = response else {
             return Attempt::NoAnswer;
@@ -283,6 +332,26 @@ impl Ringer {
     }
 }
 
+/// A seat offered an inbound call; dropped unanswered (rang out, refused, CANCELed), its person
+/// is told the offer is gone.
+struct Offered<'a> {
+    control: &'a broadcast::Sender<ControlEvent>,
+    call: &'a str,
+    seat: &'a str,
+    answered: bool,
+}
+
+impl Drop for Offered<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            let _ = self.control.send(ControlEvent::Released {
+                call: self.call.to_owned(),
+                seat: self.seat.to_owned(),
+            });
+        }
+    }
+}
+
 /// Passes one attempt on; true when it was the answer.
 fn report(reports: &mpsc::UnboundedSender<Report>, seat: String, attempt: Attempt) -> bool {
     let report = match attempt {
@@ -310,11 +379,13 @@ mod tests {
             "127.0.0.1:5060".parse().unwrap(),
             "127.0.0.1:5070".parse().unwrap(),
             "127.0.0.1".parse().unwrap(),
+            broadcast::channel(8).0,
         )
     }
 
     fn ring(strategy: RingStrategy) -> Ring {
         Ring {
+            call_id: "c1".into(),
             queue: "agents".into(),
             caller: "13800138000".into(),
             seats: vec!["8001".into(), "8002".into(), "8003".into()],

@@ -2,8 +2,10 @@
 //! in-dialog INFO turned into keys, BYE and CANCEL into the caller hanging up.
 
 use super::call::{Call, Signal};
+use super::dial::Dialer;
 use super::queue::Ringer;
 use super::{CallEvent, ServiceConfig, ServiceError};
+use crate::control::{CallControl, CallId, ControlEvent, DialError, EVENT_BACKLOG};
 use crate::dtmf::sip_info_digit;
 use crate::sdp;
 use rsipstack::EndpointBuilder;
@@ -16,13 +18,17 @@ use rsipstack::transport::udp::UdpConnection;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-/// The running service; dropping it stops it.
+/// The running service; dropping it stops it. It is also the first [`CallControl`] adapter:
+/// click-to-call through the seat proxy, inbound offers to seats on its event stream.
 pub struct CallService {
     address: SocketAddr,
     cancel: CancellationToken,
+    control: broadcast::Sender<ControlEvent>,
+    /// Present when the service has a seat proxy (Kamailio) to place calls through.
+    dialer: Option<Arc<Dialer>>,
 }
 
 type Calls = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Signal>>>>;
@@ -59,9 +65,23 @@ impl CallService {
         let (state_sender, state_receiver) = dialogs.new_dialog_state_channel();
         let (events, event_receiver) = mpsc::unbounded_channel();
         let calls: Calls = Arc::default();
-        let ringer = config
-            .seat_proxy
-            .map(|proxy| Arc::new(Ringer::new(dialogs.clone(), proxy, address, address.ip())));
+        let control = broadcast::channel(EVENT_BACKLOG).0;
+        let ringer = config.seat_proxy.map(|proxy| {
+            Arc::new(Ringer::new(
+                dialogs.clone(),
+                proxy,
+                address,
+                address.ip(),
+                control.clone(),
+            ))
+        });
+        let dialer = ringer.as_ref().map(|ringer| {
+            Arc::new(Dialer::new(
+                ringer.clone(),
+                control.clone(),
+                config.voicemail_dir.clone(),
+            ))
+        });
         let shared = Arc::new(Shared {
             ringer,
             config,
@@ -73,12 +93,40 @@ impl CallService {
         tokio::spawn(async move { endpoint.serve().await });
         tokio::spawn(accept_requests(shared.clone(), incoming, state_sender));
         tokio::spawn(follow_dialogs(shared, state_receiver));
-        Ok((Self { address, cancel }, event_receiver))
+        Ok((
+            Self {
+                address,
+                cancel,
+                control,
+                dialer,
+            },
+            event_receiver,
+        ))
     }
 
     /// The address SIP listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+}
+
+impl CallControl for CallService {
+    fn dial(&self, seat: &str, number: &str, tag: &str) -> Result<CallId, DialError> {
+        self.dialer
+            .as_ref()
+            .ok_or(DialError::NoRoute)?
+            .dial(seat, number, tag)
+    }
+
+    fn hang_up(&self, call: &str) -> Result<(), DialError> {
+        self.dialer
+            .as_ref()
+            .ok_or(DialError::UnknownCall)?
+            .hang_up(call)
+    }
+
+    fn events(&self) -> broadcast::Receiver<ControlEvent> {
+        self.control.subscribe()
     }
 }
 

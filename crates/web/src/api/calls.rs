@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use leadline_domain::{IntentLevel, LeadId, ScriptId};
+use leadline_store::telephony::placed;
 use leadline_store::workday::{self, CallInput};
 use leadline_store::{StoreError, leads, workday::calls};
 use serde::Deserialize;
@@ -37,6 +38,9 @@ pub struct CallCreate {
     /// The client's id for this submission (same as the `Idempotency-Key` header): sending the
     /// same one twice records one call.
     pub request_id: Option<String>,
+    /// issue 27: the click-to-call this records (`GET /api/v1/agent/phone`): its start and talk
+    /// time are the call's, and the two are linked.
+    pub phone_call_id: Option<i64>,
 }
 
 /// The do-not-call refusal: 409 with its own code.
@@ -84,10 +88,15 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
+    // issue 27: a click-to-call fills in its own start and length.
+    let placed = match body.phone_call_id {
+        Some(pc) => Some(placed::placed_to_record(&state.db, caller.user.id, id, pc).await?),
+        None => None,
+    };
     let input = CallInput {
         lead_id: id,
-        started_at: body.started_at,
-        duration_s: body.duration_s,
+        started_at: placed.as_ref().map(|p| p.started_at).or(body.started_at),
+        duration_s: placed.as_ref().map_or(body.duration_s, |p| p.duration_s),
         disposition: body.disposition.trim().to_string(),
         intent,
         notes: body.notes,
@@ -100,6 +109,11 @@ pub async fn create(
             Err(StoreError::Forbidden) => return Ok(dnc_refusal(&caller)),
             other => other?,
         };
+    if let Some(p) = &placed
+        && !recorded.replayed
+    {
+        placed::link_record(&state.db, p.id, recorded.call.id).await?;
+    }
     let status = if recorded.replayed {
         StatusCode::OK
     } else {

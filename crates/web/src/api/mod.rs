@@ -26,6 +26,8 @@ pub mod live_events;
 pub mod openapi;
 pub mod people;
 pub mod phone_pin;
+// issue 27: dial
+pub mod phone_calls;
 pub mod pipeline;
 pub mod pools;
 pub mod prompts;

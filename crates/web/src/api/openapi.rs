@@ -100,6 +100,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::reminder_calls::list,
         // issue 27: collect (phone PINs for the IVR)
         super::phone_pin::put_own, super::phone_pin::delete_own, super::phone_pin::reset,
+        // issue 27: dial
+        super::phone_calls::dial, super::phone_calls::hang_up, super::phone_calls::phone,
+        super::phone_calls::get, super::phone_calls::recording, super::phone_calls::of_lead,
+        super::phone_calls::of_customer, super::phone_calls::put_seat, super::phone_calls::list_seats,
     ),
     modifiers(&BearerAuth),
 )]

@@ -176,6 +176,8 @@ struct Feed {
     last_call: i64,
     last_poll: Instant,
     queue: VecDeque<Event>,
+    /// issue 27 (dial): the seat's phone as last sent (`phone` events).
+    phone: String,
 }
 
 fn event(name: &str, data: &Value) -> Event {
@@ -200,6 +202,12 @@ impl Feed {
                     .push_back(event("reminder", &notice_json(self.caller.lang, n)));
             }
             notifications::mark_delivered(&self.db, user, &ids, now()).await?;
+        }
+        let phone = super::phone_calls::phone_view(&self.db, &self.caller).await?;
+        let shown = phone.to_string();
+        if shown != self.phone {
+            self.phone = shown;
+            self.queue.push_back(event("phone", &phone));
         }
         let last = today::latest_call_id(&self.db, user).await?;
         if last > self.last_call {
@@ -250,8 +258,9 @@ impl Feed {
 }
 
 /// GET /api/v1/agent/events — server-sent events: `ready` once, then `reminder` for each due
-/// revisit and `call_recorded` with the new counters after each recorded call.
-#[utoipa::path(get, path = "/api/v1/agent/events", responses((status = 200, description = "text/event-stream: `ready`, `reminder`, `call_recorded`")))]
+/// revisit, `call_recorded` with the new counters after each recorded call, and `phone` (issue
+/// 27) whenever the seat's phone changes (the body of GET /api/v1/agent/phone).
+#[utoipa::path(get, path = "/api/v1/agent/events", responses((status = 200, description = "text/event-stream: `ready`, `reminder`, `call_recorded`, `phone`")))]
 pub async fn events(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let user = caller.user.id;
     // Subscribed before the first read: nothing written after it is missed.
@@ -272,7 +281,13 @@ pub async fn events(State(state): State<AppState>, caller: Caller) -> ApiResult<
     }
     let ids: Vec<i64> = waiting.iter().map(|n| n.id).collect();
     notifications::mark_delivered(&db, user, &ids, now()).await?;
+    // A call on the seat now pops up at once; one over is not shown again.
+    let phone = super::phone_calls::phone_view(&db, &caller).await?;
+    if !phone["phone"].is_null() && phone["phone"]["state"] != "ended" {
+        queue.push_back(event("phone", &phone));
+    }
     let feed = Feed {
+        phone: phone.to_string(),
         db,
         caller,
         stop: state.hub.stopping(),

@@ -183,6 +183,15 @@ fn built_keys(store: &StoreCodes) -> Vec<(&'static str, Values)> {
             "reminder_calls.result.",
             listed(&["answered", "busy", "no_answer", "failed"]),
         ),
+        // issue 27: dial
+        (
+            "phone.result.",
+            listed(&["answered", "busy", "no_answer", "failed"]),
+        ),
+        (
+            "phone.hung_up_by.",
+            listed(&["seat", "customer", "service"]),
+        ),
     ]
 }
 

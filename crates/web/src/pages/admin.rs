@@ -130,6 +130,8 @@ pub struct UserLine {
     pub user: User,
     pub role_label: &'static str,
     pub team: String,
+    /// issue 27 (dial): the user's seat extension, empty for none.
+    pub seat: String,
 }
 
 #[derive(Template)]
@@ -147,6 +149,9 @@ async fn users_page(state: &AppState, caller: &Caller, error: Option<&AppError>)
     let l = caller.lang;
     let nav = Nav::new(caller, "/admin/users");
     let teams = users::list_teams(&state.db).await.or_page(l)?;
+    let seats = leadline_store::telephony::seats::seats(&state.db)
+        .await
+        .or_page(l)?;
     let list = users::list_users(&state.db)
         .await
         .or_page(l)?
@@ -157,6 +162,11 @@ async fn users_page(state: &AppState, caller: &Caller, error: Option<&AppError>)
                 .team_id
                 .and_then(|t| teams.iter().find(|x| x.id == t))
                 .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            seat: seats
+                .iter()
+                .find(|(id, _)| *id == u.id)
+                .map(|(_, seat)| seat.clone())
                 .unwrap_or_default(),
             user: u,
         })
@@ -245,9 +255,27 @@ pub async fn update_user(
             },
             ..Default::default()
         };
-        users::update_user(&state.db, id, &patch, Some(caller.user.id))
-            .await
-            .map_err(AppError::from)
+        users::update_user(&state.db, id, &patch, Some(caller.user.id)).await?;
+        // issue 27 (dial): the seat, when the form has it and it changed.
+        if let Some(seat) = form.get("seat") {
+            let seats = leadline_store::telephony::seats::seats(&state.db).await?;
+            let current = seats
+                .iter()
+                .find(|(u, _)| *u == id)
+                .map(|(_, s)| s.as_str());
+            if current.unwrap_or("") != seat.trim() {
+                let now = leadline_store::now();
+                leadline_store::telephony::seats::set_seat(
+                    &state.db,
+                    caller.user.id,
+                    id,
+                    Some(seat),
+                    now,
+                )
+                .await?;
+            }
+        }
+        Ok::<(), AppError>(())
     }
     .await;
     match result {

@@ -152,6 +152,8 @@ struct CardPage {
     contacts: Vec<ContactView>,
     history: Vec<HistoryView>,
     timeline: Vec<ItemView>,
+    /// issue 27: 拨打 and the placed calls with their recordings (`phone_pane.html`).
+    phone: super::phone_pane::PhonePane,
 }
 
 impl CardPage {
@@ -228,7 +230,11 @@ pub async fn card(
             amount: i.amount_fen.map(yuan).unwrap_or_default(),
         })
         .collect();
+    let phone = super::phone_pane::for_customer(&state.db, &nav, id)
+        .await
+        .or_page(l)?;
     Ok(render(&CardPage {
+        phone,
         kind: l.t(&format!("customer.kind.{}", c.kind.code())).to_string(),
         grade: grade_label(&grades, c.grade.as_deref(), l),
         status: l

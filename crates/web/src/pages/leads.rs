@@ -420,6 +420,8 @@ struct DetailPage {
     ownership: super::pools::LeadPane,
     /// 转为客户, or the customer it became (`customers_lead_pane.html`).
     conversion: super::customers::LeadPane,
+    /// issue 27: 拨打 and the placed calls with their recordings (`phone_pane.html`).
+    phone: super::phone_pane::PhonePane,
 }
 
 fn show_value(v: &Value) -> String {
@@ -606,7 +608,11 @@ pub async fn detail(
     let conversion = super::customers::lead_pane(&state, &caller, &lead)
         .await
         .or_page(l)?;
+    let phone = super::phone_pane::for_lead(&state.db, &nav, lead.id)
+        .await
+        .or_page(l)?;
     let page = DetailPage {
+        phone,
         ownership,
         conversion,
         knowledge,

@@ -21,6 +21,8 @@ pub mod kb;
 pub mod lead_form;
 pub mod leads;
 pub mod people;
+// issue 27: dial
+pub mod phone_pane;
 pub mod pipeline;
 pub mod pipeline_admin;
 pub mod pipeline_visits;

@@ -465,6 +465,28 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
             "/users/{id}/phone-pin",
             axum::routing::delete(api::phone_pin::reset),
         )
+        // issue 27: dial
+        .route("/calls/dial", post(api::phone_calls::dial))
+        .route(
+            "/calls/dial/{call_id}/hangup",
+            post(api::phone_calls::hang_up),
+        )
+        .route("/agent/phone", get(api::phone_calls::phone))
+        .route("/phone-calls/{id}", get(api::phone_calls::get))
+        .route(
+            "/phone-calls/{id}/recording",
+            get(api::phone_calls::recording),
+        )
+        .route("/leads/{id}/phone-calls", get(api::phone_calls::of_lead))
+        .route(
+            "/customers/{id}/phone-calls",
+            get(api::phone_calls::of_customer),
+        )
+        .route(
+            "/users/{id}/seat",
+            axum::routing::put(api::phone_calls::put_seat),
+        )
+        .route("/seats", get(api::phone_calls::list_seats))
         .route("/openapi.json", get(api::openapi::document))
         .fallback(|| async { crate::error::AppError::NotFound })
 }

@@ -348,4 +348,6 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
         )
         // issue 27: collect (a person's phone PIN, on their tokens page)
         .route("/phone-pin", post(pages::session::set_phone_pin))
+        // issue 27: dial
+        .route("/static/phone.js", get(pages::phone_pane::script))
 }

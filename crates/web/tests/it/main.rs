@@ -13,6 +13,8 @@ mod call_reports;
 mod calls;
 mod chinese_first;
 mod claim;
+// issue 27: dial
+mod click_to_call;
 mod collision_browser;
 mod collisions;
 mod customer_reports;
@@ -34,6 +36,8 @@ mod if_match;
 mod import_browser;
 mod import_referral;
 mod import_run;
+// issue 27: dial
+mod inbound_popup;
 mod integrity;
 // issue 27: prompt27
 mod ivr_flows;
