@@ -3,7 +3,7 @@
 //! once a seat answers, the bridge.
 
 use super::queue::{Report, Ring, Ringer, SeatLeg};
-use super::{CallEvent, HungUpBy, QueueOutcome, QueueResult, ServiceConfig, bridge};
+use super::{CallEvent, HungUpBy, QueueOutcome, QueueResult, ServiceConfig, ServiceStats, bridge};
 use crate::dtmf::DtmfDetector;
 use crate::ivr::{Action, CallState, Event, Flow};
 use crate::pacing::{self, PACKET_DURATION, RtpSender};
@@ -42,6 +42,9 @@ pub(super) struct Call {
     call_id: String,
     caller: String,
     ringer: Option<Arc<Ringer>>,
+    stats: Arc<ServiceStats>,
+    /// When the 200 OK was handed to the SIP stack.
+    answered_at: Instant,
 }
 
 /// A queue the call waits in: its ringing task and what it has reported.
@@ -70,6 +73,7 @@ impl Call {
         rtp_ip: IpAddr,
         events: mpsc::UnboundedSender<CallEvent>,
         ringer: Option<Arc<Ringer>>,
+        stats: Arc<ServiceStats>,
     ) -> Result<Self, String> {
         let request = dialog.initial_request();
         let plan = sdp::read(&String::from_utf8_lossy(&request.body)).map_err(|e| e.to_string())?;
@@ -79,9 +83,11 @@ impl Call {
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         let answer = sdp::answer(local, u64::from(local.port()), &plan);
         let headers = vec![Header::ContentType("application/sdp".into())];
+        let answered_at = Instant::now();
         dialog
             .accept(Some(headers), Some(answer.into_bytes()))
             .map_err(|e| e.to_string())?;
+        stats.answered_call();
         Ok(Self {
             call_id: dialog.id().call_id.clone(),
             caller: super::sip::caller(&request),
@@ -93,6 +99,8 @@ impl Call {
             voicemail_dir: config.voicemail_dir.clone(),
             events,
             ringer,
+            stats,
+            answered_at,
         })
     }
 
@@ -270,6 +278,8 @@ struct Media {
     sender: RtpSender,
     playing: VecDeque<[i16; pacing::SAMPLES_PER_PACKET]>,
     is_playing: bool,
+    /// Whether a prompt's first packet has left (for `ServiceStats`).
+    prompt_started: bool,
     detector: DtmfDetector,
     recording: Option<Recording>,
     timer: Option<Instant>,
@@ -288,6 +298,7 @@ impl Media {
             sender: RtpSender::new(seed, (seed >> 16) as u16, seed.rotate_left(7)),
             playing: VecDeque::new(),
             is_playing: false,
+            prompt_started: false,
             detector: DtmfDetector::new(),
             recording: None,
             timer: None,
@@ -431,10 +442,9 @@ impl Media {
 
     /// Sends the next 20 ms (prompt or silence); true when a prompt just ended.
     async fn send_frame(&mut self, call: &Call) -> bool {
-        let frame = self
-            .playing
-            .pop_front()
-            .unwrap_or([0; pacing::SAMPLES_PER_PACKET]);
+        let prompt = self.playing.pop_front();
+        let first_of_call = prompt.is_some() && !self.prompt_started;
+        let frame = prompt.unwrap_or([0; pacing::SAMPLES_PER_PACKET]);
         let payload = match call.plan.codec {
             Codec::Pcmu => g711::ulaw_encode_all(&frame),
             Codec::Pcma => g711::alaw_encode_all(&frame),
@@ -444,6 +454,10 @@ impl Media {
             .socket
             .send_to(&packet.to_bytes(), call.plan.remote)
             .await;
+        if first_of_call {
+            self.prompt_started = true;
+            call.stats.prompt_started(call.answered_at.elapsed());
+        }
         let finished = self.is_playing && self.playing.is_empty();
         if finished {
             self.is_playing = false;

@@ -7,8 +7,10 @@ mod bridge;
 mod call;
 mod queue;
 mod sip;
+mod stats;
 
 pub use sip::CallService;
+pub use stats::ServiceStats;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 
 use super::call::{Call, Signal};
 use super::queue::Ringer;
-use super::{CallEvent, ServiceConfig, ServiceError};
+use super::{CallEvent, ServiceConfig, ServiceError, ServiceStats};
 use crate::dtmf::sip_info_digit;
 use crate::ivr::Node;
 use crate::sdp;
@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 pub struct CallService {
     address: SocketAddr,
     cancel: CancellationToken,
+    stats: Arc<ServiceStats>,
 }
 
 type Calls = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Signal>>>>;
@@ -71,7 +72,9 @@ impl CallService {
         let ringer = config
             .seat_proxy
             .map(|proxy| Arc::new(Ringer::new(dialogs.clone(), proxy, address, address.ip())));
+        let stats = Arc::new(ServiceStats::default());
         let shared = Arc::new(Shared {
+            stats: stats.clone(),
             ringer,
             config,
             dialogs,
@@ -82,12 +85,24 @@ impl CallService {
         tokio::spawn(async move { endpoint.serve().await });
         tokio::spawn(accept_requests(shared.clone(), incoming, state_sender));
         tokio::spawn(follow_dialogs(shared, state_receiver));
-        Ok((Self { address, cancel }, event_receiver))
+        Ok((
+            Self {
+                address,
+                cancel,
+                stats,
+            },
+            event_receiver,
+        ))
     }
 
     /// The address SIP listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Calls up now and at most, and how soon prompts start after answering.
+    pub fn stats(&self) -> &Arc<ServiceStats> {
+        &self.stats
     }
 }
 
@@ -98,6 +113,7 @@ impl Drop for CallService {
 }
 
 struct Shared {
+    stats: Arc<ServiceStats>,
     /// Rings queues' seats through Kamailio, when the service has its address.
     ringer: Option<Arc<Ringer>>,
     config: ServiceConfig,
@@ -182,6 +198,7 @@ async fn follow_dialogs(shared: Arc<Shared>, mut states: DialogStateReceiver) {
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
                     .insert(id.to_string(), signals);
                 let shared = shared.clone();
+                shared.stats.call_started();
                 tokio::spawn(async move {
                     let key = id.to_string();
                     let request = dialog.initial_request();
@@ -191,6 +208,7 @@ async fn follow_dialogs(shared: Arc<Shared>, mut states: DialogStateReceiver) {
                         shared.rtp_ip,
                         shared.events.clone(),
                         shared.ringer.clone(),
+                        shared.stats.clone(),
                     );
                     match answered.await {
                         Ok(call) => call.run(signal_receiver).await,
@@ -203,6 +221,7 @@ async fn follow_dialogs(shared: Arc<Shared>, mut states: DialogStateReceiver) {
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
                         .remove(&key);
+                    shared.stats.call_ended();
                 });
             }
             DialogState::Info(id, request, handle) => {
