@@ -125,8 +125,15 @@ async fn bench(args: &CallsArgs, calls: u32, dir: &Path) -> anyhow::Result<()> {
     let report = report(&spoken, store_name, &runs, &stored);
     println!("{report}");
     let failed: u64 = runs.iter().map(|run| run.sipp.failed).sum();
-    if failed > 0 || runs.iter().any(|run| run.sipp.exit_code != Some(0)) {
+    if failed > 0 {
         bail!("{failed} calls failed (SIPp's error log is quoted above)");
+    }
+    if let Some(run) = runs.iter().find(|run| run.sipp.exit_code != Some(0)) {
+        bail!(
+            "SIPp's {} run ended with exit code {:?} (its error log is quoted above)",
+            run.label,
+            run.sipp.exit_code
+        );
     }
     if stored.total != answered || stored.with_keys != answered {
         bail!(

@@ -45,8 +45,7 @@ pub(super) async fn run(dir: &Path, target: SocketAddr, plan: Plan) -> anyhow::R
     std::fs::write(dir.join(SCENARIO_FILE), SCENARIO).context("writing the SIPp scenario")?;
     let stat_file = dir.join("stat.csv");
     let port = free_udp_port()?;
-    // Media ports away from SIPp's default 6000, where the call tests' callers sit.
-    let media_port = 20_000 + u32::from(port) % 20_000;
+    let media_port = free_media_ports()?;
     let timeout_s = plan.calls / plan.rate.max(1) + 120;
     let mut command = Command::new("sipp");
     command
@@ -113,6 +112,22 @@ fn free_udp_port() -> anyhow::Result<u16> {
     Ok(std::net::UdpSocket::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// A base for SIPp's media ports (`-mp`, it binds the base and the next ones at start) where
+/// four ports are free now: SIPp's default 6000 is where the call tests' callers sit.
+fn free_media_ports() -> anyhow::Result<u16> {
+    for _ in 0..50 {
+        let base = free_udp_port()? & !1;
+        let free = (0..4).all(|offset| {
+            base.checked_add(offset)
+                .is_some_and(|port| std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok())
+        });
+        if free {
+            return Ok(base);
+        }
+    }
+    bail!("no four free UDP ports in a row for SIPp's media")
 }
 
 /// The one file in `dir` whose name ends with `suffix` (SIPp names them after itself and its pid).
