@@ -2,6 +2,7 @@
 //! voicemail recorder, the flow's timer and a queue's ringing, driven by the IVR step function;
 //! once a seat answers, the bridge.
 
+use super::prompts::{self, Frame, PromptCache};
 use super::queue::{Report, Ring, Ringer, SeatLeg};
 use super::{CallEvent, HungUpBy, QueueOutcome, QueueResult, ServiceConfig, ServiceStats, bridge};
 use crate::dtmf::DtmfDetector;
@@ -29,8 +30,6 @@ pub(super) enum Signal {
     HungUp,
 }
 
-const TONE: Duration = Duration::from_millis(400);
-
 pub(super) struct Call {
     dialog: InviteDialog,
     socket: UdpSocket,
@@ -43,6 +42,7 @@ pub(super) struct Call {
     caller: String,
     ringer: Option<Arc<Ringer>>,
     stats: Arc<ServiceStats>,
+    prompts: Arc<PromptCache>,
     /// When the 200 OK was handed to the SIP stack.
     answered_at: Instant,
 }
@@ -57,6 +57,24 @@ struct Waiting {
     /// Seats that refused (busy, not registered) and seats that rang out, so far.
     refused: u32,
     rang_out: u32,
+}
+
+/// A prompt being played, shared with every call playing it.
+struct Playing {
+    frames: Arc<[Frame]>,
+    next: usize,
+}
+
+impl Playing {
+    fn next_frame(&mut self) -> Option<Frame> {
+        let frame = self.frames.get(self.next).copied();
+        self.next += 1;
+        frame
+    }
+
+    fn is_done(&self) -> bool {
+        self.next >= self.frames.len()
+    }
 }
 
 struct Recording {
@@ -74,6 +92,7 @@ impl Call {
         events: mpsc::UnboundedSender<CallEvent>,
         ringer: Option<Arc<Ringer>>,
         stats: Arc<ServiceStats>,
+        prompts: Arc<PromptCache>,
     ) -> Result<Self, String> {
         let request = dialog.initial_request();
         let plan = sdp::read(&String::from_utf8_lossy(&request.body)).map_err(|e| e.to_string())?;
@@ -100,6 +119,7 @@ impl Call {
             events,
             ringer,
             stats,
+            prompts,
             answered_at,
         })
     }
@@ -276,7 +296,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// The call's audio in both directions and its one timer.
 struct Media {
     sender: RtpSender,
-    playing: VecDeque<[i16; pacing::SAMPLES_PER_PACKET]>,
+    playing: Option<Playing>,
     is_playing: bool,
     /// Whether a prompt's first packet has left (for `ServiceStats`).
     prompt_started: bool,
@@ -296,7 +316,7 @@ impl Media {
             .fold(0u32, |hash, byte| hash.rotate_left(5) ^ u32::from(byte));
         Self {
             sender: RtpSender::new(seed, (seed >> 16) as u16, seed.rotate_left(7)),
-            playing: VecDeque::new(),
+            playing: None,
             is_playing: false,
             prompt_started: false,
             detector: DtmfDetector::new(),
@@ -322,23 +342,17 @@ impl Media {
                         .prompt_dir
                         .join(&language)
                         .join(format!("{prompt}.wav"));
-                    match std::fs::read(&path)
-                        .map_err(|e| e.to_string())
-                        .and_then(|bytes| {
-                            wav::read(&bytes)
-                                .and_then(wav::Wav::into_telephone_samples)
-                                .map_err(|e| e.to_string())
-                        }) {
-                        Ok(samples) => self.play(&samples),
+                    match call.prompts.frames(&path) {
+                        Ok(frames) => self.play(frames),
                         Err(error) => {
                             tracing::warn!(path = %path.display(), %error, "prompt missing; the flow goes on");
                             pending.push_back(Event::PromptFinished);
                         }
                     }
                 }
-                Action::PlayTone => self.play(&pacing::tone(1000.0, TONE, 8000)),
+                Action::PlayTone => self.play(prompts::tone()),
                 Action::StopPlaying => {
-                    self.playing.clear();
+                    self.playing = None;
                     self.is_playing = false;
                 }
                 Action::StartTimer { seconds } => {
@@ -435,14 +449,14 @@ impl Media {
         });
     }
 
-    fn play(&mut self, samples: &[i16]) {
-        self.playing = pacing::frames(samples).into();
+    fn play(&mut self, frames: Arc<[Frame]>) {
+        self.playing = Some(Playing { frames, next: 0 });
         self.is_playing = true;
     }
 
     /// Sends the next 20 ms (prompt or silence); true when a prompt just ended.
     async fn send_frame(&mut self, call: &Call) -> bool {
-        let prompt = self.playing.pop_front();
+        let prompt = self.playing.as_mut().and_then(Playing::next_frame);
         let first_of_call = prompt.is_some() && !self.prompt_started;
         let frame = prompt.unwrap_or([0; pacing::SAMPLES_PER_PACKET]);
         let payload = match call.plan.codec {
@@ -458,7 +472,7 @@ impl Media {
             self.prompt_started = true;
             call.stats.prompt_started(call.answered_at.elapsed());
         }
-        let finished = self.is_playing && self.playing.is_empty();
+        let finished = self.is_playing && self.playing.as_ref().is_none_or(Playing::is_done);
         if finished {
             self.is_playing = false;
         }

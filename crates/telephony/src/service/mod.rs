@@ -5,6 +5,7 @@
 
 mod bridge;
 mod call;
+mod prompts;
 mod queue;
 mod sip;
 mod stats;

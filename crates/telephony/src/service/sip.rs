@@ -2,6 +2,7 @@
 //! in-dialog INFO turned into keys, BYE and CANCEL into the caller hanging up.
 
 use super::call::{Call, Signal};
+use super::prompts::PromptCache;
 use super::queue::Ringer;
 use super::{CallEvent, ServiceConfig, ServiceError, ServiceStats};
 use crate::dtmf::sip_info_digit;
@@ -75,6 +76,7 @@ impl CallService {
         let stats = Arc::new(ServiceStats::default());
         let shared = Arc::new(Shared {
             stats: stats.clone(),
+            prompts: Arc::default(),
             ringer,
             config,
             dialogs,
@@ -114,6 +116,8 @@ impl Drop for CallService {
 
 struct Shared {
     stats: Arc<ServiceStats>,
+    /// Prompts decoded once, shared by every call.
+    prompts: Arc<PromptCache>,
     /// Rings queues' seats through Kamailio, when the service has its address.
     ringer: Option<Arc<Ringer>>,
     config: ServiceConfig,
@@ -209,6 +213,7 @@ async fn follow_dialogs(shared: Arc<Shared>, mut states: DialogStateReceiver) {
                         shared.events.clone(),
                         shared.ringer.clone(),
                         shared.stats.clone(),
+                        shared.prompts.clone(),
                     );
                     match answered.await {
                         Ok(call) => call.run(signal_receiver).await,
