@@ -47,6 +47,9 @@ pub enum BenchCommand {
     /// Call statistics (issue 24): 10,000,000 calls over 1,000 agents in a year; today's team
     /// panel, an agent's 30 days and a team's month from the rollups against the raw aggregate.
     Reports(crate::bench_reports::ReportsArgs),
+    /// IVR calls from SIPp (issue 27): 20 a second, 100 at once, for 60 s against the call
+    /// service; failed calls, answer-to-prompt time, CPU per call against a 1 call/s baseline.
+    Calls(crate::bench_calls::CallsArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -63,6 +66,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Reclaim(args) => crate::bench_reclaim::run(args).await,
         BenchCommand::Customers(args) => crate::bench_customers::run(args).await,
         BenchCommand::Reports(args) => crate::bench_reports::run(args).await,
+        BenchCommand::Calls(args) => crate::bench_calls::run(args).await,
     }
 }
 

@@ -1,6 +1,8 @@
 //! The `leadline` command: serve, migrate, seed demo data, benchmark.
 
 mod bench;
+// issue 27: SIPp load on the call service
+mod bench_calls;
 mod bench_customers;
 mod bench_floor;
 mod bench_import;

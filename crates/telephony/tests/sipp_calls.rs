@@ -54,6 +54,11 @@ async fn keys_1_9_1_and_speech_leave_a_complaint_voicemail() {
         ("13800138000", "9000", "191")
     );
     assert_eq!((hung_up_by, queue), (HungUpBy::Caller, None));
+    // What `leadline bench calls` reads: one call answered, up alone, its first prompt timed.
+    let stats = service.stats();
+    assert_eq!((stats.answered(), stats.peak()), (1, 1));
+    assert_eq!(stats.take_prompt_delays().len(), 1);
+    assert!(stats.take_prompt_delays().is_empty(), "taken once");
 
     let Some(CallEvent::Voicemail {
         category,

@@ -3,8 +3,9 @@
 //! once a seat answers, the bridge.
 
 use super::answer::{self, LookupRecord, Lookups};
+use super::prompts::{self, Frame, PromptCache};
 use super::queue::{Report, Ring, Ringer, SeatLeg};
-use super::{CallEvent, HungUpBy, QueueOutcome, QueueResult, ServiceConfig, bridge};
+use super::{CallEvent, HungUpBy, QueueOutcome, QueueResult, ServiceConfig, ServiceStats, bridge};
 use crate::control::ControlEvent;
 use crate::dtmf::DtmfDetector;
 use crate::ivr::{Action, CallState, Event, Flow};
@@ -32,8 +33,6 @@ pub(super) enum Signal {
     HungUp,
 }
 
-const TONE: Duration = Duration::from_millis(400);
-
 pub(super) struct Call {
     dialog: InviteDialog,
     socket: UdpSocket,
@@ -46,6 +45,10 @@ pub(super) struct Call {
     caller: String,
     ringer: Option<Arc<Ringer>>,
     lookups: Option<Arc<dyn Lookups>>,
+    stats: Arc<ServiceStats>,
+    prompts: Arc<PromptCache>,
+    /// When the 200 OK was handed to the SIP stack.
+    answered_at: Instant,
 }
 
 /// A collect node's look-up in flight: what was asked, and where the answer comes.
@@ -68,6 +71,24 @@ struct Waiting {
     rang_out: u32,
 }
 
+/// A prompt being played, shared with every call playing it.
+struct Playing {
+    frames: Arc<[Frame]>,
+    next: usize,
+}
+
+impl Playing {
+    fn next_frame(&mut self) -> Option<Frame> {
+        let frame = self.frames.get(self.next).copied();
+        self.next += 1;
+        frame
+    }
+
+    fn is_done(&self) -> bool {
+        self.next >= self.frames.len()
+    }
+}
+
 struct Recording {
     writer: wav::WavWriter<BufWriter<File>>,
     category: String,
@@ -82,6 +103,8 @@ impl Call {
         rtp_ip: IpAddr,
         events: mpsc::UnboundedSender<CallEvent>,
         ringer: Option<Arc<Ringer>>,
+        stats: Arc<ServiceStats>,
+        prompts: Arc<PromptCache>,
     ) -> Result<Self, String> {
         let request = dialog.initial_request();
         let plan = sdp::read(&String::from_utf8_lossy(&request.body)).map_err(|e| e.to_string())?;
@@ -91,9 +114,11 @@ impl Call {
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         let answer = sdp::answer(local, u64::from(local.port()), &plan);
         let headers = vec![Header::ContentType("application/sdp".into())];
+        let answered_at = Instant::now();
         dialog
             .accept(Some(headers), Some(answer.into_bytes()))
             .map_err(|e| e.to_string())?;
+        stats.answered_call();
         Ok(Self {
             call_id: dialog.id().call_id.clone(),
             caller: super::sip::caller(&request),
@@ -106,6 +131,9 @@ impl Call {
             events,
             ringer,
             lookups: config.lookups.clone(),
+            stats,
+            prompts,
+            answered_at,
         })
     }
 
@@ -320,8 +348,10 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// The call's audio in both directions and its one timer.
 struct Media {
     sender: RtpSender,
-    playing: VecDeque<[i16; pacing::SAMPLES_PER_PACKET]>,
+    playing: Option<Playing>,
     is_playing: bool,
+    /// Whether a prompt's first packet has left (for `ServiceStats`).
+    prompt_started: bool,
     detector: DtmfDetector,
     recording: Option<Recording>,
     timer: Option<Instant>,
@@ -345,8 +375,9 @@ impl Media {
             .fold(0u32, |hash, byte| hash.rotate_left(5) ^ u32::from(byte));
         Self {
             sender: RtpSender::new(seed, (seed >> 16) as u16, seed.rotate_left(7)),
-            playing: VecDeque::new(),
+            playing: None,
             is_playing: false,
+            prompt_started: false,
             detector: DtmfDetector::new(),
             recording: None,
             timer: None,
@@ -370,17 +401,21 @@ impl Media {
         for action in actions {
             match action {
                 Action::Play { prompt, language } => {
-                    match answer::load_prompt(&call.prompt_dir, &language, &prompt) {
-                        Ok(samples) => self.play(&samples),
+                    let path = call
+                        .prompt_dir
+                        .join(&language)
+                        .join(format!("{prompt}.wav"));
+                    match call.prompts.frames(&path) {
+                        Ok(frames) => self.play(frames),
                         Err(error) => {
-                            tracing::warn!(%error, "prompt missing; the flow goes on");
+                            tracing::warn!(path = %path.display(), %error, "prompt missing; the flow goes on");
                             pending.push_back(Event::PromptFinished);
                         }
                     }
                 }
-                Action::PlayTone => self.play(&pacing::tone(1000.0, TONE, 8000)),
+                Action::PlayTone => self.play(prompts::tone()),
                 Action::StopPlaying => {
-                    self.playing.clear();
+                    self.playing = None;
                     self.is_playing = false;
                     self.after_playing = None;
                 }
@@ -513,21 +548,20 @@ impl Media {
             outcome: found.outcome(),
             fragments,
         });
-        self.play(&samples);
+        self.play(pacing::frames(&samples).into());
         self.after_playing = (!found.is_found()).then_some(Event::LookupFailed);
     }
 
-    fn play(&mut self, samples: &[i16]) {
-        self.playing = pacing::frames(samples).into();
+    fn play(&mut self, frames: Arc<[Frame]>) {
+        self.playing = Some(Playing { frames, next: 0 });
         self.is_playing = true;
     }
 
     /// Sends the next 20 ms (prompt or silence); true when a prompt just ended.
     async fn send_frame(&mut self, call: &Call) -> bool {
-        let frame = self
-            .playing
-            .pop_front()
-            .unwrap_or([0; pacing::SAMPLES_PER_PACKET]);
+        let prompt = self.playing.as_mut().and_then(Playing::next_frame);
+        let first_of_call = prompt.is_some() && !self.prompt_started;
+        let frame = prompt.unwrap_or([0; pacing::SAMPLES_PER_PACKET]);
         let payload = match call.plan.codec {
             Codec::Pcmu => g711::ulaw_encode_all(&frame),
             Codec::Pcma => g711::alaw_encode_all(&frame),
@@ -537,7 +571,11 @@ impl Media {
             .socket
             .send_to(&packet.to_bytes(), call.plan.remote)
             .await;
-        let finished = self.is_playing && self.playing.is_empty();
+        if first_of_call {
+            self.prompt_started = true;
+            call.stats.prompt_started(call.answered_at.elapsed());
+        }
+        let finished = self.is_playing && self.playing.as_ref().is_none_or(Playing::is_done);
         if finished {
             self.is_playing = false;
         }

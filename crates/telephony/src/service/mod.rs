@@ -8,13 +8,16 @@ mod bridge;
 mod call;
 mod dial;
 mod mix;
+mod prompts;
 mod queue;
 mod sip;
+mod stats;
 
 pub use answer::{LookupFuture, LookupRecord, Lookups};
 pub use dial::{CUSTOMER_RING_LIMIT, SEAT_RING_LIMIT};
 
 pub use sip::CallService;
+pub use stats::ServiceStats;
 
 use std::path::PathBuf;
 

@@ -3,8 +3,9 @@
 
 use super::call::{Call, Signal};
 use super::dial::Dialer;
+use super::prompts::PromptCache;
 use super::queue::Ringer;
-use super::{CallEvent, ServiceConfig, ServiceError};
+use super::{CallEvent, ServiceConfig, ServiceError, ServiceStats};
 use crate::control::{CallControl, CallId, ControlEvent, DialError, EVENT_BACKLOG};
 use crate::dtmf::sip_info_digit;
 use crate::sdp;
@@ -29,6 +30,7 @@ pub struct CallService {
     control: broadcast::Sender<ControlEvent>,
     /// Present when the service has a seat proxy (Kamailio) to place calls through.
     dialer: Option<Arc<Dialer>>,
+    stats: Arc<ServiceStats>,
 }
 
 type Calls = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Signal>>>>;
@@ -82,7 +84,10 @@ impl CallService {
                 config.voicemail_dir.clone(),
             ))
         });
+        let stats = Arc::new(ServiceStats::default());
         let shared = Arc::new(Shared {
+            stats: stats.clone(),
+            prompts: Arc::default(),
             ringer,
             config,
             dialogs,
@@ -99,6 +104,7 @@ impl CallService {
                 cancel,
                 control,
                 dialer,
+                stats,
             },
             event_receiver,
         ))
@@ -107,6 +113,11 @@ impl CallService {
     /// The address SIP listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Calls up now and at most, and how soon prompts start after answering.
+    pub fn stats(&self) -> &Arc<ServiceStats> {
+        &self.stats
     }
 }
 
@@ -137,6 +148,9 @@ impl Drop for CallService {
 }
 
 struct Shared {
+    stats: Arc<ServiceStats>,
+    /// Prompts decoded once, shared by every call.
+    prompts: Arc<PromptCache>,
     /// Rings queues' seats through Kamailio, when the service has its address.
     ringer: Option<Arc<Ringer>>,
     config: ServiceConfig,
@@ -221,6 +235,7 @@ async fn follow_dialogs(shared: Arc<Shared>, mut states: DialogStateReceiver) {
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
                     .insert(id.to_string(), signals);
                 let shared = shared.clone();
+                shared.stats.call_started();
                 tokio::spawn(async move {
                     let key = id.to_string();
                     let request = dialog.initial_request();
@@ -230,6 +245,8 @@ async fn follow_dialogs(shared: Arc<Shared>, mut states: DialogStateReceiver) {
                         shared.rtp_ip,
                         shared.events.clone(),
                         shared.ringer.clone(),
+                        shared.stats.clone(),
+                        shared.prompts.clone(),
                     );
                     match answered.await {
                         Ok(call) => call.run(signal_receiver).await,
@@ -242,6 +259,7 @@ async fn follow_dialogs(shared: Arc<Shared>, mut states: DialogStateReceiver) {
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
                         .remove(&key);
+                    shared.stats.call_ended();
                 });
             }
             DialogState::Info(id, request, handle) => {
