@@ -343,17 +343,22 @@ async fn serve(
             std::fs::create_dir_all(&recording_dir)
                 .with_context(|| format!("preparing {}", recording_dir.display()))?;
             let number = ivr.flow().number;
+            let seat_proxy = args.sip_proxy.or(file.sip_proxy);
             let settings = leadline_web::call_service::CallServiceSettings {
                 bind: sip,
                 flow: ivr.subscribe(),
                 prompt_dir: ivr.prompt_dir.clone(),
                 recording_dir,
-                seat_proxy: args.sip_proxy.or(file.sip_proxy),
+                seat_proxy,
             };
             let service =
                 std::sync::Arc::new(leadline_web::call_service::start(db.clone(), settings).await?);
             // issue 27 (dial): click-to-call goes through this call service.
             phone.attach(service.clone());
+            // Reminder calls (催缴) need the proxy to reach customers through.
+            if seat_proxy.is_some() {
+                leadline_web::reminder_dialer::spawn(db.clone(), phone.clone());
+            }
             println!(
                 "The call service answers {number} on sip:{} (UDP)",
                 service.address()

@@ -28,6 +28,11 @@ pub trait CallControl: Send + Sync {
     /// outcome after that, failures included, arrives as events ending in [`ControlEvent::Ended`].
     fn dial(&self, seat: &str, number: &str, tag: &str) -> Result<CallId, DialError>;
 
+    /// Calls `reminder.number` with a spoken message and collects one key: key 1 rings the
+    /// reminder's seat (when it has one) and bridges the two. Returns at once; the outcome arrives
+    /// as [`ControlEvent::ReminderEnded`]. Reminder calls (催缴) go through it.
+    fn remind(&self, reminder: Reminder) -> Result<CallId, DialError>;
+
     /// Ends a call this adapter placed (a no-op for one already over).
     fn hang_up(&self, call: &str) -> Result<(), DialError>;
 
@@ -44,6 +49,38 @@ pub enum DialError {
     BadNumber(String),
     #[error("no such call")]
     UnknownCall,
+}
+
+/// An automatic call with a message: what to dial, what to say, whom key 1 reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reminder {
+    pub number: String,
+    /// The language folder the prompts are read from (`cmn`, `en`, `yue`).
+    pub language: String,
+    /// The message as prompt names, played in order (the amount and date as the look-ups'
+    /// fragments); played twice at most while waiting for a key.
+    pub prompts: Vec<String>,
+    /// The seat key 1 rings (the rep's); without one, key 1 is only recorded.
+    pub seat: Option<String>,
+    pub tag: String,
+}
+
+/// How a reminder call went, reported once at its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderSummary {
+    pub call: CallId,
+    pub number: String,
+    pub tag: String,
+    /// Whether the customer answered (`Answered`), was busy, did not answer or could not be
+    /// reached.
+    pub result: DialResult,
+    /// The first key the customer pressed.
+    pub key: Option<char>,
+    /// Key 1 was pressed and the seat answered: customer and seat were bridged.
+    pub put_through: bool,
+    pub started_at: SystemTime,
+    pub answered_at: Option<SystemTime>,
+    pub ended_at: SystemTime,
 }
 
 /// Which party of a placed call.
@@ -142,6 +179,8 @@ pub enum ControlEvent {
     },
     /// A placed call is over.
     Ended(DialSummary),
+    /// A reminder call is over.
+    ReminderEnded(ReminderSummary),
     /// An inbound call (from `caller`) rings `seat` (a queue offers it).
     Offered {
         call: CallId,

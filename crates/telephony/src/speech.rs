@@ -111,7 +111,7 @@ const NUMBER_FRAGMENTS: [&str; 34] = [
 ];
 
 /// Units, date words and the answers' phrases.
-const WORD_FRAGMENTS: [&str; 24] = [
+const WORD_FRAGMENTS: [&str; 27] = [
     "say_liang",
     "say_minus",
     "say_yuan",
@@ -136,6 +136,9 @@ const WORD_FRAGMENTS: [&str; 24] = [
     "ans_rep_amount",
     "ans_rep_commission",
     "ans_thanks",
+    "ans_reminder_intro",
+    "ans_reminder_due",
+    "ans_reminder_press_1",
 ];
 
 /// Every fragment an answer may play, the same in every language.
@@ -223,6 +226,17 @@ pub fn date(language: &str, year: i32, month: u32, day: u32) -> Vec<String> {
     out.extend(chinese_number(u64::from(day)));
     out.push("say_day".into());
     out
+}
+
+/// A reminder call's message (催缴): the amount still open, the day it was due, and "press 1 to
+/// talk to your rep".
+pub fn reminder(language: &str, fen: i64, year: i32, month: u32, day: u32) -> Vec<String> {
+    let mut said = vec!["ans_reminder_intro".to_owned()];
+    said.extend(amount(language, fen));
+    said.push("ans_reminder_due".to_owned());
+    said.extend(date(language, year, month, day));
+    said.push("ans_reminder_press_1".to_owned());
+    said
 }
 
 /// What the caller hears for a look-up's answer.

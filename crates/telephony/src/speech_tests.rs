@@ -220,3 +220,19 @@ fn every_fragment_an_answer_plays_is_in_the_list() {
         assert!(names.contains(&fragment), "{fragment} has no prompt file");
     }
 }
+
+#[test]
+fn a_reminder_says_the_amount_then_the_due_date_then_press_1() {
+    let said = reminder("cmn", 60_000, 2026, 12, 10);
+    assert_eq!(said.first().map(String::as_str), Some("ans_reminder_intro"));
+    assert_eq!(
+        said.last().map(String::as_str),
+        Some("ans_reminder_press_1")
+    );
+    let due = said.iter().position(|f| f == "ans_reminder_due").unwrap();
+    assert_eq!(cmn(&said[1..due]), "六百元");
+    assert_eq!(cmn(&said[due + 1..said.len() - 1]), "二零二六年十二月十日");
+    for fragment in reminder("en", 1, 2027, 1, 5) {
+        assert!(fragment_names().contains(&fragment), "{fragment}");
+    }
+}

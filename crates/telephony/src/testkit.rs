@@ -16,10 +16,7 @@ pub fn scratch(name: &str) -> PathBuf {
     // Numbered: tests of one binary run at once and may ask for the same name.
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!(
-        "leadline-test-{}-{n}-{name}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("leadline-test-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch folder");
     dir

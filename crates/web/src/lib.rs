@@ -16,6 +16,8 @@ pub mod pages;
 mod panic_guard;
 // issue 27: dial — click-to-call and the seats' phones.
 pub mod phone;
+// issue 27: reminder calls (催缴) dialled
+pub mod reminder_dialer;
 mod router;
 pub mod serve;
 

@@ -149,6 +149,9 @@ async fn store(db: &Db, event: ControlEvent) -> leadline_store::Result<()> {
             placed_state(&call, &seat, &tag, SeatState::Talking).await?
         }
         ControlEvent::Ended(summary) => store_placed(db, summary).await?,
+        ControlEvent::ReminderEnded(summary) => {
+            crate::reminder_dialer::store_outcome(db, &summary).await?
+        }
         ControlEvent::Offered { call, seat, caller } => {
             let lead = telephony::caller_match::lead_of_number(db, &caller).await?;
             let input = SeatCallInput {

@@ -26,15 +26,17 @@ pub const CUSTOMER_RING_LIMIT: Duration = Duration::from_secs(45);
 
 /// Places the calls and remembers the ones under way, to hang them up.
 pub(super) struct Dialer {
-    ringer: Arc<Ringer>,
-    control: broadcast::Sender<ControlEvent>,
+    pub(super) ringer: Arc<Ringer>,
+    pub(super) control: broadcast::Sender<ControlEvent>,
     recording_dir: PathBuf,
+    /// Where reminder messages are read from: `<dir>/<language>/<prompt>.wav`.
+    pub(super) prompt_dir: PathBuf,
     under_way: Mutex<HashMap<CallId, CancellationToken>>,
     counter: AtomicU64,
 }
 
 /// Digits (and `*#+`) only: what a seat or a number may be in a SIP URI's user part.
-fn dialable(text: &str) -> bool {
+pub(super) fn dialable(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 32
         && text
@@ -47,17 +49,19 @@ impl Dialer {
         ringer: Arc<Ringer>,
         control: broadcast::Sender<ControlEvent>,
         recording_dir: PathBuf,
+        prompt_dir: PathBuf,
     ) -> Self {
         Self {
             ringer,
             control,
             recording_dir,
+            prompt_dir,
             under_way: Mutex::default(),
             counter: AtomicU64::new(0),
         }
     }
 
-    fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<CallId, CancellationToken>> {
+    pub(super) fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<CallId, CancellationToken>> {
         self.under_way
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -75,15 +79,7 @@ impl Dialer {
                 return Err(DialError::BadNumber(text.to_owned()));
             }
         }
-        let started = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        let call = format!(
-            "dial-{}-{}-{}",
-            started.as_millis(),
-            std::process::id(),
-            self.counter.fetch_add(1, Ordering::Relaxed)
-        );
+        let call = self.new_call_id("dial");
         let cancel = CancellationToken::new();
         self.calls().insert(call.clone(), cancel.clone());
         let placed = Placed {
@@ -99,6 +95,19 @@ impl Dialer {
             let _ = dialer.control.send(ControlEvent::Ended(summary));
         });
         Ok(call)
+    }
+
+    /// A call id unique to this process: `<kind>-<ms>-<pid>-<n>`.
+    pub(super) fn new_call_id(&self, kind: &str) -> CallId {
+        let started = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        format!(
+            "{kind}-{}-{}-{}",
+            started.as_millis(),
+            std::process::id(),
+            self.counter.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     pub fn hang_up(&self, call: &str) -> Result<(), DialError> {
@@ -237,7 +246,7 @@ impl Dialer {
         summary
     }
 
-    async fn end_leg(&self, leg: &SeatLeg) {
+    pub(super) async fn end_leg(&self, leg: &SeatLeg) {
         if let Err(error) = leg.dialog.bye().await {
             tracing::info!(%error, seat = leg.seat, "BYE failed");
         }
@@ -253,7 +262,7 @@ struct Placed {
 }
 
 /// Resolves when a leg's dialog ends (its BYE, or the dialog gone).
-async fn hung_up(states: &mut DialogStateReceiver) {
+pub(super) async fn hung_up(states: &mut DialogStateReceiver) {
     loop {
         match states.recv().await {
             Some(DialogState::Terminated(..)) | None => return,
@@ -264,7 +273,7 @@ async fn hung_up(states: &mut DialogStateReceiver) {
 
 /// Relays RTP both ways, mixing both directions into the recording, until a side hangs up (or
 /// the call is hung up from Leadline: `Service`).
-async fn talk(
+pub(super) async fn talk(
     seat: &mut SeatLeg,
     customer: &mut SeatLeg,
     mut mixer: Option<&mut Mixer>,

@@ -10,6 +10,7 @@ mod dial;
 mod mix;
 mod prompts;
 mod queue;
+mod remind;
 mod sip;
 mod stats;
 

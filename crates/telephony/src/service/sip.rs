@@ -6,7 +6,7 @@ use super::dial::Dialer;
 use super::prompts::PromptCache;
 use super::queue::Ringer;
 use super::{CallEvent, ServiceConfig, ServiceError, ServiceStats};
-use crate::control::{CallControl, CallId, ControlEvent, DialError, EVENT_BACKLOG};
+use crate::control::{CallControl, CallId, ControlEvent, DialError, EVENT_BACKLOG, Reminder};
 use crate::dtmf::sip_info_digit;
 use crate::sdp;
 use rsipstack::EndpointBuilder;
@@ -82,6 +82,7 @@ impl CallService {
                 ringer.clone(),
                 control.clone(),
                 config.voicemail_dir.clone(),
+                config.prompt_dir.clone(),
             ))
         });
         let stats = Arc::new(ServiceStats::default());
@@ -127,6 +128,13 @@ impl CallControl for CallService {
             .as_ref()
             .ok_or(DialError::NoRoute)?
             .dial(seat, number, tag)
+    }
+
+    fn remind(&self, reminder: Reminder) -> Result<CallId, DialError> {
+        self.dialer
+            .as_ref()
+            .ok_or(DialError::NoRoute)?
+            .remind(reminder)
     }
 
     fn hang_up(&self, call: &str) -> Result<(), DialError> {

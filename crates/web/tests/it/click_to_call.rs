@@ -24,7 +24,7 @@ use crate::workspace::open_all_hours;
 pub(crate) struct Floor {
     pub app: TestApp,
     pub kamailio: Kamailio,
-    _service: Arc<leadline_telephony::service::CallService>,
+    pub service: Arc<leadline_telephony::service::CallService>,
 }
 
 pub(crate) async fn floor(name: &str, flow: Flow) -> Floor {
@@ -50,7 +50,7 @@ pub(crate) async fn floor(name: &str, flow: Flow) -> Floor {
     Floor {
         app,
         kamailio,
-        _service: service,
+        service,
     }
 }
 

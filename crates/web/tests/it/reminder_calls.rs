@@ -1,6 +1,8 @@
-//! Reminder calls (催缴) through the API and the page, on either backend: a past-due instalment's
-//! series is listed with its amount and number for admins and the owning rep, not for agents or
-//! another team's supervisor; an unknown status filter is refused.
+//! Reminder calls (催缴) on either backend: a past-due instalment's series is listed with its
+//! amount and number for admins and the owning rep, not for agents or another team's supervisor;
+//! an unknown status filter is refused. With the call service, Kamailio, a SIPp customer and the
+//! rep's baresip seat, a due reminder is dialled, key 1 reaches the rep and the answer lands in
+//! the series; a customer on the do-not-call list is never dialled.
 
 use chrono::{Duration, Utc};
 use leadline_store::db_run;
@@ -8,16 +10,27 @@ use leadline_store::telephony::reminder_calls;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use leadline_telephony::ivr::{DEMO_FLOW, Flow};
+use leadline_telephony::testkit::{Answer, Seat};
+use leadline_web::reminder_dialer;
+
+use crate::click_to_call::{floor, give_seat};
+use crate::helpers::{Api, TestApp};
 
 /// A customer of `owner` with one contact phone.
-async fn customer_with_phone(app: &TestApp, owner: leadline_domain::UserId, e164: &str) -> i64 {
+async fn customer_with_phone(
+    app: &TestApp,
+    owner: leadline_domain::UserId,
+    name: &str,
+    e164: &str,
+) -> i64 {
     let now = leadline_store::now();
     db_run!(&app.db, |pool| {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO customers (kind, name, owner_id, status, created_at, updated_at) \
-             VALUES ('company', '长江电器有限公司', $1, 'prospect', $2, $2) RETURNING id",
+             VALUES ('company', $1, $2, 'prospect', $3, $3) RETURNING id",
         )
+        .bind(name)
         .bind(owner)
         .bind(now)
         .fetch_one(pool)
@@ -45,32 +58,45 @@ async fn customer_with_phone(app: &TestApp, owner: leadline_domain::UserId, e164
     })
 }
 
-#[tokio::test]
-async fn a_past_due_instalments_reminder_call_is_listed_for_those_who_see_the_customer() {
-    let app = TestApp::spawn().await;
-    let admin = app.api("admin").await;
-    let rep = app.api("sales1").await;
+/// A product at 500.00 元.
+async fn product(admin: &Api) -> i64 {
     let res = admin
         .post(
             "/api/v1/products",
             json!({"name": "企业版年费", "unit": "年", "price_fen": 50000}),
         )
         .await;
-    let s = res.status();
-    let product: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(s, StatusCode::CREATED);
-    let customer = customer_with_phone(&app, app.org.sales, "+8613900139000").await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// An order of `customer` for 500.00 元 due in one instalment five days from now; the due day.
+async fn owes(rep: &Api, product: i64, customer: i64) -> String {
     let due = (Utc::now() + Duration::days(5))
         .format("%Y-%m-%d")
         .to_string();
     let res = rep
         .post(
             &format!("/api/v1/customers/{customer}/orders"),
-            json!({"lines": [{"product_id": product["id"], "quantity": 1, "unit_price_fen": 50000}],
+            json!({"lines": [{"product_id": product, "quantity": 1, "unit_price_fen": 50000}],
                    "instalments": [{"due_date": due, "amount_fen": 50000}]}),
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
+    due
+}
+
+#[tokio::test]
+async fn a_past_due_instalments_reminder_call_is_listed_for_those_who_see_the_customer() {
+    let app = TestApp::spawn().await;
+    let admin = app.api("admin").await;
+    let rep = app.api("sales1").await;
+    let product = product(&admin).await;
+    let customer =
+        customer_with_phone(&app, app.org.sales, "长江电器有限公司", "+8613900139000").await;
+    let due = owes(&rep, product, customer).await;
     // Ten days on, the instalment is five days overdue.
     let later = Utc::now() + Duration::days(10);
     assert_eq!(reminder_calls::plan(&app.db, later).await.unwrap(), 1);
@@ -116,4 +142,71 @@ async fn a_past_due_instalments_reminder_call_is_listed_for_those_who_see_the_cu
     assert!(page.contains("待拨打") && page.contains("500.00"), "{page}");
     let (_, page) = app.browser("agent_a1").await.get("/reminder-calls").await;
     assert!(page.contains("reminder-calls-none") && !page.contains("长江电器有限公司"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_reminder_is_dialled_key_1_reaches_the_rep_and_the_answer_lands_in_the_series() {
+    let f = floor("remind-web", Flow::parse(DEMO_FLOW).unwrap()).await;
+    let app = &f.app;
+    give_seat(app, app.org.sales, "8021").await;
+    let _rep_seat = Seat::baresip("8021", &f.kamailio, Answer::Auto);
+    let _customer = Seat::sipp("8613900139021", &f.kamailio, "customer_presses_1.xml").await;
+    let admin = app.api("admin").await;
+    let rep = app.api("sales1").await;
+    let product = product(&admin).await;
+    let answering =
+        customer_with_phone(app, app.org.sales, "长江电器有限公司", "+8613900139021").await;
+    let refusing =
+        customer_with_phone(app, app.org.sales, "黄河贸易有限公司", "+8613900139022").await;
+    let res = admin
+        .post(
+            "/api/v1/dnc",
+            json!({"numbers": ["+8613900139022"], "reason": "客户要求"}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    owes(&rep, product, answering).await;
+    owes(&rep, product, refusing).await;
+    let later = Utc::now() + Duration::days(10);
+    assert_eq!(reminder_calls::plan(&app.db, later).await.unwrap(), 2);
+
+    let dialled = reminder_dialer::dial_due(&app.db, f.service.as_ref(), later)
+        .await
+        .unwrap();
+    assert_eq!(dialled, 1, "the do-not-call customer is not dialled");
+    let mut done = serde_json::Value::Null;
+    for _ in 0..120 {
+        let (_, body) = admin.get_json("/api/v1/reminder-calls?status=done").await;
+        done = body["reminder_calls"].clone();
+        if !done.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let done = done.as_array().unwrap();
+    assert_eq!(done.len(), 1, "the answered reminder's series is done");
+    let row = &done[0];
+    assert_eq!(row["customer_name"], "长江电器有限公司");
+    assert_eq!(
+        (&row["result"], &row["key_pressed"], &row["attempts"]),
+        (&json!("answered"), &json!("1"), &json!(1))
+    );
+    let (_, all) = admin.get_json("/api/v1/reminder-calls").await;
+    let skipped: Vec<_> = all["reminder_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "skipped")
+        .map(|r| {
+            (
+                r["customer_name"].clone(),
+                r["skip_reason"].clone(),
+                r["attempts"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![(json!("黄河贸易有限公司"), json!("dnc"), json!(0))]
+    );
 }

@@ -1,0 +1,119 @@
+//! Reminder calls (催缴) through the `CallControl` trait on loopback with real parts only:
+//! Kamailio with the shipped configuration, SIPp customers registered under their numbers (one
+//! pressing 1, one listening, one busy) and a baresip seat for the rep that answers by itself.
+
+use leadline_telephony::control::{
+    CallControl, ControlEvent, DialResult, Reminder, ReminderSummary,
+};
+use leadline_telephony::ivr::{DEMO_FLOW, Flow};
+use leadline_telephony::service::{CallService, ServiceConfig};
+use leadline_telephony::speech;
+use leadline_telephony::testkit::{Answer, Kamailio, Seat, free_address, scratch, write_prompts};
+use std::time::{Duration, SystemTime};
+use tokio::sync::broadcast;
+
+async fn floor(name: &str) -> (CallService, Kamailio) {
+    let proxy = free_address();
+    let flow = Flow::parse(DEMO_FLOW).unwrap();
+    let prompt_dir = scratch(&format!("{name}-prompts"));
+    write_prompts(&prompt_dir, &flow);
+    let config = ServiceConfig {
+        flow: tokio::sync::watch::channel(flow).1,
+        prompt_dir,
+        voicemail_dir: scratch(&format!("{name}-recordings")),
+        seat_proxy: Some(proxy),
+        lookups: None,
+    };
+    let (service, _events) = CallService::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let kamailio = Kamailio::start(proxy, service.address());
+    (service, kamailio)
+}
+
+fn reminder(number: &str, seat: Option<&str>) -> Reminder {
+    Reminder {
+        number: number.into(),
+        language: "cmn".into(),
+        prompts: speech::reminder("cmn", 60_000, 2026, 12, 10),
+        seat: seat.map(str::to_owned),
+        tag: "reminder=7".into(),
+    }
+}
+
+async fn until_ended(
+    events: &mut broadcast::Receiver<ControlEvent>,
+    call: &str,
+) -> ReminderSummary {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(60), events.recv())
+            .await
+            .expect("the call ends")
+            .expect("the event stream stays open");
+        if let ControlEvent::ReminderEnded(summary) = event
+            && summary.call == call
+        {
+            return summary;
+        }
+    }
+}
+
+fn millis(from: SystemTime, to: SystemTime) -> u128 {
+    to.duration_since(from).unwrap_or_default().as_millis()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_pressing_1_is_put_through_to_the_reps_seat() {
+    let (service, kamailio) = floor("remind-1").await;
+    let _rep = Seat::baresip("8001", &kamailio, Answer::Auto);
+    let _customer = Seat::sipp("13900139001", &kamailio, "customer_presses_1.xml").await;
+    let mut events = service.events();
+
+    let call = service
+        .remind(reminder("13900139001", Some("8001")))
+        .unwrap();
+    let summary = until_ended(&mut events, &call).await;
+    assert_eq!(summary.tag, "reminder=7");
+    assert_eq!(summary.result, DialResult::Answered);
+    assert_eq!((summary.key, summary.put_through), (Some('1'), true));
+    // The customer talks 4 s with the rep after pressing 1, then hangs up.
+    let talked = millis(summary.answered_at.unwrap(), summary.ended_at);
+    assert!(talked >= 5_000, "{talked} ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_who_presses_nothing_hears_the_message_twice_and_is_hung_up_on() {
+    let (service, kamailio) = floor("remind-silent").await;
+    let _customer = Seat::sipp("13900139002", &kamailio, "customer_listens.xml").await;
+    let mut events = service.events();
+
+    let call = service
+        .remind(reminder("13900139002", Some("8001")))
+        .unwrap();
+    let summary = until_ended(&mut events, &call).await;
+    assert_eq!(summary.result, DialResult::Answered);
+    assert_eq!((summary.key, summary.put_through), (None, false));
+    let listened = millis(summary.answered_at.unwrap(), summary.ended_at);
+    assert!(
+        listened >= 10_000,
+        "two rounds with 5 s waits: {listened} ms"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_customer_is_a_busy_attempt_and_bad_numbers_are_refused() {
+    let (service, kamailio) = floor("remind-busy").await;
+    let _customer = Seat::sipp("13700137001", &kamailio, "seat_busy.xml").await;
+    let mut events = service.events();
+
+    let call = service.remind(reminder("13700137001", None)).unwrap();
+    let summary = until_ended(&mut events, &call).await;
+    assert_eq!(summary.result, DialResult::Busy);
+    assert_eq!((summary.answered_at, summary.key), (None, None));
+    assert!(service.remind(reminder("139 0013", None)).is_err());
+    assert!(
+        service
+            .remind(reminder("13900139000", Some("80@01")))
+            .is_err()
+    );
+}
