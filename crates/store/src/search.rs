@@ -1,8 +1,10 @@
 //! The search index over knowledge articles, scripts and call notes: one `search_docs` row per
 //! searchable thing holding tokens from leadline-search; SQLite indexes them with FTS5 (kept in
-//! step by triggers) and ranks with bm25, PostgreSQL with a GIN index over
-//! `array_to_tsvector(string_to_array(tokens, ' '))` and ts_rank. Results respect the same
-//! visibility rules as lists: private scripts and notes on hidden leads never come back.
+//! step by triggers) and ranks with bm25; PostgreSQL stores them as tsvectors
+//! (`array_to_tsvector(string_to_array(tokens, ' '))`, GIN-indexed), keeps the words of articles
+//! and scripts in an inverted index (`search_postings`, by a trigger) and ranks with BM25 in
+//! [`pg_rank`]. Results respect the same visibility rules as lists: private scripts and notes on
+//! hidden leads never come back.
 
 use chrono::{DateTime, Utc};
 use leadline_domain::{LeadId, Role, Viewer};
