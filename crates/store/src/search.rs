@@ -1,8 +1,10 @@
 //! The search index over knowledge articles, scripts and call notes: one `search_docs` row per
 //! searchable thing holding tokens from leadline-search; SQLite indexes them with FTS5 (kept in
-//! step by triggers) and ranks with bm25, PostgreSQL with a GIN index over
-//! `array_to_tsvector(string_to_array(tokens, ' '))` and ts_rank. Results respect the same
-//! visibility rules as lists: private scripts and notes on hidden leads never come back.
+//! step by triggers) and ranks with bm25; PostgreSQL stores them as tsvectors
+//! (`array_to_tsvector(string_to_array(tokens, ' '))`, GIN-indexed), keeps the words of articles
+//! and scripts in an inverted index (`search_postings`, by a trigger) and ranks with BM25 in
+//! [`pg_rank`]. Results respect the same visibility rules as lists: private scripts and notes on
+//! hidden leads never come back.
 
 use chrono::{DateTime, Utc};
 use leadline_domain::{LeadId, Role, Viewer};
@@ -12,6 +14,8 @@ use serde_json::Value;
 
 use crate::db::sql::{Arg, Sql};
 use crate::{Backend, Db, Result, bind_args, db::sqlite_writer, db_run};
+
+mod pg_rank;
 
 /// Most results one search returns.
 pub const MAX_RESULTS: i64 = 50;
@@ -359,138 +363,63 @@ fn push_visibility(sql: &mut Sql, viewer: &Viewer) {
 const BM25_K1: f64 = 1.2;
 const BM25_B: f64 = 0.75;
 
-/// The PostgreSQL ranking: BM25 computed in SQL over the newest [`MAX_CANDIDATES`] matching
-/// rows. Every candidate holding any query term matches the OR query, so counting, over the
-/// candidates, the rows that hold term *i* gives its document frequency — exact when the matches
-/// are fewer than the cap, an estimate from the newest ones otherwise — IDF without a statistics
-/// table. The tsvectors have no positions, so a term counts once per document (ts_rank alone
-/// would weigh every term the same, and 客户, in nearly every article, would decide the order).
-fn postgres_rank_head(sql: &mut Sql, query: &Query, kinds: &[DocKind], joins: &str) {
-    let all = sql.arg(Arg::Text(query.tsquery()));
-    let mut hits = String::new();
-    for (i, t) in query.terms().iter().enumerate() {
-        let p = sql.arg(Arg::Text(t.tsquery()));
-        hits.push_str(&format!(
-            ", d.tokens @@ CAST({p} AS tsquery) AS h{i}, d.title_tokens @@ CAST({p} AS tsquery) AS t{i}"
-        ));
-    }
+/// The ranked (kind, id) pairs for a query, best first.
+async fn rank(db: &Db, viewer: &Viewer, query: &Query, req: &SearchRequest) -> Result<Vec<Ranked>> {
+    let kinds: Vec<DocKind> = match req.kind {
+        Some(k) => vec![k],
+        None => DocKind::ALL.to_vec(),
+    };
+    let category = req
+        .category
+        .as_deref()
+        .map(|c| c.trim().trim_matches('/'))
+        .filter(|c| !c.is_empty());
+    // Up to twice the results shown: `search` folds copies of a call note.
+    let limit = req.limit.clamp(1, MAX_RESULTS * 2);
+    let pool = match db {
+        Db::Postgres(pool) => {
+            return pg_rank::rank(pool, viewer, query, &kinds, category, limit).await;
+        }
+        Db::Sqlite(pool) => pool,
+    };
+    let joins = " LEFT JOIN scripts s ON d.kind = 'script' AND s.id = d.ref_id \
+        LEFT JOIN users so ON so.id = s.owner_id \
+        LEFT JOIN leads l ON l.id = d.lead_id";
+    let mut sql = Sql::default();
+    let m = sql.arg(Arg::Text(query.fts5_match()));
+    // Each kind's newest candidates separately, so thousands of call notes cannot crowd
+    // out the articles; the rowid range keeps each scan inside its kind.
     let candidates: Vec<String> = kinds
         .iter()
         .map(|k| {
             let (lo, hi) = k.id_range();
             format!(
-                "(SELECT d.id, d.kind, d.ref_id, d.category, d.lead_id, d.tokens, d.title_tokens \
-                 FROM search_docs d WHERE d.tokens @@ CAST({all} AS tsquery) \
-                 AND d.id >= {lo} AND d.id < {hi} ORDER BY d.id DESC LIMIT {MAX_CANDIDATES})"
+                "SELECT * FROM (SELECT rowid AS id, -bm25(search_fts, {TITLE_WEIGHT}, 1.0) AS score \
+                 FROM search_fts WHERE search_fts MATCH {m} AND rowid >= {lo} AND rowid < {hi} \
+                 ORDER BY rowid DESC LIMIT {MAX_CANDIDATES})"
             )
         })
         .collect();
     sql.push(&format!(
-        "WITH c AS ({}), \
-         m AS (SELECT d.id, d.kind, d.ref_id, d.category, d.lead_id, \
-         CAST(GREATEST(length(d.tokens), 1) AS DOUBLE PRECISION) AS len{hits} \
-         FROM c d{joins} WHERE 1 = 1",
+        "SELECT d.kind, d.ref_id, d.category, d.lead_id, c.score FROM ({}) c \
+         JOIN search_docs d ON d.id = c.id{joins} WHERE 1 = 1",
         candidates.join(" UNION ALL ")
     ));
-}
-
-/// Closes [`postgres_rank_head`]: document frequencies over the matches, then the score.
-fn postgres_rank_tail(query: &Query, limit: i64) -> String {
-    let mut dfs = String::new();
-    let mut score = Vec::new();
-    for (i, t) in query.terms().iter().enumerate() {
-        dfs.push_str(&format!(
-            ", CAST(COUNT(*) FILTER (WHERE m.h{i}) OVER () AS DOUBLE PRECISION) AS df{i}"
-        ));
-        score.push(format!(
-            "{w:.2} * ln(1 + (r.n - r.df{i} + 0.5) / (r.df{i} + 0.5)) * \
-             ((CASE WHEN r.h{i} THEN {k1p1} / (1 + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * r.len / r.avglen)) ELSE 0 END) \
-             + (CASE WHEN r.t{i} THEN CAST({TITLE_WEIGHT:.1} AS DOUBLE PRECISION) ELSE 0 END))",
-            w = t.weight(),
-            k1p1 = BM25_K1 + 1.0,
-        ));
-    }
-    format!(
-        "), r AS (SELECT m.*, GREATEST(CAST(COUNT(*) OVER () AS DOUBLE PRECISION), \
-         (SELECT CAST(reltuples AS DOUBLE PRECISION) FROM pg_class WHERE oid = CAST('search_docs' AS regclass))) AS n, \
-         AVG(m.len) OVER () AS avglen{dfs} FROM m) \
-         SELECT r.kind, r.ref_id, r.category, r.lead_id, CAST({} AS DOUBLE PRECISION) AS score \
-         FROM r ORDER BY score DESC, r.id DESC LIMIT {limit}",
-        score.join(" + ")
-    )
-}
-
-/// The ranked (kind, id) pairs for a query, best first.
-async fn rank(db: &Db, viewer: &Viewer, query: &Query, req: &SearchRequest) -> Result<Vec<Ranked>> {
-    let joins = " LEFT JOIN scripts s ON d.kind = 'script' AND s.id = d.ref_id \
-        LEFT JOIN users so ON so.id = s.owner_id \
-        LEFT JOIN leads l ON l.id = d.lead_id";
-    let backend = db.backend();
-    let mut sql = Sql::default();
-    let kinds: Vec<DocKind> = match req.kind {
-        Some(k) => vec![k],
-        None => DocKind::ALL.to_vec(),
-    };
-    match backend {
-        Backend::Sqlite => {
-            let m = sql.arg(Arg::Text(query.fts5_match()));
-            // Each kind's newest candidates separately, so thousands of call notes cannot crowd
-            // out the articles; the rowid range keeps each scan inside its kind.
-            let candidates: Vec<String> = kinds
-                .iter()
-                .map(|k| {
-                    let (lo, hi) = k.id_range();
-                    format!(
-                        "SELECT * FROM (SELECT rowid AS id, -bm25(search_fts, {TITLE_WEIGHT}, 1.0) AS score \
-                         FROM search_fts WHERE search_fts MATCH {m} AND rowid >= {lo} AND rowid < {hi} \
-                         ORDER BY rowid DESC LIMIT {MAX_CANDIDATES})"
-                    )
-                })
-                .collect();
-            sql.push(&format!(
-                "SELECT d.kind, d.ref_id, d.category, d.lead_id, c.score FROM ({}) c \
-                 JOIN search_docs d ON d.id = c.id{joins} WHERE 1 = 1",
-                candidates.join(" UNION ALL ")
-            ));
-        }
-        Backend::Postgres => postgres_rank_head(&mut sql, query, &kinds, joins),
-    }
-    if let Some(c) = req
-        .category
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        let c = c.trim_matches('/').to_string();
-        let p = sql.arg(Arg::Text(c.clone()));
+    if let Some(c) = category {
+        let p = sql.arg(Arg::Text(c.to_string()));
         let prefix = sql.arg(Arg::Text(format!("{c}/")));
         sql.push(&format!(
             " AND (d.category = {p} OR substr(d.category, 1, length({prefix})) = {prefix})"
         ));
     }
     push_visibility(&mut sql, viewer);
-    // Up to twice the results shown: `search` folds copies of a call note.
-    let limit = req.limit.clamp(1, MAX_RESULTS * 2);
-    match backend {
-        Backend::Sqlite => sql.push(&format!(" ORDER BY score DESC, d.id DESC LIMIT {limit}")),
-        Backend::Postgres => sql.push(&postgres_rank_tail(query, limit)),
-    };
-    // PostgreSQL switches a prepared statement to a generic plan after five runs, and every
-    // query with as many terms shares one statement text. That plan guesses an average term
-    // (0.5 % of the documents) and takes the candidates from the GIN index, then sorts all of
-    // them by id: 62,000 matches of 客户 read and sorted to keep 1,000 (33 ms over 100,000
-    // articles, against 0.7 ms walking the primary key backwards as a plan made for the actual
-    // terms does). An unnamed statement is planned with its values each time.
-    let persistent = backend == Backend::Sqlite;
-    Ok(db_run!(db, |pool| {
-        bind_args!(
-            sqlx::query_as::<_, Ranked>(sqlx::AssertSqlSafe(sql.text)),
-            sql.args
-        )
-        .persistent(persistent)
-        .fetch_all(pool)
-        .await?
-    }))
+    sql.push(&format!(" ORDER BY score DESC, d.id DESC LIMIT {limit}"));
+    Ok(bind_args!(
+        sqlx::query_as::<_, Ranked>(sqlx::AssertSqlSafe(sql.text)),
+        sql.args
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// (id, title, text to snippet) of the ranked things of one kind.

@@ -86,3 +86,73 @@ async fn the_best_article_comes_first_among_many_sharing_a_frequent_word() {
         assert!(hits.iter().all(|h| h.snippet.contains("<mark>客户</mark>")));
     }
 }
+
+/// Search follows an article through its life: an edit's new words find it and its old words
+/// no longer do, a move is searched in its new category only, and a deleted article is found by
+/// nothing (PostgreSQL keeps its postings by a trigger, SQLite its FTS5 index).
+#[tokio::test]
+async fn an_article_is_found_by_the_words_it_has_now() {
+    let t = TestDb::fresh().await.unwrap();
+    let db = &t.db;
+    let admin = user(db, "admin", Role::Admin).await;
+    let agent = user(db, "agent", Role::Agent).await;
+    let found = |q: &str, category: Option<&str>| {
+        let req = SearchRequest {
+            q: q.into(),
+            kind: Some(DocKind::Article),
+            category: category.map(str::to_string),
+            limit: 10,
+        };
+        let agent = agent.clone();
+        async move {
+            search::search(db, &agent, &req)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| h.title)
+                .collect::<Vec<_>>()
+        }
+    };
+    let article = kb::create(
+        db,
+        &admin,
+        &fields("上门安装须知", "工程师上门安装前先确认机房电源。"),
+        "知识库/安装",
+    )
+    .await
+    .unwrap();
+    kb::create(
+        db,
+        &admin,
+        &fields("发票开具", "电子发票当天发到邮箱。"),
+        "知识库/财务",
+    )
+    .await
+    .unwrap();
+    assert_eq!(found("机房", None).await, ["上门安装须知"]);
+
+    kb::update(
+        db,
+        &admin,
+        article.id,
+        &kb::ArticlePatch {
+            title: Some("远程部署须知".into()),
+            body: Some("远程部署前先开通防火墙端口。".into()),
+            category: Some("知识库/部署".into()),
+            ..kb::ArticlePatch::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(found("机房", None).await.is_empty());
+    assert_eq!(found("防火墙", None).await, ["远程部署须知"]);
+    let hits = found("部署", None).await;
+    assert_eq!(hits, ["远程部署须知"], "the new title's word");
+    assert_eq!(found("防火墙", Some("知识库/部署")).await, ["远程部署须知"]);
+    assert!(found("防火墙", Some("知识库/安装")).await.is_empty());
+    assert_eq!(found("邮箱", Some("知识库")).await, ["发票开具"]);
+
+    kb::delete(db, &admin, article.id).await.unwrap();
+    assert!(found("防火墙", None).await.is_empty());
+    assert_eq!(found("发票", None).await, ["发票开具"]);
+}

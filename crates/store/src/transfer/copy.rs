@@ -262,6 +262,10 @@ pub async fn copy_to_postgres(
             .await?;
     }
     set_identity_counters(&mut tx, &tables, &counters).await?;
+    // The search postings are made from the copied documents (their trigger was off).
+    sqlx::query("SELECT search_postings_rebuild()")
+        .execute(&mut *tx)
+        .await?;
 
     let mut checks = Vec::with_capacity(tables.len());
     for (t, source_sum) in tables.iter().zip(sums) {

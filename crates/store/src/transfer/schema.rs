@@ -106,6 +106,10 @@ pub async fn postgres_tables(conn: &mut PgConnection) -> sqlx::Result<Vec<PgTabl
     Ok(out)
 }
 
+/// Tables only PostgreSQL has, derived from the copied ones and built after the copy (the
+/// inverted index of the knowledge search, made from `search_docs`; FTS5 is its SQLite twin).
+pub const DERIVED_ON_POSTGRES: [&str; 1] = ["search_postings"];
+
 /// Pairs SQLite's tables with PostgreSQL's: the same tables, every SQLite column present on
 /// PostgreSQL with a type the copy knows; a column only PostgreSQL has (the lead search tokens,
 /// derived) is left to its default and made again after the copy.
@@ -113,6 +117,10 @@ pub fn pair(
     sqlite: &[(String, Vec<String>)],
     postgres: &[PgTable],
 ) -> Result<Vec<Table>, TransferError> {
+    let postgres: Vec<&PgTable> = postgres
+        .iter()
+        .filter(|t| !DERIVED_ON_POSTGRES.contains(&t.name.as_str()))
+        .collect();
     let lite: BTreeSet<&str> = sqlite.iter().map(|(n, _)| n.as_str()).collect();
     let pg: BTreeSet<&str> = postgres.iter().map(|t| t.name.as_str()).collect();
     if lite != pg {
