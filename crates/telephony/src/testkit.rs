@@ -189,6 +189,34 @@ impl Kamailio {
     }
 }
 
+/// The call service with `flow` (prompts written as tones) behind a fresh Kamailio it rings
+/// seats and customers through; its `CallEvent`s with it.
+pub async fn service_behind_kamailio(
+    name: &str,
+    flow: Flow,
+) -> (
+    crate::service::CallService,
+    tokio::sync::mpsc::UnboundedReceiver<crate::service::CallEvent>,
+    Kamailio,
+) {
+    let proxy = free_address();
+    let prompt_dir = scratch(&format!("{name}-prompts"));
+    write_prompts(&prompt_dir, &flow);
+    let config = crate::service::ServiceConfig {
+        flow: tokio::sync::watch::channel(flow).1,
+        prompt_dir,
+        voicemail_dir: scratch(&format!("{name}-recordings")),
+        seat_proxy: Some(proxy),
+        lookups: None,
+    };
+    let (service, events) =
+        crate::service::CallService::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+            .await
+            .expect("the call service starts");
+    let kamailio = Kamailio::start(proxy, service.address());
+    (service, events, kamailio)
+}
+
 /// How a baresip seat answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {

@@ -3,12 +3,9 @@
 //! hanging up), and SIPp callers dialling 9000 through Kamailio and keying 1 then 0 (转人工).
 
 use leadline_telephony::ivr::{DEMO_FLOW, Flow, Node, RingStrategy};
-use leadline_telephony::service::{
-    CallEvent, CallService, HungUpBy, QueueOutcome, QueueResult, ServiceConfig,
-};
+use leadline_telephony::service::{CallEvent, CallService, HungUpBy, QueueOutcome, QueueResult};
 use leadline_telephony::testkit::{
-    Answer, Kamailio, Seat, assert_sipp_passed, free_address, recorded_samples, run_sipp, scratch,
-    write_prompts,
+    Answer, Kamailio, Seat, assert_sipp_passed, recorded_samples, run_sipp, service_behind_kamailio,
 };
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -31,21 +28,7 @@ async fn floor(
     name: &str,
     flow: Flow,
 ) -> (CallService, mpsc::UnboundedReceiver<CallEvent>, Kamailio) {
-    let proxy = free_address();
-    let prompt_dir = scratch(&format!("{name}-prompts"));
-    write_prompts(&prompt_dir, &flow);
-    let config = ServiceConfig {
-        flow: tokio::sync::watch::channel(flow).1,
-        prompt_dir,
-        voicemail_dir: scratch(&format!("{name}-voicemail")),
-        seat_proxy: Some(proxy),
-        lookups: None,
-    };
-    let (service, events) = CallService::start("127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .unwrap();
-    let kamailio = Kamailio::start(proxy, service.address());
-    (service, events, kamailio)
+    service_behind_kamailio(name, flow).await
 }
 
 /// The events up to the call's end, and the end.

@@ -6,28 +6,15 @@ use leadline_telephony::control::{
     CallControl, ControlEvent, DialResult, Reminder, ReminderSummary,
 };
 use leadline_telephony::ivr::{DEMO_FLOW, Flow};
-use leadline_telephony::service::{CallService, ServiceConfig};
+use leadline_telephony::service::CallService;
 use leadline_telephony::speech;
-use leadline_telephony::testkit::{Answer, Kamailio, Seat, free_address, scratch, write_prompts};
+use leadline_telephony::testkit::{Answer, Kamailio, Seat, service_behind_kamailio};
 use std::time::{Duration, SystemTime};
 use tokio::sync::broadcast;
 
 async fn floor(name: &str) -> (CallService, Kamailio) {
-    let proxy = free_address();
-    let flow = Flow::parse(DEMO_FLOW).unwrap();
-    let prompt_dir = scratch(&format!("{name}-prompts"));
-    write_prompts(&prompt_dir, &flow);
-    let config = ServiceConfig {
-        flow: tokio::sync::watch::channel(flow).1,
-        prompt_dir,
-        voicemail_dir: scratch(&format!("{name}-recordings")),
-        seat_proxy: Some(proxy),
-        lookups: None,
-    };
-    let (service, _events) = CallService::start("127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .unwrap();
-    let kamailio = Kamailio::start(proxy, service.address());
+    let (service, _events, kamailio) =
+        service_behind_kamailio(name, Flow::parse(DEMO_FLOW).unwrap()).await;
     (service, kamailio)
 }
 
