@@ -262,7 +262,7 @@ fn report(spoken: &[(String, u64)], store: &str, runs: &[Run], stored: &Stored) 
     ));
     out.push_str(
         "caller (SIPp load_ivr.xml): keys 1, 9, 1 as RFC 4733 events at 0.3, 1.0, 1.7 s, \
-         talks from 2.2 s, hangs up at 4.5 s\n",
+         talks from 2.2 s, hangs up at 5.0 s\n",
     );
     for run in runs {
         out.push_str(&run_block(run));
