@@ -1672,7 +1672,12 @@ async fn postgres_schema(db: &leadline_store::Db) -> Schema {
     .unwrap();
     let mut schema = Schema::new();
     for (table, column) in rows {
-        if table == "_sqlx_migrations" || (table == "leads" && column == "search_tokens") {
+        // sqlx's bookkeeping and PostgreSQL's own search indexes (SQLite's are its FTS5 tables,
+        // left out above): the lead search tokens and the knowledge search postings.
+        if table == "_sqlx_migrations"
+            || table == "search_postings"
+            || (table == "leads" && column == "search_tokens")
+        {
             continue;
         }
         schema.entry(table).or_default().insert(column);
