@@ -39,8 +39,32 @@ pub(super) struct Outcome {
     pub cpu: Duration,
 }
 
-/// Runs SIPp in a fresh folder `dir` until it has placed and ended every call.
+/// Runs SIPp in a fresh folder `dir` until it has placed and ended every call. A SIPp that could
+/// not bind the ports picked for it (taken by another process between the check and its start)
+/// placed no call: it is started again on other ports, in a folder of its own, twice at most.
 pub(super) async fn run(dir: &Path, target: SocketAddr, plan: Plan) -> anyhow::Result<Outcome> {
+    let mut attempt = 0;
+    loop {
+        let folder = if attempt == 0 {
+            dir.to_owned()
+        } else {
+            dir.join(format!("again-{attempt}"))
+        };
+        let outcome = run_once(&folder, target, plan).await?;
+        let unbound = outcome.created == 0
+            && outcome.exit_code != Some(0)
+            && outcome
+                .errors
+                .iter()
+                .any(|line| line.contains("Unable to bind"));
+        if !unbound || attempt == 2 {
+            return Ok(outcome);
+        }
+        attempt += 1;
+    }
+}
+
+async fn run_once(dir: &Path, target: SocketAddr, plan: Plan) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(dir.join(SCENARIO_FILE), SCENARIO).context("writing the SIPp scenario")?;
     let stat_file = dir.join("stat.csv");
