@@ -2,7 +2,8 @@
 //! owner of instalments falling due within three days and of those past due (once each, see
 //! `leadline_store::sales::reminders`), queued by every server's worker under one dedup key per
 //! hour so that one server runs it. The same pass plans the reminder calls (催缴) of instalments
-//! past due (`leadline_store::telephony::reminder_calls`), which the call service dials.
+//! past due and the revisit confirmations (回访确认) of orders confirmed the day before or earlier
+//! (`leadline_store::telephony::reminder_calls`), which the call service dials.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -34,8 +35,9 @@ impl JobHandler for PaymentReminders {
             tracing::info!(sent, "payment reminders");
         }
         let planned = reminder_calls::plan(&claim.db, at).await?;
-        if planned > 0 {
-            tracing::info!(planned, "reminder calls planned");
+        let revisits = reminder_calls::plan_revisits(&claim.db, at).await?;
+        if planned + revisits > 0 {
+            tracing::info!(planned, revisits, "reminder calls planned");
         }
         Ok(())
     }
@@ -56,7 +58,10 @@ pub async fn schedule(db: &Db, hub: &Hub, at: DateTime<Utc>) -> Result<(), JobEr
     if QUEUED_HOUR.swap(hour, Ordering::Relaxed) == hour {
         return Ok(());
     }
-    if !reminders::has_work(db, at).await? && !reminder_calls::has_work(db, at).await? {
+    if !reminders::has_work(db, at).await?
+        && !reminder_calls::has_work(db, at).await?
+        && !reminder_calls::has_revisit_work(db, at).await?
+    {
         return Ok(());
     }
     let run_at = at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at);

@@ -28,9 +28,10 @@ pub trait CallControl: Send + Sync {
     /// outcome after that, failures included, arrives as events ending in [`ControlEvent::Ended`].
     fn dial(&self, seat: &str, number: &str, tag: &str) -> Result<CallId, DialError>;
 
-    /// Calls `reminder.number` with a spoken message and collects one key: key 1 rings the
-    /// reminder's seat (when it has one) and bridges the two. Returns at once; the outcome arrives
-    /// as [`ControlEvent::ReminderEnded`]. Reminder calls (催缴) go through it.
+    /// Calls `reminder.number` with a spoken message and collects one key: the reminder's
+    /// `put_through_key` rings its seat (when it has one) and bridges the two. Returns at once;
+    /// the outcome arrives as [`ControlEvent::ReminderEnded`]. Reminder calls (催缴) and revisit
+    /// confirmations (回访确认) go through it.
     fn remind(&self, reminder: Reminder) -> Result<CallId, DialError>;
 
     /// Ends a call this adapter placed (a no-op for one already over).
@@ -51,7 +52,7 @@ pub enum DialError {
     UnknownCall,
 }
 
-/// An automatic call with a message: what to dial, what to say, whom key 1 reaches.
+/// An automatic call with a message: what to dial, what to say, which key reaches whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reminder {
     pub number: String,
@@ -60,8 +61,11 @@ pub struct Reminder {
     /// The message as prompt names, played in order (the amount and date as the look-ups'
     /// fragments); played twice at most while waiting for a key.
     pub prompts: Vec<String>,
-    /// The seat key 1 rings (the rep's); without one, key 1 is only recorded.
+    /// The seat `put_through_key` rings (the rep's); without one, the key is only recorded.
     pub seat: Option<String>,
+    /// The key that puts the customer through to `seat` (`1` in a payment reminder, `2` in a
+    /// revisit, where `1` confirms); any other key only ends the message.
+    pub put_through_key: char,
     pub tag: String,
 }
 
@@ -76,7 +80,7 @@ pub struct ReminderSummary {
     pub result: DialResult,
     /// The first key the customer pressed.
     pub key: Option<char>,
-    /// Key 1 was pressed and the seat answered: customer and seat were bridged.
+    /// The put-through key was pressed and the seat answered: customer and seat were bridged.
     pub put_through: bool,
     pub started_at: SystemTime,
     pub answered_at: Option<SystemTime>,

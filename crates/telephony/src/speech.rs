@@ -111,7 +111,7 @@ const NUMBER_FRAGMENTS: [&str; 34] = [
 ];
 
 /// Units, date words and the answers' phrases.
-const WORD_FRAGMENTS: [&str; 27] = [
+const WORD_FRAGMENTS: [&str; 30] = [
     "say_liang",
     "say_minus",
     "say_yuan",
@@ -139,6 +139,9 @@ const WORD_FRAGMENTS: [&str; 27] = [
     "ans_reminder_intro",
     "ans_reminder_due",
     "ans_reminder_press_1",
+    "ans_revisit_intro",
+    "ans_revisit_amount",
+    "ans_revisit_press",
 ];
 
 /// Every fragment an answer may play, the same in every language.
@@ -236,6 +239,17 @@ pub fn reminder(language: &str, fen: i64, year: i32, month: u32, day: u32) -> Ve
     said.push("ans_reminder_due".to_owned());
     said.extend(date(language, year, month, day));
     said.push("ans_reminder_press_1".to_owned());
+    said
+}
+
+/// A revisit confirmation's message (回访确认): the day the order was placed, its amount, and
+/// "press 1 if it is right, press 2 to talk to your rep".
+pub fn revisit(language: &str, fen: i64, year: i32, month: u32, day: u32) -> Vec<String> {
+    let mut said = vec!["ans_revisit_intro".to_owned()];
+    said.extend(date(language, year, month, day));
+    said.push("ans_revisit_amount".to_owned());
+    said.extend(amount(language, fen));
+    said.push("ans_revisit_press".to_owned());
     said
 }
 

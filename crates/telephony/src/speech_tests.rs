@@ -236,3 +236,19 @@ fn a_reminder_says_the_amount_then_the_due_date_then_press_1() {
         assert!(fragment_names().contains(&fragment), "{fragment}");
     }
 }
+
+#[test]
+fn a_revisit_says_the_order_day_then_the_amount_then_press_1_or_2() {
+    let said = revisit("cmn", 1_234_500, 2026, 12, 7);
+    assert_eq!(said.first().map(String::as_str), Some("ans_revisit_intro"));
+    assert_eq!(said.last().map(String::as_str), Some("ans_revisit_press"));
+    let amount = said.iter().position(|f| f == "ans_revisit_amount").unwrap();
+    assert_eq!(cmn(&said[1..amount]), "二零二六年十二月七日");
+    assert_eq!(
+        cmn(&said[amount + 1..said.len() - 1]),
+        "一万两千三百四十五元"
+    );
+    for fragment in revisit("en", 50, 2027, 1, 5) {
+        assert!(fragment_names().contains(&fragment), "{fragment}");
+    }
+}

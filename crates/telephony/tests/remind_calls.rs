@@ -1,6 +1,7 @@
 //! Reminder calls (催缴) through the `CallControl` trait on loopback with real parts only:
 //! Kamailio with the shipped configuration, SIPp customers registered under their numbers (one
-//! pressing 1, one listening, one busy) and a baresip seat for the rep that answers by itself.
+//! pressing 1, one listening, one busy; revisit customers confirming with 1 or asking for the rep
+//! with 2 by SIP INFO) and a baresip seat for the rep that answers by itself.
 
 use leadline_telephony::control::{
     CallControl, ControlEvent, DialResult, Reminder, ReminderSummary,
@@ -24,7 +25,18 @@ fn reminder(number: &str, seat: Option<&str>) -> Reminder {
         language: "cmn".into(),
         prompts: speech::reminder("cmn", 60_000, 2026, 12, 10),
         seat: seat.map(str::to_owned),
+        put_through_key: '1',
         tag: "reminder=7".into(),
+    }
+}
+
+/// A revisit confirmation (回访确认): 1 confirms, 2 reaches the rep.
+fn revisit(number: &str, seat: Option<&str>) -> Reminder {
+    Reminder {
+        prompts: speech::revisit("cmn", 1_234_500, 2026, 12, 7),
+        put_through_key: '2',
+        tag: "reminder=8".into(),
+        ..reminder(number, seat)
     }
 }
 
@@ -103,4 +115,33 @@ async fn a_busy_customer_is_a_busy_attempt_and_bad_numbers_are_refused() {
             .remind(reminder("13900139000", Some("80@01")))
             .is_err()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revisit_confirmed_with_1_is_not_put_through_and_2_by_info_reaches_the_rep() {
+    let (service, kamailio) = floor("revisit").await;
+    let _rep = Seat::baresip("8002", &kamailio, Answer::Auto);
+    let _confirms = Seat::sipp("13900139011", &kamailio, "customer_confirms_1.xml").await;
+    let _asks = Seat::sipp("13900139012", &kamailio, "customer_presses_2_info.xml").await;
+    let mut events = service.events();
+
+    let call = service
+        .remind(revisit("13900139011", Some("8002")))
+        .unwrap();
+    let confirmed = until_ended(&mut events, &call).await;
+    assert_eq!(confirmed.tag, "reminder=8");
+    assert_eq!(confirmed.result, DialResult::Answered);
+    assert_eq!((confirmed.key, confirmed.put_through), (Some('1'), false));
+    // Key 1 after 1.5 s ends the message: the service hangs up, long before a second round.
+    let heard = millis(confirmed.answered_at.unwrap(), confirmed.ended_at);
+    assert!((1_500..8_000).contains(&heard), "{heard} ms");
+
+    let call = service
+        .remind(revisit("13900139012", Some("8002")))
+        .unwrap();
+    let asked = until_ended(&mut events, &call).await;
+    assert_eq!(asked.result, DialResult::Answered);
+    assert_eq!((asked.key, asked.put_through), (Some('2'), true));
+    let talked = millis(asked.answered_at.unwrap(), asked.ended_at);
+    assert!(talked >= 5_000, "{talked} ms");
 }

@@ -1,9 +1,10 @@
-//! Reminder calls (催缴) placed through this server's call control (issue 27): once a minute the
+//! Reminder calls placed through this server's call control (issue 27): once a minute the
 //! reminders due are claimed (`leadline_store::telephony::reminder_calls::take_due`: calling hours,
-//! do-not-call and the attempt limit are decided there) and each is dialled with its message —
-//! the amount open and the due date spoken from the look-ups' fragments, key 1 putting the
-//! customer through to the seat of the rep who owns the order. The outcome of each attempt comes
-//! back as a `ReminderEnded` event and is stored by [`store_outcome`].
+//! do-not-call and the attempt limit are decided there) and each is dialled with its message from
+//! the look-ups' fragments — a payment reminder (催缴) speaks the amount open and the due date, key
+//! 1 putting the customer through to the seat of the rep who owns the order; a revisit (回访确认)
+//! speaks the order's day and amount, key 1 confirming it and key 2 reaching the rep. The outcome
+//! of each attempt comes back as a `ReminderEnded` event and is stored by [`store_outcome`].
 
 use std::time::Duration;
 
@@ -38,14 +39,30 @@ pub async fn dial_due(
             Some(rep) => seats::seat_of(db, UserId(rep)).await?,
             None => None,
         };
-        let (year, month, day) = NaiveDate::parse_from_str(&reminder.due_date, "%Y-%m-%d")
+        let revisit = reminder.kind == reminder_calls::REVISIT;
+        let day = if revisit {
+            &reminder.order_date
+        } else {
+            &reminder.due_date
+        };
+        let (year, month, day) = day
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             .map(|d| (d.year(), d.month(), d.day()))
             .unwrap_or((1970, 1, 1));
+        let (prompts, put_through_key) = if revisit {
+            let said = speech::revisit(LANGUAGE, reminder.amount_fen, year, month, day);
+            (said, '2')
+        } else {
+            let said = speech::reminder(LANGUAGE, reminder.amount_fen, year, month, day);
+            (said, '1')
+        };
         let message = Reminder {
             number: reminder.e164.trim_start_matches('+').to_owned(),
             language: LANGUAGE.to_owned(),
-            prompts: speech::reminder(LANGUAGE, reminder.amount_fen, year, month, day),
+            prompts,
             seat,
+            put_through_key,
             tag: format!("{TAG_PREFIX}{}", reminder.id),
         };
         match control.remind(message) {
@@ -55,6 +72,7 @@ pub async fn dial_due(
                 let failed = AttemptOutcome {
                     result: AttemptResult::Failed,
                     key_pressed: None,
+                    put_through: false,
                     sip_call_id: None,
                 };
                 reminder_calls::finish(db, reminder.id, &failed, now).await?;
@@ -81,6 +99,7 @@ pub async fn store_outcome(db: &Db, summary: &ReminderSummary) -> leadline_store
             DialResult::Failed => AttemptResult::Failed,
         },
         key_pressed: summary.key.map(String::from),
+        put_through: summary.put_through,
         sip_call_id: Some(summary.call.clone()),
     };
     reminder_calls::finish(db, id, &outcome, now()).await

@@ -1,15 +1,17 @@
 //! Reminder calls on both backends, with the clock moved: planned once an instalment is past due,
 //! dialled only in calling hours, retried and given up, never dialled when the number is on the
-//! do-not-call list or the instalment was paid, and claimed once by racing servers.
+//! do-not-call list or the instalment was paid, and claimed once by racing servers; revisit
+//! confirmations planned the day after an order is confirmed, done only on a key, the rep told
+//! to call back when the customer asked for them and was not put through.
 
 use leadline_domain::Viewer;
 
-use super::reminder_calls::{self, AttemptOutcome, AttemptResult, MAX_ATTEMPTS};
+use super::reminder_calls::{self, AttemptOutcome, AttemptResult, MAX_ATTEMPTS, REVISIT_CALL_BACK};
 use crate::Db;
 use crate::db_run;
 use crate::sales::orders;
 use crate::sales::receivables;
-use crate::sales::tests::{Floor, customer, day, floor, order_of, pay, sh};
+use crate::sales::tests::{Floor, customer, day, floor, notifications, order_of, pay, sh};
 
 /// A contact with one phone for `customer`.
 async fn phone(db: &Db, customer: i64, e164: &str) {
@@ -65,12 +67,13 @@ fn outcome(result: AttemptResult) -> AttemptOutcome {
     AttemptOutcome {
         result,
         key_pressed: None,
+        put_through: false,
         sip_call_id: None,
     }
 }
 
 async fn statuses(db: &Db, viewer: &Viewer) -> Vec<(String, Option<String>, i64)> {
-    let mut rows: Vec<_> = reminder_calls::list(db, viewer, None, 100)
+    let mut rows: Vec<_> = reminder_calls::list(db, viewer, None, None, 100)
         .await
         .unwrap()
         .into_iter()
@@ -111,8 +114,12 @@ async fn a_past_due_instalment_is_called_in_hours_retried_and_given_up_after_thr
     assert_eq!(first.len(), 1);
     let call = &first[0];
     assert_eq!(
-        (call.e164.as_str(), call.amount_fen, call.due_date.as_str()),
-        ("+8613800138001", 100_000, "2026-12-10")
+        (
+            call.e164.as_str(),
+            call.amount_fen,
+            call.due_date.as_deref()
+        ),
+        ("+8613800138001", 100_000, Some("2026-12-10"))
     );
     assert_eq!((call.rep_id, call.attempts), (Some(f.rep.user_id.0), 1));
     assert!(
@@ -193,12 +200,13 @@ async fn an_answered_reminder_with_key_1_ends_the_series_and_keeps_the_key() {
     let answered = AttemptOutcome {
         result: AttemptResult::Answered,
         key_pressed: Some("1".into()),
+        put_through: true,
         sip_call_id: Some("abc@leadline".into()),
     };
     reminder_calls::finish(db, due[0].id, &answered, sh(11, 9))
         .await
         .unwrap();
-    let rows = reminder_calls::list(db, &f.admin, Some("done"), 10)
+    let rows = reminder_calls::list(db, &f.admin, Some("done"), None, 10)
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
@@ -299,11 +307,186 @@ async fn the_list_follows_the_customer_visibility_rule() {
         (&f.agent, 0),
     ] {
         assert_eq!(
-            reminder_calls::list(db, who, None, 10).await.unwrap().len(),
+            reminder_calls::list(db, who, None, None, 10)
+                .await
+                .unwrap()
+                .len(),
             seen,
             "{:?} {:?}",
             who.role,
             who.user_id
         );
     }
+}
+
+fn keyed(key: &str, put_through: bool) -> AttemptOutcome {
+    AttemptOutcome {
+        key_pressed: Some(key.into()),
+        put_through,
+        ..outcome(AttemptResult::Answered)
+    }
+}
+
+#[tokio::test]
+async fn an_order_is_called_back_the_day_after_it_was_confirmed_and_only_a_key_ends_the_revisit() {
+    let f = floor().await;
+    let db = &f.db.db;
+    phone(db, f.customer, "+8613800138021").await;
+    owing(&f, f.customer).await; // confirmed on the 7th at 10:00, 100,000 分
+    assert!(
+        !reminder_calls::has_revisit_work(db, sh(8, 9))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        reminder_calls::plan_revisits(db, sh(8, 9)).await.unwrap(),
+        0,
+        "23 hours after: not yet"
+    );
+    assert!(
+        reminder_calls::has_revisit_work(db, sh(8, 11))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        reminder_calls::plan_revisits(db, sh(8, 11)).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        reminder_calls::plan_revisits(db, sh(9, 11)).await.unwrap(),
+        0
+    );
+    assert!(
+        !reminder_calls::has_revisit_work(db, sh(9, 11))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        reminder_calls::plan(db, sh(8, 11)).await.unwrap(),
+        0,
+        "the instalment is not yet due"
+    );
+
+    let first = reminder_calls::take_due(db, sh(8, 11), 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let call = &first[0];
+    assert_eq!(
+        (
+            call.kind.as_str(),
+            call.amount_fen,
+            call.order_date.as_deref(),
+            call.due_date.as_deref()
+        ),
+        ("revisit", 100_000, Some("2026-12-07"), None)
+    );
+    // Answered, but the customer pressed nothing: the order is not confirmed, call again.
+    reminder_calls::finish(db, call.id, &outcome(AttemptResult::Answered), sh(8, 11))
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(db, &f.admin).await,
+        vec![("pending".into(), None, 1)]
+    );
+    let second = reminder_calls::take_due(db, sh(8, 14), 10).await.unwrap();
+    assert_eq!((second.len(), second[0].attempts), (1, 2));
+    reminder_calls::finish(db, call.id, &keyed("1", false), sh(8, 14))
+        .await
+        .unwrap();
+    let done = reminder_calls::list(db, &f.rep, Some("done"), Some("revisit"), 10)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(
+        (
+            done[0].key_pressed.as_deref(),
+            done[0].order_date.as_deref()
+        ),
+        (Some("1"), Some("2026-12-07"))
+    );
+    assert!(
+        reminder_calls::list(db, &f.rep, None, Some("payment"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        notifications(db, &f.rep, REVISIT_CALL_BACK).await,
+        0,
+        "a confirmation asks nothing of the rep"
+    );
+    assert!(
+        reminder_calls::take_due(db, sh(9, 13), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_customer_asking_for_the_rep_who_was_not_reached_leaves_the_rep_a_call_back_notice() {
+    let f = floor().await;
+    let db = &f.db.db;
+    let reached = customer(db, "已转接公司", Some(&f.rep)).await;
+    let missed = customer(db, "未转接公司", Some(&f.rep)).await;
+    phone(db, reached, "+8613800138022").await;
+    phone(db, missed, "+8613800138023").await;
+    owing(&f, reached).await;
+    owing(&f, missed).await;
+    assert_eq!(
+        reminder_calls::plan_revisits(db, sh(8, 11)).await.unwrap(),
+        2
+    );
+    let due = reminder_calls::take_due(db, sh(8, 11), 10).await.unwrap();
+    assert_eq!(due.len(), 2);
+    let missed_order = owing_order(db, missed).await;
+    for call in &due {
+        let put_through = call.customer_id == reached;
+        reminder_calls::finish(db, call.id, &keyed("2", put_through), sh(8, 11))
+            .await
+            .unwrap();
+    }
+    assert_eq!(notifications(db, &f.rep, REVISIT_CALL_BACK).await, 1);
+    let order: i64 = db_run!(db, |pool| sqlx::query_scalar(
+        "SELECT CAST(payload ->> 'order_id' AS BIGINT) FROM notifications WHERE kind = $1"
+    )
+    .bind(REVISIT_CALL_BACK)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(order, missed_order);
+    assert_eq!(
+        statuses(db, &f.admin).await,
+        vec![("done".into(), None, 1), ("done".into(), None, 1)]
+    );
+}
+
+#[tokio::test]
+async fn orders_confirmed_long_ago_are_not_called_back_nor_customers_on_the_do_not_call_list() {
+    let f = floor().await;
+    let db = &f.db.db;
+    let listed = customer(db, "拒访公司", Some(&f.rep)).await;
+    phone(db, f.customer, "+8613800138024").await;
+    phone(db, listed, "+8613800138025").await;
+    dnc(db, "+8613800138025").await;
+    owing(&f, f.customer).await;
+    owing(&f, listed).await;
+    assert_eq!(
+        reminder_calls::plan_revisits(db, sh(22, 11)).await.unwrap(),
+        0,
+        "confirmed 15 days before: past the window"
+    );
+    assert_eq!(
+        reminder_calls::plan_revisits(db, sh(9, 11)).await.unwrap(),
+        2
+    );
+    let due = reminder_calls::take_due(db, sh(9, 11), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].customer_id, f.customer);
+    assert_eq!(
+        statuses(db, &f.admin).await,
+        vec![
+            ("dialling".into(), None, 1),
+            ("skipped".into(), Some("dnc".into()), 0)
+        ]
+    );
 }

@@ -1,7 +1,7 @@
 //! Reminder calls (催缴) through Kamailio: the customer is dialled (`sip:<number>@<proxy>`), the
 //! message is played and, when no key comes, played once more; the first key (an RFC 4733 event
-//! or SIP INFO) ends it, and key 1 rings the reminder's seat and bridges the customer to it. The
-//! outcome is one [`ControlEvent::ReminderEnded`].
+//! or SIP INFO) ends it, and the reminder's put-through key rings its seat and bridges the
+//! customer to it. The outcome is one [`ControlEvent::ReminderEnded`].
 
 use super::answer::load_prompt;
 use super::dial::{CUSTOMER_RING_LIMIT, Dialer, SEAT_RING_LIMIT, dialable, talk};
@@ -100,7 +100,11 @@ impl Dialer {
         let mut customer_gone = matches!(heard, Heard::HungUp);
         if let Heard::Key(key) = heard {
             summary.key = Some(key);
-            if let (Some(seat), '1') = (&reminder.seat, key) {
+            if let Some(seat) = reminder
+                .seat
+                .as_ref()
+                .filter(|_| key == reminder.put_through_key)
+            {
                 customer_gone = self
                     .put_through(&mut customer, seat, &reminder.number, &cancel, &mut summary)
                     .await;

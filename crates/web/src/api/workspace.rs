@@ -19,6 +19,7 @@ use leadline_store::ownership::reclaim::pass::{RECLAIM_WARNING, RECLAIMED};
 use leadline_store::quality::reviews::REVIEWED as QC_REVIEWED;
 use leadline_store::sales::approvals::{DISCOUNT_DECIDED, DISCOUNT_REQUESTED};
 use leadline_store::sales::reminders::{PAYMENT_DUE_SOON, PAYMENT_OVERDUE};
+use leadline_store::telephony::reminder_calls::REVISIT_CALL_BACK;
 use leadline_store::telephony::voicemails::VOICEMAIL_PASSED;
 // issue 24: report and plan notices
 use leadline_store::work_reports::{daily, plans as work_plans};
@@ -677,6 +678,7 @@ pub fn notice_text(lang: Lang, n: &notifications::Notification) -> Option<String
         )),
         PAYMENT_DUE_SOON => Some(lang.tf("ws.notice.payment_due_soon", &[("order", &order)])),
         PAYMENT_OVERDUE => Some(lang.tf("ws.notice.payment_overdue", &[("order", &order)])),
+        REVISIT_CALL_BACK => Some(lang.tf("ws.notice.revisit_call_back", &[("order", &order)])),
         QC_REVIEWED => Some(lang.tf(
             "ws.notice.qc_reviewed",
             &[

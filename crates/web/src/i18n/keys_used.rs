@@ -180,6 +180,14 @@ fn built_keys(store: &StoreCodes) -> Vec<(&'static str, Values)> {
         ),
         ("reminder_calls.skip.", listed(&["dnc", "no_phone", "paid"])),
         (
+            "reminder_calls.kind.",
+            listed(&crate::api::reminder_calls::KINDS),
+        ),
+        (
+            "reminder_calls.answer.",
+            listed(&["payment.1", "revisit.1", "revisit.2"]),
+        ),
+        (
             "reminder_calls.result.",
             listed(&["answered", "busy", "no_answer", "failed"]),
         ),

@@ -1,6 +1,7 @@
-//! 催缴外呼 page (issue 27): the automatic reminder calls chasing past-due instalments — who is
-//! called, for how much, how each attempt went, and why a series was skipped (do-not-call, no
-//! number, paid meanwhile) — for the customers the caller may see.
+//! 催缴与回访外呼 page (issue 27): the automatic calls chasing past-due instalments (催缴) and
+//! confirming new orders (回访确认) — who is called, for how much, how each attempt went, what the
+//! customer answered, and why a series was skipped (do-not-call, no number, paid
+//! meanwhile) — for the customers the caller may see.
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -8,7 +9,7 @@ use leadline_store::telephony::reminder_calls::{self, ReminderCall};
 
 use super::{Nav, OrPage, PageResult, render};
 use crate::AppState;
-use crate::api::reminder_calls::{STATUSES, parse_status};
+use crate::api::reminder_calls::{KINDS, STATUSES, parse_kind, parse_status};
 use crate::api::{pair, query_pairs};
 use crate::auth::PageCaller;
 
@@ -18,6 +19,7 @@ struct ReminderCallsPage {
     nav: Nav,
     rows: Vec<ReminderCall>,
     status: String,
+    kind: String,
 }
 
 impl ReminderCallsPage {
@@ -25,8 +27,32 @@ impl ReminderCallsPage {
         &STATUSES
     }
 
+    fn kinds(&self) -> &'static [&'static str] {
+        &KINDS
+    }
+
     fn is_filter(&self, value: impl AsRef<str>) -> bool {
         self.status == value.as_ref()
+    }
+
+    fn is_kind(&self, value: impl AsRef<str>) -> bool {
+        self.kind == value.as_ref()
+    }
+
+    fn kind_label(&self, row: &ReminderCall) -> &'static str {
+        self.nav.t(&format!("reminder_calls.kind.{}", row.kind))
+    }
+
+    /// The day spoken: a payment's due day, a revisit's order day.
+    fn day<'a>(&self, row: &'a ReminderCall) -> &'a str {
+        row.due_date
+            .as_deref()
+            .or(row.order_date.as_deref())
+            .unwrap_or("—")
+    }
+
+    fn answer_label(&self, row: &ReminderCall) -> &'static str {
+        answer_label(&self.nav, row)
     }
 
     fn status_label(&self, row: &ReminderCall) -> &'static str {
@@ -52,7 +78,17 @@ impl ReminderCallsPage {
     }
 }
 
-/// GET /reminder-calls — the reminder call series (`?status=`).
+/// What the customer's key meant, when it meant something ("" otherwise).
+pub(super) fn answer_label(nav: &Nav, row: &ReminderCall) -> &'static str {
+    match (row.kind.as_str(), row.key_pressed.as_deref()) {
+        ("payment", Some("1")) => nav.t("reminder_calls.answer.payment.1"),
+        ("revisit", Some("1")) => nav.t("reminder_calls.answer.revisit.1"),
+        ("revisit", Some("2")) => nav.t("reminder_calls.answer.revisit.2"),
+        _ => "",
+    }
+}
+
+/// GET /reminder-calls — the reminder call series (`?status=`, `?kind=`).
 pub async fn list(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
@@ -61,16 +97,22 @@ pub async fn list(
     let l = caller.lang;
     let pairs = query_pairs(q.as_deref());
     let status = pair(&pairs, "status").unwrap_or("").to_string();
+    let kind = pair(&pairs, "kind").unwrap_or("").to_string();
     let filter = (!status.is_empty())
         .then(|| parse_status(&status))
         .transpose()
         .or_page(l)?;
-    let rows = reminder_calls::list(&state.db, &caller.viewer, filter, 500)
+    let of_kind = (!kind.is_empty())
+        .then(|| parse_kind(&kind))
+        .transpose()
+        .or_page(l)?;
+    let rows = reminder_calls::list(&state.db, &caller.viewer, filter, of_kind, 500)
         .await
         .or_page(l)?;
     Ok(render(&ReminderCallsPage {
         nav: Nav::new(&caller, "/reminder-calls"),
         rows,
         status,
+        kind,
     }))
 }

@@ -13,6 +13,7 @@ use leadline_store::sales::approvals::{self, DiscountRequest};
 use leadline_store::sales::orders::{self, EvenPlan, NewOrder, Order, OrderSummary, PlanInput};
 use leadline_store::sales::products::{self, Product, ProductInput};
 use leadline_store::sales::receivables::{self, NewPayment, Returned};
+use leadline_store::telephony::reminder_calls::{self, ReminderCall};
 
 use super::{Nav, OrPage, PageForm, PageResult, Path, render};
 use crate::AppState;
@@ -77,11 +78,27 @@ struct OrderPage {
     nav: Nav,
     order: Order,
     may_collect: bool,
+    /// The automatic calls about it (催缴, 回访确认).
+    calls: Vec<ReminderCall>,
 }
 
 impl OrderPage {
     fn yuan(&self, fen: impl std::borrow::Borrow<i64>) -> String {
         yuan(*fen.borrow())
+    }
+
+    fn call_label(&self, call: &ReminderCall) -> String {
+        let mut label = format!(
+            "{} · {}",
+            self.nav.t(&format!("reminder_calls.kind.{}", call.kind)),
+            self.nav
+                .t(&format!("reminder_calls.status.{}", call.status))
+        );
+        let answer = super::reminder_calls::answer_label(&self.nav, call);
+        if !answer.is_empty() {
+            label = format!("{label} · {answer}");
+        }
+        label
     }
 }
 
@@ -97,10 +114,12 @@ pub async fn order_detail(
         .or_page(l)?;
     let nav = Nav::new(&caller, &format!("/sales/orders/{id}"));
     let may_collect = matches!(caller.user.role, Role::Finance | Role::Admin);
+    let calls = reminder_calls::for_order(&state.db, id).await.or_page(l)?;
     Ok(render(&OrderPage {
         nav,
         order,
         may_collect,
+        calls,
     }))
 }
 

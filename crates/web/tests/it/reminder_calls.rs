@@ -2,7 +2,9 @@
 //! amount and number for admins and the owning rep, not for agents or another team's supervisor;
 //! an unknown status filter is refused. With the call service, Kamailio, a SIPp customer and the
 //! rep's baresip seat, a due reminder is dialled, key 1 reaches the rep and the answer lands in
-//! the series; a customer on the do-not-call list is never dialled.
+//! the series; a customer on the do-not-call list is never dialled. A revisit confirmation
+//! (回访确认) planned the day after an order is confirmed is dialled, the customer's key 1
+//! confirms it and the page says so.
 
 use chrono::{Duration, Utc};
 use leadline_store::db_run;
@@ -208,5 +210,92 @@ async fn a_due_reminder_is_dialled_key_1_reaches_the_rep_and_the_answer_lands_in
     assert_eq!(
         skipped,
         vec![(json!("黄河贸易有限公司"), json!("dnc"), json!(0))]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revisit_is_dialled_the_day_after_the_order_and_the_customers_key_1_confirms_it() {
+    let f = floor("revisit-web", Flow::parse(DEMO_FLOW).unwrap()).await;
+    let app = &f.app;
+    give_seat(app, app.org.sales, "8022").await;
+    let _rep_seat = Seat::baresip("8022", &f.kamailio, Answer::Auto);
+    let _customer = Seat::sipp("8613900139023", &f.kamailio, "customer_confirms_1.xml").await;
+    let admin = app.api("admin").await;
+    let rep = app.api("sales1").await;
+    let product = product(&admin).await;
+    let customer =
+        customer_with_phone(app, app.org.sales, "长江电器有限公司", "+8613900139023").await;
+    owes(&rep, product, customer).await;
+    let ordered = leadline_store::now();
+    assert_eq!(
+        reminder_calls::plan_revisits(&app.db, ordered)
+            .await
+            .unwrap(),
+        0,
+        "not on the day of the order"
+    );
+    let next_day = ordered + Duration::days(1) + Duration::minutes(1);
+    assert_eq!(
+        reminder_calls::plan_revisits(&app.db, next_day)
+            .await
+            .unwrap(),
+        1
+    );
+    let dialled = reminder_dialer::dial_due(&app.db, f.service.as_ref(), next_day)
+        .await
+        .unwrap();
+    assert_eq!(dialled, 1);
+    let mut done = serde_json::Value::Null;
+    for _ in 0..120 {
+        let (_, body) = admin
+            .get_json("/api/v1/reminder-calls?status=done&kind=revisit")
+            .await;
+        done = body["reminder_calls"].clone();
+        if !done.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let done = done.as_array().unwrap();
+    assert_eq!(done.len(), 1, "the confirmed revisit's series is done");
+    assert_eq!(
+        (
+            &done[0]["kind"],
+            &done[0]["result"],
+            &done[0]["key_pressed"],
+            &done[0]["amount_fen"]
+        ),
+        (
+            &json!("revisit"),
+            &json!("answered"),
+            &json!("1"),
+            &json!(50000)
+        )
+    );
+    let (_, payments) = admin.get_json("/api/v1/reminder-calls?kind=payment").await;
+    assert!(payments["reminder_calls"].as_array().unwrap().is_empty());
+    let res = admin.get("/api/v1/reminder-calls?kind=bogus").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let (s, page) = app
+        .browser("sales1")
+        .await
+        .get("/reminder-calls?kind=revisit")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("回访确认") && page.contains("客户已确认") && page.contains("500.00"),
+        "{page}"
+    );
+    let order = done[0]["order_id"].as_i64().unwrap();
+    let (s, card) = app
+        .browser("sales1")
+        .await
+        .get(&format!("/sales/orders/{order}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        card.contains("order-calls") && card.contains("回访确认 · 已接听 · 客户已确认"),
+        "{card}"
     );
 }
