@@ -90,6 +90,19 @@ async fn owes(rep: &Api, product: i64, customer: i64) -> String {
     due
 }
 
+/// The series `path` lists, as soon as it lists any (30 s at most).
+async fn once_done(admin: &Api, path: &str) -> Vec<serde_json::Value> {
+    for _ in 0..120 {
+        let (_, body) = admin.get_json(path).await;
+        let rows = body["reminder_calls"].as_array().unwrap();
+        if !rows.is_empty() {
+            return rows.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    Vec::new()
+}
+
 #[tokio::test]
 async fn a_past_due_instalments_reminder_call_is_listed_for_those_who_see_the_customer() {
     let app = TestApp::spawn().await;
@@ -176,16 +189,7 @@ async fn a_due_reminder_is_dialled_key_1_reaches_the_rep_and_the_answer_lands_in
         .await
         .unwrap();
     assert_eq!(dialled, 1, "the do-not-call customer is not dialled");
-    let mut done = serde_json::Value::Null;
-    for _ in 0..120 {
-        let (_, body) = admin.get_json("/api/v1/reminder-calls?status=done").await;
-        done = body["reminder_calls"].clone();
-        if !done.as_array().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    let done = done.as_array().unwrap();
+    let done = once_done(&admin, "/api/v1/reminder-calls?status=done").await;
     assert_eq!(done.len(), 1, "the answered reminder's series is done");
     let row = &done[0];
     assert_eq!(row["customer_name"], "长江电器有限公司");
@@ -245,18 +249,7 @@ async fn a_revisit_is_dialled_the_day_after_the_order_and_the_customers_key_1_co
         .await
         .unwrap();
     assert_eq!(dialled, 1);
-    let mut done = serde_json::Value::Null;
-    for _ in 0..120 {
-        let (_, body) = admin
-            .get_json("/api/v1/reminder-calls?status=done&kind=revisit")
-            .await;
-        done = body["reminder_calls"].clone();
-        if !done.as_array().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    let done = done.as_array().unwrap();
+    let done = once_done(&admin, "/api/v1/reminder-calls?status=done&kind=revisit").await;
     assert_eq!(done.len(), 1, "the confirmed revisit's series is done");
     assert_eq!(
         (
