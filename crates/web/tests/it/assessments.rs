@@ -14,8 +14,7 @@ use leadline_store::{Db, db_run};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::calls::{post, send};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, post, send};
 
 fn at(m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, m, d, 4, 0, 0).unwrap()

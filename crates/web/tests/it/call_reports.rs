@@ -14,8 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::browser::{by_id, in_browser, log_in, wait_for_url};
-use crate::calls::send;
-use crate::helpers::{Api, PASSWORD, TestApp, mobile};
+use crate::helpers::{Api, PASSWORD, TestApp, mobile, send};
 
 fn shanghai(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     chrono_tz::Asia::Shanghai

@@ -9,29 +9,7 @@ use leadline_store::{Db, db_run};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestApp, mobile};
-
-pub async fn send(
-    api: &Api,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let res = api
-        .http
-        .request(method, format!("{}{path}", api.base))
-        .bearer_auth(api.token.as_deref().unwrap_or_default())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-pub async fn post(api: &Api, path: &str, body: Value) -> (StatusCode, Value) {
-    send(api, reqwest::Method::POST, path, body).await
-}
+use crate::helpers::{Api, TestApp, mobile, post, send};
 
 /// Calling windows open all day, every day (so that tests do not depend on the clock).
 pub async fn open_all_day(admin: &Api) {

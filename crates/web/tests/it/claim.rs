@@ -8,8 +8,8 @@ use leadline_store::db_run;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::calls::{open_all_day, pool_lead, post, send};
-use crate::helpers::{Api, TestApp};
+use crate::calls::{open_all_day, pool_lead};
+use crate::helpers::{Api, TestApp, post, send};
 
 /// An agent of team A with a bearer token made in the store (no password round).
 async fn agent(app: &TestApp, n: usize) -> (UserId, Api) {

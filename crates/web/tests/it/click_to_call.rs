@@ -17,7 +17,7 @@ use leadline_web::phone::Phone;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestApp};
+use crate::helpers::{Api, TestApp, send};
 use crate::workspace::open_all_hours;
 
 /// The server with its call service and Kamailio in front of it.
@@ -52,24 +52,6 @@ pub(crate) async fn floor(name: &str, flow: Flow) -> Floor {
         kamailio,
         service,
     }
-}
-
-pub(crate) async fn send(
-    api: &Api,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let res = api
-        .http
-        .request(method, format!("{}{path}", api.base))
-        .bearer_auth(api.token.clone().unwrap())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 pub(crate) async fn give_seat(app: &TestApp, user: leadline_domain::UserId, seat: &str) {

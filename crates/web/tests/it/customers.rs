@@ -3,12 +3,10 @@
 //! another team's), the list and the sales rep's queue, contacts, and the pages: a rep lands on
 //! their queue, the card, converting from the lead's card.
 
-use leadline_domain::Role;
-use leadline_store::auth::{self as store_auth, users};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestApp, mobile};
+use crate::helpers::{Api, TestApp, finance, mobile};
 
 async fn lead(api: &Api, n: u32, company: &str) -> i64 {
     api.create_lead(
@@ -22,31 +20,6 @@ async fn lead(api: &Api, n: u32, company: &str) -> i64 {
 async fn send(res: reqwest::Response) -> (StatusCode, Value) {
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
-}
-
-/// A finance (财务) user with a bearer token made in the store.
-async fn finance(app: &TestApp) -> Api {
-    let u = users::create_user(
-        &app.db,
-        &users::NewUser {
-            username: "cashier".into(),
-            display_name: "钱会计".into(),
-            role: Role::Finance,
-            team_id: None,
-            password_hash: "x".into(),
-        },
-        None,
-    )
-    .await
-    .unwrap();
-    let (_, token) = store_auth::create_token(&app.db, u.id, "finance")
-        .await
-        .unwrap();
-    Api {
-        http: reqwest::Client::new(),
-        base: app.base.clone(),
-        token: Some(token),
-    }
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 
 use crate::browser::{by_id, fill, in_browser, log_in, open_reports_menu, wait_for_url};
-use crate::calls::{lead, open_all_day, post, send};
-use crate::helpers::TestApp;
+use crate::calls::{lead, open_all_day};
+use crate::helpers::{TestApp, post, send};
 
 const COMMENT: &str = "明天重点跟进有意向的客户";
 

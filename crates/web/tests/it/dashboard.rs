@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 
 use crate::browser::{in_browser, log_in};
-use crate::calls::post;
-use crate::helpers::{Api, TestApp, mobile, next_sse};
+use crate::helpers::{Api, TestApp, mobile, next_sse, post};
 use crate::workspace::open_all_hours;
 
 async fn board(api: &Api, query: &str) -> (StatusCode, Value) {

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use leadline_domain::{Role, TeamId, UserId};
 use leadline_store::db::test_db::TestDb;
-use leadline_store::{Db, auth::users};
+use leadline_store::{Db, auth::users, db_run};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -262,6 +262,73 @@ impl Browser {
 /// A unique, valid mainland mobile number for test leads.
 pub fn mobile(n: u32) -> String {
     format!("139{:08}", n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON requests, and fixtures written straight into the store
+// ---------------------------------------------------------------------------------------------
+
+/// A request with a JSON body as `api`'s user: the answer's status and JSON body (`Null` when the
+/// body is not JSON).
+pub async fn send(
+    api: &Api,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let res = api.req(method, path).json(&body).send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// [`send`] with POST.
+pub async fn post(api: &Api, path: &str, body: Value) -> (StatusCode, Value) {
+    send(api, reqwest::Method::POST, path, body).await
+}
+
+/// [`send`] with PUT.
+pub async fn put(api: &Api, path: &str, body: Value) -> (StatusCode, Value) {
+    send(api, reqwest::Method::PUT, path, body).await
+}
+
+/// A finance (财务) user, `cashier`, with a bearer token made in the store.
+pub async fn finance(app: &TestApp) -> Api {
+    let user = users::create_user(
+        &app.db,
+        &users::NewUser {
+            username: "cashier".into(),
+            display_name: "出纳".into(),
+            role: Role::Finance,
+            team_id: None,
+            password_hash: "x".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let (_, token) = leadline_store::auth::create_token(&app.db, user.id, "finance")
+        .await
+        .unwrap();
+    Api {
+        http: Client::new(),
+        base: app.base.clone(),
+        token: Some(token),
+    }
+}
+
+/// A customer (a company, a prospect) owned by `owner`, written straight into the table.
+pub async fn customer(app: &TestApp, name: &str, owner: UserId) -> i64 {
+    let now = leadline_store::now();
+    db_run!(&app.db, |pool| sqlx::query_scalar(
+        "INSERT INTO customers (kind, name, owner_id, status, created_at, updated_at) \
+         VALUES ('company', $1, $2, 'prospect', $3, $3) RETURNING id"
+    )
+    .bind(name)
+    .bind(owner)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .unwrap())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::api_imports::{bom_csv, import_done};
-use crate::calls::{open_all_day, post};
-use crate::helpers::{Api, TestApp, mobile};
+use crate::calls::open_all_day;
+use crate::helpers::{Api, TestApp, mobile, post};
 
 fn counts(job: &Value) -> [i64; 5] {
     let c = &job["counts"];

@@ -9,8 +9,6 @@
 use std::time::Duration;
 
 use chrono::{Datelike, TimeDelta};
-use leadline_domain::Role;
-use leadline_store::auth::{self as store_auth, users};
 use leadline_store::db_run;
 use leadline_telephony::ivr::{DEMO_FLOW, Flow};
 use leadline_telephony::speech::{self, Answer, OrderStanding, ReceivableStatus, RepResults};
@@ -21,8 +19,7 @@ use leadline_web::call_service::{self, CallServiceSettings};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::calls::{post, send};
-use crate::helpers::{Api, TestApp};
+use crate::helpers::{Api, TestApp, customer, finance, post, send};
 
 async fn start_service(app: &TestApp) -> leadline_telephony::service::CallService {
     let flow = Flow::parse(DEMO_FLOW).unwrap();
@@ -63,31 +60,6 @@ fn fragments(names: Vec<String>) -> Value {
     json!(names)
 }
 
-/// A finance user with a bearer token.
-async fn finance(app: &TestApp) -> Api {
-    let user = users::create_user(
-        &app.db,
-        &users::NewUser {
-            username: "cashier".into(),
-            display_name: "出纳".into(),
-            role: Role::Finance,
-            team_id: None,
-            password_hash: "x".into(),
-        },
-        None,
-    )
-    .await
-    .unwrap();
-    let (_, token) = store_auth::create_token(&app.db, user.id, "ivr test")
-        .await
-        .unwrap();
-    Api {
-        http: reqwest::Client::new(),
-        base: app.base.clone(),
-        token: Some(token),
-    }
-}
-
 /// An order of sales1's for 1 234.50 元 in two instalments, the first due ten days ago (moved
 /// there after the order was made: a plan may not start in the past) and part paid, the second
 /// due in twenty days. Returns its number and the earliest open due day.
@@ -104,15 +76,7 @@ async fn overdue_order(app: &TestApp) -> (i64, chrono::NaiveDate) {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{product}");
-    let customer: i64 = db_run!(&app.db, |pool| sqlx::query_scalar(
-        "INSERT INTO customers (kind, name, owner_id, status, created_at, updated_at) \
-         VALUES ('company', '星河科技有限公司', $1, 'prospect', $2, $2) RETURNING id"
-    )
-    .bind(app.org.sales)
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .unwrap());
+    let customer = customer(app, "星河科技有限公司", app.org.sales).await;
     let first_due = today - TimeDelta::days(10);
     let (s, order) = post(
         &rep,

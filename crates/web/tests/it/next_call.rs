@@ -14,8 +14,8 @@ use leadline_store::{Db, auth::users, db_run};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::calls::{close_all, lead, open_all_day, pool_lead, post, send, sql};
-use crate::helpers::{Api, TestApp, api_client, mobile};
+use crate::calls::{close_all, lead, open_all_day, pool_lead, sql};
+use crate::helpers::{Api, TestApp, api_client, mobile, post, send};
 
 async fn next(api: &Api) -> Option<Value> {
     let res = api.post("/api/v1/agent/next-call", json!({})).await;

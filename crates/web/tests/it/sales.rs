@@ -5,12 +5,10 @@
 
 use leadline_domain::{Role, TeamId, UserId};
 use leadline_store::auth::{self as store_auth, users};
-use leadline_store::db_run;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::calls::{post, send};
-use crate::helpers::{Api, TestApp};
+use crate::helpers::{Api, TestApp, customer, post, send};
 
 /// A user made in the store with a bearer token (no password round).
 async fn person(app: &TestApp, name: &str, role: Role, team: Option<TeamId>) -> (UserId, Api) {
@@ -36,21 +34,6 @@ async fn person(app: &TestApp, name: &str, role: Role, team: Option<TeamId>) -> 
         token: Some(token),
     };
     (u.id, api)
-}
-
-/// A customer owned by `owner`, written straight into the table.
-async fn customer(app: &TestApp, name: &str, owner: UserId) -> i64 {
-    let now = leadline_store::now();
-    db_run!(&app.db, |pool| sqlx::query_scalar(
-        "INSERT INTO customers (kind, name, owner_id, status, created_at, updated_at) \
-         VALUES ('company', $1, $2, 'prospect', $3, $3) RETURNING id"
-    )
-    .bind(name)
-    .bind(owner)
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .unwrap())
 }
 
 async fn get(api: &Api, path: &str) -> (StatusCode, Value) {

@@ -5,8 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::calls::post;
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, post};
 
 #[tokio::test]
 async fn an_admin_edits_a_product_to_the_fen_and_retires_it_and_others_may_not() {

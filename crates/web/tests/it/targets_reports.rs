@@ -6,8 +6,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::calls::{lead, open_all_day, post, send};
-use crate::helpers::{Api, TestApp};
+use crate::calls::{lead, open_all_day};
+use crate::helpers::{Api, TestApp, post, send};
 
 async fn put(api: &Api, path: &str, body: Value) -> (StatusCode, Value) {
     send(api, reqwest::Method::PUT, path, body).await

@@ -5,8 +5,8 @@ use chrono::{Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::calls::{lead, open_all_day, post, send};
-use crate::helpers::TestApp;
+use crate::calls::{lead, open_all_day};
+use crate::helpers::{TestApp, post, send};
 
 #[tokio::test]
 async fn agents_and_supervisors_are_refused_admin_changes() {

@@ -7,26 +7,7 @@ use leadline_store::{Db, now};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestApp, mobile};
-
-async fn put(api: &Api, path: &str, body: Value) -> (StatusCode, Value) {
-    let res = api
-        .http
-        .put(format!("{}{path}", api.base))
-        .bearer_auth(api.token.clone().unwrap())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(api: &Api, path: &str, body: Value) -> (StatusCode, Value) {
-    let res = api.post(path, body).await;
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
+use crate::helpers::{Api, TestApp, mobile, post, put};
 
 async fn lead(api: &Api, name: &str, n: u32) -> LeadId {
     let v = api

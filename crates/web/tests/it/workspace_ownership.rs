@@ -12,8 +12,8 @@ use leadline_store::{Db, db_run, now};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::calls::{open_all_day, post};
-use crate::helpers::{TestApp, mobile};
+use crate::calls::open_all_day;
+use crate::helpers::{TestApp, mobile, post};
 
 async fn open_cases(db: &Db) -> i64 {
     db_run!(db, |pool| sqlx::query_scalar(
