@@ -17,7 +17,7 @@ use leadline_telephony::testkit::{Answer, Seat};
 use leadline_web::reminder_dialer;
 
 use crate::click_to_call::{floor, give_seat};
-use crate::helpers::{Api, TestApp};
+use crate::helpers::{self, Api, TestApp};
 
 /// A customer of `owner` with one contact phone.
 async fn customer_with_phone(
@@ -26,18 +26,9 @@ async fn customer_with_phone(
     name: &str,
     e164: &str,
 ) -> i64 {
+    let id = helpers::customer(app, name, owner).await;
     let now = leadline_store::now();
     db_run!(&app.db, |pool| {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO customers (kind, name, owner_id, status, created_at, updated_at) \
-             VALUES ('company', $1, $2, 'prospect', $3, $3) RETURNING id",
-        )
-        .bind(name)
-        .bind(owner)
-        .bind(now)
-        .fetch_one(pool)
-        .await
-        .unwrap();
         let contact: i64 = sqlx::query_scalar(
             "INSERT INTO customer_contacts (customer_id, name, is_primary, created_at, updated_at) \
              VALUES ($1, '周经理', TRUE, $2, $2) RETURNING id",
@@ -56,8 +47,8 @@ async fn customer_with_phone(
         .execute(pool)
         .await
         .unwrap();
-        id
-    })
+    });
+    id
 }
 
 /// A product at 500.00 元.
