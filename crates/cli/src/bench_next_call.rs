@@ -50,8 +50,10 @@ pub struct NextCallArgs {
 }
 
 mod during_import;
+mod full_cycle;
 
 use during_import::{paced_beside_cli_import, paced_during_import};
+use full_cycle::{bare_full_cycle, postgres_cpu_seconds};
 
 const PASSWORD: &str = "bench-password";
 /// Rows per INSERT statement and per transaction while loading.
@@ -62,6 +64,18 @@ const DNC_EVERY: usize = 1_000;
 /// Goals on SQLite.
 const GOAL_P99_MS: f64 = 10.0;
 const GOAL_RECORDS_PER_S: f64 = 2_000.0;
+/// What the agents record, picked at random (the same for HTTP and the bare full cycle).
+const DISPOSITIONS: [&str; 7] = [
+    "no_answer",
+    "connected",
+    "busy",
+    "call_back",
+    "not_interested",
+    "qualified",
+    "wrong_number",
+];
+const INTENTS: [&str; 4] = ["interested", "no_stance", "positive", "resistant"];
+const NOTES: &str = "客户说下周再联系";
 
 pub async fn run(args: NextCallArgs) -> anyhow::Result<()> {
     if args.leads < 10_000 || args.agents == 0 || args.seconds == 0 {
@@ -164,8 +178,14 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
     }));
     let result = async {
         let tokens = sign_in(&base, args).await?;
-        let flat_out = agents_loop(&base, args, &tokens, None).await?;
-        let paced = agents_loop(&base, args, &tokens, Some(args.rate)).await?;
+        // The second baseline: the same cycle through the store, no HTTP (the server idle).
+        let full = bare_full_cycle(db, &tokens, args.seconds).await?;
+        println!(
+            "bare full cycle (store, no HTTP): {:.0} cycles/s, p50 {:.2} ms, p99 {:.2} ms",
+            full.rate, full.lat.p50, full.lat.p99
+        );
+        let flat_out = agents_loop_on(Some(db), &base, args, &tokens, None).await?;
+        let paced = agents_loop_on(Some(db), &base, args, &tokens, Some(args.rate)).await?;
         let mut during = Vec::new();
         if db.backend() == Backend::Sqlite && args.import_rows > 0 {
             for (label, short, first) in [
@@ -185,12 +205,12 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
             let r = paced_beside_cli_import(db, &base, args, &tokens, 60_000_000).await?;
             during.push(("paced beside `leadline import` in another process", r));
         }
-        anyhow::Ok((flat_out, paced, during))
+        anyhow::Ok((full, flat_out, paced, during))
     }
     .await;
     let _ = stop.send(());
     server.await??;
-    let (flat_out, paced, during) = result?;
+    let (full, flat_out, paced, during) = result?;
 
     let (calls, stats): (i64, i64) = db_run!(db, |pool| {
         sqlx::query_as(
@@ -216,6 +236,9 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
             r.cpu_per_call
                 .map(|c| format!(", {:.0} µs of process CPU per next + record", c * 1e6))
                 .unwrap_or_default()
+                + &r.db_cpu_per_call
+                    .map(|c| format!(", {:.0} µs of PostgreSQL CPU", c * 1e6))
+                    .unwrap_or_default()
         ));
         if let Some(late) = &r.pacer_late {
             out.push_str(&format!(
@@ -271,8 +294,24 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
         args.agents, bare.1, bare.0.p50, bare.0.p99
     ));
     out.push_str(&format!(
-        "ratio flat-out next-call rate / bare rate: {:.2}; paced next-call p50 / bare p50: {:.2}×\n",
-        flat_out.next.n as f64 / flat_out.elapsed / bare.1,
+        "bare full cycle through the store, no HTTP ({} concurrent): {:.0} cycles/s, p50 {:.2} ms, p99 {:.2} ms{}{}\n",
+        args.agents,
+        full.rate,
+        full.lat.p50,
+        full.lat.p99,
+        full.cpu_per_cycle
+            .map(|c| format!(", {:.0} µs of process CPU per cycle", c * 1e6))
+            .unwrap_or_default(),
+        full.db_cpu_per_cycle
+            .map(|c| format!(", {:.0} µs of PostgreSQL CPU", c * 1e6))
+            .unwrap_or_default()
+    ));
+    let product = flat_out.record.n as f64 / flat_out.elapsed;
+    out.push_str(&format!(
+        "ratio flat-out call records/s over HTTP / bare select-and-reserve: {:.2}; / bare full cycle: {:.2}; bare full cycle / bare select-and-reserve: {:.2}; paced next-call p50 / bare p50: {:.2}×\n",
+        product / bare.1,
+        product / full.rate,
+        full.rate / bare.1,
         paced.next.p50 / bare.0.p50
     ));
     out.push_str(&format!("calls stored {calls}, daily counters {stats}\n"));
@@ -303,7 +342,8 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
             format!("goal MISSED: {}\n", missed.join("; "))
         });
     }
-    let recorded = (flat_out.record.n
+    let recorded = (full.lat.n
+        + flat_out.record.n
         + paced.record.n
         + during.iter().map(|(_, (r, _))| r.record.n).sum::<usize>()) as i64;
     if calls != recorded || stats != calls {
@@ -499,6 +539,8 @@ pub(crate) struct LoopResult {
     pub(crate) elapsed: f64,
     /// The whole process's CPU time (server and client) per recorded call, where known.
     pub(crate) cpu_per_call: Option<f64>,
+    /// The local PostgreSQL's CPU time per recorded call, where known.
+    pub(crate) db_cpu_per_call: Option<f64>,
     /// How late the pacer rang the slots (paced phases): part of every paced latency.
     pub(crate) pacer_late: Option<Lat>,
 }
@@ -574,22 +616,25 @@ pub(crate) async fn agents_loop(
     tokens: &[String],
     rate: Option<f64>,
 ) -> anyhow::Result<LoopResult> {
+    agents_loop_on(None, base, args, tokens, rate).await
+}
+
+/// [`agents_loop`], also reading the CPU time of `db` when it is a local PostgreSQL.
+async fn agents_loop_on(
+    db: Option<&Db>,
+    base: &str,
+    args: &NextCallArgs,
+    tokens: &[String],
+    rate: Option<f64>,
+) -> anyhow::Result<LoopResult> {
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(args.agents * 2)
         .build()?;
-    let dispositions = [
-        "no_answer",
-        "connected",
-        "busy",
-        "call_back",
-        "not_interested",
-        "qualified",
-        "wrong_number",
-    ];
-    let intents = ["interested", "no_stance", "positive", "resistant"];
+    let (dispositions, intents) = (DISPOSITIONS, INTENTS);
     let interval = rate.map(|r| Duration::from_secs_f64(args.agents as f64 / r.max(0.001)));
-    let cpu0 = cpu_seconds();
+    let db_cpu = || db.and_then(postgres_cpu_seconds);
+    let (cpu0, db_cpu0) = (cpu_seconds(), db_cpu());
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.seconds);
     let bells: Vec<Arc<tokio::sync::Notify>> = (0..tokens.len())
@@ -647,7 +692,7 @@ pub(crate) async fn agents_loop(
                 let res = client
                     .post(format!("{base}/api/v1/leads/{id}/calls"))
                     .bearer_auth(&token)
-                    .json(&json!({"disposition": disposition, "intent": intent, "duration_s": rng.random_range(5..300), "notes": "客户说下周再联系"}))
+                    .json(&json!({"disposition": disposition, "intent": intent, "duration_s": rng.random_range(5..300), "notes": NOTES}))
                     .send()
                     .await?;
                 let status = res.status();
@@ -674,16 +719,19 @@ pub(crate) async fn agents_loop(
             .map_err(|_| anyhow::anyhow!("the pacer thread panicked"))?)),
         None => None,
     };
-    let cpu_per_call = match (cpu0, cpu_seconds()) {
+    let per_call = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if !record.is_empty() => Some((b - a) / record.len() as f64),
         _ => None,
     };
+    let cpu_per_call = per_call(cpu0, cpu_seconds());
+    let db_cpu_per_call = per_call(db_cpu0, db_cpu());
     Ok(LoopResult {
         next: lat(next),
         record: lat(record),
         nothing,
         elapsed,
         cpu_per_call,
+        db_cpu_per_call,
         pacer_late,
     })
 }
