@@ -44,18 +44,14 @@ pub(crate) async fn bare_full_cycle(
             while Instant::now() < deadline {
                 let t0 = Instant::now();
                 // Next call: who asks, then the pick and the lead.
-                let (_, viewer) = store_auth::token_viewer(&db, &token)
-                    .await?
-                    .context("a signed-in agent")?;
+                let viewer = signed_in(&db, &token).await?;
                 let Some(served) = workday::next_call(&db, &viewer, leadline_store::now()).await?
                 else {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 // Record call: who asks, then the call.
-                let (_, viewer) = store_auth::token_viewer(&db, &token)
-                    .await?
-                    .context("a signed-in agent")?;
+                let viewer = signed_in(&db, &token).await?;
                 let input = CallInput {
                     lead_id: served.lead.id,
                     started_at: None,
@@ -119,4 +115,13 @@ pub(crate) fn postgres_cpu_seconds(db: &Db) -> Option<f64> {
         total += u.parse::<f64>().unwrap_or(0.0) + s.parse::<f64>().unwrap_or(0.0);
     }
     Some(total / 100.0)
+}
+
+/// Who a request with `token` comes from, read as the server reads it: the token's user, then
+/// the viewer (teams, pools).
+async fn signed_in(db: &Db, token: &str) -> anyhow::Result<leadline_domain::Viewer> {
+    let user = store_auth::token_user(db, token)
+        .await?
+        .context("a signed-in agent")?;
+    Ok(store_auth::users::viewer(db, &user).await?)
 }
