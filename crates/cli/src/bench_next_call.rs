@@ -47,6 +47,9 @@ pub struct NextCallArgs {
     /// Also run on this PostgreSQL server.
     #[arg(long, env = "LEADLINE_BENCH_POSTGRES_URL")]
     pub(crate) postgres: Option<String>,
+    /// Skip the SQLite run: only PostgreSQL, with `--postgres`.
+    #[arg(long, requires = "postgres")]
+    pub(crate) no_sqlite: bool,
 }
 
 mod during_import;
@@ -82,7 +85,7 @@ pub async fn run(args: NextCallArgs) -> anyhow::Result<()> {
         bail!("--leads must be at least 10000, --agents and --seconds at least 1");
     }
     let mut out = Vec::new();
-    {
+    if !args.no_sqlite {
         let sqlite = TestDb::sqlite()
             .await
             .context("creating the SQLite database")?;

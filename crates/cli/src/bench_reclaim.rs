@@ -121,6 +121,7 @@ async fn bench_backend(name: &str, db: &Db, args: &ReclaimArgs) -> anyhow::Resul
             import_rows: 0,
             bare: 0,
             postgres: None,
+            no_sqlite: false,
         };
         let tokens = floor::sign_in(&base, &calling).await?;
         let without = floor::agents_loop(&base, &calling, &tokens, Some(args.rate)).await?;
