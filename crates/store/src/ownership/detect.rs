@@ -29,12 +29,24 @@ const PER_KEY: i64 = 50;
 /// The owned records holding the phone `$1` (E.164), other than `$2`, at most `$3`. A number is
 /// indexed once (migration 0013): `lead_phones_unique` holds it where it is no recorded collision,
 /// `lead_phones_collided` where it is; both are asked, since no index holds every number (asked as
-/// `e164 = $1` alone, both databases read the whole of `lead_phones`: 23 ms a call at 200,000
+/// `e164 = $1` alone, both databases read the whole of `lead_phones`: 23 ms a look-up at 200,000
 /// leads on PostgreSQL, on every valid follow-up of a pool lead).
+///
+/// "Owned" reads `COALESCE(owner_id, 0) <> 0` here and in [`BY_COMPANY`] and [`BY_EMAIL`] (user
+/// ids start at 1) so that no index answers it: written `owner_id IS NOT NULL`, PostgreSQL, whose
+/// statistics still said nearly no lead was owned after a large import into the pool, walked every
+/// owned lead through `leads_owner_status` instead of the one or two holding the key (17–28 ms a
+/// look-up once a few thousand pool leads were claimed, until the next ANALYZE).
 pub(crate) const BY_PHONE: &str = "SELECT l.id, l.owner_id FROM leads l WHERE l.id IN \
     (SELECT lead_id FROM lead_phones WHERE e164 = $1 AND collision_with IS NULL \
      UNION ALL SELECT lead_id FROM lead_phones WHERE e164 = $1 AND collision_with IS NOT NULL) \
-    AND l.owner_id IS NOT NULL AND l.deleted_at IS NULL AND l.id <> $2 ORDER BY l.id LIMIT $3";
+    AND COALESCE(l.owner_id, 0) <> 0 AND l.deleted_at IS NULL AND l.id <> $2 ORDER BY l.id LIMIT $3";
+/// The owned records of the company key `$1`, as [`BY_PHONE`].
+const BY_COMPANY: &str = "SELECT id, owner_id FROM leads WHERE company_key = $1 AND COALESCE(owner_id, 0) <> 0 \
+    AND deleted_at IS NULL AND id <> $2 ORDER BY id LIMIT $3";
+/// The owned records of the e-mail `$1`, as [`BY_PHONE`].
+const BY_EMAIL: &str = "SELECT id, owner_id FROM leads WHERE email = $1 AND COALESCE(owner_id, 0) <> 0 \
+    AND deleted_at IS NULL AND id <> $2 ORDER BY id LIMIT $3";
 
 /// An owned record that shares a key with the record being checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,10 +73,6 @@ pub async fn find(
     email: Option<&str>,
     except: Option<LeadId>,
 ) -> Result<Vec<Match>> {
-    const BY_COMPANY: &str = "SELECT id, owner_id FROM leads WHERE company_key = $1 AND owner_id IS NOT NULL \
-        AND deleted_at IS NULL AND id <> $2 ORDER BY id LIMIT $3";
-    const BY_EMAIL: &str = "SELECT id, owner_id FROM leads WHERE email = $1 AND owner_id IS NOT NULL \
-        AND deleted_at IS NULL AND id <> $2 ORDER BY id LIMIT $3";
     let except = except.map_or(0, |l| l.0);
     let mut keys: Vec<(&str, MatchKind, &str)> = phones
         .iter()
