@@ -187,7 +187,13 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
             "bare full cycle (store, no HTTP): {:.0} cycles/s, p50 {:.2} ms, p99 {:.2} ms",
             full.rate, full.lat.p50, full.lat.p99
         );
+        let counting = crate::bench_pg_stats::reset_statements(db).await;
         let flat_out = agents_loop_on(Some(db), &base, args, &tokens, None).await?;
+        let statements = if counting {
+            crate::bench_pg_stats::top_statements(db, flat_out.record.n, 12).await?
+        } else {
+            String::new()
+        };
         let paced = agents_loop_on(Some(db), &base, args, &tokens, Some(args.rate)).await?;
         let mut during = Vec::new();
         if db.backend() == Backend::Sqlite && args.import_rows > 0 {
@@ -208,12 +214,12 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
             let r = paced_beside_cli_import(db, &base, args, &tokens, 60_000_000).await?;
             during.push(("paced beside `leadline import` in another process", r));
         }
-        anyhow::Ok((full, flat_out, paced, during))
+        anyhow::Ok((full, flat_out, paced, during, statements))
     }
     .await;
     let _ = stop.send(());
     server.await??;
-    let (full, flat_out, paced, during) = result?;
+    let (full, flat_out, paced, during, statements) = result?;
 
     let (calls, stats): (i64, i64) = db_run!(db, |pool| {
         sqlx::query_as(
@@ -319,6 +325,7 @@ async fn bench_backend(name: &str, db: &Db, args: &NextCallArgs) -> anyhow::Resu
     ));
     out.push_str(&format!("calls stored {calls}, daily counters {stats}\n"));
     out.push_str(&crate::bench_pg_stats::hot_updates(db).await?);
+    out.push_str(&statements);
     if name == "SQLite" {
         let mut missed = Vec::new();
         let paced_rate = paced.record.n as f64 / paced.elapsed;
