@@ -31,10 +31,11 @@ async fn pg_stored(pool: &sqlx::PgPool, keys: Keys<'_>) -> Result<Found> {
         contacts,
         emails,
     } = keys;
+    // "Owned" as `ownership::detect::BY_PHONE` writes it, so that the key's index leads.
     let owned_by = |column: &str| {
         format!(
             "SELECT {column}, MIN(id), owner_id, NULL::BIGINT FROM leads WHERE {column} = ANY($1) \
-             AND owner_id IS NOT NULL AND deleted_at IS NULL GROUP BY {column}, owner_id"
+             AND COALESCE(owner_id, 0) <> 0 AND deleted_at IS NULL GROUP BY {column}, owner_id"
         )
     };
     let contacts: Stored = if contacts.is_empty() {
