@@ -15,7 +15,7 @@
 //! servers run the pass a reminder is dialled once.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use leadline_domain::Viewer;
+use leadline_domain::{UserId, Viewer};
 use serde::Serialize;
 
 use crate::db::sql::Arg;
@@ -351,8 +351,8 @@ pub struct AttemptOutcome {
 pub async fn finish(db: &Db, id: i64, outcome: &AttemptOutcome, now: DateTime<Utc>) -> Result<()> {
     let outcome = outcome.clone();
     let notified = in_tx!(db, |tx| finish_body(tx, id, outcome, now))?;
-    if notified {
-        crate::notify::announce(db, crate::notify::Change::notice(None));
+    if let Some(rep) = notified {
+        crate::notify::announce(db, crate::notify::Change::notice(Some(rep)));
     }
     Ok(())
 }
@@ -362,7 +362,7 @@ async fn finish_body(
     id: i64,
     outcome: AttemptOutcome,
     now: DateTime<Utc>,
-) -> Result<bool> {
+) -> Result<Option<UserId>> {
     let row = tx
         .fetch_optional(
             "UPDATE reminder_calls SET result = $1, key_pressed = $2, sip_call_id = $3, \
@@ -385,7 +385,7 @@ async fn finish_body(
     let (kind, rep, order) = (row.text(0)?, row.opt_i64(1)?, row.i64(2)?);
     let asked_for_rep = kind == REVISIT && outcome.key_pressed.as_deref() == Some("2");
     let Some(rep) = rep.filter(|_| asked_for_rep && !outcome.put_through) else {
-        return Ok(false);
+        return Ok(None);
     };
     let customer = tx
         .fetch_one(
@@ -402,7 +402,7 @@ async fn finish_body(
         now,
     )
     .await?;
-    Ok(true)
+    Ok(Some(UserId(rep)))
 }
 
 const LIST_COLUMNS: &str = "r.id, r.kind, r.instalment_id, r.order_id, r.customer_id, \

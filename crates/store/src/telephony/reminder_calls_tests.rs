@@ -4,11 +4,14 @@
 //! confirmations planned the day after an order is confirmed, done only on a key, the rep told
 //! to call back when the customer asked for them and was not put through.
 
+use std::time::Duration;
+
 use leadline_domain::Viewer;
 
 use super::reminder_calls::{self, AttemptOutcome, AttemptResult, MAX_ATTEMPTS, REVISIT_CALL_BACK};
 use crate::Db;
 use crate::db_run;
+use crate::notify::{Change, Notifier, Woken};
 use crate::sales::orders;
 use crate::sales::receivables;
 use crate::sales::tests::{Floor, customer, day, floor, notifications, order_of, pay, sh};
@@ -439,6 +442,16 @@ async fn a_customer_asking_for_the_rep_who_was_not_reached_leaves_the_rep_a_call
     let due = reminder_calls::take_due(db, sh(8, 11), 10).await.unwrap();
     assert_eq!(due.len(), 2);
     let missed_order = owing_order(db, missed).await;
+    // The rep's open pages hear of it: the notice is announced to the rep alone.
+    let (_stop, stop) = tokio::sync::watch::channel(false);
+    let server = Notifier::default();
+    let mut changes = server.subscribe();
+    let _listening = server.listen(db, stop);
+    let mut next = async || match changes.wait_for(Duration::from_secs(30), |_| true).await {
+        Woken::Change(c) => c,
+        other => panic!("no change: {other:?}"),
+    };
+    assert_eq!(next().await, Change::CATCH_UP, "listening");
     for call in &due {
         let put_through = call.customer_id == reached;
         reminder_calls::finish(db, call.id, &keyed("2", put_through), sh(8, 11))
@@ -446,6 +459,9 @@ async fn a_customer_asking_for_the_rep_who_was_not_reached_leaves_the_rep_a_call
             .unwrap();
     }
     assert_eq!(notifications(db, &f.rep, REVISIT_CALL_BACK).await, 1);
+    let heard = next().await;
+    assert_eq!(heard, Change::notice(Some(f.rep.user_id)));
+    assert!(!heard.concerns(f.admin.user_id));
     let order: i64 = db_run!(db, |pool| sqlx::query_scalar(
         "SELECT CAST(payload ->> 'order_id' AS BIGINT) FROM notifications WHERE kind = $1"
     )
