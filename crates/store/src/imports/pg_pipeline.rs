@@ -22,6 +22,15 @@ use crate::{Result, StoreError, bind_args, write_audit};
 /// Rows per multi-row INSERT of the rarer PostgreSQL rows (collisions, tags, refused rows).
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// The owned leads (one row per key and owner: its oldest) whose `column` is any of `$1`.
+/// "Owned" as `ownership::detect::BY_PHONE` writes it, so that the key's index leads.
+fn owned_by(column: &str) -> String {
+    format!(
+        "SELECT {column}, MIN(id), owner_id, NULL::BIGINT FROM leads WHERE {column} = ANY($1) \
+         AND COALESCE(owner_id, 0) <> 0 AND deleted_at IS NULL GROUP BY {column}, owner_id"
+    )
+}
+
 /// The stored leads (not deleted) holding any of these phones or normalised companies, and the
 /// owned ones (one row per key and owner) with these company keys or e-mails.
 async fn pg_stored(pool: &sqlx::PgPool, keys: Keys<'_>) -> Result<Found> {
@@ -31,13 +40,6 @@ async fn pg_stored(pool: &sqlx::PgPool, keys: Keys<'_>) -> Result<Found> {
         contacts,
         emails,
     } = keys;
-    // "Owned" as `ownership::detect::BY_PHONE` writes it, so that the key's index leads.
-    let owned_by = |column: &str| {
-        format!(
-            "SELECT {column}, MIN(id), owner_id, NULL::BIGINT FROM leads WHERE {column} = ANY($1) \
-             AND COALESCE(owner_id, 0) <> 0 AND deleted_at IS NULL GROUP BY {column}, owner_id"
-        )
-    };
     let contacts: Stored = if contacts.is_empty() {
         Vec::new()
     } else {
@@ -599,6 +601,60 @@ mod tests {
         let mut buf = String::new();
         copy_row(&mut buf, &[Some("a\\b"), None, Some("x\ty\n"), Some("")]);
         assert_eq!(buf, "a\\\\b\t\\N\tx\\ty\\n\t\n");
+    }
+
+    /// After a large import into the pool, analysed, and the pool then claimed, the statistics
+    /// still say no lead is owned: the import's look-up of owned company keys must still start
+    /// from the key's index, not walk every owned lead (PostgreSQL only: SQLite names its index).
+    #[tokio::test]
+    async fn owned_company_keys_are_looked_up_through_the_key_index() {
+        let t = crate::db::test_db::TestDb::fresh().await.unwrap();
+        let crate::Db::Postgres(pool) = &t.db else {
+            return;
+        };
+        let now = crate::now();
+        let owner: i64 = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, role, password_hash, created_at, updated_at) \
+             VALUES ('o', 'o', 'agent', 'x', $1, $1) RETURNING id",
+        )
+        .bind(now)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO leads (name, status, owner_id, created_by, custom, version, created_at, updated_at, \
+             attempts, priority, dnc, company_key) SELECT 'P' || i, 'new', NULL, $1, '{}', 1, $2, $2, 0, 0, FALSE, \
+             'k' || i FROM generate_series(1, 2000) i",
+        )
+        .bind(owner)
+        .bind(now)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query("ANALYZE leads").execute(pool).await.unwrap();
+        sqlx::query("UPDATE leads SET owner_id = $1")
+            .bind(owner)
+            .execute(pool)
+            .await
+            .unwrap();
+        let keys = vec!["k7".to_string(), "k8".to_string()];
+        let found: Stored = sqlx::query_as(sqlx::AssertSqlSafe(owned_by("company_key")))
+            .bind(&keys)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 2);
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN {}",
+            owned_by("company_key")
+        )))
+        .bind(&keys)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let text = plan.join("\n");
+        assert!(text.contains("leads_company_key"), "{text}");
+        assert!(!text.contains("leads_owner_status"), "{text}");
     }
 
     #[test]
