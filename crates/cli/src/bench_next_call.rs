@@ -526,11 +526,7 @@ async fn bare_select_and_reserve(
             anyhow::Ok(())
         }));
     }
-    for h in handles {
-        h.await??;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let samples = std::mem::take(&mut *samples.lock().await);
+    let (samples, elapsed) = timed_tasks(handles, &samples, started).await?;
     let n = samples.len();
     db_run!(db, |pool| sqlx::query(
         "UPDATE leads SET reserved_by = NULL, reserved_until = NULL WHERE reserved_by IS NOT NULL"
@@ -539,6 +535,19 @@ async fn bare_select_and_reserve(
     .await?
     .rows_affected());
     Ok((lat(samples), n as f64 / elapsed))
+}
+
+/// Waits for the timing tasks and takes what they timed, with the seconds since `started`.
+pub(crate) async fn timed_tasks(
+    handles: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    samples: &Mutex<Vec<Duration>>,
+    started: Instant,
+) -> anyhow::Result<(Vec<Duration>, f64)> {
+    for h in handles {
+        h.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok((std::mem::take(&mut *samples.lock().await), elapsed))
 }
 
 pub(crate) struct LoopResult {

@@ -16,7 +16,7 @@ use leadline_store::workday::{self, CallInput};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use tokio::sync::Mutex;
 
-use super::{DISPOSITIONS, INTENTS, Lat, NOTES, cpu_seconds, lat};
+use super::{DISPOSITIONS, INTENTS, Lat, NOTES, cpu_seconds, lat, timed_tasks};
 
 /// What the tasks did: cycle latency, cycles per second, process and PostgreSQL CPU per cycle.
 pub(crate) struct FullCycle {
@@ -70,11 +70,7 @@ pub(crate) async fn bare_full_cycle(
             anyhow::Ok(())
         }));
     }
-    for h in handles {
-        h.await??;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let samples = std::mem::take(&mut *samples.lock().await);
+    let (samples, elapsed) = timed_tasks(handles, &samples, started).await?;
     let n = samples.len();
     let per = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if n > 0 => Some((b - a) / n as f64),
